@@ -1,0 +1,120 @@
+#include <sodium.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <iostream>
+
+#include "app/serve.hpp"
+#include "core/config.hpp"
+#include "core/log.hpp"
+#include "db/local_cluster.hpp"
+
+using namespace vpnbot;
+
+namespace {
+
+Config load(const std::string& config_file, const std::string& roles, std::map<std::string, std::string> env) {
+  if (!roles.empty()) env["VPNBOT_ROLES"] = roles;
+  return load_config(config_file.empty() ? std::nullopt : std::optional(config_file), env);
+}
+
+void print_config_keys(bool markdown) {
+  if (markdown) {
+    std::cout << "| key (TOML) | env | type | default | description |\n|---|---|---|---|---|\n";
+    for (const auto& k : config_keys())
+      std::cout << "| `" << k.key << "` | `" << k.env << "` | " << k.type << " | "
+                << (k.required ? "**required**" : (k.default_value.empty() ? "(empty)" : "`" + k.default_value + "`"))
+                << " | " << k.description << " |\n";
+    return;
+  }
+  for (const auto& k : config_keys())
+    std::cout << k.env << " (" << k.type << (k.required ? ", required" : ", default " + k.default_value) << "): "
+              << k.description << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (sodium_init() < 0) {
+    std::cerr << "libsodium failed to initialise\n";
+    return 1;
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+  CLI::App app{"vpnbot: a Telegram bot that sells WireGuard VPN access"};
+  app.require_subcommand(1);
+  std::string config_file, roles;
+
+  auto* serve = app.add_subcommand("serve", "Run the bot: gateway (HTTP), worker (jobs) and scheduler roles");
+  serve->add_option("--config", config_file, "TOML config file (VPNBOT_* env vars override it)")->check(CLI::ExistingFile);
+  serve->add_option("--roles", roles, "Comma-separated roles: gateway,worker,scheduler (default: all)");
+
+  auto* migrate = app.add_subcommand("migrate", "Apply database migrations (safe to run concurrently)");
+  migrate->add_option("--config", config_file, "TOML config file")->check(CLI::ExistingFile);
+  bool status_only = false;
+  migrate->add_flag("--status", status_only, "Only report applied and pending migrations (exit 3 if pending)");
+
+  auto* sandbox = app.add_subcommand("sandbox", "Run everything offline on this box with a throwaway PostgreSQL");
+  sandbox->add_option("--config", config_file, "TOML config file")->check(CLI::ExistingFile);
+
+  auto* version = app.add_subcommand("version", "Print the version");
+  auto* config_cmd = app.add_subcommand("config", "Inspect configuration");
+  auto* keys = config_cmd->add_subcommand("keys", "List every setting");
+  bool markdown = false;
+  keys->add_flag("--markdown", markdown, "As a Markdown table");
+  auto* check = config_cmd->add_subcommand("check", "Validate the config file and environment, then exit");
+  check->add_option("--config", config_file, "TOML config file")->check(CLI::ExistingFile);
+  config_cmd->require_subcommand(1);
+
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    if (*version) {
+      std::cout << "vpnbot " << VPNBOT_VERSION << "\n";
+      return 0;
+    }
+    if (*keys) {
+      print_config_keys(markdown);
+      return 0;
+    }
+    if (*check) {
+      load(config_file, "", process_environment());
+      std::cout << "config ok\n";
+      return 0;
+    }
+    if (*migrate) {
+      auto config = load(config_file, "", process_environment());
+      log::init(config.log_level);
+      return app::migrate(config, status_only);
+    }
+    if (*serve) {
+      auto config = load(config_file, roles, process_environment());
+      log::init(config.log_level);
+      return app::serve(config);
+    }
+    if (*sandbox) {
+      auto env = process_environment();
+      auto config = load_config(config_file.empty() ? std::nullopt : std::optional(config_file), env, false);
+      log::init(config.log_level);
+      log::info("sandbox", "starting a throwaway PostgreSQL");
+      db::LocalCluster cluster(db::LocalCluster::Options{.fsync = true});
+      cluster.start();
+      env["VPNBOT_DATABASE_URL"] = cluster.url();
+      config = load_config(config_file.empty() ? std::nullopt : std::optional(config_file), env);
+      log::info("sandbox", "PostgreSQL ready",
+                {{"database_url", config.database_url},
+                 {"http", "http://" + config.http_listen.host + ":" + std::to_string(config.http_listen.port)}});
+      int rc = app::serve(config);
+      log::info("sandbox", "removing the throwaway PostgreSQL", {{"dir", cluster.dir()}});
+      return rc;
+    }
+  } catch (const ConfigError& e) {
+    log::error("config", e.what());
+    std::cerr << "vpnbot: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    log::error("app", "fatal", {{"error", e.what()}});
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,19 @@
+#pragma once
+// One place for the Asio include order quirk (g++ 12 + Boost 1.74 need <utility> first) and short names.
+#include <utility>
+
+#include <boost/asio.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace vpnbot {
+namespace asio = boost::asio;
+template <typename T = void>
+using awaitable = asio::awaitable<T>;
+using asio::use_awaitable;
+using Clock = std::chrono::steady_clock;
+using Millis = std::chrono::milliseconds;
+}  // namespace vpnbot

@@ -1,0 +1,266 @@
+#include "core/config.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <functional>
+#include <set>
+#include <toml++/toml.h>
+
+#include "core/log.hpp"
+
+extern char** environ;
+
+namespace vpnbot {
+namespace {
+
+// A raw value from either source: TOML gives typed nodes, env gives strings.
+struct RawValue {
+  const toml::node* node = nullptr;
+  std::optional<std::string> text;
+  std::string source;  // for messages: "env VPNBOT_X" or "file key x"
+};
+
+using Setter = std::function<void(Config&, const RawValue&)>;
+
+struct KeySpec {
+  ConfigKeyDoc doc;
+  Setter set;
+};
+
+[[noreturn]] void fail(const RawValue& raw, const std::string& why) {
+  throw ConfigError(fmt::format("config {}: {}", raw.source, why));
+}
+
+int64_t as_int(const RawValue& raw, int64_t min, int64_t max) {
+  int64_t value = 0;
+  if (raw.node) {
+    auto v = raw.node->value_exact<int64_t>();
+    if (!v) fail(raw, "must be an integer");
+    value = *v;
+  } else {
+    const std::string& s = *raw.text;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) fail(raw, fmt::format("'{}' is not an integer", s));
+  }
+  if (value < min || value > max) fail(raw, fmt::format("{} is out of range [{}, {}]", value, min, max));
+  return value;
+}
+
+std::string as_string(const RawValue& raw) {
+  if (raw.node) {
+    auto v = raw.node->value_exact<std::string>();
+    if (!v) fail(raw, "must be a string");
+    return *v;
+  }
+  return *raw.text;
+}
+
+std::vector<std::string> as_list(const RawValue& raw) {
+  std::vector<std::string> out;
+  if (raw.node) {
+    const auto* arr = raw.node->as_array();
+    if (!arr) fail(raw, "must be an array of strings");
+    for (const auto& el : *arr) {
+      auto v = el.value_exact<std::string>();
+      if (!v) fail(raw, "must be an array of strings");
+      out.push_back(*v);
+    }
+    return out;
+  }
+  std::string cur;
+  for (char c : *raw.text + ",") {
+    if (c == ',') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else if (c != ' ') {
+      cur += c;
+    }
+  }
+  return out;
+}
+
+KeySpec int_key(std::string key, int Config::*field, int min, int max, std::string description) {
+  Config defaults;
+  return {{key, "", "integer", std::to_string(defaults.*field), false, std::move(description)},
+          [=](Config& c, const RawValue& raw) { c.*field = static_cast<int>(as_int(raw, min, max)); }};
+}
+
+KeySpec string_key(std::string key, std::string Config::*field, bool required, std::string description,
+                   std::function<void(const RawValue&, const std::string&)> validate = nullptr) {
+  Config defaults;
+  return {{key, "", "string", defaults.*field, required, std::move(description)},
+          [=](Config& c, const RawValue& raw) {
+            auto v = as_string(raw);
+            if (validate) validate(raw, v);
+            c.*field = v;
+          }};
+}
+
+const std::vector<KeySpec>& specs() {
+  static const std::vector<KeySpec> all = [] {
+    std::vector<KeySpec> v;
+    v.push_back(string_key("database_url", &Config::database_url, true,
+                           "PostgreSQL connection URL (libpq syntax). May point at pgbouncer in transaction mode.",
+                           [](const RawValue& raw, const std::string& s) {
+                             if (s.empty()) fail(raw, "must not be empty");
+                           }));
+    v.push_back(string_key("database_listen_url", &Config::database_listen_url, false,
+                           "Direct PostgreSQL URL for LISTEN (pgbouncer in transaction mode drops LISTEN). "
+                           "Defaults to database_url."));
+    v.push_back(int_key("db_pool_max", &Config::db_pool_max, 1, 1000, "Max PostgreSQL connections per process."));
+    v.push_back(int_key("db_pool_queue_max", &Config::db_pool_queue_max, 0, 1000000,
+                        "Max callers waiting for a connection; beyond it acquire fails at once."));
+    v.push_back(int_key("db_acquire_timeout_ms", &Config::db_acquire_timeout_ms, 1, 600000,
+                        "Max wait for a pooled connection."));
+    v.push_back(int_key("db_connect_timeout_ms", &Config::db_connect_timeout_ms, 1, 600000,
+                        "Max time to establish a new connection."));
+    v.push_back(int_key("db_query_timeout_ms", &Config::db_query_timeout_ms, 1, 3600000,
+                        "Statement timeout: the query is cancelled on the server after this."));
+    v.push_back({{"http_listen", "", "host:port", "127.0.0.1:8080", false, "Address of the HTTP server."},
+                 [](Config& c, const RawValue& raw) { c.http_listen = parse_host_port(raw.source, as_string(raw)); }});
+    v.push_back(int_key("http_body_limit_bytes", &Config::http_body_limit_bytes, 1024, 64 << 20,
+                        "Max request body; larger requests get 413."));
+    v.push_back(int_key("http_read_timeout_ms", &Config::http_read_timeout_ms, 100, 600000,
+                        "Max time to read one request once it started."));
+    v.push_back(int_key("http_idle_timeout_ms", &Config::http_idle_timeout_ms, 100, 3600000,
+                        "Keep-alive connections idle longer than this are closed."));
+    v.push_back(int_key("http_shutdown_grace_ms", &Config::http_shutdown_grace_ms, 0, 600000,
+                        "On SIGTERM, how long in-flight requests may take to finish."));
+    v.push_back(string_key("http_proxy", &Config::http_proxy, false,
+                           "Proxy for outbound HTTP (http://, https://, socks5://, socks5h://).",
+                           [](const RawValue& raw, const std::string& s) {
+                             if (s.empty()) return;
+                             for (const char* scheme : {"http://", "https://", "socks5://", "socks5h://", "socks4://"})
+                               if (s.rfind(scheme, 0) == 0) return;
+                             fail(raw, "must start with http://, https://, socks4://, socks5:// or socks5h://");
+                           }));
+    v.push_back(int_key("http_client_timeout_ms", &Config::http_client_timeout_ms, 100, 600000,
+                        "Default total timeout of an outbound HTTP request."));
+    v.push_back(int_key("http_client_max_connections", &Config::http_client_max_connections, 1, 10000,
+                        "Max simultaneous outbound connections."));
+    v.push_back(string_key("log_level", &Config::log_level, false, "trace, debug, info, warn, error, critical, off.",
+                           [](const RawValue& raw, const std::string& s) {
+                             if (!log::valid_level(s)) fail(raw, fmt::format("unknown log level '{}'", s));
+                           }));
+    v.push_back({{"roles", "", "list", "gateway,worker,scheduler", false,
+                  "Roles this process runs (comma-separated in env, array in TOML)."},
+                 [](Config& c, const RawValue& raw) {
+                   auto roles = as_list(raw);
+                   if (roles.empty()) fail(raw, "at least one role is required");
+                   for (const auto& r : roles)
+                     if (r != "gateway" && r != "worker" && r != "scheduler")
+                       fail(raw, fmt::format("unknown role '{}' (gateway, worker, scheduler)", r));
+                   c.roles = roles;
+                 }});
+    v.push_back(string_key("instance_id", &Config::instance_id, false,
+                           "Name of this process in leases and job locks. Defaults to hostname:pid."));
+    v.push_back(int_key("worker_concurrency", &Config::worker_concurrency, 1, 10000,
+                        "Jobs a worker process runs at once."));
+    v.push_back(int_key("job_lease_ms", &Config::job_lease_ms, 1000, 86400000,
+                        "A claimed job returns to the queue if its worker is silent this long."));
+    v.push_back(int_key("job_poll_interval_ms", &Config::job_poll_interval_ms, 10, 600000,
+                        "Idle workers poll at least this often (NOTIFY wakes them sooner)."));
+    v.push_back(int_key("lease_ttl_ms", &Config::lease_ttl_ms, 1000, 3600000,
+                        "Leader lease lifetime (scheduler, poller); renewed at a third of it."));
+    for (auto& s : v) {
+      s.doc.env = "VPNBOT_" + s.doc.key;
+      std::transform(s.doc.env.begin(), s.doc.env.end(), s.doc.env.begin(), ::toupper);
+    }
+    return v;
+  }();
+  return all;
+}
+
+}  // namespace
+
+bool Config::has_role(std::string_view role) const {
+  return std::find(roles.begin(), roles.end(), role) != roles.end();
+}
+
+HostPort parse_host_port(const std::string& key, const std::string& value) {
+  auto colon = value.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == value.size())
+    throw ConfigError(fmt::format("config {}: '{}' must be host:port", key, value));
+  HostPort hp;
+  hp.host = value.substr(0, colon);
+  if (hp.host.size() > 2 && hp.host.front() == '[' && hp.host.back() == ']') hp.host = hp.host.substr(1, hp.host.size() - 2);
+  int port = 0;
+  auto ps = value.substr(colon + 1);
+  auto [ptr, ec] = std::from_chars(ps.data(), ps.data() + ps.size(), port);
+  if (ec != std::errc() || ptr != ps.data() + ps.size() || port < 0 || port > 65535)
+    throw ConfigError(fmt::format("config {}: port '{}' must be 0..65535", key, ps));
+  hp.port = static_cast<uint16_t>(port);
+  return hp;
+}
+
+std::vector<ConfigKeyDoc> config_keys() {
+  std::vector<ConfigKeyDoc> out;
+  for (const auto& s : specs()) out.push_back(s.doc);
+  return out;
+}
+
+std::map<std::string, std::string> process_environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string_view::npos) env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  return env;
+}
+
+Config load_config(const std::optional<std::string>& toml_path, const std::map<std::string, std::string>& env,
+                   bool require_database) {
+  Config config;
+  std::set<std::string> provided;
+  auto find_spec = [](std::string_view key) -> const KeySpec* {
+    for (const auto& s : specs())
+      if (s.doc.key == key) return &s;
+    return nullptr;
+  };
+
+  toml::table table;
+  if (toml_path) {
+    try {
+      table = toml::parse_file(*toml_path);
+    } catch (const toml::parse_error& e) {
+      throw ConfigError(fmt::format("config file {}: {} (line {})", *toml_path, e.description(),
+                                    e.source().begin.line));
+    }
+    for (const auto& [key, node] : table) {
+      const KeySpec* spec = find_spec(key.str());
+      if (!spec) throw ConfigError(fmt::format("config file {}: unknown key '{}'", *toml_path, key.str()));
+      spec->set(config, RawValue{&node, std::nullopt, fmt::format("key '{}' in {}", key.str(), *toml_path)});
+      provided.insert(spec->doc.key);
+    }
+  }
+
+  for (const auto& [name, value] : env) {
+    if (name.rfind("VPNBOT_", 0) != 0) continue;
+    const KeySpec* spec = nullptr;
+    for (const auto& s : specs())
+      if (s.doc.env == name) spec = &s;
+    // A typo in an env var silently falls back to a default otherwise.
+    if (!spec) throw ConfigError(fmt::format("config env {}: unknown setting", name));
+    spec->set(config, RawValue{nullptr, value, fmt::format("env {}", name)});
+    provided.insert(spec->doc.key);
+  }
+
+  for (const auto& s : specs()) {
+    if (!s.doc.required || provided.count(s.doc.key)) continue;
+    if (s.doc.key == "database_url" && !require_database) continue;
+    throw ConfigError(fmt::format("config: required key '{}' (env {}) is missing", s.doc.key, s.doc.env));
+  }
+  if (config.database_listen_url.empty()) config.database_listen_url = config.database_url;
+  if (config.instance_id.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    config.instance_id = fmt::format("{}:{}", host, getpid());
+  }
+  return config;
+}
+
+}  // namespace vpnbot

@@ -1,0 +1,73 @@
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace vpnbot {
+
+// Raised for any invalid configuration; the message always names the offending key.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+
+struct Config {
+  std::string database_url;
+  std::string database_listen_url;  // LISTEN needs a session: direct to PostgreSQL, not via pgbouncer.
+  int db_pool_max = 8;
+  int db_pool_queue_max = 1000;
+  int db_acquire_timeout_ms = 5000;
+  int db_connect_timeout_ms = 5000;
+  int db_query_timeout_ms = 30000;
+
+  HostPort http_listen{"127.0.0.1", 8080};
+  int http_body_limit_bytes = 1 << 20;
+  int http_read_timeout_ms = 10000;
+  int http_idle_timeout_ms = 60000;
+  int http_shutdown_grace_ms = 10000;
+
+  std::string http_proxy;
+  int http_client_timeout_ms = 30000;
+  int http_client_max_connections = 64;
+
+  std::string log_level = "info";
+  std::vector<std::string> roles{"gateway", "worker", "scheduler"};
+  std::string instance_id;
+
+  int worker_concurrency = 16;
+  int job_lease_ms = 60000;
+  int job_poll_interval_ms = 1000;
+  int lease_ttl_ms = 15000;
+
+  bool has_role(std::string_view role) const;
+};
+
+// Documentation of one key, as printed by `vpnbot config keys` and in docs/CONFIG.md.
+struct ConfigKeyDoc {
+  std::string key;  // TOML key; the env var is VPNBOT_ + upper(key)
+  std::string env;
+  std::string type;
+  std::string default_value;
+  bool required;
+  std::string description;
+};
+
+std::vector<ConfigKeyDoc> config_keys();
+
+// Defaults <- TOML file (optional) <- VPNBOT_* environment. Unknown keys, wrong types, out-of-range
+// values and missing required keys raise ConfigError naming the key.
+Config load_config(const std::optional<std::string>& toml_path, const std::map<std::string, std::string>& env,
+                   bool require_database = true);
+
+std::map<std::string, std::string> process_environment();
+HostPort parse_host_port(const std::string& key, const std::string& value);
+
+}  // namespace vpnbot

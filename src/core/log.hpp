@@ -1,0 +1,30 @@
+#pragma once
+#include <nlohmann/json.hpp>
+#include <spdlog/common.h>
+#include <string>
+#include <string_view>
+
+namespace vpnbot::log {
+
+// Every log line is one JSON object: {"ts","level","component","msg", ...fields}.
+void init(std::string_view level);
+void set_level(std::string_view level);
+bool valid_level(std::string_view level);
+
+void write(spdlog::level::level_enum level, std::string_view component, std::string_view msg,
+           const nlohmann::json& fields = nlohmann::json::object());
+
+inline void debug(std::string_view c, std::string_view m, const nlohmann::json& f = nlohmann::json::object()) {
+  write(spdlog::level::debug, c, m, f);
+}
+inline void info(std::string_view c, std::string_view m, const nlohmann::json& f = nlohmann::json::object()) {
+  write(spdlog::level::info, c, m, f);
+}
+inline void warn(std::string_view c, std::string_view m, const nlohmann::json& f = nlohmann::json::object()) {
+  write(spdlog::level::warn, c, m, f);
+}
+inline void error(std::string_view c, std::string_view m, const nlohmann::json& f = nlohmann::json::object()) {
+  write(spdlog::level::err, c, m, f);
+}
+
+}  // namespace vpnbot::log

@@ -1,0 +1,71 @@
+#pragma once
+#include <libpq-fe.h>
+
+#include <deque>
+#include <string>
+
+#include "core/asio.hpp"
+#include "db/errors.hpp"
+#include "db/result.hpp"
+
+namespace vpnbot::db {
+
+struct Notification {
+  std::string channel;
+  std::string payload;
+};
+
+// One PostgreSQL connection driven by libpq's non-blocking API on an Asio executor. The libpq socket
+// is watched through a stream_descriptor (released, never closed by Asio: libpq owns it). Not thread-safe:
+// use it from one executor. Every wait has a deadline.
+class Connection {
+ public:
+  // `blocking` runs the few libpq calls that may block (DNS in PQconnectStart, PQcancel) off the event loop.
+  static awaitable<std::unique_ptr<Connection>> connect(asio::any_io_executor blocking, std::string url,
+                                                        Millis timeout);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Extended protocol, unnamed statement, text parameters. On deadline the statement is cancelled on
+  // the server and QueryTimeout is thrown.
+  awaitable<Result> query(std::string_view sql, const Params& params, Millis timeout);
+  // Simple protocol: several statements, no parameters (migrations, LISTEN).
+  awaitable<Result> execute_script(std::string_view sql, Millis timeout);
+
+  // Waits until the server sends something (e.g. a NOTIFY) or the deadline passes; returns false on deadline.
+  awaitable<bool> wait_for_input(Clock::time_point deadline);
+  // Notifications received so far (call after wait_for_input or a query).
+  std::deque<Notification> take_notifications();
+
+  // Cheap, non-blocking: reads anything the server pushed (e.g. a shutdown notice) and reports whether
+  // the connection can take a new query. Used by the pool before handing a connection out.
+  bool usable();
+  bool broken() const { return broken_; }
+  // Wakes a pending wait_for_input early (it then returns true with nothing new): used for shutdown.
+  void interrupt() {
+    boost::system::error_code ignored;
+    socket_.cancel(ignored);
+  }
+  int backend_pid() const { return PQbackendPID(conn_); }
+
+ private:
+  Connection(asio::any_io_executor ex, asio::any_io_executor blocking, PGconn* conn);
+  awaitable<void> handshake(Clock::time_point deadline);
+  awaitable<Result> run(Clock::time_point deadline);
+  // Waits for readability/writability; false when the deadline passes first.
+  awaitable<bool> wait_socket(bool for_write, Clock::time_point deadline);
+  void attach_socket();
+  void cancel_on_server();
+  [[noreturn]] void fail_connection(const std::string& what);
+
+  asio::any_io_executor blocking_;
+  PGconn* conn_;
+  asio::posix::stream_descriptor socket_;
+  asio::steady_timer timer_;
+  int attached_fd_ = -1;
+  bool deadline_hit_ = false;
+  bool broken_ = false;
+};
+
+}  // namespace vpnbot::db

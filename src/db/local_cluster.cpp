@@ -1,0 +1,103 @@
+#include "db/local_cluster.hpp"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fmt/format.h>
+#include <stdexcept>
+#include <vector>
+
+#include "core/log.hpp"
+
+extern char** environ;
+
+namespace vpnbot::db {
+namespace fs = std::filesystem;
+
+namespace {
+std::string find_pg_bin() {
+  for (const char* version : {"17", "16", "15", "14", "13"}) {
+    std::string bin = fmt::format("/usr/lib/postgresql/{}/bin", version);
+    if (fs::exists(bin + "/initdb")) return bin;
+  }
+  throw std::runtime_error("local postgres: initdb not found under /usr/lib/postgresql/*/bin (install postgresql-15)");
+}
+}  // namespace
+
+int LocalCluster::run(const std::vector<std::string>& argv, const std::string& log_file) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (!log_file.empty()) {
+    posix_spawn_file_actions_addopen(&actions, 1, log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  }
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error(fmt::format("cannot run {}: {}", argv[0], strerror(rc)));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+LocalCluster::LocalCluster(Options options) : options_(std::move(options)), bin_(find_pg_bin()) {
+  char tmpl[] = "/tmp/vpnbot-pg-XXXXXX";
+  if (!mkdtemp(tmpl)) throw std::runtime_error("local postgres: mkdtemp failed");
+  dir_ = tmpl;
+  if (geteuid() == 0) {
+    passwd* pw = getpwnam("postgres");
+    if (!pw) throw std::runtime_error("local postgres: running as root but there is no 'postgres' user");
+    if (chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0)
+      throw std::runtime_error("local postgres: cannot chown " + dir_);
+  }
+  int rc = run(as_postgres(fmt::format("{}/initdb -D {}/data -U postgres --auth=trust --no-sync -E UTF8 --locale=C.UTF-8",
+                                       bin_, dir_)),
+               dir_ + "/initdb.log");
+  if (rc != 0) throw std::runtime_error(fmt::format("local postgres: initdb failed (see {}/initdb.log)", dir_));
+}
+
+LocalCluster::~LocalCluster() {
+  try {
+    if (running_) stop();
+  } catch (const std::exception& e) {
+    log::warn("local-postgres", "stop failed", {{"error", e.what()}});
+  }
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+std::vector<std::string> LocalCluster::as_postgres(const std::string& command) const {
+  if (geteuid() == 0) return {"su", "postgres", "-s", "/bin/sh", "-c", command};
+  return {"/bin/sh", "-c", command};
+}
+
+void LocalCluster::start() {
+  std::string settings = fmt::format("-p {} -k {} -c listen_addresses='' -c max_connections=300 {} {}", port(), dir_,
+                                     options_.fsync ? "" : "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+                                     options_.extra_settings);
+  int rc = run(as_postgres(fmt::format("{}/pg_ctl -D {}/data -l {}/postgres.log -w -t 60 start -o \"{}\"", bin_, dir_,
+                                       dir_, settings)),
+               dir_ + "/pg_ctl.log");
+  if (rc != 0) throw std::runtime_error(fmt::format("local postgres: start failed (see {}/postgres.log)", dir_));
+  running_ = true;
+}
+
+void LocalCluster::stop() {
+  int rc = run(as_postgres(fmt::format("{}/pg_ctl -D {}/data -m fast -w -t 60 stop", bin_, dir_)), dir_ + "/pg_ctl.log");
+  running_ = false;
+  if (rc != 0) throw std::runtime_error(fmt::format("local postgres: stop failed (see {}/pg_ctl.log)", dir_));
+}
+
+std::string LocalCluster::url(const std::string& database) const {
+  return fmt::format("postgresql://postgres@/{}?host={}&port={}", database, dir_, port());
+}
+
+}  // namespace vpnbot::db

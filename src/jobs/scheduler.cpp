@@ -1,0 +1,46 @@
+#include "jobs/scheduler.hpp"
+
+#include "core/log.hpp"
+
+namespace vpnbot::jobs {
+
+Scheduler::Scheduler(asio::any_io_executor ex, Queue& queue, LeaderLease& lease, std::vector<PeriodicTask> tasks,
+                     WallClock clock)
+    : queue_(queue), lease_(lease), tasks_(std::move(tasks)), clock_(std::move(clock)), wake_(ex) {}
+
+void Scheduler::stop() {
+  stopping_ = true;
+  wake_.notify();
+}
+
+awaitable<int> Scheduler::tick() {
+  int created = 0;
+  auto now_ms = std::chrono::duration_cast<Millis>(clock_().time_since_epoch()).count();
+  for (const auto& task : tasks_) {
+    if (!lease_.held()) break;  // stop the moment leadership is in doubt
+    auto bucket = now_ms / task.interval.count();
+    auto it = enqueued_bucket_.find(task.name);
+    if (it != enqueued_bucket_.end() && it->second == bucket) continue;
+    NewJob job = task.make_job();
+    job.unique_key = task.name + ":" + std::to_string(bucket);
+    if (co_await queue_.enqueue(job)) ++created;
+    enqueued_bucket_[task.name] = bucket;
+  }
+  co_return created;
+}
+
+awaitable<void> Scheduler::run() {
+  while (!stopping_) {
+    if (lease_.held()) {
+      try {
+        co_await tick();
+      } catch (const std::exception& e) {
+        log::warn("scheduler", "tick failed", {{"error", e.what()}});
+      }
+    }
+    wake_.reset();
+    co_await wake_.wait_for(Millis(1000));
+  }
+}
+
+}  // namespace vpnbot::jobs

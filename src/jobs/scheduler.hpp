@@ -1,0 +1,39 @@
+#pragma once
+#include <functional>
+#include <map>
+
+#include "jobs/lease.hpp"
+#include "jobs/queue.hpp"
+
+namespace vpnbot::jobs {
+
+// A periodic task becomes one job per time bucket; the bucket is in the unique key, so two leaders
+// (e.g. during a lease hand-over) enqueue it once.
+struct PeriodicTask {
+  std::string name;
+  Millis interval;
+  std::function<NewJob()> make_job;
+};
+
+using WallClock = std::function<std::chrono::system_clock::time_point()>;
+
+class Scheduler {
+ public:
+  Scheduler(asio::any_io_executor ex, Queue& queue, LeaderLease& lease, std::vector<PeriodicTask> tasks,
+            WallClock clock = [] { return std::chrono::system_clock::now(); });
+  awaitable<void> run();
+  void stop();
+  // Enqueues every task whose bucket has not been enqueued yet; returns how many jobs were new.
+  awaitable<int> tick();
+
+ private:
+  Queue& queue_;
+  LeaderLease& lease_;
+  std::vector<PeriodicTask> tasks_;
+  WallClock clock_;
+  std::map<std::string, int64_t> enqueued_bucket_;  // skips a query per task per tick once its bucket is done
+  Event wake_;
+  bool stopping_ = false;
+};
+
+}  // namespace vpnbot::jobs
