@@ -9,6 +9,9 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+// g++ 12 coroutine bug: a temporary with a non-trivial destructor made by ?:, by a lambda with captures, or by a
+// braced aggregate inside a co_await expression may be destroyed twice. Name such values before co_await.
+
 namespace vpnbot {
 namespace asio = boost::asio;
 template <typename T = void>

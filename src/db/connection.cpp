@@ -16,6 +16,10 @@ std::string trim_message(const char* m) {
   return s;
 }
 
+awaitable<PGconn*> start_connect(std::string url) {
+  co_return PQconnectStart(url.c_str());
+}
+
 }  // namespace
 
 Connection::Connection(asio::any_io_executor ex, asio::any_io_executor blocking, PGconn* conn)
@@ -47,9 +51,10 @@ awaitable<std::unique_ptr<Connection>> Connection::connect(asio::any_io_executor
                                                            Millis timeout) {
   auto ex = co_await asio::this_coro::executor;
   auto deadline = Clock::now() + timeout;
-  // PQconnectStart resolves host names synchronously, so it runs on the blocking executor.
-  PGconn* raw = co_await asio::co_spawn(
-      blocking, [url]() -> awaitable<PGconn*> { co_return PQconnectStart(url.c_str()); }, use_awaitable);
+  // PQconnectStart resolves host names synchronously, so it runs on the blocking executor. The operation is
+  // a named local: g++ 12 double-destroys non-trivial temporaries inside a co_await expression.
+  auto start = asio::co_spawn(blocking, start_connect(std::move(url)), use_awaitable);
+  PGconn* raw = co_await std::move(start);
   if (!raw) throw ConnectionError("db: out of memory creating a connection");
   std::unique_ptr<Connection> conn(new Connection(ex, std::move(blocking), raw));
   co_await conn->handshake(deadline);
@@ -58,13 +63,20 @@ awaitable<std::unique_ptr<Connection>> Connection::connect(asio::any_io_executor
 
 awaitable<void> Connection::handshake(Clock::time_point deadline) {
   if (PQstatus(conn_) == CONNECTION_BAD) fail_connection("db connect: " + trim_message(PQerrorMessage(conn_)));
+  // Server notices (e.g. "relation already exists, skipping") become debug log lines, not raw stderr.
+  PQsetNoticeProcessor(
+      conn_,
+      [](void*, const char* message) {
+        log::debug("db", "server notice", {{"notice", trim_message(message)}});
+      },
+      nullptr);
   if (PQsetnonblocking(conn_, 1) != 0) fail_connection("db connect: cannot set non-blocking mode");
   PostgresPollingStatusType poll = PGRES_POLLING_WRITING;
   while (poll != PGRES_POLLING_OK) {
     if (poll == PGRES_POLLING_FAILED) fail_connection("db connect: " + trim_message(PQerrorMessage(conn_)));
     attach_socket();  // the socket may change while libpq tries the next address
-    if (!co_await wait_socket(poll == PGRES_POLLING_WRITING, deadline))
-      fail_connection("db connect: timed out");
+    bool ready = co_await wait_socket(poll == PGRES_POLLING_WRITING, deadline);
+    if (!ready) fail_connection("db connect: timed out");
     poll = PQconnectPoll(conn_);
   }
   attach_socket();
@@ -74,38 +86,39 @@ awaitable<bool> Connection::wait_socket(bool for_write, Clock::time_point deadli
   if (Clock::now() >= deadline) co_return false;
   deadline_hit_ = false;
   timer_.expires_at(deadline);
-  timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec) return;  // cancelled: the wait finished first (or the connection is gone)
+  // A timer that fired just as the socket became ready may run after this wait ended: the generation
+  // keeps it from cutting the next wait short, the weak pointer from touching a destroyed connection.
+  uint64_t generation = ++wait_generation_;
+  std::weak_ptr<int> alive = alive_;
+  timer_.async_wait([this, generation, alive](boost::system::error_code ec) {
+    if (ec || alive.expired() || generation != wait_generation_) return;
     deadline_hit_ = true;
     boost::system::error_code ignored;
     socket_.cancel(ignored);
   });
   boost::system::error_code ec;
-  co_await socket_.async_wait(for_write ? asio::posix::stream_descriptor::wait_write
-                                        : asio::posix::stream_descriptor::wait_read,
-                              asio::redirect_error(use_awaitable, ec));
+  auto direction = for_write ? asio::posix::stream_descriptor::wait_write : asio::posix::stream_descriptor::wait_read;
+  co_await socket_.async_wait(direction, asio::redirect_error(use_awaitable, ec));
   timer_.cancel();
   if (deadline_hit_) co_return false;
   if (ec && ec != asio::error::operation_aborted) fail_connection("db socket: " + ec.message());
   co_return true;
 }
 
-awaitable<Result> Connection::query(std::string_view sql, const Params& params, Millis timeout) {
+awaitable<Result> Connection::query(std::string sql, Params params, Millis timeout) {
   if (broken_) throw ConnectionError("db: connection is broken");
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-  std::string sql_z(sql);
-  if (!PQsendQueryParams(conn_, sql_z.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                         nullptr, 0))
+  if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr,
+                         0))
     fail_connection("db send: " + trim_message(PQerrorMessage(conn_)));
   co_return co_await run(Clock::now() + timeout);
 }
 
-awaitable<Result> Connection::execute_script(std::string_view sql, Millis timeout) {
+awaitable<Result> Connection::execute_script(std::string sql, Millis timeout) {
   if (broken_) throw ConnectionError("db: connection is broken");
-  std::string sql_z(sql);
-  if (!PQsendQuery(conn_, sql_z.c_str())) fail_connection("db send: " + trim_message(PQerrorMessage(conn_)));
+  if (!PQsendQuery(conn_, sql.c_str())) fail_connection("db send: " + trim_message(PQerrorMessage(conn_)));
   co_return co_await run(Clock::now() + timeout);
 }
 
@@ -126,7 +139,8 @@ awaitable<Result> Connection::run(Clock::time_point deadline) {
     int flushed = PQflush(conn_);
     if (flushed == 0) break;
     if (flushed < 0) fail_connection("db flush: " + trim_message(PQerrorMessage(conn_)));
-    if (!co_await wait_socket(true, deadline)) {
+    bool writable = co_await wait_socket(true, deadline);
+    if (!writable) {
       broken_ = true;  // half-sent query: the protocol state is unknown, drop the connection
       throw QueryTimeout("db: timed out sending the query");
     }
@@ -136,7 +150,8 @@ awaitable<Result> Connection::run(Clock::time_point deadline) {
   Result last;
   for (;;) {
     while (PQisBusy(conn_)) {
-      if (!co_await wait_socket(false, deadline)) {
+      bool readable = co_await wait_socket(false, deadline);
+      if (!readable) {
         if (cancelled) {
           broken_ = true;
           throw QueryTimeout("db: query timed out and the server did not answer the cancel request");
@@ -161,9 +176,9 @@ awaitable<Result> Connection::run(Clock::time_point deadline) {
   }
   if (PQstatus(conn_) == CONNECTION_BAD) {
     broken_ = true;
-    throw ConnectionError("db: connection lost: " + (error_message.empty() ? trim_message(PQerrorMessage(conn_))
-                                                                          : error_message),
-                          error_state == "?" ? "" : error_state);
+    throw ConnectionError(
+        "db: connection lost: " + (error_message.empty() ? trim_message(PQerrorMessage(conn_)) : error_message),
+        error_state == "?" ? "" : error_state);
   }
   if (!error_state.empty()) {
     if (cancelled && error_state == "57014") throw QueryTimeout("db: query timed out and was cancelled", "57014");
@@ -175,9 +190,18 @@ awaitable<Result> Connection::run(Clock::time_point deadline) {
 
 awaitable<bool> Connection::wait_for_input(Clock::time_point deadline) {
   if (broken_) throw ConnectionError("db: connection is broken");
-  if (!co_await wait_socket(false, deadline)) co_return false;
+  bool readable = co_await wait_socket(false, deadline);
+  if (!readable) co_return false;
   if (!PQconsumeInput(conn_)) fail_connection("db read: " + trim_message(PQerrorMessage(conn_)));
   co_return true;
+}
+
+std::string Connection::quote_identifier(std::string_view name) {
+  char* quoted = PQescapeIdentifier(conn_, name.data(), name.size());
+  if (!quoted) throw QueryError("db: cannot quote identifier: " + trim_message(PQerrorMessage(conn_)));
+  std::string out(quoted);
+  PQfreemem(quoted);
+  return out;
 }
 
 std::deque<Notification> Connection::take_notifications() {

@@ -27,11 +27,15 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
+  // Coroutine parameters are taken by value: the body starts only when awaited.
   // Extended protocol, unnamed statement, text parameters. On deadline the statement is cancelled on
   // the server and QueryTimeout is thrown.
-  awaitable<Result> query(std::string_view sql, const Params& params, Millis timeout);
+  awaitable<Result> query(std::string sql, Params params, Millis timeout);
   // Simple protocol: several statements, no parameters (migrations, LISTEN).
-  awaitable<Result> execute_script(std::string_view sql, Millis timeout);
+  awaitable<Result> execute_script(std::string sql, Millis timeout);
+
+  // Quotes a name for use as an SQL identifier (channel, table), with the server's encoding rules.
+  std::string quote_identifier(std::string_view name);
 
   // Waits until the server sends something (e.g. a NOTIFY) or the deadline passes; returns false on deadline.
   awaitable<bool> wait_for_input(Clock::time_point deadline);
@@ -64,6 +68,8 @@ class Connection {
   asio::posix::stream_descriptor socket_;
   asio::steady_timer timer_;
   int attached_fd_ = -1;
+  uint64_t wait_generation_ = 0;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   bool deadline_hit_ = false;
   bool broken_ = false;
 };

@@ -35,11 +35,7 @@ awaitable<void> Listener::run() {
       auto conn = co_await Connection::connect(blocking_, url_, connect_timeout_);
       current_ = conn.get();
       std::string listen;
-      for (const auto& ch : channels_) {
-        char* quoted = PQescapeIdentifier(nullptr, ch.c_str(), ch.size());
-        listen += "LISTEN " + std::string(quoted ? quoted : "\"invalid\"") + ";";
-        PQfreemem(quoted);
-      }
+      for (const auto& ch : channels_) listen += "LISTEN " + conn->quote_identifier(ch) + ";";
       co_await conn->execute_script(listen, connect_timeout_);
       connected_ = true;
       retry_delay = Millis(250);
@@ -47,7 +43,8 @@ awaitable<void> Listener::run() {
       if (on_connected_) on_connected_();
       while (!stopping_) {
         for (auto& n : conn->take_notifications()) on_notify_(n);
-        if (!co_await conn->wait_for_input(Clock::now() + kPingInterval) && !stopping_) {
+        bool input = co_await conn->wait_for_input(Clock::now() + kPingInterval);
+        if (!input && !stopping_) {
           co_await conn->query("SELECT 1", {}, connect_timeout_);  // detects a silently dead session
         }
       }

@@ -6,8 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <fmt/format.h>
+#include <filesystem>
 #include <stdexcept>
 #include <vector>
 
@@ -58,8 +58,8 @@ LocalCluster::LocalCluster(Options options) : options_(std::move(options)), bin_
     if (chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0)
       throw std::runtime_error("local postgres: cannot chown " + dir_);
   }
-  int rc = run(as_postgres(fmt::format("{}/initdb -D {}/data -U postgres --auth=trust --no-sync -E UTF8 --locale=C.UTF-8",
-                                       bin_, dir_)),
+  int rc = run(as_postgres(fmt::format(
+                   "{}/initdb -D {}/data -U postgres --auth=trust --no-sync -E UTF8 --locale=C.UTF-8", bin_, dir_)),
                dir_ + "/initdb.log");
   if (rc != 0) throw std::runtime_error(fmt::format("local postgres: initdb failed (see {}/initdb.log)", dir_));
 }
@@ -80,9 +80,9 @@ std::vector<std::string> LocalCluster::as_postgres(const std::string& command) c
 }
 
 void LocalCluster::start() {
-  std::string settings = fmt::format("-p {} -k {} -c listen_addresses='' -c max_connections=300 {} {}", port(), dir_,
-                                     options_.fsync ? "" : "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
-                                     options_.extra_settings);
+  std::string settings = fmt::format(
+      "-p {} -k {} -c listen_addresses='' -c max_connections=300 {} {}", port(), dir_,
+      options_.fsync ? "" : "-c fsync=off -c synchronous_commit=off -c full_page_writes=off", options_.extra_settings);
   int rc = run(as_postgres(fmt::format("{}/pg_ctl -D {}/data -l {}/postgres.log -w -t 60 start -o \"{}\"", bin_, dir_,
                                        dir_, settings)),
                dir_ + "/pg_ctl.log");
@@ -91,7 +91,8 @@ void LocalCluster::start() {
 }
 
 void LocalCluster::stop() {
-  int rc = run(as_postgres(fmt::format("{}/pg_ctl -D {}/data -m fast -w -t 60 stop", bin_, dir_)), dir_ + "/pg_ctl.log");
+  int rc =
+      run(as_postgres(fmt::format("{}/pg_ctl -D {}/data -m fast -w -t 60 stop", bin_, dir_)), dir_ + "/pg_ctl.log");
   running_ = false;
   if (rc != 0) throw std::runtime_error(fmt::format("local postgres: stop failed (see {}/pg_ctl.log)", dir_));
 }

@@ -75,7 +75,8 @@ awaitable<int> migrate(Pool& pool, const std::vector<MigrationFile>& files_in) {
         auto it = done.find(f.version);
         if (it != done.end()) {
           if (it->second != checksum(f.sql))
-            throw std::runtime_error("migrations: " + f.name + " was changed after it was applied; add a new file instead");
+            throw std::runtime_error("migrations: " + f.name +
+                                     " was changed after it was applied; add a new file instead");
           continue;
         }
         co_await tx.execute_script(f.sql);

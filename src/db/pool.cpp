@@ -14,7 +14,9 @@ PooledConnection::~PooledConnection() {
 Pool::Pool(asio::any_io_executor ex, asio::any_io_executor blocking, PoolOptions options)
     : ex_(std::move(ex)), blocking_(std::move(blocking)), options_(std::move(options)) {}
 
-Pool::~Pool() { close(); }
+Pool::~Pool() {
+  close();
+}
 
 const char* Pool::begin_statement(Isolation isolation) {
   switch (isolation) {
@@ -103,10 +105,9 @@ void Pool::free_slot() {
   --open_;
 }
 
-awaitable<Result> Pool::query(std::string_view sql, Params params) {
-  std::string statement(sql);  // own it: the caller's buffer may not outlive a suspension
+awaitable<Result> Pool::query(std::string sql, Params params) {
   auto conn = co_await acquire();
-  co_return co_await conn->query(statement, params, options_.query_timeout);
+  co_return co_await conn->query(std::move(sql), std::move(params), options_.query_timeout);
 }
 
 awaitable<void> Pool::rollback_quietly(Connection& conn) {

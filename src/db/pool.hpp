@@ -18,8 +18,8 @@ struct PoolOptions {
 };
 
 struct PoolStats {
-  int open = 0;     // connections open or being opened
-  int in_use = 0;   // handed out to callers
+  int open = 0;    // connections open or being opened
+  int in_use = 0;  // handed out to callers
   int idle = 0;
   int waiting = 0;  // callers queued for a connection
   uint64_t acquired_total = 0;
@@ -52,13 +52,13 @@ class Transaction {
  public:
   Transaction(Connection& conn, Millis timeout) : conn_(conn), timeout_(timeout) {}
   awaitable<Result> query(std::string_view sql, Params params = {}) {
-    return conn_.query(sql, std::move(params), timeout_);
+    return conn_.query(std::string(sql), std::move(params), timeout_);
   }
   template <typename... Args>
   awaitable<Result> exec(std::string_view sql, Args&&... args) {
-    return conn_.query(sql, make_params(std::forward<Args>(args)...), timeout_);
+    return conn_.query(std::string(sql), make_params(std::forward<Args>(args)...), timeout_);
   }
-  awaitable<Result> execute_script(std::string_view sql) { return conn_.execute_script(sql, timeout_); }
+  awaitable<Result> execute_script(std::string_view sql) { return conn_.execute_script(std::string(sql), timeout_); }
 
  private:
   Connection& conn_;
@@ -77,10 +77,10 @@ class Pool {
 
   awaitable<PooledConnection> acquire();
 
-  awaitable<Result> query(std::string_view sql, Params params = {});
+  awaitable<Result> query(std::string sql, Params params = {});
   template <typename... Args>
   awaitable<Result> exec(std::string_view sql, Args&&... args) {
-    return query(sql, make_params(std::forward<Args>(args)...));
+    return query(std::string(sql), make_params(std::forward<Args>(args)...));
   }
 
   // Runs `body(Transaction&) -> awaitable<T>` inside BEGIN/COMMIT. Serialization failures and deadlocks

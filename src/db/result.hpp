@@ -19,14 +19,26 @@ namespace vpnbot::db {
 using Param = std::optional<std::string>;
 using Params = std::vector<Param>;
 
-inline Param to_param(std::nullptr_t) { return std::nullopt; }
-inline Param to_param(std::string s) { return s; }
-inline Param to_param(std::string_view s) { return std::string(s); }
-inline Param to_param(const char* s) { return std::string(s); }
-inline Param to_param(bool b) { return std::string(b ? "true" : "false"); }
-inline Param to_param(const nlohmann::json& j) { return j.dump(); }
+inline Param to_param(std::nullptr_t) {
+  return std::nullopt;
+}
+inline Param to_param(std::string s) {
+  return s;
+}
+inline Param to_param(std::string_view s) {
+  return std::string(s);
+}
+inline Param to_param(const char* s) {
+  return std::string(s);
+}
+inline Param to_param(bool b) {
+  return std::string(b ? "true" : "false");
+}
+inline Param to_param(const nlohmann::json& j) {
+  return j.dump();
+}
 template <typename T>
-  requires std::is_arithmetic_v<T>
+requires std::is_arithmetic_v<T>
 inline Param to_param(T v) {
   return std::to_string(v);
 }

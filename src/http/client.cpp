@@ -49,7 +49,8 @@ size_t write_header(char* data, size_t size, size_t n, void* user) {
     std::transform(name.begin(), name.end(), name.begin(), ::tolower);
     auto value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+      value.remove_suffix(1);
     headers->emplace(std::move(name), std::string(value));
   } else if (line.rfind("HTTP/", 0) == 0) {
     headers->clear();  // a new response (after a redirect or 100-continue) starts
@@ -175,7 +176,8 @@ awaitable<ClientResponse> Client::send(ClientRequest request) {
   curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer.get());
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min(timeout, options_.connect_timeout).count()));
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::min(timeout, options_.connect_timeout).count()));
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
   curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
@@ -211,7 +213,8 @@ awaitable<ClientResponse> Client::send(ClientRequest request) {
     curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, r.method.c_str());
 
   CURLMcode added = curl_multi_add_handle(multi_, easy);
-  if (added != CURLM_OK) throw TransportError(std::string("http client: ") + curl_multi_strerror(added), CURLE_FAILED_INIT);
+  if (added != CURLM_OK)
+    throw TransportError(std::string("http client: ") + curl_multi_strerror(added), CURLE_FAILED_INIT);
   // curl enforces the timeout; our own deadline is a backstop so this wait can never hang.
   bool finished = co_await transfer->done.wait_for(timeout + Millis(2000));
   if (!finished) {

@@ -102,6 +102,18 @@ awaitable<void> Server::accept_loop() {
   }
 }
 
+awaitable<void> Server::linger(beast::tcp_stream& stream) {
+  // The client may still be uploading the rejected body: closing now would reset the connection and it would
+  // never read our answer. Half-close, then discard what arrives for a bounded time and size.
+  boost::system::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.expires_after(Millis(1000));
+  std::array<char, 16384> sink;
+  size_t drained = 0;
+  while (!ec && drained < 4 * options_.body_limit + (1 << 20))
+    drained += co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(use_awaitable, ec));
+}
+
 awaitable<void> Server::serve(tcp::socket socket) {
   boost::system::error_code ec;
   std::string remote_ip;
@@ -136,8 +148,8 @@ awaitable<void> Server::serve(tcp::socket socket) {
         error = json_response(bhttp::status::request_header_fields_too_large, {{"error", "headers too large"}});
       } else if (ec == beast::error::timeout) {
         ++stats_.timeouts;
-      } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
-                 ec != asio::error::operation_aborted && ec != asio::error::connection_reset) {
+      } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof && ec != asio::error::operation_aborted &&
+                 ec != asio::error::connection_reset) {
         ++stats_.bad_requests;
         error = json_response(bhttp::status::bad_request, {{"error", "malformed request"}});
       }
@@ -146,6 +158,7 @@ awaitable<void> Server::serve(tcp::socket socket) {
         error->prepare_payload();
         stream.expires_after(options_.read_timeout);
         co_await bhttp::async_write(stream, *error, asio::redirect_error(use_awaitable, ec));
+        if (!ec) co_await linger(stream);
       }
       break;
     }

@@ -74,6 +74,7 @@ class Server {
   };
   awaitable<void> accept_loop();
   awaitable<void> serve(tcp::socket socket);
+  awaitable<void> linger(beast::tcp_stream& stream);
 
   asio::any_io_executor ex_;
   ServerOptions options_;

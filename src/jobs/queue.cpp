@@ -47,6 +47,9 @@ awaitable<std::optional<int64_t>> Queue::enqueue(db::Transaction& tx, const NewJ
 
 awaitable<std::vector<ClaimedJob>> Queue::claim(const std::vector<std::string>& kinds, int limit,
                                                 const std::string& owner, Millis lease) {
+  // A local, not a ?: temporary inside co_await: g++ 12 destroys such temporaries twice.
+  db::Param kind_filter;
+  if (!kinds.empty()) kind_filter = db::to_text_array(kinds);
   // Expired leases of jobs with attempts left are claimable like due pending jobs: a killed worker loses nothing.
   auto r = co_await pool_.exec(R"sql(
 WITH due AS (
@@ -62,7 +65,7 @@ SET state = 'running', attempts = j.attempts + 1, locked_by = $3, updated_at = n
     run_at = now() + make_interval(secs => $4::double precision / 1000)
 FROM due WHERE j.id = due.id
 RETURNING j.id, j.kind, j.payload, j.attempts, j.max_attempts)sql",
-                               kinds.empty() ? db::Param{} : db::to_text_array(kinds), limit, owner, lease.count());
+                               kind_filter, limit, owner, lease.count());
   std::vector<ClaimedJob> out;
   out.reserve(r.rows());
   for (int i = 0; i < r.rows(); ++i)
@@ -82,8 +85,7 @@ awaitable<void> Queue::complete(db::Transaction& tx, const ClaimedJob& job, cons
   if (r.affected() != 1) throw LeaseLost("job " + std::to_string(job.id) + " is no longer held by " + owner);
 }
 
-awaitable<void> Queue::fail(const ClaimedJob& job, const std::string& owner, const std::string& error,
-                            bool permanent) {
+awaitable<void> Queue::fail(const ClaimedJob& job, const std::string& owner, const std::string& error, bool permanent) {
   static thread_local std::mt19937 rng{std::random_device{}()};
   auto delay = backoff_delay(job.attempt - 1, std::uniform_real_distribution<double>(0, 1)(rng));
   bool dead = permanent || job.attempt >= job.max_attempts;

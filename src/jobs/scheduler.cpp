@@ -23,7 +23,8 @@ awaitable<int> Scheduler::tick() {
     if (it != enqueued_bucket_.end() && it->second == bucket) continue;
     NewJob job = task.make_job();
     job.unique_key = task.name + ":" + std::to_string(bucket);
-    if (co_await queue_.enqueue(job)) ++created;
+    auto id = co_await queue_.enqueue(job);
+    if (id) ++created;
     enqueued_bucket_[task.name] = bucket;
   }
   co_return created;

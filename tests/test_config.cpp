@@ -1,0 +1,89 @@
+// Config: defaults, TOML file, env overrides, and rejection of bad input naming the key.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "core/config.hpp"
+
+using namespace vpnbot;
+
+namespace {
+std::string write_file(const std::string& text) {
+  char path[] = "/tmp/vpnbot-config-XXXXXX";
+  int fd = mkstemp(path);
+  close(fd);
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string error_of(const std::optional<std::string>& file, const std::map<std::string, std::string>& env) {
+  try {
+    load_config(file, env);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(Config, DefaultsAndRequiredDatabase) {
+  auto c = load_config(std::nullopt, {{"VPNBOT_DATABASE_URL", "postgresql:///x"}});
+  EXPECT_EQ(c.db_pool_max, 8);
+  EXPECT_EQ(c.http_listen.host, "127.0.0.1");
+  EXPECT_EQ(c.http_listen.port, 8080);
+  EXPECT_EQ(c.database_listen_url, "postgresql:///x");
+  EXPECT_TRUE(c.has_role("gateway") && c.has_role("worker") && c.has_role("scheduler"));
+  EXPECT_FALSE(c.instance_id.empty());
+  EXPECT_NE(error_of(std::nullopt, {}).find("database_url"), std::string::npos);
+}
+
+TEST(Config, EnvOverridesFile) {
+  auto file = write_file(
+      "database_url = \"postgresql:///file\"\ndb_pool_max = 4\nroles = [\"worker\"]\n"
+      "http_listen = \"[::1]:9000\"\n");
+  auto c = load_config(file, {{"VPNBOT_DB_POOL_MAX", "16"}, {"PATH", "/bin"}});
+  EXPECT_EQ(c.database_url, "postgresql:///file");
+  EXPECT_EQ(c.db_pool_max, 16);
+  EXPECT_EQ(c.roles, std::vector<std::string>{"worker"});
+  EXPECT_EQ(c.http_listen.host, "::1");
+  EXPECT_EQ(c.http_listen.port, 9000);
+  auto c2 = load_config(file, {{"VPNBOT_ROLES", "gateway, scheduler"}});
+  EXPECT_EQ(c2.roles, (std::vector<std::string>{"gateway", "scheduler"}));
+}
+
+struct BadInput {
+  std::string file;
+  std::map<std::string, std::string> env;
+  std::string expected_key;
+  std::string expected_reason;
+};
+
+class ConfigRejects : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(ConfigRejects, NamesTheKey) {
+  const auto& p = GetParam();
+  std::map<std::string, std::string> env = p.env;
+  if (!env.count("VPNBOT_DATABASE_URL") && p.file.find("database_url") == std::string::npos)
+    env["VPNBOT_DATABASE_URL"] = "postgresql:///x";
+  auto file = p.file.empty() ? std::nullopt : std::optional(write_file(p.file));
+  auto message = error_of(file, env);
+  EXPECT_NE(message.find(p.expected_key), std::string::npos) << message;
+  EXPECT_NE(message.find(p.expected_reason), std::string::npos) << message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, ConfigRejects,
+    ::testing::Values(BadInput{"", {{"VPNBOT_DB_POOL_MAX", "many"}}, "VPNBOT_DB_POOL_MAX", "not an integer"},
+                      BadInput{"", {{"VPNBOT_DB_POOL_MAX", "0"}}, "VPNBOT_DB_POOL_MAX", "out of range"},
+                      BadInput{"", {{"VPNBOT_DB_POOL_MAX", "8x"}}, "VPNBOT_DB_POOL_MAX", "not an integer"},
+                      BadInput{"", {{"VPNBOT_HTTP_LISTEN", "8080"}}, "VPNBOT_HTTP_LISTEN", "host:port"},
+                      BadInput{"", {{"VPNBOT_HTTP_LISTEN", "0.0.0.0:99999"}}, "VPNBOT_HTTP_LISTEN", "0..65535"},
+                      BadInput{"", {{"VPNBOT_LOG_LEVEL", "loud"}}, "VPNBOT_LOG_LEVEL", "unknown log level"},
+                      BadInput{"", {{"VPNBOT_ROLES", "gateway,cron"}}, "VPNBOT_ROLES", "unknown role 'cron'"},
+                      BadInput{"", {{"VPNBOT_HTTP_PROXY", "ftp://x"}}, "VPNBOT_HTTP_PROXY", "socks5"},
+                      BadInput{"", {{"VPNBOT_DB_POOL_MAXX", "3"}}, "VPNBOT_DB_POOL_MAXX", "unknown setting"},
+                      BadInput{"db_pool_max = \"8\"\n", {}, "db_pool_max", "must be an integer"},
+                      BadInput{"colour = \"red\"\n", {}, "colour", "unknown key"},
+                      BadInput{"roles = \"worker\"\n", {}, "roles", "array of strings"},
+                      BadInput{"database_url = 5\n", {}, "database_url", "must be a string"},
+                      BadInput{"db_pool_max = = 3\n", {}, "config file", "line 1"}));

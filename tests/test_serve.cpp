@@ -1,0 +1,143 @@
+// End to end: the real `vpnbot` binary against a throwaway PostgreSQL.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "http/client.hpp"
+#include "support/pg_fixture.hpp"
+
+using namespace vpnbot;
+using vpnbot::testing::AsyncDbTest;
+
+extern char** environ;
+
+namespace {
+
+struct Process {
+  pid_t pid = 0;
+  std::string log_path;
+  std::string output() const {
+    std::ifstream in(log_path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+  int wait(Millis timeout) {
+    auto until = Clock::now() + timeout;
+    while (Clock::now() < until) {
+      int status = 0;
+      if (waitpid(pid, &status, WNOHANG) == pid)
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      usleep(20000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    return -1;
+  }
+};
+
+Process spawn_vpnbot(const std::vector<std::string>& args, const std::map<std::string, std::string>& env_vars) {
+  Process p;
+  char path[] = "/tmp/vpnbot-e2e-log-XXXXXX";
+  close(mkstemp(path));
+  p.log_path = path;
+  std::vector<std::string> argv_s{VPNBOT_BINARY};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_s;
+  for (char** e = environ; *e; ++e)
+    if (std::string_view(*e).rfind("VPNBOT_", 0) != 0) env_s.emplace_back(*e);
+  for (auto& [k, v] : env_vars) env_s.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, p.log_path.c_str(), O_WRONLY | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  if (posix_spawn(&p.pid, VPNBOT_BINARY, &fa, nullptr, argv.data(), envp.data()) != 0)
+    throw std::runtime_error("cannot spawn vpnbot");
+  posix_spawn_file_actions_destroy(&fa);
+  return p;
+}
+
+uint16_t free_port() {
+  asio::io_context io;
+  asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
+  return a.local_endpoint().port();
+}
+
+}  // namespace
+
+class ServeTest : public AsyncDbTest {
+ protected:
+  long http_status(const std::string& url_to_get) {
+    http::Client client(io.get_executor(), {});
+    try {
+      return run(client.send({.url = url_to_get, .timeout = Millis(2000)})).status;
+    } catch (const http::TransportError&) {
+      return 0;
+    }
+  }
+};
+
+TEST_F(ServeTest, ServesHealthAndShutsDownCleanlyOnSigterm) {
+  url = vpnbot::testing::empty_database_url();  // serve must migrate it itself
+  auto port = free_port();
+  auto p = spawn_vpnbot({"serve"},
+                        {{"VPNBOT_DATABASE_URL", url}, {"VPNBOT_HTTP_LISTEN", "127.0.0.1:" + std::to_string(port)}});
+  std::string base = "http://127.0.0.1:" + std::to_string(port);
+  long ready = 0;
+  for (int i = 0; i < 100 && ready != 200; ++i) {
+    usleep(100000);
+    ready = http_status(base + "/readyz");
+  }
+  EXPECT_EQ(ready, 200) << p.output();
+  EXPECT_EQ(http_status(base + "/healthz"), 200);
+  kill(p.pid, SIGTERM);
+  EXPECT_EQ(p.wait(Millis(15000)), 0) << p.output();
+  // Every line on stdout is one JSON object.
+  std::istringstream lines(p.output());
+  std::string line;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    ++count;
+    EXPECT_NO_THROW((void)nlohmann::json::parse(line)) << line;
+  }
+  EXPECT_GT(count, 3);
+  EXPECT_NE(p.output().find("\"msg\":\"stopped\""), std::string::npos);
+  EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT count(*) FROM schema_migrations") != "0", true);
+  EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT count(*) FROM leases"), "0") << "lease released on exit";
+}
+
+TEST_F(ServeTest, BadConfigExitsWithTheKeyNamed) {
+  auto p = spawn_vpnbot({"serve"}, {{"VPNBOT_DATABASE_URL", url}, {"VPNBOT_DB_POOL_MAX", "lots"}});
+  EXPECT_EQ(p.wait(Millis(5000)), 2);
+  EXPECT_NE(p.output().find("VPNBOT_DB_POOL_MAX"), std::string::npos) << p.output();
+  auto q = spawn_vpnbot({"serve", "--roles", "gateway,bogus"}, {{"VPNBOT_DATABASE_URL", url}});
+  EXPECT_EQ(q.wait(Millis(5000)), 2);
+  EXPECT_NE(q.output().find("unknown role 'bogus'"), std::string::npos) << q.output();
+}
+
+TEST_F(ServeTest, MigrateCommandAndStatus) {
+  url = vpnbot::testing::empty_database_url();
+  auto status_before = spawn_vpnbot({"migrate", "--status"}, {{"VPNBOT_DATABASE_URL", url}});
+  EXPECT_EQ(status_before.wait(Millis(10000)), 3) << status_before.output();
+  auto m = spawn_vpnbot({"migrate"}, {{"VPNBOT_DATABASE_URL", url}});
+  EXPECT_EQ(m.wait(Millis(10000)), 0) << m.output();
+  auto status_after = spawn_vpnbot({"migrate", "--status"}, {{"VPNBOT_DATABASE_URL", url}});
+  EXPECT_EQ(status_after.wait(Millis(10000)), 0) << status_after.output();
+}
+
+TEST_F(ServeTest, UnreachableDatabaseIsAClearStartupError) {
+  auto p = spawn_vpnbot({"migrate"}, {{"VPNBOT_DATABASE_URL", "postgresql://nobody@/x?host=/nonexistent&port=1"},
+                                      {"VPNBOT_DB_CONNECT_TIMEOUT_MS", "500"}});
+  EXPECT_EQ(p.wait(Millis(10000)), 1);
+  EXPECT_NE(p.output().find("db connect"), std::string::npos) << p.output();
+}
