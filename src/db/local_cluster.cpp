@@ -66,6 +66,7 @@ LocalCluster::LocalCluster(Options options) : options_(std::move(options)), bin_
 
 LocalCluster::~LocalCluster() {
   try {
+    if (pgbouncer_running_) stop_pgbouncer();
     if (running_) stop();
   } catch (const std::exception& e) {
     log::warn("local-postgres", "stop failed", {{"error", e.what()}});
@@ -95,6 +96,44 @@ void LocalCluster::stop() {
       run(as_postgres(fmt::format("{}/pg_ctl -D {}/data -m fast -w -t 60 stop", bin_, dir_)), dir_ + "/pg_ctl.log");
   running_ = false;
   if (rc != 0) throw std::runtime_error(fmt::format("local postgres: stop failed (see {}/pg_ctl.log)", dir_));
+}
+
+void LocalCluster::start_pgbouncer() {
+  std::string ini = dir_ + "/pgbouncer.ini";
+  {
+    std::FILE* f = std::fopen(ini.c_str(), "w");
+    if (!f) throw std::runtime_error("local pgbouncer: cannot write " + ini);
+    // max_prepared_statements stays 0 (the 1.18 default): the code must not need named statements.
+    std::fputs(
+        fmt::format(
+            "[databases]\n* = host={0} port={1} user=postgres\n[pgbouncer]\nlisten_addr =\nunix_socket_dir = {0}\n"
+            "listen_port = {2}\nauth_type = any\npool_mode = transaction\nmax_client_conn = 2000\n"
+            "default_pool_size = 40\nlogfile = {0}/pgbouncer.log\npidfile = {0}/pgbouncer.pid\n"
+            "server_login_retry = 1\nquery_wait_timeout = 2\nignore_startup_parameters = extra_float_digits,options\n",
+            dir_, port(), pgbouncer_port())
+            .c_str(),
+        f);
+    std::fclose(f);
+  }
+  if (geteuid() == 0) run({"chown", "postgres", ini});
+  int rc = run(as_postgres(fmt::format("/usr/sbin/pgbouncer -d {}", ini)), dir_ + "/pgbouncer.out");
+  if (rc != 0) throw std::runtime_error(fmt::format("local pgbouncer: start failed (see {}/pgbouncer.log)", dir_));
+  // -d returns once daemonised; wait for the socket so the first client does not race it.
+  std::string socket = fmt::format("{}/.s.PGSQL.{}", dir_, pgbouncer_port());
+  for (int i = 0; i < 200 && !fs::exists(socket); ++i) usleep(10000);
+  if (!fs::exists(socket)) throw std::runtime_error("local pgbouncer: socket did not appear");
+  pgbouncer_running_ = true;
+}
+
+void LocalCluster::stop_pgbouncer() {
+  pgbouncer_running_ = false;
+  run(as_postgres(fmt::format("kill -INT $(cat {}/pgbouncer.pid)", dir_)), dir_ + "/pgbouncer.out");
+  std::string pidfile = dir_ + "/pgbouncer.pid";
+  for (int i = 0; i < 300 && fs::exists(pidfile); ++i) usleep(10000);
+}
+
+std::string LocalCluster::pgbouncer_url(const std::string& database) const {
+  return fmt::format("postgresql://postgres@/{}?host={}&port={}", database, dir_, pgbouncer_port());
 }
 
 std::string LocalCluster::url(const std::string& database) const {

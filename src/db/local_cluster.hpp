@@ -25,6 +25,13 @@ class LocalCluster {
   const std::string& socket_dir() const { return dir_; }
   int port() const { return 5432; }
 
+  // A pgbouncer in transaction mode in front of this cluster, on a unix socket in the same dir
+  // (for tests that prove the code needs no session state). Stopped with the cluster object.
+  void start_pgbouncer();
+  void stop_pgbouncer();
+  std::string pgbouncer_url(const std::string& database = "postgres") const;
+  int pgbouncer_port() const { return 6432; }
+
   // Runs a command (argv[0] looked up in PATH) and returns its exit status; output goes to `log_file`.
   static int run(const std::vector<std::string>& argv, const std::string& log_file = "");
 
@@ -34,6 +41,7 @@ class LocalCluster {
   std::string bin_;
   std::string dir_;
   bool running_ = false;
+  bool pgbouncer_running_ = false;
 };
 
 }  // namespace vpnbot::db

@@ -5,7 +5,13 @@
 namespace vpnbot::jobs {
 
 LeaderLease::LeaderLease(asio::any_io_executor ex, db::Pool& pool, std::string key, std::string owner, Millis ttl)
-    : pool_(pool), key_(std::move(key)), owner_(std::move(owner)), ttl_(ttl), wake_(ex) {}
+    : pool_(pool),
+      key_(std::move(key)),
+      owner_(std::move(owner)),
+      ttl_(ttl),
+      wake_(ex),
+      watchdog_timer_(ex),
+      watchdog_done_(ex) {}
 
 awaitable<bool> LeaderLease::try_acquire() {
   auto sent_at = Clock::now();
@@ -40,9 +46,23 @@ void LeaderLease::set_held(bool held) {
 void LeaderLease::stop() {
   stopping_ = true;
   wake_.notify();
+  watchdog_timer_.cancel();
+}
+
+awaitable<void> LeaderLease::watchdog() {
+  while (!stopping_) {
+    if (held_ && Clock::now() >= valid_until_) set_held(false);
+    auto next = Clock::now() + ttl_ / 3;
+    if (held_ && valid_until_ < next) next = valid_until_;
+    watchdog_timer_.expires_at(next);
+    boost::system::error_code ec;
+    co_await watchdog_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+  watchdog_done_.notify();
 }
 
 awaitable<void> LeaderLease::run() {
+  asio::co_spawn(co_await asio::this_coro::executor, watchdog(), asio::detached);
   bool failing = false;
   while (!stopping_) {
     bool ok = false;
@@ -54,8 +74,9 @@ awaitable<void> LeaderLease::run() {
     }
     if (!error.empty() && !failing) log::warn("lease", "lease renewal failed", {{"key", key_}, {"error", error}});
     failing = !error.empty();
-    if (ok) {
+    if (ok && Clock::now() < valid_until_) {
       set_held(true);
+      watchdog_timer_.cancel();  // re-arm at the new validity
     } else if (held_ && (error.empty() || Clock::now() >= valid_until_)) {
       set_held(false);  // someone else holds it, or our local validity ran out
     }
@@ -74,6 +95,8 @@ awaitable<void> LeaderLease::run() {
       log::warn("lease", "lease release failed; it will expire", {{"key", key_}, {"error", e.what()}});
     }
   }
+  watchdog_timer_.cancel();
+  co_await watchdog_done_.wait_for(std::chrono::seconds(5));
 }
 
 }  // namespace vpnbot::jobs

@@ -29,6 +29,9 @@ class LeaderLease {
 
  private:
   void set_held(bool held);
+  // Drops leadership exactly when local validity ends, even while a renewal is stuck in a slow query
+  // (e.g. pgbouncer holding it while PostgreSQL restarts).
+  awaitable<void> watchdog();
 
   db::Pool& pool_;
   std::string key_;
@@ -38,6 +41,8 @@ class LeaderLease {
   bool held_ = false;
   bool stopping_ = false;
   Event wake_;
+  asio::steady_timer watchdog_timer_;
+  Event watchdog_done_;
 };
 
 }  // namespace vpnbot::jobs

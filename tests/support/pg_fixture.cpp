@@ -29,6 +29,7 @@ class ClusterEnvironment : public ::testing::Environment {
     io.run();
     pool.close();
     if (error) std::rethrow_exception(error);
+    if (via_pgbouncer()) g_cluster->start_pgbouncer();
   }
   void TearDown() override { g_cluster.reset(); }
 };
@@ -48,7 +49,7 @@ PGconn* connect_sync(const std::string& url) {
 std::string new_database(const std::string& template_name) {
   std::string name = "t" + std::to_string(getpid()) + "_" + std::to_string(++g_database_counter);
   exec_sync(cluster().url(), "CREATE DATABASE " + name + " TEMPLATE " + template_name);
-  return cluster().url(name);
+  return via_pgbouncer() ? cluster().pgbouncer_url(name) : cluster().url(name);
 }
 
 }  // namespace
@@ -79,6 +80,18 @@ std::string fresh_database_url() {
 }
 std::string empty_database_url() {
   return new_database("template1");
+}
+
+bool via_pgbouncer() {
+  const char* v = std::getenv("VPNBOT_TEST_PGBOUNCER");
+  return v && std::string(v) == "1";
+}
+
+std::string direct_url(const std::string& url) {
+  auto bouncer_port = "port=" + std::to_string(cluster().pgbouncer_port());
+  auto pos = url.find(bouncer_port);
+  if (pos == std::string::npos) return url;
+  return url.substr(0, pos) + "port=" + std::to_string(cluster().port()) + url.substr(pos + bouncer_port.size());
 }
 
 }  // namespace vpnbot::testing

@@ -17,6 +17,11 @@ db::LocalCluster& cluster();
 void exec_sync(const std::string& url, const std::string& sql);
 // Single-value query, synchronously.
 std::string query_value_sync(const std::string& url, const std::string& sql);
+// True when VPNBOT_TEST_PGBOUNCER=1: every database URL handed to tests goes through pgbouncer in
+// transaction mode (the suite then proves the code relies on no session state).
+bool via_pgbouncer();
+// The URL of the same database, always straight to PostgreSQL (LISTEN, pg_terminate_backend, ...).
+std::string direct_url(const std::string& url);
 // A new database cloned from a template that already has every migration applied.
 std::string fresh_database_url();
 // A new empty database (no migrations), for migration tests.
