@@ -1,5 +1,6 @@
 # Writes a C++ file holding every migration as (version, name, sql).
 set(body "#include \"db/migrations.hpp\"\n\nnamespace vpnbot::db {\nconst std::vector<MigrationFile>& embedded_migrations() {\n  static const std::vector<MigrationFile> files = {\n")
+string(REPLACE "|" ";" INPUTS "${INPUTS}")
 foreach(path IN LISTS INPUTS)
   get_filename_component(name ${path} NAME_WE)
   string(REGEX MATCH "^[0-9]+" version "${name}")

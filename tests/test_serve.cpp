@@ -9,71 +9,16 @@
 
 #include "http/client.hpp"
 #include "support/pg_fixture.hpp"
+#include "support/process.hpp"
 
 using namespace vpnbot;
 using vpnbot::testing::AsyncDbTest;
 
 extern char** environ;
 
-namespace {
-
-struct Process {
-  pid_t pid = 0;
-  std::string log_path;
-  std::string output() const {
-    std::ifstream in(log_path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-  int wait(Millis timeout) {
-    auto until = Clock::now() + timeout;
-    while (Clock::now() < until) {
-      int status = 0;
-      if (waitpid(pid, &status, WNOHANG) == pid)
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      usleep(20000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-    return -1;
-  }
-};
-
-Process spawn_vpnbot(const std::vector<std::string>& args, const std::map<std::string, std::string>& env_vars) {
-  Process p;
-  char path[] = "/tmp/vpnbot-e2e-log-XXXXXX";
-  close(mkstemp(path));
-  p.log_path = path;
-  std::vector<std::string> argv_s{VPNBOT_BINARY};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_s;
-  for (char** e = environ; *e; ++e)
-    if (std::string_view(*e).rfind("VPNBOT_", 0) != 0) env_s.emplace_back(*e);
-  for (auto& [k, v] : env_vars) env_s.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& e : env_s) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, p.log_path.c_str(), O_WRONLY | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  if (posix_spawn(&p.pid, VPNBOT_BINARY, &fa, nullptr, argv.data(), envp.data()) != 0)
-    throw std::runtime_error("cannot spawn vpnbot");
-  posix_spawn_file_actions_destroy(&fa);
-  return p;
-}
-
-uint16_t free_port() {
-  asio::io_context io;
-  asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
-
-}  // namespace
+using vpnbot::testing::free_port;
+using vpnbot::testing::Process;
+using vpnbot::testing::spawn_vpnbot;
 
 class ServeTest : public AsyncDbTest {
  protected:

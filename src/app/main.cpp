@@ -9,6 +9,7 @@
 #include "core/config.hpp"
 #include "core/log.hpp"
 #include "db/local_cluster.hpp"
+#include "emulator/telegram_emulator.hpp"
 
 using namespace vpnbot;
 
@@ -29,8 +30,8 @@ void print_config_keys(bool markdown) {
     return;
   }
   for (const auto& k : config_keys())
-    std::cout << k.env << " (" << k.type << (k.required ? ", required" : ", default " + k.default_value) << "): "
-              << k.description << "\n";
+    std::cout << k.env << " (" << k.type << (k.required ? ", required" : ", default " + k.default_value)
+              << "): " << k.description << "\n";
 }
 
 }  // namespace
@@ -46,7 +47,8 @@ int main(int argc, char** argv) {
   std::string config_file, roles;
 
   auto* serve = app.add_subcommand("serve", "Run the bot: gateway (HTTP), worker (jobs) and scheduler roles");
-  serve->add_option("--config", config_file, "TOML config file (VPNBOT_* env vars override it)")->check(CLI::ExistingFile);
+  serve->add_option("--config", config_file, "TOML config file (VPNBOT_* env vars override it)")
+      ->check(CLI::ExistingFile);
   serve->add_option("--roles", roles, "Comma-separated roles: gateway,worker,scheduler (default: all)");
 
   auto* migrate = app.add_subcommand("migrate", "Apply database migrations (safe to run concurrently)");
@@ -56,6 +58,15 @@ int main(int argc, char** argv) {
 
   auto* sandbox = app.add_subcommand("sandbox", "Run everything offline on this box with a throwaway PostgreSQL");
   sandbox->add_option("--config", config_file, "TOML config file")->check(CLI::ExistingFile);
+
+  auto* emulate = app.add_subcommand("emulate", "Run a local emulator of an external service (tests, sandbox)");
+  auto* emulate_telegram = emulate->add_subcommand("telegram", "The Telegram Bot API with a client API for tests");
+  emulate->require_subcommand(1);
+  std::string emulator_listen = "127.0.0.1:8081";
+  emulator::TelegramEmulatorOptions emulator_options;
+  emulate_telegram->add_option("--listen", emulator_listen, "host:port to listen on (port 0 picks a free one)");
+  emulate_telegram->add_option("--token", emulator_options.token, "The bot token it accepts");
+  emulate_telegram->add_option("--global-rate", emulator_options.global_per_second, "Messages/s before 429");
 
   auto* version = app.add_subcommand("version", "Print the version");
   auto* config_cmd = app.add_subcommand("config", "Inspect configuration");
@@ -71,6 +82,20 @@ int main(int argc, char** argv) {
   try {
     if (*version) {
       std::cout << "vpnbot " << VPNBOT_VERSION << "\n";
+      return 0;
+    }
+    if (*emulate_telegram) {
+      log::init("info");
+      emulator_options.listen = parse_host_port("--listen", emulator_listen);
+      asio::io_context io(1);
+      emulator::TelegramEmulator emulator(io.get_executor(), emulator_options);
+      emulator.start();
+      // The first stdout line tells a parent process (tests, sandbox) where it listens.
+      std::cout << "{\"telegram_emulator\":\"" << emulator.base_url() << "\"}" << std::endl;
+      asio::signal_set signals(io, SIGINT, SIGTERM);
+      signals.async_wait(
+          [&](auto, int) { asio::co_spawn(io, emulator.shutdown(), [&](std::exception_ptr) { io.stop(); }); });
+      io.run();
       return 0;
     }
     if (*keys) {

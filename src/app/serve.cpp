@@ -3,6 +3,7 @@
 #include <csignal>
 
 #include "app/housekeeping.hpp"
+#include "bot/bot.hpp"
 #include "core/asio.hpp"
 #include "core/event.hpp"
 #include "core/log.hpp"
@@ -13,14 +14,20 @@
 #include "jobs/lease.hpp"
 #include "jobs/scheduler.hpp"
 #include "jobs/worker.hpp"
+#include "telegram/dispatcher.hpp"
+#include "telegram/ingest.hpp"
+#include "telegram/outbox.hpp"
 
 namespace vpnbot::app {
 namespace {
 
 db::PoolOptions pool_options(const Config& c) {
-  return {c.database_url,       c.db_pool_max,
-          c.db_pool_queue_max,  Millis(c.db_acquire_timeout_ms),
-          Millis(c.db_connect_timeout_ms), Millis(c.db_query_timeout_ms)};
+  return {c.database_url,
+          c.db_pool_max,
+          c.db_pool_queue_max,
+          Millis(c.db_acquire_timeout_ms),
+          Millis(c.db_connect_timeout_ms),
+          Millis(c.db_query_timeout_ms)};
 }
 
 // At start the database may still be coming up (compose starts everything at once): retry for a while.
@@ -55,7 +62,8 @@ void add_health_routes(http::Router& router, db::Pool& pool) {
       problem = std::string("database: ") + e.what();
     }
     if (!problem.empty())
-      co_return http::json_response(http::bhttp::status::service_unavailable, {{"status", "not ready"}, {"reason", problem}});
+      co_return http::json_response(http::bhttp::status::service_unavailable,
+                                    {{"status", "not ready"}, {"reason", problem}});
     co_return http::json_response(http::bhttp::status::ok, {{"status", "ready"}});
   });
 }
@@ -68,7 +76,60 @@ struct Roles {
   std::unique_ptr<jobs::LeaderLease> scheduler_lease;
   std::unique_ptr<jobs::Queue> queue;
   std::unique_ptr<jobs::Scheduler> scheduler;
+  // Telegram (absent when telegram_mode is off)
+  std::unique_ptr<http::Client> http_client;
+  std::unique_ptr<telegram::BotApi> bot_api;
+  telegram::IngestStats ingest_stats;
+  std::unique_ptr<telegram::Poller> poller;
+  std::unique_ptr<bot::Bot> bot;
+  std::unique_ptr<telegram::Dispatcher> dispatcher;
+  std::unique_ptr<jobs::LeaderLease> sender_lease;
+  std::unique_ptr<telegram::Sender> sender;
+  bool stopping = false;
 };
+
+// Registers the webhook with Telegram, retrying while the API is unreachable (the gateway serves meanwhile).
+awaitable<void> register_webhook(const Config& config, telegram::BotApi& api, const bool& stopping) {
+  telegram::WebhookSettings settings;
+  std::string base = config.public_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  settings.url = base + telegram::kWebhookPath;
+  settings.secret_token = config.telegram_webhook_secret;
+  settings.max_connections = config.telegram_webhook_max_connections;
+  settings.allowed_updates = {"message", "callback_query", "my_chat_member", "pre_checkout_query"};
+  Millis delay{1000};
+  while (!stopping) {
+    std::string error;
+    try {
+      co_await api.set_webhook(settings);
+      log::info("telegram", "webhook registered", {{"url", settings.url}});
+      co_return;
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    log::warn("telegram", "webhook registration failed, will retry", {{"error", error}, {"retry_ms", delay.count()}});
+    co_await sleep_for(delay);
+    delay = std::min(delay * 2, Millis(60000));
+  }
+}
+
+// Learns the bot's @username (for referral links), retrying in the background.
+awaitable<void> learn_bot_username(telegram::BotApi& api, bot::Bot& bot, const bool& stopping) {
+  Millis delay{1000};
+  while (!stopping) {
+    std::string error;
+    try {
+      auto me = co_await api.get_me();
+      bot.set_bot_username(me.value("username", ""));
+      co_return;
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    log::warn("telegram", "getMe failed, will retry", {{"error", error}});
+    co_await sleep_for(delay);
+    delay = std::min(delay * 2, Millis(60000));
+  }
+}
 
 awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) {
   auto ex = co_await asio::this_coro::executor;
@@ -102,18 +163,74 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
           http::ServerOptions{config.http_listen, static_cast<size_t>(config.http_body_limit_bytes),
                               Millis(config.http_read_timeout_ms), Millis(config.http_idle_timeout_ms)},
           *roles.router);
-      roles.server->start();
     }
+    if (config.telegram_mode != "off") {
+      roles.http_client = std::make_unique<http::Client>(
+          ex, http::ClientOptions{config.http_proxy, Millis(config.http_client_timeout_ms), Millis(10000),
+                                  config.http_client_max_connections});
+      roles.bot_api =
+          std::make_unique<telegram::BotApi>(*roles.http_client, config.telegram_api_url, config.telegram_token);
+    }
+    if (config.has_role("gateway") && config.telegram_mode == "webhook") {
+      telegram::add_webhook_route(*roles.router, pool, config.telegram_webhook_secret, roles.ingest_stats);
+      track(register_webhook(config, *roles.bot_api, roles.stopping), "webhook-registration");
+    }
+    if (config.has_role("gateway") && config.telegram_mode == "polling") {
+      roles.poller = std::make_unique<telegram::Poller>(
+          ex, pool, *roles.bot_api,
+          telegram::PollerOptions{config.instance_id, Millis(config.lease_ttl_ms), config.telegram_poll_timeout_s, {}});
+      track(roles.poller->run(), "telegram-poller");
+    }
+    if (roles.server) roles.server->start();
     if (config.has_role("worker")) {
       roles.worker = std::make_unique<jobs::Worker>(
           ex, pool,
           jobs::WorkerOptions{config.instance_id, config.worker_concurrency, Millis(config.job_lease_ms),
                               Millis(config.job_poll_interval_ms)});
       register_housekeeping_handlers(*roles.worker);
+      if (roles.bot_api) {
+        std::set<int64_t> admins(config.admin_ids.begin(), config.admin_ids.end());
+        roles.bot = std::make_unique<bot::Bot>(bot::BotOptions{"", admins}, bot::Catalog::embedded());
+        auto* the_bot = roles.bot.get();
+        roles.dispatcher = std::make_unique<telegram::Dispatcher>(
+            ex, pool, [the_bot](db::Transaction& tx, const telegram::InboxUpdate& u) { return the_bot->handle(tx, u); },
+            [the_bot, &pool](const telegram::InboxUpdate& u) { return the_bot->apologise(pool, u); },
+            telegram::DispatcherOptions{config.instance_id, config.worker_concurrency, Millis(config.job_lease_ms),
+                                        Millis(config.job_poll_interval_ms), config.telegram_update_max_attempts});
+        roles.sender_lease = std::make_unique<jobs::LeaderLease>(ex, pool, "telegram-sender", config.instance_id,
+                                                                 Millis(config.lease_ttl_ms));
+        auto* sender_lease = roles.sender_lease.get();
+        telegram::SenderOptions sender_options;
+        sender_options.owner = config.instance_id;
+        sender_options.limits = {config.telegram_global_rate,
+                                 1000.0 / std::max(1, config.telegram_private_chat_interval_ms),
+                                 config.telegram_group_rate_per_min};
+        sender_options.may_send = [sender_lease] { return sender_lease->held(); };
+        roles.sender = std::make_unique<telegram::Sender>(ex, pool, *roles.bot_api, sender_options);
+        auto* sender = roles.sender.get();
+        roles.sender_lease->on_acquired = [sender] { sender->wake(); };
+        track(learn_bot_username(*roles.bot_api, *roles.bot, roles.stopping), "bot-username");
+        track(roles.dispatcher->run(), "dispatcher");
+        track(roles.sender_lease->run(), "sender-lease");
+        track(roles.sender->run(), "sender");
+      }
       auto* worker = roles.worker.get();
+      auto* dispatcher = roles.dispatcher.get();
+      auto* sender = roles.sender.get();
       roles.listener = std::make_unique<db::Listener>(
-          pool.blocking_executor(), config.database_listen_url, std::vector<std::string>{jobs::kNotifyChannel},
-          [worker](const db::Notification&) { worker->wake(); }, [worker] { worker->wake(); });
+          pool.blocking_executor(), config.database_listen_url,
+          std::vector<std::string>{jobs::kNotifyChannel, telegram::Dispatcher::kNotifyChannel,
+                                   telegram::Outbox::kNotifyChannel},
+          [worker, dispatcher, sender](const db::Notification& n) {
+            if (n.channel == jobs::kNotifyChannel) worker->wake();
+            if (dispatcher && n.channel == telegram::Dispatcher::kNotifyChannel) dispatcher->wake();
+            if (sender && n.channel == telegram::Outbox::kNotifyChannel) sender->wake();
+          },
+          [worker, dispatcher, sender] {
+            worker->wake();
+            if (dispatcher) dispatcher->wake();
+            if (sender) sender->wake();
+          });
       track(roles.listener->run(), "listener");
       track(roles.worker->run(), "worker");
     }
@@ -139,6 +256,11 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
   if (roles.server) co_await roles.server->shutdown(Millis(config.http_shutdown_grace_ms));
   if (roles.scheduler) roles.scheduler->stop();
   if (roles.scheduler_lease) roles.scheduler_lease->stop();
+  roles.stopping = true;
+  if (roles.poller) roles.poller->stop();
+  if (roles.dispatcher) roles.dispatcher->stop();
+  if (roles.sender) roles.sender->stop();
+  if (roles.sender_lease) roles.sender_lease->stop();
   if (roles.worker) roles.worker->stop();
   if (roles.listener) roles.listener->stop();
   if (running > 0) co_await all_stopped.wait_for(Millis(config.http_shutdown_grace_ms + config.job_lease_ms));
@@ -173,8 +295,9 @@ int migrate(const Config& config, bool status_only) {
       [&]() -> awaitable<void> {
         if (status_only) {
           auto s = co_await db::migration_status(pool, db::embedded_migrations());
-          log::info("migrate", "status",
-                    {{"applied_version", s.applied_version}, {"latest_version", s.latest_version}, {"pending", s.pending}});
+          log::info(
+              "migrate", "status",
+              {{"applied_version", s.applied_version}, {"latest_version", s.latest_version}, {"pending", s.pending}});
           exit_code = s.up_to_date() ? 0 : 3;
         } else {
           int applied = co_await db::migrate(pool, db::embedded_migrations());

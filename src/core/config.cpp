@@ -3,11 +3,11 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <charconv>
 #include <functional>
 #include <set>
-#include <toml++/toml.h>
 
 #include "core/log.hpp"
 
@@ -43,7 +43,8 @@ int64_t as_int(const RawValue& raw, int64_t min, int64_t max) {
   } else {
     const std::string& s = *raw.text;
     auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-    if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) fail(raw, fmt::format("'{}' is not an integer", s));
+    if (ec != std::errc() || ptr != s.data() + s.size() || s.empty())
+      fail(raw, fmt::format("'{}' is not an integer", s));
   }
   if (value < min || value > max) fail(raw, fmt::format("{} is out of range [{}, {}]", value, min, max));
   return value;
@@ -91,8 +92,7 @@ KeySpec int_key(std::string key, int Config::*field, int min, int max, std::stri
 KeySpec string_key(std::string key, std::string Config::*field, bool required, std::string description,
                    std::function<void(const RawValue&, const std::string&)> validate = nullptr) {
   Config defaults;
-  return {{key, "", "string", defaults.*field, required, std::move(description)},
-          [=](Config& c, const RawValue& raw) {
+  return {{key, "", "string", defaults.*field, required, std::move(description)}, [=](Config& c, const RawValue& raw) {
             auto v = as_string(raw);
             if (validate) validate(raw, v);
             c.*field = v;
@@ -157,14 +157,72 @@ const std::vector<KeySpec>& specs() {
                  }});
     v.push_back(string_key("instance_id", &Config::instance_id, false,
                            "Name of this process in leases and job locks. Defaults to hostname:pid."));
-    v.push_back(int_key("worker_concurrency", &Config::worker_concurrency, 1, 10000,
-                        "Jobs a worker process runs at once."));
+    v.push_back(
+        int_key("worker_concurrency", &Config::worker_concurrency, 1, 10000, "Jobs a worker process runs at once."));
     v.push_back(int_key("job_lease_ms", &Config::job_lease_ms, 1000, 86400000,
                         "A claimed job returns to the queue if its worker is silent this long."));
     v.push_back(int_key("job_poll_interval_ms", &Config::job_poll_interval_ms, 10, 600000,
                         "Idle workers poll at least this often (NOTIFY wakes them sooner)."));
     v.push_back(int_key("lease_ttl_ms", &Config::lease_ttl_ms, 1000, 3600000,
                         "Leader lease lifetime (scheduler, poller); renewed at a third of it."));
+    v.push_back(string_key("telegram_api_url", &Config::telegram_api_url, false,
+                           "Bot API base URL: Telegram, a local Bot API server, or the emulator.",
+                           [](const RawValue& raw, const std::string& s) {
+                             if (s.rfind("http://", 0) != 0 && s.rfind("https://", 0) != 0)
+                               fail(raw, "must start with http:// or https://");
+                           }));
+    v.push_back(string_key("telegram_token", &Config::telegram_token, false,
+                           "Bot token from @BotFather (required unless telegram_mode is off).",
+                           [](const RawValue& raw, const std::string& s) {
+                             auto colon = s.find(':');
+                             if (colon == std::string::npos || colon == 0 || colon + 1 == s.size() ||
+                                 s.find_first_of(" /?#") != std::string::npos)
+                               fail(raw, "must look like 123456:ABC... (digits, a colon, the secret)");
+                           }));
+    v.push_back(string_key("telegram_mode", &Config::telegram_mode, false,
+                           "webhook (production), polling (development: one poller across all processes) or off.",
+                           [](const RawValue& raw, const std::string& s) {
+                             if (s != "webhook" && s != "polling" && s != "off")
+                               fail(raw, "must be webhook, polling or off");
+                           }));
+    v.push_back(string_key("telegram_webhook_secret", &Config::telegram_webhook_secret, false,
+                           "Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token (1-256 of A-Z a-z 0-9 _ -).",
+                           [](const RawValue& raw, const std::string& s) {
+                             if (s.empty() || s.size() > 256) fail(raw, "must be 1 to 256 characters");
+                             for (char c : s)
+                               if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-')
+                                 fail(raw, "may only contain A-Z, a-z, 0-9, _ and -");
+                           }));
+    v.push_back(string_key("public_url", &Config::public_url, false,
+                           "Public https URL of the gateway (webhooks are registered under it).",
+                           [](const RawValue& raw, const std::string& s) {
+                             if (s.rfind("http://", 0) != 0 && s.rfind("https://", 0) != 0)
+                               fail(raw, "must start with https:// (or http:// for local tests)");
+                           }));
+    v.push_back(int_key("telegram_webhook_max_connections", &Config::telegram_webhook_max_connections, 1, 100,
+                        "max_connections given to setWebhook."));
+    v.push_back(int_key("telegram_poll_timeout_s", &Config::telegram_poll_timeout_s, 0, 50,
+                        "Long-poll timeout of getUpdates in polling mode."));
+    v.push_back(
+        int_key("telegram_global_rate", &Config::telegram_global_rate, 1, 1000,
+                "Messages per second to all chats (30 by Telegram's limits; up to 1000 with paid broadcasts)."));
+    v.push_back(int_key("telegram_private_chat_interval_ms", &Config::telegram_private_chat_interval_ms, 0, 60000,
+                        "Min interval between messages to one private chat."));
+    v.push_back(int_key("telegram_group_rate_per_min", &Config::telegram_group_rate_per_min, 1, 1000,
+                        "Messages per minute to one group."));
+    v.push_back(int_key("telegram_update_max_attempts", &Config::telegram_update_max_attempts, 1, 100,
+                        "Attempts at handling one update before the user gets an apology and it is marked failed."));
+    v.push_back({{"admin_ids", "", "list", "", false, "Telegram user ids of administrators (comma-separated)."},
+                 [](Config& c, const RawValue& raw) {
+                   c.admin_ids.clear();
+                   for (const auto& item : as_list(raw)) {
+                     int64_t id = 0;
+                     auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), id);
+                     if (ec != std::errc() || ptr != item.data() + item.size() || id <= 0)
+                       fail(raw, fmt::format("'{}' is not a Telegram user id", item));
+                     c.admin_ids.push_back(id);
+                   }
+                 }});
     for (auto& s : v) {
       s.doc.env = "VPNBOT_" + s.doc.key;
       std::transform(s.doc.env.begin(), s.doc.env.end(), s.doc.env.begin(), ::toupper);
@@ -186,7 +244,8 @@ HostPort parse_host_port(const std::string& key, const std::string& value) {
     throw ConfigError(fmt::format("config {}: '{}' must be host:port", key, value));
   HostPort hp;
   hp.host = value.substr(0, colon);
-  if (hp.host.size() > 2 && hp.host.front() == '[' && hp.host.back() == ']') hp.host = hp.host.substr(1, hp.host.size() - 2);
+  if (hp.host.size() > 2 && hp.host.front() == '[' && hp.host.back() == ']')
+    hp.host = hp.host.substr(1, hp.host.size() - 2);
   int port = 0;
   auto ps = value.substr(colon + 1);
   auto [ptr, ec] = std::from_chars(ps.data(), ps.data() + ps.size(), port);
@@ -227,8 +286,8 @@ Config load_config(const std::optional<std::string>& toml_path, const std::map<s
     try {
       table = toml::parse_file(*toml_path);
     } catch (const toml::parse_error& e) {
-      throw ConfigError(fmt::format("config file {}: {} (line {})", *toml_path, e.description(),
-                                    e.source().begin.line));
+      throw ConfigError(
+          fmt::format("config file {}: {} (line {})", *toml_path, e.description(), e.source().begin.line));
     }
     for (const auto& [key, node] : table) {
       const KeySpec* spec = find_spec(key.str());
@@ -253,6 +312,16 @@ Config load_config(const std::optional<std::string>& toml_path, const std::map<s
     if (!s.doc.required || provided.count(s.doc.key)) continue;
     if (s.doc.key == "database_url" && !require_database) continue;
     throw ConfigError(fmt::format("config: required key '{}' (env {}) is missing", s.doc.key, s.doc.env));
+  }
+  if (config.telegram_mode != "off" && config.telegram_token.empty())
+    throw ConfigError("config: telegram_token (env VPNBOT_TELEGRAM_TOKEN) is required when telegram_mode is " +
+                      config.telegram_mode);
+  if (config.telegram_mode == "webhook") {
+    if (config.telegram_webhook_secret.empty())
+      throw ConfigError(
+          "config: telegram_webhook_secret (env VPNBOT_TELEGRAM_WEBHOOK_SECRET) is required in webhook mode");
+    if (config.public_url.empty())
+      throw ConfigError("config: public_url (env VPNBOT_PUBLIC_URL) is required in webhook mode");
   }
   if (config.database_listen_url.empty()) config.database_listen_url = config.database_url;
   if (config.instance_id.empty()) {

@@ -47,6 +47,19 @@ struct Config {
   int job_poll_interval_ms = 1000;
   int lease_ttl_ms = 15000;
 
+  std::string telegram_api_url = "https://api.telegram.org";
+  std::string telegram_token;
+  std::string telegram_mode = "off";  // webhook | polling | off
+  std::string telegram_webhook_secret;
+  std::string public_url;  // where Telegram (and payment providers) reach the gateway
+  int telegram_webhook_max_connections = 40;
+  int telegram_poll_timeout_s = 25;
+  int telegram_global_rate = 30;
+  int telegram_private_chat_interval_ms = 1000;
+  int telegram_group_rate_per_min = 20;
+  int telegram_update_max_attempts = 3;
+  std::vector<int64_t> admin_ids;
+
   bool has_role(std::string_view role) const;
 };
 

@@ -52,15 +52,29 @@ void Router::add(bhttp::verb method, std::string path, Handler handler) {
   routes_[std::move(path)][method] = std::move(handler);
 }
 
+void Router::add_prefix(bhttp::verb method, std::string prefix, Handler handler) {
+  prefixes_[std::move(prefix)][method] = std::move(handler);
+}
+
 awaitable<Response> Router::dispatch(Request& request) const {
-  auto it = routes_.find(request.path());
-  if (it == routes_.end()) co_return json_response(bhttp::status::not_found, {{"error", "not found"}});
+  const std::map<bhttp::verb, Handler>* handlers = nullptr;
+  if (auto exact = routes_.find(request.path()); exact != routes_.end()) {
+    handlers = &exact->second;
+  } else {
+    for (const auto& [prefix, by_verb] : prefixes_)
+      if (request.path().starts_with(prefix)) {
+        handlers = &by_verb;
+        break;
+      }
+  }
+  if (!handlers) co_return json_response(bhttp::status::not_found, {{"error", "not found"}});
+  const auto* it = handlers;
   auto method = request.message.method();
-  auto h = it->second.find(method == bhttp::verb::head ? bhttp::verb::get : method);
-  if (h == it->second.end()) {
+  auto h = it->find(method == bhttp::verb::head ? bhttp::verb::get : method);
+  if (h == it->end()) {
     auto r = json_response(bhttp::status::method_not_allowed, {{"error", "method not allowed"}});
     std::string allow;
-    for (const auto& [verb, _] : it->second) allow += (allow.empty() ? "" : ", ") + std::string(bhttp::to_string(verb));
+    for (const auto& [verb, _] : *it) allow += (allow.empty() ? "" : ", ") + std::string(bhttp::to_string(verb));
     r.set(bhttp::field::allow, allow);
     co_return r;
   }

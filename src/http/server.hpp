@@ -33,10 +33,14 @@ Response json_response(bhttp::status status, const nlohmann::json& body);
 class Router {
  public:
   void add(bhttp::verb method, std::string path, Handler handler);
+  // Matches any path that starts with `prefix` (e.g. "/bot" for the Bot API emulator); exact routes win,
+  // then the longest prefix.
+  void add_prefix(bhttp::verb method, std::string prefix, Handler handler);
   awaitable<Response> dispatch(Request& request) const;
 
  private:
   std::map<std::string, std::map<bhttp::verb, Handler>, std::less<>> routes_;
+  std::map<std::string, std::map<bhttp::verb, Handler>, std::greater<>> prefixes_;  // longest first
 };
 
 struct ServerOptions {

@@ -83,7 +83,7 @@ std::string empty_database_url() {
 }
 
 bool via_pgbouncer() {
-  const char* v = std::getenv("VPNBOT_TEST_PGBOUNCER");
+  const char* v = std::getenv("TEST_VIA_PGBOUNCER");
   return v && std::string(v) == "1";
 }
 

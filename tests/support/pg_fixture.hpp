@@ -17,7 +17,7 @@ db::LocalCluster& cluster();
 void exec_sync(const std::string& url, const std::string& sql);
 // Single-value query, synchronously.
 std::string query_value_sync(const std::string& url, const std::string& sql);
-// True when VPNBOT_TEST_PGBOUNCER=1: every database URL handed to tests goes through pgbouncer in
+// True when TEST_VIA_PGBOUNCER=1: every database URL handed to tests goes through pgbouncer in
 // transaction mode (the suite then proves the code relies on no session state).
 bool via_pgbouncer();
 // The URL of the same database, always straight to PostgreSQL (LISTEN, pg_terminate_backend, ...).

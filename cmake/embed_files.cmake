@@ -1,0 +1,11 @@
+# Writes a C++ file with a function NAME() returning {file name, contents} for every input file.
+set(body "#include <map>\n#include <string>\n\nnamespace vpnbot {\nconst std::map<std::string, std::string>& ${FUNCTION}() {\n  static const std::map<std::string, std::string> files = {\n")
+string(REPLACE "|" ";" INPUTS "${INPUTS}")
+foreach(path IN LISTS INPUTS)
+  get_filename_component(name ${path} NAME)
+  file(READ ${path} contents)
+  string(APPEND body "      {\"${name}\", R\"vpnbot_file(${contents})vpnbot_file\"},\n")
+endforeach()
+string(APPEND body "  };\n  return files;\n}\n}  // namespace vpnbot\n")
+file(WRITE ${OUTPUT}.tmp "${body}")
+file(COPY_FILE ${OUTPUT}.tmp ${OUTPUT} ONLY_IF_DIFFERENT)

@@ -1,0 +1,285 @@
+#include "bot/bot.hpp"
+
+#include "bot/callback.hpp"
+#include "core/log.hpp"
+
+namespace vpnbot::bot {
+
+using telegram::json;
+using telegram::OutMessage;
+
+struct Bot::Context {
+  db::Transaction& tx;
+  User user;
+  int64_t chat_id = 0;
+  int64_t update_id = 0;
+};
+
+namespace {
+
+json button(std::string text, std::string data) {
+  return {{"text", std::move(text)}, {"callback_data", std::move(data)}};
+}
+
+json keyboard(std::vector<std::vector<json>> rows) {
+  json k = json::array();
+  for (auto& row : rows) k.push_back(std::move(row));
+  return {{"inline_keyboard", std::move(k)}};
+}
+
+// "/start@MyBot ref_x" -> ("start", "ref_x")
+std::pair<std::string, std::string> split_command(const std::string& text) {
+  auto space = text.find_first_of(" \n");
+  std::string command = text.substr(1, space == std::string::npos ? std::string::npos : space - 1);
+  if (auto at = command.find('@'); at != std::string::npos) command.resize(at);
+  std::string argument;
+  if (space != std::string::npos) {
+    argument = text.substr(space + 1);
+    while (!argument.empty() && std::isspace(static_cast<unsigned char>(argument.front()))) argument.erase(0, 1);
+    while (!argument.empty() && std::isspace(static_cast<unsigned char>(argument.back()))) argument.pop_back();
+  }
+  return {command, argument};
+}
+
+const std::string kMenu = "menu", kHelp = "help", kLanguage = "lang";
+
+}  // namespace
+
+std::string Bot::t(const Context& ctx, std::string_view key, const TextArgs& args) const {
+  return catalog_.text(ctx.user.language, key, args);
+}
+
+json Bot::main_menu_keyboard(const Context& ctx) const {
+  auto m = [&](std::string_view key, const char* screen) {
+    return button(t(ctx, key), encode_callback("m", {screen}));
+  };
+  return keyboard({{m("menu.buy", "buy")},
+                   {m("menu.subscription", "sub"), m("menu.configs", "cfg")},
+                   {m("menu.balance", "bal"), m("menu.referral", "ref")},
+                   {m("menu.promo", "promo"), m("menu.help", "help")},
+                   {m("menu.language", "lang")}});
+}
+
+awaitable<void> Bot::reply(Context& ctx, std::string text, json reply_markup) {
+  OutMessage message;
+  message.chat_id = ctx.chat_id;
+  message.payload = {{"text", std::move(text)}, {"parse_mode", "HTML"}};
+  if (!reply_markup.is_null()) message.payload["reply_markup"] = std::move(reply_markup);
+  co_await telegram::Outbox::enqueue(ctx.tx, message);
+}
+
+awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::optional<int64_t> edit_message_id) {
+  std::string text;
+  json markup;
+  json back = keyboard({{button(t(ctx, "common.back"), encode_callback("m", {"menu"}))}});
+  if (screen == "buy") {
+    text = t(ctx, "screen.buy");
+    markup = back;
+  } else if (screen == "sub") {
+    text = t(ctx, "screen.subscription.none");
+    markup = keyboard({{button(t(ctx, "menu.buy"), encode_callback("m", {"buy"}))},
+                       {button(t(ctx, "common.back"), encode_callback("m", {"menu"}))}});
+  } else if (screen == "cfg") {
+    text = t(ctx, "screen.configs.none");
+    markup = back;
+  } else if (screen == "bal") {
+    text = t(ctx, "screen.balance", {{"balance", "0"}, {"points", "0"}});
+    markup = back;
+  } else if (screen == "ref") {
+    auto friends = co_await Users::count_referrals(ctx.tx, ctx.user.id);
+    std::string link = "https://t.me/" + options_.bot_username + "?start=ref_" + ctx.user.referral_code;
+    text = t(ctx, "screen.referral",
+             {{"link", link}, {"friends", catalog_.plural(ctx.user.language, "plural.friends", friends)}});
+    markup = back;
+  } else if (screen == "promo") {
+    json awaiting{{"await", "promo_code"}};
+    co_await Users::set_conversation(ctx.tx, ctx.user.id, awaiting);
+    text = t(ctx, "screen.promo.ask");
+    markup = keyboard({{button(t(ctx, "common.back"), encode_callback("m", {"menu"}))}});
+  } else if (screen == "help") {
+    text = t(ctx, "screen.help");
+    markup = back;
+  } else if (screen == "lang") {
+    text = t(ctx, "screen.language");
+    markup = keyboard(
+        {{button("🇬🇧 English", encode_callback("lang", {"en"})), button("🇷🇺 Русский", encode_callback("lang", {"ru"}))},
+         {button(t(ctx, "common.back"), encode_callback("m", {"menu"}))}});
+  } else {
+    text = t(ctx, "menu.title");
+    markup = main_menu_keyboard(ctx);
+  }
+  if (screen != "promo" && !ctx.user.conversation.is_null()) {
+    json none;
+    co_await Users::set_conversation(ctx.tx, ctx.user.id, none);  // leaving a prompt cancels it
+    ctx.user.conversation = nullptr;
+  }
+  if (edit_message_id) {
+    OutMessage edit;
+    edit.chat_id = ctx.chat_id;
+    edit.method = "editMessageText";
+    edit.payload = {{"message_id", *edit_message_id}, {"text", text}, {"parse_mode", "HTML"}, {"reply_markup", markup}};
+    co_await telegram::Outbox::enqueue(ctx.tx, edit);
+  } else {
+    co_await reply(ctx, std::move(text), std::move(markup));
+  }
+}
+
+awaitable<void> Bot::handle(db::Transaction& tx, const telegram::InboxUpdate& update) {
+  const json& payload = update.payload;
+  if (update.kind == "my_chat_member") {
+    co_await on_chat_member(tx, payload["my_chat_member"]);
+    co_return;
+  }
+  if (update.kind != "message" && update.kind != "callback_query")
+    throw UnhandledUpdate("update kind '" + update.kind + "' is not handled by this bot");
+  const json& body = payload[update.kind];
+  if (!body.contains("from") || !update.chat_id) throw UnhandledUpdate("update has no sender");
+  // Groups and channels are not served: the bot is a private shop.
+  if (update.kind == "message" && body.contains("chat") && body["chat"].value("type", "private") != "private")
+    throw UnhandledUpdate("message from a non-private chat");
+  User user = co_await Users::touch(tx, body["from"]);
+  Context ctx{tx, std::move(user), *update.chat_id, update.update_id};
+  if (ctx.user.banned) {
+    std::string notice = t(ctx, "banned.notice");
+    if (update.kind == "callback_query") {
+      OutMessage answer;
+      answer.chat_id = ctx.chat_id;
+      answer.method = "answerCallbackQuery";
+      answer.payload = {{"callback_query_id", body.value("id", "")}, {"text", notice}};
+      co_await telegram::Outbox::enqueue(tx, answer);
+    } else {
+      json no_markup;
+      co_await reply(ctx, std::move(notice), std::move(no_markup));
+    }
+    co_return;
+  }
+  if (update.kind == "message")
+    co_await on_message(ctx, body);
+  else
+    co_await on_callback(ctx, body);
+}
+
+awaitable<void> Bot::on_message(Context& ctx, const json& message) {
+  std::string text = message.contains("text") && message["text"].is_string() ? message["text"].get<std::string>() : "";
+  if (!text.empty() && text[0] == '/') {
+    auto [command, argument] = split_command(text);
+    co_await on_command(ctx, command, argument);
+    co_return;
+  }
+  if (ctx.user.conversation.is_object() && ctx.user.conversation.value("await", "") == "promo_code" && !text.empty()) {
+    json none;
+    co_await Users::set_conversation(ctx.tx, ctx.user.id, none);
+    ctx.user.conversation = nullptr;
+    std::string code = text.substr(0, 64);
+    std::string answer = t(ctx, "promo.not_found", {{"code", html_escape(code)}});
+    json markup = keyboard({{button(t(ctx, "common.menu"), encode_callback("m", {"menu"}))}});
+    co_await reply(ctx, std::move(answer), std::move(markup));
+    co_return;
+  }
+  std::string answer = t(ctx, "unknown.text");
+  json markup = main_menu_keyboard(ctx);
+  co_await reply(ctx, std::move(answer), std::move(markup));
+}
+
+awaitable<void> Bot::on_command(Context& ctx, const std::string& command, const std::string& argument) {
+  if (command == "start") {
+    std::string code;
+    if (argument.rfind("ref_", 0) == 0) code = argument.substr(4, 32);
+    bool first_start = !ctx.user.started;
+    auto referrer = co_await Users::record_start(ctx.tx, ctx.user.id, code);
+    if (first_start) {
+      std::string welcome = t(ctx, "start.welcome", {{"name", html_escape(ctx.user.first_name)}});
+      if (referrer) welcome += "\n\n" + t(ctx, "start.referred");
+      json no_markup;
+      co_await reply(ctx, std::move(welcome), std::move(no_markup));
+    }
+    if (referrer) {
+      auto inviter = co_await Users::find(ctx.tx, *referrer);
+      if (inviter && inviter->reachable) {
+        OutMessage notice;
+        notice.chat_id = inviter->id;
+        notice.priority = telegram::kPriorityNotice;
+        notice.unique_key = "referral-joined:" + std::to_string(ctx.user.id);
+        notice.payload = {{"text", catalog_.text(inviter->language, "referral.new_friend",
+                                                 {{"name", html_escape(ctx.user.first_name)}})},
+                          {"parse_mode", "HTML"}};
+        co_await telegram::Outbox::enqueue(ctx.tx, notice);
+      }
+    }
+    co_await show_screen(ctx, kMenu, std::nullopt);
+  } else if (command == "help") {
+    co_await show_screen(ctx, kHelp, std::nullopt);
+  } else if (command == "language") {
+    co_await show_screen(ctx, kLanguage, std::nullopt);
+  } else if (command == "cancel") {
+    json none;
+    co_await Users::set_conversation(ctx.tx, ctx.user.id, none);
+    ctx.user.conversation = nullptr;
+    std::string answer = t(ctx, "promo.cancelled");
+    json markup = main_menu_keyboard(ctx);
+    co_await reply(ctx, std::move(answer), std::move(markup));
+  } else {
+    co_await show_screen(ctx, kMenu, std::nullopt);
+  }
+}
+
+awaitable<void> Bot::on_callback(Context& ctx, const json& query) {
+  std::string query_id = query.value("id", "");
+  std::string data = query.contains("data") && query["data"].is_string() ? query["data"].get<std::string>() : "";
+  std::optional<int64_t> message_id;
+  if (query.contains("message") && query["message"].contains("message_id") &&
+      query["message"]["message_id"].is_number_integer())
+    message_id = query["message"]["message_id"].get<int64_t>();
+  auto decoded = decode_callback(data);
+  std::string notice;
+  std::string screen = "menu";
+  if (decoded.status != CallbackStatus::ok) {
+    notice = t(ctx, "error.menu_expired");
+    message_id.reset();  // the old message may be from another version: send a fresh menu instead
+  } else if (decoded.callback.action == "m" && !decoded.callback.args.empty()) {
+    screen = decoded.callback.args[0];
+  } else if (decoded.callback.action == "lang" && !decoded.callback.args.empty() &&
+             (decoded.callback.args[0] == "en" || decoded.callback.args[0] == "ru")) {
+    ctx.user.language = decoded.callback.args[0];
+    co_await Users::set_language(ctx.tx, ctx.user.id, ctx.user.language);
+    notice = t(ctx, "language.changed");
+  } else {
+    notice = t(ctx, "error.menu_expired");
+    message_id.reset();
+  }
+  OutMessage answer;
+  answer.chat_id = ctx.chat_id;
+  answer.method = "answerCallbackQuery";
+  answer.payload = {{"callback_query_id", query_id}};
+  if (!notice.empty()) answer.payload["text"] = notice;
+  co_await telegram::Outbox::enqueue(ctx.tx, answer);
+  co_await show_screen(ctx, screen, message_id);
+}
+
+awaitable<void> Bot::on_chat_member(db::Transaction& tx, const json& member) {
+  if (!member.is_object() || !member.contains("from") || !member.contains("chat"))
+    throw UnhandledUpdate("my_chat_member without from/chat");
+  if (member["chat"].value("type", "") != "private") co_return;
+  auto user = co_await Users::touch(tx, member["from"]);
+  std::string status = member.contains("new_chat_member") ? member["new_chat_member"].value("status", "") : "";
+  if (status == "kicked") {
+    co_await Users::set_reachable(tx, user.id, false);
+    log::info("bot", "user blocked the bot", {{"user_id", user.id}});
+  } else if (status == "member") {
+    co_await Users::set_reachable(tx, user.id, true);
+  }
+}
+
+awaitable<void> Bot::apologise(db::Pool& pool, const telegram::InboxUpdate& update) {
+  if (!update.chat_id) co_return;
+  auto r = co_await pool.exec("SELECT language FROM users WHERE id = $1", *update.chat_id);
+  std::string language = r.empty() ? "en" : r.get<std::string>(0, 0);
+  OutMessage message;
+  message.chat_id = *update.chat_id;
+  message.payload = {{"text", catalog_.text(language, "error.try_again")}};
+  message.unique_key = "apology:" + std::to_string(update.update_id);
+  telegram::Outbox outbox(pool);
+  co_await outbox.enqueue(message);
+}
+
+}  // namespace vpnbot::bot

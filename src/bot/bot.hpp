@@ -1,0 +1,52 @@
+#pragma once
+#include <set>
+#include <string>
+
+#include "bot/i18n.hpp"
+#include "bot/users.hpp"
+#include "db/pool.hpp"
+#include "telegram/dispatcher.hpp"
+#include "telegram/inbox.hpp"
+#include "telegram/outbox.hpp"
+
+namespace vpnbot::bot {
+
+struct BotOptions {
+  std::string bot_username;  // for referral links (t.me/<username>?start=ref_<code>)
+  std::set<int64_t> admin_ids;
+};
+
+// An update that can never be handled (no sender, unknown shape): skipped, not retried.
+class UnhandledUpdate : public telegram::SkipUpdate {
+  using telegram::SkipUpdate::SkipUpdate;
+};
+
+// The conversation layer: turns one update into database changes and outbox messages, all inside the
+// caller's transaction (so an update's effects, its replies and its "done" mark commit together).
+class Bot {
+ public:
+  Bot(BotOptions options, const Catalog& catalog) : options_(std::move(options)), catalog_(catalog) {}
+
+  awaitable<void> handle(db::Transaction& tx, const telegram::InboxUpdate& update);
+  // The apology for an update that failed every attempt, in the user's language; at most one per update.
+  awaitable<void> apologise(db::Pool& pool, const telegram::InboxUpdate& update);
+
+  const BotOptions& options() const { return options_; }
+  void set_bot_username(std::string username) { options_.bot_username = std::move(username); }
+
+ private:
+  struct Context;
+  awaitable<void> on_message(Context& ctx, const telegram::json& message);
+  awaitable<void> on_callback(Context& ctx, const telegram::json& query);
+  awaitable<void> on_chat_member(db::Transaction& tx, const telegram::json& member);
+  awaitable<void> on_command(Context& ctx, const std::string& command, const std::string& argument);
+  awaitable<void> show_screen(Context& ctx, const std::string& screen, std::optional<int64_t> edit_message_id);
+  awaitable<void> reply(Context& ctx, std::string text, telegram::json keyboard);
+  std::string t(const Context& ctx, std::string_view key, const TextArgs& args = {}) const;
+  telegram::json main_menu_keyboard(const Context& ctx) const;
+
+  BotOptions options_;
+  const Catalog& catalog_;
+};
+
+}  // namespace vpnbot::bot

@@ -1,0 +1,46 @@
+#pragma once
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "core/asio.hpp"
+#include "db/pool.hpp"
+
+namespace vpnbot::bot {
+
+struct User {
+  int64_t id = 0;
+  std::string username;
+  std::string first_name;
+  std::string language = "en";
+  std::string referral_code;
+  std::optional<int64_t> referrer_id;
+  bool reachable = true;
+  bool banned = false;
+  bool started = false;         // has sent /start before
+  nlohmann::json conversation;  // null, or e.g. {"await": "promo_code"}
+  bool created = false;         // created by this call
+};
+
+// Referral codes are the user id in base 36: unique by construction, short enough for a start link.
+std::string referral_code_for(int64_t user_id);
+
+// The users table. Every function runs inside the caller's transaction so a handler's effects commit together.
+class Users {
+ public:
+  // Creates the user on first contact (language from Telegram's language_code) or refreshes name/username.
+  // Locks the row for the rest of the transaction.
+  static awaitable<User> touch(db::Transaction& tx, const nlohmann::json& from);
+  static awaitable<std::optional<User>> find(db::Transaction& tx, int64_t id);
+  // Records the referrer at the user's first /start only: never self, never changed later, and only a user who
+  // existed before this one can be the referrer (the graph is ordered by time, so cycles are impossible).
+  // Returns the referrer's id when recorded.
+  static awaitable<std::optional<int64_t>> record_start(db::Transaction& tx, int64_t user_id,
+                                                        const std::string& referral_code);
+  static awaitable<void> set_language(db::Transaction& tx, int64_t user_id, const std::string& language);
+  static awaitable<void> set_reachable(db::Transaction& tx, int64_t user_id, bool reachable);
+  static awaitable<void> set_conversation(db::Transaction& tx, int64_t user_id, const nlohmann::json& state);
+  static awaitable<int64_t> count_referrals(db::Transaction& tx, int64_t user_id);
+};
+
+}  // namespace vpnbot::bot

@@ -1,0 +1,527 @@
+#include "emulator/telegram_emulator.hpp"
+
+#include "core/log.hpp"
+#include "emulator/multipart.hpp"
+
+namespace vpnbot::emulator {
+namespace {
+
+// An ok=false answer of the Bot API.
+struct ApiFailure {
+  int code;
+  std::string description;
+  std::optional<int> retry_after;
+};
+
+http::Response api_error(const ApiFailure& f) {
+  json body{{"ok", false}, {"error_code", f.code}, {"description", f.description}};
+  if (f.retry_after) body["parameters"] = {{"retry_after", *f.retry_after}};
+  return http::json_response(static_cast<http::bhttp::status>(f.code), body);
+}
+
+http::Response api_ok(json result) {
+  return http::json_response(http::bhttp::status::ok, {{"ok", true}, {"result", std::move(result)}});
+}
+
+int64_t now_unix() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::map<std::string, std::string> query_params(std::string_view target) {
+  std::map<std::string, std::string> out;
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return out;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    auto pair = rest.substr(0, amp);
+    auto eq = pair.find('=');
+    if (eq != std::string_view::npos) out[std::string(pair.substr(0, eq))] = std::string(pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+int64_t int_param(const json& params, const char* name) {
+  auto it = params.find(name);
+  if (it == params.end()) throw ApiFailure{400, std::string("Bad Request: parameter ") + name + " is required"};
+  if (it->is_number_integer()) return it->get<int64_t>();
+  if (it->is_string()) {
+    try {
+      size_t used = 0;
+      int64_t v = std::stoll(it->get<std::string>(), &used);
+      if (used == it->get<std::string>().size()) return v;
+    } catch (const std::exception&) {
+    }
+  }
+  throw ApiFailure{400, std::string("Bad Request: parameter ") + name + " must be an integer"};
+}
+
+std::string string_param(const json& params, const char* name, bool required = true) {
+  auto it = params.find(name);
+  if (it == params.end() || it->is_null()) {
+    if (required) throw ApiFailure{400, std::string("Bad Request: parameter ") + name + " is required"};
+    return "";
+  }
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+json markup_param(const json& params) {
+  auto it = params.find("reply_markup");
+  if (it == params.end() || it->is_null()) return nullptr;
+  if (it->is_string()) {
+    auto parsed = json::parse(it->get<std::string>(), nullptr, false);
+    if (parsed.is_discarded()) throw ApiFailure{400, "Bad Request: can't parse reply keyboard markup JSON object"};
+    return parsed;
+  }
+  return *it;
+}
+
+}  // namespace
+
+TelegramEmulator::TelegramEmulator(asio::any_io_executor ex, TelegramEmulatorOptions options)
+    : ex_(ex), options_(std::move(options)), updates_arrived_(ex) {
+  client_ = std::make_unique<http::Client>(ex, http::ClientOptions{"", Millis(10000), Millis(3000), 64});
+  register_routes();
+  server_ = std::make_unique<http::Server>(ex, http::ServerOptions{options_.listen, 64 << 20}, router_);
+}
+
+TelegramEmulator::~TelegramEmulator() = default;
+
+void TelegramEmulator::start() {
+  server_->start();
+}
+
+awaitable<void> TelegramEmulator::shutdown() {
+  stopping_ = true;
+  webhook_url_.clear();
+  updates_arrived_.notify();
+  co_await server_->shutdown(Millis(1000));
+  while (deliverers_ > 0) co_await sleep_for(Millis(10));
+}
+
+void TelegramEmulator::register_routes() {
+  auto api = [this](http::Request& r) { return bot_api(r); };
+  router_.add_prefix(http::bhttp::verb::post, "/bot", api);
+  router_.add_prefix(http::bhttp::verb::get, "/bot", api);
+  auto client = [this](http::Request& r) { return client_api(r); };
+  router_.add_prefix(http::bhttp::verb::post, "/client/", client);
+  router_.add_prefix(http::bhttp::verb::get, "/client/", client);
+}
+
+TelegramEmulator::User& TelegramEmulator::user(int64_t id, const json& profile) {
+  auto& u = users_[id];
+  u.id = id;
+  if (profile.contains("first_name")) u.first_name = profile["first_name"].get<std::string>();
+  if (u.first_name.empty()) u.first_name = "User" + std::to_string(id);
+  if (profile.contains("username")) u.username = profile["username"].get<std::string>();
+  if (profile.contains("language_code")) u.language_code = profile["language_code"].get<std::string>();
+  return u;
+}
+
+json TelegramEmulator::user_json(const User& u) const {
+  json j{{"id", u.id}, {"is_bot", false}, {"first_name", u.first_name}};
+  if (!u.username.empty()) j["username"] = u.username;
+  if (!u.language_code.empty()) j["language_code"] = u.language_code;
+  return j;
+}
+
+json TelegramEmulator::message_json(const User& u, const Message& m) const {
+  json chat{{"id", u.id}, {"type", "private"}, {"first_name", u.first_name}};
+  json j{{"message_id", m.message_id}, {"date", m.date}, {"chat", chat}};
+  if (m.from_bot)
+    j["from"] = {{"id", 123456}, {"is_bot", true}, {"first_name", "VPN"}, {"username", options_.bot_username}};
+  else
+    j["from"] = user_json(u);
+  if (m.kind == "text") j["text"] = m.text;
+  if (m.kind == "document") j["document"] = {{"file_name", m.filename}, {"file_size", m.file_data.size()}};
+  if (m.kind == "photo") j["photo"] = json::array({{{"file_id", "photo" + std::to_string(m.message_id)}}});
+  if (m.kind == "invoice") j["invoice"] = m.invoice;
+  if (!m.text.empty() && m.kind != "text") j["caption"] = m.text;
+  if (!m.reply_markup.is_null()) j["reply_markup"] = m.reply_markup;
+  return j;
+}
+
+int64_t TelegramEmulator::push_update(json update) {
+  int64_t id = next_update_id_++;
+  update["update_id"] = id;
+  updates_.push_back(std::move(update));
+  updates_arrived_.notify();
+  return id;
+}
+
+void TelegramEmulator::check_send_limits(int64_t chat_id) {
+  auto now = Clock::now();
+  while (!global_sends_.empty() && global_sends_.front() + std::chrono::seconds(1) <= now) global_sends_.pop_front();
+  if (static_cast<int>(global_sends_.size()) >= options_.global_per_second) {
+    stats_["global_violations"] = stats_["global_violations"].get<int>() + 1;
+    throw ApiFailure{429, "Too Many Requests: retry after 1", 1};
+  }
+  auto& u = users_.at(chat_id);
+  // 5% tolerance: loopback jitter between the sender's clock and ours is not a violation.
+  if (!u.sends.empty() && now - u.sends.back() < options_.private_chat_interval * 95 / 100) {
+    stats_["per_chat_violations"] = stats_["per_chat_violations"].get<int>() + 1;
+    throw ApiFailure{429, "Too Many Requests: retry after 1", 1};
+  }
+  global_sends_.push_back(now);
+  u.sends.push_back(now);
+  if (u.sends.size() > 4) u.sends.pop_front();
+}
+
+json TelegramEmulator::call_method(const std::string& method, const json& params,
+                                   const std::map<std::string, std::string>& files) {
+  if (method == "getMe")
+    return {{"id", 123456}, {"is_bot", true}, {"first_name", "VPN"}, {"username", options_.bot_username}};
+  if (method == "setWebhook") {
+    webhook_url_ = string_param(params, "url");
+    webhook_secret_ = string_param(params, "secret_token", false);
+    if (params.contains("max_connections"))
+      webhook_max_connections_ = static_cast<int>(int_param(params, "max_connections"));
+    if (params.value("drop_pending_updates", false)) updates_.clear();
+    for (int i = deliverers_; i < std::min(webhook_max_connections_, 4); ++i) {
+      ++deliverers_;
+      asio::co_spawn(ex_, deliver_webhooks(), asio::detached);
+    }
+    return true;
+  }
+  if (method == "deleteWebhook") {
+    webhook_url_.clear();
+    if (params.value("drop_pending_updates", false)) updates_.clear();
+    return true;
+  }
+  if (method == "getWebhookInfo") return {{"url", webhook_url_}, {"pending_update_count", updates_.size()}};
+  if (method == "answerCallbackQuery") {
+    string_param(params, "callback_query_id");
+    stats_["callback_answers"] = stats_["callback_answers"].get<int>() + 1;
+    return true;
+  }
+  if (method == "answerPreCheckoutQuery") {
+    auto id = std::stoll(string_param(params, "pre_checkout_query_id"));
+    auto it = pre_checkouts_.find(id);
+    if (it == pre_checkouts_.end()) throw ApiFailure{400, "Bad Request: QUERY_ID_INVALID"};
+    json query = it->second;
+    pre_checkouts_.erase(it);
+    if (params.value("ok", false)) {
+      int64_t user_id = query["from"]["id"];
+      auto& u = users_.at(user_id);
+      Message paid{next_message_id_++, false, "text", ""};
+      paid.date = now_unix();
+      json message = message_json(u, paid);
+      message["successful_payment"] = {{"currency", query["currency"]},
+                                       {"total_amount", query["total_amount"]},
+                                       {"invoice_payload", query["invoice_payload"]},
+                                       {"telegram_payment_charge_id", "stars-" + std::to_string(id)},
+                                       {"provider_payment_charge_id", ""}};
+      u.messages.push_back(paid);
+      push_update({{"message", message}});
+    }
+    return true;
+  }
+  if (method == "refundStarPayment") {
+    string_param(params, "telegram_payment_charge_id");
+    return true;
+  }
+  int64_t chat_id = int_param(params, "chat_id");
+  auto found = users_.find(chat_id);
+  if (found == users_.end()) throw ApiFailure{400, "Bad Request: chat not found"};
+  User& u = found->second;
+  if (u.blocked) {
+    stats_["forbidden"] = stats_["forbidden"].get<int>() + 1;
+    throw ApiFailure{403, "Forbidden: bot was blocked by the user"};
+  }
+  auto find_message = [&](const char* what) -> Message& {
+    int64_t id = int_param(params, "message_id");
+    for (auto& m : u.messages)
+      if (m.message_id == id && !m.deleted) return m;
+    throw ApiFailure{400, std::string("Bad Request: message to ") + what + " not found"};
+  };
+  if (method == "editMessageText" || method == "editMessageReplyMarkup") {
+    Message& m = find_message("edit");
+    std::string text = method == "editMessageText" ? string_param(params, "text") : m.text;
+    json markup = markup_param(params);
+    if (text == m.text && markup == m.reply_markup)
+      throw ApiFailure{400,
+                       "Bad Request: message is not modified: specified new message content and reply markup "
+                       "are exactly the same as a current content and reply markup of the message"};
+    m.text = text;
+    m.reply_markup = markup;
+    m.edited = true;
+    return message_json(u, m);
+  }
+  if (method == "deleteMessage") {
+    find_message("delete").deleted = true;
+    return true;
+  }
+  Message m;
+  m.date = now_unix();
+  if (method == "sendMessage") {
+    m.text = string_param(params, "text");
+    if (m.text.empty()) throw ApiFailure{400, "Bad Request: message text is empty"};
+    if (m.text.size() > 4096) throw ApiFailure{400, "Bad Request: message is too long"};
+  } else if (method == "sendDocument" || method == "sendPhoto") {
+    m.kind = method == "sendDocument" ? "document" : "photo";
+    auto file = files.find(m.kind);
+    if (file == files.end()) throw ApiFailure{400, "Bad Request: there is no " + m.kind + " in the request"};
+    m.filename = file->first == "document" ? string_param(params, "__filename_document", false) : "photo.png";
+    m.file_data = file->second;
+    m.text = string_param(params, "caption", false);
+  } else if (method == "sendInvoice") {
+    m.kind = "invoice";
+    m.invoice = {{"title", string_param(params, "title")},
+                 {"description", string_param(params, "description")},
+                 {"currency", string_param(params, "currency")},
+                 {"payload", string_param(params, "payload")},
+                 {"prices", params.contains("prices") ? params["prices"] : json::array()}};
+    if (m.invoice["prices"].is_string()) m.invoice["prices"] = json::parse(m.invoice["prices"].get<std::string>());
+  } else {
+    throw ApiFailure{404, "Not Found: method " + method + " is not emulated"};
+  }
+  m.reply_markup = markup_param(params);
+  check_send_limits(chat_id);
+  m.message_id = next_message_id_++;
+  u.messages.push_back(m);
+  return message_json(u, u.messages.back());
+}
+
+json TelegramEmulator::get_updates_now(int64_t offset, int limit) {
+  // Telegram forgets every update below the offset: that is how the client confirms them.
+  while (!updates_.empty() && updates_.front()["update_id"].get<int64_t>() < offset) updates_.pop_front();
+  json out = json::array();
+  for (const auto& u : updates_) {
+    if (static_cast<int>(out.size()) >= limit) break;
+    out.push_back(u);
+  }
+  return out;
+}
+
+awaitable<http::Response> TelegramEmulator::bot_api(http::Request& request) {
+  std::string path(request.path());
+  auto slash = path.find('/', 4);
+  if (slash == std::string::npos) co_return api_error({404, "Not Found"});
+  std::string token = path.substr(4, slash - 4);
+  std::string method = path.substr(slash + 1);
+  if (token != options_.token) co_return api_error({401, "Unauthorized"});
+  if (latency_.count() > 0) co_await sleep_for(latency_);
+  stats_["calls"][method] = stats_["calls"].value(method, 0) + 1;
+  if (auto f = failures_.find(method); f != failures_.end()) {
+    ApiFailure failure{f->second.error_code, f->second.description, f->second.retry_after};
+    if (--f->second.remaining <= 0) failures_.erase(f);
+    co_return api_error(failure);
+  }
+  json params = json::object();
+  std::map<std::string, std::string> files;
+  const auto& body = request.message.body();
+  auto content_type = request.header("Content-Type");
+  try {
+    if (auto boundary = multipart_boundary(content_type)) {
+      for (auto& part : parse_multipart(body, *boundary)) {
+        if (!part.filename.empty()) {
+          params["__filename_" + part.name] = part.filename;
+          files[part.name] = std::move(part.data);
+        } else {
+          params[part.name] = part.data;
+        }
+      }
+    } else if (!body.empty()) {
+      params = json::parse(body);
+      if (!params.is_object()) throw std::invalid_argument("parameters must be a JSON object");
+    }
+  } catch (const std::exception& e) {
+    co_return api_error({400, std::string("Bad Request: can't parse request: ") + e.what()});
+  }
+  if (method == "getUpdates") {
+    if (!webhook_url_.empty())
+      co_return api_error(
+          {409,
+           "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the "
+           "webhook first"});
+    int64_t offset = params.value("offset", int64_t{0});
+    int limit = std::clamp(params.value("limit", 100), 1, 100);
+    int timeout = std::clamp(params.value("timeout", 0), 0, 50);
+    auto deadline = Clock::now() + std::chrono::seconds(timeout);
+    json result = get_updates_now(offset, limit);
+    while (result.empty() && Clock::now() < deadline && !stopping_) {
+      updates_arrived_.reset();
+      co_await updates_arrived_.wait_until(std::min(deadline, Clock::now() + Millis(200)));
+      result = get_updates_now(offset, limit);
+    }
+    co_return api_ok(std::move(result));
+  }
+  try {
+    co_return api_ok(call_method(method, params, files));
+  } catch (const ApiFailure& f) {
+    co_return api_error(f);
+  } catch (const json::exception& e) {
+    co_return api_error({400, std::string("Bad Request: ") + e.what()});
+  }
+}
+
+awaitable<void> TelegramEmulator::deliver_webhooks() {
+  Millis backoff{200};
+  while (!stopping_ && !webhook_url_.empty()) {
+    if (updates_.empty()) {
+      updates_arrived_.reset();
+      co_await updates_arrived_.wait_for(Millis(500));
+      continue;
+    }
+    json update = std::move(updates_.front());
+    updates_.pop_front();
+    http::ClientRequest post;
+    post.method = "POST";
+    post.url = webhook_url_;
+    post.headers = {{"Content-Type", "application/json"}};
+    if (!webhook_secret_.empty()) post.headers.push_back({"X-Telegram-Bot-Api-Secret-Token", webhook_secret_});
+    post.body = update.dump();
+    post.timeout = Millis(10000);
+    bool delivered = false;
+    try {
+      auto response = co_await client_->send(std::move(post));
+      delivered = response.status >= 200 && response.status < 300;
+    } catch (const std::exception& e) {
+      log::debug("emulator", "webhook delivery failed", {{"error", e.what()}});
+    }
+    if (delivered) {
+      stats_["webhook_delivered"] = stats_["webhook_delivered"].get<int>() + 1;
+      backoff = Millis(200);
+      continue;
+    }
+    // Like Telegram: keep the update and try again later.
+    stats_["webhook_failed_attempts"] = stats_["webhook_failed_attempts"].get<int>() + 1;
+    updates_.push_front(std::move(update));
+    co_await sleep_for(backoff);
+    backoff = std::min(backoff * 2, Millis(5000));
+  }
+  --deliverers_;
+}
+
+awaitable<http::Response> TelegramEmulator::client_api(http::Request& request) {
+  std::string path(request.path());
+  auto query = query_params(request.target());
+  json body = json::object();
+  if (!request.message.body().empty()) {
+    body = json::parse(request.message.body(), nullptr, false);
+    if (body.is_discarded() || !body.is_object())
+      co_return http::json_response(http::bhttp::status::bad_request, {{"error", "body must be a JSON object"}});
+  }
+  try {
+    if (path == "/client/send_message") {
+      int64_t user_id = body.at("user_id");
+      auto& u = user(user_id, body);
+      Message m{next_message_id_++, false, "text", body.at("text").get<std::string>()};
+      m.date = now_unix();
+      u.messages.push_back(m);
+      json message = message_json(u, m);
+      if (m.text.rfind('/', 0) == 0) {
+        auto end = m.text.find(' ');
+        message["entities"] = json::array(
+            {{{"type", "bot_command"}, {"offset", 0}, {"length", end == std::string::npos ? m.text.size() : end}}});
+      }
+      int64_t id = push_update({{"message", message}});
+      co_return http::json_response(http::bhttp::status::ok, {{"update_id", id}, {"message_id", m.message_id}});
+    }
+    if (path == "/client/press") {
+      int64_t user_id = body.at("user_id");
+      auto& u = user(user_id, body);
+      int64_t message_id = body.at("message_id");
+      json message;
+      for (const auto& m : u.messages)
+        if (m.message_id == message_id) message = message_json(u, m);
+      if (message.is_null())
+        co_return http::json_response(http::bhttp::status::not_found, {{"error", "no such message"}});
+      static int64_t next_query = 1;
+      json query{{"id", std::to_string(next_query++)},
+                 {"from", user_json(u)},
+                 {"message", message},
+                 {"chat_instance", "ci" + std::to_string(user_id)},
+                 {"data", body.at("data").get<std::string>()}};
+      int64_t id = push_update({{"callback_query", query}});
+      co_return http::json_response(http::bhttp::status::ok, {{"update_id", id}});
+    }
+    if (path == "/client/block") {
+      int64_t user_id = body.at("user_id");
+      auto& u = user(user_id, body);
+      bool blocked = body.value("blocked", true);
+      u.blocked = blocked;
+      json chat{{"id", u.id}, {"type", "private"}, {"first_name", u.first_name}};
+      json bot{{"id", 123456}, {"is_bot", true}, {"first_name", "VPN"}, {"username", options_.bot_username}};
+      int64_t id = push_update({{"my_chat_member",
+                                 {{"chat", chat},
+                                  {"from", user_json(u)},
+                                  {"date", now_unix()},
+                                  {"old_chat_member", {{"user", bot}, {"status", blocked ? "member" : "kicked"}}},
+                                  {"new_chat_member", {{"user", bot}, {"status", blocked ? "kicked" : "member"}}}}}});
+      co_return http::json_response(http::bhttp::status::ok, {{"update_id", id}});
+    }
+    if (path == "/client/pay") {
+      int64_t user_id = body.at("user_id");
+      auto& u = user(user_id, body);
+      int64_t message_id = body.at("message_id");
+      for (const auto& m : u.messages) {
+        if (m.message_id != message_id || m.kind != "invoice") continue;
+        int64_t total = 0;
+        for (const auto& p : m.invoice["prices"]) total += p.value("amount", 0);
+        static int64_t next_checkout = 1;
+        int64_t qid = next_checkout++;
+        json q{{"id", std::to_string(qid)},
+               {"from", user_json(u)},
+               {"currency", m.invoice["currency"]},
+               {"total_amount", total},
+               {"invoice_payload", m.invoice["payload"]}};
+        pre_checkouts_[qid] = q;
+        int64_t id = push_update({{"pre_checkout_query", q}});
+        co_return http::json_response(http::bhttp::status::ok, {{"update_id", id}});
+      }
+      co_return http::json_response(http::bhttp::status::not_found, {{"error", "no such invoice"}});
+    }
+    if (path == "/client/raw_update") {  // arbitrary (even malformed) update content, for robustness tests
+      int64_t id = push_update(body);
+      co_return http::json_response(http::bhttp::status::ok, {{"update_id", id}});
+    }
+    if (path == "/client/messages") {
+      int64_t chat_id = std::stoll(query.at("chat_id"));
+      json out = json::array();
+      if (auto it = users_.find(chat_id); it != users_.end())
+        for (const auto& m : it->second.messages) {
+          if (m.deleted) continue;
+          json j = message_json(it->second, m);
+          j["edited"] = m.edited;
+          j["from_bot"] = m.from_bot;
+          out.push_back(std::move(j));
+        }
+      co_return http::json_response(http::bhttp::status::ok, {{"messages", out}});
+    }
+    if (path == "/client/file") {
+      int64_t chat_id = std::stoll(query.at("chat_id"));
+      int64_t message_id = std::stoll(query.at("message_id"));
+      if (auto it = users_.find(chat_id); it != users_.end())
+        for (const auto& m : it->second.messages)
+          if (m.message_id == message_id && !m.file_data.empty())
+            co_return http::make_response(http::bhttp::status::ok, m.file_data,
+                                          m.kind == "photo" ? "image/png" : "application/octet-stream");
+      co_return http::json_response(http::bhttp::status::not_found, {{"error", "no such file"}});
+    }
+    if (path == "/client/stats") {
+      json s = stats_;
+      s["pending_updates"] = updates_.size();
+      s["webhook_url"] = webhook_url_;
+      co_return http::json_response(http::bhttp::status::ok, s);
+    }
+    if (path == "/client/fail") {
+      failures_[body.at("method").get<std::string>()] =
+          Injected{body.value("error_code", 500), body.value("description", "Internal Server Error"),
+                   body.contains("retry_after") ? std::optional<int>(body["retry_after"].get<int>()) : std::nullopt,
+                   body.value("count", 1)};
+      co_return http::json_response(http::bhttp::status::ok, {{"ok", true}});
+    }
+    if (path == "/client/latency") {
+      latency_ = Millis(body.value("ms", 0));
+      co_return http::json_response(http::bhttp::status::ok, {{"ok", true}});
+    }
+  } catch (const std::exception& e) {
+    co_return http::json_response(http::bhttp::status::bad_request, {{"error", e.what()}});
+  }
+  co_return http::json_response(http::bhttp::status::not_found, {{"error", "unknown client call"}});
+}
+
+}  // namespace vpnbot::emulator

@@ -1,0 +1,103 @@
+#pragma once
+#include <deque>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include "core/event.hpp"
+#include "http/client.hpp"
+#include "http/server.hpp"
+
+namespace vpnbot::emulator {
+
+using json = nlohmann::json;
+
+struct TelegramEmulatorOptions {
+  HostPort listen{"127.0.0.1", 0};
+  std::string token = "123456:TEST-TOKEN";
+  std::string bot_username = "vpnbot_sandbox_bot";
+  int global_per_second = 30;
+  Millis private_chat_interval{1000};
+  int group_per_minute = 20;
+};
+
+// An emulator of the Telegram Bot API with the semantics the bot depends on: update_id sequence, getUpdates
+// with offset and long-poll timeout, webhook delivery with the secret header and retries, 429 with retry_after
+// above the published rate limits (violations are counted), 403 for users who blocked the bot, stored messages,
+// edits, files and invoices per chat, injectable failures and latency. A small client API under /client/ lets
+// tests and the sandbox's web chat act as users. Single-threaded: run it on its own io_context.
+class TelegramEmulator {
+ public:
+  TelegramEmulator(asio::any_io_executor ex, TelegramEmulatorOptions options);
+  ~TelegramEmulator();
+  void start();
+  uint16_t port() const { return server_->port(); }
+  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port()); }
+  awaitable<void> shutdown();
+
+ private:
+  struct Message {
+    int64_t message_id = 0;
+    bool from_bot = true;
+    std::string kind = "text";  // text, document, photo, invoice
+    std::string text;
+    json reply_markup;
+    bool edited = false;
+    bool deleted = false;
+    std::string filename;
+    std::string file_data;
+    json invoice;
+    int64_t date = 0;
+  };
+  struct User {
+    int64_t id = 0;
+    std::string first_name;
+    std::string username;
+    std::string language_code;
+    bool blocked = false;
+    std::vector<Message> messages;
+    std::deque<Clock::time_point> sends;  // for the per-chat limit
+  };
+  struct Injected {
+    int error_code = 500;
+    std::string description;
+    std::optional<int> retry_after;
+    int remaining = 1;
+  };
+
+  void register_routes();
+  awaitable<http::Response> bot_api(http::Request& request);
+  json call_method(const std::string& method, const json& params, const std::map<std::string, std::string>& files);
+  json get_updates_now(int64_t offset, int limit);
+  int64_t push_update(json update);
+  json user_json(const User& u) const;
+  json message_json(const User& u, const Message& m) const;
+  User& user(int64_t id, const json& profile = json::object());
+  void check_send_limits(int64_t chat_id);
+  awaitable<void> deliver_webhooks();
+  awaitable<http::Response> client_api(http::Request& request);
+
+  asio::any_io_executor ex_;
+  TelegramEmulatorOptions options_;
+  http::Router router_;
+  std::unique_ptr<http::Server> server_;
+  std::unique_ptr<http::Client> client_;
+  std::map<int64_t, User> users_;
+  std::deque<json> updates_;  // not yet confirmed (getUpdates) or delivered (webhook)
+  int64_t next_update_id_ = 1000;
+  int64_t next_message_id_ = 1;
+  std::deque<Clock::time_point> global_sends_;
+  Event updates_arrived_;
+  std::string webhook_url_, webhook_secret_;
+  int webhook_max_connections_ = 40;
+  bool stopping_ = false;
+  int deliverers_ = 0;
+  Millis latency_{0};
+  std::map<std::string, Injected> failures_;
+  std::map<int64_t, json> pre_checkouts_;  // pending pre_checkout_query id -> invoice
+  json stats_ = {{"calls", json::object()}, {"per_chat_violations", 0}, {"global_violations", 0},      {"forbidden", 0},
+                 {"callback_answers", 0},   {"webhook_delivered", 0},   {"webhook_failed_attempts", 0}};
+};
+
+}  // namespace vpnbot::emulator

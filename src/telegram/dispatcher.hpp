@@ -1,0 +1,64 @@
+#pragma once
+#include <functional>
+#include <set>
+
+#include "core/event.hpp"
+#include "telegram/inbox.hpp"
+
+namespace vpnbot::telegram {
+
+// Thrown by a handler for an update it can never handle (unknown kind, no sender): kept, logged, skipped.
+class SkipUpdate : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Runs inside the transaction that also marks the update done: effects and completion commit together.
+using UpdateHandler = std::function<awaitable<void>(db::Transaction&, const InboxUpdate&)>;
+// Called once after an update failed its last attempt (e.g. to apologise to the user).
+using FailureHandler = std::function<awaitable<void>(const InboxUpdate&)>;
+
+struct DispatcherOptions {
+  std::string owner;
+  int concurrency = 16;  // chats handled at once by this process
+  Millis lease{30000};
+  Millis poll_interval{1000};
+  int max_attempts = 3;
+};
+
+struct DispatcherStats {
+  uint64_t handled = 0;
+  uint64_t failed = 0;   // attempts that threw
+  uint64_t dead = 0;     // updates that failed every attempt
+  uint64_t skipped = 0;  // malformed or unhandled
+};
+
+// Claims updates from the inbox (one per chat at a time, in order, across all processes) and runs the handler.
+class Dispatcher {
+ public:
+  Dispatcher(asio::any_io_executor ex, db::Pool& pool, UpdateHandler handler, FailureHandler on_failure,
+             DispatcherOptions options);
+  awaitable<void> run(Millis drain = Millis(10000));
+  void stop();
+  void wake() { wakeup_.notify(); }
+  const DispatcherStats& stats() const { return stats_; }
+  static constexpr const char* kNotifyChannel = "vpnbot_inbox";
+
+ private:
+  awaitable<void> execute(InboxUpdate update);
+  awaitable<void> heartbeat();
+
+  asio::any_io_executor ex_;
+  db::Pool& pool_;
+  Inbox inbox_;
+  UpdateHandler handler_;
+  FailureHandler on_failure_;
+  DispatcherOptions options_;
+  std::set<int64_t> running_;
+  Event wakeup_;
+  Event heartbeat_wake_;
+  bool stopping_ = false;
+  bool heartbeat_done_ = false;
+  DispatcherStats stats_;
+};
+
+}  // namespace vpnbot::telegram

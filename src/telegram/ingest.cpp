@@ -1,0 +1,159 @@
+#include "telegram/ingest.hpp"
+
+#include <sodium.h>
+
+#include "core/log.hpp"
+
+namespace vpnbot::telegram {
+
+bool secret_matches(std::string_view presented, std::string_view expected) {
+  unsigned char a[crypto_generichash_BYTES], b[crypto_generichash_BYTES];
+  crypto_generichash(a, sizeof a, reinterpret_cast<const unsigned char*>(presented.data()), presented.size(), nullptr,
+                     0);
+  crypto_generichash(b, sizeof b, reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), nullptr, 0);
+  return sodium_memcmp(a, b, sizeof a) == 0;
+}
+
+void add_webhook_route(http::Router& router, db::Pool& pool, std::string secret, IngestStats& stats) {
+  router.add(
+      http::bhttp::verb::post, kWebhookPath,
+      [&pool, secret = std::move(secret), &stats](http::Request& request) -> awaitable<http::Response> {
+        auto presented = request.header("X-Telegram-Bot-Api-Secret-Token");
+        if (presented.empty() || !secret_matches(presented, secret)) {
+          ++stats.rejected_secret;
+          log::warn(
+              "telegram", "webhook rejected: bad secret",
+              {{"request_id", request.request_id}, {"remote_ip", request.remote_ip}, {"missing", presented.empty()}});
+          co_return http::json_response(
+              presented.empty() ? http::bhttp::status::unauthorized : http::bhttp::status::forbidden,
+              {{"error", "invalid secret token"}});
+        }
+        const std::string& body = request.message.body();
+        auto update = json::parse(body, nullptr, false);
+        std::string reason;
+        UpdateKey key;
+        if (update.is_discarded()) {
+          reason = "body is not JSON";
+        } else {
+          try {
+            key = classify_update(update);
+          } catch (const MalformedUpdate& e) {
+            reason = e.what();
+          }
+        }
+        Inbox inbox(pool);
+        if (!reason.empty()) {
+          // Kept for the operator and answered 200: a 4xx would make Telegram redeliver it forever and
+          // hold back every update after it.
+          ++stats.malformed;
+          log::warn("telegram", "malformed update kept and skipped",
+                    {{"request_id", request.request_id}, {"reason", reason}});
+          co_await inbox.store_malformed("webhook", reason, body);
+          co_return http::json_response(http::bhttp::status::ok, {{"ok", true}, {"stored", false}});
+        }
+        bool fresh = co_await inbox.store(update);
+        if (fresh)
+          ++stats.stored;
+        else
+          ++stats.duplicates;
+        co_return http::json_response(http::bhttp::status::ok, {{"ok", true}});
+      });
+}
+
+awaitable<int64_t> load_poll_offset(db::Pool& pool) {
+  auto r = co_await pool.query("SELECT (value->>'offset')::bigint FROM bot_state WHERE key = 'telegram_poll'");
+  co_return r.empty() ? 0 : r.get<int64_t>(0, 0);
+}
+
+awaitable<int64_t> store_polled_updates(db::Pool& pool, const json& updates, IngestStats& stats) {
+  co_return co_await pool.transaction([&](db::Transaction& tx) -> awaitable<int64_t> {
+    int64_t next_offset = 0;
+    for (const auto& update : updates) {
+      // The offset must move past a malformed update too, or getUpdates would return it forever.
+      if (update.is_object() && update.contains("update_id") && update["update_id"].is_number_integer())
+        next_offset = std::max(next_offset, update["update_id"].get<int64_t>() + 1);
+      std::optional<UpdateKey> key;
+      std::string reason;
+      try {
+        key = classify_update(update);
+      } catch (const MalformedUpdate& e) {
+        reason = e.what();
+      }
+      if (key) {
+        bool fresh = co_await Inbox::store(tx, *key, update);
+        fresh ? ++stats.stored : ++stats.duplicates;
+      } else {
+        ++stats.malformed;
+        log::warn("telegram", "malformed polled update kept and skipped", {{"reason", reason}});
+        std::string body = update.dump(-1, '?', true);
+        co_await tx.exec("INSERT INTO tg_malformed (source, reason, body) VALUES ('polling', $1, $2)", reason, body);
+      }
+    }
+    json state{{"offset", next_offset}};
+    auto r = co_await tx.exec(
+        "INSERT INTO bot_state (key, value) VALUES ('telegram_poll', $1) ON CONFLICT (key) DO UPDATE "
+        "SET value = jsonb_build_object('offset', GREATEST((bot_state.value->>'offset')::bigint, "
+        "(EXCLUDED.value->>'offset')::bigint)), updated_at = now() RETURNING (value->>'offset')::bigint",
+        state);
+    co_return r.get<int64_t>(0, 0);
+  });
+}
+
+Poller::Poller(asio::any_io_executor ex, db::Pool& pool, BotApi& api, PollerOptions options)
+    : pool_(pool),
+      api_(api),
+      options_(std::move(options)),
+      lease_(ex, pool, "telegram-poller", options_.owner, options_.lease_ttl),
+      wake_(ex) {
+  lease_.on_acquired = [this] { wake_.notify(); };
+}
+
+void Poller::stop() {
+  stopping_ = true;
+  lease_.stop();
+  wake_.notify();
+}
+
+awaitable<void> Poller::run() {
+  auto ex = co_await asio::this_coro::executor;
+  bool lease_done = false;
+  asio::co_spawn(ex, lease_.run(), [&lease_done](std::exception_ptr) { lease_done = true; });
+  bool webhook_cleared = false;
+  Millis backoff{1000};
+  while (!stopping_) {
+    if (!lease_.held()) {
+      wake_.reset();
+      co_await wake_.wait_for(options_.lease_ttl / 3);
+      continue;
+    }
+    std::string error;
+    std::optional<Millis> pause;
+    try {
+      if (!webhook_cleared) {
+        co_await api_.delete_webhook(false);  // getUpdates is refused while a webhook is set
+        webhook_cleared = true;
+        log::info("telegram", "polling for updates", {{"owner", options_.owner}});
+      }
+      int64_t offset = co_await load_poll_offset(pool_);
+      auto updates = co_await api_.get_updates(offset, options_.timeout_seconds, 100, options_.allowed_updates);
+      if (updates.is_array() && !updates.empty()) co_await store_polled_updates(pool_, updates, stats_);
+      backoff = Millis(1000);
+    } catch (const ApiError& e) {
+      error = e.what();
+      if (e.too_many_requests()) pause = Millis(e.retry_after().value_or(1) * 1000);
+      if (e.code() == 409) webhook_cleared = false;
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    if (!error.empty()) {
+      Millis wait = pause.value_or(backoff);
+      log::warn("telegram", "polling failed, will retry", {{"error", error}, {"retry_ms", wait.count()}});
+      backoff = std::min(backoff * 2, Millis(30000));
+      wake_.reset();
+      co_await wake_.wait_for(wait);
+    }
+  }
+  while (!lease_done) co_await sleep_for(Millis(10));
+}
+
+}  // namespace vpnbot::telegram

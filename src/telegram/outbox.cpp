@@ -1,0 +1,283 @@
+#include "telegram/outbox.hpp"
+
+#include <sodium.h>
+
+#include "core/log.hpp"
+
+namespace vpnbot::telegram {
+namespace {
+
+constexpr const char* kEnqueue = R"sql(
+WITH ins AS (
+  INSERT INTO outbox (chat_id, method, payload, files, priority, unique_key)
+  VALUES ($1, $2, $3, $4, $5, $6)
+  ON CONFLICT (unique_key) DO NOTHING
+  RETURNING id
+)
+SELECT id, pg_notify('vpnbot_outbox', '') FROM ins)sql";
+
+std::string to_base64(const std::string& data) {
+  std::string out(sodium_base64_encoded_len(data.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+                    sodium_base64_VARIANT_ORIGINAL);
+  out.resize(out.size() - 1);  // the terminating NUL
+  return out;
+}
+
+std::string from_base64(const std::string& b64) {
+  std::string out(b64.size(), '\0');
+  size_t len = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), b64.data(), b64.size(), nullptr, &len,
+                        nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
+    throw std::runtime_error("outbox: stored file is not valid base64");
+  out.resize(len);
+  return out;
+}
+
+db::Params enqueue_params(const OutMessage& m) {
+  json files = nullptr;
+  if (!m.files.empty()) {
+    files = json::array();
+    for (const auto& f : m.files)
+      files.push_back({{"field", f.field},
+                       {"filename", f.filename},
+                       {"content_type", f.content_type},
+                       {"base64", to_base64(f.data)}});
+  }
+  return db::make_params(m.chat_id, m.method, m.payload, files.is_null() ? db::Param{} : db::to_param(files),
+                         m.priority, m.unique_key);
+}
+
+bool is_connect_failure(CURLcode code) {
+  // The request never reached Telegram: safe to send again.
+  return code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY ||
+         code == CURLE_SSL_CONNECT_ERROR;
+}
+
+}  // namespace
+
+awaitable<std::optional<int64_t>> Outbox::enqueue(const OutMessage& message) {
+  auto params = enqueue_params(message);
+  auto r = co_await pool_.query(kEnqueue, std::move(params));
+  if (r.empty()) co_return std::nullopt;
+  co_return r.get<int64_t>(0, 0);
+}
+
+awaitable<std::optional<int64_t>> Outbox::enqueue(db::Transaction& tx, const OutMessage& message) {
+  auto params = enqueue_params(message);
+  auto r = co_await tx.query(kEnqueue, std::move(params));
+  if (r.empty()) co_return std::nullopt;
+  co_return r.get<int64_t>(0, 0);
+}
+
+Sender::Sender(asio::any_io_executor ex, db::Pool& pool, BotApi& api, SenderOptions options)
+    : ex_(ex), pool_(pool), api_(api), options_(std::move(options)), limiter_(options_.limits), wakeup_(ex) {}
+
+void Sender::stop() {
+  stopping_ = true;
+  wakeup_.notify();
+}
+
+awaitable<void> Sender::run() {
+  auto next_recovery = Clock::now();
+  bool failing = false;
+  while (!stopping_) {
+    wakeup_.reset();
+    if (options_.may_send && !options_.may_send()) {
+      co_await wakeup_.wait_for(options_.poll_interval);
+      continue;
+    }
+    int started = 0;
+    std::string error;
+    try {
+      if (Clock::now() >= next_recovery) {
+        // Rows whose sender died mid-call: the call may or may not have reached Telegram. Not resent.
+        auto r = co_await pool_.query(
+            "UPDATE outbox SET state = 'ambiguous', last_error = 'sender stopped during the call', locked_by = NULL "
+            "WHERE state = 'sending' AND lease_until < now()");
+        if (r.affected() > 0) {
+          stats_.ambiguous += r.affected();
+          log::warn("sender", "outbox rows left in flight by a stopped sender marked ambiguous",
+                    {{"rows", r.affected()}});
+        }
+        next_recovery = Clock::now() + Millis(10000);
+        limiter_.forget_idle(Clock::now());
+      }
+      started = co_await send_ready_rows();
+      if (failing) log::info("sender", "outbox reachable again");
+      failing = false;
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    if (!error.empty() && !failing) {
+      log::warn("sender", "outbox poll failed, will retry", {{"error", error}});
+      failing = true;
+    }
+    if (started > 0) continue;
+    // Sleep until woken (new row, a send finished) or the next moment something may be due.
+    auto until = Clock::now() + options_.poll_interval;
+    if (limiter_.paused_until() > Clock::now()) until = std::max(until, limiter_.paused_until());
+    co_await wakeup_.wait_until(until);
+  }
+  while (in_flight_ > 0) co_await sleep_for(Millis(10));
+}
+
+awaitable<int> Sender::send_ready_rows() {
+  int capacity = options_.max_in_flight - in_flight_;
+  auto now = Clock::now();
+  if (capacity <= 0 || limiter_.paused_until() > now) co_return 0;
+  auto candidates = co_await pool_.exec(
+      "SELECT id, chat_id FROM outbox WHERE state = 'pending' AND not_before <= now() "
+      "ORDER BY priority DESC, not_before, id LIMIT $1",
+      std::max(capacity * 4, 64));
+  std::vector<int64_t> picked;
+  std::vector<int64_t> picked_chats;
+  std::map<int64_t, Clock::time_point> deferred;  // chat -> when it may get its next message
+  std::set<int64_t> seen_chats;
+  now = Clock::now();
+  for (int i = 0; i < candidates.rows() && static_cast<int>(picked.size()) < capacity; ++i) {
+    int64_t id = candidates.get<int64_t>(i, 0);
+    int64_t chat = candidates.get<int64_t>(i, 1);
+    if (!seen_chats.insert(chat).second || busy_chats_.count(chat)) continue;  // keep the chat's order
+    auto ready = limiter_.ready_at(chat, now);
+    if (ready > now) {
+      if (limiter_.ready_at(0, now) > now) break;  // the global limit: nothing else may go either
+      deferred[chat] = ready;
+      continue;
+    }
+    limiter_.record(chat, now);  // reserve the slot now so the next candidate sees it
+    picked.push_back(id);
+    picked_chats.push_back(chat);
+  }
+  // Chats that must wait step out of the head of the queue until their time, so they cannot starve others.
+  for (const auto& [chat, ready] : deferred) {
+    auto wait_ms = std::chrono::duration_cast<Millis>(ready - now).count() + 1;
+    co_await pool_.exec(
+        "UPDATE outbox SET not_before = GREATEST(not_before, now() + make_interval(secs => $2::double precision / "
+        "1000)) "
+        "WHERE chat_id = $1 AND state = 'pending'",
+        chat, wait_ms);
+  }
+  if (picked.empty()) co_return 0;
+  std::string ids = "{";
+  for (size_t i = 0; i < picked.size(); ++i) ids += (i ? "," : "") + std::to_string(picked[i]);
+  ids += "}";
+  // Recorded before the call: from here on a crash leaves the row 'sending', never sent twice.
+  auto claimed = co_await pool_.exec(
+      "UPDATE outbox SET state = 'sending', attempts = attempts + 1, locked_by = $2, "
+      "lease_until = now() + make_interval(secs => $3::double precision / 1000) "
+      "WHERE id = ANY($1::bigint[]) AND state = 'pending' "
+      "RETURNING id, chat_id, method, payload, files, attempts",
+      ids, options_.owner, options_.send_timeout.count() + 30000);
+  for (int i = 0; i < claimed.rows(); ++i) {
+    Row row{claimed.get<int64_t>(i, 0),
+            claimed.get<int64_t>(i, 1),
+            claimed.get<std::string>(i, 2),
+            claimed.get<json>(i, 3),
+            claimed.is_null(i, 4) ? json() : claimed.get<json>(i, 4),
+            claimed.get<int>(i, 5)};
+    busy_chats_.insert(row.chat_id);
+    ++in_flight_;
+    asio::co_spawn(ex_, deliver(std::move(row)), asio::detached);
+  }
+  co_return claimed.rows();
+}
+
+awaitable<json> Sender::call_api(const Row& row) {
+  json params = row.payload;
+  params["chat_id"] = row.chat_id;
+  if (row.files.is_array() && !row.files.empty()) {
+    std::vector<InputFile> files;
+    for (const auto& f : row.files)
+      files.push_back({f.value("field", "document"), f.value("filename", "file"), f.value("content_type", ""),
+                       from_base64(f.value("base64", ""))});
+    co_return co_await api_.call_multipart(row.method, std::move(params), std::move(files));
+  }
+  co_return co_await api_.call(row.method, std::move(params), options_.send_timeout);
+}
+
+awaitable<void> Sender::deliver(Row row) {
+  std::string state, error;
+  std::optional<json> result;
+  std::optional<Millis> retry_in;
+  try {
+    result = co_await call_api(row);
+    state = "sent";
+  } catch (const ApiError& e) {
+    error = e.what();
+    if (e.too_many_requests()) {
+      ++stats_.rate_limited;
+      Millis wait(std::max(1, e.retry_after().value_or(1)) * 1000);
+      limiter_.pause_until(Clock::now() + wait);  // the limit is the bot's, not the chat's
+      retry_in = wait;
+      log::warn("sender", "rate limited by Telegram",
+                {{"retry_after_s", wait.count() / 1000}, {"chat_id", row.chat_id}});
+    } else if (e.forbidden()) {
+      state = "blocked";
+    } else if (e.code() == 400 && e.description().find("message is not modified") != std::string::npos) {
+      state = "sent";  // an edit to the same text: the user already sees it
+    } else if (e.code() == 400 || e.code() == 404) {
+      state = "failed";
+    } else if (row.attempts < options_.max_attempts) {
+      retry_in = Millis(1000 << std::min(row.attempts, 8));
+    } else {
+      state = "failed";
+    }
+  } catch (const http::TransportError& e) {
+    error = e.what();
+    if (is_connect_failure(e.code()) && row.attempts < options_.max_attempts)
+      retry_in = Millis(1000 << std::min(row.attempts, 8));
+    else if (is_connect_failure(e.code()))
+      state = "failed";
+    else
+      state = "ambiguous";  // the request may have reached Telegram: at most once, so not resent
+  } catch (const std::exception& e) {
+    error = e.what();
+    state = "failed";  // e.g. a corrupt stored file: retrying cannot help
+  }
+  try {
+    if (retry_in) {
+      co_await retry_later(row, *retry_in, error);
+    } else {
+      co_await finish(row, state, result, error);
+    }
+  } catch (const std::exception& e) {
+    // The row stays 'sending' and becomes 'ambiguous' after its lease: logged, never resent.
+    log::error("sender", "could not record the outcome of a send", {{"outbox_id", row.id}, {"error", e.what()}});
+  }
+  busy_chats_.erase(row.chat_id);
+  --in_flight_;
+  wakeup_.notify();
+}
+
+awaitable<void> Sender::finish(const Row& row, std::string state, std::optional<json> result, std::string error) {
+  if (state == "sent") ++stats_.sent;
+  if (state == "blocked") ++stats_.blocked;
+  if (state == "failed") ++stats_.failed;
+  if (state == "ambiguous") ++stats_.ambiguous;
+  if (state != "sent")
+    log::warn("sender", "message not delivered",
+              {{"outbox_id", row.id}, {"chat_id", row.chat_id}, {"state", state}, {"error", error}});
+  db::Param stored;  // a named local, not a ?: temporary inside co_await (g++ 12)
+  if (result) stored = db::to_param(*result);
+  co_await pool_.exec(R"sql(
+WITH done AS (
+  UPDATE outbox SET state = $2, result = $3, last_error = NULLIF($4, ''), locked_by = NULL,
+                    sent_at = CASE WHEN $2 = 'sent' THEN now() END
+  WHERE id = $1 AND state = 'sending'
+  RETURNING chat_id
+)
+UPDATE users SET reachable = false FROM done WHERE $2 = 'blocked' AND users.id = done.chat_id)sql",
+                      row.id, state, stored, error);
+}
+
+awaitable<void> Sender::retry_later(const Row& row, Millis delay, std::string error) {
+  ++stats_.retried;
+  co_await pool_.exec(
+      "UPDATE outbox SET state = 'pending', last_error = $3, locked_by = NULL, lease_until = NULL, "
+      "not_before = now() + make_interval(secs => $2::double precision / 1000) "
+      "WHERE id = $1 AND state = 'sending'",
+      row.id, delay.count(), error);
+}
+
+}  // namespace vpnbot::telegram

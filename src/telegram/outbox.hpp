@@ -1,0 +1,103 @@
+#pragma once
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/asio.hpp"
+#include "core/event.hpp"
+#include "db/pool.hpp"
+#include "telegram/bot_api.hpp"
+#include "telegram/rate_limiter.hpp"
+
+namespace vpnbot::telegram {
+
+inline constexpr int kPriorityReply = 10;  // answers to the user's own action
+inline constexpr int kPriorityNotice = 5;  // payment confirmations, reminders
+inline constexpr int kPriorityBulk = 0;    // broadcasts
+
+struct OutMessage {
+  int64_t chat_id = 0;
+  std::string method = "sendMessage";
+  json payload = json::object();  // Bot API parameters except the uploaded files (chat_id is added)
+  std::vector<InputFile> files;
+  int priority = kPriorityReply;
+  std::optional<std::string> unique_key;  // an existing key makes the enqueue a no-op
+};
+
+// The outbox table: every outbound Bot API call of the bot, sent later by the one Sender.
+class Outbox {
+ public:
+  explicit Outbox(db::Pool& pool) : pool_(pool) {}
+  // Returns the row id, or nullopt when the unique key already existed.
+  awaitable<std::optional<int64_t>> enqueue(const OutMessage& message);
+  // The same inside a handler's transaction: the message exists only if the handler's effects commit.
+  static awaitable<std::optional<int64_t>> enqueue(db::Transaction& tx, const OutMessage& message);
+  // Wakes the sender (NOTIFY; harmless when nobody listens).
+  static constexpr const char* kNotifyChannel = "vpnbot_outbox";
+
+ private:
+  db::Pool& pool_;
+};
+
+struct SenderOptions {
+  std::string owner;
+  RateLimits limits;
+  int max_in_flight = 32;
+  int max_attempts = 8;       // for transport errors and 5xx
+  Millis poll_interval{500};  // NOTIFY wakes it sooner
+  Millis send_timeout{20000};
+  // Sends only while this returns true (e.g. while holding the sender lease: the limits are per bot).
+  std::function<bool()> may_send;
+};
+
+struct SenderStats {
+  uint64_t sent = 0;
+  uint64_t rate_limited = 0;  // 429 answers
+  uint64_t blocked = 0;       // 403 answers
+  uint64_t failed = 0;        // 400 and exhausted retries
+  uint64_t retried = 0;
+  uint64_t ambiguous = 0;
+};
+
+// Sends outbox rows through the Bot API within the rate limits. Run one per bot (under a lease: the limits
+// are global to the bot token). Each row is marked 'sending' before its HTTP call and 'sent' after; rows a
+// killed sender left in 'sending' become 'ambiguous' once their lease passes and are not sent again.
+class Sender {
+ public:
+  Sender(asio::any_io_executor ex, db::Pool& pool, BotApi& api, SenderOptions options);
+  awaitable<void> run();
+  void stop();
+  void wake() { wakeup_.notify(); }
+  const SenderStats& stats() const { return stats_; }
+
+ private:
+  struct Row {
+    int64_t id;
+    int64_t chat_id;
+    std::string method;
+    json payload;
+    json files;
+    int attempts;
+  };
+  awaitable<int> send_ready_rows();
+  awaitable<void> deliver(Row row);
+  awaitable<json> call_api(const Row& row);
+  awaitable<void> finish(const Row& row, std::string state, std::optional<json> result, std::string error);
+  awaitable<void> retry_later(const Row& row, Millis delay, std::string error);
+
+  asio::any_io_executor ex_;
+  db::Pool& pool_;
+  BotApi& api_;
+  SenderOptions options_;
+  RateLimiter limiter_;
+  std::set<int64_t> busy_chats_;  // one message per chat in flight keeps the chat's order
+  int in_flight_ = 0;
+  Event wakeup_;
+  bool stopping_ = false;
+  SenderStats stats_;
+};
+
+}  // namespace vpnbot::telegram

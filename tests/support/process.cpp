@@ -1,0 +1,78 @@
+#include "support/process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+extern char** environ;
+
+namespace vpnbot::testing {
+
+std::string Process::output() const {
+  std::ifstream in(log_path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+int Process::wait(Millis timeout) {
+  auto until = Clock::now() + timeout;
+  while (Clock::now() < until) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    usleep(20000);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  return -1;
+}
+
+void Process::signal(int sig) const {
+  kill(pid, sig);
+}
+
+Process spawn_process(const std::string& binary, const std::vector<std::string>& args,
+                      const std::map<std::string, std::string>& env_vars) {
+  Process p;
+  char path[] = "/tmp/vpnbot-e2e-log-XXXXXX";
+  close(mkstemp(path));
+  p.log_path = path;
+  std::vector<std::string> argv_s{binary};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_s;
+  for (char** e = environ; *e; ++e)
+    if (std::string_view(*e).rfind("VPNBOT_", 0) != 0) env_s.emplace_back(*e);
+  for (auto& [k, v] : env_vars) env_s.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, p.log_path.c_str(), O_WRONLY | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  int rc = posix_spawn(&p.pid, binary.c_str(), &fa, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) throw std::runtime_error("cannot spawn " + binary);
+  return p;
+}
+
+Process spawn_vpnbot(const std::vector<std::string>& args, const std::map<std::string, std::string>& env_vars) {
+  return spawn_process(VPNBOT_BINARY, args, env_vars);
+}
+
+uint16_t free_port() {
+  asio::io_context io;
+  asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
+  return a.local_endpoint().port();
+}
+
+}  // namespace vpnbot::testing

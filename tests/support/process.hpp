@@ -1,0 +1,28 @@
+#pragma once
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/asio.hpp"
+
+namespace vpnbot::testing {
+
+// A child process of a test (usually the real vpnbot binary); its stdout+stderr go to a temp file.
+struct Process {
+  pid_t pid = 0;
+  std::string log_path;
+  std::string output() const;
+  // Waits for exit (returns the status, 128+signal when killed); kills it with SIGKILL after the timeout (-1).
+  int wait(Millis timeout);
+  void signal(int sig) const;
+};
+
+// Starts `binary args...` with the test's environment minus VPNBOT_* plus env_vars.
+Process spawn_process(const std::string& binary, const std::vector<std::string>& args,
+                      const std::map<std::string, std::string>& env_vars);
+Process spawn_vpnbot(const std::vector<std::string>& args, const std::map<std::string, std::string>& env_vars);
+uint16_t free_port();
+
+}  // namespace vpnbot::testing

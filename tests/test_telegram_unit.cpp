@@ -1,0 +1,178 @@
+// Pure logic of the Telegram layer: callback data, catalogs and plurals, rate limits, secrets, parsing.
+#include <gtest/gtest.h>
+
+#include "bot/callback.hpp"
+#include "bot/i18n.hpp"
+#include "bot/users.hpp"
+#include "emulator/multipart.hpp"
+#include "telegram/bot_api.hpp"
+#include "telegram/inbox.hpp"
+#include "telegram/ingest.hpp"
+#include "telegram/rate_limiter.hpp"
+
+using namespace vpnbot;
+
+TEST(Callback, RoundTripsAndStaysWithin64Bytes) {
+  auto data = bot::encode_callback("m", {"ref"});
+  EXPECT_EQ(data, "1:m:ref");
+  auto decoded = bot::decode_callback(data);
+  ASSERT_EQ(decoded.status, bot::CallbackStatus::ok);
+  EXPECT_EQ(decoded.callback.action, "m");
+  EXPECT_EQ(decoded.callback.args, std::vector<std::string>{"ref"});
+  EXPECT_THROW(bot::encode_callback("x", {std::string(70, 'a')}), std::invalid_argument);
+  EXPECT_THROW(bot::encode_callback("x", {"a:b"}), std::invalid_argument);
+}
+
+TEST(Callback, OldOrForeignButtonsAreExpiredNotErrors) {
+  EXPECT_EQ(bot::decode_callback("0:m:menu").status, bot::CallbackStatus::expired);
+  EXPECT_EQ(bot::decode_callback("buy_plan_3").status, bot::CallbackStatus::expired);  // pre-versioning format
+  EXPECT_EQ(bot::decode_callback("").status, bot::CallbackStatus::malformed);
+  EXPECT_EQ(bot::decode_callback("1:").status, bot::CallbackStatus::malformed);
+  EXPECT_EQ(bot::decode_callback(std::string(65, '1')).status, bot::CallbackStatus::malformed);
+}
+
+TEST(I18n, EveryKeyIsInEveryCatalogWithTheSameShape) {
+  const auto& catalog = bot::Catalog::embedded();
+  auto languages = catalog.languages();
+  ASSERT_EQ(languages, (std::vector<std::string>{"en", "ru"}));
+  for (const auto& a : languages)
+    for (const auto& b : languages)
+      for (const auto& key : catalog.keys(a)) {
+        const auto* other = catalog.entry(b, key);
+        ASSERT_NE(other, nullptr) << key << " is in " << a << " but not in " << b;
+        EXPECT_EQ(catalog.entry(a, key)->type(), other->type()) << key;
+        // The key is really in b's own file, not a fallback to English.
+        auto keys_b = catalog.keys(b);
+        EXPECT_NE(std::find(keys_b.begin(), keys_b.end(), key), keys_b.end()) << key << " missing from " << b;
+      }
+}
+
+TEST(I18n, PlaceholdersMatchAcrossLanguages) {
+  const auto& catalog = bot::Catalog::embedded();
+  auto placeholders = [](const nlohmann::json& e) {
+    std::set<std::string> out;
+    auto scan = [&](const std::string& s) {
+      for (size_t p = s.find('{'); p != std::string::npos; p = s.find('{', p + 1))
+        out.insert(s.substr(p, s.find('}', p) - p + 1));
+    };
+    if (e.is_string()) scan(e.get<std::string>());
+    if (e.is_object())
+      for (auto& [_, v] : e.items()) scan(v.get<std::string>());
+    return out;
+  };
+  for (const auto& key : catalog.keys("en"))
+    EXPECT_EQ(placeholders(*catalog.entry("en", key)), placeholders(*catalog.entry("ru", key))) << key;
+}
+
+TEST(I18n, RussianPluralForms) {
+  const auto& c = bot::Catalog::embedded();
+  EXPECT_EQ(c.plural("ru", "plural.days", 1), "1 день");
+  EXPECT_EQ(c.plural("ru", "plural.days", 2), "2 дня");
+  EXPECT_EQ(c.plural("ru", "plural.days", 5), "5 дней");
+  EXPECT_EQ(c.plural("ru", "plural.days", 11), "11 дней");
+  EXPECT_EQ(c.plural("ru", "plural.days", 21), "21 день");
+  EXPECT_EQ(c.plural("ru", "plural.days", 22), "22 дня");
+  EXPECT_EQ(c.plural("ru", "plural.days", 112), "112 дней");
+  EXPECT_EQ(c.plural("en", "plural.days", 1), "1 day");
+  EXPECT_EQ(c.plural("en", "plural.days", 30), "30 days");
+  EXPECT_EQ(c.text("de", "common.back"), c.text("en", "common.back")) << "unknown languages fall back to English";
+  EXPECT_EQ(c.text("en", "no.such.key"), "no.such.key");
+  EXPECT_EQ(bot::Catalog::normalize_language("ru-RU"), "ru");
+  EXPECT_EQ(bot::Catalog::normalize_language(""), "en");
+  EXPECT_EQ(bot::html_escape("<b>&\""), "&lt;b&gt;&amp;&quot;");
+}
+
+TEST(RateLimiter, PrivateChatOnePerSecondGlobalThirtyPerSecond) {
+  telegram::RateLimiter limiter({30, 1.0, 20});
+  auto t0 = Clock::now();
+  EXPECT_EQ(limiter.ready_at(1, t0), t0);
+  limiter.record(1, t0);
+  EXPECT_EQ(limiter.ready_at(1, t0), t0 + std::chrono::seconds(1));
+  EXPECT_EQ(limiter.ready_at(2, t0), t0) << "other chats are not held back";
+  for (int chat = 2; chat <= 30; ++chat) limiter.record(chat, t0);
+  EXPECT_EQ(limiter.ready_at(99, t0), t0 + std::chrono::seconds(1)) << "30 in the last second: global limit";
+  EXPECT_EQ(limiter.ready_at(99, t0 + std::chrono::seconds(1)), t0 + std::chrono::seconds(1));
+}
+
+TEST(RateLimiter, GroupsTwentyPerMinuteAndPauseAfter429) {
+  telegram::RateLimiter limiter({1000, 1.0, 20});
+  auto t0 = Clock::now();
+  for (int i = 0; i < 20; ++i) limiter.record(-100, t0 + std::chrono::milliseconds(i));
+  EXPECT_EQ(limiter.ready_at(-100, t0 + std::chrono::seconds(1)), t0 + std::chrono::seconds(60));
+  limiter.pause_until(t0 + std::chrono::seconds(5));
+  EXPECT_EQ(limiter.ready_at(7, t0), t0 + std::chrono::seconds(5));
+  limiter.forget_idle(t0 + std::chrono::seconds(120));
+  EXPECT_EQ(limiter.tracked_chats(), 0u);
+}
+
+TEST(Webhook, SecretComparison) {
+  EXPECT_TRUE(telegram::secret_matches("s3cret-token", "s3cret-token"));
+  EXPECT_FALSE(telegram::secret_matches("s3cret-tokeN", "s3cret-token"));
+  EXPECT_FALSE(telegram::secret_matches("s3cret", "s3cret-token"));
+  EXPECT_FALSE(telegram::secret_matches("", "s3cret-token"));
+}
+
+TEST(Updates, ClassifiedByChatAndKind) {
+  using nlohmann::json;
+  auto key = telegram::classify_update(
+      json::parse(R"({"update_id": 5, "message": {"message_id": 1, "chat": {"id": 42}, "from": {"id": 42}}})"));
+  EXPECT_EQ(key.update_id, 5);
+  EXPECT_EQ(key.kind, "message");
+  EXPECT_EQ(key.chat_id, 42);
+  key = telegram::classify_update(json::parse(
+      R"({"update_id": 6, "callback_query": {"id": "q", "from": {"id": 7}, "message": {"chat": {"id": 42}}}})"));
+  EXPECT_EQ(key.chat_id, 42);
+  key = telegram::classify_update(json::parse(R"({"update_id": 7, "pre_checkout_query": {"from": {"id": 9}}})"));
+  EXPECT_EQ(key.chat_id, 9);
+  key = telegram::classify_update(json::parse(R"({"update_id": 8, "poll": {"id": "x"}})"));
+  EXPECT_FALSE(key.chat_id.has_value());
+  for (const char* bad : {R"([])", R"({"message": {}})", R"({"update_id": "5", "message": {}})",
+                          R"({"update_id": -1, "message": {}})", R"({"update_id": 5})", R"({"update_id": 5, "x": 1})"})
+    EXPECT_THROW(telegram::classify_update(json::parse(bad)), telegram::MalformedUpdate) << bad;
+}
+
+TEST(BotApi, ErrorsCarryCodeDescriptionAndRetryAfter) {
+  EXPECT_EQ(telegram::BotApi::parse_response(200, R"({"ok":true,"result":{"id":1}})")["id"], 1);
+  try {
+    telegram::BotApi::parse_response(
+        429,
+        R"({"ok":false,"error_code":429,"description":"Too Many Requests: retry after 7","parameters":{"retry_after":7}})");
+    FAIL();
+  } catch (const telegram::ApiError& e) {
+    EXPECT_TRUE(e.too_many_requests());
+    EXPECT_EQ(e.retry_after(), 7);
+  }
+  try {
+    telegram::BotApi::parse_response(403,
+                                     R"({"ok":false,"error_code":403,"description":"Forbidden: bot was blocked"})");
+    FAIL();
+  } catch (const telegram::ApiError& e) {
+    EXPECT_TRUE(e.forbidden());
+    EXPECT_EQ(e.description(), "Forbidden: bot was blocked");
+  }
+  EXPECT_THROW(telegram::BotApi::parse_response(502, "<html>bad gateway</html>"), telegram::ApiError);
+}
+
+TEST(Multipart, ParsesFieldsAndFiles) {
+  std::string body =
+      "--XyZ\r\nContent-Disposition: form-data; name=\"chat_id\"\r\n\r\n42\r\n"
+      "--XyZ\r\nContent-Disposition: form-data; name=\"document\"; filename=\"wg.conf\"\r\n"
+      "Content-Type: text/plain\r\n\r\n[Interface]\r\nKey = x\r\n--XyZ--\r\n";
+  auto boundary = emulator::multipart_boundary("multipart/form-data; boundary=XyZ");
+  ASSERT_EQ(boundary, "XyZ");
+  auto parts = emulator::parse_multipart(body, *boundary);
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0].name, "chat_id");
+  EXPECT_EQ(parts[0].data, "42");
+  EXPECT_EQ(parts[1].filename, "wg.conf");
+  EXPECT_EQ(parts[1].data, "[Interface]\r\nKey = x");
+  EXPECT_THROW(emulator::parse_multipart("garbage", "XyZ"), std::invalid_argument);
+  EXPECT_FALSE(emulator::multipart_boundary("application/json").has_value());
+}
+
+TEST(Users, ReferralCodesAreBase36Ids) {
+  EXPECT_EQ(bot::referral_code_for(0), "0");
+  EXPECT_EQ(bot::referral_code_for(35), "z");
+  EXPECT_EQ(bot::referral_code_for(36), "10");
+  EXPECT_EQ(bot::referral_code_for(123456789), "21i3v9");
+}
