@@ -105,7 +105,7 @@ RETURNING t.update_id, t.chat_id, t.kind, t.payload, t.attempts)sql",
 
 namespace {
 constexpr const char* kComplete =
-    "UPDATE tg_inbox SET state = 'done', finished_at = now(), locked_by = NULL "
+    "UPDATE tg_inbox SET state = 'done', finished_at = clock_timestamp(), locked_by = NULL "
     "WHERE update_id = $1 AND state = 'running' AND locked_by = $2 AND attempts = $3";
 }
 

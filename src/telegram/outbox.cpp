@@ -273,11 +273,13 @@ UPDATE users SET reachable = false FROM done WHERE $2 = 'blocked' AND users.id =
 
 awaitable<void> Sender::retry_later(const Row& row, Millis delay, std::string error) {
   ++stats_.retried;
+  // The chat's later messages wait as long, so none overtakes the one being retried.
   co_await pool_.exec(
-      "UPDATE outbox SET state = 'pending', last_error = $3, locked_by = NULL, lease_until = NULL, "
-      "not_before = now() + make_interval(secs => $2::double precision / 1000) "
-      "WHERE id = $1 AND state = 'sending'",
-      row.id, delay.count(), error);
+      "UPDATE outbox SET state = 'pending', locked_by = NULL, lease_until = NULL, "
+      "last_error = CASE WHEN id = $1 THEN $3 ELSE last_error END, "
+      "not_before = GREATEST(not_before, now() + make_interval(secs => $2::double precision / 1000)) "
+      "WHERE (id = $1 AND state = 'sending') OR (chat_id = $4 AND state = 'pending' AND id > $1)",
+      row.id, delay.count(), error, row.chat_id);
 }
 
 }  // namespace vpnbot::telegram

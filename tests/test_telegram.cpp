@@ -1,0 +1,333 @@
+// Telegram layer against a real PostgreSQL and the Bot API emulator: ingestion, sender, referrals, and the
+// real binary end to end (webhook flow, 3 worker processes, polling failover).
+#include <signal.h>
+
+#include "bot/users.hpp"
+#include "http/client.hpp"
+#include "http/server.hpp"
+#include "support/emulator_thread.hpp"
+#include "support/pg_fixture.hpp"
+#include "support/process.hpp"
+#include "telegram/ingest.hpp"
+#include "telegram/outbox.hpp"
+
+using namespace vpnbot;
+using nlohmann::json;
+using vpnbot::testing::AsyncDbTest;
+using vpnbot::testing::EmulatorThread;
+
+namespace {
+
+constexpr const char* kSecret = "test-secret_123";
+
+json text_update(int64_t update_id, int64_t user_id, const std::string& text) {
+  return {{"update_id", update_id},
+          {"message",
+           {{"message_id", update_id},
+            {"date", 1700000000},
+            {"chat", {{"id", user_id}, {"type", "private"}}},
+            {"from", {{"id", user_id}, {"is_bot", false}, {"first_name", "U" + std::to_string(user_id)}}},
+            {"text", text}}}};
+}
+
+}  // namespace
+
+class TelegramTest : public AsyncDbTest {
+ protected:
+  int64_t count(const std::string& sql) { return std::stoll(vpnbot::testing::query_value_sync(url, sql)); }
+  // Polls a condition (with a deadline) while the test's io_context keeps running.
+  bool eventually(const std::function<bool()>& condition, Millis timeout = Millis(30000)) {
+    auto until = Clock::now() + timeout;
+    while (Clock::now() < until) {
+      if (condition()) return true;
+      run(sleep_for(Millis(100)));
+    }
+    return condition();
+  }
+  std::map<std::string, std::string> serve_env(const EmulatorThread& emulator, uint16_t port) {
+    return {{"VPNBOT_DATABASE_URL", url},
+            {"VPNBOT_HTTP_LISTEN", "127.0.0.1:" + std::to_string(port)},
+            {"VPNBOT_TELEGRAM_MODE", "webhook"},
+            {"VPNBOT_TELEGRAM_API_URL", emulator.base_url()},
+            {"VPNBOT_TELEGRAM_TOKEN", emulator.token()},
+            {"VPNBOT_TELEGRAM_WEBHOOK_SECRET", kSecret},
+            {"VPNBOT_PUBLIC_URL", "http://127.0.0.1:" + std::to_string(port)},
+            {"VPNBOT_JOB_POLL_INTERVAL_MS", "200"},
+            {"VPNBOT_LEASE_TTL_MS", "3000"},
+            {"VPNBOT_LOG_LEVEL", "info"}};
+  }
+};
+
+TEST_F(TelegramTest, WebhookRejectsBadSecretStoresOnceAndKeepsMalformed) {
+  auto pool = make_pool();
+  http::Router router;
+  telegram::IngestStats stats;
+  telegram::add_webhook_route(router, *pool, kSecret, stats);
+  http::Server server(io.get_executor(), http::ServerOptions{{"127.0.0.1", 0}}, router);
+  server.start();
+  http::Client client(io.get_executor(), {});
+  auto post = [&](const std::string& body, std::optional<std::string> secret) {
+    http::ClientRequest r;
+    r.method = "POST";
+    r.url = "http://127.0.0.1:" + std::to_string(server.port()) + telegram::kWebhookPath;
+    r.body = body;
+    r.headers = {{"Content-Type", "application/json"}};
+    if (secret) r.headers.push_back({"X-Telegram-Bot-Api-Secret-Token", *secret});
+    return run(client.send(std::move(r))).status;
+  };
+  std::string update = text_update(77, 5, "/start").dump();
+  EXPECT_EQ(post(update, std::nullopt), 401);
+  EXPECT_EQ(post(update, "wrong"), 403);
+  EXPECT_EQ(post(update, std::string(kSecret) + "x"), 403);
+  EXPECT_EQ(count("SELECT count(*) FROM tg_inbox"), 0) << "nothing stored without the right secret";
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(post(update, kSecret), 200);
+  EXPECT_EQ(count("SELECT count(*) FROM tg_inbox WHERE update_id = 77"), 1);
+  EXPECT_EQ(stats.stored, 1u);
+  EXPECT_EQ(stats.duplicates, 4u);
+  EXPECT_EQ(post("{not json", kSecret), 200);
+  EXPECT_EQ(post(R"({"update_id": 78})", kSecret), 200);
+  EXPECT_EQ(count("SELECT count(*) FROM tg_malformed WHERE source = 'webhook'"), 2) << "kept for the operator";
+  EXPECT_EQ(count("SELECT count(*) FROM tg_inbox"), 1);
+  run(server.shutdown(Millis(1000)));
+}
+
+TEST_F(TelegramTest, SenderHonours429And403AndNeverExceedsChatLimits) {
+  EmulatorThread emulator;
+  auto pool = make_pool();
+  std::vector<int64_t> chats{101, 102, 103};
+  for (auto chat : chats) {
+    emulator.client("/client/send_message", {{"user_id", chat}, {"text", "hi"}});
+    vpnbot::testing::exec_sync(url, "INSERT INTO users (id, referral_code) VALUES (" + std::to_string(chat) + ", 'c" +
+                                        std::to_string(chat) + "')");
+  }
+  emulator.client("/client/send_message", {{"user_id", 104}, {"text", "hi"}});
+  emulator.client("/client/block", {{"user_id", 104}, {"blocked", true}});
+  vpnbot::testing::exec_sync(url, "INSERT INTO users (id, referral_code) VALUES (104, 'c104')");
+  // The first send is answered 429 retry_after=1: the sender must wait, then deliver everything.
+  emulator.client("/client/fail", {{"method", "sendMessage"},
+                                   {"error_code", 429},
+                                   {"description", "Too Many Requests: retry after 1"},
+                                   {"retry_after", 1}});
+  telegram::Outbox outbox(*pool);
+  for (int i = 0; i < 4; ++i)
+    for (auto chat : chats) {
+      telegram::OutMessage m;
+      m.chat_id = chat;
+      m.payload = {{"text", "m" + std::to_string(i)}};
+      run(outbox.enqueue(m));
+    }
+  telegram::OutMessage to_blocked;
+  to_blocked.chat_id = 104;
+  to_blocked.payload = {{"text", "are you there?"}};
+  run(outbox.enqueue(to_blocked));
+  // A unique key makes a second enqueue a no-op.
+  telegram::OutMessage once;
+  once.chat_id = 101;
+  once.payload = {{"text", "once"}};
+  once.unique_key = "test:once";
+  EXPECT_TRUE(run(outbox.enqueue(once)).has_value());
+  EXPECT_FALSE(run(outbox.enqueue(once)).has_value());
+
+  http::Client client(io.get_executor(), {});
+  telegram::BotApi api(client, emulator.base_url(), emulator.token());
+  telegram::SenderOptions options;
+  options.owner = "sender-test";
+  options.poll_interval = Millis(100);
+  telegram::Sender sender(io.get_executor(), *pool, api, options);
+  asio::co_spawn(io, sender.run(), asio::detached);
+  EXPECT_TRUE(eventually(
+      [&] { return count("SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')") == 0; }, Millis(60000)));
+  sender.stop();
+  run(sleep_for(Millis(200)));
+
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state = 'sent'"), 13);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state = 'blocked' AND chat_id = 104"), 1);
+  EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT reachable FROM users WHERE id = 104"), "f");
+  EXPECT_GE(sender.stats().rate_limited, 1u);
+  auto stats = emulator.stats();
+  EXPECT_EQ(stats["per_chat_violations"], 0) << stats.dump();
+  EXPECT_EQ(stats["global_violations"], 0) << stats.dump();
+  for (auto chat : chats) {
+    std::vector<std::string> texts;
+    for (const auto& m : emulator.messages(chat))
+      if (m["from_bot"].get<bool>()) texts.push_back(m["text"]);
+    std::vector<std::string> expected{"m0", "m1", "m2", "m3"};
+    if (chat == 101) expected.push_back("once");
+    EXPECT_EQ(texts, expected) << "chat " << chat << ": each message once, in order";
+  }
+}
+
+TEST_F(TelegramTest, ReferralIsRecordedOnceNeverSelfNeverCyclic) {
+  auto pool = make_pool();
+  auto in_tx = [&](auto body) { return run(pool->transaction(body)); };
+  auto touch = [&](int64_t id) {
+    return in_tx([id](db::Transaction& tx) -> awaitable<bot::User> {
+      json from{{"id", id}, {"first_name", "U"}, {"language_code", id % 2 ? "ru" : "en"}};
+      co_return co_await bot::Users::touch(tx, from);
+    });
+  };
+  auto start = [&](int64_t id, std::string code) {
+    return in_tx([id, code](db::Transaction& tx) -> awaitable<std::optional<int64_t>> {
+      co_return co_await bot::Users::record_start(tx, id, code);
+    });
+  };
+  auto alice = touch(1);
+  EXPECT_TRUE(alice.created);
+  EXPECT_EQ(alice.language, "ru");
+  EXPECT_FALSE(touch(1).created);
+  auto bob = touch(2);
+  EXPECT_EQ(start(1, alice.referral_code), std::nullopt) << "never self";
+  EXPECT_EQ(start(2, "nosuchcode"), std::nullopt);
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE referrer_id IS NOT NULL"), 0);
+  auto carol = touch(3);
+  EXPECT_EQ(start(3, bob.referral_code), 2);
+  EXPECT_EQ(start(3, alice.referral_code), std::nullopt) << "never changed later";
+  EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT referrer_id FROM users WHERE id = 3"), "2");
+  // Dave exists before Erin; Erin cannot become Dave's referrer even if Dave never started: no cycles.
+  auto dave = touch(4);
+  auto erin = touch(5);
+  EXPECT_EQ(start(5, dave.referral_code), 4);
+  EXPECT_EQ(start(4, erin.referral_code), std::nullopt);
+  (void)carol;
+}
+
+TEST_F(TelegramTest, EndToEndWebhookFlowWithTheRealBinary) {
+  EmulatorThread emulator;
+  uint16_t port = vpnbot::testing::free_port();
+  auto serve = vpnbot::testing::spawn_vpnbot({"serve"}, serve_env(emulator, port));
+  ASSERT_TRUE(eventually([&] { return emulator.stats()["webhook_url"] != ""; })) << serve.output();
+
+  auto bot_messages = [&](int64_t chat) {
+    json out = json::array();
+    for (const auto& m : emulator.messages(chat))
+      if (m["from_bot"].get<bool>()) out.push_back(m);
+    return out;
+  };
+  emulator.client("/client/send_message",
+                  {{"user_id", 1001}, {"text", "/start"}, {"first_name", "Ann"}, {"language_code", "en"}});
+  ASSERT_TRUE(eventually([&] { return bot_messages(1001).size() >= 2; })) << serve.output();
+  auto first = bot_messages(1001);
+  EXPECT_NE(first[0]["text"].get<std::string>().find("Hi, Ann!"), std::string::npos) << first.dump();
+  auto menu = first[1];
+  ASSERT_TRUE(menu.contains("reply_markup")) << menu.dump();
+  EXPECT_EQ(menu["reply_markup"]["inline_keyboard"].size(), 5u);
+
+  // A button edits the menu in place.
+  emulator.client("/client/press", {{"user_id", 1001}, {"message_id", menu["message_id"]}, {"data", "1:m:ref"}});
+  ASSERT_TRUE(eventually([&] {
+    auto msgs = bot_messages(1001);
+    return msgs.size() == 2 && msgs[1]["edited"].get<bool>();
+  })) << serve.output();
+  auto referral_screen = bot_messages(1001)[1]["text"].get<std::string>();
+  EXPECT_NE(referral_screen.find("?start=ref_"), std::string::npos) << referral_screen;
+  EXPECT_NE(referral_screen.find("0 friends"), std::string::npos) << referral_screen;
+
+  // A button from an old version of the bot: a friendly answer and a fresh menu, not a crash.
+  emulator.client("/client/press", {{"user_id", 1001}, {"message_id", menu["message_id"]}, {"data", "buy_plan_3"}});
+  ASSERT_TRUE(eventually([&] { return bot_messages(1001).size() == 3; })) << serve.output();
+
+  // A friend joins by the link: the referrer is recorded and notified.
+  std::string code = bot::referral_code_for(1001);
+  emulator.client(
+      "/client/send_message",
+      {{"user_id", 1002}, {"text", "/start ref_" + code}, {"first_name", "Boris"}, {"language_code", "ru"}});
+  ASSERT_TRUE(eventually([&] { return bot_messages(1002).size() >= 2 && bot_messages(1001).size() == 4; }))
+      << serve.output();
+  EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT referrer_id FROM users WHERE id = 1002"), "1001");
+  EXPECT_NE(bot_messages(1002)[0]["text"].get<std::string>().find("Привет, Boris!"), std::string::npos);
+  EXPECT_NE(bot_messages(1001)[3]["text"].get<std::string>().find("Boris"), std::string::npos);
+
+  // Blocking the bot is tracked from my_chat_member.
+  emulator.client("/client/block", {{"user_id", 1002}, {"blocked", true}});
+  ASSERT_TRUE(eventually(
+      [&] { return vpnbot::testing::query_value_sync(url, "SELECT reachable FROM users WHERE id = 1002") == "f"; }));
+  EXPECT_EQ(count("SELECT count(*) FROM tg_inbox WHERE state <> 'done'"), 0);
+  EXPECT_EQ(emulator.stats()["per_chat_violations"], 0);
+
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(Millis(20000)), 0) << serve.output();
+}
+
+TEST_F(TelegramTest, ThousandUpdatesFiftyChatsThreeWorkerProcessesInOrderOnce) {
+  EmulatorThread emulator;
+  uint16_t port = vpnbot::testing::free_port();
+  auto env = serve_env(emulator, port);
+  auto gateway_env = env;
+  gateway_env["VPNBOT_ROLES"] = "gateway";
+  auto gateway = vpnbot::testing::spawn_vpnbot({"serve"}, gateway_env);
+  std::vector<vpnbot::testing::Process> workers;
+  for (int i = 0; i < 3; ++i) {
+    auto worker_env = env;
+    worker_env["VPNBOT_ROLES"] = "worker";
+    worker_env["VPNBOT_HTTP_LISTEN"] = "127.0.0.1:0";
+    worker_env["VPNBOT_INSTANCE_ID"] = "worker-" + std::to_string(i);
+    workers.push_back(vpnbot::testing::spawn_vpnbot({"serve"}, worker_env));
+  }
+  std::string webhook = "http://127.0.0.1:" + std::to_string(port) + telegram::kWebhookPath;
+  ASSERT_TRUE(eventually([&] {
+    return vpnbot::testing::http_request("GET", "http://127.0.0.1:" + std::to_string(port) + "/healthz", "").first ==
+           200;
+  })) << gateway.output();
+  std::vector<std::string> headers{"Content-Type: application/json",
+                                   std::string("X-Telegram-Bot-Api-Secret-Token: ") + kSecret};
+  for (int i = 1; i <= 1000; ++i) {
+    auto body = text_update(i, 5000 + i % 50, "text " + std::to_string(i)).dump();
+    ASSERT_EQ(vpnbot::testing::http_request("POST", webhook, body, headers).first, 200);
+    if (i % 10 == 0) ASSERT_EQ(vpnbot::testing::http_request("POST", webhook, body, headers).first, 200);  // redelivery
+  }
+  EXPECT_TRUE(
+      eventually([&] { return count("SELECT count(*) FROM tg_inbox WHERE state = 'done'") == 1000; }, Millis(120000)))
+      << count("SELECT count(*) FROM tg_inbox WHERE state = 'done'") << " done\n"
+      << workers[0].output();
+  EXPECT_EQ(count("SELECT count(*) FROM tg_inbox"), 1000);
+  EXPECT_EQ(count("SELECT count(*) FROM tg_inbox WHERE attempts <> 1"), 0) << "each update handled exactly once";
+  // In each chat, updates finished in update_id order (each began only after the previous one committed).
+  EXPECT_EQ(count("SELECT count(*) FROM (SELECT update_id, finished_at, lag(finished_at) OVER "
+                  "(PARTITION BY chat_id ORDER BY update_id) AS prev FROM tg_inbox) t WHERE prev >= finished_at"),
+            0);
+  EXPECT_EQ(count("SELECT count(DISTINCT locked_by) FROM tg_inbox") + 0, 0) << "locks released";
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE method = 'sendMessage'"), 1000) << "one reply per update";
+  EXPECT_EQ(count("SELECT count(*) FROM users"), 50);
+  gateway.signal(SIGTERM);
+  for (auto& w : workers) w.signal(SIGTERM);
+  EXPECT_EQ(gateway.wait(Millis(20000)), 0);
+  for (auto& w : workers) EXPECT_EQ(w.wait(Millis(20000)), 0) << w.output();
+}
+
+TEST_F(TelegramTest, PollingHasOnePollerAndFailsOverWithoutLossOrDuplicates) {
+  EmulatorThread emulator;
+  std::vector<vpnbot::testing::Process> pollers;
+  for (int i = 0; i < 2; ++i) {
+    pollers.push_back(
+        vpnbot::testing::spawn_vpnbot({"serve"}, {{"VPNBOT_DATABASE_URL", url},
+                                                  {"VPNBOT_HTTP_LISTEN", "127.0.0.1:0"},
+                                                  {"VPNBOT_ROLES", "gateway"},
+                                                  {"VPNBOT_TELEGRAM_MODE", "polling"},
+                                                  {"VPNBOT_TELEGRAM_API_URL", emulator.base_url()},
+                                                  {"VPNBOT_TELEGRAM_TOKEN", emulator.token()},
+                                                  {"VPNBOT_TELEGRAM_POLL_TIMEOUT_S", "1"},
+                                                  {"VPNBOT_LEASE_TTL_MS", "2000"},
+                                                  {"VPNBOT_INSTANCE_ID", "poller-" + std::to_string(i)}}));
+  }
+  auto send = [&](int from, int to) {
+    for (int i = from; i < to; ++i)
+      emulator.client("/client/send_message", {{"user_id", 7000 + i % 5}, {"text", "m" + std::to_string(i)}});
+  };
+  send(0, 30);
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM tg_inbox") == 30; })) << pollers[0].output();
+  std::string leader = vpnbot::testing::query_value_sync(url, "SELECT owner FROM leases WHERE key = 'telegram-poller'");
+  int leader_index = leader == "poller-0" ? 0 : 1;
+  ASSERT_TRUE(leader == "poller-0" || leader == "poller-1") << leader;
+  pollers[leader_index].signal(SIGKILL);
+  pollers[leader_index].wait(Millis(5000));
+  send(30, 60);
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM tg_inbox") == 60; }))
+      << pollers[1 - leader_index].output();
+  EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT owner FROM leases WHERE key = 'telegram-poller'"),
+            "poller-" + std::to_string(1 - leader_index));
+  EXPECT_EQ(count("SELECT max(update_id) - min(update_id) + 1 FROM tg_inbox"), 60) << "no gaps";
+  ASSERT_TRUE(eventually([&] { return emulator.stats()["pending_updates"] == 0; })) << "offset confirmed";
+  EXPECT_GT(emulator.stats()["calls"].value("getUpdates", 0), 0);
+  pollers[1 - leader_index].signal(SIGTERM);
+  EXPECT_EQ(pollers[1 - leader_index].wait(Millis(20000)), 0);
+}
