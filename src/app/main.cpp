@@ -4,12 +4,13 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
+#include <thread>
 
 #include "app/serve.hpp"
 #include "core/config.hpp"
 #include "core/log.hpp"
 #include "db/local_cluster.hpp"
-#include "emulator/telegram_emulator.hpp"
+#include "emulator/emulator_thread.hpp"
 
 using namespace vpnbot;
 
@@ -124,11 +125,27 @@ int main(int argc, char** argv) {
       log::info("sandbox", "starting a throwaway PostgreSQL");
       db::LocalCluster cluster(db::LocalCluster::Options{.fsync = true});
       cluster.start();
+      // The Telegram emulator on its own thread: the bot reaches it exactly as it would reach Telegram.
+      emulator::TelegramEmulatorThread telegram;
+      unsigned char secret_bytes[24];
+      randombytes_buf(secret_bytes, sizeof secret_bytes);
+      char secret[sizeof secret_bytes * 2 + 1];
+      sodium_bin2hex(secret, sizeof secret, secret_bytes, sizeof secret_bytes);
       env["VPNBOT_DATABASE_URL"] = cluster.url();
+      env.try_emplace("VPNBOT_TELEGRAM_MODE", "webhook");
+      env.try_emplace("VPNBOT_TELEGRAM_API_URL", telegram.base_url());
+      env.try_emplace("VPNBOT_TELEGRAM_TOKEN", emulator::TelegramEmulatorOptions{}.token);
+      env.try_emplace("VPNBOT_TELEGRAM_WEBHOOK_SECRET", secret);
+      env.try_emplace("VPNBOT_PUBLIC_URL",
+                      "http://" + config.http_listen.host + ":" + std::to_string(config.http_listen.port));
       config = load_config(config_file.empty() ? std::nullopt : std::optional(config_file), env);
-      log::info("sandbox", "PostgreSQL ready",
+      log::info("sandbox", "ready: talk to the bot through the Telegram emulator's client API",
                 {{"database_url", config.database_url},
-                 {"http", "http://" + config.http_listen.host + ":" + std::to_string(config.http_listen.port)}});
+                 {"bot_http", config.public_url},
+                 {"telegram_emulator", telegram.base_url()},
+                 {"try", "curl -s " + telegram.base_url() +
+                             "/client/send_message -d '{\"user_id\":1,\"text\":\"/start\"}' && sleep 2 && curl -s '" +
+                             telegram.base_url() + "/client/messages?chat_id=1'"}});
       int rc = app::serve(config);
       log::info("sandbox", "removing the throwaway PostgreSQL", {{"dir", cluster.dir()}});
       return rc;

@@ -190,6 +190,8 @@ awaitable<Result> Connection::run(Clock::time_point deadline) {
 
 awaitable<bool> Connection::wait_for_input(Clock::time_point deadline) {
   if (broken_) throw ConnectionError("db: connection is broken");
+  // libpq may already have seen the server go away (e.g. while collecting notifications): never wait on a dead socket.
+  if (PQstatus(conn_) != CONNECTION_OK) fail_connection("db: connection lost: " + trim_message(PQerrorMessage(conn_)));
   bool readable = co_await wait_socket(false, deadline);
   if (!readable) co_return false;
   if (!PQconsumeInput(conn_)) fail_connection("db read: " + trim_message(PQerrorMessage(conn_)));
@@ -206,7 +208,7 @@ std::string Connection::quote_identifier(std::string_view name) {
 
 std::deque<Notification> Connection::take_notifications() {
   std::deque<Notification> out;
-  PQconsumeInput(conn_);
+  if (!PQconsumeInput(conn_)) fail_connection("db read: " + trim_message(PQerrorMessage(conn_)));
   while (PGnotify* n = PQnotifies(conn_)) {
     out.push_back({n->relname, n->extra ? n->extra : ""});
     PQfreemem(n);

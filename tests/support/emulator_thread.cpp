@@ -6,26 +6,8 @@
 
 namespace vpnbot::testing {
 
-EmulatorThread::EmulatorThread(emulator::TelegramEmulatorOptions options) : token_(options.token) {
-  emulator_ = std::make_unique<emulator::TelegramEmulator>(io_.get_executor(), options);
-  emulator_->start();
-  base_url_ = emulator_->base_url();
-  thread_ = std::thread([this] {
-    auto guard = asio::make_work_guard(io_);
-    io_.run();
-  });
-}
-
-EmulatorThread::~EmulatorThread() {
-  std::promise<void> done;
-  asio::co_spawn(io_, emulator_->shutdown(), [&](std::exception_ptr) { done.set_value(); });
-  done.get_future().wait_for(std::chrono::seconds(10));
-  io_.stop();
-  thread_.join();
-}
-
 nlohmann::json EmulatorThread::client(const std::string& path, const nlohmann::json& body) {
-  auto [status, text] = http_request(body.is_null() ? "GET" : "POST", base_url_ + path,
+  auto [status, text] = http_request(body.is_null() ? "GET" : "POST", base_url() + path,
                                      body.is_null() ? "" : body.dump(), {"Content-Type: application/json"});
   auto parsed = nlohmann::json::parse(text, nullptr, false);
   if (status != 200 || parsed.is_discarded())

@@ -2,17 +2,16 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "emulator/telegram_emulator.hpp"
+#include "emulator/emulator_thread.hpp"
 
 namespace vpnbot::testing {
 
 // The Telegram emulator on its own thread and io_context, so tests can block while it serves.
 class EmulatorThread {
  public:
-  explicit EmulatorThread(emulator::TelegramEmulatorOptions options = {});
-  ~EmulatorThread();
-  std::string base_url() const { return base_url_; }
-  const std::string& token() const { return token_; }
+  explicit EmulatorThread(emulator::TelegramEmulatorOptions options = {}) : emulator_(std::move(options)) {}
+  std::string base_url() const { return emulator_.base_url(); }
+  const std::string& token() const { return emulator_.token(); }
 
   // The client API (/client/...), synchronously.
   nlohmann::json client(const std::string& path, const nlohmann::json& body = nullptr);
@@ -20,11 +19,7 @@ class EmulatorThread {
   nlohmann::json stats() { return client("/client/stats"); }
 
  private:
-  asio::io_context io_{1};
-  std::unique_ptr<emulator::TelegramEmulator> emulator_;
-  std::thread thread_;
-  std::string base_url_;
-  std::string token_;
+  emulator::TelegramEmulatorThread emulator_;
 };
 
 // A blocking HTTP request for tests (libcurl easy); returns status and body.
