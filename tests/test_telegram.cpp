@@ -2,12 +2,14 @@
 // real binary end to end (webhook flow, 3 worker processes, polling failover).
 #include <signal.h>
 
+#include "bot/bot.hpp"
 #include "bot/users.hpp"
 #include "http/client.hpp"
 #include "http/server.hpp"
 #include "support/emulator_thread.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/process.hpp"
+#include "telegram/dispatcher.hpp"
 #include "telegram/ingest.hpp"
 #include "telegram/outbox.hpp"
 
@@ -237,6 +239,35 @@ TEST_F(TelegramTest, EndToEndWebhookFlowWithTheRealBinary) {
   EXPECT_NE(bot_messages(1002)[0]["text"].get<std::string>().find("Привет, Boris!"), std::string::npos);
   EXPECT_NE(bot_messages(1001)[3]["text"].get<std::string>().find("Boris"), std::string::npos);
 
+  // Language switch: the menu is re-rendered in Russian in place.
+  auto menu_id = bot_messages(1001)[1]["message_id"];
+  emulator.client("/client/press", {{"user_id", 1001}, {"message_id", menu_id}, {"data", "1:lang:ru"}});
+  ASSERT_TRUE(eventually([&] {
+    return bot_messages(1001)[1]["text"].get<std::string>().find("Главное меню") != std::string::npos;
+  })) << serve.output();
+  EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT language FROM users WHERE id = 1001"), "ru");
+  // A prompt keeps per-user state in the database: the next text is read as a promo code.
+  emulator.client("/client/press", {{"user_id", 1001}, {"message_id", menu_id}, {"data", "1:m:promo"}});
+  ASSERT_TRUE(eventually([&] {
+    return vpnbot::testing::query_value_sync(url, "SELECT conversation->>'await' FROM users WHERE id = 1001") ==
+           "promo_code";
+  }));
+  emulator.client("/client/send_message", {{"user_id", 1001}, {"text", "SALE<50>"}});
+  ASSERT_TRUE(eventually([&] {
+    auto msgs = bot_messages(1001);
+    return msgs.back()["text"].get<std::string>().find("SALE&lt;50&gt;") != std::string::npos;
+  })) << bot_messages(1001).dump();
+  EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT conversation IS NULL FROM users WHERE id = 1001"), "t");
+  // A banned user gets a short notice and nothing else.
+  vpnbot::testing::exec_sync(url, "UPDATE users SET banned = true WHERE id = 1001");
+  auto before = bot_messages(1001).size();
+  emulator.client("/client/send_message", {{"user_id", 1001}, {"text", "/start"}});
+  ASSERT_TRUE(eventually([&] { return bot_messages(1001).size() == before + 1; }));
+  run(sleep_for(Millis(1500)));
+  auto after = bot_messages(1001);
+  EXPECT_EQ(after.size(), before + 1) << "only the notice";
+  EXPECT_EQ(after.back()["text"], bot::Catalog::embedded().text("ru", "banned.notice"));
+
   // Blocking the bot is tracked from my_chat_member.
   emulator.client("/client/block", {{"user_id", 1002}, {"blocked", true}});
   ASSERT_TRUE(eventually(
@@ -330,4 +361,137 @@ TEST_F(TelegramTest, PollingHasOnePollerAndFailsOverWithoutLossOrDuplicates) {
   EXPECT_GT(emulator.stats()["calls"].value("getUpdates", 0), 0);
   pollers[1 - leader_index].signal(SIGTERM);
   EXPECT_EQ(pollers[1 - leader_index].wait(Millis(20000)), 0);
+}
+
+TEST_F(TelegramTest, FailingHandlerRetriesBoundedThenApologisesOnceAndMalformedIsSkipped) {
+  auto pool = make_pool();
+  telegram::Inbox inbox(*pool);
+  run(inbox.store(text_update(1, 42, "boom")));
+  run(inbox.store(text_update(2, 42, "after the failure")));
+  run(inbox.store(json{{"update_id", 3}, {"poll", {{"id", "p"}}}}));  // no chat: handled without order, skipped
+  vpnbot::testing::exec_sync(url, "INSERT INTO users (id, language, referral_code) VALUES (42, 'ru', 'x42')");
+  std::vector<int64_t> handled;
+  int apologies = 0;
+  bot::Bot the_bot(bot::BotOptions{"b", {}}, bot::Catalog::embedded());
+  telegram::Dispatcher dispatcher(
+      io.get_executor(), *pool,
+      [&](db::Transaction& tx, const telegram::InboxUpdate& u) -> awaitable<void> {
+        if (u.kind == "poll") throw telegram::SkipUpdate("polls are not handled");
+        if (u.payload["message"]["text"] == "boom") throw std::runtime_error("handler bug");
+        handled.push_back(u.update_id);
+        co_return;
+      },
+      [&](const telegram::InboxUpdate& u) -> awaitable<void> {
+        ++apologies;
+        co_await the_bot.apologise(*pool, u);
+      },
+      telegram::DispatcherOptions{"d", 4, Millis(30000), Millis(50), 3});
+  asio::co_spawn(io, dispatcher.run(Millis(1000)), asio::detached);
+  // Backoff is 1 s then 2 s between the three attempts.
+  EXPECT_TRUE(eventually([&] { return handled.size() == 1; }, Millis(20000)));
+  dispatcher.stop();
+  run(sleep_for(Millis(300)));
+  EXPECT_EQ(handled, std::vector<int64_t>{2}) << "the chat moves on after its failed update, in order";
+  EXPECT_EQ(apologies, 1);
+  EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT state || ':' || attempts FROM tg_inbox WHERE update_id = 1"),
+            "failed:3");
+  EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT state FROM tg_inbox WHERE update_id = 3"), "skipped");
+  EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT payload->>'text' FROM outbox WHERE unique_key = 'apology:1'"),
+            bot::Catalog::embedded().text("ru", "error.try_again"));
+  run(the_bot.apologise(*pool, telegram::InboxUpdate{1, 42, "message", {}, 3}));
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE unique_key LIKE 'apology:%'"), 1) << "never twice";
+}
+
+TEST_F(TelegramTest, SenderUploadsFilesAndRepliesGoAheadOfBulk) {
+  EmulatorThread emulator;
+  auto pool = make_pool();
+  for (int64_t chat = 201; chat <= 203; ++chat)
+    emulator.client("/client/send_message", {{"user_id", chat}, {"text", "hi"}});
+  telegram::Outbox outbox(*pool);
+  for (int64_t chat = 201; chat <= 203; ++chat) {
+    telegram::OutMessage bulk;
+    bulk.chat_id = chat;
+    bulk.priority = telegram::kPriorityBulk;
+    bulk.payload = {{"text", "bulk"}};
+    run(outbox.enqueue(bulk));
+  }
+  telegram::OutMessage reply;
+  reply.chat_id = 203;
+  reply.payload = {{"text", "reply"}};
+  run(outbox.enqueue(reply));
+  telegram::OutMessage document;
+  document.chat_id = 201;
+  document.method = "sendDocument";
+  document.payload = {{"caption", "your config"}};
+  std::string conf = "[Interface]\nPrivateKey = abc\n\0binary-safe\n";
+  document.files.push_back({"document", "vpn.conf", "text/plain", conf});
+  run(outbox.enqueue(document));
+  http::Client client(io.get_executor(), {});
+  telegram::BotApi api(client, emulator.base_url(), emulator.token());
+  telegram::SenderOptions options;
+  options.owner = "s";
+  options.poll_interval = Millis(100);
+  telegram::Sender sender(io.get_executor(), *pool, api, options);
+  asio::co_spawn(io, sender.run(), asio::detached);
+  EXPECT_TRUE(eventually([&] { return count("SELECT count(*) FROM outbox WHERE state = 'sent'") == 5; }));
+  sender.stop();
+  run(sleep_for(Millis(200)));
+  auto texts = [&](int64_t chat) {
+    std::vector<std::string> out;
+    for (const auto& m : emulator.messages(chat))
+      if (m["from_bot"].get<bool>()) out.push_back(m.contains("document") ? "doc:" + m["caption"].get<std::string>()
+                                                                          : m["text"].get<std::string>());
+    return out;
+  };
+  EXPECT_EQ(texts(203), (std::vector<std::string>{"reply", "bulk"})) << "the user's reply overtakes the broadcast";
+  EXPECT_EQ(texts(201), (std::vector<std::string>{"doc:your config", "bulk"}));
+  auto doc = emulator.messages(201);
+  int64_t doc_id = 0;
+  for (const auto& m : doc)
+    if (m.contains("document")) doc_id = m["message_id"];
+  auto [status, bytes] = vpnbot::testing::http_request(
+      "GET", emulator.base_url() + "/client/file?chat_id=201&message_id=" + std::to_string(doc_id), "");
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(bytes, conf) << "the file arrives byte for byte";
+}
+
+TEST_F(TelegramTest, SenderKilledMidSendNeverSendsAMessageTwice) {
+  EmulatorThread emulator;
+  for (int64_t chat = 301; chat <= 306; ++chat)
+    emulator.client("/client/send_message", {{"user_id", chat}, {"text", "hi"}});
+  emulator.client("/client/latency", {{"ms", 1500}});  // every call takes 1.5 s: a kill lands mid-call
+  auto pool = make_pool();
+  telegram::Outbox outbox(*pool);
+  for (int64_t chat = 301; chat <= 306; ++chat) {
+    telegram::OutMessage m;
+    m.chat_id = chat;
+    m.payload = {{"text", "exactly once please"}};
+    run(outbox.enqueue(m));
+  }
+  uint16_t port = vpnbot::testing::free_port();
+  auto env = serve_env(emulator, port);
+  env["VPNBOT_ROLES"] = "worker";
+  env["VPNBOT_TELEGRAM_SEND_TIMEOUT_MS"] = "2000";
+  env["VPNBOT_INSTANCE_ID"] = "doomed";
+  auto doomed = vpnbot::testing::spawn_vpnbot({"serve"}, env);
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM outbox WHERE state = 'sending'") > 0; }))
+      << doomed.output();
+  doomed.signal(SIGKILL);
+  doomed.wait(Millis(5000));
+  env["VPNBOT_INSTANCE_ID"] = "survivor";
+  emulator.client("/client/latency", {{"ms", 0}});
+  auto survivor = vpnbot::testing::spawn_vpnbot({"serve"}, env);
+  EXPECT_TRUE(eventually([&] { return count("SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')") == 0; },
+                         Millis(60000)))
+      << survivor.output();
+  int64_t ambiguous = count("SELECT count(*) FROM outbox WHERE state = 'ambiguous'");
+  EXPECT_GE(ambiguous, 1) << "the rows in flight at the kill are declared ambiguous";
+  EXPECT_EQ(ambiguous + count("SELECT count(*) FROM outbox WHERE state = 'sent'"), 6);
+  for (int64_t chat = 301; chat <= 306; ++chat) {
+    int copies = 0;
+    for (const auto& m : emulator.messages(chat)) copies += m["from_bot"].get<bool>() ? 1 : 0;
+    EXPECT_LE(copies, 1) << "chat " << chat << " got a message twice";
+  }
+  survivor.signal(SIGTERM);
+  EXPECT_EQ(survivor.wait(Millis(20000)), 0);
 }

@@ -205,6 +205,7 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
         sender_options.limits = {config.telegram_global_rate,
                                  1000.0 / std::max(1, config.telegram_private_chat_interval_ms),
                                  config.telegram_group_rate_per_min};
+        sender_options.send_timeout = Millis(config.telegram_send_timeout_ms);
         sender_options.may_send = [sender_lease] { return sender_lease->held(); };
         roles.sender = std::make_unique<telegram::Sender>(ex, pool, *roles.bot_api, sender_options);
         auto* sender = roles.sender.get();

@@ -212,6 +212,9 @@ const std::vector<KeySpec>& specs() {
                         "Messages per minute to one group."));
     v.push_back(int_key("telegram_update_max_attempts", &Config::telegram_update_max_attempts, 1, 100,
                         "Attempts at handling one update before the user gets an apology and it is marked failed."));
+    v.push_back(int_key("telegram_send_timeout_ms", &Config::telegram_send_timeout_ms, 1000, 600000,
+                        "Deadline of one Bot API call by the sender; a message whose sender died mid-call is "
+                        "declared ambiguous (never resent) this long plus 5 s after the call started."));
     v.push_back({{"admin_ids", "", "list", "", false, "Telegram user ids of administrators (comma-separated)."},
                  [](Config& c, const RawValue& raw) {
                    c.admin_ids.clear();

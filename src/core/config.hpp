@@ -58,6 +58,7 @@ struct Config {
   int telegram_private_chat_interval_ms = 1000;
   int telegram_group_rate_per_min = 20;
   int telegram_update_max_attempts = 3;
+  int telegram_send_timeout_ms = 20000;
   std::vector<int64_t> admin_ids;
 
   bool has_role(std::string_view role) const;

@@ -39,13 +39,15 @@ awaitable<json> BotApi::call(std::string method, json params, Millis timeout) {
   co_return parse_response(response.status, response.body);
 }
 
-awaitable<json> BotApi::call_multipart(std::string method, json params, std::vector<InputFile> files) {
+awaitable<json> BotApi::call_multipart(std::string method, json params, std::vector<InputFile> files,
+                                       Millis timeout) {
   http::ClientRequest request;
   request.method = "POST";
   request.url = url_for(method);
   for (auto& [key, value] : params.items())
     request.multipart.push_back({key, value.is_string() ? value.get<std::string>() : value.dump(), "", ""});
   for (auto& f : files) request.multipart.push_back({f.field, std::move(f.data), f.filename, f.content_type});
+  request.timeout = timeout;
   auto response = co_await client_.send(std::move(request));
   co_return parse_response(response.status, response.body);
 }

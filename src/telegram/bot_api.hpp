@@ -56,7 +56,8 @@ class BotApi {
   // Generic call with JSON parameters; returns `result`.
   awaitable<json> call(std::string method, json params = json::object(), Millis timeout = Millis(0));
   // multipart/form-data call (uploads); non-string params are sent as their JSON text, as the API expects.
-  awaitable<json> call_multipart(std::string method, json params, std::vector<InputFile> files);
+  awaitable<json> call_multipart(std::string method, json params, std::vector<InputFile> files,
+                                 Millis timeout = Millis(0));
 
   awaitable<json> get_me() { return call("getMe"); }
   awaitable<json> set_webhook(const WebhookSettings& settings);

@@ -168,7 +168,7 @@ awaitable<int> Sender::send_ready_rows() {
       "lease_until = now() + make_interval(secs => $3::double precision / 1000) "
       "WHERE id = ANY($1::bigint[]) AND state = 'pending' "
       "RETURNING id, chat_id, method, payload, files, attempts",
-      ids, options_.owner, options_.send_timeout.count() + 30000);
+      ids, options_.owner, options_.send_timeout.count() + 5000);
   for (int i = 0; i < claimed.rows(); ++i) {
     Row row{claimed.get<int64_t>(i, 0),
             claimed.get<int64_t>(i, 1),
@@ -191,7 +191,7 @@ awaitable<json> Sender::call_api(const Row& row) {
     for (const auto& f : row.files)
       files.push_back({f.value("field", "document"), f.value("filename", "file"), f.value("content_type", ""),
                        from_base64(f.value("base64", ""))});
-    co_return co_await api_.call_multipart(row.method, std::move(params), std::move(files));
+    co_return co_await api_.call_multipart(row.method, std::move(params), std::move(files), options_.send_timeout);
   }
   co_return co_await api_.call(row.method, std::move(params), options_.send_timeout);
 }
