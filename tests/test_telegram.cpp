@@ -64,7 +64,8 @@ TEST_F(TelegramTest, WebhookRejectsBadSecretStoresOnceAndKeepsMalformed) {
   auto pool = make_pool();
   http::Router router;
   telegram::IngestStats stats;
-  telegram::add_webhook_route(router, *pool, kSecret, stats);
+  telegram::InboxWriter writer(io.get_executor(), *pool);
+  telegram::add_webhook_route(router, *pool, writer, kSecret, stats);
   http::Server server(io.get_executor(), http::ServerOptions{{"127.0.0.1", 0}}, router);
   server.start();
   http::Client client(io.get_executor(), {});
@@ -396,8 +397,9 @@ TEST_F(TelegramTest, FailingHandlerRetriesBoundedThenApologisesOnceAndMalformedI
   EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT state || ':' || attempts FROM tg_inbox WHERE update_id = 1"),
             "failed:3");
   EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT state FROM tg_inbox WHERE update_id = 3"), "skipped");
-  EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT payload->>'text' FROM outbox WHERE unique_key = 'apology:1'"),
-            bot::Catalog::embedded().text("ru", "error.try_again"));
+  EXPECT_EQ(
+      vpnbot::testing::query_value_sync(url, "SELECT payload->>'text' FROM outbox WHERE unique_key = 'apology:1'"),
+      bot::Catalog::embedded().text("ru", "error.try_again"));
   run(the_bot.apologise(*pool, telegram::InboxUpdate{1, 42, "message", {}, 3}));
   EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE unique_key LIKE 'apology:%'"), 1) << "never twice";
 }
@@ -439,8 +441,8 @@ TEST_F(TelegramTest, SenderUploadsFilesAndRepliesGoAheadOfBulk) {
   auto texts = [&](int64_t chat) {
     std::vector<std::string> out;
     for (const auto& m : emulator.messages(chat))
-      if (m["from_bot"].get<bool>()) out.push_back(m.contains("document") ? "doc:" + m["caption"].get<std::string>()
-                                                                          : m["text"].get<std::string>());
+      if (m["from_bot"].get<bool>())
+        out.push_back(m.contains("document") ? "doc:" + m["caption"].get<std::string>() : m["text"].get<std::string>());
     return out;
   };
   EXPECT_EQ(texts(203), (std::vector<std::string>{"reply", "bulk"})) << "the user's reply overtakes the broadcast";
@@ -481,8 +483,8 @@ TEST_F(TelegramTest, SenderKilledMidSendNeverSendsAMessageTwice) {
   env["VPNBOT_INSTANCE_ID"] = "survivor";
   emulator.client("/client/latency", {{"ms", 0}});
   auto survivor = vpnbot::testing::spawn_vpnbot({"serve"}, env);
-  EXPECT_TRUE(eventually([&] { return count("SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')") == 0; },
-                         Millis(60000)))
+  EXPECT_TRUE(eventually(
+      [&] { return count("SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')") == 0; }, Millis(60000)))
       << survivor.output();
   int64_t ambiguous = count("SELECT count(*) FROM outbox WHERE state = 'ambiguous'");
   EXPECT_GE(ambiguous, 1) << "the rows in flight at the kill are declared ambiguous";

@@ -80,6 +80,7 @@ struct Roles {
   std::unique_ptr<http::Client> http_client;
   std::unique_ptr<telegram::BotApi> bot_api;
   telegram::IngestStats ingest_stats;
+  std::unique_ptr<telegram::InboxWriter> inbox_writer;
   std::unique_ptr<telegram::Poller> poller;
   std::unique_ptr<bot::Bot> bot;
   std::unique_ptr<telegram::Dispatcher> dispatcher;
@@ -172,7 +173,9 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
           std::make_unique<telegram::BotApi>(*roles.http_client, config.telegram_api_url, config.telegram_token);
     }
     if (config.has_role("gateway") && config.telegram_mode == "webhook") {
-      telegram::add_webhook_route(*roles.router, pool, config.telegram_webhook_secret, roles.ingest_stats);
+      roles.inbox_writer = std::make_unique<telegram::InboxWriter>(ex, pool);
+      telegram::add_webhook_route(*roles.router, pool, *roles.inbox_writer, config.telegram_webhook_secret,
+                                  roles.ingest_stats);
       track(register_webhook(config, *roles.bot_api, roles.stopping), "webhook-registration");
     }
     if (config.has_role("gateway") && config.telegram_mode == "polling") {

@@ -39,8 +39,7 @@ awaitable<json> BotApi::call(std::string method, json params, Millis timeout) {
   co_return parse_response(response.status, response.body);
 }
 
-awaitable<json> BotApi::call_multipart(std::string method, json params, std::vector<InputFile> files,
-                                       Millis timeout) {
+awaitable<json> BotApi::call_multipart(std::string method, json params, std::vector<InputFile> files, Millis timeout) {
   http::ClientRequest request;
   request.method = "POST";
   request.url = url_for(method);

@@ -14,10 +14,11 @@ bool secret_matches(std::string_view presented, std::string_view expected) {
   return sodium_memcmp(a, b, sizeof a) == 0;
 }
 
-void add_webhook_route(http::Router& router, db::Pool& pool, std::string secret, IngestStats& stats) {
+void add_webhook_route(http::Router& router, db::Pool& pool, InboxWriter& writer, std::string secret,
+                       IngestStats& stats) {
   router.add(
       http::bhttp::verb::post, kWebhookPath,
-      [&pool, secret = std::move(secret), &stats](http::Request& request) -> awaitable<http::Response> {
+      [&pool, &writer, secret = std::move(secret), &stats](http::Request& request) -> awaitable<http::Response> {
         auto presented = request.header("X-Telegram-Bot-Api-Secret-Token");
         if (presented.empty() || !secret_matches(presented, secret)) {
           ++stats.rejected_secret;
@@ -51,7 +52,7 @@ void add_webhook_route(http::Router& router, db::Pool& pool, std::string secret,
           co_await inbox.store_malformed("webhook", reason, body);
           co_return http::json_response(http::bhttp::status::ok, {{"ok", true}, {"stored", false}});
         }
-        bool fresh = co_await inbox.store(update);
+        bool fresh = co_await writer.store(std::move(key), std::move(update));
         if (fresh)
           ++stats.stored;
         else

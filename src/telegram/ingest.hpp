@@ -7,6 +7,7 @@
 #include "jobs/lease.hpp"
 #include "telegram/bot_api.hpp"
 #include "telegram/inbox.hpp"
+#include "telegram/inbox_writer.hpp"
 
 namespace vpnbot::telegram {
 
@@ -24,7 +25,8 @@ bool secret_matches(std::string_view presented, std::string_view expected);
 
 // POST /telegram/webhook: checks the secret, stores the raw update (a redelivery is a no-op) and answers.
 // Nothing else happens in the request: handling is the dispatcher's job.
-void add_webhook_route(http::Router& router, db::Pool& pool, std::string secret, IngestStats& stats);
+void add_webhook_route(http::Router& router, db::Pool& pool, InboxWriter& writer, std::string secret,
+                       IngestStats& stats);
 
 // Stores a batch from getUpdates and advances the offset in the same transaction; returns the new offset.
 awaitable<int64_t> store_polled_updates(db::Pool& pool, const json& updates, IngestStats& stats);

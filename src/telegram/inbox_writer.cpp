@@ -1,0 +1,77 @@
+#include "telegram/inbox_writer.hpp"
+
+#include <set>
+
+namespace vpnbot::telegram {
+
+InboxWriter::InboxWriter(asio::any_io_executor ex, db::Pool& pool, size_t max_batch, int max_parallel_batches)
+    : ex_(ex), pool_(pool), max_batch_(max_batch), max_parallel_(max_parallel_batches) {}
+
+awaitable<bool> InboxWriter::store(UpdateKey key, json update) {
+  auto item = std::make_shared<Item>();
+  item->key = std::move(key);
+  item->payload = update.dump();
+  item->ready = std::make_unique<Event>(ex_);
+  pending_.push_back(item);
+  if (flushing_ < max_parallel_) {
+    ++flushing_;
+    asio::co_spawn(ex_, flush(), asio::detached);
+  }
+  // The batch's own query has the pool's deadlines; this bound only guards against a bug leaving us waiting.
+  bool finished = co_await item->ready->wait_for(pool_.options().acquire_timeout + pool_.options().query_timeout);
+  if (!finished) throw db::QueryTimeout("inbox: batch write did not finish in time");
+  if (item->error) std::rethrow_exception(item->error);
+  co_return item->fresh;
+}
+
+awaitable<void> InboxWriter::flush() {
+  while (!pending_.empty()) {
+    std::vector<std::shared_ptr<Item>> batch;
+    while (!pending_.empty() && batch.size() < max_batch_) {
+      batch.push_back(std::move(pending_.front()));
+      pending_.pop_front();
+    }
+    std::string ids = "{", chats = "{";
+    std::vector<std::string> kinds, payloads;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const auto& k = batch[i]->key;
+      ids += (i ? "," : "") + std::to_string(k.update_id);
+      chats += (i ? "," : "") + (k.chat_id ? std::to_string(*k.chat_id) : std::string("NULL"));
+      kinds.push_back(k.kind);
+      payloads.push_back(batch[i]->payload);
+    }
+    ids += "}";
+    chats += "}";
+    std::exception_ptr error;
+    std::set<int64_t> inserted;
+    try {
+      // The same update twice in one batch: DISTINCT ON keeps one, ON CONFLICT skips stored ones. One NOTIFY.
+      auto r = co_await pool_.exec(R"sql(
+WITH incoming AS (
+  SELECT DISTINCT ON (u) u, c, k, p::jsonb AS p
+  FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) AS t(u, c, k, p)
+), ins AS (
+  INSERT INTO tg_inbox (update_id, chat_id, kind, payload) SELECT u, c, k, p FROM incoming
+  ON CONFLICT (update_id) DO NOTHING
+  RETURNING update_id
+)
+SELECT update_id FROM ins
+UNION ALL
+SELECT -1 FROM (SELECT pg_notify('vpnbot_inbox', '') FROM (SELECT 1 FROM ins LIMIT 1) one) notified)sql",
+                                   ids, chats, db::to_text_array(kinds), db::to_text_array(payloads));
+      for (int i = 0; i < r.rows(); ++i) inserted.insert(r.get<int64_t>(i, 0));
+    } catch (const std::exception&) {
+      error = std::current_exception();
+    }
+    for (auto& item : batch) {
+      item->error = error;
+      // Within a batch only the first copy of an update counts as fresh.
+      item->fresh = !error && inserted.erase(item->key.update_id) == 1;
+      item->done = true;
+      item->ready->notify();
+    }
+  }
+  --flushing_;
+}
+
+}  // namespace vpnbot::telegram
