@@ -89,8 +89,27 @@ struct Roles {
   bool stopping = false;
 };
 
-// Registers the webhook with Telegram, retrying while the API is unreachable (the gateway serves meanwhile).
-awaitable<void> register_webhook(const Config& config, telegram::BotApi& api, const bool& stopping) {
+// Retries `attempt` with exponential backoff (1 s .. 60 s) until it succeeds or the process stops. For start-up
+// calls to external APIs: the process keeps serving meanwhile instead of crashing in a restart loop.
+template <typename Attempt>
+awaitable<void> retry_in_background(std::string what, Attempt attempt, const bool& stopping) {
+  Millis delay{1000};
+  while (!stopping) {
+    std::string error;
+    try {
+      co_await attempt();
+      co_return;
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    log::warn("app", what + " failed, will retry", {{"error", error}, {"retry_ms", delay.count()}});
+    co_await sleep_for(delay);
+    delay = std::min(delay * 2, Millis(60000));
+  }
+}
+
+// Registers the webhook with Telegram (url, secret, max_connections, allowed_updates).
+awaitable<void> register_webhook(const Config& config, telegram::BotApi& api) {
   telegram::WebhookSettings settings;
   std::string base = config.public_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
@@ -98,38 +117,14 @@ awaitable<void> register_webhook(const Config& config, telegram::BotApi& api, co
   settings.secret_token = config.telegram_webhook_secret;
   settings.max_connections = config.telegram_webhook_max_connections;
   settings.allowed_updates = {"message", "callback_query", "my_chat_member", "pre_checkout_query"};
-  Millis delay{1000};
-  while (!stopping) {
-    std::string error;
-    try {
-      co_await api.set_webhook(settings);
-      log::info("telegram", "webhook registered", {{"url", settings.url}});
-      co_return;
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-    log::warn("telegram", "webhook registration failed, will retry", {{"error", error}, {"retry_ms", delay.count()}});
-    co_await sleep_for(delay);
-    delay = std::min(delay * 2, Millis(60000));
-  }
+  co_await api.set_webhook(settings);
+  log::info("telegram", "webhook registered", {{"url", settings.url}});
 }
 
-// Learns the bot's @username (for referral links), retrying in the background.
-awaitable<void> learn_bot_username(telegram::BotApi& api, bot::Bot& bot, const bool& stopping) {
-  Millis delay{1000};
-  while (!stopping) {
-    std::string error;
-    try {
-      auto me = co_await api.get_me();
-      bot.set_bot_username(me.value("username", ""));
-      co_return;
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-    log::warn("telegram", "getMe failed, will retry", {{"error", error}});
-    co_await sleep_for(delay);
-    delay = std::min(delay * 2, Millis(60000));
-  }
+// Learns the bot's @username (for referral links).
+awaitable<void> learn_bot_username(telegram::BotApi& api, bot::Bot& bot) {
+  auto me = co_await api.get_me();
+  bot.set_bot_username(me.value("username", ""));
 }
 
 awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) {
@@ -176,7 +171,10 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
       roles.inbox_writer = std::make_unique<telegram::InboxWriter>(ex, pool);
       telegram::add_webhook_route(*roles.router, pool, *roles.inbox_writer, config.telegram_webhook_secret,
                                   roles.ingest_stats);
-      track(register_webhook(config, *roles.bot_api, roles.stopping), "webhook-registration");
+      auto* api = roles.bot_api.get();
+      track(retry_in_background(
+                "webhook registration", [&config, api] { return register_webhook(config, *api); }, roles.stopping),
+            "webhook-registration");
     }
     if (config.has_role("gateway") && config.telegram_mode == "polling") {
       roles.poller = std::make_unique<telegram::Poller>(
@@ -213,7 +211,10 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
         roles.sender = std::make_unique<telegram::Sender>(ex, pool, *roles.bot_api, sender_options);
         auto* sender = roles.sender.get();
         roles.sender_lease->on_acquired = [sender] { sender->wake(); };
-        track(learn_bot_username(*roles.bot_api, *roles.bot, roles.stopping), "bot-username");
+        auto* api = roles.bot_api.get();
+        track(retry_in_background(
+                  "getMe", [api, the_bot] { return learn_bot_username(*api, *the_bot); }, roles.stopping),
+              "bot-username");
         track(roles.dispatcher->run(), "dispatcher");
         track(roles.sender_lease->run(), "sender-lease");
         track(roles.sender->run(), "sender");

@@ -19,6 +19,12 @@ Param to_text_array(const std::vector<std::string>& items) {
   return out;
 }
 
+Param to_bigint_array(const std::vector<int64_t>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + std::to_string(items[i]);
+  return out + "}";
+}
+
 int64_t Result::affected() const {
   if (!res_) return 0;
   const char* n = PQcmdTuples(res_.get());

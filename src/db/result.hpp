@@ -48,6 +48,8 @@ inline Param to_param(const std::optional<T>& v) {
 }
 // A text[] literal for `= ANY($1::text[])`.
 Param to_text_array(const std::vector<std::string>& items);
+// A bigint[] literal for `= ANY($1::bigint[])`.
+Param to_bigint_array(const std::vector<int64_t>& items);
 
 template <typename... Args>
 Params make_params(Args&&... args) {

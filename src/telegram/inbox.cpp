@@ -142,9 +142,7 @@ awaitable<void> Inbox::skip(const InboxUpdate& update, const std::string& owner,
 awaitable<int64_t> Inbox::extend_leases(const std::vector<int64_t>& update_ids, const std::string& owner,
                                         Millis lease) {
   if (update_ids.empty()) co_return 0;
-  std::string ids = "{";
-  for (size_t i = 0; i < update_ids.size(); ++i) ids += (i ? "," : "") + std::to_string(update_ids[i]);
-  ids += "}";
+  auto ids = db::to_bigint_array(update_ids);
   auto r = co_await pool_.exec(
       "UPDATE tg_inbox SET run_at = now() + make_interval(secs => $3::double precision / 1000) "
       "WHERE update_id = ANY($1::bigint[]) AND state = 'running' AND locked_by = $2",

@@ -159,9 +159,7 @@ awaitable<int> Sender::send_ready_rows() {
         chat, wait_ms);
   }
   if (picked.empty()) co_return 0;
-  std::string ids = "{";
-  for (size_t i = 0; i < picked.size(); ++i) ids += (i ? "," : "") + std::to_string(picked[i]);
-  ids += "}";
+  auto ids = db::to_bigint_array(picked);
   // Recorded before the call: from here on a crash leaves the row 'sending', never sent twice.
   auto claimed = co_await pool_.exec(
       "UPDATE outbox SET state = 'sending', attempts = attempts + 1, locked_by = $2, "
