@@ -6,6 +6,7 @@
 #include <iostream>
 #include <thread>
 
+#include "admin/cli.hpp"
 #include "app/serve.hpp"
 #include "core/config.hpp"
 #include "core/log.hpp"
@@ -69,6 +70,8 @@ int main(int argc, char** argv) {
   emulate_telegram->add_option("--token", emulator_options.token, "The bot token it accepts");
   emulate_telegram->add_option("--global-rate", emulator_options.global_per_second, "Messages/s before 429");
 
+  auto admin_runner = admin::add_commands(app, config_file);
+
   auto* version = app.add_subcommand("version", "Print the version");
   auto* config_cmd = app.add_subcommand("config", "Inspect configuration");
   auto* keys = config_cmd->add_subcommand("keys", "List every setting");
@@ -98,6 +101,11 @@ int main(int argc, char** argv) {
           [&](auto, int) { asio::co_spawn(io, emulator.shutdown(), [&](std::exception_ptr) { io.stop(); }); });
       io.run();
       return 0;
+    }
+    if (app.got_subcommand("admin") || app.got_subcommand("wg-agent")) {
+      auto config = load(config_file, "", process_environment());
+      log::init(config.log_level);
+      if (auto rc = admin_runner(config)) return *rc;
     }
     if (*keys) {
       print_config_keys(markdown);

@@ -17,6 +17,7 @@
 #include "telegram/dispatcher.hpp"
 #include "telegram/ingest.hpp"
 #include "telegram/outbox.hpp"
+#include "vpn/jobs.hpp"
 
 namespace vpnbot::app {
 namespace {
@@ -86,6 +87,7 @@ struct Roles {
   std::unique_ptr<telegram::Dispatcher> dispatcher;
   std::unique_ptr<jobs::LeaderLease> sender_lease;
   std::unique_ptr<telegram::Sender> sender;
+  std::unique_ptr<vpn::SecretBox> secret_box;
   bool stopping = false;
 };
 
@@ -189,6 +191,12 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
           jobs::WorkerOptions{config.instance_id, config.worker_concurrency, Millis(config.job_lease_ms),
                               Millis(config.job_poll_interval_ms)});
       register_housekeeping_handlers(*roles.worker);
+      if (!config.master_key_file.empty()) {
+        roles.secret_box = std::make_unique<vpn::SecretBox>(vpn::SecretBox::from_file(config.master_key_file, false));
+        vpn::register_job_handlers(*roles.worker, *roles.secret_box, Millis(config.vpn_address_grace_ms));
+      } else {
+        log::warn("app", "no master_key_file: VPN configs cannot be created or delivered by this worker");
+      }
       if (roles.bot_api) {
         std::set<int64_t> admins(config.admin_ids.begin(), config.admin_ids.end());
         roles.bot = std::make_unique<bot::Bot>(bot::BotOptions{"", admins}, bot::Catalog::embedded());
@@ -243,8 +251,9 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
       roles.queue = std::make_unique<jobs::Queue>(pool);
       roles.scheduler_lease =
           std::make_unique<jobs::LeaderLease>(ex, pool, "scheduler", config.instance_id, Millis(config.lease_ttl_ms));
-      roles.scheduler =
-          std::make_unique<jobs::Scheduler>(ex, *roles.queue, *roles.scheduler_lease, housekeeping_tasks());
+      auto tasks = housekeeping_tasks();
+      for (auto& t : vpn::periodic_tasks()) tasks.push_back(std::move(t));
+      roles.scheduler = std::make_unique<jobs::Scheduler>(ex, *roles.queue, *roles.scheduler_lease, std::move(tasks));
       track(roles.scheduler_lease->run(), "scheduler-lease");
       track(roles.scheduler->run(), "scheduler");
     }

@@ -215,6 +215,12 @@ const std::vector<KeySpec>& specs() {
     v.push_back(int_key("telegram_send_timeout_ms", &Config::telegram_send_timeout_ms, 1000, 600000,
                         "Deadline of one Bot API call by the sender; a message whose sender died mid-call is "
                         "declared ambiguous (never resent) this long plus 5 s after the call started."));
+    v.push_back(string_key("master_key_file", &Config::master_key_file, false,
+                           "File with the 32-byte master key that encrypts WireGuard private keys at rest (mode "
+                           "0600; scripts/setup creates one). Required by the worker role, wg-agent and admin."));
+    v.push_back(int_key("vpn_device_limit", &Config::vpn_device_limit, 1, 100, "Configs one user may have."));
+    v.push_back(int_key("vpn_address_grace_ms", &Config::vpn_address_grace_ms, 0, 604800000,
+                        "A removed config's address returns to the pool after this long (stale clients fade out)."));
     v.push_back({{"admin_ids", "", "list", "", false, "Telegram user ids of administrators (comma-separated)."},
                  [](Config& c, const RawValue& raw) {
                    c.admin_ids.clear();

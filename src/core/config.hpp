@@ -60,6 +60,9 @@ struct Config {
   int telegram_update_max_attempts = 3;
   int telegram_send_timeout_ms = 20000;
   std::vector<int64_t> admin_ids;
+  std::string master_key_file;  // secretbox key for private keys at rest
+  int vpn_device_limit = 3;     // configs per user until billing sets it per plan
+  int vpn_address_grace_ms = 600000;
 
   bool has_role(std::string_view role) const;
 };

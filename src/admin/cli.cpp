@@ -1,0 +1,253 @@
+#include "admin/cli.hpp"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+
+#include "agent/wg_agent.hpp"
+#include "core/log.hpp"
+#include "db/migrations.hpp"
+#include "db/pool.hpp"
+#include "vpn/client_config.hpp"
+#include "vpn/store.hpp"
+
+namespace vpnbot::admin {
+namespace {
+
+vpn::SecretBox master_key(const Config& config) {
+  if (config.master_key_file.empty())
+    throw ConfigError("config: master_key_file (env VPNBOT_MASTER_KEY_FILE) is required for this command");
+  return vpn::SecretBox::from_file(config.master_key_file, false);
+}
+
+db::PoolOptions pool_options(const Config& c) {
+  return {c.database_url,
+          2,
+          100,
+          Millis(c.db_acquire_timeout_ms),
+          Millis(c.db_connect_timeout_ms),
+          Millis(c.db_query_timeout_ms)};
+}
+
+// Runs one coroutine against the database and returns its exit code; errors are printed, not thrown.
+int run_db(const Config& config, std::function<awaitable<int>(db::Pool&)> body) {
+  asio::io_context io(1);
+  asio::thread_pool blocking(1);
+  db::Pool pool(io.get_executor(), blocking.get_executor(), pool_options(config));
+  int rc = 1;
+  asio::co_spawn(io, body(pool), [&](std::exception_ptr e, int code) {
+    if (!e) {
+      rc = code;
+      return;
+    }
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      std::cerr << "vpnbot admin: " << ex.what() << "\n";
+      log::error("admin", "command failed", {{"error", ex.what()}});
+    }
+  });
+  io.run();
+  pool.close();
+  blocking.join();
+  return rc;
+}
+
+struct NodeArgs {
+  vpn::NodeSpec spec;
+  std::string name, state;
+};
+
+}  // namespace
+
+Runner add_commands(CLI::App& app, std::string& config_file) {
+  auto* admin = app.add_subcommand("admin", "Operator commands (nodes, configs)");
+  admin->add_option("--config", config_file, "TOML config file")->check(CLI::ExistingFile);
+  admin->require_subcommand(1);
+  auto json_out = std::make_shared<bool>(false);
+  admin->add_flag("--json", *json_out, "Machine-readable output");
+
+  auto* node = admin->add_subcommand("node", "VPN nodes");
+  node->require_subcommand(1);
+  auto node_args = std::make_shared<NodeArgs>();
+  auto* node_add = node->add_subcommand("add", "Add a node: keypair generated, address pool filled");
+  auto& s = node_args->spec;
+  node_add->add_option("--name", s.name, "Short name ([a-z0-9-])")->required();
+  node_add->add_option("--country", s.country_code, "ISO country code, e.g. NL")->required();
+  node_add->add_option("--location", s.location, "Display name, e.g. Amsterdam")->required();
+  node_add->add_option("--endpoint", s.endpoint_host, "Public host or IP clients connect to")->required();
+  node_add->add_option("--port", s.endpoint_port, "UDP port")->check(CLI::Range(1, 65535));
+  node_add->add_option("--interface", s.interface, "Interface name");
+  node_add->add_option("--subnet", s.subnet_v4, "Tunnel IPv4 subnet, e.g. 10.8.0.0/24");
+  node_add->add_option("--subnet6", s.subnet_v6, "Optional tunnel IPv6 subnet");
+  node_add->add_option("--dns", s.dns, "DNS for clients");
+  node_add->add_option("--mtu", s.mtu, "MTU")->check(CLI::Range(1280, 9000));
+  node_add->add_option("--capacity", s.capacity, "Max configs on this node")->check(CLI::Range(1, 1000000));
+  auto* node_list = node->add_subcommand("list", "Nodes with their pool fill");
+  auto* node_state = node->add_subcommand("set-state", "enable, drain (no new configs) or disable a node");
+  node_state->add_option("name", node_args->name)->required();
+  node_state->add_option("state", node_args->state)
+      ->required()
+      ->check(CLI::IsMember({"enabled", "draining", "disabled"}));
+
+  auto* peer = admin->add_subcommand("config", "User configs (WireGuard peers)");
+  peer->require_subcommand(1);
+  auto peer_user = std::make_shared<int64_t>(0);
+  auto peer_id = std::make_shared<int64_t>(0);
+  auto peer_node = std::make_shared<std::string>();
+  auto peer_state = std::make_shared<std::string>();
+  auto* peer_add = peer->add_subcommand("add", "Create a config for a user");
+  peer_add->add_option("--user", *peer_user, "Telegram user id")->required();
+  peer_add->add_option("--node", *peer_node, "Node name (default: the least filled)");
+  auto* peer_set = peer->add_subcommand("set-state", "active, disabled or removed");
+  peer_set->add_option("id", *peer_id)->required();
+  peer_set->add_option("state", *peer_state)->required()->check(CLI::IsMember({"active", "disabled", "removed"}));
+  auto* peer_show = peer->add_subcommand("show", "Print a config's .conf");
+  peer_show->add_option("id", *peer_id)->required();
+  auto* peer_qr = peer->add_subcommand("qr", "Write a config's QR code PNG");
+  auto qr_path = std::make_shared<std::string>();
+  peer_qr->add_option("id", *peer_id)->required();
+  peer_qr->add_option("--out", *qr_path, "PNG file")->required();
+
+  auto* agent = app.add_subcommand("wg-agent", "Apply one node's peers to its WireGuard interface (CAP_NET_ADMIN)");
+  agent->add_option("--config", config_file, "TOML config file")->check(CLI::ExistingFile);
+  auto agent_options = std::make_shared<agent::AgentOptions>();
+  agent->add_option("--node", agent_options->node_name, "Node name")->required();
+  agent->add_option("--state-dir", agent_options->state_dir, "Where the persisted interface config lives");
+  agent->add_option("--wireguard-go", agent_options->wireguard_go, "wireguard-go binary");
+  auto poll_ms = std::make_shared<int>(2000);
+  auto full_ms = std::make_shared<int>(60000);
+  agent->add_option("--poll-ms", *poll_ms, "Poll interval (NOTIFY wakes sooner)");
+  agent->add_option("--full-reconcile-ms", *full_ms, "Full reconcile interval");
+
+  return [=](const Config& config) -> std::optional<int> {
+    if (*agent) {
+      auto box = master_key(config);
+      agent_options->owner = config.instance_id;
+      agent_options->poll_interval = Millis(*poll_ms);
+      agent_options->full_reconcile_interval = Millis(*full_ms);
+      agent_options->lease_ttl = Millis(config.lease_ttl_ms);
+      asio::io_context io(1);
+      asio::thread_pool blocking(2);
+      db::Pool pool(io.get_executor(), blocking.get_executor(), pool_options(config));
+      agent::WgAgent wg(io.get_executor(), pool, config.database_listen_url, box, *agent_options);
+      asio::signal_set signals(io, SIGINT, SIGTERM);
+      signals.async_wait([&](auto, int) { wg.stop(); });
+      int rc = 0;
+      asio::co_spawn(io, wg.run(), [&](std::exception_ptr e) {
+        if (e) {
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            log::error("agent", "stopped", {{"error", ex.what()}});
+            rc = 1;
+          }
+        }
+        signals.cancel();
+        pool.close();
+      });
+      io.run();
+      blocking.join();
+      return rc;
+    }
+    if (!*admin) return std::nullopt;
+    bool as_json = *json_out;
+    if (*node_add)
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        auto box = master_key(config);
+        co_await db::migrate(pool, db::embedded_migrations());
+        vpn::VpnStore store(pool, box);
+        auto n = co_await store.add_node(node_args->spec);
+        std::cout << (as_json ? nlohmann::json{{"id", n.id}, {"name", n.spec.name}, {"public_key", n.public_key}}.dump()
+                              : "node " + n.spec.name + " added (id " + std::to_string(n.id) + ", public key " +
+                                    n.public_key + ")")
+                  << "\n";
+        co_return 0;
+      });
+    if (*node_list)
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        vpn::SecretBox unused(std::array<unsigned char, 32>{});
+        vpn::VpnStore store(pool, unused);
+        auto nodes = co_await store.list_nodes();
+        auto fill = co_await store.pool_fill();
+        nlohmann::json out = nlohmann::json::array();
+        for (size_t i = 0; i < nodes.size(); ++i)
+          out.push_back({{"name", nodes[i].spec.name},
+                         {"location", nodes[i].spec.country_code + " " + nodes[i].spec.location},
+                         {"endpoint", nodes[i].spec.endpoint_host + ":" + std::to_string(nodes[i].spec.endpoint_port)},
+                         {"state", nodes[i].state},
+                         {"addresses_free", fill[i].free},
+                         {"addresses_total", fill[i].total},
+                         {"fill", fill[i].fill()}});
+        if (as_json) {
+          std::cout << out.dump() << "\n";
+        } else {
+          std::cout << fmt::format("{:<16} {:<20} {:<24} {:<9} {:>12}\n", "NAME", "LOCATION", "ENDPOINT", "STATE",
+                                   "FREE/TOTAL");
+          for (const auto& n : out)
+            std::cout << fmt::format("{:<16} {:<20} {:<24} {:<9} {:>12}\n", n["name"].get<std::string>(),
+                                     n["location"].get<std::string>(), n["endpoint"].get<std::string>(),
+                                     n["state"].get<std::string>(),
+                                     std::to_string(n["addresses_free"].get<int64_t>()) + "/" +
+                                         std::to_string(n["addresses_total"].get<int64_t>()));
+        }
+        co_return 0;
+      });
+    if (*node_state)
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        vpn::SecretBox unused(std::array<unsigned char, 32>{});
+        vpn::VpnStore store(pool, unused);
+        bool ok = co_await store.set_node_state(node_args->name, node_args->state);
+        if (!ok) std::cerr << "vpnbot admin: no node named " << node_args->name << "\n";
+        co_return ok ? 0 : 1;
+      });
+    if (*peer_add)
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        auto box = master_key(config);
+        vpn::VpnStore store(pool, box);
+        std::optional<int64_t> node_id;
+        if (!peer_node->empty()) {
+          auto n = co_await store.node_by_name(*peer_node);
+          if (!n) throw std::invalid_argument("no node named " + *peer_node);
+          node_id = n->id;
+        }
+        std::string code = "admin" + std::to_string(*peer_user);
+        co_await pool.exec("INSERT INTO users (id, referral_code) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+                           *peer_user, code);
+        std::string key =
+            "admin:" + std::to_string(::getpid()) + ":" + std::to_string(Clock::now().time_since_epoch().count());
+        auto p = co_await store.provision(*peer_user, node_id, key, config.vpn_device_limit);
+        std::cout << (as_json ? nlohmann::json{{"id", p.id}, {"address", p.address}, {"node_id", p.node_id}}.dump()
+                              : "config " + std::to_string(p.id) + " at " + p.address)
+                  << "\n";
+        co_return 0;
+      });
+    if (*peer_set)
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        vpn::SecretBox unused(std::array<unsigned char, 32>{});
+        vpn::VpnStore store(pool, unused);
+        bool ok = co_await store.set_peer_state(*peer_id, *peer_state);
+        if (!ok) std::cerr << "vpnbot admin: config " << *peer_id << " not found or already " << *peer_state << "\n";
+        co_return ok ? 0 : 1;
+      });
+    if (*peer_show || *peer_qr)
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        auto box = master_key(config);
+        vpn::VpnStore store(pool, box);
+        auto data = co_await store.client_config(*peer_id);
+        auto text = vpn::render_client_config(data);
+        if (!qr_path->empty()) {
+          std::ofstream(*qr_path, std::ios::binary) << vpn::qr_png(text);
+          std::cout << "QR code written to " << *qr_path << "\n";
+        } else {
+          std::cout << text;
+        }
+        co_return 0;
+      });
+    return std::nullopt;
+  };
+}
+
+}  // namespace vpnbot::admin

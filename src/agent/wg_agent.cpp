@@ -1,0 +1,323 @@
+#include "agent/wg_agent.hpp"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "agent/persist.hpp"
+#include "core/log.hpp"
+#include "core/process.hpp"
+#include "db/listener.hpp"
+
+namespace vpnbot::agent {
+namespace {
+
+constexpr int kBatch = 500;
+
+awaitable<void> write_off_loop(std::string path, std::string contents) {
+  write_file_atomically(path, contents);
+  co_return;
+}
+
+bool same_allowed_ips(const InterfacePeer& actual, const std::string& address) {
+  return actual.allowed_ips.size() == 1 && actual.allowed_ips[0] == address + "/32";
+}
+
+}  // namespace
+
+std::string format_persisted(const PersistedConfig& c) {
+  std::string out =
+      "[Interface]\nPrivateKey = " + c.private_key + "\nListenPort = " + std::to_string(c.listen_port) + "\n";
+  for (const auto& p : c.peers) {
+    out += "\n[Peer]\nPublicKey = " + p.public_key + "\n";
+    if (!p.preshared_key.empty()) out += "PresharedKey = " + p.preshared_key + "\n";
+    out += "AllowedIPs = " + p.allowed_ip + "\n";
+  }
+  return out;
+}
+
+PersistedConfig parse_persisted(const std::string& text) {
+  PersistedConfig c;
+  PeerChange* peer = nullptr;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line == "[Peer]") {
+      c.peers.emplace_back();
+      peer = &c.peers.back();
+      continue;
+    }
+    auto eq = line.find(" = ");
+    if (eq == std::string::npos) continue;
+    std::string key = line.substr(0, eq), value = line.substr(eq + 3);
+    if (!peer && key == "PrivateKey") c.private_key = value;
+    if (!peer && key == "ListenPort") c.listen_port = std::stoi(value);
+    if (peer && key == "PublicKey") peer->public_key = value;
+    if (peer && key == "PresharedKey") peer->preshared_key = value;
+    if (peer && key == "AllowedIPs") peer->allowed_ip = value;
+  }
+  return c;
+}
+
+WgAgent::WgAgent(asio::any_io_executor ex, db::Pool& pool, std::string listen_url, const vpn::SecretBox& box,
+                 AgentOptions options)
+    : ex_(ex),
+      pool_(pool),
+      listen_url_(std::move(listen_url)),
+      box_(box),
+      options_(std::move(options)),
+      store_(pool, box),
+      wake_(ex) {}
+
+void WgAgent::stop() {
+  stopping_ = true;
+  if (lease_) lease_->stop();
+  wake_.notify();
+}
+
+std::string WgAgent::conf_path() const {
+  return options_.state_dir + "/" + (node_ ? node_->spec.interface : options_.node_name) + ".conf";
+}
+
+awaitable<void> WgAgent::ensure_interface(const vpn::Node& node) {
+  const auto& ifname = node.spec.interface;
+  auto blocking = pool_.blocking_executor();
+  if (!std::filesystem::exists(uapi_->default_socket(ifname)) && options_.uapi_socket.empty()) {
+    // Userspace WireGuard (the kernel module is optional): wireguard-go daemonises once the interface exists.
+    std::vector<std::string> create{options_.wireguard_go, ifname};
+    std::string log_file = options_.state_dir + "/wireguard-go.log";
+    int rc = co_await run_process_async(blocking, std::move(create), std::move(log_file));
+    if (rc != 0) throw std::runtime_error("wireguard-go " + ifname + " failed (exit " + std::to_string(rc) + ")");
+    for (int i = 0; i < 100 && !std::filesystem::exists(Uapi::default_socket(ifname)); ++i)
+      co_await sleep_for(Millis(50));
+  }
+  auto prefix = node.spec.subnet_v4.substr(node.spec.subnet_v4.find('/'));
+  std::vector<std::string> address{"ip", "address", "replace", node.gateway_address + prefix, "dev", ifname};
+  int rc = co_await run_process_async(blocking, std::move(address));
+  if (rc != 0) throw std::runtime_error("ip address replace on " + ifname + " failed");
+  std::vector<std::string> up{"ip", "link", "set", "dev", ifname, "mtu", std::to_string(node.spec.mtu), "up"};
+  rc = co_await run_process_async(blocking, std::move(up));
+  if (rc != 0) throw std::runtime_error("ip link set " + ifname + " up failed");
+  std::vector<PeerChange> none;
+  co_await uapi_->set(none, node_private_key_, node.spec.endpoint_port);
+  log::info("agent", "interface ready",
+            {{"interface", ifname}, {"address", node.gateway_address + prefix}, {"port", node.spec.endpoint_port}});
+}
+
+awaitable<void> WgAgent::apply(std::vector<PeerChange> changes) {
+  for (size_t i = 0; i < changes.size(); i += kBatch) {
+    std::vector<PeerChange> chunk(changes.begin() + i, changes.begin() + std::min(changes.size(), i + kBatch));
+    co_await uapi_->set(chunk);
+  }
+}
+
+awaitable<int> WgAgent::full_reconcile() {
+  auto rev = co_await pool_.exec("SELECT coalesce(max(revision), 0) FROM vpn_peers WHERE node_id = $1", node_->id);
+  int64_t snapshot = rev.get<int64_t>(0, 0);
+  std::map<int64_t, Wanted> wanted;
+  int64_t after_id = 0;
+  for (;;) {
+    auto page = co_await pool_.exec(
+        "SELECT id, public_key, preshared_key_enc, host(address) FROM vpn_peers "
+        "WHERE node_id = $1 AND state = 'active' AND id > $2 ORDER BY id LIMIT 1000",
+        node_->id, after_id);
+    for (int i = 0; i < page.rows(); ++i) {
+      after_id = page.get<int64_t>(i, 0);
+      wanted[after_id] = {page.get<std::string>(i, 1), box_.open(page.get<std::string>(i, 2)),
+                          page.get<std::string>(i, 3)};
+    }
+    if (page.rows() < 1000) break;
+  }
+  auto actual = co_await uapi_->get();
+  std::vector<PeerChange> changes;
+  std::set<std::string> wanted_keys;
+  for (const auto& [id, w] : wanted) {
+    wanted_keys.insert(w.public_key);
+    auto it = actual.peers.find(w.public_key);
+    if (it == actual.peers.end() || it->second.preshared_key != w.preshared_key ||
+        !same_allowed_ips(it->second, w.address))
+      changes.push_back({w.public_key, false, w.preshared_key, w.address + "/32"});
+  }
+  for (const auto& [key, _] : actual.peers)
+    if (!wanted_keys.count(key)) changes.push_back({key, true, "", ""});  // peers it does not know are removed
+  int drift = static_cast<int>(changes.size());
+  co_await apply(std::move(changes));
+  wanted_ = std::move(wanted);
+  applied_revision_ = std::max(applied_revision_, snapshot);
+  co_await persist();
+  co_await report_status(drift);
+  if (drift > 0) log::info("agent", "full reconcile corrected drift", {{"changes", drift}, {"peers", wanted_.size()}});
+  co_return drift;
+}
+
+awaitable<int> WgAgent::apply_changes() {
+  int total = 0;
+  for (;;) {
+    auto changes = co_await store_.changes_since(node_->id, applied_revision_, kBatch);
+    if (changes.empty()) break;
+    std::vector<PeerChange> ops;
+    for (const auto& c : changes) {
+      auto old = wanted_.find(c.id);
+      bool key_changed = old != wanted_.end() && old->second.public_key != c.public_key;
+      if (key_changed || (old != wanted_.end() && c.state != "active"))
+        ops.push_back({old->second.public_key, true, "", ""});
+      if (c.state == "active") {
+        ops.push_back({c.public_key, false, c.preshared_key, c.address + "/32"});
+        wanted_[c.id] = {c.public_key, c.preshared_key, c.address};
+      } else {
+        if (old == wanted_.end()) ops.push_back({c.public_key, true, "", ""});  // make sure it is gone
+        wanted_.erase(c.id);
+      }
+    }
+    co_await apply(std::move(ops));
+    applied_revision_ = changes.back().revision;
+    total += static_cast<int>(changes.size());
+    if (static_cast<int>(changes.size()) < kBatch) break;
+  }
+  if (total > 0) {
+    co_await persist();
+    co_await report_status(0);
+    log::info("agent", "peer changes applied", {{"changes", total}, {"revision", applied_revision_}});
+  }
+  co_return total;
+}
+
+awaitable<void> WgAgent::persist() {
+  PersistedConfig config{node_private_key_, node_->spec.endpoint_port, {}};
+  for (const auto& [id, w] : wanted_) config.peers.push_back({w.public_key, false, w.preshared_key, w.address + "/32"});
+  auto op =
+      asio::co_spawn(pool_.blocking_executor(), write_off_loop(conf_path(), format_persisted(config)), use_awaitable);
+  co_await std::move(op);
+}
+
+awaitable<void> WgAgent::report_status(int drift) {
+  co_await pool_.exec(
+      "INSERT INTO vpn_agent_status (node_id, applied_revision, last_reconcile, drift, peers, updated_at) "
+      "VALUES ($1, $2, CASE WHEN $5 THEN now() END, $3, $4, now()) ON CONFLICT (node_id) DO UPDATE SET "
+      "applied_revision = EXCLUDED.applied_revision, drift = CASE WHEN $5 THEN EXCLUDED.drift ELSE "
+      "vpn_agent_status.drift END, last_reconcile = coalesce(EXCLUDED.last_reconcile, "
+      "vpn_agent_status.last_reconcile), "
+      "peers = EXCLUDED.peers, updated_at = now()",
+      node_->id, applied_revision_, drift, static_cast<int64_t>(wanted_.size()), drift >= 0);
+}
+
+awaitable<void> WgAgent::report_stats() {
+  auto state = co_await uapi_->get();
+  std::vector<std::string> keys;
+  std::string handshakes = "{", rx = "{", tx = "{";
+  for (const auto& [key, p] : state.peers) {
+    if (p.last_handshake_sec == 0 && p.rx_bytes == 0) continue;
+    bool first = keys.empty();
+    keys.push_back(key);
+    handshakes += (first ? "" : ",") + std::to_string(p.last_handshake_sec);
+    rx += (first ? "" : ",") + std::to_string(p.rx_bytes);
+    tx += (first ? "" : ",") + std::to_string(p.tx_bytes);
+  }
+  if (keys.empty()) co_return;
+  handshakes += "}";
+  rx += "}";
+  tx += "}";
+  // One statement for all peers (the original wrote nothing back at all).
+  co_await pool_.exec(
+      "UPDATE vpn_peers p SET last_handshake_at = CASE WHEN s.h > 0 THEN to_timestamp(s.h) END, rx_bytes = s.rx, "
+      "tx_bytes = s.tx FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS s(k, h, rx, tx) "
+      "WHERE p.node_id = $1 AND p.public_key = s.k AND p.state <> 'removed'",
+      node_->id, db::to_text_array(keys), handshakes, rx, tx);
+}
+
+awaitable<bool> WgAgent::restore_from_file() {
+  if (!std::filesystem::exists(conf_path())) co_return false;
+  auto config = parse_persisted(read_file(conf_path()));
+  if (config.private_key.empty()) co_return false;
+  co_await uapi_->set(config.peers, config.private_key, config.listen_port, true);
+  log::warn("agent", "database unreachable: interface restored from the persisted config",
+            {{"path", conf_path()}, {"peers", config.peers.size()}});
+  co_return true;
+}
+
+awaitable<void> WgAgent::run() {
+  std::filesystem::create_directories(options_.state_dir);
+  ::chmod(options_.state_dir.c_str(), 0700);
+  // The node, retried while the database is away; meanwhile a persisted config keeps the tunnels up.
+  bool restored = false;
+  Millis delay{1000};
+  while (!stopping_ && !node_) {
+    std::string error;
+    try {
+      node_ = co_await store_.node_by_name(options_.node_name);
+      if (!node_) throw std::invalid_argument("no VPN node named '" + options_.node_name + "' (vpnbot admin node add)");
+      node_private_key_ = co_await store_.node_private_key(node_->id);
+    } catch (const db::ConnectionError& e) {
+      error = e.what();
+    }
+    if (node_) break;
+    if (!restored && uapi_ == nullptr) {
+      uapi_ = std::make_unique<Uapi>(options_.uapi_socket.empty() ? Uapi::default_socket(options_.node_name)
+                                                                  : options_.uapi_socket);
+    }
+    log::warn("agent", "database unreachable, retrying", {{"error", error}, {"retry_ms", delay.count()}});
+    co_await sleep_for(delay);
+    delay = std::min(delay * 2, Millis(30000));
+  }
+  if (!node_) co_return;
+  uapi_ = std::make_unique<Uapi>(options_.uapi_socket.empty() ? Uapi::default_socket(node_->spec.interface)
+                                                              : options_.uapi_socket);
+  lease_ = std::make_unique<jobs::LeaderLease>(ex_, pool_, "wg-agent:" + node_->spec.name, options_.owner,
+                                               options_.lease_ttl);
+  if (!co_await lease_->try_acquire())
+    throw std::runtime_error("another wg-agent already manages node '" + node_->spec.name + "'");
+  lease_->on_lost = [this] {
+    lease_lost_ = true;
+    stopping_ = true;
+    wake_.notify();
+  };
+  bool lease_done = false;
+  asio::co_spawn(ex_, lease_->run(), [&lease_done](std::exception_ptr) { lease_done = true; });
+  co_await ensure_interface(*node_);
+  db::Listener listener(
+      pool_.blocking_executor(), listen_url_, {"vpnbot_peers"},
+      [this](const db::Notification& n) {
+        if (n.payload == std::to_string(node_->id)) wake_.notify();
+      },
+      [this] { wake_.notify(); });
+  bool listener_done = false;
+  asio::co_spawn(ex_, listener.run(), [&listener_done](std::exception_ptr) { listener_done = true; });
+
+  auto next_full = Clock::now();
+  auto next_stats = Clock::now() + options_.stats_interval;
+  bool failing = false;
+  while (!stopping_) {
+    wake_.reset();
+    std::string error;
+    try {
+      if (Clock::now() >= next_full) {
+        co_await full_reconcile();
+        next_full = Clock::now() + options_.full_reconcile_interval;
+      }
+      co_await apply_changes();
+      if (Clock::now() >= next_stats) {
+        co_await report_stats();
+        next_stats = Clock::now() + options_.stats_interval;
+      }
+      if (failing) log::info("agent", "recovered");
+      failing = false;
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    if (!error.empty()) {
+      if (!failing) log::warn("agent", "sync failed, will retry", {{"error", error}});
+      failing = true;
+      next_full = Clock::now();  // after any failure, converge from scratch
+    }
+    co_await wake_.wait_for(failing ? Millis(1000) : options_.poll_interval);
+  }
+  listener.stop();
+  lease_->stop();
+  while (!listener_done || !lease_done) co_await sleep_for(Millis(10));
+  if (lease_lost_) throw std::runtime_error("lost the node lease: stopped touching the interface");
+}
+
+}  // namespace vpnbot::agent

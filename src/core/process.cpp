@@ -1,0 +1,46 @@
+#include "core/process.hpp"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <cstring>
+#include <stdexcept>
+
+extern char** environ;
+
+namespace vpnbot {
+
+int run_process(const std::vector<std::string>& argv, const std::string& log_file) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (!log_file.empty()) {
+    posix_spawn_file_actions_addopen(&actions, 1, log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  }
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("cannot run " + argv[0] + ": " + std::strerror(rc));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+namespace {
+awaitable<int> run_here(std::vector<std::string> argv, std::string log_file) {
+  co_return run_process(argv, log_file);
+}
+}  // namespace
+
+awaitable<int> run_process_async(asio::any_io_executor blocking, std::vector<std::string> argv, std::string log_file) {
+  // A named operation, not a temporary inside co_await (g++ 12).
+  auto op = asio::co_spawn(blocking, run_here(std::move(argv), std::move(log_file)), use_awaitable);
+  co_return co_await std::move(op);
+}
+
+}  // namespace vpnbot

@@ -1,0 +1,44 @@
+#include "vpn/jobs.hpp"
+
+#include "core/log.hpp"
+#include "vpn/store.hpp"
+
+namespace vpnbot::vpn {
+
+void register_job_handlers(jobs::Worker& worker, const SecretBox& box, Millis address_grace) {
+  worker.on("vpn.provision", [&box](jobs::JobContext& ctx) -> awaitable<void> {
+    const auto& p = ctx.job.payload;
+    if (!p.contains("user_id") || !p["user_id"].is_number_integer() || !p.contains("provision_key") ||
+        !p["provision_key"].is_string())
+      throw jobs::PermanentJobError("vpn.provision needs user_id and provision_key");
+    int64_t user_id = p["user_id"];
+    std::string key = p["provision_key"];
+    int limit = p.value("device_limit", 1);
+    std::optional<int64_t> node_id;
+    if (p.contains("node_id") && p["node_id"].is_number_integer()) node_id = p["node_id"].get<int64_t>();
+    std::optional<int64_t> subscription_id;
+    if (p.contains("subscription_id") && p["subscription_id"].is_number_integer())
+      subscription_id = p["subscription_id"].get<int64_t>();
+    std::string refused;
+    try {
+      co_await ctx.pool.transaction([&](db::Transaction& tx) -> awaitable<void> {
+        co_await VpnStore::provision(tx, box, user_id, node_id, subscription_id, key, limit);
+        co_await ctx.complete_in(tx);  // the config and "done" commit together: exactly one config per key
+      });
+    } catch (const DeviceLimitReached& e) {
+      refused = e.what();
+    }
+    if (!refused.empty()) throw jobs::PermanentJobError(refused);
+  });
+  worker.on("vpn.release_addresses", [&box, address_grace](jobs::JobContext& ctx) -> awaitable<void> {
+    VpnStore store(ctx.pool, box);
+    auto released = co_await store.release_removed_addresses(address_grace);
+    if (released > 0) log::info("vpn", "addresses returned to the pools", {{"count", released}});
+  });
+}
+
+std::vector<jobs::PeriodicTask> periodic_tasks() {
+  return {{"vpn.release_addresses", Millis(60000), [] { return jobs::NewJob{.kind = "vpn.release_addresses"}; }}};
+}
+
+}  // namespace vpnbot::vpn

@@ -1,0 +1,14 @@
+#pragma once
+#include "jobs/scheduler.hpp"
+#include "jobs/worker.hpp"
+#include "vpn/keys.hpp"
+
+namespace vpnbot::vpn {
+
+// Job kinds of the VPN domain:
+//   vpn.provision          {user_id, provision_key, node_id?, device_limit}: creates one config (idempotent by key)
+//   vpn.release_addresses  returns addresses of removed configs to their pools after the grace period
+void register_job_handlers(jobs::Worker& worker, const SecretBox& box, Millis address_grace);
+std::vector<jobs::PeriodicTask> periodic_tasks();
+
+}  // namespace vpnbot::vpn

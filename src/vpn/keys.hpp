@@ -1,0 +1,37 @@
+#pragma once
+#include <array>
+#include <stdexcept>
+#include <string>
+
+namespace vpnbot::vpn {
+
+// WireGuard keys: 32 bytes, shown as standard base64 with padding, exactly as `wg genkey`/`wg pubkey` print them.
+struct KeyPair {
+  std::string private_key;
+  std::string public_key;
+};
+
+KeyPair generate_keypair();                                      // in-process (libsodium), never a subprocess
+std::string public_key_for(const std::string& private_key_b64);  // throws std::invalid_argument
+std::string generate_preshared_key();
+std::array<unsigned char, 32> decode_key(const std::string& b64);  // throws std::invalid_argument
+std::string encode_key(const unsigned char* key32);
+// Lower-case hex, as the WireGuard UAPI expects keys.
+std::string key_to_hex(const std::string& b64);
+std::string hex_to_key(const std::string& hex);
+
+// Private keys at rest: XSalsa20-Poly1305 (libsodium secretbox) under a 32-byte master key.
+class SecretBox {
+ public:
+  explicit SecretBox(const std::array<unsigned char, 32>& key) : key_(key) {}
+  // Reads the key file (32 raw bytes or 64 hex chars); creates it with mode 0600 when `create` is set and it is
+  // missing. Refuses files readable by group/others.
+  static SecretBox from_file(const std::string& path, bool create);
+  std::string seal(const std::string& plaintext) const;  // base64(nonce || ciphertext)
+  std::string open(const std::string& sealed) const;     // throws std::runtime_error if tampered or wrong key
+
+ private:
+  std::array<unsigned char, 32> key_;
+};
+
+}  // namespace vpnbot::vpn

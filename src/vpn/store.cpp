@@ -1,0 +1,239 @@
+#include "vpn/store.hpp"
+
+#include "core/log.hpp"
+
+namespace vpnbot::vpn {
+namespace {
+
+constexpr const char* kNodeColumns =
+    "id, name, country_code, location, endpoint_host, endpoint_port, interface, subnet_v4::text, "
+    "coalesce(subnet_v6::text, ''), dns, mtu, capacity, state, public_key, host(network(subnet_v4) + 1)";
+
+Node read_node(const db::Result& r, int i) {
+  Node n;
+  n.id = r.get<int64_t>(i, 0);
+  n.spec.name = r.get<std::string>(i, 1);
+  n.spec.country_code = r.get<std::string>(i, 2);
+  n.spec.location = r.get<std::string>(i, 3);
+  n.spec.endpoint_host = r.get<std::string>(i, 4);
+  n.spec.endpoint_port = r.get<int>(i, 5);
+  n.spec.interface = r.get<std::string>(i, 6);
+  n.spec.subnet_v4 = r.get<std::string>(i, 7);
+  n.spec.subnet_v6 = r.get<std::string>(i, 8);
+  n.spec.dns = r.get<std::string>(i, 9);
+  n.spec.mtu = r.get<int>(i, 10);
+  n.spec.capacity = r.get<int>(i, 11);
+  n.state = r.get<std::string>(i, 12);
+  n.public_key = r.get<std::string>(i, 13);
+  n.gateway_address = r.get<std::string>(i, 14);
+  return n;
+}
+
+constexpr const char* kPeerColumns = "id, user_id, node_id, host(address), public_key, state, revision";
+
+Peer read_peer(const db::Result& r, int i) {
+  return {r.get<int64_t>(i, 0),     r.get<int64_t>(i, 1),     r.get<int64_t>(i, 2), r.get<std::string>(i, 3),
+          r.get<std::string>(i, 4), r.get<std::string>(i, 5), r.get<int64_t>(i, 6)};
+}
+
+}  // namespace
+
+awaitable<Node> VpnStore::add_node(NodeSpec spec) {
+  auto keys = generate_keypair();
+  std::string sealed = box_.seal(keys.private_key);
+  auto id = co_await pool_.transaction([&](db::Transaction& tx) -> awaitable<int64_t> {
+    db::Param v6;
+    if (!spec.subnet_v6.empty()) v6 = spec.subnet_v6;
+    auto r = co_await tx.exec(
+        "INSERT INTO vpn_nodes (name, country_code, location, endpoint_host, endpoint_port, interface, subnet_v4, "
+        "subnet_v6, dns, mtu, capacity, public_key, private_key_enc) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7::cidr, $8::cidr, $9, $10, $11, $12, $13) RETURNING id",
+        spec.name, spec.country_code, spec.location, spec.endpoint_host, spec.endpoint_port, spec.interface,
+        spec.subnet_v4, v6, spec.dns, spec.mtu, spec.capacity, keys.public_key, sealed);
+    int64_t node_id = r.get<int64_t>(0, 0);
+    // network + 1 is the node's own address; the broadcast address is left out too.
+    co_await tx.exec(
+        "INSERT INTO vpn_free_addresses (node_id, address) "
+        "SELECT $1, set_masklen(network(n.subnet_v4) + g, 32) FROM vpn_nodes n, "
+        "generate_series(2::bigint, (2::bigint ^ (32 - masklen(n.subnet_v4)))::bigint - 2) g WHERE n.id = $1",
+        node_id);
+    co_return node_id;
+  });
+  auto node = co_await node_by_id(id);
+  log::info("vpn", "node added", {{"node", node->spec.name}, {"subnet", node->spec.subnet_v4}});
+  co_return *node;
+}
+
+awaitable<std::vector<Node>> VpnStore::list_nodes() {
+  auto r = co_await pool_.query(std::string("SELECT ") + kNodeColumns + " FROM vpn_nodes ORDER BY name");
+  std::vector<Node> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(read_node(r, i));
+  co_return out;
+}
+
+awaitable<std::optional<Node>> VpnStore::node_by_name(std::string name) {
+  auto r = co_await pool_.exec(std::string("SELECT ") + kNodeColumns + " FROM vpn_nodes WHERE name = $1", name);
+  if (r.empty()) co_return std::nullopt;
+  co_return read_node(r, 0);
+}
+
+awaitable<std::optional<Node>> VpnStore::node_by_id(int64_t id) {
+  auto r = co_await pool_.exec(std::string("SELECT ") + kNodeColumns + " FROM vpn_nodes WHERE id = $1", id);
+  if (r.empty()) co_return std::nullopt;
+  co_return read_node(r, 0);
+}
+
+awaitable<bool> VpnStore::set_node_state(std::string name, std::string state) {
+  auto r = co_await pool_.exec("UPDATE vpn_nodes SET state = $2 WHERE name = $1", name, state);
+  co_return r.affected() == 1;
+}
+
+awaitable<std::vector<PoolFill>> VpnStore::pool_fill() {
+  auto r = co_await pool_.query(
+      "SELECT n.id, n.name, (2::bigint ^ (32 - masklen(n.subnet_v4)))::bigint - 3, "
+      "(SELECT count(*) FROM vpn_free_addresses f WHERE f.node_id = n.id) FROM vpn_nodes n ORDER BY n.name");
+  std::vector<PoolFill> out;
+  for (int i = 0; i < r.rows(); ++i)
+    out.push_back({r.get<int64_t>(i, 0), r.get<std::string>(i, 1), r.get<int64_t>(i, 2), r.get<int64_t>(i, 3)});
+  co_return out;
+}
+
+awaitable<std::string> VpnStore::node_private_key(int64_t node_id) {
+  auto r = co_await pool_.exec("SELECT private_key_enc FROM vpn_nodes WHERE id = $1", node_id);
+  if (r.empty()) throw std::runtime_error("no node with id " + std::to_string(node_id));
+  co_return box_.open(r.get<std::string>(0, 0));
+}
+
+awaitable<Peer> VpnStore::provision(db::Transaction& tx, const SecretBox& box, int64_t user_id,
+                                    std::optional<int64_t> node_id, std::optional<int64_t> subscription_id,
+                                    std::string provision_key, int device_limit) {
+  auto existing = co_await tx.exec(std::string("SELECT ") + kPeerColumns + " FROM vpn_peers WHERE provision_key = $1",
+                                   provision_key);
+  if (!existing.empty()) co_return read_peer(existing, 0);  // a retried job: the config already exists
+  // Serialises provisioning per user, so the device limit holds under concurrency.
+  auto user = co_await tx.exec("SELECT id FROM users WHERE id = $1 FOR UPDATE", user_id);
+  if (user.empty()) throw std::invalid_argument("no user " + std::to_string(user_id));
+  auto live = co_await tx.exec("SELECT count(*) FROM vpn_peers WHERE user_id = $1 AND state <> 'removed'", user_id);
+  if (live.get<int64_t>(0, 0) >= device_limit)
+    throw DeviceLimitReached("user " + std::to_string(user_id) + " already has " + std::to_string(device_limit) +
+                             " configs");
+  if (!node_id) {
+    // The enabled node with the most free addresses relative to its capacity.
+    auto r = co_await tx.query(
+        "SELECT n.id FROM vpn_nodes n WHERE n.state = 'enabled' ORDER BY "
+        "(SELECT count(*) FROM vpn_peers p WHERE p.node_id = n.id AND p.state <> 'removed')::float / n.capacity, n.id "
+        "LIMIT 1");
+    if (r.empty()) throw NoCapacity("no enabled VPN node");
+    node_id = r.get<int64_t>(0, 0);
+  }
+  auto address = co_await tx.exec(
+      "WITH picked AS (SELECT address FROM vpn_free_addresses WHERE node_id = $1 ORDER BY address LIMIT 1 "
+      "FOR UPDATE SKIP LOCKED) "
+      "DELETE FROM vpn_free_addresses f USING picked WHERE f.node_id = $1 AND f.address = picked.address "
+      "RETURNING host(f.address)",
+      *node_id);
+  if (address.empty()) throw NoCapacity("node " + std::to_string(*node_id) + " has no free address");
+  auto keys = generate_keypair();
+  std::string private_sealed = box.seal(keys.private_key), psk_sealed = box.seal(generate_preshared_key());
+  std::string addr = address.get<std::string>(0, 0);
+  auto r = co_await tx.exec(std::string("INSERT INTO vpn_peers (user_id, subscription_id, node_id, address, "
+                                        "public_key, private_key_enc, preshared_key_enc, provision_key) "
+                                        "VALUES ($1, $2, $3, $4::inet, $5, $6, $7, $8) RETURNING ") +
+                                kPeerColumns,
+                            user_id, subscription_id, *node_id, addr, keys.public_key, private_sealed, psk_sealed,
+                            provision_key);
+  co_return read_peer(r, 0);
+}
+
+awaitable<Peer> VpnStore::provision(int64_t user_id, std::optional<int64_t> node_id, std::string provision_key,
+                                    int device_limit) {
+  co_return co_await pool_.transaction([&](db::Transaction& tx) -> awaitable<Peer> {
+    co_return co_await provision(tx, box_, user_id, node_id, std::nullopt, provision_key, device_limit);
+  });
+}
+
+awaitable<bool> VpnStore::set_peer_state(int64_t peer_id, std::string state) {
+  auto r = co_await pool_.exec(
+      "UPDATE vpn_peers SET state = $2, revision = nextval('vpn_peer_revision'), updated_at = now(), "
+      "removed_at = CASE WHEN $2 = 'removed' THEN now() END "
+      "WHERE id = $1 AND state <> $2 AND state <> 'removed'",
+      peer_id, state);
+  co_return r.affected() == 1;
+}
+
+awaitable<int64_t> VpnStore::set_user_peers_state(db::Transaction& tx, int64_t user_id, std::string from_state,
+                                                  std::string to_state) {
+  auto r = co_await tx.exec(
+      "UPDATE vpn_peers SET state = $3, revision = nextval('vpn_peer_revision'), updated_at = now() "
+      "WHERE user_id = $1 AND state = $2",
+      user_id, from_state, to_state);
+  co_return r.affected();
+}
+
+awaitable<Peer> VpnStore::regenerate_keys(int64_t peer_id) {
+  auto keys = generate_keypair();
+  std::string private_sealed = box_.seal(keys.private_key), psk_sealed = box_.seal(generate_preshared_key());
+  auto r = co_await pool_.exec(std::string("UPDATE vpn_peers SET public_key = $2, private_key_enc = $3, "
+                                           "preshared_key_enc = $4, revision = nextval('vpn_peer_revision'), "
+                                           "updated_at = now() WHERE id = $1 AND state <> 'removed' RETURNING ") +
+                                   kPeerColumns,
+                               peer_id, keys.public_key, private_sealed, psk_sealed);
+  if (r.empty()) throw std::invalid_argument("no live peer " + std::to_string(peer_id));
+  co_return read_peer(r, 0);
+}
+
+awaitable<int64_t> VpnStore::release_removed_addresses(Millis grace) {
+  auto r = co_await pool_.exec(
+      "WITH due AS (SELECT id FROM vpn_peers WHERE state = 'removed' AND NOT address_released "
+      "AND removed_at < now() - make_interval(secs => $1::double precision / 1000) LIMIT 1000 FOR UPDATE SKIP LOCKED), "
+      "released AS (UPDATE vpn_peers p SET address_released = true FROM due WHERE p.id = due.id "
+      "RETURNING p.node_id, p.address) "
+      "INSERT INTO vpn_free_addresses (node_id, address) SELECT node_id, set_masklen(address, 32) FROM released "
+      "ON CONFLICT DO NOTHING",
+      grace.count());
+  co_return r.affected();
+}
+
+awaitable<std::vector<Peer>> VpnStore::user_peers(int64_t user_id) {
+  auto r = co_await pool_.exec(
+      std::string("SELECT ") + kPeerColumns + " FROM vpn_peers WHERE user_id = $1 AND state <> 'removed' ORDER BY id",
+      user_id);
+  std::vector<Peer> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(read_peer(r, i));
+  co_return out;
+}
+
+awaitable<std::vector<DesiredPeer>> VpnStore::changes_since(int64_t node_id, int64_t revision, int limit) {
+  auto r = co_await pool_.exec(
+      "SELECT id, public_key, preshared_key_enc, host(address), state, revision FROM vpn_peers "
+      "WHERE node_id = $1 AND revision > $2 ORDER BY revision LIMIT $3",
+      node_id, revision, limit);
+  std::vector<DesiredPeer> out;
+  out.reserve(r.rows());
+  for (int i = 0; i < r.rows(); ++i)
+    out.push_back({r.get<int64_t>(i, 0), r.get<std::string>(i, 1), box_.open(r.get<std::string>(i, 2)),
+                   r.get<std::string>(i, 3), r.get<std::string>(i, 4), r.get<int64_t>(i, 5)});
+  co_return out;
+}
+
+awaitable<VpnStore::ClientConfigData> VpnStore::client_config(int64_t peer_id) {
+  auto r = co_await pool_.exec(
+      "SELECT p.private_key_enc, p.preshared_key_enc, host(p.address), n.dns, n.public_key, "
+      "n.endpoint_host || ':' || n.endpoint_port, n.location, n.name, n.mtu "
+      "FROM vpn_peers p JOIN vpn_nodes n ON n.id = p.node_id WHERE p.id = $1",
+      peer_id);
+  if (r.empty()) throw std::invalid_argument("no peer " + std::to_string(peer_id));
+  ClientConfigData c;
+  c.private_key = box_.open(r.get<std::string>(0, 0));
+  c.preshared_key = box_.open(r.get<std::string>(0, 1));
+  c.address = r.get<std::string>(0, 2);
+  c.dns = r.get<std::string>(0, 3);
+  c.server_public_key = r.get<std::string>(0, 4);
+  c.endpoint = r.get<std::string>(0, 5);
+  c.location = r.get<std::string>(0, 6);
+  c.node_name = r.get<std::string>(0, 7);
+  c.mtu = r.get<int>(0, 8);
+  co_return c;
+}
+
+}  // namespace vpnbot::vpn

@@ -1,0 +1,113 @@
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/asio.hpp"
+#include "db/pool.hpp"
+#include "vpn/keys.hpp"
+
+namespace vpnbot::vpn {
+
+struct NodeSpec {
+  std::string name;
+  std::string country_code;
+  std::string location;
+  std::string endpoint_host;
+  int endpoint_port = 51820;
+  std::string interface = "wg0";
+  std::string subnet_v4 = "10.8.0.0/24";
+  std::string subnet_v6;  // optional
+  std::string dns = "1.1.1.1";
+  int mtu = 1420;
+  int capacity = 250;
+};
+
+struct Node {
+  int64_t id = 0;
+  NodeSpec spec;
+  std::string state;
+  std::string public_key;
+  std::string gateway_address;  // the server's own tunnel address (first host)
+};
+
+struct PoolFill {
+  int64_t node_id = 0;
+  std::string name;
+  int64_t total = 0;
+  int64_t free = 0;
+  double fill() const { return total ? 1.0 - static_cast<double>(free) / static_cast<double>(total) : 1.0; }
+};
+
+struct Peer {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  int64_t node_id = 0;
+  std::string address;  // a.b.c.d (no mask)
+  std::string public_key;
+  std::string state;
+  int64_t revision = 0;
+};
+
+// What an agent needs to configure one peer.
+struct DesiredPeer {
+  int64_t id = 0;
+  std::string public_key;
+  std::string preshared_key;  // decrypted
+  std::string address;
+  std::string state;
+  int64_t revision = 0;
+};
+
+class DeviceLimitReached : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+class NoCapacity : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The VPN domain's tables: nodes, their free-address pools and the peers (desired state).
+class VpnStore {
+ public:
+  VpnStore(db::Pool& pool, const SecretBox& box) : pool_(pool), box_(box) {}
+
+  // Creates the node with its keypair and fills its pool (every host address except network, gateway, broadcast).
+  awaitable<Node> add_node(NodeSpec spec);
+  awaitable<std::vector<Node>> list_nodes();
+  awaitable<std::optional<Node>> node_by_name(std::string name);
+  awaitable<std::optional<Node>> node_by_id(int64_t id);
+  awaitable<bool> set_node_state(std::string name, std::string state);
+  awaitable<std::vector<PoolFill>> pool_fill();
+  awaitable<std::string> node_private_key(int64_t node_id);
+
+  // Creates a config for the user on `node_id` (or the least-filled enabled node), idempotent by provision_key.
+  // The user's live configs may not exceed device_limit. Address claimed with SKIP LOCKED: O(log n) at any fill.
+  static awaitable<Peer> provision(db::Transaction& tx, const SecretBox& box, int64_t user_id,
+                                   std::optional<int64_t> node_id, std::optional<int64_t> subscription_id,
+                                   std::string provision_key, int device_limit);
+  awaitable<Peer> provision(int64_t user_id, std::optional<int64_t> node_id, std::string provision_key,
+                            int device_limit);
+  // active <-> disabled keep address and keys (the user's config keeps working after renewal); removed frees the
+  // address after the grace period.
+  awaitable<bool> set_peer_state(int64_t peer_id, std::string state);
+  static awaitable<int64_t> set_user_peers_state(db::Transaction& tx, int64_t user_id, std::string from_state,
+                                                 std::string to_state);
+  awaitable<Peer> regenerate_keys(int64_t peer_id);
+  awaitable<int64_t> release_removed_addresses(Millis grace);
+  awaitable<std::vector<Peer>> user_peers(int64_t user_id);
+
+  // Agent side: peers of a node changed after `revision`, oldest first (keyset pagination).
+  awaitable<std::vector<DesiredPeer>> changes_since(int64_t node_id, int64_t revision, int limit);
+  // Everything the client needs for its .conf.
+  struct ClientConfigData {
+    std::string private_key, preshared_key, address, dns, server_public_key, endpoint, location, node_name;
+    int mtu = 1420;
+  };
+  awaitable<ClientConfigData> client_config(int64_t peer_id);
+
+ private:
+  db::Pool& pool_;
+  const SecretBox& box_;
+};
+
+}  // namespace vpnbot::vpn

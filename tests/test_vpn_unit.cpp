@@ -1,0 +1,140 @@
+// Keys, sealing, config rendering, QR, UAPI protocol and atomic persistence: no database, no root.
+#include <gtest/gtest.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "agent/persist.hpp"
+#include "agent/uapi.hpp"
+#include "agent/wg_agent.hpp"
+#include "core/process.hpp"
+#include "support/process.hpp"
+#include "vpn/client_config.hpp"
+#include "vpn/keys.hpp"
+
+using namespace vpnbot;
+
+namespace {
+std::string temp_dir() {
+  char tmpl[] = "/tmp/vpnbot-vpn-unit-XXXXXX";
+  return mkdtemp(tmpl);
+}
+}  // namespace
+
+TEST(Keys, MatchWgPubkeyForAThousandRandomKeys) {
+  if (system("command -v wg >/dev/null 2>&1") != 0) GTEST_SKIP() << "wg (wireguard-tools) is not installed";
+  std::string dir = temp_dir();
+  // One shell process computes all 1000 public keys with `wg pubkey`: the reference implementation.
+  std::string script = dir + "/keys.sh";
+  std::vector<vpn::KeyPair> pairs;
+  {
+    std::ofstream out(script);
+    for (int i = 0; i < 1000; ++i) {
+      pairs.push_back(vpn::generate_keypair());
+      out << "echo " << pairs.back().private_key << " | wg pubkey\n";
+    }
+  }
+  ASSERT_EQ(run_process({"sh", "-c", "sh " + script + " > " + dir + "/pub.txt"}), 0);
+  std::ifstream in(dir + "/pub.txt");
+  std::string line;
+  int i = 0;
+  while (std::getline(in, line)) {
+    ASSERT_LT(i, 1000);
+    EXPECT_EQ(line, pairs[i].public_key) << "key " << i;
+    EXPECT_EQ(vpn::public_key_for(pairs[i].private_key), pairs[i].public_key);
+    ++i;
+  }
+  EXPECT_EQ(i, 1000);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Keys, EncodingAndValidation) {
+  auto psk = vpn::generate_preshared_key();
+  EXPECT_EQ(psk.size(), 44u);
+  EXPECT_EQ(vpn::hex_to_key(vpn::key_to_hex(psk)), psk);
+  EXPECT_THROW(vpn::decode_key("short"), std::invalid_argument);
+  EXPECT_THROW(vpn::public_key_for("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"), std::invalid_argument);
+}
+
+TEST(SecretBox, SealsOpensAndRejectsTamperingOrWrongKey) {
+  std::string dir = temp_dir();
+  auto box = vpn::SecretBox::from_file(dir + "/master.key", true);
+  EXPECT_EQ(std::filesystem::status(dir + "/master.key").permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  auto again = vpn::SecretBox::from_file(dir + "/master.key", false);
+  auto sealed = box.seal("private key");
+  EXPECT_NE(sealed.find("private"), 0u);
+  EXPECT_EQ(again.open(sealed), "private key");
+  std::string tampered = sealed;
+  tampered[30] = tampered[30] == 'A' ? 'B' : 'A';
+  EXPECT_THROW(box.open(tampered), std::runtime_error);
+  EXPECT_THROW(vpn::SecretBox(std::array<unsigned char, 32>{}).open(sealed), std::runtime_error);
+  EXPECT_THROW(vpn::SecretBox::from_file(dir + "/missing.key", false), std::runtime_error);
+  std::filesystem::permissions(dir + "/master.key", std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::add);
+  EXPECT_THROW(vpn::SecretBox::from_file(dir + "/master.key", false), std::runtime_error) << "world-readable key";
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ClientConfig, RendersWgQuickConfigAndAQrPng) {
+  vpn::VpnStore::ClientConfigData c{"PRIV",      "PSK",  "10.8.0.2", "1.1.1.1", "SERVERPUB", "vpn.example.com:51820",
+                                    "Amsterdam", "nl-1", 1420};
+  auto text = vpn::render_client_config(c);
+  EXPECT_EQ(text,
+            "[Interface]\nPrivateKey = PRIV\nAddress = 10.8.0.2/32\nDNS = 1.1.1.1\nMTU = 1420\n\n[Peer]\n"
+            "PublicKey = SERVERPUB\nPresharedKey = PSK\nEndpoint = vpn.example.com:51820\n"
+            "AllowedIPs = 0.0.0.0/0, ::/0\nPersistentKeepalive = 25\n");
+  auto png = vpn::qr_png(text);
+  ASSERT_GT(png.size(), 100u);
+  EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  EXPECT_EQ(vpn::client_config_filename("amsterdam-1", 1234567), "amsterda-234567.conf");
+}
+
+TEST(Uapi, ParsesGetAndFormatsSet) {
+  auto a = vpn::generate_keypair(), b = vpn::generate_keypair();
+  auto psk = vpn::generate_preshared_key();
+  std::string get = "private_key=" + vpn::key_to_hex(a.private_key) +
+                    "\nlisten_port=51820\npublic_key=" + vpn::key_to_hex(b.public_key) +
+                    "\npreshared_key=" + vpn::key_to_hex(psk) +
+                    "\nlast_handshake_time_sec=1700000000\nrx_bytes=10\ntx_bytes=20\nallowed_ip=10.8.0.2/32\n"
+                    "errno=0\n\n";
+  auto state = agent::Uapi::parse(get);
+  EXPECT_EQ(state.private_key, a.private_key);
+  EXPECT_EQ(state.listen_port, 51820);
+  ASSERT_EQ(state.peers.size(), 1u);
+  auto& p = state.peers.at(b.public_key);
+  EXPECT_EQ(p.preshared_key, psk);
+  EXPECT_EQ(p.allowed_ips, std::vector<std::string>{"10.8.0.2/32"});
+  EXPECT_EQ(p.rx_bytes, 10);
+  EXPECT_EQ(p.last_handshake_sec, 1700000000);
+  auto set =
+      agent::Uapi::format_set({{b.public_key, false, psk, "10.8.0.2/32"}, {a.public_key, true, "", ""}}, "", 0, false);
+  EXPECT_EQ(set, "set=1\npublic_key=" + vpn::key_to_hex(b.public_key) + "\npreshared_key=" + vpn::key_to_hex(psk) +
+                     "\nreplace_allowed_ips=true\nallowed_ip=10.8.0.2/32\npublic_key=" + vpn::key_to_hex(a.public_key) +
+                     "\nremove=true\n\n");
+  EXPECT_THROW(agent::Uapi::parse("errno=22\n\n"), std::runtime_error);
+}
+
+TEST(Persist, AtomicReplaceAndCrashBeforeRenameKeepsTheOldFile) {
+  std::string dir = temp_dir();
+  std::string path = dir + "/wg0.conf";
+  agent::PersistedConfig config{vpn::generate_keypair().private_key, 51820, {}};
+  for (int i = 0; i < 3; ++i)
+    config.peers.push_back({vpn::generate_keypair().public_key, false, vpn::generate_preshared_key(),
+                            "10.8.0." + std::to_string(i + 2) + "/32"});
+  agent::write_file_atomically(path, agent::format_persisted(config));
+  auto parsed = agent::parse_persisted(agent::read_file(path));
+  EXPECT_EQ(parsed.private_key, config.private_key);
+  EXPECT_EQ(parsed.listen_port, 51820);
+  ASSERT_EQ(parsed.peers.size(), 3u);
+  EXPECT_EQ(parsed.peers[2].allowed_ip, "10.8.0.4/32");
+  EXPECT_EQ(parsed.peers[1].preshared_key, config.peers[1].preshared_key);
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  auto before = agent::read_file(path);
+  EXPECT_THROW(agent::write_file_atomically(path, "[Interface]\ntorn", 0600, true), std::runtime_error);
+  EXPECT_EQ(agent::read_file(path), before) << "a crash before the rename leaves the previous file intact";
+  std::filesystem::remove_all(dir);
+}
