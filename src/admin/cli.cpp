@@ -121,6 +121,8 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
   auto full_ms = std::make_shared<int>(60000);
   agent->add_option("--poll-ms", *poll_ms, "Poll interval (NOTIFY wakes sooner)");
   agent->add_option("--full-reconcile-ms", *full_ms, "Full reconcile interval");
+  auto stats_ms = std::make_shared<int>(30000);
+  agent->add_option("--stats-ms", *stats_ms, "How often handshakes and traffic are written back");
 
   return [=](const Config& config) -> std::optional<int> {
     if (*agent) {
@@ -128,6 +130,7 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
       agent_options->owner = config.instance_id;
       agent_options->poll_interval = Millis(*poll_ms);
       agent_options->full_reconcile_interval = Millis(*full_ms);
+      agent_options->stats_interval = Millis(*stats_ms);
       agent_options->lease_ttl = Millis(config.lease_ttl_ms);
       asio::io_context io(1);
       asio::thread_pool blocking(2);

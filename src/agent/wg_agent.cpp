@@ -267,9 +267,15 @@ awaitable<void> WgAgent::run() {
                                                               : options_.uapi_socket);
   lease_ = std::make_unique<jobs::LeaderLease>(ex_, pool_, "wg-agent:" + node_->spec.name, options_.owner,
                                                options_.lease_ttl);
-  if (!co_await lease_->try_acquire())
-    throw std::runtime_error("another wg-agent already manages node '" + node_->spec.name + "'");
+  // A restart after a crash finds its own stale lease: it expires within one ttl. A live agent keeps renewing it,
+  // so after two ttls we know another agent really manages this node and refuse.
+  bool acquired = false;
+  auto give_up = Clock::now() + 2 * options_.lease_ttl;
+  while (!stopping_ && !(acquired = co_await lease_->try_acquire()) && Clock::now() < give_up)
+    co_await sleep_for(options_.lease_ttl / 6);
+  if (!acquired) throw std::runtime_error("another wg-agent already manages node '" + node_->spec.name + "'");
   lease_->on_lost = [this] {
+    if (stopping_) return;  // released on a normal stop
     lease_lost_ = true;
     stopping_ = true;
     wake_.notify();
