@@ -35,8 +35,9 @@ class ServeTest : public AsyncDbTest {
 TEST_F(ServeTest, ServesHealthAndShutsDownCleanlyOnSigterm) {
   url = vpnbot::testing::empty_database_url();  // serve must migrate it itself
   auto port = free_port();
-  auto p = spawn_vpnbot({"serve"},
-                        {{"VPNBOT_DATABASE_URL", url}, {"VPNBOT_HTTP_LISTEN", "127.0.0.1:" + std::to_string(port)}});
+  auto p = spawn_vpnbot({"serve"}, {{"VPNBOT_DATABASE_URL", url},
+                                    {"VPNBOT_HTTP_LISTEN", "127.0.0.1:" + std::to_string(port)},
+                                    {"VPNBOT_MASTER_KEY_FILE", vpnbot::testing::test_master_key_file()}});
   std::string base = "http://127.0.0.1:" + std::to_string(port);
   long ready = 0;
   for (int i = 0; i < 100 && ready != 200; ++i) {

@@ -56,7 +56,8 @@ class TelegramTest : public AsyncDbTest {
             {"VPNBOT_PUBLIC_URL", "http://127.0.0.1:" + std::to_string(port)},
             {"VPNBOT_JOB_POLL_INTERVAL_MS", "200"},
             {"VPNBOT_LEASE_TTL_MS", "3000"},
-            {"VPNBOT_LOG_LEVEL", "info"}};
+            {"VPNBOT_LOG_LEVEL", "info"},
+            {"VPNBOT_MASTER_KEY_FILE", vpnbot::testing::test_master_key_file()}};
   }
 };
 

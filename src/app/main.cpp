@@ -12,6 +12,7 @@
 #include "core/log.hpp"
 #include "db/local_cluster.hpp"
 #include "emulator/emulator_thread.hpp"
+#include "vpn/keys.hpp"
 
 using namespace vpnbot;
 
@@ -144,6 +145,10 @@ int main(int argc, char** argv) {
       env.try_emplace("VPNBOT_TELEGRAM_API_URL", telegram.base_url());
       env.try_emplace("VPNBOT_TELEGRAM_TOKEN", emulator::TelegramEmulatorOptions{}.token);
       env.try_emplace("VPNBOT_TELEGRAM_WEBHOOK_SECRET", secret);
+      if (!env.count("VPNBOT_MASTER_KEY_FILE")) {
+        env["VPNBOT_MASTER_KEY_FILE"] = cluster.dir() + "/master.key";
+        vpn::SecretBox::from_file(env["VPNBOT_MASTER_KEY_FILE"], true);
+      }
       env.try_emplace("VPNBOT_PUBLIC_URL",
                       "http://" + config.http_listen.host + ":" + std::to_string(config.http_listen.port));
       config = load_config(config_file.empty() ? std::nullopt : std::optional(config_file), env);

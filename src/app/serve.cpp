@@ -191,12 +191,8 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
           jobs::WorkerOptions{config.instance_id, config.worker_concurrency, Millis(config.job_lease_ms),
                               Millis(config.job_poll_interval_ms)});
       register_housekeeping_handlers(*roles.worker);
-      if (!config.master_key_file.empty()) {
-        roles.secret_box = std::make_unique<vpn::SecretBox>(vpn::SecretBox::from_file(config.master_key_file, false));
-        vpn::register_job_handlers(*roles.worker, *roles.secret_box, Millis(config.vpn_address_grace_ms));
-      } else {
-        log::warn("app", "no master_key_file: VPN configs cannot be created or delivered by this worker");
-      }
+      roles.secret_box = std::make_unique<vpn::SecretBox>(vpn::SecretBox::from_file(config.master_key_file, false));
+      vpn::register_job_handlers(*roles.worker, *roles.secret_box, Millis(config.vpn_address_grace_ms));
       if (roles.bot_api) {
         std::set<int64_t> admins(config.admin_ids.begin(), config.admin_ids.end());
         roles.bot = std::make_unique<bot::Bot>(bot::BotOptions{"", admins}, bot::Catalog::embedded());
@@ -285,6 +281,11 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
 }  // namespace
 
 int serve(const Config& config) {
+  // Workers create and deliver configs whose private keys are sealed under the master key: refuse to start
+  // without it rather than fail on the first purchase.
+  if (config.has_role("worker") && config.master_key_file.empty())
+    throw ConfigError("config: master_key_file (env VPNBOT_MASTER_KEY_FILE) is required by the worker role");
+  if (config.has_role("worker")) vpn::SecretBox::from_file(config.master_key_file, false);  // readable, 0600
   asio::io_context io(1);
   // Runs the rare libpq calls that block (DNS lookup in connect, cancel requests) off the event loop.
   asio::thread_pool blocking(2);

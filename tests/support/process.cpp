@@ -1,5 +1,7 @@
 #include "support/process.hpp"
 
+#include "vpn/keys.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -73,6 +75,17 @@ uint16_t free_port() {
   asio::io_context io;
   asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
   return a.local_endpoint().port();
+}
+
+const std::string& test_master_key_file() {
+  static const std::string path = [] {
+    std::string p = "/tmp/vpnbot-test-master-" + std::to_string(::getpid()) + ".key";
+    ::unlink(p.c_str());
+    vpn::SecretBox::from_file(p, true);
+    std::atexit([] { ::unlink(("/tmp/vpnbot-test-master-" + std::to_string(::getpid()) + ".key").c_str()); });
+    return p;
+  }();
+  return path;
 }
 
 }  // namespace vpnbot::testing

@@ -24,5 +24,7 @@ Process spawn_process(const std::string& binary, const std::vector<std::string>&
                       const std::map<std::string, std::string>& env_vars);
 Process spawn_vpnbot(const std::vector<std::string>& args, const std::map<std::string, std::string>& env_vars);
 uint16_t free_port();
+// A master key file (0600) for processes that need one; created once per test process.
+const std::string& test_master_key_file();
 
 }  // namespace vpnbot::testing
