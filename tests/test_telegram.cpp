@@ -12,6 +12,8 @@
 #include "telegram/dispatcher.hpp"
 #include "telegram/ingest.hpp"
 #include "telegram/outbox.hpp"
+#include "vpn/client_config.hpp"
+#include "vpn/store.hpp"
 
 using namespace vpnbot;
 using nlohmann::json;
@@ -241,11 +243,45 @@ TEST_F(TelegramTest, EndToEndWebhookFlowWithTheRealBinary) {
   EXPECT_NE(bot_messages(1002)[0]["text"].get<std::string>().find("Привет, Boris!"), std::string::npos);
   EXPECT_NE(bot_messages(1001)[3]["text"].get<std::string>().find("Boris"), std::string::npos);
 
+  // My configs: listed with location and state; a button delivers the .conf and its QR code again.
+  auto box = vpn::SecretBox::from_file(vpnbot::testing::test_master_key_file(), false);
+  auto pool = make_pool();
+  vpn::VpnStore store(*pool, box);
+  vpn::NodeSpec spec{"nl-1", "NL", "Amsterdam", "198.51.100.7", 51820, "wg0", "10.8.0.0/24"};
+  run(store.add_node(spec));
+  auto peer = run(store.provision(1001, std::nullopt, "e2e:1001", 3));
+  emulator.client("/client/press", {{"user_id", 1001}, {"message_id", menu["message_id"]}, {"data", "1:m:cfg"}});
+  ASSERT_TRUE(eventually([&] {
+    return bot_messages(1001)[1]["text"].get<std::string>().find("Amsterdam #" + std::to_string(peer.id)) !=
+           std::string::npos;
+  })) << bot_messages(1001).dump();
+  auto before_get = bot_messages(1001).size();
+  emulator.client(
+      "/client/press",
+      {{"user_id", 1001}, {"message_id", menu["message_id"]}, {"data", "1:cfg:get:" + std::to_string(peer.id)}});
+  ASSERT_TRUE(eventually([&] { return bot_messages(1001).size() == before_get + 2; })) << serve.output();
+  auto delivered = bot_messages(1001);
+  auto document = delivered[before_get];
+  ASSERT_TRUE(document.contains("document")) << document.dump();
+  EXPECT_TRUE(delivered[before_get + 1].contains("photo"));
+  auto [status, conf] = vpnbot::testing::http_request("GET",
+                                                      emulator.base_url() + "/client/file?chat_id=1001&message_id=" +
+                                                          std::to_string(document["message_id"].get<int64_t>()),
+                                                      "");
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(conf, vpn::render_client_config(run(store.client_config(peer.id)))) << "the user's exact config";
+  // Another user's config id in a forged callback delivers nothing.
+  emulator.client("/client/press", {{"user_id", 1002},
+                                    {"message_id", bot_messages(1002)[0]["message_id"]},
+                                    {"data", "1:cfg:get:" + std::to_string(peer.id)}});
+  run(sleep_for(Millis(1500)));
+  for (const auto& m : bot_messages(1002)) EXPECT_FALSE(m.contains("document")) << "never someone else's config";
+
   // Language switch: the menu is re-rendered in Russian in place.
   auto menu_id = bot_messages(1001)[1]["message_id"];
   emulator.client("/client/press", {{"user_id", 1001}, {"message_id", menu_id}, {"data", "1:lang:ru"}});
   ASSERT_TRUE(eventually([&] {
-    return bot_messages(1001)[1]["text"].get<std::string>().find("Главное меню") != std::string::npos;
+    return bot_messages(1001)[1].value("text", "").find("Главное меню") != std::string::npos;
   })) << serve.output();
   EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT language FROM users WHERE id = 1001"), "ru");
   // A prompt keeps per-user state in the database: the next text is read as a promo code.
@@ -257,7 +293,7 @@ TEST_F(TelegramTest, EndToEndWebhookFlowWithTheRealBinary) {
   emulator.client("/client/send_message", {{"user_id", 1001}, {"text", "SALE<50>"}});
   ASSERT_TRUE(eventually([&] {
     auto msgs = bot_messages(1001);
-    return msgs.back()["text"].get<std::string>().find("SALE&lt;50&gt;") != std::string::npos;
+    return msgs.back().value("text", "").find("SALE&lt;50&gt;") != std::string::npos;
   })) << bot_messages(1001).dump();
   EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT conversation IS NULL FROM users WHERE id = 1001"), "t");
   // A banned user gets a short notice and nothing else.

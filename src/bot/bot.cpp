@@ -1,7 +1,11 @@
 #include "bot/bot.hpp"
 
+#include <charconv>
+
 #include "bot/callback.hpp"
 #include "core/log.hpp"
+#include "vpn/client_config.hpp"
+#include "vpn/store.hpp"
 
 namespace vpnbot::bot {
 
@@ -43,6 +47,20 @@ std::pair<std::string, std::string> split_command(const std::string& text) {
 
 const std::string kMenu = "menu", kHelp = "help", kLanguage = "lang";
 
+// "NL" -> the flag emoji (two regional indicator symbols).
+std::string flag(const std::string& country) {
+  std::string out;
+  for (char c : country) {
+    if (c < 'A' || c > 'Z') return "";
+    char32_t cp = 0x1F1E6 + (c - 'A');
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string Bot::t(const Context& ctx, std::string_view key, const TextArgs& args) const {
@@ -80,8 +98,28 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
     markup = keyboard({{button(t(ctx, "menu.buy"), encode_callback("m", {"buy"}))},
                        {button(t(ctx, "common.back"), encode_callback("m", {"menu"}))}});
   } else if (screen == "cfg") {
-    text = t(ctx, "screen.configs.none");
-    markup = back;
+    auto configs = co_await vpn::VpnStore::user_configs(ctx.tx, ctx.user.id);
+    if (configs.empty()) {
+      text = t(ctx, "screen.configs.none");
+      markup = back;
+    } else {
+      text = t(ctx, "screen.configs.title");
+      std::vector<std::vector<json>> rows;
+      for (const auto& c : configs) {
+        std::string seen = c.last_handshake ? t(ctx, "config.handshake.at", {{"time", *c.last_handshake}})
+                                            : t(ctx, "config.handshake.never");
+        text += "\n" + t(ctx, "config.line",
+                         {{"flag", flag(c.country_code)},
+                          {"location", html_escape(c.location)},
+                          {"id", std::to_string(c.id)},
+                          {"state", t(ctx, "config.state." + c.state)},
+                          {"seen", seen}});
+        rows.push_back({button(t(ctx, "config.get", {{"flag", flag(c.country_code)}, {"id", std::to_string(c.id)}}),
+                               encode_callback("cfg", {"get", std::to_string(c.id)}))});
+      }
+      rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"menu"}))});
+      markup = keyboard(std::move(rows));
+    }
   } else if (screen == "bal") {
     text = t(ctx, "screen.balance", {{"balance", "0"}, {"points", "0"}});
     markup = back;
@@ -231,6 +269,7 @@ awaitable<void> Bot::on_callback(Context& ctx, const json& query) {
       query["message"]["message_id"].is_number_integer())
     message_id = query["message"]["message_id"].get<int64_t>();
   auto decoded = decode_callback(data);
+  std::optional<int64_t> deliver;
   std::string notice;
   std::string screen = "menu";
   if (decoded.status != CallbackStatus::ok) {
@@ -238,6 +277,18 @@ awaitable<void> Bot::on_callback(Context& ctx, const json& query) {
     message_id.reset();  // the old message may be from another version: send a fresh menu instead
   } else if (decoded.callback.action == "m" && !decoded.callback.args.empty()) {
     screen = decoded.callback.args[0];
+  } else if (decoded.callback.action == "cfg" && decoded.callback.args.size() == 2 &&
+             decoded.callback.args[0] == "get") {
+    int64_t peer_id = 0;
+    auto& arg = decoded.callback.args[1];
+    auto [ptr, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), peer_id);
+    if (ec == std::errc() && ptr == arg.data() + arg.size()) {
+      deliver = peer_id;
+      notice = t(ctx, "config.sending");
+    } else {
+      notice = t(ctx, "error.menu_expired");
+    }
+    screen = "cfg";
   } else if (decoded.callback.action == "lang" && !decoded.callback.args.empty() &&
              (decoded.callback.args[0] == "en" || decoded.callback.args[0] == "ru")) {
     ctx.user.language = decoded.callback.args[0];
@@ -253,7 +304,43 @@ awaitable<void> Bot::on_callback(Context& ctx, const json& query) {
   answer.payload = {{"callback_query_id", query_id}};
   if (!notice.empty()) answer.payload["text"] = notice;
   co_await telegram::Outbox::enqueue(ctx.tx, answer);
+  if (deliver) {
+    co_await deliver_config(ctx, *deliver);
+    co_return;  // the menu stays as it is; the files arrive below it
+  }
   co_await show_screen(ctx, screen, message_id);
+}
+
+awaitable<void> Bot::deliver_config(Context& ctx, int64_t peer_id) {
+  if (!options_.secret_box) throw std::runtime_error("config delivery needs the master key");
+  // Only the owner's configs: a forged callback with someone else's id finds nothing.
+  vpn::ClientConfigData data;
+  std::string missing;
+  try {
+    data = co_await vpn::VpnStore::client_config(ctx.tx, *options_.secret_box, peer_id, ctx.user.id);
+  } catch (const std::invalid_argument& e) {
+    missing = e.what();
+  }
+  if (!missing.empty()) {
+    std::string answer = t(ctx, "error.menu_expired");
+    json markup = main_menu_keyboard(ctx);
+    co_await reply(ctx, std::move(answer), std::move(markup));
+    co_return;
+  }
+  std::string conf = vpn::render_client_config(data);
+  OutMessage document;
+  document.chat_id = ctx.chat_id;
+  document.method = "sendDocument";
+  document.payload = {{"caption", t(ctx, "config.caption", {{"location", html_escape(data.location)}})},
+                      {"parse_mode", "HTML"}};
+  document.files.push_back({"document", vpn::client_config_filename(data.node_name, peer_id), "text/plain", conf});
+  co_await telegram::Outbox::enqueue(ctx.tx, document);
+  OutMessage photo;
+  photo.chat_id = ctx.chat_id;
+  photo.method = "sendPhoto";
+  photo.payload = {{"caption", t(ctx, "config.qr_caption")}};
+  photo.files.push_back({"photo", "wireguard-qr.png", "image/png", vpn::qr_png(conf)});
+  co_await telegram::Outbox::enqueue(ctx.tx, photo);
 }
 
 awaitable<void> Bot::on_chat_member(db::Transaction& tx, const json& member) {

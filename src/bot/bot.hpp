@@ -8,12 +8,14 @@
 #include "telegram/dispatcher.hpp"
 #include "telegram/inbox.hpp"
 #include "telegram/outbox.hpp"
+#include "vpn/keys.hpp"
 
 namespace vpnbot::bot {
 
 struct BotOptions {
   std::string bot_username;  // for referral links (t.me/<username>?start=ref_<code>)
   std::set<int64_t> admin_ids;
+  const vpn::SecretBox* secret_box = nullptr;  // opens stored private keys for config delivery
 };
 
 // An update that can never be handled (no sender, unknown shape): skipped, not retried.
@@ -42,6 +44,8 @@ class Bot {
   awaitable<void> on_command(Context& ctx, const std::string& command, const std::string& argument);
   awaitable<void> show_screen(Context& ctx, const std::string& screen, std::optional<int64_t> edit_message_id);
   awaitable<void> reply(Context& ctx, std::string text, telegram::json keyboard);
+  // Sends a config as a .conf document and a QR code photo (both through the outbox, as uploads).
+  awaitable<void> deliver_config(Context& ctx, int64_t peer_id);
   std::string t(const Context& ctx, std::string_view key, const TextArgs& args = {}) const;
   telegram::json main_menu_keyboard(const Context& ctx) const;
 

@@ -9,7 +9,7 @@
 
 namespace vpnbot::vpn {
 
-std::string render_client_config(const VpnStore::ClientConfigData& c) {
+std::string render_client_config(const ClientConfigData& c) {
   std::string out;
   out += "[Interface]\n";
   out += "PrivateKey = " + c.private_key + "\n";

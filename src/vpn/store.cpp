@@ -216,16 +216,16 @@ awaitable<std::vector<DesiredPeer>> VpnStore::changes_since(int64_t node_id, int
   co_return out;
 }
 
-awaitable<VpnStore::ClientConfigData> VpnStore::client_config(int64_t peer_id) {
-  auto r = co_await pool_.exec(
-      "SELECT p.private_key_enc, p.preshared_key_enc, host(p.address), n.dns, n.public_key, "
-      "n.endpoint_host || ':' || n.endpoint_port, n.location, n.name, n.mtu "
-      "FROM vpn_peers p JOIN vpn_nodes n ON n.id = p.node_id WHERE p.id = $1",
-      peer_id);
-  if (r.empty()) throw std::invalid_argument("no peer " + std::to_string(peer_id));
+namespace {
+constexpr const char* kClientConfigSql =
+    "SELECT p.private_key_enc, p.preshared_key_enc, host(p.address), n.dns, n.public_key, "
+    "n.endpoint_host || ':' || n.endpoint_port, n.location, n.name, n.mtu "
+    "FROM vpn_peers p JOIN vpn_nodes n ON n.id = p.node_id WHERE p.id = $1 AND ($2::bigint IS NULL OR p.user_id = $2)";
+
+ClientConfigData read_client_config(const db::Result& r, const SecretBox& box) {
   ClientConfigData c;
-  c.private_key = box_.open(r.get<std::string>(0, 0));
-  c.preshared_key = box_.open(r.get<std::string>(0, 1));
+  c.private_key = box.open(r.get<std::string>(0, 0));
+  c.preshared_key = box.open(r.get<std::string>(0, 1));
   c.address = r.get<std::string>(0, 2);
   c.dns = r.get<std::string>(0, 3);
   c.server_public_key = r.get<std::string>(0, 4);
@@ -233,7 +233,35 @@ awaitable<VpnStore::ClientConfigData> VpnStore::client_config(int64_t peer_id) {
   c.location = r.get<std::string>(0, 6);
   c.node_name = r.get<std::string>(0, 7);
   c.mtu = r.get<int>(0, 8);
-  co_return c;
+  return c;
+}
+}  // namespace
+
+awaitable<ClientConfigData> VpnStore::client_config(int64_t peer_id) {
+  auto r = co_await pool_.exec(kClientConfigSql, peer_id, nullptr);
+  if (r.empty()) throw std::invalid_argument("no peer " + std::to_string(peer_id));
+  co_return read_client_config(r, box_);
+}
+
+awaitable<ClientConfigData> VpnStore::client_config(db::Transaction& tx, const SecretBox& box, int64_t peer_id,
+                                                    int64_t user_id) {
+  auto r = co_await tx.exec(kClientConfigSql, peer_id, user_id);
+  if (r.empty()) throw std::invalid_argument("no config " + std::to_string(peer_id) + " for this user");
+  co_return read_client_config(r, box);
+}
+
+awaitable<std::vector<VpnStore::UserConfig>> VpnStore::user_configs(db::Transaction& tx, int64_t user_id) {
+  auto r = co_await tx.exec(
+      "SELECT p.id, n.country_code, n.location, n.name, p.state, "
+      "to_char(p.last_handshake_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') "
+      "FROM vpn_peers p JOIN vpn_nodes n ON n.id = p.node_id WHERE p.user_id = $1 AND p.state <> 'removed' "
+      "ORDER BY p.id LIMIT 20",
+      user_id);
+  std::vector<UserConfig> out;
+  for (int i = 0; i < r.rows(); ++i)
+    out.push_back({r.get<int64_t>(i, 0), r.get<std::string>(i, 1), r.get<std::string>(i, 2), r.get<std::string>(i, 3),
+                   r.get<std::string>(i, 4), r.get<std::optional<std::string>>(i, 5)});
+  co_return out;
 }
 
 }  // namespace vpnbot::vpn

@@ -59,6 +59,11 @@ struct DesiredPeer {
   int64_t revision = 0;
 };
 
+struct ClientConfigData {
+  std::string private_key, preshared_key, address, dns, server_public_key, endpoint, location, node_name;
+  int mtu = 1420;
+};
+
 class DeviceLimitReached : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
@@ -96,13 +101,19 @@ class VpnStore {
   awaitable<int64_t> release_removed_addresses(Millis grace);
   awaitable<std::vector<Peer>> user_peers(int64_t user_id);
 
+  // What "My configs" shows: the user's live configs with their location and last handshake.
+  struct UserConfig {
+    int64_t id = 0;
+    std::string country_code, location, node_name, state;
+    std::optional<std::string> last_handshake;  // UTC "YYYY-MM-DD HH:MM"
+  };
+  static awaitable<std::vector<UserConfig>> user_configs(db::Transaction& tx, int64_t user_id);
+  static awaitable<ClientConfigData> client_config(db::Transaction& tx, const SecretBox& box, int64_t peer_id,
+                                                   int64_t user_id);
+
   // Agent side: peers of a node changed after `revision`, oldest first (keyset pagination).
   awaitable<std::vector<DesiredPeer>> changes_since(int64_t node_id, int64_t revision, int limit);
   // Everything the client needs for its .conf.
-  struct ClientConfigData {
-    std::string private_key, preshared_key, address, dns, server_public_key, endpoint, location, node_name;
-    int mtu = 1420;
-  };
   awaitable<ClientConfigData> client_config(int64_t peer_id);
 
  private:
