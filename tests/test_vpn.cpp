@@ -226,7 +226,7 @@ TEST_F(VpnTest, RealTunnelFollowsDesiredStateThroughTheAgent) {
   ASSERT_TRUE(run(store.set_peer_state(peer.id, "active")));
   EXPECT_TRUE(eventually([&] { return ns.ping("10.77.0.1"); }, Millis(40000))) << agent.output() << wg_show();
   // The persisted config holds both live peers and the node key.
-  std::string conf_path = state_dir + "/" + ifname + ".conf";
+  std::string conf_path = state_dir + "/lab-1.conf";
   ASSERT_TRUE(eventually([&] {
     auto text = vpnbot::testing::Process{0, conf_path}.output();
     return text.find(peer.public_key) != std::string::npos && text.find(other.public_key) != std::string::npos;
@@ -257,4 +257,20 @@ TEST_F(VpnTest, RealTunnelFollowsDesiredStateThroughTheAgent) {
       Millis(15000)));
   restarted.signal(SIGTERM);
   EXPECT_EQ(restarted.wait(Millis(15000)), 0) << restarted.output();
+
+  // A reboot with the database unreachable: the interface is gone, the agent restores it from its file.
+  sh("ip netns pids " + ns.srv + " | xargs -r kill -9");
+  ASSERT_TRUE(eventually([&] {
+    return !std::filesystem::exists("/var/run/wireguard/" + ifname + ".sock") ||
+           sh("ip -n " + ns.srv + " link show " + ifname) != 0;
+  }));
+  sh("rm -f /var/run/wireguard/" + ifname + ".sock");
+  auto offline = vpnbot::testing::spawn_process(
+      "/usr/bin/ip", {"netns", "exec", ns.srv, VPNBOT_BINARY, "wg-agent", "--node", "lab-1", "--state-dir", state_dir},
+      {{"VPNBOT_DATABASE_URL", "postgresql://postgres@/x?host=/nonexistent&port=1"},
+       {"VPNBOT_MASTER_KEY_FILE", key_file},
+       {"VPNBOT_DB_CONNECT_TIMEOUT_MS", "500"}});
+  EXPECT_TRUE(eventually([&] { return ns.ping("10.77.0.1"); }, Millis(45000))) << wg_show();
+  offline.signal(SIGTERM);
+  offline.wait(Millis(10000));
 }

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <sstream>
 
 #include "agent/persist.hpp"
 #include "core/log.hpp"
@@ -26,8 +27,9 @@ bool same_allowed_ips(const InterfacePeer& actual, const std::string& address) {
 }  // namespace
 
 std::string format_persisted(const PersistedConfig& c) {
-  std::string out =
-      "[Interface]\nPrivateKey = " + c.private_key + "\nListenPort = " + std::to_string(c.listen_port) + "\n";
+  std::string out = "# vpnbot interface=" + c.interface + " address=" + c.address + " mtu=" + std::to_string(c.mtu) +
+                    "\n[Interface]\nPrivateKey = " + c.private_key + "\nListenPort = " + std::to_string(c.listen_port) +
+                    "\n";
   for (const auto& p : c.peers) {
     out += "\n[Peer]\nPublicKey = " + p.public_key + "\n";
     if (!p.preshared_key.empty()) out += "PresharedKey = " + p.preshared_key + "\n";
@@ -45,6 +47,19 @@ PersistedConfig parse_persisted(const std::string& text) {
     if (end == std::string::npos) end = text.size();
     std::string line = text.substr(pos, end - pos);
     pos = end + 1;
+    if (line.rfind("# vpnbot ", 0) == 0) {
+      std::stringstream fields(line.substr(9));
+      std::string field;
+      while (fields >> field) {
+        auto eq = field.find('=');
+        if (eq == std::string::npos) continue;
+        auto key = field.substr(0, eq), value = field.substr(eq + 1);
+        if (key == "interface") c.interface = value;
+        if (key == "address") c.address = value;
+        if (key == "mtu") c.mtu = std::stoi(value);
+      }
+      continue;
+    }
     if (line == "[Peer]") {
       c.peers.emplace_back();
       peer = &c.peers.back();
@@ -79,13 +94,13 @@ void WgAgent::stop() {
 }
 
 std::string WgAgent::conf_path() const {
-  return options_.state_dir + "/" + (node_ ? node_->spec.interface : options_.node_name) + ".conf";
+  return options_.state_dir + "/" + options_.node_name + ".conf";
 }
 
-awaitable<void> WgAgent::ensure_interface(const vpn::Node& node) {
-  const auto& ifname = node.spec.interface;
+awaitable<void> WgAgent::ensure_interface(const std::string& ifname, const std::string& address, int mtu,
+                                          const std::string& private_key, int listen_port) {
   auto blocking = pool_.blocking_executor();
-  if (!std::filesystem::exists(uapi_->default_socket(ifname)) && options_.uapi_socket.empty()) {
+  if (!std::filesystem::exists(Uapi::default_socket(ifname)) && options_.uapi_socket.empty()) {
     // Userspace WireGuard (the kernel module is optional): wireguard-go daemonises once the interface exists.
     std::vector<std::string> create{options_.wireguard_go, ifname};
     std::string log_file = options_.state_dir + "/wireguard-go.log";
@@ -94,17 +109,15 @@ awaitable<void> WgAgent::ensure_interface(const vpn::Node& node) {
     for (int i = 0; i < 100 && !std::filesystem::exists(Uapi::default_socket(ifname)); ++i)
       co_await sleep_for(Millis(50));
   }
-  auto prefix = node.spec.subnet_v4.substr(node.spec.subnet_v4.find('/'));
-  std::vector<std::string> address{"ip", "address", "replace", node.gateway_address + prefix, "dev", ifname};
-  int rc = co_await run_process_async(blocking, std::move(address));
+  std::vector<std::string> add{"ip", "address", "replace", address, "dev", ifname};
+  int rc = co_await run_process_async(blocking, std::move(add));
   if (rc != 0) throw std::runtime_error("ip address replace on " + ifname + " failed");
-  std::vector<std::string> up{"ip", "link", "set", "dev", ifname, "mtu", std::to_string(node.spec.mtu), "up"};
+  std::vector<std::string> up{"ip", "link", "set", "dev", ifname, "mtu", std::to_string(mtu), "up"};
   rc = co_await run_process_async(blocking, std::move(up));
   if (rc != 0) throw std::runtime_error("ip link set " + ifname + " up failed");
   std::vector<PeerChange> none;
-  co_await uapi_->set(none, node_private_key_, node.spec.endpoint_port);
-  log::info("agent", "interface ready",
-            {{"interface", ifname}, {"address", node.gateway_address + prefix}, {"port", node.spec.endpoint_port}});
+  co_await uapi_->set(none, private_key, listen_port);
+  log::info("agent", "interface ready", {{"interface", ifname}, {"address", address}, {"port", listen_port}});
 }
 
 awaitable<void> WgAgent::apply(std::vector<PeerChange> changes) {
@@ -186,7 +199,8 @@ awaitable<int> WgAgent::apply_changes() {
 }
 
 awaitable<void> WgAgent::persist() {
-  PersistedConfig config{node_private_key_, node_->spec.endpoint_port, {}};
+  PersistedConfig config{node_private_key_, node_->spec.endpoint_port, {}, node_->spec.interface, node_address(),
+                         node_->spec.mtu};
   for (const auto& [id, w] : wanted_) config.peers.push_back({w.public_key, false, w.preshared_key, w.address + "/32"});
   auto op =
       asio::co_spawn(pool_.blocking_executor(), write_off_loop(conf_path(), format_persisted(config)), use_awaitable);
@@ -231,11 +245,18 @@ awaitable<void> WgAgent::report_stats() {
 awaitable<bool> WgAgent::restore_from_file() {
   if (!std::filesystem::exists(conf_path())) co_return false;
   auto config = parse_persisted(read_file(conf_path()));
-  if (config.private_key.empty()) co_return false;
+  if (config.private_key.empty() || config.interface.empty()) co_return false;
+  uapi_ = std::make_unique<Uapi>(options_.uapi_socket.empty() ? Uapi::default_socket(config.interface)
+                                                              : options_.uapi_socket);
+  co_await ensure_interface(config.interface, config.address, config.mtu, config.private_key, config.listen_port);
   co_await uapi_->set(config.peers, config.private_key, config.listen_port, true);
   log::warn("agent", "database unreachable: interface restored from the persisted config",
             {{"path", conf_path()}, {"peers", config.peers.size()}});
   co_return true;
+}
+
+std::string WgAgent::node_address() const {
+  return node_->gateway_address + node_->spec.subnet_v4.substr(node_->spec.subnet_v4.find('/'));
 }
 
 awaitable<void> WgAgent::run() {
@@ -254,9 +275,16 @@ awaitable<void> WgAgent::run() {
       error = e.what();
     }
     if (node_) break;
-    if (!restored && uapi_ == nullptr) {
-      uapi_ = std::make_unique<Uapi>(options_.uapi_socket.empty() ? Uapi::default_socket(options_.node_name)
-                                                                  : options_.uapi_socket);
+    if (!restored) {
+      // A reboot without the database: bring the tunnels back from the last persisted state meanwhile.
+      std::string restore_error;
+      try {
+        restored = co_await restore_from_file();
+      } catch (const std::exception& e) {
+        restore_error = e.what();
+      }
+      if (!restore_error.empty()) log::error("agent", "restore from file failed", {{"error", restore_error}});
+      restored = restored || !restore_error.empty();  // try once
     }
     log::warn("agent", "database unreachable, retrying", {{"error", error}, {"retry_ms", delay.count()}});
     co_await sleep_for(delay);
@@ -282,7 +310,8 @@ awaitable<void> WgAgent::run() {
   };
   bool lease_done = false;
   asio::co_spawn(ex_, lease_->run(), [&lease_done](std::exception_ptr) { lease_done = true; });
-  co_await ensure_interface(*node_);
+  co_await ensure_interface(node_->spec.interface, node_address(), node_->spec.mtu, node_private_key_,
+                            node_->spec.endpoint_port);
   db::Listener listener(
       pool_.blocking_executor(), listen_url_, {"vpnbot_peers"},
       [this](const db::Notification& n) {

@@ -27,6 +27,10 @@ struct PersistedConfig {
   std::string private_key;
   int listen_port = 0;
   std::vector<PeerChange> peers;
+  // What it takes to recreate the interface after a reboot without the database (kept as a comment line).
+  std::string interface;
+  std::string address;  // the node's own tunnel address with prefix, e.g. 10.8.0.1/24
+  int mtu = 1420;
 };
 std::string format_persisted(const PersistedConfig& config);
 PersistedConfig parse_persisted(const std::string& text);
@@ -49,7 +53,8 @@ class WgAgent {
     std::string preshared_key;
     std::string address;
   };
-  awaitable<void> ensure_interface(const vpn::Node& node);
+  awaitable<void> ensure_interface(const std::string& ifname, const std::string& address, int mtu,
+                                   const std::string& private_key, int listen_port);
   awaitable<int> full_reconcile();
   awaitable<int> apply_changes();
   awaitable<void> apply(std::vector<PeerChange> changes);
@@ -58,6 +63,7 @@ class WgAgent {
   awaitable<void> report_status(int drift);
   awaitable<bool> restore_from_file();
   std::string conf_path() const;
+  std::string node_address() const;
 
   asio::any_io_executor ex_;
   db::Pool& pool_;
