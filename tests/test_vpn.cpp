@@ -77,9 +77,19 @@ TEST_F(VpnTest, PoolSkipsNetworkGatewayBroadcastAndEnforcesDeviceLimit) {
   EXPECT_EQ(run(store.release_removed_addresses(Millis(3600000))), 0);
   EXPECT_EQ(run(store.release_removed_addresses(Millis(0))), 1);
   EXPECT_EQ(run(store.pool_fill())[0].free, 252);
-  auto config = vpn::render_client_config(run(store.client_config(again[1].id)));
-  EXPECT_NE(config.find("Endpoint = 198.51.100.7:51820"), std::string::npos);
-  EXPECT_NE(config.find("PublicKey = " + node.public_key), std::string::npos);
+  // Moving to another location: new node, new address; the old peer is removed.
+  vpn::NodeSpec second{"de-1", "DE", "Frankfurt", "203.0.113.1", 51820, "wg0", "10.9.0.0/24"};
+  auto de = run(store.add_node(second));
+  auto moved = run(store.move_to_node(again[1].id, de.id));
+  EXPECT_EQ(moved.node_id, de.id);
+  EXPECT_EQ(moved.address, "10.9.0.2");
+  EXPECT_EQ(
+      vpnbot::testing::query_value_sync(url, "SELECT state FROM vpn_peers WHERE id = " + std::to_string(again[1].id)),
+      "removed");
+  EXPECT_THROW(run(store.move_to_node(moved.id, de.id)), std::invalid_argument);
+  auto config = vpn::render_client_config(run(store.client_config(moved.id)));
+  EXPECT_NE(config.find("Endpoint = 203.0.113.1:51820"), std::string::npos);
+  EXPECT_NE(config.find("PublicKey = " + de.public_key), std::string::npos);
 }
 
 TEST_F(VpnTest, TwoThousandConfigsByFourWorkerProcessesNoDuplicateNoLoss) {

@@ -104,6 +104,9 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
   auto* peer_set = peer->add_subcommand("set-state", "active, disabled or removed");
   peer_set->add_option("id", *peer_id)->required();
   peer_set->add_option("state", *peer_state)->required()->check(CLI::IsMember({"active", "disabled", "removed"}));
+  auto* peer_move = peer->add_subcommand("move", "Move a config to another node (new address and keys)");
+  peer_move->add_option("id", *peer_id)->required();
+  peer_move->add_option("--node", *peer_node, "Target node name")->required();
   auto* peer_show = peer->add_subcommand("show", "Print a config's .conf");
   peer_show->add_option("id", *peer_id)->required();
   auto* peer_qr = peer->add_subcommand("qr", "Write a config's QR code PNG");
@@ -234,6 +237,19 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
         bool ok = co_await store.set_peer_state(*peer_id, *peer_state);
         if (!ok) std::cerr << "vpnbot admin: config " << *peer_id << " not found or already " << *peer_state << "\n";
         co_return ok ? 0 : 1;
+      });
+    if (*peer_move)
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        auto box = master_key(config);
+        vpn::VpnStore store(pool, box);
+        auto target = co_await store.node_by_name(*peer_node);
+        if (!target) throw std::invalid_argument("no node named " + *peer_node);
+        auto moved = co_await store.move_to_node(*peer_id, target->id);
+        std::cout << (as_json ? nlohmann::json{{"id", moved.id}, {"address", moved.address}}.dump()
+                              : "config " + std::to_string(*peer_id) + " moved: new config " +
+                                    std::to_string(moved.id) + " at " + moved.address)
+                  << "\n";
+        co_return 0;
       });
     if (*peer_show || *peer_qr)
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {

@@ -2,6 +2,8 @@
 
 #include "core/log.hpp"
 
+#include <limits>
+
 namespace vpnbot::vpn {
 namespace {
 
@@ -180,6 +182,21 @@ awaitable<Peer> VpnStore::regenerate_keys(int64_t peer_id) {
                                peer_id, keys.public_key, private_sealed, psk_sealed);
   if (r.empty()) throw std::invalid_argument("no live peer " + std::to_string(peer_id));
   co_return read_peer(r, 0);
+}
+
+awaitable<Peer> VpnStore::move_to_node(int64_t peer_id, int64_t node_id) {
+  co_return co_await pool_.transaction([&](db::Transaction& tx) -> awaitable<Peer> {
+    auto old = co_await tx.exec(
+        "UPDATE vpn_peers SET state = 'removed', removed_at = now(), revision = nextval('vpn_peer_revision'), "
+        "updated_at = now() WHERE id = $1 AND state <> 'removed' RETURNING user_id, subscription_id, node_id",
+        peer_id);
+    if (old.empty()) throw std::invalid_argument("no live config " + std::to_string(peer_id));
+    if (old.get<int64_t>(0, 2) == node_id) throw std::invalid_argument("the config is already on that node");
+    std::string key = "move:" + std::to_string(peer_id) + ":" + std::to_string(node_id);
+    // The removed peer no longer counts, so the same device limit admits its replacement.
+    co_return co_await provision(tx, box_, old.get<int64_t>(0, 0), node_id, old.get<std::optional<int64_t>>(0, 1), key,
+                                 std::numeric_limits<int>::max());
+  });
 }
 
 awaitable<int64_t> VpnStore::release_removed_addresses(Millis grace) {
