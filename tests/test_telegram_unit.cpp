@@ -92,6 +92,9 @@ TEST(RateLimiter, PrivateChatOnePerSecondGlobalThirtyPerSecond) {
   for (int chat = 2; chat <= 30; ++chat) limiter.record(chat, t0);
   EXPECT_EQ(limiter.ready_at(99, t0), t0 + std::chrono::seconds(1)) << "30 in the last second: global limit";
   EXPECT_EQ(limiter.ready_at(99, t0 + std::chrono::seconds(1)), t0 + std::chrono::seconds(1));
+  // The chat's spacing counts from when its last call finished.
+  limiter.completed(1, t0 + std::chrono::milliseconds(300));
+  EXPECT_EQ(limiter.ready_at(1, t0 + std::chrono::seconds(1)), t0 + std::chrono::milliseconds(1300));
 }
 
 TEST(RateLimiter, GroupsTwentyPerMinuteAndPauseAfter429) {

@@ -243,6 +243,7 @@ awaitable<void> Sender::deliver(Row row) {
     // The row stays 'sending' and becomes 'ambiguous' after its lease: logged, never resent.
     log::error("sender", "could not record the outcome of a send", {{"outbox_id", row.id}, {"error", e.what()}});
   }
+  limiter_.completed(row.chat_id, Clock::now());
   busy_chats_.erase(row.chat_id);
   --in_flight_;
   wakeup_.notify();

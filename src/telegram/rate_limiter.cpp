@@ -41,6 +41,12 @@ void RateLimiter::record(int64_t chat_id, Clock::time_point when) {
   while (chat.size() > keep) chat.pop_front();
 }
 
+void RateLimiter::completed(int64_t chat_id, Clock::time_point when) {
+  auto it = chats_.find(chat_id);
+  if (it == chats_.end() || it->second.empty()) return;
+  it->second.back() = std::max(it->second.back(), when);
+}
+
 void RateLimiter::pause_until(Clock::time_point until) {
   paused_until_ = std::max(paused_until_, until);
 }
