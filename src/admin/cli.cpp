@@ -120,6 +120,8 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
   agent->add_option("--node", agent_options->node_name, "Node name")->required();
   agent->add_option("--state-dir", agent_options->state_dir, "Where the persisted interface config lives");
   agent->add_option("--wireguard-go", agent_options->wireguard_go, "wireguard-go binary");
+  agent->add_option("--backend", agent_options->backend, "auto, userspace (wireguard-go) or kernel")
+      ->check(CLI::IsMember({"auto", "userspace", "kernel"}));
   auto poll_ms = std::make_shared<int>(2000);
   auto full_ms = std::make_shared<int>(60000);
   agent->add_option("--poll-ms", *poll_ms, "Poll interval (NOTIFY wakes sooner)");

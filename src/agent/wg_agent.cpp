@@ -93,6 +93,15 @@ void WgAgent::stop() {
   wake_.notify();
 }
 
+void WgAgent::choose_backend(const std::string& ifname) {
+  backend_ = options_.backend;
+  if (backend_ == "auto") backend_ = std::filesystem::exists("/sys/module/wireguard") ? "kernel" : "userspace";
+  if (backend_ == "kernel")
+    uapi_ = std::make_unique<WgTool>(pool_.blocking_executor(), ifname, options_.state_dir);
+  else
+    uapi_ = std::make_unique<Uapi>(options_.uapi_socket.empty() ? Uapi::default_socket(ifname) : options_.uapi_socket);
+}
+
 std::string WgAgent::conf_path() const {
   return options_.state_dir + "/" + options_.node_name + ".conf";
 }
@@ -100,7 +109,16 @@ std::string WgAgent::conf_path() const {
 awaitable<void> WgAgent::ensure_interface(const std::string& ifname, const std::string& address, int mtu,
                                           const std::string& private_key, int listen_port) {
   auto blocking = pool_.blocking_executor();
-  if (!std::filesystem::exists(Uapi::default_socket(ifname)) && options_.uapi_socket.empty()) {
+  if (backend_ == "kernel") {
+    std::vector<std::string> exists{"sh", "-c", "ip link show dev '" + ifname + "' >/dev/null 2>&1"};
+    if (co_await run_process_async(blocking, std::move(exists)) != 0) {
+      std::vector<std::string> create{"ip", "link", "add", "dev", ifname, "type", "wireguard"};
+      if (co_await run_process_async(blocking, std::move(create)) != 0)
+        throw std::runtime_error("ip link add " + ifname +
+                                 " type wireguard failed: is the kernel module loaded? "
+                                 "(or run with --backend userspace)");
+    }
+  } else if (!std::filesystem::exists(Uapi::default_socket(ifname)) && options_.uapi_socket.empty()) {
     // Userspace WireGuard (the kernel module is optional): wireguard-go daemonises once the interface exists.
     std::vector<std::string> create{options_.wireguard_go, ifname};
     std::string log_file = options_.state_dir + "/wireguard-go.log";
@@ -117,7 +135,8 @@ awaitable<void> WgAgent::ensure_interface(const std::string& ifname, const std::
   if (rc != 0) throw std::runtime_error("ip link set " + ifname + " up failed");
   std::vector<PeerChange> none;
   co_await uapi_->set(none, private_key, listen_port);
-  log::info("agent", "interface ready", {{"interface", ifname}, {"address", address}, {"port", listen_port}});
+  log::info("agent", "interface ready",
+            {{"interface", ifname}, {"address", address}, {"port", listen_port}, {"backend", backend_}});
 }
 
 awaitable<void> WgAgent::apply(std::vector<PeerChange> changes) {
@@ -246,8 +265,7 @@ awaitable<bool> WgAgent::restore_from_file() {
   if (!std::filesystem::exists(conf_path())) co_return false;
   auto config = parse_persisted(read_file(conf_path()));
   if (config.private_key.empty() || config.interface.empty()) co_return false;
-  uapi_ = std::make_unique<Uapi>(options_.uapi_socket.empty() ? Uapi::default_socket(config.interface)
-                                                              : options_.uapi_socket);
+  choose_backend(config.interface);
   co_await ensure_interface(config.interface, config.address, config.mtu, config.private_key, config.listen_port);
   co_await uapi_->set(config.peers, config.private_key, config.listen_port, true);
   log::warn("agent", "database unreachable: interface restored from the persisted config",
@@ -291,8 +309,7 @@ awaitable<void> WgAgent::run() {
     delay = std::min(delay * 2, Millis(30000));
   }
   if (!node_) co_return;
-  uapi_ = std::make_unique<Uapi>(options_.uapi_socket.empty() ? Uapi::default_socket(node_->spec.interface)
-                                                              : options_.uapi_socket);
+  choose_backend(node_->spec.interface);
   lease_ = std::make_unique<jobs::LeaderLease>(ex_, pool_, "wg-agent:" + node_->spec.name, options_.owner,
                                                options_.lease_ttl);
   // A restart after a crash finds its own stale lease: it expires within one ttl. A live agent keeps renewing it,

@@ -16,6 +16,9 @@ struct AgentOptions {
   std::string state_dir = "/var/lib/vpnbot";
   std::string uapi_socket;  // default: /var/run/wireguard/<interface>.sock
   std::string wireguard_go = "wireguard-go";
+  // "userspace": wireguard-go + its UAPI socket; "kernel": the kernel module (ip link add type wireguard) driven
+  // by the `wg` tool; "auto": kernel when the module is loaded, otherwise userspace.
+  std::string backend = "auto";
   Millis poll_interval{2000};             // NOTIFY wakes it sooner
   Millis full_reconcile_interval{60000};  // safety net against drift
   Millis stats_interval{30000};
@@ -53,6 +56,7 @@ class WgAgent {
     std::string preshared_key;
     std::string address;
   };
+  void choose_backend(const std::string& ifname);
   awaitable<void> ensure_interface(const std::string& ifname, const std::string& address, int mtu,
                                    const std::string& private_key, int listen_port);
   awaitable<int> full_reconcile();
@@ -71,7 +75,8 @@ class WgAgent {
   const vpn::SecretBox& box_;
   AgentOptions options_;
   vpn::VpnStore store_;
-  std::unique_ptr<Uapi> uapi_;
+  std::unique_ptr<WgBackend> uapi_;
+  std::string backend_;  // resolved: userspace or kernel
   std::unique_ptr<jobs::LeaderLease> lease_;
   std::optional<vpn::Node> node_;
   std::string node_private_key_;
