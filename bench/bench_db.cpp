@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "bench_support.hpp"
 #include "core/asio.hpp"
 #include "core/log.hpp"
 #include "db/local_cluster.hpp"
@@ -16,22 +17,9 @@
 #include "jobs/worker.hpp"
 
 using namespace vpnbot;
+using vpnbot::bench::run_on;
 
 namespace {
-
-template <typename T>
-T run_on(asio::io_context& io, awaitable<T> task) {
-  std::exception_ptr error;
-  std::optional<T> value;
-  asio::co_spawn(io, std::move(task), [&](std::exception_ptr e, T v) {
-    error = e;
-    if (!e) value = std::move(v);
-  });
-  io.restart();
-  io.run();
-  if (error) std::rethrow_exception(error);
-  return std::move(*value);
-}
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();

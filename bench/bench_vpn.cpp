@@ -12,6 +12,7 @@
 #include "agent/persist.hpp"
 #include "agent/uapi.hpp"
 #include "agent/wg_agent.hpp"
+#include "bench_support.hpp"
 #include "core/log.hpp"
 #include "core/process.hpp"
 #include "db/local_cluster.hpp"
@@ -19,26 +20,17 @@
 #include "vpn/store.hpp"
 
 using namespace vpnbot;
+using vpnbot::bench::run_on;
 
 namespace {
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-template <typename T>
-T run_on(asio::io_context& io, awaitable<T> task) {
-  std::exception_ptr error;
-  std::optional<T> value;
-  asio::co_spawn(io, std::move(task), [&](std::exception_ptr e, T v) {
-    error = e;
-    if (!e) value = std::move(v);
-  });
-  io.restart();
-  io.run();
-  if (error) std::rethrow_exception(error);
-  return std::move(*value);
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-void row(const std::string& name, const std::string& value) { std::cout << "| " << name << " | " << value << " |\n"; }
+void row(const std::string& name, const std::string& value) {
+  std::cout << "| " << name << " | " << value << " |\n";
+}
 
 }  // namespace
 
@@ -141,8 +133,10 @@ int main(int argc, char** argv) {
   run_process({"sh", "-c", "ip netns pids " + ns + " | xargs -r kill; sleep 0.3; ip netns del " + ns});
   std::filesystem::remove(path);
   std::filesystem::remove(path + ".lock");
-  row(fmt::format("add one peer at {} peers: one UAPI set (agent)", peers), fmt::format("{:.2f} ms", incremental * 1e3));
-  row(fmt::format("add one peer at {} peers: rewrite conf + wg syncconf", peers), fmt::format("{:.1f} ms", rewrite * 1e3));
+  row(fmt::format("add one peer at {} peers: one UAPI set (agent)", peers),
+      fmt::format("{:.2f} ms", incremental * 1e3));
+  row(fmt::format("add one peer at {} peers: rewrite conf + wg syncconf", peers),
+      fmt::format("{:.1f} ms", rewrite * 1e3));
   row("ratio rewrite / incremental", fmt::format("{:.0f}x", rewrite / incremental));
   pool.close();
   return 0;

@@ -43,12 +43,9 @@ awaitable<std::string> Uapi::exchange(std::string request) {
 InterfaceState Uapi::parse(const std::string& text) {
   InterfaceState state;
   InterfacePeer* peer = nullptr;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
+  std::stringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
     auto eq = line.find('=');
     if (eq == std::string::npos) continue;
     std::string key = line.substr(0, eq), value = line.substr(eq + 1);

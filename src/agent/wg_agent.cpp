@@ -41,12 +41,9 @@ std::string format_persisted(const PersistedConfig& c) {
 PersistedConfig parse_persisted(const std::string& text) {
   PersistedConfig c;
   PeerChange* peer = nullptr;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
+  std::stringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
     if (line.rfind("# vpnbot ", 0) == 0) {
       std::stringstream fields(line.substr(9));
       std::string field;
