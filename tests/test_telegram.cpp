@@ -276,6 +276,26 @@ TEST_F(TelegramTest, EndToEndWebhookFlowWithTheRealBinary) {
                                     {"data", "1:cfg:get:" + std::to_string(peer.id)}});
   run(sleep_for(Millis(1500)));
   for (const auto& m : bot_messages(1002)) EXPECT_FALSE(m.contains("document")) << "never someone else's config";
+  // New keys on request: asked first, then the new config arrives and the old one is dead.
+  auto before_rekey = bot_messages(1001).size();
+  emulator.client(
+      "/client/press",
+      {{"user_id", 1001}, {"message_id", menu["message_id"]}, {"data", "1:cfg:rk:" + std::to_string(peer.id)}});
+  ASSERT_TRUE(
+      eventually([&] { return bot_messages(1001)[1].value("text", "").find("New keys") != std::string::npos; }));
+  emulator.client(
+      "/client/press",
+      {{"user_id", 1001}, {"message_id", menu["message_id"]}, {"data", "1:cfg:rky:" + std::to_string(peer.id)}});
+  ASSERT_TRUE(eventually([&] { return bot_messages(1001).size() == before_rekey + 2; })) << serve.output();
+  auto new_conf = vpn::render_client_config(run(store.client_config(peer.id)));
+  EXPECT_NE(new_conf, conf);
+  auto rekeyed = bot_messages(1001)[before_rekey];
+  EXPECT_EQ(vpnbot::testing::http_request("GET",
+                                          emulator.base_url() + "/client/file?chat_id=1001&message_id=" +
+                                              std::to_string(rekeyed["message_id"].get<int64_t>()),
+                                          "")
+                .second,
+            new_conf);
 
   // Language switch: the menu is re-rendered in Russian in place.
   auto menu_id = bot_messages(1001)[1]["message_id"];

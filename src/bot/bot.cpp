@@ -115,7 +115,8 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
                           {"state", t(ctx, "config.state." + c.state)},
                           {"seen", seen}});
         rows.push_back({button(t(ctx, "config.get", {{"flag", flag(c.country_code)}, {"id", std::to_string(c.id)}}),
-                               encode_callback("cfg", {"get", std::to_string(c.id)}))});
+                               encode_callback("cfg", {"get", std::to_string(c.id)})),
+                        button(t(ctx, "config.rekey"), encode_callback("cfg", {"rk", std::to_string(c.id)}))});
       }
       rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"menu"}))});
       markup = keyboard(std::move(rows));
@@ -134,6 +135,11 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
     co_await Users::set_conversation(ctx.tx, ctx.user.id, awaiting);
     text = t(ctx, "screen.promo.ask");
     markup = keyboard({{button(t(ctx, "common.back"), encode_callback("m", {"menu"}))}});
+  } else if (screen.rfind("rekey:", 0) == 0) {
+    std::string id = screen.substr(6);
+    text = t(ctx, "config.rekey.confirm", {{"id", id}});
+    markup = keyboard({{button(t(ctx, "config.rekey.yes"), encode_callback("cfg", {"rky", id}))},
+                       {button(t(ctx, "common.back"), encode_callback("m", {"cfg"}))}});
   } else if (screen == "help") {
     text = t(ctx, "screen.help");
     markup = back;
@@ -277,18 +283,30 @@ awaitable<void> Bot::on_callback(Context& ctx, const json& query) {
     message_id.reset();  // the old message may be from another version: send a fresh menu instead
   } else if (decoded.callback.action == "m" && !decoded.callback.args.empty()) {
     screen = decoded.callback.args[0];
-  } else if (decoded.callback.action == "cfg" && decoded.callback.args.size() == 2 &&
-             decoded.callback.args[0] == "get") {
+  } else if (decoded.callback.action == "cfg" && decoded.callback.args.size() == 2) {
+    // get: send the config again; rk: ask before new keys; rky: new keys, then send the new config.
+    const auto& verb = decoded.callback.args[0];
     int64_t peer_id = 0;
     auto& arg = decoded.callback.args[1];
     auto [ptr, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), peer_id);
-    if (ec == std::errc() && ptr == arg.data() + arg.size()) {
-      deliver = peer_id;
-      notice = t(ctx, "config.sending");
-    } else {
-      notice = t(ctx, "error.menu_expired");
-    }
     screen = "cfg";
+    if (ec != std::errc() || ptr != arg.data() + arg.size() || (verb != "get" && verb != "rk" && verb != "rky")) {
+      notice = t(ctx, "error.menu_expired");
+    } else if (verb == "rk") {
+      screen = "rekey:" + arg;
+    } else {
+      if (verb == "rky") {
+        std::string refused;
+        try {
+          co_await vpn::VpnStore::regenerate_keys(ctx.tx, *options_.secret_box, peer_id, ctx.user.id);
+        } catch (const std::invalid_argument& e) {
+          refused = e.what();
+        }
+        if (!refused.empty()) peer_id = 0;  // not this user's config: nothing happens
+      }
+      if (peer_id) deliver = peer_id;
+      notice = t(ctx, peer_id ? "config.sending" : "error.menu_expired");
+    }
   } else if (decoded.callback.action == "lang" && !decoded.callback.args.empty() &&
              (decoded.callback.args[0] == "en" || decoded.callback.args[0] == "ru")) {
     ctx.user.language = decoded.callback.args[0];

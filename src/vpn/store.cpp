@@ -173,14 +173,22 @@ awaitable<int64_t> VpnStore::set_user_peers_state(db::Transaction& tx, int64_t u
 }
 
 awaitable<Peer> VpnStore::regenerate_keys(int64_t peer_id) {
+  co_return co_await pool_.transaction([&](db::Transaction& tx) -> awaitable<Peer> {
+    co_return co_await regenerate_keys(tx, box_, peer_id, std::nullopt);
+  });
+}
+
+awaitable<Peer> VpnStore::regenerate_keys(db::Transaction& tx, const SecretBox& box, int64_t peer_id,
+                                          std::optional<int64_t> user_id) {
   auto keys = generate_keypair();
-  std::string private_sealed = box_.seal(keys.private_key), psk_sealed = box_.seal(generate_preshared_key());
-  auto r = co_await pool_.exec(std::string("UPDATE vpn_peers SET public_key = $2, private_key_enc = $3, "
-                                           "preshared_key_enc = $4, revision = nextval('vpn_peer_revision'), "
-                                           "updated_at = now() WHERE id = $1 AND state <> 'removed' RETURNING ") +
-                                   kPeerColumns,
-                               peer_id, keys.public_key, private_sealed, psk_sealed);
-  if (r.empty()) throw std::invalid_argument("no live peer " + std::to_string(peer_id));
+  std::string private_sealed = box.seal(keys.private_key), psk_sealed = box.seal(generate_preshared_key());
+  auto r = co_await tx.exec(std::string("UPDATE vpn_peers SET public_key = $2, private_key_enc = $3, "
+                                        "preshared_key_enc = $4, revision = nextval('vpn_peer_revision'), "
+                                        "updated_at = now() WHERE id = $1 AND state <> 'removed' "
+                                        "AND ($5::bigint IS NULL OR user_id = $5) RETURNING ") +
+                                kPeerColumns,
+                            peer_id, keys.public_key, private_sealed, psk_sealed, user_id);
+  if (r.empty()) throw std::invalid_argument("no live config " + std::to_string(peer_id));
   co_return read_peer(r, 0);
 }
 

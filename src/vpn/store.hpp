@@ -98,6 +98,9 @@ class VpnStore {
   static awaitable<int64_t> set_user_peers_state(db::Transaction& tx, int64_t user_id, std::string from_state,
                                                  std::string to_state);
   awaitable<Peer> regenerate_keys(int64_t peer_id);
+  // New keys for a config (the old .conf stops working); user_id, when given, must own it.
+  static awaitable<Peer> regenerate_keys(db::Transaction& tx, const SecretBox& box, int64_t peer_id,
+                                         std::optional<int64_t> user_id);
   // Moves a config to another location: a new peer (address, keys) on the target node, the old one removed, in
   // one transaction. The user must import the new config; the old one stops working.
   awaitable<Peer> move_to_node(int64_t peer_id, int64_t node_id);
