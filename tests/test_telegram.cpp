@@ -2,6 +2,8 @@
 // real binary end to end (webhook flow, 3 worker processes, polling failover).
 #include <signal.h>
 
+#include <thread>
+
 #include "bot/bot.hpp"
 #include "bot/users.hpp"
 #include "http/client.hpp"
@@ -94,6 +96,28 @@ TEST_F(TelegramTest, WebhookRejectsBadSecretStoresOnceAndKeepsMalformed) {
   EXPECT_EQ(post(R"({"update_id": 78})", kSecret), 200);
   EXPECT_EQ(count("SELECT count(*) FROM tg_malformed WHERE source = 'webhook'"), 2) << "kept for the operator";
   EXPECT_EQ(count("SELECT count(*) FROM tg_inbox"), 1);
+  // Valid JSON that PostgreSQL refuses (\u0000 in a string), sent together with good updates: the poisoned one is
+  // kept as malformed and acknowledged, the others are stored.
+  std::vector<std::thread> senders;
+  std::vector<long> statuses(6, 0);
+  for (int i = 0; i < 6; ++i)
+    senders.emplace_back([&, i] {
+      std::string body = i == 3 ? R"({"update_id": 500, "message": {"chat": {"id": 9}, "text": "a\u0000b"}})"
+                                : text_update(400 + i, 9, "fine").dump();
+      statuses[i] = vpnbot::testing::http_request(
+                        "POST", "http://127.0.0.1:" + std::to_string(server.port()) + telegram::kWebhookPath, body,
+                        {"Content-Type: application/json", std::string("X-Telegram-Bot-Api-Secret-Token: ") + kSecret})
+                        .first;
+    });
+  // The server runs on this thread's io_context: keep it running until every sender has its answer.
+  run([&]() -> awaitable<void> {
+    for (int i = 0; i < 300 && std::count(statuses.begin(), statuses.end(), 0L) > 0; ++i)
+      co_await sleep_for(Millis(50));
+  }());
+  for (auto& t : senders) t.join();
+  EXPECT_EQ(statuses, std::vector<long>(6, 200));
+  EXPECT_EQ(count("SELECT count(*) FROM tg_inbox WHERE update_id BETWEEN 400 AND 405"), 5);
+  EXPECT_EQ(count("SELECT count(*) FROM tg_malformed WHERE source = 'webhook'"), 3);
   run(server.shutdown(Millis(1000)));
 }
 
@@ -416,6 +440,11 @@ TEST_F(TelegramTest, PollingHasOnePollerAndFailsOverWithoutLossOrDuplicates) {
             "poller-" + std::to_string(1 - leader_index));
   EXPECT_EQ(count("SELECT max(update_id) - min(update_id) + 1 FROM tg_inbox"), 60) << "no gaps";
   ASSERT_TRUE(eventually([&] { return emulator.stats()["pending_updates"] == 0; })) << "offset confirmed";
+  // An update PostgreSQL refuses (\u0000 in a string) is kept as malformed; the poller moves past it.
+  emulator.client("/client/raw_update", {{"message", {{"chat", {{"id", 7001}}}, {"text", std::string("a\0b", 3)}}}});
+  send(60, 61);
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM tg_inbox") == 61; }));
+  EXPECT_EQ(count("SELECT count(*) FROM tg_malformed WHERE source = 'polling'"), 1);
   EXPECT_GT(emulator.stats()["calls"].value("getUpdates", 0), 0);
   pollers[1 - leader_index].signal(SIGTERM);
   EXPECT_EQ(pollers[1 - leader_index].wait(Millis(20000)), 0);

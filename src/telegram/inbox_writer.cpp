@@ -2,15 +2,17 @@
 
 #include <set>
 
+#include "core/log.hpp"
+
 namespace vpnbot::telegram {
 
 InboxWriter::InboxWriter(asio::any_io_executor ex, db::Pool& pool, size_t max_batch, int max_parallel_batches)
     : ex_(ex), pool_(pool), max_batch_(max_batch), max_parallel_(max_parallel_batches) {}
 
-awaitable<bool> InboxWriter::store(UpdateKey key, json update) {
+awaitable<bool> InboxWriter::store(UpdateKey key, std::string raw_json) {
   auto item = std::make_shared<Item>();
   item->key = std::move(key);
-  item->payload = update.dump();
+  item->payload = std::move(raw_json);
   item->ready = std::make_unique<Event>(ex_);
   pending_.push_back(item);
   if (flushing_ < max_parallel_) {
@@ -24,29 +26,20 @@ awaitable<bool> InboxWriter::store(UpdateKey key, json update) {
   co_return item->fresh;
 }
 
-awaitable<void> InboxWriter::flush() {
-  while (!pending_.empty()) {
-    std::vector<std::shared_ptr<Item>> batch;
-    while (!pending_.empty() && batch.size() < max_batch_) {
-      batch.push_back(std::move(pending_.front()));
-      pending_.pop_front();
-    }
-    std::string ids = "{", chats = "{";
-    std::vector<std::string> kinds, payloads;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      const auto& k = batch[i]->key;
-      ids += (i ? "," : "") + std::to_string(k.update_id);
-      chats += (i ? "," : "") + (k.chat_id ? std::to_string(*k.chat_id) : std::string("NULL"));
-      kinds.push_back(k.kind);
-      payloads.push_back(batch[i]->payload);
-    }
-    ids += "}";
-    chats += "}";
-    std::exception_ptr error;
-    std::set<int64_t> inserted;
-    try {
-      // The same update twice in one batch: DISTINCT ON keeps one, ON CONFLICT skips stored ones. One NOTIFY.
-      auto r = co_await pool_.exec(R"sql(
+awaitable<db::Result> InboxWriter::insert(const std::vector<std::shared_ptr<Item>>& items) {
+  std::string ids = "{", chats = "{";
+  std::vector<std::string> kinds, payloads;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const auto& k = items[i]->key;
+    ids += (i ? "," : "") + std::to_string(k.update_id);
+    chats += (i ? "," : "") + (k.chat_id ? std::to_string(*k.chat_id) : std::string("NULL"));
+    kinds.push_back(k.kind);
+    payloads.push_back(items[i]->payload);
+  }
+  ids += "}";
+  chats += "}";
+  // The same update twice in one batch: DISTINCT ON keeps one, ON CONFLICT skips stored ones. One NOTIFY.
+  co_return co_await pool_.exec(R"sql(
 WITH incoming AS (
   SELECT DISTINCT ON (u) u, c, k, p::jsonb AS p
   FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) AS t(u, c, k, p)
@@ -58,15 +51,65 @@ WITH incoming AS (
 SELECT update_id FROM ins
 UNION ALL
 SELECT -1 FROM (SELECT pg_notify('vpnbot_inbox', '') FROM (SELECT 1 FROM ins LIMIT 1) one) notified)sql",
-                                   ids, chats, db::to_text_array(kinds), db::to_text_array(payloads));
+                                ids, chats, db::to_text_array(kinds), db::to_text_array(payloads));
+}
+
+awaitable<void> InboxWriter::keep_refused(const Item& item, std::string reason) {
+  log::warn("telegram", "update refused by the database, kept as malformed",
+            {{"update_id", item.key.update_id}, {"reason", reason}});
+  std::string body = item.payload;
+  for (auto& c : body)
+    if (static_cast<unsigned char>(c) >= 0x80 || c == 0) c = '?';
+  std::string source = "webhook";
+  co_await pool_.exec("INSERT INTO tg_malformed (source, reason, body) VALUES ($1, $2, $3)", source, reason, body);
+}
+
+awaitable<void> InboxWriter::flush() {
+  while (!pending_.empty()) {
+    std::vector<std::shared_ptr<Item>> batch;
+    while (!pending_.empty() && batch.size() < max_batch_) {
+      batch.push_back(std::move(pending_.front()));
+      pending_.pop_front();
+    }
+    std::exception_ptr error;
+    std::set<int64_t> inserted;
+    bool refused_value = false;
+    try {
+      auto r = co_await insert(batch);
       for (int i = 0; i < r.rows(); ++i) inserted.insert(r.get<int64_t>(i, 0));
+    } catch (const db::Error& e) {
+      // 22xxx: a value PostgreSQL refuses (e.g. \u0000 inside a JSON string). One such update must not fail its
+      // whole batch (and be redelivered into every later batch): the items are retried one by one below.
+      refused_value = e.sqlstate().rfind("22", 0) == 0;
+      if (!refused_value) error = std::current_exception();
     } catch (const std::exception&) {
       error = std::current_exception();
     }
+    if (refused_value) {
+      for (auto& item : batch) {
+        std::string reason;
+        try {
+          std::vector<std::shared_ptr<Item>> one{item};  // named: no braced temporary inside co_await (g++ 12)
+          auto r = co_await insert(one);
+          for (int i = 0; i < r.rows(); ++i) inserted.insert(r.get<int64_t>(i, 0));
+        } catch (const db::Error& e) {
+          if (e.sqlstate().rfind("22", 0) == 0)
+            reason = e.what();
+          else
+            item->error = std::current_exception();
+        }
+        if (reason.empty()) continue;
+        try {
+          co_await keep_refused(*item, reason);  // acknowledged: redelivering it could never succeed
+        } catch (const std::exception&) {
+          item->error = std::current_exception();
+        }
+      }
+    }
     for (auto& item : batch) {
-      item->error = error;
+      if (error) item->error = error;
       // Within a batch only the first copy of an update counts as fresh.
-      item->fresh = !error && inserted.erase(item->key.update_id) == 1;
+      item->fresh = !item->error && inserted.erase(item->key.update_id) == 1;
       item->done = true;
       item->ready->notify();
     }

@@ -16,7 +16,8 @@ class InboxWriter {
   InboxWriter(asio::any_io_executor ex, db::Pool& pool, size_t max_batch = 512, int max_parallel_batches = 2);
   // True when the update is new, false for a redelivery. Throws on database failure (the caller answers 5xx
   // and Telegram redelivers).
-  awaitable<bool> store(UpdateKey key, json update);
+  // `raw_json` is the update exactly as received (already validated): stored without re-serialising.
+  awaitable<bool> store(UpdateKey key, std::string raw_json);
 
  private:
   struct Item {
@@ -28,6 +29,8 @@ class InboxWriter {
     std::unique_ptr<Event> ready;
   };
   awaitable<void> flush();
+  awaitable<db::Result> insert(const std::vector<std::shared_ptr<Item>>& items);
+  awaitable<void> keep_refused(const Item& item, std::string reason);
 
   asio::any_io_executor ex_;
   db::Pool& pool_;

@@ -52,7 +52,7 @@ void add_webhook_route(http::Router& router, db::Pool& pool, InboxWriter& writer
           co_await inbox.store_malformed("webhook", reason, body);
           co_return http::json_response(http::bhttp::status::ok, {{"ok", true}, {"stored", false}});
         }
-        bool fresh = co_await writer.store(std::move(key), std::move(update));
+        bool fresh = co_await writer.store(std::move(key), body);
         if (fresh)
           ++stats.stored;
         else
@@ -81,9 +81,22 @@ awaitable<int64_t> store_polled_updates(db::Pool& pool, const json& updates, Ing
         reason = e.what();
       }
       if (key) {
-        bool fresh = co_await Inbox::store(tx, *key, update);
-        fresh ? ++stats.stored : ++stats.duplicates;
-      } else {
+        // A savepoint per update: a value PostgreSQL refuses (22xxx, e.g. \u0000 in a string) must not fail the
+        // batch, or the poller would fetch the same batch forever.
+        co_await tx.query("SAVEPOINT polled_update");
+        bool refused = false;
+        try {
+          bool fresh = co_await Inbox::store(tx, *key, update);
+          fresh ? ++stats.stored : ++stats.duplicates;
+        } catch (const db::Error& e) {
+          if (e.sqlstate().rfind("22", 0) != 0) throw;
+          refused = true;
+          reason = e.what();
+        }
+        co_await tx.query(refused ? "ROLLBACK TO SAVEPOINT polled_update" : "RELEASE SAVEPOINT polled_update");
+        if (refused) key.reset();
+      }
+      if (!key) {
         ++stats.malformed;
         log::warn("telegram", "malformed polled update kept and skipped", {{"reason", reason}});
         std::string body = update.dump(-1, '?', true);
