@@ -169,6 +169,21 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
 }
 
 awaitable<void> Bot::handle(db::Transaction& tx, const telegram::InboxUpdate& update) {
+  // Content of the wrong shape (a string where Telegram sends a number, ...) can never succeed: kept, logged and
+  // skipped instead of retried. Database errors still propagate and are retried.
+  std::string malformed;
+  try {
+    co_await handle_update(tx, update);
+    co_return;
+  } catch (const nlohmann::json::exception& e) {
+    malformed = e.what();
+  } catch (const std::invalid_argument& e) {
+    malformed = e.what();
+  }
+  throw UnhandledUpdate("malformed update: " + malformed);
+}
+
+awaitable<void> Bot::handle_update(db::Transaction& tx, const telegram::InboxUpdate& update) {
   const json& payload = update.payload;
   if (update.kind == "my_chat_member") {
     co_await on_chat_member(tx, payload["my_chat_member"]);

@@ -38,6 +38,7 @@ class Bot {
 
  private:
   struct Context;
+  awaitable<void> handle_update(db::Transaction& tx, const telegram::InboxUpdate& update);
   awaitable<void> on_message(Context& ctx, const telegram::json& message);
   awaitable<void> on_callback(Context& ctx, const telegram::json& query);
   awaitable<void> on_chat_member(db::Transaction& tx, const telegram::json& member);
