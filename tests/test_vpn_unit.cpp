@@ -80,7 +80,7 @@ TEST(SecretBox, SealsOpensAndRejectsTamperingOrWrongKey) {
 
 TEST(ClientConfig, RendersWgQuickConfigAndAQrPng) {
   vpn::ClientConfigData c{"PRIV",      "PSK",  "10.8.0.2", "1.1.1.1", "SERVERPUB", "vpn.example.com:51820",
-                                    "Amsterdam", "nl-1", 1420};
+                          "Amsterdam", "nl-1", 1420};
   auto text = vpn::render_client_config(c);
   EXPECT_EQ(text,
             "[Interface]\nPrivateKey = PRIV\nAddress = 10.8.0.2/32\nDNS = 1.1.1.1\nMTU = 1420\n\n[Peer]\n"

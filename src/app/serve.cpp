@@ -195,8 +195,8 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
       vpn::register_job_handlers(*roles.worker, *roles.secret_box, Millis(config.vpn_address_grace_ms));
       if (roles.bot_api) {
         std::set<int64_t> admins(config.admin_ids.begin(), config.admin_ids.end());
-        roles.bot = std::make_unique<bot::Bot>(bot::BotOptions{"", admins, roles.secret_box.get()},
-                                               bot::Catalog::embedded());
+        roles.bot =
+            std::make_unique<bot::Bot>(bot::BotOptions{"", admins, roles.secret_box.get()}, bot::Catalog::embedded());
         auto* the_bot = roles.bot.get();
         roles.dispatcher = std::make_unique<telegram::Dispatcher>(
             ex, pool, [the_bot](db::Transaction& tx, const telegram::InboxUpdate& u) { return the_bot->handle(tx, u); },
