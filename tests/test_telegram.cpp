@@ -227,6 +227,12 @@ TEST_F(TelegramTest, EndToEndWebhookFlowWithTheRealBinary) {
   auto serve = vpnbot::testing::spawn_vpnbot({"serve"}, serve_env(emulator, port));
   ASSERT_TRUE(eventually([&] { return emulator.stats()["webhook_url"] != ""; })) << serve.output();
 
+  // The sandbox's web chat page is served by the emulator (self-contained: no external assets).
+  auto [page_status, page] = vpnbot::testing::http_request("GET", emulator.base_url() + "/", "");
+  EXPECT_EQ(page_status, 200);
+  EXPECT_NE(page.find("/client/send_message"), std::string::npos);
+  EXPECT_EQ(page.find("http://"), std::string::npos) << "nothing loaded from outside";
+
   auto bot_messages = [&](int64_t chat) {
     json out = json::array();
     for (const auto& m : emulator.messages(chat))

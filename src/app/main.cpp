@@ -152,7 +152,8 @@ int main(int argc, char** argv) {
       env.try_emplace("VPNBOT_PUBLIC_URL",
                       "http://" + config.http_listen.host + ":" + std::to_string(config.http_listen.port));
       config = load_config(config_file.empty() ? std::nullopt : std::optional(config_file), env);
-      log::info("sandbox", "ready: talk to the bot through the Telegram emulator's client API",
+      log::info("sandbox", "ready: open the web chat in a browser", {{"web_chat", telegram.base_url() + "/"}});
+      log::info("sandbox", "or talk to the bot through the Telegram emulator's client API",
                 {{"database_url", config.database_url},
                  {"bot_http", config.public_url},
                  {"telegram_emulator", telegram.base_url()},

@@ -2,6 +2,7 @@
 
 #include "core/log.hpp"
 #include "emulator/multipart.hpp"
+#include "emulator/webchat.hpp"
 
 namespace vpnbot::emulator {
 namespace {
@@ -105,6 +106,9 @@ void TelegramEmulator::register_routes() {
   auto api = [this](http::Request& r) { return bot_api(r); };
   router_.add_prefix(http::bhttp::verb::post, "/bot", api);
   router_.add_prefix(http::bhttp::verb::get, "/bot", api);
+  router_.add(http::bhttp::verb::get, "/", [](http::Request&) -> awaitable<http::Response> {
+    co_return http::make_response(http::bhttp::status::ok, std::string(webchat_html()), "text/html; charset=utf-8");
+  });
   auto client = [this](http::Request& r) { return client_api(r); };
   router_.add_prefix(http::bhttp::verb::post, "/client/", client);
   router_.add_prefix(http::bhttp::verb::get, "/client/", client);
