@@ -46,6 +46,17 @@ TEST_F(ServeTest, ServesHealthAndShutsDownCleanlyOnSigterm) {
   }
   EXPECT_EQ(ready, 200) << p.output();
   EXPECT_EQ(http_status(base + "/healthz"), 200);
+  // Prometheus text: request counters by route pattern and status, gauges from the pool and the database.
+  http::Client client(io.get_executor(), {});
+  auto metrics = run(client.send({.url = base + "/metrics", .timeout = Millis(5000)}));
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("vpnbot_http_requests_total{route=\"/healthz\",status=\"200\"} 1"), std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("vpnbot_db_pool{kind=\"open\"}"), std::string::npos);
+  EXPECT_NE(metrics.body.find("vpnbot_http_request_duration_seconds_bucket"), std::string::npos);
+  EXPECT_EQ(http_status(base + "/no/such/page"), 404);
+  metrics = run(client.send({.url = base + "/metrics", .timeout = Millis(5000)}));
+  EXPECT_NE(metrics.body.find("route=\"unmatched\",status=\"404\""), std::string::npos) << "bounded labels";
   kill(p.pid, SIGTERM);
   EXPECT_EQ(p.wait(Millis(15000)), 0) << p.output();
   // Every line on stdout is one JSON object.

@@ -3,6 +3,7 @@
 #include <csignal>
 
 #include "app/housekeeping.hpp"
+#include "app/metrics.hpp"
 #include "bot/bot.hpp"
 #include "core/asio.hpp"
 #include "core/event.hpp"
@@ -70,6 +71,7 @@ void add_health_routes(http::Router& router, db::Pool& pool) {
 }
 
 struct Roles {
+  std::unique_ptr<Metrics> metrics;
   std::unique_ptr<http::Router> router;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<jobs::Worker> worker;
@@ -156,10 +158,16 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
     if (config.has_role("gateway")) {
       roles.router = std::make_unique<http::Router>();
       add_health_routes(*roles.router, pool);
+      roles.metrics = std::make_unique<Metrics>();
+      roles.metrics->add_route(*roles.router, pool, &roles.ingest_stats);
+      auto* metrics = roles.metrics.get();
       roles.server = std::make_unique<http::Server>(
           ex,
           http::ServerOptions{config.http_listen, static_cast<size_t>(config.http_body_limit_bytes),
-                              Millis(config.http_read_timeout_ms), Millis(config.http_idle_timeout_ms)},
+                              Millis(config.http_read_timeout_ms), Millis(config.http_idle_timeout_ms),
+                              [metrics](const std::string& route, int status, double seconds) {
+                                metrics->observe_request(route, status, seconds);
+                              }},
           *roles.router);
     }
     if (config.telegram_mode != "off") {

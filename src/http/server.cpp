@@ -58,12 +58,15 @@ void Router::add_prefix(bhttp::verb method, std::string prefix, Handler handler)
 
 awaitable<Response> Router::dispatch(Request& request) const {
   const std::map<bhttp::verb, Handler>* handlers = nullptr;
+  request.route = "unmatched";
   if (auto exact = routes_.find(request.path()); exact != routes_.end()) {
     handlers = &exact->second;
+    request.route = exact->first;
   } else {
     for (const auto& [prefix, by_verb] : prefixes_)
       if (request.path().starts_with(prefix)) {
         handlers = &by_verb;
+        request.route = prefix + "*";
         break;
       }
   }
@@ -178,8 +181,9 @@ awaitable<void> Server::serve(tcp::socket socket) {
     }
     session.busy = true;
     ++stats_.requests;
-    Request request{parser.release(), {}, remote_ip};
+    Request request{parser.release(), {}, remote_ip, "unmatched"};
     request.request_id = request_id_from(request.message);
+    auto started = Clock::now();
     Response response;
     std::string failure;
     try {
@@ -194,6 +198,9 @@ awaitable<void> Server::serve(tcp::socket socket) {
       response = json_response(bhttp::status::internal_server_error,
                                {{"error", "internal error"}, {"request_id", request.request_id}});
     }
+    if (options_.on_request)
+      options_.on_request(request.route, static_cast<int>(response.result_int()),
+                          std::chrono::duration<double>(Clock::now() - started).count());
     bool keep_alive = request.message.keep_alive() && !stopping_;
     response.version(request.message.version());
     response.keep_alive(keep_alive);

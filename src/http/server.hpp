@@ -18,6 +18,7 @@ struct Request {
   bhttp::request<bhttp::string_body> message;
   std::string request_id;
   std::string remote_ip;  // the TCP peer; trusting proxy headers is a per-route decision
+  std::string route;      // the matched route pattern (bounded label for metrics); "unmatched" otherwise
   std::string_view target() const { return {message.target().data(), message.target().size()}; }
   std::string_view path() const;
   std::string header(std::string_view name) const;
@@ -48,6 +49,8 @@ struct ServerOptions {
   size_t body_limit = 1 << 20;
   Millis read_timeout{10000};
   Millis idle_timeout{60000};
+  // Called after every answered request (metrics): route pattern, status, seconds spent.
+  std::function<void(const std::string& route, int status, double seconds)> on_request;
 };
 
 struct ServerStats {

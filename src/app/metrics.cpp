@@ -1,0 +1,115 @@
+#include "app/metrics.hpp"
+
+#include <prometheus/text_serializer.h>
+
+namespace vpnbot::app {
+
+Metrics::Metrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      requests_(prometheus::BuildCounter()
+                    .Name("vpnbot_http_requests_total")
+                    .Help("HTTP requests answered, by route and status")
+                    .Register(*registry_)),
+      latency_(prometheus::BuildHistogram()
+                   .Name("vpnbot_http_request_duration_seconds")
+                   .Help("Time to answer an HTTP request, by route")
+                   .Register(*registry_)),
+      pool_(prometheus::BuildGauge()
+                .Name("vpnbot_db_pool")
+                .Help("PostgreSQL pool of this process: open, in_use, idle, waiting, acquired_total, timeouts_total")
+                .Register(*registry_)),
+      jobs_(prometheus::BuildGauge()
+                .Name("vpnbot_jobs")
+                .Help("Job queue by kind and state (due, running, dead), and the oldest due job's age in seconds")
+                .Register(*registry_)),
+      outbox_(prometheus::BuildGauge()
+                  .Name("vpnbot_outbox_messages")
+                  .Help("Outbound Telegram messages by state (sent, blocked = 403, failed, ambiguous, pending)")
+                  .Register(*registry_)),
+      inbox_(prometheus::BuildGauge()
+                 .Name("vpnbot_telegram_updates")
+                 .Help("Telegram updates by state in the inbox")
+                 .Register(*registry_)),
+      ingest_(prometheus::BuildGauge()
+                  .Name("vpnbot_webhook_updates_total")
+                  .Help("Webhook deliveries seen by this gateway: stored, duplicate, malformed, rejected_secret")
+                  .Register(*registry_)),
+      vpn_pool_(prometheus::BuildGauge()
+                    .Name("vpnbot_vpn_pool_fill_ratio")
+                    .Help("Share of a node's tunnel addresses in use")
+                    .Register(*registry_)),
+      agent_(prometheus::BuildGauge()
+                 .Name("vpnbot_wg_agent")
+                 .Help("Per node: peers applied, drift of the last full reconcile, seconds since it ran")
+                 .Register(*registry_)) {}
+
+void Metrics::observe_request(const std::string& route, int status, double seconds) {
+  requests_.Add({{"route", route}, {"status", std::to_string(status)}}).Increment();
+  static const prometheus::Histogram::BucketBoundaries buckets{0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                               0.025,  0.05,  0.1,    0.25,  1};
+  latency_.Add({{"route", route}}, buckets).Observe(seconds);
+}
+
+awaitable<std::string> Metrics::scrape(db::Pool& pool, const telegram::IngestStats* ingest) {
+  auto s = pool.stats();
+  pool_.Add({{"kind", "open"}}).Set(s.open);
+  pool_.Add({{"kind", "in_use"}}).Set(s.in_use);
+  pool_.Add({{"kind", "idle"}}).Set(s.idle);
+  pool_.Add({{"kind", "waiting"}}).Set(s.waiting);
+  pool_.Add({{"kind", "acquired_total"}}).Set(static_cast<double>(s.acquired_total));
+  pool_.Add({{"kind", "timeouts_total"}}).Set(static_cast<double>(s.timeouts_total));
+  pool_.Add({{"kind", "acquire_wait_seconds_total"}}).Set(s.acquire_wait_seconds_total);
+  if (ingest) {
+    ingest_.Add({{"result", "stored"}}).Set(static_cast<double>(ingest->stored));
+    ingest_.Add({{"result", "duplicate"}}).Set(static_cast<double>(ingest->duplicates));
+    ingest_.Add({{"result", "malformed"}}).Set(static_cast<double>(ingest->malformed));
+    ingest_.Add({{"result", "rejected_secret"}}).Set(static_cast<double>(ingest->rejected_secret));
+  }
+  auto jobs = co_await pool.query(
+      "SELECT kind, count(*) FILTER (WHERE state = 'pending' AND run_at <= now()), "
+      "count(*) FILTER (WHERE state = 'running'), count(*) FILTER (WHERE state = 'dead'), "
+      "coalesce(extract(epoch FROM now() - min(run_at) FILTER (WHERE state = 'pending' AND run_at <= now())), 0) "
+      "FROM jobs WHERE state IN ('pending', 'running', 'dead') GROUP BY kind");
+  for (int i = 0; i < jobs.rows(); ++i) {
+    auto kind = jobs.get<std::string>(i, 0);
+    jobs_.Add({{"kind", kind}, {"state", "due"}}).Set(static_cast<double>(jobs.get<int64_t>(i, 1)));
+    jobs_.Add({{"kind", kind}, {"state", "running"}}).Set(static_cast<double>(jobs.get<int64_t>(i, 2)));
+    jobs_.Add({{"kind", kind}, {"state", "dead"}}).Set(static_cast<double>(jobs.get<int64_t>(i, 3)));
+    jobs_.Add({{"kind", kind}, {"state", "oldest_due_seconds"}}).Set(jobs.get<double>(i, 4));
+  }
+  auto outbox = co_await pool.query("SELECT state, count(*) FROM outbox GROUP BY state");
+  for (int i = 0; i < outbox.rows(); ++i)
+    outbox_.Add({{"state", outbox.get<std::string>(i, 0)}}).Set(static_cast<double>(outbox.get<int64_t>(i, 1)));
+  auto inbox = co_await pool.query("SELECT state, count(*) FROM tg_inbox GROUP BY state");
+  for (int i = 0; i < inbox.rows(); ++i)
+    inbox_.Add({{"state", inbox.get<std::string>(i, 0)}}).Set(static_cast<double>(inbox.get<int64_t>(i, 1)));
+  auto nodes = co_await pool.query(
+      "SELECT n.name, 1 - (SELECT count(*) FROM vpn_free_addresses f WHERE f.node_id = n.id)::float / "
+      "greatest((2::bigint ^ (32 - masklen(n.subnet_v4)))::bigint - 3, 1), coalesce(a.peers, 0), coalesce(a.drift, 0), "
+      "coalesce(extract(epoch FROM now() - a.last_reconcile), -1) "
+      "FROM vpn_nodes n LEFT JOIN vpn_agent_status a ON a.node_id = n.id");
+  for (int i = 0; i < nodes.rows(); ++i) {
+    auto node = nodes.get<std::string>(i, 0);
+    vpn_pool_.Add({{"node", node}}).Set(nodes.get<double>(i, 1));
+    agent_.Add({{"node", node}, {"kind", "peers"}}).Set(static_cast<double>(nodes.get<int64_t>(i, 2)));
+    agent_.Add({{"node", node}, {"kind", "drift"}}).Set(static_cast<double>(nodes.get<int64_t>(i, 3)));
+    agent_.Add({{"node", node}, {"kind", "seconds_since_reconcile"}}).Set(nodes.get<double>(i, 4));
+  }
+  co_return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+void Metrics::add_route(http::Router& router, db::Pool& pool, const telegram::IngestStats* ingest) {
+  router.add(http::bhttp::verb::get, "/metrics", [this, &pool, ingest](http::Request&) -> awaitable<http::Response> {
+    std::string failure;
+    std::string text;
+    try {
+      text = co_await scrape(pool, ingest);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    if (!failure.empty()) co_return http::json_response(http::bhttp::status::service_unavailable, {{"error", failure}});
+    co_return http::make_response(http::bhttp::status::ok, std::move(text), "text/plain; version=0.0.4");
+  });
+}
+
+}  // namespace vpnbot::app
