@@ -67,13 +67,11 @@ int main(int argc, char** argv) {
   if (sodium_init() < 0) return 1;
   log::init("warning");
 
-  db::LocalCluster cluster(db::LocalCluster::Options{.fsync = true});
-  cluster.start();
-  asio::io_context io(1);
-  asio::thread_pool blocking(4);
-  auto url = cluster.url();
-  db::Pool pool(io.get_executor(), blocking.get_executor(), db::PoolOptions{url, 8, 100000});
-  run_on(io, db::migrate(pool, db::embedded_migrations()));
+  bench::BenchDatabase database(4, 8);
+  auto& io = database.io;
+  auto& blocking = database.blocking;
+  auto& pool = database.pool;
+  auto url = database.cluster->url();
   std::vector<Row> rows;
 
   // 1. Pool vs connect-per-query (the original opened a connection for every query).

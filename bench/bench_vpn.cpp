@@ -56,12 +56,9 @@ int main(int argc, char** argv) {
   row("ratio subprocess / in-process", fmt::format("{:.0f}x", per_key_subprocess / per_key_in_process));
 
   // 2. Provisioning at 99% fill of a /16 vs empty.
-  db::LocalCluster cluster(db::LocalCluster::Options{.fsync = true});
-  cluster.start();
-  asio::io_context io(1);
-  asio::thread_pool blocking(2);
-  db::Pool pool(io.get_executor(), blocking.get_executor(), db::PoolOptions{cluster.url(), 4});
-  run_on(io, db::migrate(pool, db::embedded_migrations()));
+  bench::BenchDatabase database(2, 4);
+  auto& io = database.io;
+  auto& pool = database.pool;
   vpn::SecretBox box(std::array<unsigned char, 32>{1});
   vpn::VpnStore store(pool, box);
   run_on(io, pool.query("INSERT INTO users (id, referral_code) SELECT g, 'u' || g FROM generate_series(1, 2000) g"));

@@ -10,6 +10,7 @@
 
 #include "http/client.hpp"
 
+#include "bench_support.hpp"
 #include "core/log.hpp"
 #include "db/local_cluster.hpp"
 #include "db/migrations.hpp"
@@ -100,15 +101,9 @@ int main(int argc, char** argv) {
   if (sodium_init() < 0) return 1;
   log::init("warning");
 
-  db::LocalCluster cluster(db::LocalCluster::Options{.fsync = true});
-  cluster.start();
-  asio::io_context io(1);
-  asio::thread_pool blocking(2);
-  db::Pool pool(io.get_executor(), blocking.get_executor(), db::PoolOptions{cluster.url(), 8, 100000});
-  std::exception_ptr error;
-  asio::co_spawn(io, db::migrate(pool, db::embedded_migrations()), [&](std::exception_ptr e, int) { error = e; });
-  io.run();
-  if (error) std::rethrow_exception(error);
+  bench::BenchDatabase database(2, 8);
+  auto& io = database.io;
+  auto& pool = database.pool;
   io.restart();
 
   http::Router router;
