@@ -41,7 +41,16 @@ Metrics::Metrics()
       agent_(prometheus::BuildGauge()
                  .Name("vpnbot_wg_agent")
                  .Help("Per node: peers applied, drift of the last full reconcile, seconds since it ran")
-                 .Register(*registry_)) {}
+                 .Register(*registry_)),
+      payment_webhooks_(prometheus::BuildGauge()
+                            .Name("vpnbot_payment_webhooks_total")
+                            .Help("Payment provider webhooks seen by this gateway by provider and result (accepted, "
+                                  "duplicate, foreign_ip, bad_sign, malformed)")
+                            .Register(*registry_)),
+      orders_(prometheus::BuildGauge()
+                  .Name("vpnbot_orders")
+                  .Help("Orders by provider and state (paid, pending, expired, canceled, refunded, mismatch)")
+                  .Register(*registry_)) {}
 
 void Metrics::observe_request(const std::string& route, int status, double seconds) {
   requests_.Add({{"route", route}, {"status", std::to_string(status)}}).Increment();
@@ -50,7 +59,8 @@ void Metrics::observe_request(const std::string& route, int status, double secon
   latency_.Add({{"route", route}}, buckets).Observe(seconds);
 }
 
-awaitable<std::string> Metrics::scrape(db::Pool& pool, const telegram::IngestStats* ingest) {
+awaitable<std::string> Metrics::scrape(db::Pool& pool, const telegram::IngestStats* ingest,
+                                       const billing::PaymentWebhookStats* payments) {
   auto s = pool.stats();
   pool_.Add({{"kind", "open"}}).Set(s.open);
   pool_.Add({{"kind", "in_use"}}).Set(s.in_use);
@@ -65,6 +75,13 @@ awaitable<std::string> Metrics::scrape(db::Pool& pool, const telegram::IngestSta
     ingest_.Add({{"result", "malformed"}}).Set(static_cast<double>(ingest->malformed));
     ingest_.Add({{"result", "rejected_secret"}}).Set(static_cast<double>(ingest->rejected_secret));
   }
+  if (payments)
+    for (const auto& [key, n] : payments->counts)
+      payment_webhooks_.Add({{"provider", key.first}, {"result", key.second}}).Set(static_cast<double>(n));
+  auto orders = co_await pool.query("SELECT provider, state, count(*) FROM orders GROUP BY provider, state");
+  for (int i = 0; i < orders.rows(); ++i)
+    orders_.Add({{"provider", orders.get<std::string>(i, 0)}, {"state", orders.get<std::string>(i, 1)}})
+        .Set(static_cast<double>(orders.get<int64_t>(i, 2)));
   auto jobs = co_await pool.query(
       "SELECT kind, count(*) FILTER (WHERE state = 'pending' AND run_at <= now()), "
       "count(*) FILTER (WHERE state = 'running'), count(*) FILTER (WHERE state = 'dead'), "
@@ -98,12 +115,14 @@ awaitable<std::string> Metrics::scrape(db::Pool& pool, const telegram::IngestSta
   co_return prometheus::TextSerializer().Serialize(registry_->Collect());
 }
 
-void Metrics::add_route(http::Router& router, db::Pool& pool, const telegram::IngestStats* ingest) {
-  router.add(http::bhttp::verb::get, "/metrics", [this, &pool, ingest](http::Request&) -> awaitable<http::Response> {
+void Metrics::add_route(http::Router& router, db::Pool& pool, const telegram::IngestStats* ingest,
+                        const billing::PaymentWebhookStats* payments) {
+  router.add(http::bhttp::verb::get, "/metrics",
+             [this, &pool, ingest, payments](http::Request&) -> awaitable<http::Response> {
     std::string failure;
     std::string text;
     try {
-      text = co_await scrape(pool, ingest);
+      text = co_await scrape(pool, ingest, payments);
     } catch (const std::exception& e) {
       failure = e.what();
     }

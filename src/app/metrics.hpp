@@ -8,6 +8,7 @@
 
 #include "db/pool.hpp"
 #include "http/server.hpp"
+#include "billing/webhooks.hpp"
 #include "telegram/ingest.hpp"
 
 namespace vpnbot::app {
@@ -20,8 +21,10 @@ class Metrics {
   Metrics();
   void observe_request(const std::string& route, int status, double seconds);
   // Registers GET /metrics; `ingest` may be null when this process does not ingest Telegram updates.
-  void add_route(http::Router& router, db::Pool& pool, const telegram::IngestStats* ingest);
-  awaitable<std::string> scrape(db::Pool& pool, const telegram::IngestStats* ingest);
+  void add_route(http::Router& router, db::Pool& pool, const telegram::IngestStats* ingest,
+                 const billing::PaymentWebhookStats* payments = nullptr);
+  awaitable<std::string> scrape(db::Pool& pool, const telegram::IngestStats* ingest,
+                                const billing::PaymentWebhookStats* payments = nullptr);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -34,6 +37,8 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& ingest_;
   prometheus::Family<prometheus::Gauge>& vpn_pool_;
   prometheus::Family<prometheus::Gauge>& agent_;
+  prometheus::Family<prometheus::Gauge>& payment_webhooks_;
+  prometheus::Family<prometheus::Gauge>& orders_;
 };
 
 }  // namespace vpnbot::app

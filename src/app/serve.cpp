@@ -4,6 +4,8 @@
 
 #include "app/housekeeping.hpp"
 #include "app/metrics.hpp"
+#include "billing/jobs.hpp"
+#include "billing/webhooks.hpp"
 #include "bot/bot.hpp"
 #include "core/asio.hpp"
 #include "core/event.hpp"
@@ -90,6 +92,11 @@ struct Roles {
   std::unique_ptr<jobs::LeaderLease> sender_lease;
   std::unique_ptr<telegram::Sender> sender;
   std::unique_ptr<vpn::SecretBox> secret_box;
+  // Billing
+  billing::PaymentWebhookStats payment_webhook_stats;
+  billing::BillingOptions billing_options;
+  std::unique_ptr<billing::YooKassa> yookassa;
+  std::unique_ptr<billing::Heleket> heleket;
   bool stopping = false;
 };
 
@@ -131,6 +138,37 @@ awaitable<void> learn_bot_username(telegram::BotApi& api, bot::Bot& bot) {
   bot.set_bot_username(me.value("username", ""));
 }
 
+billing::BillingOptions billing_options(const Config& c) {
+  billing::BillingOptions o;
+  o.trial_days = c.trial_days;
+  o.trial_device_limit = c.trial_device_limit;
+  o.order_ttl = Millis(c.order_ttl_ms);
+  o.referral_percents = c.referral_percents;
+  o.cashback_percent = c.cashback_percent;
+  o.referral_bonus_days = c.referral_bonus_days;
+  return o;
+}
+
+std::string trimmed_public_url(const Config& c) {
+  std::string base = c.public_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base;
+}
+
+billing::PaymentWebhookOptions payment_webhook_options(const Config& c) {
+  billing::PaymentWebhookOptions o;
+  auto methods = c.enabled_payment_methods();
+  auto enabled = [&](const char* m) { return std::find(methods.begin(), methods.end(), m) != methods.end(); };
+  o.yookassa = enabled("yookassa");
+  o.heleket = enabled("heleket");
+  o.yookassa_networks = http::parse_networks(c.yookassa_allowed_ips.empty() ? billing::kYooKassaNetworks
+                                                                            : c.yookassa_allowed_ips);
+  o.heleket_networks = http::parse_networks(c.heleket_allowed_ips);
+  o.trusted_proxies = http::parse_networks(c.trusted_proxies);
+  o.heleket_api_key = c.heleket_api_key;
+  return o;
+}
+
 awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) {
   auto ex = co_await asio::this_coro::executor;
   asio::signal_set signals(ex, SIGINT, SIGTERM);
@@ -159,7 +197,9 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
       roles.router = std::make_unique<http::Router>();
       add_health_routes(*roles.router, pool);
       roles.metrics = std::make_unique<Metrics>();
-      roles.metrics->add_route(*roles.router, pool, &roles.ingest_stats);
+      roles.metrics->add_route(*roles.router, pool, &roles.ingest_stats, &roles.payment_webhook_stats);
+      billing::add_payment_webhook_routes(*roles.router, pool, payment_webhook_options(config),
+                                          roles.payment_webhook_stats);
       auto* metrics = roles.metrics.get();
       roles.server = std::make_unique<http::Server>(
           ex,
@@ -170,10 +210,12 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
                               }},
           *roles.router);
     }
-    if (config.telegram_mode != "off") {
+    if (config.telegram_mode != "off" || config.has_role("worker")) {
       roles.http_client = std::make_unique<http::Client>(
           ex, http::ClientOptions{config.http_proxy, Millis(config.http_client_timeout_ms), Millis(10000),
                                   config.http_client_max_connections});
+    }
+    if (config.telegram_mode != "off") {
       roles.bot_api =
           std::make_unique<telegram::BotApi>(*roles.http_client, config.telegram_api_url, config.telegram_token);
     }
@@ -200,12 +242,38 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
                               Millis(config.job_poll_interval_ms)});
       register_housekeeping_handlers(*roles.worker);
       roles.secret_box = std::make_unique<vpn::SecretBox>(vpn::SecretBox::from_file(config.master_key_file, false));
-      vpn::register_job_handlers(*roles.worker, *roles.secret_box, Millis(config.vpn_address_grace_ms));
+      roles.billing_options = billing_options(config);
+      const auto& billing = roles.billing_options;
+      std::string return_url = config.yookassa_return_url.empty() ? config.public_url : config.yookassa_return_url;
+      roles.yookassa = std::make_unique<billing::YooKassa>(
+          *roles.http_client,
+          billing::YooKassaOptions{config.yookassa_api_url, config.yookassa_shop_id, config.yookassa_secret_key,
+                                   return_url, config.yookassa_vat_code, config.yookassa_receipt_email});
+      roles.heleket = std::make_unique<billing::Heleket>(
+          *roles.http_client,
+          billing::HeleketOptions{config.heleket_api_url, config.heleket_merchant, config.heleket_api_key,
+                                  trimmed_public_url(config) + billing::kHeleketWebhookPath, return_url,
+                                  static_cast<int>(std::clamp(config.order_ttl_ms / 1000, 300, 43200))});
+      billing::BillingJobDeps billing_deps;
+      billing_deps.options = &roles.billing_options;
+      billing_deps.yookassa = roles.yookassa->configured() ? roles.yookassa.get() : nullptr;
+      billing_deps.heleket = roles.heleket->configured() ? roles.heleket.get() : nullptr;
+      billing_deps.bot_api = roles.bot_api.get();
+      vpn::AfterProvision after_provision;
       if (roles.bot_api) {
         std::set<int64_t> admins(config.admin_ids.begin(), config.admin_ids.end());
-        roles.bot =
-            std::make_unique<bot::Bot>(bot::BotOptions{"", admins, roles.secret_box.get()}, bot::Catalog::embedded());
+        bot::BotOptions bot_options;
+        bot_options.admin_ids = admins;
+        bot_options.secret_box = roles.secret_box.get();
+        bot_options.billing = billing;
+        bot_options.payment_methods = config.enabled_payment_methods();
+        bot_options.default_device_limit = config.trial_device_limit;
+        roles.bot = std::make_unique<bot::Bot>(std::move(bot_options), bot::Catalog::embedded());
         auto* the_bot = roles.bot.get();
+        billing_deps.notifier = the_bot->notifier();
+        after_provision = [the_bot](db::Transaction& tx, int64_t user_id, int64_t peer_id, bool) {
+          return the_bot->deliver_config_to(tx, user_id, peer_id);
+        };
         roles.dispatcher = std::make_unique<telegram::Dispatcher>(
             ex, pool, [the_bot](db::Transaction& tx, const telegram::InboxUpdate& u) { return the_bot->handle(tx, u); },
             [the_bot, &pool](const telegram::InboxUpdate& u) { return the_bot->apologise(pool, u); },
@@ -232,6 +300,9 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
         track(roles.sender_lease->run(), "sender-lease");
         track(roles.sender->run(), "sender");
       }
+      vpn::register_job_handlers(*roles.worker, *roles.secret_box, Millis(config.vpn_address_grace_ms),
+                                 after_provision);
+      billing::register_job_handlers(*roles.worker, std::move(billing_deps));
       auto* worker = roles.worker.get();
       auto* dispatcher = roles.dispatcher.get();
       auto* sender = roles.sender.get();
@@ -258,6 +329,7 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
           std::make_unique<jobs::LeaderLease>(ex, pool, "scheduler", config.instance_id, Millis(config.lease_ttl_ms));
       auto tasks = housekeeping_tasks();
       for (auto& t : vpn::periodic_tasks()) tasks.push_back(std::move(t));
+      for (auto& t : billing::periodic_tasks()) tasks.push_back(std::move(t));
       roles.scheduler = std::make_unique<jobs::Scheduler>(ex, *roles.queue, *roles.scheduler_lease, std::move(tasks));
       track(roles.scheduler_lease->run(), "scheduler-lease");
       track(roles.scheduler->run(), "scheduler");

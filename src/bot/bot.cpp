@@ -1,8 +1,10 @@
 #include "bot/bot.hpp"
 
 #include <charconv>
+#include <set>
 
 #include "bot/callback.hpp"
+#include "bot/context.hpp"
 #include "core/log.hpp"
 #include "vpn/client_config.hpp"
 #include "vpn/store.hpp"
@@ -12,24 +14,10 @@ namespace vpnbot::bot {
 using telegram::json;
 using telegram::OutMessage;
 
-struct Bot::Context {
-  db::Transaction& tx;
-  User user;
-  int64_t chat_id = 0;
-  int64_t update_id = 0;
-};
 
 namespace {
 
-json button(std::string text, std::string data) {
-  return {{"text", std::move(text)}, {"callback_data", std::move(data)}};
-}
 
-json keyboard(std::vector<std::vector<json>> rows) {
-  json k = json::array();
-  for (auto& row : rows) k.push_back(std::move(row));
-  return {{"inline_keyboard", std::move(k)}};
-}
 
 // "/start@MyBot ref_x" -> ("start", "ref_x")
 std::pair<std::string, std::string> split_command(const std::string& text) {
@@ -47,19 +35,11 @@ std::pair<std::string, std::string> split_command(const std::string& text) {
 
 const std::string kMenu = "menu", kHelp = "help", kLanguage = "lang";
 
-// "NL" -> the flag emoji (two regional indicator symbols).
-std::string flag(const std::string& country) {
-  std::string out;
-  for (char c : country) {
-    if (c < 'A' || c > 'Z') return "";
-    char32_t cp = 0x1F1E6 + (c - 'A');
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-  return out;
+const std::set<std::string>& shop_actions() {
+  static const std::set<std::string> actions{"pl", "pm", "pc", "trial", "ar", "px", "nc"};
+  return actions;
 }
+
 
 }  // namespace
 
@@ -90,13 +70,16 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
   std::string text;
   json markup;
   json back = keyboard({{button(t(ctx, "common.back"), encode_callback("m", {"menu"}))}});
-  if (screen == "buy") {
-    text = t(ctx, "screen.buy");
-    markup = back;
-  } else if (screen == "sub") {
-    text = t(ctx, "screen.subscription.none");
-    markup = keyboard({{button(t(ctx, "menu.buy"), encode_callback("m", {"buy"}))},
-                       {button(t(ctx, "common.back"), encode_callback("m", {"menu"}))}});
+  std::vector<std::string> parts;
+  for (size_t start = 0;;) {
+    auto colon = screen.find(':', start);
+    parts.push_back(screen.substr(start, colon == std::string::npos ? std::string::npos : colon - start));
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  static const std::set<std::string> shop_screens{"buy", "plan", "confirm", "sub", "newcfg", "bal", "ref"};
+  if (shop_screens.count(parts[0])) {
+    co_await show_shop_screen(ctx, parts, text, markup);
   } else if (screen == "cfg") {
     auto configs = co_await vpn::VpnStore::user_configs(ctx.tx, ctx.user.id);
     if (configs.empty()) {
@@ -121,15 +104,6 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
       rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"menu"}))});
       markup = keyboard(std::move(rows));
     }
-  } else if (screen == "bal") {
-    text = t(ctx, "screen.balance", {{"balance", "0"}, {"points", "0"}});
-    markup = back;
-  } else if (screen == "ref") {
-    auto friends = co_await Users::count_referrals(ctx.tx, ctx.user.id);
-    std::string link = "https://t.me/" + options_.bot_username + "?start=ref_" + ctx.user.referral_code;
-    text = t(ctx, "screen.referral",
-             {{"link", link}, {"friends", catalog_.plural(ctx.user.language, "plural.friends", friends)}});
-    markup = back;
   } else if (screen == "promo") {
     json awaiting{{"await", "promo_code"}};
     co_await Users::set_conversation(ctx.tx, ctx.user.id, awaiting);
@@ -189,7 +163,7 @@ awaitable<void> Bot::handle_update(db::Transaction& tx, const telegram::InboxUpd
     co_await on_chat_member(tx, payload["my_chat_member"]);
     co_return;
   }
-  if (update.kind != "message" && update.kind != "callback_query")
+  if (update.kind != "message" && update.kind != "callback_query" && update.kind != "pre_checkout_query")
     throw UnhandledUpdate("update kind '" + update.kind + "' is not handled by this bot");
   const json& body = payload[update.kind];
   if (!body.contains("from") || !update.chat_id) throw UnhandledUpdate("update has no sender");
@@ -200,7 +174,14 @@ awaitable<void> Bot::handle_update(db::Transaction& tx, const telegram::InboxUpd
   Context ctx{tx, std::move(user), *update.chat_id, update.update_id};
   if (ctx.user.banned) {
     std::string notice = t(ctx, "banned.notice");
-    if (update.kind == "callback_query") {
+    if (update.kind == "pre_checkout_query") {
+      OutMessage refusal;
+      refusal.chat_id = ctx.chat_id;
+      refusal.method = "answerPreCheckoutQuery";
+      refusal.priority = telegram::kPriorityReply + 10;
+      refusal.payload = {{"pre_checkout_query_id", body.value("id", "")}, {"ok", false}, {"error_message", notice}};
+      co_await telegram::Outbox::enqueue(tx, refusal);
+    } else if (update.kind == "callback_query") {
       OutMessage answer;
       answer.chat_id = ctx.chat_id;
       answer.method = "answerCallbackQuery";
@@ -212,13 +193,19 @@ awaitable<void> Bot::handle_update(db::Transaction& tx, const telegram::InboxUpd
     }
     co_return;
   }
-  if (update.kind == "message")
+  if (update.kind == "pre_checkout_query")
+    co_await on_pre_checkout(ctx, body);
+  else if (update.kind == "message")
     co_await on_message(ctx, body);
   else
     co_await on_callback(ctx, body);
 }
 
 awaitable<void> Bot::on_message(Context& ctx, const json& message) {
+  if (message.contains("successful_payment") && message["successful_payment"].is_object()) {
+    co_await on_successful_payment(ctx, message["successful_payment"]);
+    co_return;
+  }
   std::string text = message.contains("text") && message["text"].is_string() ? message["text"].get<std::string>() : "";
   if (!text.empty() && text[0] == '/') {
     auto [command, argument] = split_command(text);
@@ -229,10 +216,7 @@ awaitable<void> Bot::on_message(Context& ctx, const json& message) {
     json none;
     co_await Users::set_conversation(ctx.tx, ctx.user.id, none);
     ctx.user.conversation = nullptr;
-    std::string code = text.substr(0, 64);
-    std::string answer = t(ctx, "promo.not_found", {{"code", html_escape(code)}});
-    json markup = keyboard({{button(t(ctx, "common.menu"), encode_callback("m", {"menu"}))}});
-    co_await reply(ctx, std::move(answer), std::move(markup));
+    co_await on_promo_code(ctx, text.substr(0, 64));
     co_return;
   }
   std::string answer = t(ctx, "unknown.text");
@@ -322,6 +306,11 @@ awaitable<void> Bot::on_callback(Context& ctx, const json& query) {
       if (peer_id) deliver = peer_id;
       notice = t(ctx, peer_id ? "config.sending" : "error.menu_expired");
     }
+  } else if (shop_actions().count(decoded.callback.action)) {
+    std::vector<std::string> next;
+    notice = co_await on_shop_callback(ctx, decoded.callback.action, decoded.callback.args, next);
+    screen.clear();
+    for (size_t i = 0; i < next.size(); ++i) screen += (i ? ":" : "") + next[i];
   } else if (decoded.callback.action == "lang" && !decoded.callback.args.empty() &&
              (decoded.callback.args[0] == "en" || decoded.callback.args[0] == "ru")) {
     ctx.user.language = decoded.callback.args[0];
@@ -345,35 +334,42 @@ awaitable<void> Bot::on_callback(Context& ctx, const json& query) {
 }
 
 awaitable<void> Bot::deliver_config(Context& ctx, int64_t peer_id) {
+  co_await deliver_config_to(ctx.tx, ctx.user.id, peer_id);
+}
+
+awaitable<void> Bot::deliver_config_to(db::Transaction& tx, int64_t user_id, int64_t peer_id) {
   if (!options_.secret_box) throw std::runtime_error("config delivery needs the master key");
+  auto user = co_await Users::find(tx, user_id);
+  std::string lang = user ? user->language : "en";
   // Only the owner's configs: a forged callback with someone else's id finds nothing.
   vpn::ClientConfigData data;
   std::string missing;
   try {
-    data = co_await vpn::VpnStore::client_config(ctx.tx, *options_.secret_box, peer_id, ctx.user.id);
+    data = co_await vpn::VpnStore::client_config(tx, *options_.secret_box, peer_id, user_id);
   } catch (const std::invalid_argument& e) {
     missing = e.what();
   }
   if (!missing.empty()) {
-    std::string answer = t(ctx, "error.menu_expired");
-    json markup = main_menu_keyboard(ctx);
-    co_await reply(ctx, std::move(answer), std::move(markup));
+    OutMessage sorry;
+    sorry.chat_id = user_id;
+    sorry.payload = {{"text", catalog_.text(lang, "error.menu_expired")}};
+    co_await telegram::Outbox::enqueue(tx, sorry);
     co_return;
   }
   std::string conf = vpn::render_client_config(data);
   OutMessage document;
-  document.chat_id = ctx.chat_id;
+  document.chat_id = user_id;
   document.method = "sendDocument";
-  document.payload = {{"caption", t(ctx, "config.caption", {{"location", html_escape(data.location)}})},
+  document.payload = {{"caption", catalog_.text(lang, "config.caption", {{"location", html_escape(data.location)}})},
                       {"parse_mode", "HTML"}};
   document.files.push_back({"document", vpn::client_config_filename(data.node_name, peer_id), "text/plain", conf});
-  co_await telegram::Outbox::enqueue(ctx.tx, document);
+  co_await telegram::Outbox::enqueue(tx, document);
   OutMessage photo;
-  photo.chat_id = ctx.chat_id;
+  photo.chat_id = user_id;
   photo.method = "sendPhoto";
-  photo.payload = {{"caption", t(ctx, "config.qr_caption")}};
+  photo.payload = {{"caption", catalog_.text(lang, "config.qr_caption")}};
   photo.files.push_back({"photo", "wireguard-qr.png", "image/png", vpn::qr_png(conf)});
-  co_await telegram::Outbox::enqueue(ctx.tx, photo);
+  co_await telegram::Outbox::enqueue(tx, photo);
 }
 
 awaitable<void> Bot::on_chat_member(db::Transaction& tx, const json& member) {

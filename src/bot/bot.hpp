@@ -2,6 +2,8 @@
 #include <set>
 #include <string>
 
+#include "billing/jobs.hpp"
+#include "billing/orders.hpp"
 #include "bot/i18n.hpp"
 #include "bot/users.hpp"
 #include "db/pool.hpp"
@@ -16,6 +18,9 @@ struct BotOptions {
   std::string bot_username;  // for referral links (t.me/<username>?start=ref_<code>)
   std::set<int64_t> admin_ids;
   const vpn::SecretBox* secret_box = nullptr;  // opens stored private keys for config delivery
+  billing::BillingOptions billing;
+  std::vector<std::string> payment_methods{"stars", "balance"};  // enabled: yookassa, heleket, stars, balance
+  int default_device_limit = 1;                                   // for promo days without a plan
 };
 
 // An update that can never be handled (no sender, unknown shape): skipped, not retried.
@@ -34,6 +39,10 @@ class Bot {
   awaitable<void> apologise(db::Pool& pool, const telegram::InboxUpdate& update);
 
   const BotOptions& options() const { return options_; }
+  // Renders billing notices (payment link, failure, receipt, refund) into the outbox, in the user's language.
+  billing::BillingNotifier notifier() const;
+  // Sends a config (file + QR) to its owner; used after a provisioning job created it.
+  awaitable<void> deliver_config_to(db::Transaction& tx, int64_t user_id, int64_t peer_id);
   void set_bot_username(std::string username) { options_.bot_username = std::move(username); }
 
  private:
@@ -47,6 +56,17 @@ class Bot {
   awaitable<void> reply(Context& ctx, std::string text, telegram::json keyboard);
   // Sends a config as a .conf document and a QR code photo (both through the outbox, as uploads).
   awaitable<void> deliver_config(Context& ctx, int64_t peer_id);
+  // The shop (bot/shop.cpp): plans, checkout, payments in Telegram Stars, subscription, balance, referral, promo.
+  awaitable<void> show_shop_screen(Context& ctx, const std::vector<std::string>& args, std::string& text,
+                                   telegram::json& markup);
+  // Handles shop callbacks; returns the notice for answerCallbackQuery and sets the screen to show after it.
+  awaitable<std::string> on_shop_callback(Context& ctx, const std::string& action, const std::vector<std::string>& args,
+                                          std::vector<std::string>& screen);
+  awaitable<void> on_pre_checkout(Context& ctx, const telegram::json& query);
+  awaitable<void> on_successful_payment(Context& ctx, const telegram::json& payment);
+  awaitable<void> on_promo_code(Context& ctx, const std::string& code);
+  awaitable<void> send_to_user(db::Transaction& tx, int64_t user_id, std::string text, telegram::json markup,
+                               std::string unique_key) const;
   std::string t(const Context& ctx, std::string_view key, const TextArgs& args = {}) const;
   telegram::json main_menu_keyboard(const Context& ctx) const;
 

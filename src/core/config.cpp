@@ -10,6 +10,7 @@
 #include <set>
 
 #include "core/log.hpp"
+#include "http/ip_filter.hpp"
 
 extern char** environ;
 
@@ -232,6 +233,77 @@ const std::vector<KeySpec>& specs() {
                      c.admin_ids.push_back(id);
                    }
                  }});
+    v.push_back({{"payment_methods", "", "list", "yookassa,heleket,stars,balance", false,
+                  "Payment methods offered at checkout (yookassa, heleket, stars, balance); a provider without "
+                  "credentials is left out."},
+                 [](Config& c, const RawValue& raw) {
+                   auto methods = as_list(raw);
+                   for (const auto& m : methods)
+                     if (m != "yookassa" && m != "heleket" && m != "stars" && m != "balance")
+                       fail(raw, fmt::format("unknown payment method '{}' (yookassa, heleket, stars, balance)", m));
+                   c.payment_methods = methods;
+                 }});
+    v.push_back(int_key("trial_days", &Config::trial_days, 0, 365, "Free trial length; 0 turns the trial off."));
+    v.push_back(int_key("trial_device_limit", &Config::trial_device_limit, 1, 100, "Configs during the trial."));
+    v.push_back(int_key("order_ttl_ms", &Config::order_ttl_ms, 60000, 604800000,
+                        "An unpaid order expires after this (a late payment is still honoured)."));
+    v.push_back({{"referral_percents", "", "list", "10,5,2", false,
+                  "Referral reward per level in percent of the purchase (the number of entries is the depth)."},
+                 [](Config& c, const RawValue& raw) {
+                   c.referral_percents.clear();
+                   for (const auto& item : as_list(raw)) {
+                     int p = -1;
+                     auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), p);
+                     if (ec != std::errc() || ptr != item.data() + item.size() || p < 0 || p > 100)
+                       fail(raw, fmt::format("'{}' is not a percentage 0..100", item));
+                     c.referral_percents.push_back(p);
+                   }
+                   if (c.referral_percents.size() > 10) fail(raw, "at most 10 levels");
+                 }});
+    v.push_back(int_key("cashback_percent", &Config::cashback_percent, 0, 100,
+                        "Bonus points per purchase in percent of its price (1 point = 1 RUB when exchanged)."));
+    v.push_back(int_key("referral_bonus_days", &Config::referral_bonus_days, 0, 365,
+                        "Extra days on the first purchase of a user who came by a referral link."));
+    auto url_check = [](const RawValue& raw, const std::string& s) {
+      if (!s.empty() && s.rfind("http://", 0) != 0 && s.rfind("https://", 0) != 0)
+        fail(raw, "must start with http:// or https://");
+    };
+    v.push_back(string_key("yookassa_api_url", &Config::yookassa_api_url, false,
+                           "YooKassa API base URL (the emulator's in the sandbox).", url_check));
+    v.push_back(string_key("yookassa_shop_id", &Config::yookassa_shop_id, false, "YooKassa shopId."));
+    v.push_back(string_key("yookassa_secret_key", &Config::yookassa_secret_key, false, "YooKassa secret key."));
+    v.push_back(string_key("yookassa_return_url", &Config::yookassa_return_url, false,
+                           "Where YooKassa's checkout returns the user (e.g. https://t.me/YourBot).", url_check));
+    v.push_back(int_key("yookassa_vat_code", &Config::yookassa_vat_code, 0, 12,
+                        "When > 0, payments carry 54-FZ receipt data with this VAT code."));
+    v.push_back(string_key("yookassa_receipt_email", &Config::yookassa_receipt_email, false,
+                           "Customer e-mail put on 54-FZ receipts (required with yookassa_vat_code)."));
+    auto networks_key = [](std::string key, std::vector<std::string> Config::*field, std::string def,
+                           std::string description) {
+      return KeySpec{{key, "", "list", def, false, std::move(description)},
+                     [field](Config& c, const RawValue& raw) {
+                       auto items = as_list(raw);
+                       for (const auto& item : items) {
+                         try {
+                           http::parse_network(item);
+                         } catch (const std::invalid_argument& e) {
+                           fail(raw, e.what());
+                         }
+                       }
+                       c.*field = items;
+                     }};
+    };
+    v.push_back(networks_key("yookassa_allowed_ips", &Config::yookassa_allowed_ips,
+                             "YooKassa's published ranges",
+                             "Addresses/networks YooKassa notifications may come from (they are unsigned)."));
+    v.push_back(string_key("heleket_api_url", &Config::heleket_api_url, false, "Heleket API base URL.", url_check));
+    v.push_back(string_key("heleket_merchant", &Config::heleket_merchant, false, "Heleket merchant uuid."));
+    v.push_back(string_key("heleket_api_key", &Config::heleket_api_key, false,
+                           "Heleket payment API key (signs requests and webhooks)."));
+    v.push_back(networks_key("heleket_allowed_ips", &Config::heleket_allowed_ips, "",
+                             "Optional: addresses Heleket webhooks may come from (the signature is always checked)."));
+    v.push_back(networks_key("trusted_proxies", &Config::trusted_proxies, "",
+                             "Reverse proxies whose X-Forwarded-For is believed for the client address."));
     for (auto& s : v) {
       s.doc.env = "VPNBOT_" + s.doc.key;
       std::transform(s.doc.env.begin(), s.doc.env.end(), s.doc.env.begin(), ::toupper);
@@ -242,6 +314,16 @@ const std::vector<KeySpec>& specs() {
 }
 
 }  // namespace
+
+std::vector<std::string> Config::enabled_payment_methods() const {
+  std::vector<std::string> out;
+  for (const auto& m : payment_methods) {
+    if (m == "yookassa" && (yookassa_shop_id.empty() || yookassa_secret_key.empty())) continue;
+    if (m == "heleket" && (heleket_merchant.empty() || heleket_api_key.empty())) continue;
+    out.push_back(m);
+  }
+  return out;
+}
 
 bool Config::has_role(std::string_view role) const {
   return std::find(roles.begin(), roles.end(), role) != roles.end();

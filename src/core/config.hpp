@@ -64,7 +64,30 @@ struct Config {
   int vpn_device_limit = 3;     // configs per user until billing sets it per plan
   int vpn_address_grace_ms = 600000;
 
+  // Billing
+  std::vector<std::string> payment_methods{"yookassa", "heleket", "stars", "balance"};
+  int trial_days = 3;
+  int trial_device_limit = 1;
+  int order_ttl_ms = 3600000;
+  std::vector<int> referral_percents{10, 5, 2};
+  int cashback_percent = 5;
+  int referral_bonus_days = 3;
+  std::string yookassa_api_url = "https://api.yookassa.ru";
+  std::string yookassa_shop_id;
+  std::string yookassa_secret_key;
+  std::string yookassa_return_url;
+  int yookassa_vat_code = 0;
+  std::string yookassa_receipt_email;
+  std::vector<std::string> yookassa_allowed_ips;  // default: YooKassa's published ranges
+  std::string heleket_api_url = "https://api.heleket.com";
+  std::string heleket_merchant;
+  std::string heleket_api_key;
+  std::vector<std::string> heleket_allowed_ips;
+  std::vector<std::string> trusted_proxies;
+
   bool has_role(std::string_view role) const;
+  // payment_methods minus the providers without credentials.
+  std::vector<std::string> enabled_payment_methods() const;
 };
 
 // Documentation of one key, as printed by `vpnbot config keys` and in docs/CONFIG.md.

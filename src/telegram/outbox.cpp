@@ -1,5 +1,7 @@
 #include "telegram/outbox.hpp"
 
+#include "core/encoding.hpp"
+
 #include <sodium.h>
 
 #include "core/log.hpp"
@@ -16,23 +18,6 @@ WITH ins AS (
 )
 SELECT id, pg_notify('vpnbot_outbox', '') FROM ins)sql";
 
-std::string to_base64(const std::string& data) {
-  std::string out(sodium_base64_encoded_len(data.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-                    sodium_base64_VARIANT_ORIGINAL);
-  out.resize(out.size() - 1);  // the terminating NUL
-  return out;
-}
-
-std::string from_base64(const std::string& b64) {
-  std::string out(b64.size(), '\0');
-  size_t len = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), b64.data(), b64.size(), nullptr, &len,
-                        nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
-    throw std::runtime_error("outbox: stored file is not valid base64");
-  out.resize(len);
-  return out;
-}
 
 db::Params enqueue_params(const OutMessage& m) {
   json files = nullptr;

@@ -5,8 +5,9 @@
 
 namespace vpnbot::vpn {
 
-void register_job_handlers(jobs::Worker& worker, const SecretBox& box, Millis address_grace) {
-  worker.on("vpn.provision", [&box](jobs::JobContext& ctx) -> awaitable<void> {
+void register_job_handlers(jobs::Worker& worker, const SecretBox& box, Millis address_grace,
+                           AfterProvision after_provision) {
+  worker.on("vpn.provision", [&box, after_provision](jobs::JobContext& ctx) -> awaitable<void> {
     const auto& p = ctx.job.payload;
     if (!p.contains("user_id") || !p["user_id"].is_number_integer() || !p.contains("provision_key") ||
         !p["provision_key"].is_string())
@@ -19,10 +20,12 @@ void register_job_handlers(jobs::Worker& worker, const SecretBox& box, Millis ad
     std::optional<int64_t> subscription_id;
     if (p.contains("subscription_id") && p["subscription_id"].is_number_integer())
       subscription_id = p["subscription_id"].get<int64_t>();
+    bool deliver = p.value("deliver", false);
     std::string refused;
     try {
       co_await ctx.pool.transaction([&](db::Transaction& tx) -> awaitable<void> {
-        co_await VpnStore::provision(tx, box, user_id, node_id, subscription_id, key, limit);
+        auto peer = co_await VpnStore::provision(tx, box, user_id, node_id, subscription_id, key, limit);
+        if (deliver && after_provision) co_await after_provision(tx, user_id, peer.id, true);
         co_await ctx.complete_in(tx);  // the config and "done" commit together: exactly one config per key
       });
     } catch (const DeviceLimitReached& e) {

@@ -8,7 +8,11 @@ namespace vpnbot::vpn {
 // Job kinds of the VPN domain:
 //   vpn.provision          {user_id, provision_key, node_id?, device_limit}: creates one config (idempotent by key)
 //   vpn.release_addresses  returns addresses of removed configs to their pools after the grace period
-void register_job_handlers(jobs::Worker& worker, const SecretBox& box, Millis address_grace);
+//                          with "deliver": true, after_provision runs in the same transaction (sends the config)
+using AfterProvision =
+    std::function<awaitable<void>(db::Transaction& tx, int64_t user_id, int64_t peer_id, bool created)>;
+void register_job_handlers(jobs::Worker& worker, const SecretBox& box, Millis address_grace,
+                           AfterProvision after_provision = nullptr);
 std::vector<jobs::PeriodicTask> periodic_tasks();
 
 }  // namespace vpnbot::vpn

@@ -73,6 +73,23 @@ awaitable<std::vector<Node>> VpnStore::list_nodes() {
   co_return out;
 }
 
+awaitable<std::vector<VpnStore::Location>> VpnStore::locations(db::Transaction& tx) {
+  auto r = co_await tx.exec(
+      "SELECT n.id, n.country_code, n.location FROM vpn_nodes n WHERE n.state = 'enabled' "
+      "AND EXISTS (SELECT 1 FROM vpn_free_addresses f WHERE f.node_id = n.id) "
+      "AND (SELECT count(*) FROM vpn_peers p WHERE p.node_id = n.id AND p.state <> 'removed') < n.capacity "
+      "ORDER BY n.country_code, n.location, n.id LIMIT 20");
+  std::vector<Location> out;
+  for (int i = 0; i < r.rows(); ++i)
+    out.push_back({r.get<int64_t>(i, 0), r.get<std::string>(i, 1), r.get<std::string>(i, 2)});
+  co_return out;
+}
+
+awaitable<int64_t> VpnStore::live_config_count(db::Transaction& tx, int64_t user_id) {
+  auto r = co_await tx.exec("SELECT count(*) FROM vpn_peers WHERE user_id = $1 AND state <> 'removed'", user_id);
+  co_return r.get<int64_t>(0, 0);
+}
+
 awaitable<std::optional<Node>> VpnStore::node_by_name(std::string name) {
   auto r = co_await pool_.exec(std::string("SELECT ") + kNodeColumns + " FROM vpn_nodes WHERE name = $1", name);
   if (r.empty()) co_return std::nullopt;

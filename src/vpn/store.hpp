@@ -113,6 +113,13 @@ class VpnStore {
     std::string country_code, location, node_name, state;
     std::optional<std::string> last_handshake;  // UTC "YYYY-MM-DD HH:MM"
   };
+  // Locations a new config may be created in: enabled nodes with free addresses, least filled first.
+  struct Location {
+    int64_t node_id = 0;
+    std::string country_code, location;
+  };
+  static awaitable<std::vector<Location>> locations(db::Transaction& tx);
+  static awaitable<int64_t> live_config_count(db::Transaction& tx, int64_t user_id);
   static awaitable<std::vector<UserConfig>> user_configs(db::Transaction& tx, int64_t user_id);
   static awaitable<ClientConfigData> client_config(db::Transaction& tx, const SecretBox& box, int64_t peer_id,
                                                    int64_t user_id);

@@ -1,0 +1,60 @@
+#pragma once
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "billing/yookassa.hpp"  // ProviderError
+#include "http/client.hpp"
+
+namespace vpnbot::billing {
+
+struct HeleketOptions {
+  std::string api_url = "https://api.heleket.com";
+  std::string merchant;  // merchant uuid
+  std::string api_key;   // payment API key: signs requests and webhooks
+  std::string callback_url;
+  std::string return_url;
+  int lifetime_s = 3600;
+  Millis timeout{15000};
+};
+
+struct HeleketInvoice {
+  std::string uuid, order_id, status, url;
+  int64_t amount = 0;  // kopecks (the invoice is in RUB)
+  std::string currency;
+};
+
+// PHP's json_encode($data, JSON_UNESCAPED_UNICODE) of a decoded body: Heleket signs exactly that, so "/" becomes "\/",
+// non-ASCII stays as UTF-8, keys keep their order, and an empty object (a PHP array after json_decode) is "[]".
+std::string php_json_encode(const nlohmann::ordered_json& value);
+// md5(base64(json) + api_key), hex.
+std::string heleket_sign(const std::string& json_text, const std::string& api_key);
+
+struct HeleketWebhook {
+  nlohmann::ordered_json body;  // without "sign"
+  std::string uuid, order_id, status, currency;
+  std::optional<int64_t> amount;  // kopecks, from "amount" (RUB invoices)
+  std::optional<int64_t> payment_amount;
+};
+
+// Checks the webhook's "sign" against the rest of the raw body, exactly as Heleket computes it, in constant time.
+// Throws std::invalid_argument with the reason (unreadable body, no sign, wrong sign, missing fields).
+HeleketWebhook verify_heleket_webhook(const std::string& raw_body, const std::string& api_key);
+
+class Heleket {
+ public:
+  Heleket(http::Client& client, HeleketOptions options) : client_(client), options_(std::move(options)) {}
+  bool configured() const { return !options_.merchant.empty() && !options_.api_key.empty(); }
+  // POST /v1/payment. Heleket returns the existing invoice for an order_id it already has, so a retry is safe.
+  awaitable<HeleketInvoice> create_invoice(int64_t order_id, int64_t amount_kopecks);
+  awaitable<HeleketInvoice> invoice_info(const std::string& uuid);
+  static std::string order_ref(int64_t order_id) { return "vpnbot-" + std::to_string(order_id); }
+  static std::optional<int64_t> parse_order_ref(const std::string& ref);
+
+ private:
+  awaitable<nlohmann::json> call(std::string path, nlohmann::json body);
+  http::Client& client_;
+  HeleketOptions options_;
+};
+
+}  // namespace vpnbot::billing

@@ -1,0 +1,314 @@
+#include "billing/jobs.hpp"
+
+#include "core/log.hpp"
+#include "billing/webhooks.hpp"
+#include "jobs/queue.hpp"
+
+namespace vpnbot::billing {
+namespace {
+
+using nlohmann::json;
+
+int64_t id_field(const json& payload, const char* key) {
+  if (!payload.contains(key) || !payload[key].is_number_integer())
+    throw jobs::PermanentJobError(std::string("payload needs an integer ") + key);
+  return payload[key].get<int64_t>();
+}
+
+struct StoredEvent {
+  int64_t id = 0;
+  std::string provider, external_id, event;
+  json payload;
+  bool processed = false;
+};
+
+awaitable<StoredEvent> load_event(db::Pool& pool, int64_t id) {
+  auto r = co_await pool.exec(
+      "SELECT id, provider, external_id, event, payload, processed_at IS NOT NULL FROM payment_events WHERE id = $1",
+      id);
+  if (r.empty()) throw jobs::PermanentJobError("payment event " + std::to_string(id) + " does not exist");
+  co_return StoredEvent{r.get<int64_t>(0, 0), r.get<std::string>(0, 1), r.get<std::string>(0, 2),
+                        r.get<std::string>(0, 3), r.get<json>(0, 4), r.get<bool>(0, 5)};
+}
+
+awaitable<void> mark_event(db::Transaction& tx, int64_t event_id, const std::string& outcome) {
+  co_await tx.exec("UPDATE payment_events SET processed_at = now(), outcome = $2 WHERE id = $1", event_id, outcome);
+}
+
+// A refund notice that overtook its payment notice: retried with backoff until the payment is applied.
+class NotYetPaid : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class EventProcessor {
+ public:
+  EventProcessor(jobs::JobContext& ctx, BillingJobDeps& deps) : ctx_(ctx), deps_(deps) {}
+
+  awaitable<void> run(const StoredEvent& event) {
+    if (event.processed) {
+      co_await finish(event.id, "");  // a retry after the effect committed but the job did not
+      co_return;
+    }
+    if (event.provider == "yookassa")
+      co_await yookassa(event);
+    else if (event.provider == "heleket")
+      co_await heleket(event);
+    else
+      throw jobs::PermanentJobError("unknown provider " + event.provider);
+  }
+
+ private:
+  // Marks the event and completes the job in one transaction (with `effect` before it, if any).
+  template <typename Effect>
+  awaitable<void> apply(int64_t event_id, Effect effect) {
+    co_await ctx_.pool.transaction([&](db::Transaction& tx) -> awaitable<void> {
+      std::string outcome = co_await effect(tx);
+      co_await mark_event(tx, event_id, outcome);
+      co_await ctx_.complete_in(tx);
+    });
+  }
+  awaitable<void> finish(int64_t event_id, std::string outcome) {
+    co_await apply(event_id, [&](db::Transaction&) -> awaitable<std::string> { co_return outcome; });
+  }
+
+  // Parameters by value: these coroutines start after the caller's temporaries are gone.
+  awaitable<std::string> grant(db::Transaction& tx, int64_t order_id, std::string provider, std::string payment_id,
+                               int64_t amount, std::string currency, bool allow_overpay) {
+    auto result = co_await Orders::apply_payment(tx, order_id, provider, payment_id, amount, currency, allow_overpay,
+                                                 *deps_.options);
+    co_return std::string("payment ") + to_string(result);
+  }
+
+  awaitable<std::string> cancel(db::Transaction& tx, int64_t order_id, std::string why) {
+    bool closed = co_await Orders::close(tx, order_id, "canceled", why);
+    if (closed && deps_.notifier.payment_failed) {
+      auto order = co_await Orders::get(tx, order_id);
+      if (order) co_await deps_.notifier.payment_failed(tx, *order, why);
+    }
+    co_return closed ? "order canceled" : "order not pending";
+  }
+
+  awaitable<std::string> refund(db::Transaction& tx, int64_t order_id, int64_t amount, std::string why) {
+    auto order = co_await Orders::get(tx, order_id);
+    if (!order) co_return "refund for an unknown order";
+    if (order->state == "refunded") co_return "already refunded";
+    if (order->state != "paid") throw NotYetPaid("refund of order " + std::to_string(order_id) + " before its payment");
+    if (amount != order->amount) {
+      log::error("billing", "partial refund: access kept, flagged for an admin",
+                 {{"order_id", order_id}, {"refunded", amount}, {"paid", order->amount}});
+      co_await tx.exec("UPDATE orders SET note = $2 WHERE id = $1", order_id,
+                       "partial refund of " + std::to_string(amount) + " (" + why + ")");
+      co_return "partial refund flagged";
+    }
+    co_await Orders::refund(tx, order_id, why);
+    if (deps_.notifier.refunded) {
+      auto after = co_await Orders::get(tx, order_id);
+      co_await deps_.notifier.refunded(tx, *after);
+    }
+    co_return "refunded";
+  }
+
+  awaitable<void> yookassa(const StoredEvent& event) {
+    if (!deps_.yookassa) throw std::runtime_error("yookassa is not configured on this worker");
+    // Notifications are unsigned: the payment's state is taken from YooKassa's API, never from the body.
+    if (event.event.rfind("payment.", 0) == 0) {
+      auto payment = co_await deps_.yookassa->get_payment(event.external_id);
+      if (!payment.order_id) {
+        co_await finish(event.id, "payment without order metadata");
+        co_return;
+      }
+      int64_t order_id = *payment.order_id;
+      if (payment.status == "succeeded") {
+        co_await apply(event.id, [&](db::Transaction& tx) {
+          return grant(tx, order_id, "yookassa", payment.id, payment.amount, payment.currency, false);
+        });
+      } else if (payment.status == "canceled") {
+        co_await apply(event.id, [&](db::Transaction& tx) { return cancel(tx, order_id, "payment canceled"); });
+      } else if (event.event == "payment.succeeded" || event.event == "payment.canceled") {
+        // The notice is ahead of the API's view: ask again later.
+        throw std::runtime_error("yookassa says " + payment.status + " for " + event.event);
+      } else {
+        co_await finish(event.id, "ignored: " + payment.status);
+      }
+    } else if (event.event == "refund.succeeded") {
+      auto refund_info = co_await deps_.yookassa->get_refund(event.external_id);
+      if (refund_info.status != "succeeded") throw std::runtime_error("refund is " + refund_info.status + " so far");
+      co_await apply(event.id, [&](db::Transaction& tx) -> awaitable<std::string> {
+        auto order = co_await Orders::by_provider_payment(tx, "yookassa", refund_info.payment_id);
+        if (!order) co_return std::string("refund for an unknown payment");
+        co_return co_await refund(tx, order->id, refund_info.amount, "yookassa refund " + refund_info.id);
+      });
+    } else {
+      co_await finish(event.id, "ignored event " + event.event);
+    }
+  }
+
+  awaitable<void> heleket(const StoredEvent& event) {
+    // The body's signature was verified on receipt, so its fields are Heleket's.
+    const json& body = event.payload;
+    auto order_id = Heleket::parse_order_ref(body.value("order_id", ""));
+    if (!order_id) {
+      co_await finish(event.id, "not our order id");
+      co_return;
+    }
+    const std::string& status = event.event;
+    if (status == "paid" || status == "paid_over") {
+      std::string amount_text = body.value("amount", "");
+      int64_t amount = 0;
+      try {
+        amount = parse_rub(amount_text);
+      } catch (const std::invalid_argument&) {
+        amount = -1;  // never equal to an order: recorded as a mismatch
+      }
+      std::string currency = body.value("currency", "");
+      co_await apply(event.id, [&](db::Transaction& tx) {
+        return grant(tx, *order_id, "heleket", event.external_id, amount, currency, true);
+      });
+    } else if (status == "wrong_amount" || status == "fail" || status == "cancel" || status == "system_fail") {
+      co_await apply(event.id, [&](db::Transaction& tx) { return cancel(tx, *order_id, "heleket: " + status); });
+    } else if (status == "refund_paid") {
+      int64_t amount = 0;
+      try {
+        amount = parse_rub(body.value("amount", ""));
+      } catch (const std::invalid_argument&) {
+        amount = -1;
+      }
+      co_await apply(event.id, [&](db::Transaction& tx) {
+        return refund(tx, *order_id, amount, "heleket refund " + event.external_id);
+      });
+    } else {
+      co_await finish(event.id, "ignored status " + status);
+    }
+  }
+
+  jobs::JobContext& ctx_;
+  BillingJobDeps& deps_;
+};
+
+}  // namespace
+
+awaitable<void> enqueue_create_payment(db::Transaction& tx, int64_t order_id) {
+  jobs::NewJob job;
+  job.kind = "billing.create_payment";
+  job.payload = {{"order_id", order_id}};
+  job.unique_key = "order:" + std::to_string(order_id);
+  job.max_attempts = 6;
+  job.priority = 10;
+  co_await jobs::Queue::enqueue(tx, job);
+}
+
+awaitable<void> enqueue_stars_refund(db::Transaction& tx, int64_t order_id, const std::string& note) {
+  jobs::NewJob job;
+  job.kind = "billing.refund_stars";
+  job.payload = {{"order_id", order_id}, {"note", note}};
+  job.unique_key = "order:" + std::to_string(order_id);
+  co_await jobs::Queue::enqueue(tx, job);
+}
+
+void register_job_handlers(jobs::Worker& worker, BillingJobDeps deps_in) {
+  auto deps = std::make_shared<BillingJobDeps>(std::move(deps_in));
+
+  worker.on("billing.create_payment", [deps](jobs::JobContext& ctx) -> awaitable<void> {
+    int64_t order_id = id_field(ctx.job.payload, "order_id");
+    auto order = co_await ctx.pool.transaction(
+        [&](db::Transaction& tx) -> awaitable<std::optional<Order>> { co_return co_await Orders::get(tx, order_id); });
+    if (!order || order->state != "pending") co_return;  // paid or closed meanwhile: nothing to create
+    std::string payment_id, url, failure;
+    try {
+      if (order->provider == "yookassa" && deps->yookassa) {
+        auto p = co_await deps->yookassa->create_payment(order->id, order->amount,
+                                                         "VPN order " + std::to_string(order->id));
+        payment_id = p.id;
+        url = p.confirmation_url;
+      } else if (order->provider == "heleket" && deps->heleket) {
+        auto inv = co_await deps->heleket->create_invoice(order->id, order->amount);
+        payment_id = inv.uuid;
+        url = inv.url;
+      } else {
+        failure = "provider " + order->provider + " is not configured";
+      }
+    } catch (const ProviderError& e) {
+      // A refused request will not succeed on retry; an overloaded provider (or the last attempt) ends the same way
+      // only when no attempts are left.
+      if (e.retryable() && ctx.job.attempt < ctx.job.max_attempts) throw;
+      failure = e.what();
+    } catch (const http::TransportError& e) {
+      if (ctx.job.attempt < ctx.job.max_attempts) throw;
+      failure = e.what();
+    }
+    co_await ctx.pool.transaction([&](db::Transaction& tx) -> awaitable<void> {
+      if (failure.empty()) {
+        co_await Orders::set_provider_payment(tx, order->id, payment_id, url);
+        auto updated = co_await Orders::get(tx, order->id);
+        if (deps->notifier.payment_link) co_await deps->notifier.payment_link(tx, *updated);
+      } else {
+        log::error("billing", "could not create a payment", {{"order_id", order->id}, {"error", failure}});
+        bool closed = co_await Orders::close(tx, order->id, "canceled", failure);
+        if (closed && deps->notifier.payment_failed) co_await deps->notifier.payment_failed(tx, *order, failure);
+      }
+      co_await ctx.complete_in(tx);
+    });
+  });
+
+  worker.on(kPaymentEventJob, [deps](jobs::JobContext& ctx) -> awaitable<void> {
+    int64_t event_id = id_field(ctx.job.payload, "event_id");
+    auto event = co_await load_event(ctx.pool, event_id);
+    EventProcessor processor(ctx, *deps);
+    co_await processor.run(event);
+  });
+
+  worker.on("billing.receipt", [deps](jobs::JobContext& ctx) -> awaitable<void> {
+    int64_t order_id = id_field(ctx.job.payload, "order_id");
+    co_await ctx.pool.transaction([&](db::Transaction& tx) -> awaitable<void> {
+      auto order = co_await Orders::get(tx, order_id);
+      if (order && deps->notifier.receipt) co_await deps->notifier.receipt(tx, *order);
+      co_await ctx.complete_in(tx);
+    });
+  });
+
+  worker.on("billing.refund_stars", [deps](jobs::JobContext& ctx) -> awaitable<void> {
+    int64_t order_id = id_field(ctx.job.payload, "order_id");
+    std::string note = ctx.job.payload.value("note", "refund by admin");
+    auto order = co_await ctx.pool.transaction(
+        [&](db::Transaction& tx) -> awaitable<std::optional<Order>> { co_return co_await Orders::get(tx, order_id); });
+    if (!order || order->provider != "stars" || order->state != "paid" || !order->provider_payment_id)
+      throw jobs::PermanentJobError("order " + std::to_string(order_id) + " is not a paid Stars order");
+    if (!deps->bot_api) throw std::runtime_error("no Bot API on this worker");
+    std::string refused;
+    try {
+      co_await deps->bot_api->refund_star_payment(order->user_id, *order->provider_payment_id);
+    } catch (const telegram::ApiError& e) {
+      // Already refunded (e.g. by an earlier attempt whose result was lost): the reversal below is still owed.
+      if (e.description().find("CHARGE_ALREADY_REFUNDED") == std::string::npos) {
+        if (e.code() == 400) refused = e.description();
+        else throw;
+      }
+    }
+    if (!refused.empty()) throw jobs::PermanentJobError("refundStarPayment refused: " + refused);
+    co_await ctx.pool.transaction([&](db::Transaction& tx) -> awaitable<void> {
+      bool done = co_await Orders::refund(tx, order_id, note);
+      if (done && deps->notifier.refunded) {
+        auto after = co_await Orders::get(tx, order_id);
+        co_await deps->notifier.refunded(tx, *after);
+      }
+      co_await ctx.complete_in(tx);
+    });
+  });
+
+  worker.on("billing.expire_orders", [](jobs::JobContext& ctx) -> awaitable<void> {
+    int64_t total = 0;
+    for (;;) {
+      auto n = co_await ctx.pool.transaction(
+          [&](db::Transaction& tx) -> awaitable<int64_t> { co_return co_await Orders::expire_due(tx, 500); });
+      total += n;
+      if (n < 500) break;
+    }
+    if (total > 0) log::info("billing", "abandoned orders expired", {{"count", total}});
+  });
+}
+
+std::vector<jobs::PeriodicTask> periodic_tasks() {
+  return {{"billing.expire_orders", Millis(60000), [] { return jobs::NewJob{.kind = "billing.expire_orders"}; }}};
+}
+
+}  // namespace vpnbot::billing

@@ -1,0 +1,43 @@
+#pragma once
+#include <functional>
+
+#include "billing/heleket.hpp"
+#include "billing/orders.hpp"
+#include "billing/yookassa.hpp"
+#include "jobs/scheduler.hpp"
+#include "jobs/worker.hpp"
+#include "telegram/bot_api.hpp"
+
+namespace vpnbot::billing {
+
+// What the user is told about an order; the bot layer renders it in the user's language (into the outbox, inside
+// the job's transaction, so the message exists exactly when the effect does).
+struct BillingNotifier {
+  std::function<awaitable<void>(db::Transaction&, const Order&)> payment_link;
+  std::function<awaitable<void>(db::Transaction&, const Order&, const std::string& reason)> payment_failed;
+  std::function<awaitable<void>(db::Transaction&, const Order&)> receipt;
+  std::function<awaitable<void>(db::Transaction&, const Order&)> refunded;
+};
+
+struct BillingJobDeps {
+  const BillingOptions* options = nullptr;
+  YooKassa* yookassa = nullptr;  // null when not configured
+  Heleket* heleket = nullptr;
+  telegram::BotApi* bot_api = nullptr;  // for Stars refunds
+  BillingNotifier notifier;
+};
+
+// Job kinds of the billing domain:
+//   billing.create_payment  {order_id}  asks the provider for a payment/invoice and sends the link
+//   billing.payment_event   {event_id}  applies one stored provider notification (exactly once in effect)
+//   billing.receipt         {order_id}  tells the user the order is paid
+//   billing.refund_stars    {order_id, note}  refundStarPayment, then the reversal
+//   billing.expire_orders   closes abandoned orders (periodic)
+void register_job_handlers(jobs::Worker& worker, BillingJobDeps deps);
+std::vector<jobs::PeriodicTask> periodic_tasks();
+
+// Enqueues the creation of the provider payment for a new order (inside the caller's transaction).
+awaitable<void> enqueue_create_payment(db::Transaction& tx, int64_t order_id);
+awaitable<void> enqueue_stars_refund(db::Transaction& tx, int64_t order_id, const std::string& note);
+
+}  // namespace vpnbot::billing

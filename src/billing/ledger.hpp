@@ -1,0 +1,47 @@
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/asio.hpp"
+#include "db/pool.hpp"
+
+namespace vpnbot::billing {
+
+struct LedgerEntry {
+  int64_t user_id = 0;
+  std::string account = "balance";  // balance (kopecks) or points
+  int64_t amount = 0;               // signed
+  std::string source;               // referral, cashback, purchase, promo, admin, refund, exchange, ...
+  std::string reference;            // unique with source: the effect is written once, ever
+  std::optional<int64_t> actor_id;  // the admin who made a manual adjustment
+  std::string note;
+};
+
+struct Totals {
+  int64_t balance = 0;  // kopecks
+  int64_t points = 0;
+};
+
+struct LedgerLine {
+  std::string account, source, note, created_at;
+  int64_t amount = 0;
+};
+
+// The append-only ledger and its running totals (accounts), always changed in one statement together.
+class Ledger {
+ public:
+  // Writes the entry and moves the total; false (and nothing changes) when (source, reference) was already written.
+  static awaitable<bool> post(db::Transaction& tx, const LedgerEntry& entry);
+  // Takes `amount` from the balance only if it covers it, then writes the entry; false when it does not.
+  static awaitable<bool> spend_balance(db::Transaction& tx, int64_t user_id, int64_t amount, std::string source,
+                                       std::string reference);
+  // Writes the opposite of every entry of `sources` whose reference is `reference` or starts with `reference:`,
+  // under source "<source>_reversal". Returns how many were reversed (0 on a replay).
+  static awaitable<int64_t> reverse(db::Transaction& tx, const std::vector<std::string>& sources,
+                                    const std::string& reference);
+  static awaitable<Totals> totals(db::Transaction& tx, int64_t user_id);
+  static awaitable<std::vector<LedgerLine>> recent(db::Transaction& tx, int64_t user_id, int limit);
+};
+
+}  // namespace vpnbot::billing

@@ -1,0 +1,281 @@
+#include "billing/orders.hpp"
+
+#include "billing/ledger.hpp"
+#include "billing/referral.hpp"
+#include "core/log.hpp"
+#include "jobs/queue.hpp"
+#include "vpn/store.hpp"
+
+namespace vpnbot::billing {
+namespace {
+
+constexpr const char* kOrderColumns =
+    "id, user_id, plan_id, provider, amount, currency, value_rub, days, device_limit, promo_id, discount_rub, "
+    "bonus_days, state, provider_payment_id, confirmation_url, "
+    "to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')";
+
+Order read_order(const db::Result& r, int i) {
+  Order o;
+  o.id = r.get<int64_t>(i, 0);
+  o.user_id = r.get<int64_t>(i, 1);
+  o.plan_id = r.get<int64_t>(i, 2);
+  o.provider = r.get<std::string>(i, 3);
+  o.amount = r.get<int64_t>(i, 4);
+  o.currency = r.get<std::string>(i, 5);
+  o.value_rub = r.get<int64_t>(i, 6);
+  o.days = r.get<int>(i, 7);
+  o.device_limit = r.get<int>(i, 8);
+  o.promo_id = r.get<std::optional<int64_t>>(i, 9);
+  o.discount_rub = r.get<int64_t>(i, 10);
+  o.bonus_days = r.get<int>(i, 11);
+  o.state = r.get<std::string>(i, 12);
+  o.provider_payment_id = r.get<std::optional<std::string>>(i, 13);
+  o.confirmation_url = r.get<std::optional<std::string>>(i, 14);
+  o.expires_at = r.get<std::string>(i, 15);
+  return o;
+}
+
+awaitable<bool> has_paid_before(db::Transaction& tx, int64_t user_id) {
+  auto r = co_await tx.exec("SELECT 1 FROM orders WHERE user_id = $1 AND paid_at IS NOT NULL LIMIT 1", user_id);
+  co_return !r.empty();
+}
+
+std::string order_ref(int64_t order_id) {
+  return "order:" + std::to_string(order_id);
+}
+
+}  // namespace
+
+const char* to_string(PaymentResult r) {
+  switch (r) {
+    case PaymentResult::applied: return "applied";
+    case PaymentResult::already_applied: return "already_applied";
+    case PaymentResult::mismatch: return "mismatch";
+    case PaymentResult::unknown_order: return "unknown_order";
+    case PaymentResult::closed: return "closed";
+  }
+  return "?";
+}
+
+awaitable<Quote> Orders::quote(db::Transaction& tx, int64_t user_id, int64_t plan_id, const BillingOptions& options) {
+  auto plan = co_await Plans::get(tx, plan_id);
+  auto promo = co_await Promos::applied(tx, user_id);
+  if (promo && !promo->applies_to(plan_id)) promo.reset();
+  bool first_purchase = !co_await has_paid_before(tx, user_id);
+  if (promo && promo->first_purchase_only && !first_purchase) promo.reset();
+  if (!plan || !plan->active || (plan->hidden && !(promo && promo->kind == "plan")))
+    throw PlanUnavailable("plan " + std::to_string(plan_id) + " is not available");
+  Quote q;
+  q.plan = *plan;
+  std::optional<PromoTerms> terms;
+  if (promo) terms = promo->terms();
+  q.price = price_with_promo(plan->price_rub, plan->price_stars, terms);
+  q.promo = promo;
+  if (first_purchase && options.referral_bonus_days > 0) {
+    auto r = co_await tx.exec("SELECT referrer_id IS NOT NULL FROM users WHERE id = $1", user_id);
+    if (!r.empty() && r.get<bool>(0, 0)) q.bonus_days = options.referral_bonus_days;
+  }
+  co_return q;
+}
+
+awaitable<Order> Orders::create(db::Transaction& tx, int64_t user_id, int64_t plan_id, const std::string& provider,
+                                const BillingOptions& options, bool* promo_dropped) {
+  auto q = co_await quote(tx, user_id, plan_id, options);
+  bool stars = provider == "stars";
+  auto insert = [&](const Price& price, std::optional<int64_t> promo_id) -> awaitable<Order> {
+    auto r = co_await tx.exec(
+        std::string("INSERT INTO orders (user_id, plan_id, provider, amount, currency, value_rub, days, device_limit, "
+                    "promo_id, discount_rub, bonus_days, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+                    "$11, now() + make_interval(secs => $12::double precision / 1000)) RETURNING ") +
+            kOrderColumns,
+        user_id, plan_id, provider, stars ? price.stars : price.rub, stars ? "XTR" : "RUB", price.rub, q.plan.days,
+        q.plan.device_limit, promo_id, price.discount_rub, q.bonus_days, options.order_ttl.count());
+    co_return read_order(r, 0);
+  };
+  if (!q.promo) co_return co_await insert(q.price, std::nullopt);
+  // The order id is needed for the reservation, and the reservation decides the price: insert, then reprice if
+  // the code could not be reserved.
+  Order order = co_await insert(q.price, q.promo->id);
+  if (co_await Promos::reserve(tx, *q.promo, user_id, order.id)) co_return order;
+  Price full = price_with_promo(q.plan.price_rub, q.plan.price_stars, std::nullopt);
+  auto r = co_await tx.exec(std::string("UPDATE orders SET amount = $2, value_rub = $3, discount_rub = 0, promo_id = "
+                                        "NULL WHERE id = $1 RETURNING ") +
+                                kOrderColumns,
+                            order.id, stars ? full.stars : full.rub, full.rub);
+  co_await Promos::detach(tx, user_id);
+  if (promo_dropped) *promo_dropped = true;
+  co_return read_order(r, 0);
+}
+
+awaitable<std::optional<Order>> Orders::get(db::Transaction& tx, int64_t order_id) {
+  auto r = co_await tx.exec(std::string("SELECT ") + kOrderColumns + " FROM orders WHERE id = $1", order_id);
+  if (r.empty()) co_return std::nullopt;
+  co_return read_order(r, 0);
+}
+
+awaitable<std::optional<Order>> Orders::by_provider_payment(db::Transaction& tx, const std::string& provider,
+                                                            const std::string& payment_id) {
+  auto r = co_await tx.exec(
+      std::string("SELECT ") + kOrderColumns + " FROM orders WHERE provider = $1 AND provider_payment_id = $2",
+      provider, payment_id);
+  if (r.empty()) co_return std::nullopt;
+  co_return read_order(r, 0);
+}
+
+awaitable<void> Orders::set_provider_payment(db::Transaction& tx, int64_t order_id, const std::string& payment_id,
+                                             const std::string& confirmation_url) {
+  co_await tx.exec(
+      "UPDATE orders SET provider_payment_id = $2, confirmation_url = $3 WHERE id = $1 "
+      "AND (provider_payment_id IS NULL OR provider_payment_id = $2)",
+      order_id, payment_id, confirmation_url);
+}
+
+awaitable<PaymentResult> Orders::apply_payment(db::Transaction& tx, int64_t order_id, const std::string& provider,
+                                               const std::string& payment_id, int64_t amount,
+                                               const std::string& currency, bool allow_overpay,
+                                               const BillingOptions& options) {
+  // The row lock makes concurrent deliveries of the same payment wait here; the second then sees 'paid'.
+  auto r = co_await tx.exec(std::string("SELECT ") + kOrderColumns + " FROM orders WHERE id = $1 FOR UPDATE", order_id);
+  if (r.empty()) {
+    log::warn("billing", "payment for an unknown order", {{"order_id", order_id}, {"provider", provider}});
+    co_return PaymentResult::unknown_order;
+  }
+  Order order = read_order(r, 0);
+  if (order.state == "paid") co_return PaymentResult::already_applied;
+  if (order.state == "refunded" || order.state == "mismatch") co_return PaymentResult::closed;
+  bool amount_ok = allow_overpay ? amount >= order.amount : amount == order.amount;
+  if (order.provider != provider || currency != order.currency || !amount_ok) {
+    std::string note = "paid " + std::to_string(amount) + " " + currency + " via " + provider + " (payment " +
+                       payment_id + "), expected " + std::to_string(order.amount) + " " + order.currency + " via " +
+                       order.provider;
+    co_await tx.exec(
+        "UPDATE orders SET state = 'mismatch', note = $2, closed_at = now(), "
+        "provider_payment_id = coalesce(provider_payment_id, $3) WHERE id = $1",
+        order_id, note, payment_id);
+    log::error("billing", "payment does not match its order: flagged for an admin, nothing granted",
+               {{"order_id", order_id}, {"detail", note}});
+    co_return PaymentResult::mismatch;
+  }
+  // pending, or expired/canceled and paid anyway (a late payment): the money arrived, so access is granted.
+  co_await tx.exec(
+      "UPDATE orders SET state = 'paid', paid_at = now(), closed_at = now(), "
+      "provider_payment_id = coalesce(provider_payment_id, $2) WHERE id = $1",
+      order_id, payment_id);
+  co_await Promos::consume(tx, order_id);
+  auto sub = co_await Subscriptions::extend(tx, order.user_id, order.days + order.bonus_days, order.device_limit,
+                                            order.plan_id, false);
+  co_await vpn::VpnStore::set_user_peers_state(tx, order.user_id, "disabled", "active");
+
+  auto upline = co_await Referrals::upline(tx, order.user_id, static_cast<int>(options.referral_percents.size()));
+  auto rewards = referral_rewards(order.value_rub, options.referral_percents);
+  for (const auto& referrer : upline) {
+    int64_t reward = rewards[referrer.level - 1];
+    if (reward <= 0) continue;
+    LedgerEntry entry{referrer.user_id, "balance", reward, "referral",
+                      order_ref(order_id) + ":" + std::to_string(referrer.level), std::nullopt,
+                      "level " + std::to_string(referrer.level) + " reward for order " + std::to_string(order_id)};
+    co_await Ledger::post(tx, entry);
+  }
+  int64_t points = cashback_points(order.value_rub, options.cashback_percent);
+  if (points > 0) {
+    LedgerEntry cashback{order.user_id, "points", points, "cashback", order_ref(order_id), std::nullopt, ""};
+    co_await Ledger::post(tx, cashback);
+  }
+
+  // The first config comes with the first payment; later payments re-enable the existing ones (above).
+  auto live = co_await tx.exec("SELECT count(*) FROM vpn_peers WHERE user_id = $1 AND state <> 'removed'",
+                               order.user_id);
+  if (live.get<int64_t>(0, 0) == 0) {
+    jobs::NewJob provision;
+    provision.kind = "vpn.provision";
+    provision.payload = {{"user_id", order.user_id},
+                         {"provision_key", order_ref(order_id)},
+                         {"subscription_id", sub.id},
+                         {"device_limit", sub.device_limit},
+                         {"deliver", true}};
+    provision.unique_key = order_ref(order_id);
+    co_await jobs::Queue::enqueue(tx, provision);
+  }
+  jobs::NewJob receipt;
+  receipt.kind = "billing.receipt";
+  receipt.payload = {{"order_id", order_id}};
+  receipt.unique_key = order_ref(order_id);
+  co_await jobs::Queue::enqueue(tx, receipt);
+  log::info("billing", "payment applied",
+            {{"order_id", order_id},
+             {"user_id", order.user_id},
+             {"provider", provider},
+             {"amount", amount},
+             {"currency", currency},
+             {"expires_at", sub.expires_at}});
+  co_return PaymentResult::applied;
+}
+
+awaitable<PaymentResult> Orders::pay_from_balance(db::Transaction& tx, const Order& order,
+                                                  const BillingOptions& options) {
+  if (order.provider != "balance" || order.currency != "RUB") throw std::invalid_argument("not a balance order");
+  if (!co_await Ledger::spend_balance(tx, order.user_id, order.amount, "purchase", order_ref(order.id)))
+    co_return PaymentResult::closed;
+  co_return co_await apply_payment(tx, order.id, "balance", "balance-" + std::to_string(order.id), order.amount, "RUB",
+                                   false, options);
+}
+
+awaitable<bool> Orders::close(db::Transaction& tx, int64_t order_id, const std::string& state,
+                              const std::string& note) {
+  auto r = co_await tx.exec(
+      "UPDATE orders SET state = $2, note = NULLIF($3, ''), closed_at = now() WHERE id = $1 AND state = 'pending'",
+      order_id, state, note);
+  if (r.affected() == 0) co_return false;
+  co_await Promos::release(tx, order_id);
+  co_return true;
+}
+
+awaitable<bool> Orders::refund(db::Transaction& tx, int64_t order_id, const std::string& note) {
+  auto r = co_await tx.exec(std::string("UPDATE orders SET state = 'refunded', note = $2, closed_at = now() "
+                                        "WHERE id = $1 AND state = 'paid' RETURNING ") +
+                                kOrderColumns,
+                            order_id, note);
+  if (r.empty()) co_return false;
+  Order order = read_order(r, 0);
+  auto sub = co_await Subscriptions::shorten(tx, order.user_id, order.days + order.bonus_days);
+  if (sub && !sub->active) co_await vpn::VpnStore::set_user_peers_state(tx, order.user_id, "active", "disabled");
+  std::vector<std::string> sources{"referral", "cashback"};
+  co_await Ledger::reverse(tx, sources, order_ref(order_id));
+  if (order.provider == "balance") {
+    LedgerEntry back{order.user_id, "balance", order.amount, "refund", order_ref(order_id), std::nullopt, note};
+    co_await Ledger::post(tx, back);
+  }
+  log::info("billing", "order refunded", {{"order_id", order_id}, {"user_id", order.user_id}, {"note", note}});
+  co_return true;
+}
+
+awaitable<int64_t> Orders::expire_due(db::Transaction& tx, int limit) {
+  auto r = co_await tx.exec(R"sql(
+WITH due AS (
+  SELECT id FROM orders WHERE state = 'pending' AND expires_at < now() ORDER BY expires_at LIMIT $1
+  FOR UPDATE SKIP LOCKED),
+expired AS (
+  UPDATE orders o SET state = 'expired', closed_at = now() FROM due WHERE o.id = due.id RETURNING o.id),
+released AS (
+  DELETE FROM promo_redemptions r USING expired e WHERE r.order_id = e.id AND r.state = 'reserved'
+  RETURNING r.promo_id),
+given_back AS (
+  UPDATE promo_codes p SET uses = p.uses - c.n
+  FROM (SELECT promo_id, count(*) AS n FROM released GROUP BY promo_id) c WHERE p.id = c.promo_id RETURNING 1)
+SELECT (SELECT count(*) FROM expired), (SELECT count(*) FROM given_back))sql",
+                            limit);
+  co_return r.get<int64_t>(0, 0);
+}
+
+awaitable<std::vector<Order>> Orders::list(db::Transaction& tx, std::optional<int64_t> user_id,
+                                           std::optional<std::string> state, int64_t before_id, int limit) {
+  auto r = co_await tx.exec(std::string("SELECT ") + kOrderColumns +
+                                " FROM orders WHERE ($1::bigint IS NULL OR user_id = $1) AND ($2::text IS NULL OR "
+                                "state = $2) AND id < $3 ORDER BY id DESC LIMIT $4",
+                            user_id, state, before_id, limit);
+  std::vector<Order> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(read_order(r, i));
+  co_return out;
+}
+
+}  // namespace vpnbot::billing

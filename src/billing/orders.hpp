@@ -1,0 +1,100 @@
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "billing/money.hpp"
+#include "billing/promo.hpp"
+#include "billing/store.hpp"
+#include "core/asio.hpp"
+#include "db/pool.hpp"
+
+namespace vpnbot::billing {
+
+struct BillingOptions {
+  int trial_days = 3;  // 0 = no trial
+  int trial_device_limit = 1;
+  Millis order_ttl{3600000};
+  std::vector<int> referral_percents{10, 5, 2};  // per level
+  int cashback_percent = 5;                      // points per purchase
+  int referral_bonus_days = 3;                   // extra days on an invited user's first purchase
+};
+
+struct Order {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  int64_t plan_id = 0;
+  std::string provider;  // yookassa, heleket, stars, balance
+  int64_t amount = 0;    // minor units of `currency`
+  std::string currency;  // RUB, XTR
+  int64_t value_rub = 0;
+  int days = 0;
+  int device_limit = 1;
+  std::optional<int64_t> promo_id;
+  int64_t discount_rub = 0;
+  int bonus_days = 0;
+  std::string state;
+  std::optional<std::string> provider_payment_id, confirmation_url;
+  std::string expires_at;  // "YYYY-MM-DD HH:MM" UTC
+};
+
+// What the confirmation screen shows before an order exists.
+struct Quote {
+  Plan plan;
+  Price price;
+  std::optional<PromoCode> promo;  // the applied code, when it applies to this plan
+  int bonus_days = 0;              // referral bonus on a first purchase
+};
+
+enum class PaymentResult {
+  applied,          // the order is paid now, everything granted
+  already_applied,  // a replay: nothing happened
+  mismatch,         // amount or currency differs: flagged, nothing granted
+  unknown_order,
+  closed,  // refunded or flagged before: nothing granted
+};
+const char* to_string(PaymentResult r);
+
+class PlanUnavailable : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Orders and the payment state machine. Every transition is a conditional UPDATE on a row locked FOR UPDATE,
+// and every effect a row with a unique key, so replays and concurrent deliveries produce one effect.
+class Orders {
+ public:
+  static awaitable<Quote> quote(db::Transaction& tx, int64_t user_id, int64_t plan_id, const BillingOptions& options);
+  // Creates a pending order at the quoted price and reserves the promo use (if the code ran out meanwhile, the
+  // order is made without it: `promo_dropped` tells the caller to say so).
+  static awaitable<Order> create(db::Transaction& tx, int64_t user_id, int64_t plan_id, const std::string& provider,
+                                 const BillingOptions& options, bool* promo_dropped = nullptr);
+  static awaitable<std::optional<Order>> get(db::Transaction& tx, int64_t order_id);
+  static awaitable<std::optional<Order>> by_provider_payment(db::Transaction& tx, const std::string& provider,
+                                                             const std::string& payment_id);
+  static awaitable<void> set_provider_payment(db::Transaction& tx, int64_t order_id, const std::string& payment_id,
+                                              const std::string& confirmation_url);
+
+  // The one place where money turns into access: order paid, subscription extended, promo consumed, referral
+  // rewards and cashback in the ledger, configs re-enabled, follow-up jobs (first config, receipt) enqueued.
+  // `allow_overpay` accepts amount >= the order's (crypto "paid_over"); otherwise it must be equal.
+  static awaitable<PaymentResult> apply_payment(db::Transaction& tx, int64_t order_id, const std::string& provider,
+                                                const std::string& payment_id, int64_t amount,
+                                                const std::string& currency, bool allow_overpay,
+                                                const BillingOptions& options);
+  // Pays a pending balance order: takes the money (only if the balance covers it) and applies the payment.
+  static awaitable<PaymentResult> pay_from_balance(db::Transaction& tx, const Order& order,
+                                                   const BillingOptions& options);
+  // pending -> canceled/expired, giving the promo use back. False when not pending.
+  static awaitable<bool> close(db::Transaction& tx, int64_t order_id, const std::string& state,
+                               const std::string& note);
+  // paid -> refunded: takes the days back, reverses referral rewards and cashback, returns balance payments to
+  // the balance, disables configs if nothing is left. False when not paid (a replay).
+  static awaitable<bool> refund(db::Transaction& tx, int64_t order_id, const std::string& note);
+  // Closes pending orders past their expiry (a bounded batch); returns how many.
+  static awaitable<int64_t> expire_due(db::Transaction& tx, int limit);
+  // Recent orders of a user (newest first) and orders in a state (keyset by id) for the admin.
+  static awaitable<std::vector<Order>> list(db::Transaction& tx, std::optional<int64_t> user_id,
+                                            std::optional<std::string> state, int64_t before_id, int limit);
+};
+
+}  // namespace vpnbot::billing

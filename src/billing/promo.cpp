@@ -1,0 +1,210 @@
+#include "billing/promo.hpp"
+
+#include <algorithm>
+
+#include "billing/ledger.hpp"
+#include "billing/store.hpp"
+
+namespace vpnbot::billing {
+namespace {
+
+constexpr const char* kColumns =
+    "id, code, kind, value, unlock_plan_id, coalesce(array_to_string(plan_ids, ','), ''), max_uses, uses, "
+    "max_per_user, to_char(valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+    "to_char(valid_until AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), first_purchase_only, active";
+
+PromoCode read_promo(const db::Result& r, int i) {
+  PromoCode p;
+  p.id = r.get<int64_t>(i, 0);
+  p.code = r.get<std::string>(i, 1);
+  p.kind = r.get<std::string>(i, 2);
+  p.value = r.get<int64_t>(i, 3);
+  p.unlock_plan_id = r.get<std::optional<int64_t>>(i, 4);
+  std::string ids = r.get<std::string>(i, 5);
+  size_t start = 0;
+  while (start < ids.size()) {
+    auto comma = ids.find(',', start);
+    if (comma == std::string::npos) comma = ids.size();
+    p.plan_ids.push_back(std::stoll(ids.substr(start, comma - start)));
+    start = comma + 1;
+  }
+  p.max_uses = r.get<std::optional<int>>(i, 6);
+  p.uses = r.get<int>(i, 7);
+  p.max_per_user = r.get<int>(i, 8);
+  p.valid_from = r.get<std::optional<std::string>>(i, 9);
+  p.valid_until = r.get<std::optional<std::string>>(i, 10);
+  p.first_purchase_only = r.get<bool>(i, 11);
+  p.active = r.get<bool>(i, 12);
+  return p;
+}
+
+// Takes one use if the code is usable right now; the UPDATE holds the row lock until commit, which serialises
+// concurrent redemptions of the same code.
+constexpr const char* kTakeUse =
+    "UPDATE promo_codes SET uses = uses + 1 WHERE id = $1 AND active AND (max_uses IS NULL OR uses < max_uses) "
+    "AND (valid_from IS NULL OR valid_from <= now()) AND (valid_until IS NULL OR valid_until > now()) RETURNING id";
+
+awaitable<bool> has_paid_before(db::Transaction& tx, int64_t user_id) {
+  auto r = co_await tx.exec("SELECT 1 FROM orders WHERE user_id = $1 AND paid_at IS NOT NULL LIMIT 1", user_id);
+  co_return !r.empty();
+}
+
+awaitable<int64_t> uses_by_user(db::Transaction& tx, int64_t promo_id, int64_t user_id) {
+  auto r = co_await tx.exec(
+      "SELECT count(*) FROM promo_redemptions WHERE promo_id = $1 AND user_id = $2 AND state IN ('reserved', 'used')",
+      promo_id, user_id);
+  co_return r.get<int64_t>(0, 0);
+}
+
+}  // namespace
+
+bool PromoCode::applies_to(int64_t plan_id) const {
+  if (kind == "plan") return unlock_plan_id && *unlock_plan_id == plan_id;
+  return plan_ids.empty() || std::find(plan_ids.begin(), plan_ids.end(), plan_id) != plan_ids.end();
+}
+
+std::string Promos::normalize(std::string code) {
+  std::string out;
+  for (char c : code) {
+    if (std::isspace(static_cast<unsigned char>(c))) continue;
+    out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return out.substr(0, 32);
+}
+
+awaitable<PromoOutcome> Promos::enter(db::Transaction& tx, int64_t user_id, std::string code,
+                                      int default_device_limit) {
+  PromoOutcome out;
+  code = normalize(std::move(code));
+  auto r = co_await tx.exec(std::string("SELECT ") + kColumns +
+                                ", valid_from > now(), valid_until <= now() FROM promo_codes WHERE code = $1",
+                            code);
+  if (r.empty() || !r.get<bool>(0, 12)) co_return out;
+  out.promo = read_promo(r, 0);
+  const PromoCode& p = *out.promo;
+  if (r.get<std::optional<bool>>(0, 13).value_or(false)) {
+    out.status = PromoStatus::not_yet_valid;
+    co_return out;
+  }
+  if (r.get<std::optional<bool>>(0, 14).value_or(false)) {
+    out.status = PromoStatus::expired;
+    co_return out;
+  }
+  if (p.max_uses && p.uses >= *p.max_uses) {
+    out.status = PromoStatus::exhausted;
+    co_return out;
+  }
+  if (p.first_purchase_only && co_await has_paid_before(tx, user_id)) {
+    out.status = PromoStatus::not_first_purchase;
+    co_return out;
+  }
+  if (co_await uses_by_user(tx, p.id, user_id) >= p.max_per_user) {
+    out.status = PromoStatus::already_used;
+    co_return out;
+  }
+  if (p.kind == "percent" || p.kind == "fixed" || p.kind == "plan") {
+    co_await detach(tx, user_id);
+    co_await tx.exec("INSERT INTO promo_redemptions (promo_id, user_id, state) VALUES ($1, $2, 'applied')", p.id,
+                     user_id);
+    out.status = PromoStatus::applied;
+    co_return out;
+  }
+  // days / balance: one use now.
+  auto taken = co_await tx.exec(kTakeUse, p.id);
+  if (taken.empty()) {
+    out.status = PromoStatus::exhausted;
+    co_return out;
+  }
+  // Re-checked under the row lock: two concurrent entries by one user cannot both pass.
+  if (co_await uses_by_user(tx, p.id, user_id) >= p.max_per_user) {
+    co_await tx.exec("UPDATE promo_codes SET uses = uses - 1 WHERE id = $1", p.id);
+    out.status = PromoStatus::already_used;
+    co_return out;
+  }
+  auto redemption = co_await tx.exec(
+      "INSERT INTO promo_redemptions (promo_id, user_id, state) VALUES ($1, $2, 'used') RETURNING id", p.id, user_id);
+  std::string reference = "redemption:" + std::to_string(redemption.get<int64_t>(0, 0));
+  if (p.kind == "balance") {
+    LedgerEntry credit{user_id, "balance", p.value, "promo", reference, std::nullopt, "promo " + p.code};
+    co_await Ledger::post(tx, credit);
+    out.status = PromoStatus::credited_balance;
+  } else {
+    auto sub = co_await Subscriptions::extend(tx, user_id, static_cast<int>(p.value), default_device_limit,
+                                              std::nullopt, true);
+    out.subscription_id = sub.id;
+    out.status = PromoStatus::added_days;
+  }
+  co_return out;
+}
+
+awaitable<std::optional<PromoCode>> Promos::applied(db::Transaction& tx, int64_t user_id) {
+  auto r = co_await tx.exec(std::string("SELECT ") + kColumns +
+                                " FROM promo_codes WHERE active AND (valid_until IS NULL OR valid_until > now()) "
+                                "AND id = (SELECT promo_id FROM promo_redemptions WHERE user_id = $1 AND state = "
+                                "'applied')",
+                            user_id);
+  if (r.empty()) co_return std::nullopt;
+  co_return read_promo(r, 0);
+}
+
+awaitable<void> Promos::detach(db::Transaction& tx, int64_t user_id) {
+  co_await tx.exec("DELETE FROM promo_redemptions WHERE user_id = $1 AND state = 'applied'", user_id);
+}
+
+awaitable<bool> Promos::reserve(db::Transaction& tx, const PromoCode& promo, int64_t user_id, int64_t order_id) {
+  auto taken = co_await tx.exec(kTakeUse, promo.id);
+  if (taken.empty()) co_return false;
+  if (co_await uses_by_user(tx, promo.id, user_id) >= promo.max_per_user) {
+    co_await tx.exec("UPDATE promo_codes SET uses = uses - 1 WHERE id = $1", promo.id);
+    co_return false;
+  }
+  auto moved = co_await tx.exec(
+      "UPDATE promo_redemptions SET state = 'reserved', order_id = $3 WHERE user_id = $1 AND promo_id = $2 "
+      "AND state = 'applied'",
+      user_id, promo.id, order_id);
+  if (moved.affected() == 0)
+    co_await tx.exec("INSERT INTO promo_redemptions (promo_id, user_id, order_id, state) VALUES ($1, $2, $3, 'reserved')",
+                     promo.id, user_id, order_id);
+  co_return true;
+}
+
+awaitable<void> Promos::consume(db::Transaction& tx, int64_t order_id) {
+  co_await tx.exec("UPDATE promo_redemptions SET state = 'used' WHERE order_id = $1 AND state = 'reserved'", order_id);
+}
+
+awaitable<void> Promos::release(db::Transaction& tx, int64_t order_id) {
+  co_await tx.exec(R"sql(
+WITH released AS (DELETE FROM promo_redemptions WHERE order_id = $1 AND state = 'reserved' RETURNING promo_id)
+UPDATE promo_codes SET uses = uses - 1 WHERE id IN (SELECT promo_id FROM released))sql",
+                   order_id);
+}
+
+awaitable<PromoCode> Promos::create(db::Transaction& tx, const NewPromo& n) {
+  std::vector<std::string> ids;
+  for (auto id : n.plan_ids) ids.push_back(std::to_string(id));
+  std::optional<std::string> plan_ids;
+  if (!ids.empty()) plan_ids = *db::to_text_array(ids);
+  auto r = co_await tx.exec(std::string("INSERT INTO promo_codes (code, kind, value, unlock_plan_id, plan_ids, "
+                                        "max_uses, max_per_user, valid_from, valid_until, first_purchase_only, "
+                                        "created_by) VALUES ($1, $2, $3, $4, $5::text[]::bigint[], $6, $7, $8, $9, "
+                                        "$10, $11) RETURNING ") +
+                                kColumns,
+                            normalize(n.code), n.kind, n.value, n.unlock_plan_id, plan_ids, n.max_uses,
+                            n.max_per_user, n.valid_from, n.valid_until, n.first_purchase_only, n.created_by);
+  co_return read_promo(r, 0);
+}
+
+awaitable<std::vector<PromoCode>> Promos::list(db::Transaction& tx, int64_t after_id, int limit) {
+  auto r = co_await tx.exec(std::string("SELECT ") + kColumns + " FROM promo_codes WHERE id > $1 ORDER BY id LIMIT $2",
+                            after_id, limit);
+  std::vector<PromoCode> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(read_promo(r, i));
+  co_return out;
+}
+
+awaitable<bool> Promos::set_active(db::Transaction& tx, const std::string& code, bool active) {
+  auto r = co_await tx.exec("UPDATE promo_codes SET active = $2 WHERE code = $1", normalize(code), active);
+  co_return r.affected() > 0;
+}
+
+}  // namespace vpnbot::billing

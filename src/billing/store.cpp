@@ -1,0 +1,168 @@
+#include "billing/store.hpp"
+
+#include <set>
+
+namespace vpnbot::billing {
+namespace {
+
+constexpr const char* kPlanColumns =
+    "id, code, title, days, price_rub, price_stars, device_limit, hidden, active, sort";
+
+Plan read_plan(const db::Result& r, int i) {
+  Plan p;
+  p.id = r.get<int64_t>(i, 0);
+  p.code = r.get<std::string>(i, 1);
+  p.title = r.get<nlohmann::json>(i, 2);
+  p.days = r.get<int>(i, 3);
+  p.price_rub = r.get<int64_t>(i, 4);
+  p.price_stars = r.get<int64_t>(i, 5);
+  p.device_limit = r.get<int>(i, 6);
+  p.hidden = r.get<bool>(i, 7);
+  p.active = r.get<bool>(i, 8);
+  p.sort = r.get<int>(i, 9);
+  return p;
+}
+
+std::vector<Plan> read_plans(const db::Result& r) {
+  std::vector<Plan> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(read_plan(r, i));
+  return out;
+}
+
+constexpr const char* kSubscriptionColumns =
+    "id, user_id, plan_id, to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), "
+    "greatest(0, extract(epoch FROM expires_at - now()))::bigint, expires_at > now(), device_limit, trial_only, "
+    "auto_renew";
+
+Subscription read_subscription(const db::Result& r, int i) {
+  Subscription s;
+  s.id = r.get<int64_t>(i, 0);
+  s.user_id = r.get<int64_t>(i, 1);
+  s.plan_id = r.get<std::optional<int64_t>>(i, 2);
+  s.expires_at = r.get<std::string>(i, 3);
+  s.seconds_left = r.get<int64_t>(i, 4);
+  s.active = r.get<bool>(i, 5);
+  s.device_limit = r.get<int>(i, 6);
+  s.trial_only = r.get<bool>(i, 7);
+  s.auto_renew = r.get<bool>(i, 8);
+  return s;
+}
+
+}  // namespace
+
+std::string Plan::title_for(const std::string& language) const {
+  if (title.is_object() && title.contains(language) && title[language].is_string()) return title[language];
+  if (title.is_object() && title.contains("en") && title["en"].is_string()) return title["en"];
+  return code;
+}
+
+awaitable<std::vector<Plan>> Plans::for_user(db::Transaction& tx, int64_t user_id) {
+  auto r = co_await tx.exec(std::string("SELECT ") + kPlanColumns +
+                                " FROM plans WHERE active AND (NOT hidden OR id IN ("
+                                "SELECT p.unlock_plan_id FROM promo_redemptions r JOIN promo_codes p ON p.id = "
+                                "r.promo_id WHERE r.user_id = $1 AND r.state = 'applied' AND p.kind = 'plan' AND "
+                                "p.active)) ORDER BY sort, id",
+                            user_id);
+  co_return read_plans(r);
+}
+
+awaitable<std::optional<Plan>> Plans::get(db::Transaction& tx, int64_t plan_id) {
+  auto r = co_await tx.exec(std::string("SELECT ") + kPlanColumns + " FROM plans WHERE id = $1", plan_id);
+  if (r.empty()) co_return std::nullopt;
+  co_return read_plan(r, 0);
+}
+
+awaitable<std::optional<Plan>> Plans::by_code(db::Transaction& tx, const std::string& code) {
+  auto r = co_await tx.exec(std::string("SELECT ") + kPlanColumns + " FROM plans WHERE code = $1", code);
+  if (r.empty()) co_return std::nullopt;
+  co_return read_plan(r, 0);
+}
+
+awaitable<std::vector<Plan>> Plans::all(db::Transaction& tx) {
+  auto r = co_await tx.exec(std::string("SELECT ") + kPlanColumns + " FROM plans ORDER BY sort, id");
+  co_return read_plans(r);
+}
+
+awaitable<Plan> Plans::create(db::Transaction& tx, const NewPlan& p) {
+  auto r = co_await tx.exec(std::string("INSERT INTO plans (code, title, days, price_rub, price_stars, device_limit, "
+                                        "hidden, sort) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ") +
+                                kPlanColumns,
+                            p.code, p.title, p.days, p.price_rub, p.price_stars, p.device_limit, p.hidden, p.sort);
+  co_return read_plan(r, 0);
+}
+
+awaitable<bool> Plans::set_field(db::Transaction& tx, const std::string& code, const std::string& field,
+                                 const std::string& value) {
+  static const std::set<std::string> numeric{"price_rub", "price_stars", "days", "device_limit", "sort"};
+  std::string sql;
+  if (numeric.count(field))
+    sql = "UPDATE plans SET " + field + " = $2::bigint WHERE code = $1";
+  else if (field == "hidden" || field == "active")
+    sql = "UPDATE plans SET " + field + " = $2::boolean WHERE code = $1";
+  else if (field == "title_en" || field == "title_ru")
+    sql = "UPDATE plans SET title = jsonb_set(title, '{" + field.substr(6) + "}', to_jsonb($2::text)) WHERE code = $1";
+  else
+    throw std::invalid_argument("unknown plan field '" + field +
+                                "' (price_rub, price_stars, days, device_limit, hidden, active, sort, title_en, title_ru)");
+  auto r = co_await tx.exec(sql, code, value);
+  co_return r.affected() > 0;
+}
+
+awaitable<std::optional<Subscription>> Subscriptions::get(db::Transaction& tx, int64_t user_id) {
+  auto r = co_await tx.exec(std::string("SELECT ") + kSubscriptionColumns + " FROM subscriptions WHERE user_id = $1",
+                            user_id);
+  if (r.empty()) co_return std::nullopt;
+  co_return read_subscription(r, 0);
+}
+
+awaitable<Subscription> Subscriptions::extend(db::Transaction& tx, int64_t user_id, int days, int device_limit,
+                                              std::optional<int64_t> plan_id, bool trial) {
+  auto r = co_await tx.exec(std::string(R"sql(
+INSERT INTO subscriptions AS s (user_id, plan_id, expires_at, device_limit, trial_only)
+VALUES ($1, $2, now() + make_interval(days => $3), $4, $5)
+ON CONFLICT (user_id) DO UPDATE SET
+  expires_at = greatest(now(), s.expires_at) + make_interval(days => $3),
+  device_limit = CASE WHEN s.expires_at > now() THEN greatest(s.device_limit, EXCLUDED.device_limit)
+                      ELSE EXCLUDED.device_limit END,
+  plan_id = coalesce(EXCLUDED.plan_id, s.plan_id),
+  trial_only = s.trial_only AND EXCLUDED.trial_only,
+  updated_at = now()
+RETURNING )sql") + kSubscriptionColumns,
+                            user_id, plan_id, days, device_limit, trial);
+  co_return read_subscription(r, 0);
+}
+
+awaitable<std::optional<Subscription>> Subscriptions::shorten(db::Transaction& tx, int64_t user_id, int days) {
+  auto r = co_await tx.exec(std::string("UPDATE subscriptions SET expires_at = expires_at - make_interval(days => $2), "
+                                        "updated_at = now() WHERE user_id = $1 RETURNING ") +
+                                kSubscriptionColumns,
+                            user_id, days);
+  if (r.empty()) co_return std::nullopt;
+  co_return read_subscription(r, 0);
+}
+
+awaitable<bool> Subscriptions::set_auto_renew(db::Transaction& tx, int64_t user_id, bool on) {
+  auto r = co_await tx.exec("UPDATE subscriptions SET auto_renew = $2, updated_at = now() WHERE user_id = $1", user_id,
+                            on);
+  co_return r.affected() > 0;
+}
+
+awaitable<bool> Subscriptions::trial_available(db::Transaction& tx, int64_t user_id) {
+  auto r = co_await tx.exec(
+      "SELECT NOT EXISTS (SELECT 1 FROM trials WHERE user_id = $1) "
+      "AND NOT EXISTS (SELECT 1 FROM subscriptions WHERE user_id = $1)",
+      user_id);
+  co_return r.get<bool>(0, 0);
+}
+
+awaitable<std::optional<Subscription>> Subscriptions::grant_trial(db::Transaction& tx, int64_t user_id, int days,
+                                                                   int device_limit) {
+  if (!co_await trial_available(tx, user_id)) co_return std::nullopt;
+  // The primary key of trials is the once-ever guarantee, even against two concurrent requests.
+  auto r = co_await tx.exec("INSERT INTO trials (user_id, days) VALUES ($1, $2) ON CONFLICT DO NOTHING", user_id,
+                            days);
+  if (r.affected() == 0) co_return std::nullopt;
+  co_return co_await extend(tx, user_id, days, device_limit, std::nullopt, true);
+}
+
+}  // namespace vpnbot::billing

@@ -1,0 +1,117 @@
+#include "billing/webhooks.hpp"
+
+#include "billing/heleket.hpp"
+#include "core/log.hpp"
+#include "jobs/queue.hpp"
+
+namespace vpnbot::billing {
+namespace {
+
+using nlohmann::json;
+
+awaitable<void> record_rejection(db::Pool& pool, const std::string& provider, const std::string& reason,
+                                 const std::string& source_ip, const std::string& body) {
+  log::warn("billing", "payment webhook rejected", {{"provider", provider}, {"reason", reason}, {"ip", source_ip}});
+  // Kept for the operator (bounded); a failure to store it must not turn the answer into a 500 retry loop.
+  std::string error;
+  try {
+    co_await pool.exec("INSERT INTO payment_rejections (provider, reason, source_ip, body) VALUES ($1, $2, $3, $4)",
+                       provider, reason.substr(0, 200), source_ip, body.substr(0, 4096));
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  if (!error.empty()) log::error("billing", "could not store a webhook rejection", {{"error", error}});
+}
+
+http::Response answer(http::bhttp::status status, const char* text) {
+  return http::json_response(status, {{"status", text}});
+}
+
+}  // namespace
+
+awaitable<bool> store_payment_event(db::Pool& pool, const std::string& provider, const std::string& external_id,
+                                    const std::string& event, const json& payload, const std::string& source_ip) {
+  co_return co_await pool.transaction([&](db::Transaction& tx) -> awaitable<bool> {
+    auto r = co_await tx.exec(
+        "INSERT INTO payment_events (provider, external_id, event, payload, source_ip) VALUES ($1, $2, $3, $4, $5) "
+        "ON CONFLICT (provider, external_id, event) DO NOTHING RETURNING id",
+        provider, external_id, event, payload, source_ip);
+    if (r.empty()) co_return false;
+    int64_t id = r.get<int64_t>(0, 0);
+    jobs::NewJob job;
+    job.kind = kPaymentEventJob;
+    job.payload = {{"event_id", id}};
+    job.unique_key = "payment-event:" + std::to_string(id);
+    job.max_attempts = 20;  // ~a day of backoff: covers a provider outage and out-of-order refunds
+    job.priority = 10;
+    co_await jobs::Queue::enqueue(tx, job);
+    co_return true;
+  });
+}
+
+void add_payment_webhook_routes(http::Router& router, db::Pool& pool, PaymentWebhookOptions options,
+                                PaymentWebhookStats& stats) {
+  auto shared = std::make_shared<PaymentWebhookOptions>(std::move(options));
+  if (shared->yookassa) {
+    router.add(http::bhttp::verb::post, kYooKassaWebhookPath,
+               [&pool, &stats, shared](http::Request& request) -> awaitable<http::Response> {
+                 const std::string provider = "yookassa";
+                 std::string ip = http::client_address(request.remote_ip, request.header("X-Forwarded-For"),
+                                                       shared->trusted_proxies);
+                 const std::string& body = request.message.body();
+                 if (!http::any_contains(shared->yookassa_networks, ip)) {
+                   stats.add(provider, "foreign_ip");
+                   co_await record_rejection(pool, provider, "source address is not YooKassa's", ip, body);
+                   co_return answer(http::bhttp::status::forbidden, "forbidden");
+                 }
+                 json j = json::parse(body, nullptr, false);
+                 std::string event, id;
+                 if (j.is_object() && j.value("type", "") == "notification" && j.contains("event") &&
+                     j["event"].is_string() && j.contains("object") && j["object"].is_object() &&
+                     j["object"].contains("id") && j["object"]["id"].is_string()) {
+                   event = j["event"].get<std::string>();
+                   id = j["object"]["id"].get<std::string>();
+                 }
+                 if (event.empty() || id.empty() || id.size() > 64 || event.size() > 64) {
+                   stats.add(provider, "malformed");
+                   co_await record_rejection(pool, provider, "not a YooKassa notification", ip, body);
+                   co_return answer(http::bhttp::status::bad_request, "malformed");
+                 }
+                 bool fresh = co_await store_payment_event(pool, provider, id, event, j, ip);
+                 stats.add(provider, fresh ? "accepted" : "duplicate");
+                 co_return answer(http::bhttp::status::ok, "ok");
+               });
+  }
+  if (shared->heleket) {
+    router.add(http::bhttp::verb::post, kHeleketWebhookPath,
+               [&pool, &stats, shared](http::Request& request) -> awaitable<http::Response> {
+                 const std::string provider = "heleket";
+                 std::string ip = http::client_address(request.remote_ip, request.header("X-Forwarded-For"),
+                                                       shared->trusted_proxies);
+                 const std::string& body = request.message.body();
+                 if (!shared->heleket_networks.empty() && !http::any_contains(shared->heleket_networks, ip)) {
+                   stats.add(provider, "foreign_ip");
+                   co_await record_rejection(pool, provider, "source address is not Heleket's", ip, body);
+                   co_return answer(http::bhttp::status::forbidden, "forbidden");
+                 }
+                 HeleketWebhook webhook;
+                 std::string problem;
+                 try {
+                   webhook = verify_heleket_webhook(body, shared->heleket_api_key);
+                 } catch (const std::invalid_argument& e) {
+                   problem = e.what();
+                 }
+                 if (!problem.empty()) {
+                   stats.add(provider, problem == "sign does not match" ? "bad_sign" : "malformed");
+                   co_await record_rejection(pool, provider, problem, ip, body);
+                   co_return answer(http::bhttp::status::bad_request, "rejected");
+                 }
+                 json payload = json::parse(body);
+                 bool fresh = co_await store_payment_event(pool, provider, webhook.uuid, webhook.status, payload, ip);
+                 stats.add(provider, fresh ? "accepted" : "duplicate");
+                 co_return answer(http::bhttp::status::ok, "ok");
+               });
+  }
+}
+
+}  // namespace vpnbot::billing

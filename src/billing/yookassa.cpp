@@ -1,0 +1,91 @@
+#include "billing/yookassa.hpp"
+
+#include "billing/money.hpp"
+#include "core/encoding.hpp"
+
+namespace vpnbot::billing {
+
+using nlohmann::json;
+
+YooKassaPayment YooKassa::parse_payment(const json& j) {
+  YooKassaPayment p;
+  p.id = j.at("id").get<std::string>();
+  p.status = j.at("status").get<std::string>();
+  p.paid = j.value("paid", false);
+  p.amount = parse_rub(j.at("amount").at("value").get<std::string>());
+  p.currency = j.at("amount").at("currency").get<std::string>();
+  if (j.contains("metadata") && j["metadata"].is_object() && j["metadata"].contains("order_id")) {
+    const auto& id = j["metadata"]["order_id"];
+    std::string text = id.is_string() ? id.get<std::string>() : id.dump();
+    p.order_id = std::stoll(text);
+  }
+  if (j.contains("confirmation") && j["confirmation"].is_object())
+    p.confirmation_url = j["confirmation"].value("confirmation_url", "");
+  return p;
+}
+
+awaitable<json> YooKassa::call(std::string method, std::string path, std::string body, std::string idempotence_key) {
+  if (!configured()) throw ProviderError("yookassa: shop id and secret key are not configured", 0, false);
+  http::ClientRequest request;
+  request.method = method;
+  std::string base = options_.api_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  request.url = base + path;
+  request.headers.push_back({"Authorization", "Basic " + to_base64(options_.shop_id + ":" + options_.secret_key)});
+  if (!idempotence_key.empty()) request.headers.push_back({"Idempotence-Key", idempotence_key});
+  if (!body.empty()) request.headers.push_back({"Content-Type", "application/json"});
+  request.body = std::move(body);
+  request.timeout = options_.timeout;
+  auto response = co_await client_.send(std::move(request));
+  json parsed = json::parse(response.body, nullptr, false);
+  if (response.status != 200) {
+    std::string description = parsed.is_object() ? parsed.value("description", "") : response.body.substr(0, 200);
+    bool retryable = response.status == 429 || response.status >= 500 || response.status == 401;
+    throw ProviderError("yookassa " + method + " " + path + ": HTTP " + std::to_string(response.status) + " " +
+                            description,
+                        response.status, retryable);
+  }
+  if (!parsed.is_object()) throw ProviderError("yookassa " + path + ": response is not a JSON object", 200, true);
+  co_return parsed;
+}
+
+awaitable<YooKassaPayment> YooKassa::create_payment(int64_t order_id, int64_t amount_kopecks,
+                                                    const std::string& description) {
+  json amount{{"value", rub_decimal(amount_kopecks)}, {"currency", "RUB"}};
+  json body{{"amount", amount},
+            {"capture", true},
+            {"confirmation", {{"type", "redirect"}, {"return_url", options_.return_url}}},
+            {"description", description.substr(0, 128)},
+            {"metadata", {{"order_id", std::to_string(order_id)}}}};
+  if (options_.vat_code > 0) {
+    body["receipt"] = {{"customer", {{"email", options_.receipt_email}}},
+                       {"items",
+                        {{{"description", description.substr(0, 128)},
+                          {"quantity", "1.00"},
+                          {"amount", amount},
+                          {"vat_code", options_.vat_code},
+                          {"payment_mode", "full_payment"},
+                          {"payment_subject", "service"}}}}};
+  }
+  std::string text = body.dump();
+  auto j = co_await call("POST", "/v3/payments", std::move(text), "order-" + std::to_string(order_id));
+  co_return parse_payment(j);
+}
+
+awaitable<YooKassaPayment> YooKassa::get_payment(const std::string& payment_id) {
+  auto j = co_await call("GET", "/v3/payments/" + payment_id, "", "");
+  co_return parse_payment(j);
+}
+
+awaitable<YooKassaRefund> YooKassa::get_refund(const std::string& refund_id) {
+  auto j = co_await call("GET", "/v3/refunds/" + refund_id, "", "");
+  YooKassaRefund r;
+  r.id = j.at("id").get<std::string>();
+  r.payment_id = j.at("payment_id").get<std::string>();
+  r.status = j.at("status").get<std::string>();
+  r.amount = parse_rub(j.at("amount").at("value").get<std::string>());
+  r.currency = j.at("amount").at("currency").get<std::string>();
+  co_return r;
+}
+
+}  // namespace vpnbot::billing

@@ -1,0 +1,41 @@
+#pragma once
+// Internal to the bot's translation units: the per-update context and small keyboard helpers.
+#include <string>
+#include <vector>
+
+#include "bot/bot.hpp"
+
+namespace vpnbot::bot {
+
+struct Bot::Context {
+  db::Transaction& tx;
+  User user;
+  int64_t chat_id = 0;
+  int64_t update_id = 0;
+};
+
+inline telegram::json button(std::string text, std::string data) {
+  return {{"text", std::move(text)}, {"callback_data", std::move(data)}};
+}
+
+inline telegram::json keyboard(std::vector<std::vector<telegram::json>> rows) {
+  telegram::json k = telegram::json::array();
+  for (auto& row : rows) k.push_back(std::move(row));
+  return {{"inline_keyboard", std::move(k)}};
+}
+
+// "NL" -> the flag emoji (two regional indicator symbols); "" for anything else.
+inline std::string flag(const std::string& country) {
+  std::string out;
+  for (char c : country) {
+    if (c < 'A' || c > 'Z') return "";
+    char32_t cp = 0x1F1E6 + (c - 'A');
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+  return out;
+}
+
+}  // namespace vpnbot::bot

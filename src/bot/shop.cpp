@@ -1,0 +1,517 @@
+// The shop part of the bot: plans, checkout, Telegram Stars payments, subscription, balance, referral and promo
+// screens. Every effect happens inside the update's transaction; provider calls happen later in jobs.
+#include <charconv>
+
+#include "billing/ledger.hpp"
+#include "billing/referral.hpp"
+#include "bot/bot.hpp"
+#include "bot/callback.hpp"
+#include "bot/context.hpp"
+#include "core/log.hpp"
+#include "jobs/queue.hpp"
+#include "vpn/store.hpp"
+
+namespace vpnbot::bot {
+
+using telegram::json;
+using telegram::OutMessage;
+
+namespace {
+
+const std::map<std::string, std::string> kMethodCodes{
+    {"yk", "yookassa"}, {"hk", "heleket"}, {"st", "stars"}, {"bl", "balance"}};
+
+std::string method_code(const std::string& provider) {
+  for (const auto& [code, name] : kMethodCodes)
+    if (name == provider) return code;
+  return "";
+}
+
+std::optional<int64_t> parse_id(const std::string& s) {
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || v <= 0) return std::nullopt;
+  return v;
+}
+
+// "order:42" (the invoice payload of a Stars order)
+std::optional<int64_t> order_from_payload(const std::string& payload) {
+  if (payload.rfind("order:", 0) != 0) return std::nullopt;
+  return parse_id(payload.substr(6));
+}
+
+}  // namespace
+
+awaitable<void> Bot::send_to_user(db::Transaction& tx, int64_t user_id, std::string text, json markup,
+                                  std::string unique_key) const {
+  OutMessage message;
+  message.chat_id = user_id;
+  message.priority = telegram::kPriorityNotice;
+  message.payload = {{"text", std::move(text)}, {"parse_mode", "HTML"}};
+  if (!markup.is_null()) message.payload["reply_markup"] = std::move(markup);
+  if (!unique_key.empty()) message.unique_key = std::move(unique_key);
+  co_await telegram::Outbox::enqueue(tx, message);
+}
+
+awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::string>& args, std::string& text,
+                                      json& markup) {
+  const std::string& screen = args[0];
+  const auto& lang = ctx.user.language;
+  json back_to_menu = button(t(ctx, "common.back"), encode_callback("m", {"menu"}));
+  if (screen == "buy") {
+    auto plans = co_await billing::Plans::for_user(ctx.tx, ctx.user.id);
+    text = t(ctx, "buy.title");
+    std::vector<std::vector<json>> rows;
+    for (const auto& plan : plans) {
+      text += "\n" + t(ctx, "buy.plan_line",
+                       {{"title", html_escape(plan.title_for(lang))},
+                        {"price", billing::format_rub(plan.price_rub)},
+                        {"stars", std::to_string(plan.price_stars)},
+                        {"devices", catalog_.plural(lang, "plural.devices", plan.device_limit)}});
+      rows.push_back({button(t(ctx, "buy.plan_button",
+                               {{"title", plan.title_for(lang)}, {"price", billing::format_rub(plan.price_rub)}}),
+                             encode_callback("pl", {std::to_string(plan.id)}))});
+    }
+    if (options_.billing.trial_days > 0 && co_await billing::Subscriptions::trial_available(ctx.tx, ctx.user.id))
+      rows.push_back({button(
+          t(ctx, "buy.trial_button", {{"days", catalog_.plural(lang, "plural.days", options_.billing.trial_days)}}),
+          encode_callback("trial"))});
+    rows.push_back({back_to_menu});
+    markup = keyboard(std::move(rows));
+  } else if (screen == "plan" || screen == "confirm") {
+    auto plan_id = args.size() > 1 ? parse_id(args[1]) : std::nullopt;
+    std::optional<billing::Quote> quote;
+    if (plan_id) {
+      try {
+        quote = co_await billing::Orders::quote(ctx.tx, ctx.user.id, *plan_id, options_.billing);
+      } catch (const billing::PlanUnavailable&) {
+      }
+    }
+    if (!quote) {
+      text = t(ctx, "checkout.unavailable");
+      markup = keyboard({{button(t(ctx, "common.back"), encode_callback("m", {"buy"}))}});
+      co_return;
+    }
+    const auto& plan = quote->plan;
+    std::string promo_line, bonus_line;
+    if (quote->promo && quote->price.discount_rub > 0)
+      promo_line = t(ctx, "checkout.promo_line",
+                     {{"code", quote->promo->code}, {"discount", billing::format_rub(quote->price.discount_rub)}});
+    if (quote->bonus_days > 0)
+      bonus_line =
+          t(ctx, "checkout.bonus_line", {{"days", catalog_.plural(lang, "plural.days", quote->bonus_days)}});
+    std::string days = catalog_.plural(lang, "plural.days", plan.days);
+    std::string devices = catalog_.plural(lang, "plural.devices", plan.device_limit);
+    std::string id = std::to_string(plan.id);
+    if (screen == "plan") {
+      text = t(ctx, "checkout.plan",
+               {{"title", html_escape(plan.title_for(lang))},
+                {"days", days},
+                {"devices", devices},
+                {"price", billing::format_rub(quote->price.rub)},
+                {"stars", std::to_string(quote->price.stars)},
+                {"promo", promo_line},
+                {"bonus", bonus_line}});
+      auto totals = co_await billing::Ledger::totals(ctx.tx, ctx.user.id);
+      std::vector<std::vector<json>> rows;
+      for (const auto& method : options_.payment_methods) {
+        std::string label = method == "balance"
+                                ? t(ctx, "method.balance", {{"balance", billing::format_rub(totals.balance)}})
+                                : t(ctx, "method." + method);
+        rows.push_back({button(label, encode_callback("pm", {id, method_code(method)}))});
+      }
+      rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"buy"}))});
+      markup = keyboard(std::move(rows));
+    } else {
+      std::string code = args.size() > 2 ? args[2] : "";
+      auto method = kMethodCodes.find(code);
+      if (method == kMethodCodes.end() ||
+          std::find(options_.payment_methods.begin(), options_.payment_methods.end(), method->second) ==
+              options_.payment_methods.end()) {
+        text = t(ctx, "error.menu_expired");
+        markup = keyboard({{button(t(ctx, "common.back"), encode_callback("m", {"buy"}))}});
+        co_return;
+      }
+      bool stars = method->second == "stars";
+      std::string amount =
+          stars ? std::to_string(quote->price.stars) + " ⭐" : billing::format_rub(quote->price.rub);
+      std::string method_label = method->second == "balance" ? t(ctx, "ledger.purchase") : t(ctx, "method." + method->second);
+      if (method->second == "balance") {
+        auto totals = co_await billing::Ledger::totals(ctx.tx, ctx.user.id);
+        method_label = t(ctx, "method.balance", {{"balance", billing::format_rub(totals.balance)}});
+      }
+      std::string all_days = catalog_.plural(lang, "plural.days", plan.days + quote->bonus_days);
+      text = t(ctx, "checkout.confirm",
+               {{"title", html_escape(plan.title_for(lang))},
+                {"days", all_days},
+                {"devices", devices},
+                {"method", method_label},
+                {"amount", amount},
+                {"promo", promo_line}});
+      markup = keyboard({{button(t(ctx, "checkout.pay_button", {{"amount", amount}}), encode_callback("pc", {id, code}))},
+                         {button(t(ctx, "common.back"), encode_callback("pl", {id}))}});
+    }
+  } else if (screen == "sub") {
+    auto sub = co_await billing::Subscriptions::get(ctx.tx, ctx.user.id);
+    if (!sub) {
+      text = t(ctx, "screen.subscription.none");
+      markup = keyboard({{button(t(ctx, "menu.buy"), encode_callback("m", {"buy"}))}, {back_to_menu}});
+      co_return;
+    }
+    auto used = co_await vpn::VpnStore::live_config_count(ctx.tx, ctx.user.id);
+    std::string status =
+        sub->active ? t(ctx, "subscription.active",
+                        {{"expires", sub->expires_at},
+                         {"left", catalog_.plural(lang, "plural.days", std::max<int64_t>(1, sub->seconds_left / 86400))}})
+                    : t(ctx, "subscription.expired", {{"expires", sub->expires_at}});
+    std::string auto_state = t(ctx, sub->auto_renew ? "subscription.auto_on" : "subscription.auto_off");
+    text = t(ctx, "screen.subscription",
+             {{"status", status},
+              {"used", std::to_string(used)},
+              {"limit", std::to_string(sub->device_limit)},
+              {"auto", auto_state}});
+    std::vector<std::vector<json>> rows;
+    rows.push_back({button(t(ctx, "subscription.renew"), encode_callback("m", {"buy"}))});
+    if (sub->active && used < sub->device_limit)
+      rows.push_back({button(t(ctx, "subscription.new_config"), encode_callback("m", {"newcfg"}))});
+    rows.push_back({button(t(ctx, "subscription.toggle_auto",
+                             {{"state", t(ctx, sub->auto_renew ? "subscription.auto_off" : "subscription.auto_on")}}),
+                           encode_callback("ar", {sub->auto_renew ? "off" : "on"}))});
+    rows.push_back({back_to_menu});
+    markup = keyboard(std::move(rows));
+  } else if (screen == "newcfg") {
+    auto locations = co_await vpn::VpnStore::locations(ctx.tx);
+    if (locations.empty()) {
+      text = t(ctx, "locations.none");
+      markup = keyboard({{button(t(ctx, "common.back"), encode_callback("m", {"sub"}))}});
+      co_return;
+    }
+    text = t(ctx, "screen.locations");
+    std::vector<std::vector<json>> rows;
+    rows.push_back({button(t(ctx, "locations.auto"), encode_callback("nc", {"auto"}))});
+    for (const auto& l : locations)
+      rows.push_back({button(flag(l.country_code) + " " + l.location, encode_callback("nc", {std::to_string(l.node_id)}))});
+    rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"sub"}))});
+    markup = keyboard(std::move(rows));
+  } else if (screen == "bal") {
+    auto totals = co_await billing::Ledger::totals(ctx.tx, ctx.user.id);
+    auto lines = co_await billing::Ledger::recent(ctx.tx, ctx.user.id, 5);
+    std::string history;
+    for (const auto& line : lines) {
+      std::string amount = line.account == "balance" ? billing::format_rub(line.amount)
+                                                     : std::to_string(line.amount) + " pt";
+      if (line.amount > 0) amount = "+" + amount;
+      history += "\n" + t(ctx, "balance.history_line",
+                          {{"date", line.created_at}, {"amount", amount}, {"source", t(ctx, "ledger." + line.source)}});
+    }
+    text = t(ctx, "screen.balance",
+             {{"balance", billing::format_rub(totals.balance)},
+              {"points", std::to_string(totals.points)},
+              {"history", history}});
+    std::vector<std::vector<json>> rows;
+    if (totals.points > 0)
+      rows.push_back({button(t(ctx, "balance.exchange", {{"points", std::to_string(totals.points)},
+                                                         {"amount", billing::format_rub(totals.points * 100)}}),
+                             encode_callback("px"))});
+    rows.push_back({back_to_menu});
+    markup = keyboard(std::move(rows));
+  } else if (screen == "ref") {
+    int depth = static_cast<int>(options_.billing.referral_percents.size());
+    auto stats = co_await billing::Referrals::stats(ctx.tx, ctx.user.id, depth);
+    std::string percents, levels;
+    for (size_t i = 0; i < options_.billing.referral_percents.size(); ++i) {
+      percents += (i ? "/" : "") + std::to_string(options_.billing.referral_percents[i]);
+      levels += t(ctx, "referral.level_line",
+                  {{"level", std::to_string(i + 1)},
+                   {"friends", catalog_.plural(lang, "plural.friends", stats.per_level[i])}}) +
+                "\n";
+    }
+    if (!percents.empty()) percents += "%";
+    std::string link = "https://t.me/" + options_.bot_username + "?start=ref_" + ctx.user.referral_code;
+    text = t(ctx, "screen.referral",
+             {{"percents", percents}, {"link", link}, {"levels", levels}, {"earned", billing::format_rub(stats.earned)}});
+    markup = keyboard({{back_to_menu}});
+  }
+}
+
+awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& action,
+                                             const std::vector<std::string>& args, std::vector<std::string>& screen) {
+  const auto& lang = ctx.user.language;
+  if (action == "pl" && args.size() == 1) {
+    screen = {"plan", args[0]};
+    co_return "";
+  }
+  if (action == "pm" && args.size() == 2) {
+    screen = {"confirm", args[0], args[1]};
+    co_return "";
+  }
+  if (action == "trial") {
+    std::optional<billing::Subscription> sub;
+    if (options_.billing.trial_days > 0)
+      sub = co_await billing::Subscriptions::grant_trial(ctx.tx, ctx.user.id, options_.billing.trial_days,
+                                                         options_.billing.trial_device_limit);
+    screen = {"sub"};
+    if (!sub) co_return t(ctx, "trial.unavailable");
+    jobs::NewJob provision;
+    provision.kind = "vpn.provision";
+    provision.payload = {{"user_id", ctx.user.id},
+                         {"provision_key", "trial:" + std::to_string(ctx.user.id)},
+                         {"subscription_id", sub->id},
+                         {"device_limit", sub->device_limit},
+                         {"deliver", true}};
+    provision.unique_key = "trial:" + std::to_string(ctx.user.id);
+    co_await jobs::Queue::enqueue(ctx.tx, provision);
+    std::string granted = t(ctx, "trial.granted", {{"expires", sub->expires_at}});
+    json none;
+    co_await reply(ctx, std::move(granted), std::move(none));
+    co_return "";
+  }
+  if (action == "ar" && args.size() == 1) {
+    co_await billing::Subscriptions::set_auto_renew(ctx.tx, ctx.user.id, args[0] == "on");
+    screen = {"sub"};
+    co_return "";
+  }
+  if (action == "px") {
+    screen = {"bal"};
+    auto totals = co_await billing::Ledger::totals(ctx.tx, ctx.user.id);
+    if (totals.points <= 0) co_return t(ctx, "balance.nothing");
+    // Both entries share the update id as reference: a replayed update exchanges nothing twice.
+    std::string reference = "update:" + std::to_string(ctx.update_id);
+    billing::LedgerEntry take{ctx.user.id, "points", -totals.points, "exchange", reference + ":points", {}, ""};
+    billing::LedgerEntry give{ctx.user.id, "balance", totals.points * 100, "exchange", reference + ":balance", {}, ""};
+    co_await billing::Ledger::post(ctx.tx, take);
+    co_await billing::Ledger::post(ctx.tx, give);
+    co_return t(ctx, "balance.exchanged",
+                {{"points", std::to_string(totals.points)}, {"amount", billing::format_rub(totals.points * 100)}});
+  }
+  if (action == "nc" && args.size() == 1) {
+    screen = {"sub"};
+    auto sub = co_await billing::Subscriptions::get(ctx.tx, ctx.user.id);
+    if (!sub || !sub->active) co_return t(ctx, "config.need_subscription");
+    auto used = co_await vpn::VpnStore::live_config_count(ctx.tx, ctx.user.id);
+    if (used >= sub->device_limit) co_return t(ctx, "config.limit", {{"limit", std::to_string(sub->device_limit)}});
+    jobs::NewJob provision;
+    provision.kind = "vpn.provision";
+    provision.payload = {{"user_id", ctx.user.id},
+                         {"provision_key", "update:" + std::to_string(ctx.update_id)},
+                         {"subscription_id", sub->id},
+                         {"device_limit", sub->device_limit},
+                         {"deliver", true}};
+    if (auto node = parse_id(args[0])) provision.payload["node_id"] = *node;
+    provision.unique_key = "update:" + std::to_string(ctx.update_id);
+    co_await jobs::Queue::enqueue(ctx.tx, provision);
+    co_return t(ctx, "config.creating");
+  }
+  if (action == "pc" && args.size() == 2) {
+    auto plan_id = parse_id(args[0]);
+    auto method = kMethodCodes.find(args[1]);
+    screen = {"buy"};
+    if (!plan_id || method == kMethodCodes.end() ||
+        std::find(options_.payment_methods.begin(), options_.payment_methods.end(), method->second) ==
+            options_.payment_methods.end())
+      co_return t(ctx, "error.menu_expired");
+    const std::string& provider = method->second;
+    std::optional<billing::Quote> quote;
+    try {
+      quote = co_await billing::Orders::quote(ctx.tx, ctx.user.id, *plan_id, options_.billing);
+    } catch (const billing::PlanUnavailable&) {
+    }
+    if (!quote) co_return t(ctx, "checkout.unavailable");
+    if (provider == "balance") {
+      auto totals = co_await billing::Ledger::totals(ctx.tx, ctx.user.id);
+      if (totals.balance < quote->price.rub) {
+        screen = {"plan", args[0]};
+        co_return t(ctx, "checkout.insufficient_balance", {{"balance", billing::format_rub(totals.balance)},
+                                                           {"amount", billing::format_rub(quote->price.rub)}});
+      }
+    }
+    bool promo_dropped = false;
+    auto order = co_await billing::Orders::create(ctx.tx, ctx.user.id, *plan_id, provider, options_.billing,
+                                                  &promo_dropped);
+    if (promo_dropped && quote->promo) {
+      std::string dropped = t(ctx, "checkout.promo_dropped", {{"code", quote->promo->code}});
+      json none;
+      co_await reply(ctx, std::move(dropped), std::move(none));
+    }
+    std::string order_id = std::to_string(order.id);
+    std::string status;
+    if (provider == "balance") {
+      auto result = co_await billing::Orders::pay_from_balance(ctx.tx, order, options_.billing);
+      if (result != billing::PaymentResult::applied)
+        throw std::runtime_error("balance payment of order " + order_id + ": " + billing::to_string(result));
+      status = t(ctx, "checkout.paid_from_balance", {{"order", order_id}});
+    } else if (provider == "stars") {
+      OutMessage invoice;
+      invoice.chat_id = ctx.chat_id;
+      invoice.method = "sendInvoice";
+      std::string days = catalog_.plural(lang, "plural.days", order.days + order.bonus_days);
+      std::string devices = catalog_.plural(lang, "plural.devices", order.device_limit);
+      json price = json::array();
+      price.push_back({{"label", quote->plan.title_for(lang)}, {"amount", order.amount}});
+      invoice.payload = {{"title", t(ctx, "invoice.title", {{"title", quote->plan.title_for(lang)}})},
+                         {"description", t(ctx, "invoice.description", {{"days", days}, {"devices", devices}})},
+                         {"payload", "order:" + order_id},
+                         {"provider_token", ""},
+                         {"currency", "XTR"},
+                         {"prices", price}};
+      invoice.unique_key = "invoice:" + order_id;
+      co_await telegram::Outbox::enqueue(ctx.tx, invoice);
+      status = t(ctx, "checkout.invoice_sent", {{"order", order_id}});
+    } else {
+      co_await billing::enqueue_create_payment(ctx.tx, order.id);
+      status = t(ctx, "checkout.creating_link", {{"order", order_id}});
+    }
+    json none;
+    co_await reply(ctx, std::move(status), std::move(none));
+    screen = {"menu"};
+    co_return "";
+  }
+  screen = {"menu"};
+  co_return t(ctx, "error.menu_expired");
+}
+
+awaitable<void> Bot::on_pre_checkout(Context& ctx, const json& query) {
+  std::string query_id = query.value("id", "");
+  std::string payload = query.value("invoice_payload", "");
+  std::string currency = query.value("currency", "");
+  int64_t total = query.contains("total_amount") && query["total_amount"].is_number_integer()
+                      ? query["total_amount"].get<int64_t>()
+                      : -1;
+  // Telegram waits at most 10 s for this answer; the order must still be payable and match exactly.
+  bool ok = false;
+  if (auto order_id = order_from_payload(payload)) {
+    auto order = co_await billing::Orders::get(ctx.tx, *order_id);
+    ok = order && order->user_id == ctx.user.id && order->provider == "stars" && order->currency == currency &&
+         order->amount == total && (order->state == "pending" || order->state == "expired");
+  }
+  OutMessage answer;
+  answer.chat_id = ctx.chat_id;
+  answer.method = "answerPreCheckoutQuery";
+  answer.priority = telegram::kPriorityReply + 10;  // ahead of everything: Telegram's deadline is 10 s
+  answer.payload = {{"pre_checkout_query_id", query_id}, {"ok", ok}};
+  if (!ok) answer.payload["error_message"] = t(ctx, "precheckout.invalid");
+  answer.unique_key = "pre-checkout:" + query_id;
+  co_await telegram::Outbox::enqueue(ctx.tx, answer);
+  if (!ok) log::warn("billing", "pre-checkout refused", {{"user_id", ctx.user.id}, {"payload", payload}});
+}
+
+awaitable<void> Bot::on_successful_payment(Context& ctx, const json& payment) {
+  std::string payload = payment.value("invoice_payload", "");
+  std::string charge = payment.value("telegram_payment_charge_id", "");
+  std::string currency = payment.value("currency", "");
+  int64_t total = payment.contains("total_amount") && payment["total_amount"].is_number_integer()
+                      ? payment["total_amount"].get<int64_t>()
+                      : -1;
+  auto order_id = order_from_payload(payload);
+  if (!order_id || charge.empty()) {
+    log::error("billing", "successful_payment without our order", {{"user_id", ctx.user.id}, {"payload", payload}});
+    co_return;
+  }
+  // Stored like provider notifications: the charge id is unique, so a replayed update applies nothing twice.
+  auto stored = co_await ctx.tx.exec(
+      "INSERT INTO payment_events (provider, external_id, event, payload, processed_at, outcome) "
+      "VALUES ('stars', $1, 'successful_payment', $2, now(), 'applied in the update') "
+      "ON CONFLICT (provider, external_id, event) DO NOTHING RETURNING id",
+      charge, payment);
+  if (stored.empty()) co_return;
+  auto result = co_await billing::Orders::apply_payment(ctx.tx, *order_id, "stars", charge, total, currency, false,
+                                                        options_.billing);
+  co_await ctx.tx.exec("UPDATE payment_events SET outcome = $2 WHERE id = $1", stored.get<int64_t>(0, 0),
+                       std::string("payment ") + billing::to_string(result));
+}
+
+awaitable<void> Bot::on_promo_code(Context& ctx, const std::string& typed) {
+  auto outcome = co_await billing::Promos::enter(ctx.tx, ctx.user.id, typed, options_.default_device_limit);
+  const auto& lang = ctx.user.language;
+  std::string code = html_escape(outcome.promo ? outcome.promo->code : billing::Promos::normalize(typed));
+  std::string answer;
+  using S = billing::PromoStatus;
+  switch (outcome.status) {
+    case S::applied:
+      answer = t(ctx, outcome.promo->kind == "plan" ? "promo.unlocked" : "promo.applied", {{"code", code}});
+      break;
+    case S::credited_balance:
+      answer = t(ctx, "promo.balance", {{"amount", billing::format_rub(outcome.promo->value)}});
+      break;
+    case S::added_days: {
+      auto sub = co_await billing::Subscriptions::get(ctx.tx, ctx.user.id);
+      answer = t(ctx, "promo.days", {{"days", catalog_.plural(lang, "plural.days", outcome.promo->value)},
+                                     {"expires", sub ? sub->expires_at : ""}});
+      if (sub && co_await vpn::VpnStore::live_config_count(ctx.tx, ctx.user.id) == 0) {
+        jobs::NewJob provision;
+        provision.kind = "vpn.provision";
+        provision.payload = {{"user_id", ctx.user.id},
+                             {"provision_key", "update:" + std::to_string(ctx.update_id)},
+                             {"subscription_id", sub->id},
+                             {"device_limit", sub->device_limit},
+                             {"deliver", true}};
+        provision.unique_key = "update:" + std::to_string(ctx.update_id);
+        co_await jobs::Queue::enqueue(ctx.tx, provision);
+      } else {
+        co_await vpn::VpnStore::set_user_peers_state(ctx.tx, ctx.user.id, "disabled", "active");
+      }
+      break;
+    }
+    case S::not_found: answer = t(ctx, "promo.not_found", {{"code", code}}); break;
+    case S::not_yet_valid:
+    case S::expired: answer = t(ctx, "promo.expired", {{"code", code}}); break;
+    case S::exhausted: answer = t(ctx, "promo.exhausted", {{"code", code}}); break;
+    case S::already_used: answer = t(ctx, "promo.already_used", {{"code", code}}); break;
+    case S::not_first_purchase: answer = t(ctx, "promo.first_purchase", {{"code", code}}); break;
+  }
+  json markup = keyboard({{button(t(ctx, "menu.buy"), encode_callback("m", {"buy"}))},
+                          {button(t(ctx, "common.menu"), encode_callback("m", {"menu"}))}});
+  co_await reply(ctx, std::move(answer), std::move(markup));
+}
+
+billing::BillingNotifier Bot::notifier() const {
+  billing::BillingNotifier n;
+  auto language_of = [](db::Transaction& tx, int64_t user_id) -> awaitable<std::string> {
+    auto r = co_await tx.exec("SELECT language FROM users WHERE id = $1", user_id);
+    co_return r.empty() ? std::string("en") : r.get<std::string>(0, 0);
+  };
+  n.payment_link = [this, language_of](db::Transaction& tx, const billing::Order& order) -> awaitable<void> {
+    std::string lang = co_await language_of(tx, order.user_id);
+    std::string amount = billing::format_rub(order.amount);
+    std::string text = catalog_.text(
+        lang, "payment.link", {{"order", std::to_string(order.id)}, {"amount", amount}, {"until", order.expires_at}});
+    json pay = {{"text", catalog_.text(lang, "payment.pay_button", {{"amount", amount}})},
+                {"url", order.confirmation_url.value_or("")}};
+    json markup = keyboard({{pay}});
+    co_await send_to_user(tx, order.user_id, std::move(text), std::move(markup),
+                          "payment-link:" + std::to_string(order.id));
+  };
+  n.payment_failed = [this, language_of](db::Transaction& tx, const billing::Order& order,
+                                         const std::string& reason) -> awaitable<void> {
+    std::string lang = co_await language_of(tx, order.user_id);
+    std::string text =
+        catalog_.text(lang, "payment.failed", {{"order", std::to_string(order.id)}, {"reason", html_escape(reason)}});
+    json markup = keyboard({{button(catalog_.text(lang, "menu.buy"), encode_callback("m", {"buy"}))}});
+    co_await send_to_user(tx, order.user_id, std::move(text), std::move(markup),
+                          "payment-failed:" + std::to_string(order.id));
+  };
+  n.receipt = [this, language_of](db::Transaction& tx, const billing::Order& order) -> awaitable<void> {
+    std::string lang = co_await language_of(tx, order.user_id);
+    auto plan = co_await billing::Plans::get(tx, order.plan_id);
+    auto sub = co_await billing::Subscriptions::get(tx, order.user_id);
+    std::string text = catalog_.text(lang, "payment.receipt",
+                                     {{"order", std::to_string(order.id)},
+                                      {"title", plan ? html_escape(plan->title_for(lang)) : ""},
+                                      {"expires", sub ? sub->expires_at : ""}});
+    json markup = keyboard({{button(catalog_.text(lang, "menu.configs"), encode_callback("m", {"cfg"})),
+                             button(catalog_.text(lang, "menu.subscription"), encode_callback("m", {"sub"}))}});
+    co_await send_to_user(tx, order.user_id, std::move(text), std::move(markup),
+                          "receipt:" + std::to_string(order.id));
+  };
+  n.refunded = [this, language_of](db::Transaction& tx, const billing::Order& order) -> awaitable<void> {
+    std::string lang = co_await language_of(tx, order.user_id);
+    auto sub = co_await billing::Subscriptions::get(tx, order.user_id);
+    std::string text = catalog_.text(
+        lang, "payment.refunded", {{"order", std::to_string(order.id)}, {"expires", sub ? sub->expires_at : ""}});
+    json none;
+    co_await send_to_user(tx, order.user_id, std::move(text), std::move(none), "refunded:" + std::to_string(order.id));
+  };
+  return n;
+}
+
+}  // namespace vpnbot::bot

@@ -1,0 +1,16 @@
+#pragma once
+#include <string>
+#include <string_view>
+
+namespace vpnbot {
+
+// Standard base64 with padding (libsodium's ORIGINAL variant).
+std::string to_base64(std::string_view data);
+// Throws std::invalid_argument for anything that is not valid base64.
+std::string from_base64(std::string_view b64);
+// Lower-case hex of the MD5 digest (only where a provider's protocol demands MD5, e.g. Heleket's signature).
+std::string md5_hex(std::string_view data);
+// Compares in time independent of where the strings differ (signatures, secrets).
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+}  // namespace vpnbot
