@@ -1,5 +1,8 @@
 #include "admin/cli.hpp"
 
+#include "admin/billing_cli.hpp"
+#include "admin/run_db.hpp"
+
 #include <unistd.h>
 
 #include <csignal>
@@ -20,39 +23,6 @@ vpn::SecretBox master_key(const Config& config) {
   if (config.master_key_file.empty())
     throw ConfigError("config: master_key_file (env VPNBOT_MASTER_KEY_FILE) is required for this command");
   return vpn::SecretBox::from_file(config.master_key_file, false);
-}
-
-db::PoolOptions pool_options(const Config& c) {
-  return {c.database_url,
-          2,
-          100,
-          Millis(c.db_acquire_timeout_ms),
-          Millis(c.db_connect_timeout_ms),
-          Millis(c.db_query_timeout_ms)};
-}
-
-// Runs one coroutine against the database and returns its exit code; errors are printed, not thrown.
-int run_db(const Config& config, std::function<awaitable<int>(db::Pool&)> body) {
-  asio::io_context io(1);
-  asio::thread_pool blocking(1);
-  db::Pool pool(io.get_executor(), blocking.get_executor(), pool_options(config));
-  int rc = 1;
-  asio::co_spawn(io, body(pool), [&](std::exception_ptr e, int code) {
-    if (!e) {
-      rc = code;
-      return;
-    }
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      std::cerr << "vpnbot admin: " << ex.what() << "\n";
-      log::error("admin", "command failed", {{"error", ex.what()}});
-    }
-  });
-  io.run();
-  pool.close();
-  blocking.join();
-  return rc;
 }
 
 struct NodeArgs {
@@ -114,6 +84,8 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
   peer_qr->add_option("id", *peer_id)->required();
   peer_qr->add_option("--out", *qr_path, "PNG file")->required();
 
+  auto billing_runner = add_billing_commands(*admin, json_out);
+
   auto* agent = app.add_subcommand("wg-agent", "Apply one node's peers to its WireGuard interface (CAP_NET_ADMIN)");
   agent->add_option("--config", config_file, "TOML config file")->check(CLI::ExistingFile);
   auto agent_options = std::make_shared<agent::AgentOptions>();
@@ -139,7 +111,7 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
       agent_options->lease_ttl = Millis(config.lease_ttl_ms);
       asio::io_context io(1);
       asio::thread_pool blocking(2);
-      db::Pool pool(io.get_executor(), blocking.get_executor(), pool_options(config));
+      db::Pool pool(io.get_executor(), blocking.get_executor(), admin_pool_options(config));
       agent::WgAgent wg(io.get_executor(), pool, config.database_listen_url, box, *agent_options);
       asio::signal_set signals(io, SIGINT, SIGTERM);
       signals.async_wait([&](auto, int) { wg.stop(); });
@@ -161,6 +133,7 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
       return rc;
     }
     if (!*admin) return std::nullopt;
+    if (auto rc = billing_runner(config)) return rc;
     bool as_json = *json_out;
     if (*node_add)
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "admin/cli.hpp"
+#include "billing/webhooks.hpp"
 #include "app/serve.hpp"
 #include "core/config.hpp"
 #include "core/log.hpp"
@@ -151,11 +152,28 @@ int main(int argc, char** argv) {
       }
       env.try_emplace("VPNBOT_PUBLIC_URL",
                       "http://" + config.http_listen.host + ":" + std::to_string(config.http_listen.port));
+      // YooKassa and Heleket emulators: same code paths as production, only the base URLs differ.
+      emulator::PaymentsEmulatorOptions payment_options;
+      payment_options.yookassa_webhook_url = env["VPNBOT_PUBLIC_URL"] + billing::kYooKassaWebhookPath;
+      payment_options.chat_url = telegram.base_url() + "/";
+      emulator::PaymentsEmulatorThread payments(payment_options);
+      env.try_emplace("VPNBOT_YOOKASSA_API_URL", payments.base_url());
+      env.try_emplace("VPNBOT_YOOKASSA_SHOP_ID", payment_options.yookassa_shop_id);
+      env.try_emplace("VPNBOT_YOOKASSA_SECRET_KEY", payment_options.yookassa_secret_key);
+      env.try_emplace("VPNBOT_YOOKASSA_RETURN_URL", telegram.base_url() + "/");
+      env.try_emplace("VPNBOT_YOOKASSA_ALLOWED_IPS", "127.0.0.1/32,::1/128");
+      env.try_emplace("VPNBOT_HELEKET_API_URL", payments.base_url());
+      env.try_emplace("VPNBOT_HELEKET_MERCHANT", payment_options.heleket_merchant);
+      env.try_emplace("VPNBOT_HELEKET_API_KEY", payment_options.heleket_api_key);
       config = load_config(config_file.empty() ? std::nullopt : std::optional(config_file), env);
+      if (int rc = app::migrate(config, false)) return rc;
+      if (int rc = app::seed_sandbox(config)) return rc;
       log::info("sandbox", "ready: open the web chat in a browser", {{"web_chat", telegram.base_url() + "/"}});
       log::info("sandbox", "or talk to the bot through the Telegram emulator's client API",
                 {{"database_url", config.database_url},
                  {"bot_http", config.public_url},
+                 {"payments_emulator", payments.base_url()},
+                 {"promo_codes", "WELCOME20 (-20%), GIFT100 (100 RUB on the balance), WEEK (7 days)"},
                  {"telegram_emulator", telegram.base_url()},
                  {"try", "curl -s " + telegram.base_url() +
                              "/client/send_message -d '{\"user_id\":1,\"text\":\"/start\"}' && sleep 2 && curl -s '" +

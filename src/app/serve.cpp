@@ -2,6 +2,7 @@
 
 #include <csignal>
 
+#include "admin/billing_cli.hpp"
 #include "app/housekeeping.hpp"
 #include "app/metrics.hpp"
 #include "billing/jobs.hpp"
@@ -410,6 +411,28 @@ int migrate(const Config& config, bool status_only) {
           exit_code = 1;
         }
       });
+  io.run();
+  blocking.join();
+  return exit_code;
+}
+
+int seed_sandbox(const Config& config) {
+  auto box = vpn::SecretBox::from_file(config.master_key_file, false);
+  asio::io_context io(1);
+  asio::thread_pool blocking(1);
+  db::Pool pool(io.get_executor(), blocking.get_executor(), pool_options(config));
+  int exit_code = 0;
+  asio::co_spawn(io, admin::seed_demo_data(pool, box), [&](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log::error("sandbox", "demo data failed", {{"error", ex.what()}});
+      }
+      exit_code = 1;
+    }
+    pool.close();
+  });
   io.run();
   blocking.join();
   return exit_code;

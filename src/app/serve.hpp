@@ -7,5 +7,7 @@ namespace vpnbot::app {
 int serve(const Config& config);
 // Applies pending migrations and exits.
 int migrate(const Config& config, bool status_only);
+// Adds the sandbox's demo data (a node, promo codes) where missing.
+int seed_sandbox(const Config& config);
 
 }  // namespace vpnbot::app

@@ -9,6 +9,12 @@
 namespace vpnbot::telegram {
 namespace {
 
+// Answers to a callback or pre-checkout query are not messages in the chat (Telegram's per-chat limit is about
+// messages), and a pre-checkout answer has a 10 s deadline.
+bool answers_a_query(const std::string& method) {
+  return method == "answerCallbackQuery" || method == "answerPreCheckoutQuery";
+}
+
 constexpr const char* kEnqueue = R"sql(
 WITH ins AS (
   INSERT INTO outbox (chat_id, method, payload, files, priority, unique_key)
@@ -112,17 +118,23 @@ awaitable<int> Sender::send_ready_rows() {
   auto now = Clock::now();
   if (capacity <= 0 || limiter_.paused_until() > now) co_return 0;
   auto candidates = co_await pool_.exec(
-      "SELECT id, chat_id FROM outbox WHERE state = 'pending' AND not_before <= now() "
+      "SELECT id, chat_id, method FROM outbox WHERE state = 'pending' AND not_before <= now() "
       "ORDER BY priority DESC, not_before, id LIMIT $1",
       std::max(capacity * 4, 64));
   std::vector<int64_t> picked;
-  std::vector<int64_t> picked_chats;
   std::map<int64_t, Clock::time_point> deferred;  // chat -> when it may get its next message
   std::set<int64_t> seen_chats;
   now = Clock::now();
   for (int i = 0; i < candidates.rows() && static_cast<int>(picked.size()) < capacity; ++i) {
     int64_t id = candidates.get<int64_t>(i, 0);
     int64_t chat = candidates.get<int64_t>(i, 1);
+    if (answers_a_query(candidates.get<std::string>(i, 2))) {
+      // Not a message in the chat: no per-chat spacing or ordering, so a button press is answered at once.
+      if (limiter_.ready_at(0, now) > now) break;
+      limiter_.record_global(now);
+      picked.push_back(id);
+      continue;
+    }
     if (!seen_chats.insert(chat).second || busy_chats_.count(chat)) continue;  // keep the chat's order
     auto ready = limiter_.ready_at(chat, now);
     if (ready > now) {
@@ -132,7 +144,6 @@ awaitable<int> Sender::send_ready_rows() {
     }
     limiter_.record(chat, now);  // reserve the slot now so the next candidate sees it
     picked.push_back(id);
-    picked_chats.push_back(chat);
   }
   // Chats that must wait step out of the head of the queue until their time, so they cannot starve others.
   for (const auto& [chat, ready] : deferred) {
@@ -159,7 +170,7 @@ awaitable<int> Sender::send_ready_rows() {
             claimed.get<json>(i, 3),
             claimed.is_null(i, 4) ? json() : claimed.get<json>(i, 4),
             claimed.get<int>(i, 5)};
-    busy_chats_.insert(row.chat_id);
+    if (!answers_a_query(row.method)) busy_chats_.insert(row.chat_id);
     ++in_flight_;
     asio::co_spawn(ex_, deliver(std::move(row)), asio::detached);
   }
@@ -228,8 +239,10 @@ awaitable<void> Sender::deliver(Row row) {
     // The row stays 'sending' and becomes 'ambiguous' after its lease: logged, never resent.
     log::error("sender", "could not record the outcome of a send", {{"outbox_id", row.id}, {"error", e.what()}});
   }
-  limiter_.completed(row.chat_id, Clock::now());
-  busy_chats_.erase(row.chat_id);
+  if (!answers_a_query(row.method)) {
+    limiter_.completed(row.chat_id, Clock::now());
+    busy_chats_.erase(row.chat_id);
+  }
   --in_flight_;
   wakeup_.notify();
 }

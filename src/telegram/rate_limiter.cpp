@@ -32,6 +32,11 @@ Clock::time_point RateLimiter::ready_at(int64_t chat_id, Clock::time_point now) 
   return ready;
 }
 
+void RateLimiter::record_global(Clock::time_point when) {
+  global_.push_back(when);
+  while (global_.size() > static_cast<size_t>(std::max(limits_.global_per_second, 1))) global_.pop_front();
+}
+
 void RateLimiter::record(int64_t chat_id, Clock::time_point when) {
   global_.push_back(when);  // only the last N send times matter for "N per second"
   while (global_.size() > static_cast<size_t>(std::max(limits_.global_per_second, 1))) global_.pop_front();

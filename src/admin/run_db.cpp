@@ -1,0 +1,43 @@
+#include "admin/run_db.hpp"
+
+#include <iostream>
+
+#include "core/log.hpp"
+
+namespace vpnbot::admin {
+
+db::PoolOptions admin_pool_options(const Config& c) {
+  return {c.database_url,
+          2,
+          100,
+          Millis(c.db_acquire_timeout_ms),
+          Millis(c.db_connect_timeout_ms),
+          Millis(c.db_query_timeout_ms)};
+}
+
+// Runs one coroutine against the database and returns its exit code; errors are printed, not thrown.
+int run_db(const Config& config, std::function<awaitable<int>(db::Pool&)> body) {
+  asio::io_context io(1);
+  asio::thread_pool blocking(1);
+  db::Pool pool(io.get_executor(), blocking.get_executor(), admin_pool_options(config));
+  int rc = 1;
+  asio::co_spawn(io, body(pool), [&](std::exception_ptr e, int code) {
+    if (!e) {
+      rc = code;
+      return;
+    }
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      std::cerr << "vpnbot admin: " << ex.what() << "\n";
+      log::error("admin", "command failed", {{"error", ex.what()}});
+    }
+  });
+  io.run();
+  pool.close();
+  blocking.join();
+  return rc;
+}
+
+
+}  // namespace vpnbot::admin

@@ -1,0 +1,14 @@
+#pragma once
+#include <functional>
+
+#include "core/asio.hpp"
+#include "core/config.hpp"
+#include "db/pool.hpp"
+
+namespace vpnbot::admin {
+
+db::PoolOptions admin_pool_options(const Config& c);
+// Runs one coroutine against the database and returns its exit code; errors are printed, not thrown.
+int run_db(const Config& config, std::function<awaitable<int>(db::Pool&)> body);
+
+}  // namespace vpnbot::admin

@@ -1,0 +1,92 @@
+#pragma once
+#include <deque>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+
+#include "core/event.hpp"
+#include "http/client.hpp"
+#include "http/server.hpp"
+
+namespace vpnbot::emulator {
+
+struct PaymentsEmulatorOptions {
+  HostPort listen{"127.0.0.1", 0};
+  std::string yookassa_shop_id = "100500";
+  std::string yookassa_secret_key = "test_secret_key";
+  std::string yookassa_webhook_url;  // set in YooKassa's dashboard in real life; here by option or client API
+  std::string heleket_merchant = "8b03432e-385b-4670-8d06-064591096795";
+  std::string heleket_api_key = "test-heleket-api-key";
+  std::string chat_url;  // where the checkout pages link back to (the sandbox web chat)
+  int webhook_max_attempts = 8;
+};
+
+// Emulators of the YooKassa API v3 and the Heleket API v1 with their documented shapes: Basic auth and
+// Idempotence-Key (YooKassa), merchant + md5 sign headers and signed webhooks (Heleket), payment and refund
+// objects, checkout pages with Pay/Cancel for people, and a client API under /client/ for tests: settle one or all
+// payments, refund, deliver every webhook N times in shuffled order, list payments. Webhooks are retried on
+// non-2xx like the real services. Single-threaded: run it on its own io_context.
+class PaymentsEmulator {
+ public:
+  PaymentsEmulator(asio::any_io_executor ex, PaymentsEmulatorOptions options);
+  ~PaymentsEmulator();
+  void start();
+  uint16_t port() const { return server_->port(); }
+  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port()); }
+  awaitable<void> shutdown();
+  void set_yookassa_webhook_url(std::string url) { options_.yookassa_webhook_url = std::move(url); }
+
+ private:
+  struct Payment {
+    std::string provider;  // yookassa, heleket
+    std::string id;        // YooKassa payment id / Heleket uuid
+    nlohmann::json object;  // YooKassa payment object, or Heleket invoice
+    std::string order_id;   // metadata.order_id / Heleket order_id
+    std::string callback_url;
+    int64_t sequence = 0;
+  };
+  struct Delivery {
+    std::string url;
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+    int attempts = 0;
+  };
+
+  void register_routes();
+  awaitable<http::Response> yookassa_api(http::Request& request);
+  awaitable<http::Response> heleket_api(http::Request& request);
+  awaitable<http::Response> checkout(http::Request& request);
+  awaitable<http::Response> client_api(http::Request& request);
+  // Changes a payment's state and queues its notification `copies` times. Returns false for an unknown payment.
+  bool settle(const std::string& provider, const std::string& id, const std::string& status, int copies,
+              std::optional<std::string> amount_override);
+  bool refund(const std::string& provider, const std::string& id, int copies);
+  void queue_yookassa_event(const std::string& event, const nlohmann::json& object, int copies);
+  void queue_heleket_webhook(const Payment& p, const std::string& status, int copies,
+                             std::optional<std::string> amount_override);
+  void start_deliverers();
+  awaitable<void> deliverer();
+  awaitable<void> requeue_later(Delivery d, Millis delay);
+
+  asio::any_io_executor ex_;
+  PaymentsEmulatorOptions options_;
+  http::Router router_;
+  std::unique_ptr<http::Server> server_;
+  std::unique_ptr<http::Client> client_;
+  std::map<std::string, Payment> payments_;                 // by id
+  std::map<std::string, std::string> idempotence_;          // Idempotence-Key -> payment/refund id
+  std::map<std::string, nlohmann::json> refunds_;           // YooKassa refund objects by id
+  std::map<std::string, std::string> heleket_by_order_;     // Heleket order_id -> uuid
+  std::deque<Delivery> deliveries_;
+  Event deliveries_arrived_;
+  int deliverers_ = 0;
+  int concurrency_ = 8;
+  int64_t sequence_ = 0;
+  std::mt19937_64 random_{42};
+  bool stopping_ = false;
+  nlohmann::json stats_ = {{"webhooks_delivered", 0}, {"webhook_failed_attempts", 0}, {"webhooks_dropped", 0},
+                           {"api_calls", 0},          {"auth_failures", 0}};
+};
+
+}  // namespace vpnbot::emulator
