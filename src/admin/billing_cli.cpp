@@ -375,9 +375,11 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out) {
 
 awaitable<void> seed_demo_data(db::Pool& pool, const vpn::SecretBox& box) {
   vpn::VpnStore store(pool, box);
-  if (!co_await store.node_by_name("sandbox-nl")) {
+  std::string node_name = "sandbox-nl";
+  auto existing = co_await store.node_by_name(node_name);
+  if (!existing) {
     vpn::NodeSpec spec;
-    spec.name = "sandbox-nl";
+    spec.name = node_name;
     spec.country_code = "NL";
     spec.location = "Amsterdam (sandbox)";
     spec.endpoint_host = "10.200.0.1";

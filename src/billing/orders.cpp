@@ -214,10 +214,13 @@ awaitable<PaymentResult> Orders::apply_payment(db::Transaction& tx, int64_t orde
 awaitable<PaymentResult> Orders::pay_from_balance(db::Transaction& tx, const Order& order,
                                                   const BillingOptions& options) {
   if (order.provider != "balance" || order.currency != "RUB") throw std::invalid_argument("not a balance order");
-  if (!co_await Ledger::spend_balance(tx, order.user_id, order.amount, "purchase", order_ref(order.id)))
-    co_return PaymentResult::closed;
-  co_return co_await apply_payment(tx, order.id, "balance", "balance-" + std::to_string(order.id), order.amount, "RUB",
-                                   false, options);
+  // Named values only: g++ 12 mishandles string temporaries inside a co_await in a condition.
+  std::string source = "purchase", reference = order_ref(order.id);
+  bool spent = co_await Ledger::spend_balance(tx, order.user_id, order.amount, source, reference);
+  if (!spent) co_return PaymentResult::closed;
+  std::string provider = "balance", payment_id = "balance-" + std::to_string(order.id), currency = "RUB";
+  auto result = co_await apply_payment(tx, order.id, provider, payment_id, order.amount, currency, false, options);
+  co_return result;
 }
 
 awaitable<bool> Orders::close(db::Transaction& tx, int64_t order_id, const std::string& state,

@@ -106,6 +106,7 @@ awaitable<bool> Connection::wait_socket(bool for_write, Clock::time_point deadli
 }
 
 awaitable<Result> Connection::query(std::string sql, Params params, Millis timeout) {
+  ++queries_sent_;
   if (broken_) throw ConnectionError("db: connection is broken");
   std::vector<const char*> values;
   values.reserve(params.size());

@@ -31,6 +31,8 @@ class Connection {
   // Extended protocol, unnamed statement, text parameters. On deadline the statement is cancelled on
   // the server and QueryTimeout is thrown.
   awaitable<Result> query(std::string sql, Params params, Millis timeout);
+  // Statements sent by this connection so far (tests prove "one query" claims with it).
+  uint64_t queries_sent() const { return queries_sent_; }
   // Simple protocol: several statements, no parameters (migrations, LISTEN).
   awaitable<Result> execute_script(std::string sql, Millis timeout);
 
@@ -72,6 +74,7 @@ class Connection {
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   bool deadline_hit_ = false;
   bool broken_ = false;
+  uint64_t queries_sent_ = 0;
 };
 
 }  // namespace vpnbot::db

@@ -59,6 +59,7 @@ class Transaction {
     return conn_.query(std::string(sql), make_params(std::forward<Args>(args)...), timeout_);
   }
   awaitable<Result> execute_script(std::string_view sql) { return conn_.execute_script(std::string(sql), timeout_); }
+  uint64_t queries_sent() const { return conn_.queries_sent(); }
 
  private:
   Connection& conn_;

@@ -1,0 +1,152 @@
+// Pure billing logic: money parsing and formatting, promo pricing, referral rewards, Heleket's signature, IP filters.
+#include <gtest/gtest.h>
+
+#include "billing/heleket.hpp"
+#include "billing/money.hpp"
+#include "core/config.hpp"
+#include "http/ip_filter.hpp"
+
+using namespace vpnbot;
+using namespace vpnbot::billing;
+
+TEST(Money, ParsesRoublesExactly) {
+  EXPECT_EQ(parse_rub("199"), 19900);
+  EXPECT_EQ(parse_rub("199.5"), 19950);
+  EXPECT_EQ(parse_rub("199.05"), 19905);
+  EXPECT_EQ(parse_rub("0.01"), 1);
+  for (const char* bad : {"", "1.", ".5", "1.234", "-1", "1e3", "12a", " 1", "1,50", "99999999999999999999"})
+    EXPECT_THROW(parse_rub(bad), std::invalid_argument) << bad;
+  EXPECT_EQ(rub_decimal(19950), "199.50");
+  EXPECT_EQ(rub_decimal(5), "0.05");
+  EXPECT_EQ(rub_decimal(-150), "-1.50");
+  EXPECT_EQ(format_rub(19900), "199 ₽");
+  EXPECT_EQ(format_rub(19950), "199.50 ₽");
+}
+
+TEST(Money, PromoPricing) {
+  auto none = price_with_promo(19900, 100, std::nullopt);
+  EXPECT_EQ(none.rub, 19900);
+  EXPECT_EQ(none.stars, 100);
+  EXPECT_EQ(none.discount_rub, 0);
+  auto pct = price_with_promo(19900, 100, PromoTerms{"percent", 20});
+  EXPECT_EQ(pct.discount_rub, 3980);
+  EXPECT_EQ(pct.rub, 15920);
+  EXPECT_EQ(pct.stars, 80);
+  auto fixed = price_with_promo(19900, 100, PromoTerms{"fixed", 5000});
+  EXPECT_EQ(fixed.rub, 14900);
+  EXPECT_EQ(fixed.stars, 75) << "stars follow the same proportion, rounded up";
+  auto huge = price_with_promo(19900, 100, PromoTerms{"fixed", 1000000});
+  EXPECT_EQ(huge.rub, 100) << "never below 1 rouble";
+  EXPECT_GE(huge.stars, 1);
+  auto full = price_with_promo(19900, 100, PromoTerms{"percent", 100});
+  EXPECT_EQ(full.rub, 100);
+  auto unlock = price_with_promo(19900, 100, PromoTerms{"plan", 0});
+  EXPECT_EQ(unlock.rub, 19900) << "a plan-unlock code changes no price";
+}
+
+TEST(Money, ReferralRewardsAndCashback) {
+  EXPECT_EQ(referral_rewards(19900, {10, 5, 2}), (std::vector<int64_t>{1990, 995, 398}));
+  EXPECT_EQ(referral_rewards(0, {10}), (std::vector<int64_t>{0}));
+  EXPECT_EQ(referral_rewards(101, {10, 0}), (std::vector<int64_t>{10, 0}));
+  EXPECT_EQ(cashback_points(19900, 5), 9);
+  EXPECT_EQ(cashback_points(169000, 5), 84);
+  EXPECT_EQ(cashback_points(19900, 0), 0);
+}
+
+TEST(Heleket, EncodesLikePhpJsonEncode) {
+  nlohmann::ordered_json body;
+  body["uuid"] = "abc";
+  body["order_id"] = "vpnbot-1";
+  body["amount"] = "199.00";
+  body["status"] = "paid";
+  body["url"] = "https://x.io/a/b";
+  body["name"] = "Привет";
+  body["extra"] = nlohmann::ordered_json::array();
+  body["n"] = 5;
+  std::string encoded = php_json_encode(body);
+  EXPECT_EQ(encoded,
+            R"({"uuid":"abc","order_id":"vpnbot-1","amount":"199.00","status":"paid","url":"https:\/\/x.io\/a\/b",)"
+            R"("name":"Привет","extra":[],"n":5})");
+  // Computed independently (Python: md5(base64(json) + key)).
+  EXPECT_EQ(heleket_sign(encoded, "key123"), "32a205e91febcac2ce2f4eb75dc22b3d");
+  nlohmann::ordered_json empty_object;
+  empty_object["data"] = nlohmann::ordered_json::object();
+  empty_object["quote"] = "a\"b\\c\n";
+  EXPECT_EQ(php_json_encode(empty_object), R"({"data":[],"quote":"a\"b\\c\n"})")
+      << "json_decode(..., true) turns {} into an array, which PHP encodes as []";
+}
+
+TEST(Heleket, VerifiesWebhookSignOverTheRawFieldOrder) {
+  nlohmann::ordered_json body;
+  body["type"] = "payment";
+  body["uuid"] = "u-1";
+  body["order_id"] = "vpnbot-42";
+  body["amount"] = "499.00";
+  body["status"] = "paid";
+  body["txid"] = "a/b";
+  body["sign"] = heleket_sign(php_json_encode(body), "secret");
+  std::string raw = php_json_encode(body);
+  auto w = verify_heleket_webhook(raw, "secret");
+  EXPECT_EQ(w.uuid, "u-1");
+  EXPECT_EQ(w.status, "paid");
+  EXPECT_EQ(w.amount, 49900);
+  EXPECT_EQ(Heleket::parse_order_ref(w.order_id), 42);
+  // The same content sent with unescaped slashes (as another JSON encoder would) still verifies: the signature
+  // is over PHP's encoding of the decoded data, not over the bytes on the wire.
+  std::string plain = nlohmann::ordered_json::parse(raw).dump();
+  EXPECT_NO_THROW(verify_heleket_webhook(plain, "secret"));
+  EXPECT_THROW(verify_heleket_webhook(raw, "other-key"), std::invalid_argument);
+  auto forged = nlohmann::ordered_json::parse(raw);
+  forged["amount"] = "1.00";
+  EXPECT_THROW(verify_heleket_webhook(forged.dump(), "secret"), std::invalid_argument) << "changed amount";
+  forged = nlohmann::ordered_json::parse(raw);
+  forged.erase("sign");
+  EXPECT_THROW(verify_heleket_webhook(forged.dump(), "secret"), std::invalid_argument) << "no sign";
+  EXPECT_THROW(verify_heleket_webhook("not json", "secret"), std::invalid_argument);
+  EXPECT_THROW(verify_heleket_webhook("[1,2]", "secret"), std::invalid_argument);
+  EXPECT_FALSE(Heleket::parse_order_ref("vpnbot-"));
+  EXPECT_FALSE(Heleket::parse_order_ref("vpnbot-12x"));
+  EXPECT_FALSE(Heleket::parse_order_ref("other-12"));
+}
+
+TEST(IpFilter, NetworksAndProxies) {
+  auto yookassa = http::parse_networks({"185.71.76.0/27", "77.75.156.11", "2a02:5180::/32"});
+  EXPECT_TRUE(http::any_contains(yookassa, "185.71.76.1"));
+  EXPECT_TRUE(http::any_contains(yookassa, "185.71.76.31"));
+  EXPECT_FALSE(http::any_contains(yookassa, "185.71.76.32"));
+  EXPECT_TRUE(http::any_contains(yookassa, "77.75.156.11"));
+  EXPECT_FALSE(http::any_contains(yookassa, "77.75.156.12"));
+  EXPECT_TRUE(http::any_contains(yookassa, "::ffff:185.71.76.5")) << "IPv4-mapped IPv6 from a dual-stack socket";
+  EXPECT_TRUE(http::any_contains(yookassa, "2a02:5180:1::7"));
+  EXPECT_FALSE(http::any_contains(yookassa, "2a02:5181::1"));
+  EXPECT_FALSE(http::any_contains(yookassa, "garbage"));
+  EXPECT_THROW(http::parse_network("10.0.0.0/33"), std::invalid_argument);
+  EXPECT_THROW(http::parse_network("10.0.0/8"), std::invalid_argument);
+  EXPECT_THROW(http::parse_network("::/129"), std::invalid_argument);
+
+  auto proxies = http::parse_networks({"127.0.0.1/32", "10.0.0.0/8"});
+  EXPECT_EQ(http::client_address("8.8.8.8", "185.71.76.1", proxies), "8.8.8.8") << "untrusted peer: header ignored";
+  EXPECT_EQ(http::client_address("127.0.0.1", "185.71.76.1", proxies), "185.71.76.1");
+  EXPECT_EQ(http::client_address("127.0.0.1", "185.71.76.1, 10.1.2.3", proxies), "185.71.76.1")
+      << "a chain of trusted proxies is walked from the right";
+  EXPECT_EQ(http::client_address("127.0.0.1", "185.71.76.1, 6.6.6.6", proxies), "6.6.6.6")
+      << "a client-supplied first hop cannot hide the real client";
+  EXPECT_EQ(http::client_address("127.0.0.1", "", proxies), "127.0.0.1");
+}
+
+TEST(BillingConfig, ValidatesKeys) {
+  auto load = [](std::map<std::string, std::string> env) {
+    env["VPNBOT_DATABASE_URL"] = "postgresql:///x";
+    return load_config(std::nullopt, env);
+  };
+  auto c = load({{"VPNBOT_REFERRAL_PERCENTS", "20,10"}, {"VPNBOT_PAYMENT_METHODS", "stars,yookassa"}});
+  EXPECT_EQ(c.referral_percents, (std::vector<int>{20, 10}));
+  EXPECT_EQ(c.enabled_payment_methods(), (std::vector<std::string>{"stars"})) << "yookassa has no credentials";
+  c = load({{"VPNBOT_YOOKASSA_SHOP_ID", "1"}, {"VPNBOT_YOOKASSA_SECRET_KEY", "s"}});
+  EXPECT_EQ(c.enabled_payment_methods(), (std::vector<std::string>{"yookassa", "stars", "balance"}));
+  EXPECT_THROW(load({{"VPNBOT_REFERRAL_PERCENTS", "10,101"}}), ConfigError);
+  EXPECT_THROW(load({{"VPNBOT_PAYMENT_METHODS", "paypal"}}), ConfigError);
+  EXPECT_THROW(load({{"VPNBOT_YOOKASSA_ALLOWED_IPS", "1.2.3.4/40"}}), ConfigError);
+  EXPECT_THROW(load({{"VPNBOT_YOOKASSA_API_URL", "ftp://x"}}), ConfigError);
+  EXPECT_THROW(load({{"VPNBOT_TRIAL_DAYS", "-1"}}), ConfigError);
+}
