@@ -49,12 +49,24 @@ class EventProcessor {
       co_await finish(event.id, "");  // a retry after the effect committed but the job did not
       co_return;
     }
-    if (event.provider == "yookassa")
-      co_await yookassa(event);
-    else if (event.provider == "heleket")
-      co_await heleket(event);
-    else
-      throw jobs::PermanentJobError("unknown provider " + event.provider);
+    std::string refused;
+    try {
+      if (event.provider == "yookassa")
+        co_await yookassa(event);
+      else if (event.provider == "heleket")
+        co_await heleket(event);
+      else
+        throw jobs::PermanentJobError("unknown provider " + event.provider);
+    } catch (const ProviderError& e) {
+      // 4xx from the provider (e.g. a notification about a payment it does not know): asking again cannot help.
+      if (e.retryable()) throw;
+      refused = e.what();
+    }
+    if (!refused.empty()) {
+      log::warn("billing", "payment event refers to nothing the provider confirms",
+                {{"event_id", event.id}, {"error", refused}});
+      co_await finish(event.id, "provider refused: " + refused);
+    }
   }
 
  private:

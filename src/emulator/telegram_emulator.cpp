@@ -204,6 +204,12 @@ json TelegramEmulator::call_method(const std::string& method, const json& params
     auto id = std::stoll(string_param(params, "pre_checkout_query_id"));
     auto it = pre_checkouts_.find(id);
     if (it == pre_checkouts_.end()) throw ApiFailure{400, "Bad Request: QUERY_ID_INVALID"};
+    // Telegram gives the bot 10 seconds; a later answer finds the query gone.
+    if (Clock::now() - pre_checkout_at_[id] > Millis(10000)) {
+      pre_checkouts_.erase(it);
+      stats_["pre_checkout_late"] = stats_.value("pre_checkout_late", 0) + 1;
+      throw ApiFailure{400, "Bad Request: QUERY_ID_INVALID"};
+    }
     json query = it->second;
     pre_checkouts_.erase(it);
     if (params.value("ok", false)) {
@@ -218,12 +224,17 @@ json TelegramEmulator::call_method(const std::string& method, const json& params
                                        {"telegram_payment_charge_id", "stars-" + std::to_string(id)},
                                        {"provider_payment_charge_id", ""}};
       u.messages.push_back(paid);
+      star_charges_[message["successful_payment"]["telegram_payment_charge_id"]] = user_id;
       push_update({{"message", message}});
     }
     return true;
   }
   if (method == "refundStarPayment") {
-    string_param(params, "telegram_payment_charge_id");
+    auto charge = string_param(params, "telegram_payment_charge_id");
+    auto it = star_charges_.find(charge);
+    if (it == star_charges_.end() || it->second != int_param(params, "user_id"))
+      throw ApiFailure{400, "Bad Request: CHARGE_NOT_FOUND"};
+    if (!refunded_charges_.insert(charge).second) throw ApiFailure{400, "Bad Request: CHARGE_ALREADY_REFUNDED"};
     return true;
   }
   int64_t chat_id = int_param(params, "chat_id");
@@ -278,6 +289,13 @@ json TelegramEmulator::call_method(const std::string& method, const json& params
                  {"payload", string_param(params, "payload")},
                  {"prices", params.contains("prices") ? params["prices"] : json::array()}};
     if (m.invoice["prices"].is_string()) m.invoice["prices"] = json::parse(m.invoice["prices"].get<std::string>());
+    // Stars invoices: an empty provider token and exactly one price item (Bot API, sendInvoice).
+    if (m.invoice["currency"] == "XTR") {
+      if (!string_param(params, "provider_token", false).empty())
+        throw ApiFailure{400, "Bad Request: provider_token must be empty for payments in Telegram Stars"};
+      if (!m.invoice["prices"].is_array() || m.invoice["prices"].size() != 1)
+        throw ApiFailure{400, "Bad Request: Stars invoices must have exactly one price"};
+    }
   } else {
     throw ApiFailure{404, "Not Found: method " + method + " is not emulated"};
   }
@@ -473,6 +491,7 @@ awaitable<http::Response> TelegramEmulator::client_api(http::Request& request) {
                {"total_amount", total},
                {"invoice_payload", m.invoice["payload"]}};
         pre_checkouts_[qid] = q;
+        pre_checkout_at_[qid] = Clock::now();
         int64_t id = push_update({{"pre_checkout_query", q}});
         co_return http::json_response(http::bhttp::status::ok, {{"update_id", id}});
       }

@@ -96,6 +96,9 @@ class TelegramEmulator {
   Millis latency_{0};
   std::map<std::string, Injected> failures_;
   std::map<int64_t, json> pre_checkouts_;  // pending pre_checkout_query id -> invoice
+  std::map<int64_t, Clock::time_point> pre_checkout_at_;
+  std::map<std::string, int64_t> star_charges_;  // telegram_payment_charge_id -> user
+  std::set<std::string> refunded_charges_;
   json stats_ = {{"calls", json::object()}, {"per_chat_violations", 0}, {"global_violations", 0},      {"forbidden", 0},
                  {"callback_answers", 0},   {"webhook_delivered", 0},   {"webhook_failed_attempts", 0}};
 };

@@ -6,13 +6,23 @@
 
 namespace vpnbot::testing {
 
-nlohmann::json EmulatorThread::client(const std::string& path, const nlohmann::json& body) {
-  auto [status, text] = http_request(body.is_null() ? "GET" : "POST", base_url() + path,
+namespace {
+nlohmann::json call_client(const std::string& base_url, const std::string& path, const nlohmann::json& body) {
+  auto [status, text] = http_request(body.is_null() ? "GET" : "POST", base_url + path,
                                      body.is_null() ? "" : body.dump(), {"Content-Type: application/json"});
   auto parsed = nlohmann::json::parse(text, nullptr, false);
   if (status != 200 || parsed.is_discarded())
     throw std::runtime_error("emulator " + path + " answered " + std::to_string(status) + ": " + text);
   return parsed;
+}
+}  // namespace
+
+nlohmann::json PaymentsThread::client(const std::string& path, const nlohmann::json& body) {
+  return call_client(base_url(), path, body);
+}
+
+nlohmann::json EmulatorThread::client(const std::string& path, const nlohmann::json& body) {
+  return call_client(base_url(), path, body);
 }
 
 nlohmann::json EmulatorThread::messages(int64_t chat_id) {

@@ -27,3 +27,20 @@ std::pair<long, std::string> http_request(const std::string& method, const std::
                                           const std::vector<std::string>& headers = {});
 
 }  // namespace vpnbot::testing
+
+namespace vpnbot::testing {
+
+// The YooKassa + Heleket emulator on its own thread, with its client API.
+class PaymentsThread {
+ public:
+  explicit PaymentsThread(emulator::PaymentsEmulatorOptions options = {}) : options_(options), emulator_(options) {}
+  std::string base_url() const { return emulator_.base_url(); }
+  const emulator::PaymentsEmulatorOptions& options() const { return options_; }
+  nlohmann::json client(const std::string& path, const nlohmann::json& body = nullptr);
+
+ private:
+  emulator::PaymentsEmulatorOptions options_;
+  emulator::PaymentsEmulatorThread emulator_;
+};
+
+}  // namespace vpnbot::testing

@@ -1,0 +1,369 @@
+// Payments end to end: the real binary (gateway + worker processes) against the YooKassa and Heleket emulators and
+// the Telegram emulator. Duplicated, shuffled webhooks across three workers with one killed mid-batch; forged,
+// foreign and mismatched notifications; Telegram Stars through the bot with a refund by the admin CLI.
+#include <signal.h>
+
+#include "billing/jobs.hpp"
+#include "billing/orders.hpp"
+#include "billing/webhooks.hpp"
+#include "support/emulator_thread.hpp"
+#include "support/pg_fixture.hpp"
+#include "support/process.hpp"
+#include "vpn/store.hpp"
+
+using namespace vpnbot;
+using nlohmann::json;
+using vpnbot::testing::AsyncDbTest;
+using vpnbot::testing::EmulatorThread;
+using vpnbot::testing::PaymentsThread;
+
+class PaymentsTest : public AsyncDbTest {
+ protected:
+  int64_t count(const std::string& sql) { return std::stoll(vpnbot::testing::query_value_sync(url, sql)); }
+  bool eventually(const std::function<bool()>& condition, Millis timeout = Millis(60000)) {
+    auto until = Clock::now() + timeout;
+    while (Clock::now() < until) {
+      if (condition()) return true;
+      std::this_thread::sleep_for(Millis(100));
+    }
+    return condition();
+  }
+  static emulator::PaymentsEmulatorOptions payment_options(uint16_t gateway_port) {
+    emulator::PaymentsEmulatorOptions o;
+    o.yookassa_webhook_url = "http://127.0.0.1:" + std::to_string(gateway_port) + billing::kYooKassaWebhookPath;
+    return o;
+  }
+  std::map<std::string, std::string> env(const PaymentsThread& payments, uint16_t port) {
+    const auto& o = payments.options();
+    return {{"VPNBOT_DATABASE_URL", url},
+            {"VPNBOT_HTTP_LISTEN", "127.0.0.1:" + std::to_string(port)},
+            {"VPNBOT_PUBLIC_URL", "http://127.0.0.1:" + std::to_string(port)},
+            {"VPNBOT_TELEGRAM_MODE", "off"},
+            {"VPNBOT_JOB_POLL_INTERVAL_MS", "200"},
+            {"VPNBOT_LEASE_TTL_MS", "3000"},
+            {"VPNBOT_JOB_LEASE_MS", "5000"},
+            {"VPNBOT_WORKER_CONCURRENCY", "32"},
+            {"VPNBOT_LOG_LEVEL", "info"},
+            {"VPNBOT_MASTER_KEY_FILE", vpnbot::testing::test_master_key_file()},
+            {"VPNBOT_YOOKASSA_API_URL", payments.base_url()},
+            {"VPNBOT_YOOKASSA_SHOP_ID", o.yookassa_shop_id},
+            {"VPNBOT_YOOKASSA_SECRET_KEY", o.yookassa_secret_key},
+            {"VPNBOT_YOOKASSA_ALLOWED_IPS", "127.0.0.1/32"},
+            {"VPNBOT_TRUSTED_PROXIES", "127.0.0.1/32"},
+            {"VPNBOT_HELEKET_API_URL", payments.base_url()},
+            {"VPNBOT_HELEKET_MERCHANT", o.heleket_merchant},
+            {"VPNBOT_HELEKET_API_KEY", o.heleket_api_key}};
+  }
+  vpnbot::testing::Process spawn(std::map<std::string, std::string> e, const std::string& roles,
+                                 const std::string& instance) {
+    e["VPNBOT_ROLES"] = roles;
+    e["VPNBOT_INSTANCE_ID"] = instance;
+    if (roles != "gateway" && roles.find("gateway") == std::string::npos) e["VPNBOT_HTTP_LISTEN"] = "127.0.0.1:0";
+    return vpnbot::testing::spawn_vpnbot({"serve"}, e);
+  }
+  void wait_healthy(uint16_t port, const vpnbot::testing::Process& p) {
+    ASSERT_TRUE(eventually([&] {
+      return vpnbot::testing::http_request("GET", "http://127.0.0.1:" + std::to_string(port) + "/readyz", "").first ==
+             200;
+    })) << p.output();
+  }
+  void add_node(const std::string& subnet) {
+    auto pool = make_pool(2);
+    auto box = vpn::SecretBox::from_file(vpnbot::testing::test_master_key_file(), false);
+    vpn::VpnStore store(*pool, box);
+    vpn::NodeSpec spec;
+    spec.name = "test-node";
+    spec.country_code = "NL";
+    spec.location = "Amsterdam";
+    spec.endpoint_host = "127.0.0.1";
+    spec.subnet_v4 = subnet;
+    spec.capacity = 5000;
+    run(store.add_node(spec));
+  }
+  // Users with orders whose provider payments the workers will create (as the bot does after "Confirm").
+  std::vector<int64_t> create_orders(int n, int64_t first_user, std::optional<int64_t> referrer) {
+    auto pool = make_pool(4);
+    billing::BillingOptions options;
+    std::vector<int64_t> ids;
+    for (int i = 0; i < n; ++i) {
+      int64_t user = first_user + i;
+      std::string provider = i % 2 ? "heleket" : "yookassa";
+      ids.push_back(run(pool->transaction([&](db::Transaction& tx) -> awaitable<int64_t> {
+        co_await tx.exec("INSERT INTO users (id, referral_code, referrer_id) VALUES ($1, $2, $3)", user,
+                         "u" + std::to_string(user), referrer);
+        int64_t month = (co_await tx.exec("SELECT id FROM plans WHERE code = 'month'")).get<int64_t>(0, 0);
+        auto order = co_await billing::Orders::create(tx, user, month, provider, options);
+        co_await billing::enqueue_create_payment(tx, order.id);
+        co_return order.id;
+      })));
+    }
+    return ids;
+  }
+};
+
+TEST_F(PaymentsTest, TwentyShuffledCopiesOfFiveHundredPaymentsAcrossThreeWorkersWithAKillGrantEachOnce) {
+  constexpr int kOrders = 500, kCopies = 20;
+  uint16_t port = vpnbot::testing::free_port();
+  PaymentsThread payments(payment_options(port));
+  add_node("10.20.0.0/22");
+  vpnbot::testing::exec_sync(url, "INSERT INTO users (id, referral_code) VALUES (1, 'inviter')");
+  auto e = env(payments, port);
+  auto gateway = spawn(e, "gateway", "gateway-1");
+  wait_healthy(port, gateway);
+  std::vector<vpnbot::testing::Process> workers;
+  for (int i = 0; i < 3; ++i) workers.push_back(spawn(e, "worker", "worker-" + std::to_string(i)));
+  create_orders(kOrders, 10000, 1);
+  ASSERT_TRUE(eventually(
+      [&] { return count("SELECT count(*) FROM orders WHERE provider_payment_id IS NOT NULL") == kOrders; }))
+      << workers[0].output();
+  EXPECT_EQ(payments.client("/client/stats")["payments"].get<int>(), kOrders) << "one provider payment per order";
+
+  payments.client("/client/config", {{"concurrency", 32}});
+  payments.client("/client/settle_all", {{"provider", "yookassa"}, {"status", "succeeded"}, {"copies", kCopies}});
+  payments.client("/client/settle_all", {{"provider", "heleket"}, {"status", "paid"}, {"copies", kCopies}});
+  // SIGKILL one worker in the middle of the batch; a replacement starts.
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM orders WHERE state = 'paid'") >= kOrders / 5; }));
+  workers[0].signal(SIGKILL);
+  EXPECT_EQ(workers[0].wait(Millis(5000)), 128 + SIGKILL);
+  int64_t paid_at_kill = count("SELECT count(*) FROM orders WHERE state = 'paid'");
+  workers.push_back(spawn(e, "worker", "worker-3"));
+
+  ASSERT_TRUE(eventually(
+      [&] {
+        return count("SELECT count(*) FROM orders WHERE state = 'paid'") == kOrders &&
+               payments.client("/client/stats")["pending_deliveries"].get<int>() == 0 &&
+               count("SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')") == 0;
+      },
+      Millis(240000)))
+      << count("SELECT count(*) FROM orders WHERE state = 'paid'") << " paid\n"
+      << payments.client("/client/stats").dump() << "\n"
+      << workers[1].output().substr(0, 4000);
+  EXPECT_LT(paid_at_kill, kOrders) << "the kill happened mid-batch";
+  auto stats = payments.client("/client/stats");
+  EXPECT_EQ(stats["webhooks_delivered"].get<int>(), kOrders * kCopies) << stats.dump();
+  EXPECT_EQ(stats["webhooks_dropped"].get<int>(), 0);
+  // Exactly once, everywhere.
+  EXPECT_EQ(count("SELECT count(*) FROM payment_events"), kOrders) << "20 copies collapse into one stored event";
+  EXPECT_EQ(count("SELECT count(*) FROM payment_events WHERE outcome = 'payment applied'"), kOrders);
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions"), kOrders);
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions WHERE expires_at NOT BETWEEN now() + interval '32.9 days' AND "
+                  "now() + interval '33.1 days'"),
+            0)
+      << "30 days + the 3-day referral bonus, once";
+  EXPECT_EQ(count("SELECT count(*) FROM ledger WHERE source = 'referral'"), kOrders);
+  EXPECT_EQ(count("SELECT balance FROM accounts WHERE user_id = 1"), kOrders * 1990);
+  EXPECT_EQ(count("SELECT count(*) FROM ledger WHERE source = 'cashback'"), kOrders);
+  EXPECT_EQ(count("SELECT count(*) FROM accounts a WHERE balance <> (SELECT coalesce(sum(amount), 0) FROM ledger l "
+                  "WHERE l.user_id = a.user_id AND l.account = 'balance')"),
+            0);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE state = 'dead'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM vpn_peers"), kOrders) << "one config per paid order";
+  EXPECT_EQ(count("SELECT count(*) FROM (SELECT node_id, address FROM vpn_peers GROUP BY 1, 2 HAVING count(*) > 1) d"),
+            0);
+  gateway.signal(SIGTERM);
+  EXPECT_EQ(gateway.wait(Millis(20000)), 0);
+  for (size_t i = 1; i < workers.size(); ++i) {
+    workers[i].signal(SIGTERM);
+    EXPECT_EQ(workers[i].wait(Millis(20000)), 0) << workers[i].output().substr(0, 2000);
+  }
+}
+
+TEST_F(PaymentsTest, ForgedForeignAndMismatchedNotificationsGrantNothing) {
+  uint16_t port = vpnbot::testing::free_port();
+  PaymentsThread payments(payment_options(port));
+  auto e = env(payments, port);
+  auto gateway = spawn(e, "gateway", "gateway-1");
+  wait_healthy(port, gateway);
+  auto worker = spawn(e, "worker", "worker-1");
+  auto ids = create_orders(4, 500, std::nullopt);  // yookassa, heleket, yookassa, heleket
+  ASSERT_TRUE(eventually(
+      [&] { return count("SELECT count(*) FROM orders WHERE provider_payment_id IS NOT NULL") == 4; }))
+      << worker.output();
+  std::string base = "http://127.0.0.1:" + std::to_string(port);
+  std::vector<std::string> json_header{"Content-Type: application/json"};
+
+  // Heleket: a body signed with the wrong key, and a genuine body with its amount changed.
+  auto heleket_payment = count("SELECT count(*) FROM orders WHERE id = " + std::to_string(ids[1]));
+  ASSERT_EQ(heleket_payment, 1);
+  std::string uuid = vpnbot::testing::query_value_sync(
+      url, "SELECT provider_payment_id FROM orders WHERE id = " + std::to_string(ids[1]));
+  nlohmann::ordered_json forged;
+  forged["type"] = "payment";
+  forged["uuid"] = uuid;
+  forged["order_id"] = "vpnbot-" + std::to_string(ids[1]);
+  forged["amount"] = "199.00";
+  forged["status"] = "paid";
+  forged["sign"] = billing::heleket_sign(billing::php_json_encode(forged), "not-the-key");
+  auto r = vpnbot::testing::http_request("POST", base + billing::kHeleketWebhookPath, forged.dump(), json_header);
+  EXPECT_EQ(r.first, 400);
+  forged.erase("sign");
+  forged["sign"] = billing::heleket_sign(billing::php_json_encode(forged), payments.options().heleket_api_key);
+  forged["amount"] = "1.00";  // tampered after signing
+  r = vpnbot::testing::http_request("POST", base + billing::kHeleketWebhookPath, forged.dump(), json_header);
+  EXPECT_EQ(r.first, 400);
+  EXPECT_EQ(count("SELECT count(*) FROM payment_rejections WHERE provider = 'heleket' AND reason = 'sign does not "
+                  "match'"),
+            2);
+
+  // YooKassa: a notification relayed by our proxy for a foreign client address.
+  std::string yk_payment = vpnbot::testing::query_value_sync(
+      url, "SELECT provider_payment_id FROM orders WHERE id = " + std::to_string(ids[0]));
+  json notification{{"type", "notification"},
+                    {"event", "payment.succeeded"},
+                    {"object", {{"id", yk_payment}, {"status", "succeeded"}, {"amount", {{"value", "199.00"}}}}}};
+  auto foreign_headers = json_header;
+  foreign_headers.push_back("X-Forwarded-For: 203.0.113.7");
+  r = vpnbot::testing::http_request("POST", base + billing::kYooKassaWebhookPath, notification.dump(), foreign_headers);
+  EXPECT_EQ(r.first, 403);
+  EXPECT_EQ(count("SELECT count(*) FROM payment_rejections WHERE provider = 'yookassa' AND source_ip = '203.0.113.7'"),
+            1);
+  // From an allowed address but lying: the worker asks YooKassa, which says the payment is still pending.
+  r = vpnbot::testing::http_request("POST", base + billing::kYooKassaWebhookPath, notification.dump(), json_header);
+  EXPECT_EQ(r.first, 200);
+  // A notification about a payment YooKassa never made.
+  notification["object"]["id"] = "00000000-0000-0000-0000-000000000000";
+  r = vpnbot::testing::http_request("POST", base + billing::kYooKassaWebhookPath, notification.dump(), json_header);
+  EXPECT_EQ(r.first, 200);
+  r = vpnbot::testing::http_request("POST", base + billing::kYooKassaWebhookPath, "{broken", json_header);
+  EXPECT_EQ(r.first, 400);
+  ASSERT_TRUE(eventually([&] {
+    return count("SELECT count(*) FROM payment_events WHERE outcome LIKE 'provider refused%'") == 1;
+  })) << worker.output().substr(0, 3000);
+
+  // Mismatches: the order's price changed after the YooKassa payment was made (YooKassa confirms 199 ₽), and a
+  // correctly signed Heleket notice for a different amount.
+  vpnbot::testing::exec_sync(url, "UPDATE orders SET amount = amount + 100 WHERE id = " + std::to_string(ids[2]));
+  payments.client("/client/settle", {{"provider", "yookassa"}, {"order_id", std::to_string(ids[2])},
+                                     {"status", "succeeded"}});
+  payments.client("/client/settle", {{"provider", "heleket"}, {"order_id", "vpnbot-" + std::to_string(ids[3])},
+                                     {"status", "paid"}, {"amount", "99.00"}});
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM orders WHERE state = 'mismatch'") == 2; }))
+      << worker.output().substr(0, 3000);
+  std::this_thread::sleep_for(Millis(1500));  // give the lying notification its chance
+  EXPECT_EQ(count("SELECT count(*) FROM orders WHERE state = 'paid'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions"), 0) << "nothing granted";
+  EXPECT_EQ(count("SELECT count(*) FROM ledger"), 0);
+
+  // And the genuine payment of order 0 still works afterwards.
+  payments.client("/client/settle", {{"provider", "yookassa"}, {"order_id", std::to_string(ids[0])},
+                                     {"status", "succeeded"}, {"copies", 3}});
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM orders WHERE state = 'paid'") == 1; }));
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions"), 1);
+  // A refund at YooKassa reverses it (the notification is confirmed through GET /v3/refunds).
+  payments.client("/client/refund", {{"provider", "yookassa"}, {"order_id", std::to_string(ids[0])}, {"copies", 2}});
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM orders WHERE state = 'refunded'") == 1; }));
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions WHERE expires_at > now() + interval '1 hour'"), 0);
+  gateway.signal(SIGTERM);
+  worker.signal(SIGTERM);
+  EXPECT_EQ(gateway.wait(Millis(20000)), 0);
+  EXPECT_EQ(worker.wait(Millis(20000)), 0);
+}
+
+// The whole purchase in the bot, as a user does it: Stars (invoice, pre-checkout, successful payment, a replayed
+// payment update, an admin refund through the CLI) and a card payment through YooKassa's checkout page.
+TEST_F(PaymentsTest, BotCheckoutWithStarsAndYooKassaThenAdminRefund) {
+  uint16_t port = vpnbot::testing::free_port();
+  PaymentsThread payments(payment_options(port));
+  EmulatorThread telegram;
+  add_node("10.30.0.0/24");
+  auto e = env(payments, port);
+  e["VPNBOT_TELEGRAM_MODE"] = "webhook";
+  e["VPNBOT_TELEGRAM_API_URL"] = telegram.base_url();
+  e["VPNBOT_TELEGRAM_TOKEN"] = telegram.token();
+  e["VPNBOT_TELEGRAM_WEBHOOK_SECRET"] = "payments-test-secret";
+  e["VPNBOT_TELEGRAM_PRIVATE_CHAT_INTERVAL_MS"] = "50";
+  auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
+  wait_healthy(port, serve);
+  ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
+  constexpr int64_t user = 4242;
+  auto bot_messages = [&] {
+    json out = json::array();
+    for (auto& m : telegram.messages(user))
+      if (m.value("from_bot", false)) out.push_back(m);
+    return out;
+  };
+  auto find = [&](const std::function<bool(const json&)>& match) -> std::optional<json> {
+    for (auto& m : bot_messages())
+      if (match(m)) return m;
+    return std::nullopt;
+  };
+  auto text_has = [](const std::string& needle) {
+    return [needle](const json& m) { return m.value("text", "").find(needle) != std::string::npos; };
+  };
+  telegram.client("/client/send_message", {{"user_id", user}, {"first_name", "Buyer"}, {"text", "/start"}});
+  ASSERT_TRUE(eventually([&] { return find(text_has("Main menu")).has_value(); })) << serve.output().substr(0, 3000);
+  int64_t menu = find(text_has("Main menu"))->at("message_id");
+  auto press = [&](const std::string& data) {
+    telegram.client("/client/press", {{"user_id", user}, {"message_id", menu}, {"data", data}});
+  };
+
+  // Stars: confirm -> invoice -> Pay -> pre-checkout answered -> successful_payment -> receipt + config.
+  press("1:pc:1:st");
+  ASSERT_TRUE(eventually([&] { return find([](const json& m) { return m.contains("invoice"); }).has_value(); }));
+  auto invoice = *find([](const json& m) { return m.contains("invoice"); });
+  EXPECT_EQ(invoice["invoice"]["currency"], "XTR");
+  EXPECT_EQ(invoice["invoice"]["prices"][0]["amount"], 100);
+  telegram.client("/client/pay", {{"user_id", user}, {"message_id", invoice["message_id"]}});
+  ASSERT_TRUE(eventually([&] { return find(text_has("Payment received")).has_value(); }))
+      << serve.output().substr(0, 4000);
+  ASSERT_TRUE(eventually([&] { return find([](const json& m) { return m.contains("document"); }).has_value(); }))
+      << "the first config arrives with the first payment";
+  EXPECT_EQ(count("SELECT count(*) FROM orders WHERE state = 'paid' AND provider = 'stars'"), 1);
+  std::string charge = vpnbot::testing::query_value_sync(url, "SELECT provider_payment_id FROM orders WHERE id = 1");
+  // The same successful payment delivered again as a new update: nothing more is granted.
+  json replay{{"message",
+               {{"message_id", 999},
+                {"date", 1700000000},
+                {"chat", {{"id", user}, {"type", "private"}}},
+                {"from", {{"id", user}, {"is_bot", false}, {"first_name", "Buyer"}}},
+                {"successful_payment",
+                 {{"currency", "XTR"},
+                  {"total_amount", 100},
+                  {"invoice_payload", "order:1"},
+                  {"telegram_payment_charge_id", charge},
+                  {"provider_payment_charge_id", ""}}}}}};
+  telegram.client("/client/raw_update", replay);
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM tg_inbox WHERE state IN ('pending','running')") == 0; }));
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions WHERE expires_at BETWEEN now() + interval '29.9 days' AND now() "
+                  "+ interval '30.1 days'"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM ledger WHERE source = 'cashback'"), 1);
+
+  // Card via YooKassa: confirm -> link -> the emulator's checkout page -> Pay -> receipt with the new expiry.
+  press("1:pc:1:yk");
+  ASSERT_TRUE(eventually([&] { return find(text_has("Tap the button to pay")).has_value(); }))
+      << serve.output().substr(0, 4000);
+  std::string checkout = find(text_has("Tap the button to pay"))->at("reply_markup")["inline_keyboard"][0][0]["url"];
+  auto page = vpnbot::testing::http_request("GET", checkout, "");
+  EXPECT_EQ(page.first, 200);
+  EXPECT_NE(page.second.find("199.00"), std::string::npos);
+  auto paid = vpnbot::testing::http_request("POST", checkout + "/pay", "");
+  EXPECT_NE(paid.second.find("Payment complete"), std::string::npos);
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM orders WHERE state = 'paid'") == 2; }));
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions WHERE expires_at BETWEEN now() + interval '59.9 days' AND now() "
+                  "+ interval '60.1 days'"),
+            1)
+      << "the renewal added to the remaining time";
+  press("1:m:sub");
+  ASSERT_TRUE(eventually([&] {
+    for (auto& m : bot_messages())
+      if (m["message_id"] == menu && m.value("text", "").find("Active until") != std::string::npos) return true;
+    return false;
+  }));
+
+  // The admin refunds the Stars order: the worker calls refundStarPayment, then the days are taken back.
+  auto admin = vpnbot::testing::spawn_vpnbot({"admin", "order", "refund", "1", "--note", "asked by the user"}, e);
+  EXPECT_EQ(admin.wait(Millis(20000)), 0) << admin.output();
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM orders WHERE state = 'refunded'") == 1; }))
+      << serve.output().substr(0, 4000);
+  EXPECT_EQ(telegram.stats()["calls"].value("refundStarPayment", 0), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions WHERE expires_at BETWEEN now() + interval '29.9 days' AND now() "
+                  "+ interval '30.1 days'"),
+            1);
+  ASSERT_TRUE(eventually([&] { return find(text_has("was refunded")).has_value(); }));
+  auto again = vpnbot::testing::spawn_vpnbot({"admin", "order", "refund", "1"}, e);
+  EXPECT_EQ(again.wait(Millis(20000)), 1) << "already refunded: " << again.output();
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state = 'failed'"), 0);
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(Millis(30000)), 0);
+}
