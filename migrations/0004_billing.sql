@@ -28,10 +28,13 @@ CREATE TABLE subscriptions (
   device_limit integer     NOT NULL CHECK (device_limit BETWEEN 1 AND 100),
   trial_only   boolean     NOT NULL DEFAULT false,            -- nothing paid yet
   auto_renew   boolean     NOT NULL DEFAULT false,
+  deactivated  boolean     NOT NULL DEFAULT false,            -- configs switched off after expiry (+ grace)
   created_at   timestamptz NOT NULL DEFAULT now(),
   updated_at   timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX subscriptions_expiry ON subscriptions (expires_at);
+-- Only subscriptions still to be switched off are indexed: the periodic pass never rereads old expiries.
+CREATE INDEX subscriptions_to_deactivate ON subscriptions (expires_at) WHERE NOT deactivated;
 
 -- A trial is granted once per Telegram user, ever: the primary key is the guarantee.
 CREATE TABLE trials (

@@ -8,6 +8,8 @@
 #include "billing/referral.hpp"
 #include "billing/store.hpp"
 #include "support/pg_fixture.hpp"
+#include "support/process.hpp"
+#include "vpn/store.hpp"
 
 using namespace vpnbot;
 using namespace vpnbot::billing;
@@ -29,9 +31,7 @@ class BillingTest : public AsyncDbTest {
   T tx(F body) {
     return run(pool->transaction([&](db::Transaction& t) -> awaitable<T> { co_return co_await body(t); }));
   }
-  int64_t plan_id(const std::string& code) {
-    return count("SELECT id FROM plans WHERE code = '" + code + "'");
-  }
+  int64_t plan_id(const std::string& code) { return count("SELECT id FROM plans WHERE code = '" + code + "'"); }
   Order new_order(int64_t user, const std::string& provider = "yookassa", const std::string& plan = "month") {
     int64_t id = plan_id(plan);
     return tx<Order>([&](db::Transaction& t) { return Orders::create(t, user, id, provider, options); });
@@ -92,17 +92,15 @@ TEST_F(BillingTest, ReplayedAndConcurrentPaymentsApplyExactlyOnce) {
   for (int copy = 0; copy < kCopies; ++copy)
     for (const auto& o : orders) {
       ++pending;
-      asio::co_spawn(
-          io,
-          pool->transaction([&, o](db::Transaction& t) -> awaitable<PaymentResult> {
-            co_return co_await Orders::apply_payment(t, o.id, o.provider, "pay-" + std::to_string(o.id), o.amount,
-                                                     o.currency, false, options);
-          }),
-          [&](std::exception_ptr e, PaymentResult r) {
-            if (e) std::rethrow_exception(e);
-            ++results[r];
-            --pending;
-          });
+      asio::co_spawn(io, pool->transaction([&, o](db::Transaction& t) -> awaitable<PaymentResult> {
+        co_return co_await Orders::apply_payment(t, o.id, o.provider, "pay-" + std::to_string(o.id), o.amount,
+                                                 o.currency, false, options);
+      }),
+                     [&](std::exception_ptr e, PaymentResult r) {
+                       if (e) std::rethrow_exception(e);
+                       ++results[r];
+                       --pending;
+                     });
     }
   run([&]() -> awaitable<void> {
     while (pending > 0) co_await sleep_for(Millis(10));
@@ -134,7 +132,8 @@ TEST_F(BillingTest, AmountOrCurrencyMismatchGrantsNothing) {
   EXPECT_EQ(wrong_currency, PaymentResult::mismatch);
   auto wrong_provider = new_order(1);
   auto via_stars = tx<PaymentResult>([&](db::Transaction& t) -> awaitable<PaymentResult> {
-    co_return co_await Orders::apply_payment(t, wrong_provider.id, "stars", "y", wrong_provider.amount, "RUB", false, options);
+    co_return co_await Orders::apply_payment(t, wrong_provider.id, "stars", "y", wrong_provider.amount, "RUB", false,
+                                             options);
   });
   EXPECT_EQ(via_stars, PaymentResult::mismatch);
   EXPECT_EQ(count("SELECT count(*) FROM subscriptions"), 0);
@@ -162,17 +161,15 @@ TEST_F(BillingTest, PromoWithTenUsesSurvivesHundredConcurrentRedemptions) {
   for (int i = 0; i < 100; ++i) {
     ++pending;
     int64_t user = 1000 + i;
-    asio::co_spawn(
-        io,
-        pool->transaction([user](db::Transaction& t) -> awaitable<PromoStatus> {
-          auto outcome = co_await Promos::enter(t, user, "gift", 1);
-          co_return outcome.status;
-        }),
-        [&](std::exception_ptr e, PromoStatus s) {
-          if (e) std::rethrow_exception(e);
-          ++outcomes[s];
-          --pending;
-        });
+    asio::co_spawn(io, pool->transaction([user](db::Transaction& t) -> awaitable<PromoStatus> {
+      auto outcome = co_await Promos::enter(t, user, "gift", 1);
+      co_return outcome.status;
+    }),
+                   [&](std::exception_ptr e, PromoStatus s) {
+                     if (e) std::rethrow_exception(e);
+                     ++outcomes[s];
+                     --pending;
+                   });
   }
   run([&]() -> awaitable<void> {
     while (pending > 0) co_await sleep_for(Millis(10));
@@ -208,16 +205,14 @@ TEST_F(BillingTest, DiscountCodeReservationsNeverOversell) {
   for (int i = 0; i < 60; ++i) {
     ++pending;
     int64_t user = 2000 + i;
-    asio::co_spawn(
-        io,
-        pool->transaction([this, user, month](db::Transaction& t) -> awaitable<Order> {
-          co_return co_await Orders::create(t, user, month, "yookassa", options);
-        }),
-        [&](std::exception_ptr e, Order o) {
-          if (e) std::rethrow_exception(e);
-          created.push_back(o);
-          --pending;
-        });
+    asio::co_spawn(io, pool->transaction([this, user, month](db::Transaction& t) -> awaitable<Order> {
+      co_return co_await Orders::create(t, user, month, "yookassa", options);
+    }),
+                   [&](std::exception_ptr e, Order o) {
+                     if (e) std::rethrow_exception(e);
+                     created.push_back(o);
+                     --pending;
+                   });
   }
   run([&]() -> awaitable<void> {
     while (pending > 0) co_await sleep_for(Millis(10));
@@ -234,7 +229,8 @@ TEST_F(BillingTest, DiscountCodeReservationsNeverOversell) {
   EXPECT_EQ(discounted, 10);
   EXPECT_EQ(count("SELECT uses FROM promo_codes WHERE code = 'SALE20'"), 10);
   // Abandoned discounted orders give their uses back when they expire.
-  vpnbot::testing::exec_sync(url, "UPDATE orders SET expires_at = now() - interval '1 minute' WHERE promo_id IS NOT NULL");
+  vpnbot::testing::exec_sync(url,
+                             "UPDATE orders SET expires_at = now() - interval '1 minute' WHERE promo_id IS NOT NULL");
   auto expired = tx<int64_t>([](db::Transaction& t) { return Orders::expire_due(t, 500); });
   EXPECT_EQ(expired, 10);
   EXPECT_EQ(count("SELECT uses FROM promo_codes WHERE code = 'SALE20'"), 0);
@@ -298,8 +294,11 @@ TEST_F(BillingTest, RefundReversesDaysRewardsAndCashbackOnce) {
   auto o = new_order(2);
   EXPECT_EQ(pay(o), PaymentResult::applied);
   EXPECT_EQ(count("SELECT balance FROM accounts WHERE user_id = 1"), 1990);
-  EXPECT_TRUE(tx<bool>([&](db::Transaction& t) -> awaitable<bool> { co_return co_await Orders::refund(t, o.id, "test"); }));
-  EXPECT_FALSE(tx<bool>([&](db::Transaction& t) -> awaitable<bool> { co_return co_await Orders::refund(t, o.id, "test"); })) << "a replay";
+  EXPECT_TRUE(
+      tx<bool>([&](db::Transaction& t) -> awaitable<bool> { co_return co_await Orders::refund(t, o.id, "test"); }));
+  EXPECT_FALSE(tx<bool>([&](db::Transaction& t) -> awaitable<bool> {
+    co_return co_await Orders::refund(t, o.id, "test");
+  })) << "a replay";
   EXPECT_EQ(count("SELECT balance FROM accounts WHERE user_id = 1"), 0);
   EXPECT_EQ(count("SELECT points FROM accounts WHERE user_id = 2"), 0);
   EXPECT_NEAR(days_left(2), 0, 0.01);
@@ -311,7 +310,8 @@ TEST_F(BillingTest, RefundReversesDaysRewardsAndCashbackOnce) {
   EXPECT_EQ(tx<PaymentResult>([&](db::Transaction& t) { return Orders::pay_from_balance(t, b, options); }),
             PaymentResult::applied);
   EXPECT_EQ(count("SELECT balance FROM accounts WHERE user_id = 2"), 50000 - 19900);
-  EXPECT_TRUE(tx<bool>([&](db::Transaction& t) -> awaitable<bool> { co_return co_await Orders::refund(t, b.id, "test"); }));
+  EXPECT_TRUE(
+      tx<bool>([&](db::Transaction& t) -> awaitable<bool> { co_return co_await Orders::refund(t, b.id, "test"); }));
   EXPECT_EQ(count("SELECT balance FROM accounts WHERE user_id = 2"), 50000);
   expect_ledger_consistent();
 }
@@ -325,20 +325,19 @@ TEST_F(BillingTest, BalanceIsNeverSpentTwice) {
   std::vector<PaymentResult> results;
   int pending = 2;
   for (const auto& o : {a, b})
-    asio::co_spawn(
-        io,
-        pool->transaction([this, o](db::Transaction& t) -> awaitable<PaymentResult> {
-          co_return co_await Orders::pay_from_balance(t, o, options);
-        }),
-        [&](std::exception_ptr e, PaymentResult r) {
-          if (e) std::rethrow_exception(e);
-          results.push_back(r);
-          --pending;
-        });
+    asio::co_spawn(io, pool->transaction([this, o](db::Transaction& t) -> awaitable<PaymentResult> {
+      co_return co_await Orders::pay_from_balance(t, o, options);
+    }),
+                   [&](std::exception_ptr e, PaymentResult r) {
+                     if (e) std::rethrow_exception(e);
+                     results.push_back(r);
+                     --pending;
+                   });
   run([&]() -> awaitable<void> {
     while (pending > 0) co_await sleep_for(Millis(10));
   }());
-  EXPECT_EQ(std::count(results.begin(), results.end(), PaymentResult::applied), 1) << "300 ₽ pays for one 199 ₽ order";
+  EXPECT_EQ(std::count(results.begin(), results.end(), PaymentResult::applied), 1)
+      << "300 ₽ pays for one 199 ₽ order";
   EXPECT_EQ(count("SELECT balance FROM accounts WHERE user_id = 1"), 30000 - 19900);
   expect_ledger_consistent();
 }
@@ -347,25 +346,24 @@ TEST_F(BillingTest, TrialOncePerUserEvenConcurrently) {
   add_user(1);
   int granted = 0, pending = 10;
   for (int i = 0; i < 10; ++i)
-    asio::co_spawn(
-        io,
-        pool->transaction([](db::Transaction& t) -> awaitable<bool> {
-          auto s = co_await Subscriptions::grant_trial(t, 1, 3, 1);
-          co_return s.has_value();
-        }),
-        [&](std::exception_ptr e, bool ok) {
-          if (e) std::rethrow_exception(e);
-          granted += ok;
-          --pending;
-        });
+    asio::co_spawn(io, pool->transaction([](db::Transaction& t) -> awaitable<bool> {
+      auto s = co_await Subscriptions::grant_trial(t, 1, 3, 1);
+      co_return s.has_value();
+    }),
+                   [&](std::exception_ptr e, bool ok) {
+                     if (e) std::rethrow_exception(e);
+                     granted += ok;
+                     --pending;
+                   });
   run([&]() -> awaitable<void> {
     while (pending > 0) co_await sleep_for(Millis(10));
   }());
   EXPECT_EQ(granted, 1);
   EXPECT_NEAR(days_left(1), 3, 0.01);
   vpnbot::testing::exec_sync(url, "DELETE FROM subscriptions");
-  EXPECT_FALSE(tx<std::optional<Subscription>>([](db::Transaction& t) { return Subscriptions::grant_trial(t, 1, 3, 1); }))
-      << "ever: even after the subscription is gone";
+  EXPECT_FALSE(tx<std::optional<Subscription>>([](db::Transaction& t) {
+    return Subscriptions::grant_trial(t, 1, 3, 1);
+  })) << "ever: even after the subscription is gone";
   add_user(2);
   tx<Subscription>([](db::Transaction& t) { return Subscriptions::extend(t, 2, 30, 1, std::nullopt, false); });
   EXPECT_FALSE(tx<bool>([](db::Transaction& t) { return Subscriptions::trial_available(t, 2); }))
@@ -404,4 +402,53 @@ TEST_F(BillingTest, HiddenPlanOnlyWithItsCode) {
   EXPECT_EQ(o.currency, "XTR");
   EXPECT_EQ(pay(o), PaymentResult::applied);
   EXPECT_EQ(count("SELECT device_limit FROM subscriptions WHERE user_id = 1"), 10);
+}
+
+TEST_F(BillingTest, ExpiredSubscriptionsSwitchConfigsOffAndRenewalBringsTheSameOnesBack) {
+  auto box = vpn::SecretBox::from_file(vpnbot::testing::test_master_key_file(), false);
+  vpn::VpnStore store(*pool, box);
+  vpn::NodeSpec spec;
+  spec.name = "n1";
+  spec.country_code = "DE";
+  spec.location = "Frankfurt";
+  spec.endpoint_host = "127.0.0.1";
+  spec.subnet_v4 = "10.9.0.0/24";
+  run(store.add_node(spec));
+  add_user(1);
+  add_user(2);
+  for (int64_t user : {1, 2}) {
+    tx<Subscription>([&](db::Transaction& t) { return Subscriptions::extend(t, user, 30, 2, std::nullopt, false); });
+    for (int k = 0; k < 2; ++k)
+      run(store.provision(user, std::nullopt, "p" + std::to_string(user) + std::to_string(k), 2));
+  }
+  auto keys_before = vpnbot::testing::query_value_sync(
+      url, "SELECT string_agg(public_key, ',' ORDER BY id) FROM vpn_peers WHERE user_id = 1");
+  vpnbot::testing::exec_sync(url,
+                             "UPDATE subscriptions SET expires_at = now() - interval '2 minutes' WHERE user_id = 1");
+  auto deactivate = [&](Millis grace) {
+    return tx<std::vector<int64_t>>([&](db::Transaction& t) -> awaitable<std::vector<int64_t>> {
+      auto users = co_await Subscriptions::deactivate_expired(t, grace, 100);
+      for (auto u : users) co_await vpn::VpnStore::set_user_peers_state(t, u, "active", "disabled");
+      co_return users;
+    });
+  };
+  EXPECT_TRUE(deactivate(Millis(600000)).empty()) << "still within the grace period";
+  EXPECT_EQ(deactivate(Millis(0)), (std::vector<int64_t>{1}));
+  EXPECT_TRUE(deactivate(Millis(0)).empty()) << "each expiry is handled once";
+  EXPECT_EQ(count("SELECT count(*) FROM vpn_peers WHERE user_id = 1 AND state = 'disabled'"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM vpn_peers WHERE user_id = 2 AND state = 'active'"), 2);
+  EXPECT_EQ(pay(new_order(1)), PaymentResult::applied);
+  EXPECT_EQ(count("SELECT count(*) FROM vpn_peers WHERE user_id = 1 AND state = 'active'"), 2);
+  EXPECT_EQ(vpnbot::testing::query_value_sync(
+                url, "SELECT string_agg(public_key, ',' ORDER BY id) FROM vpn_peers WHERE user_id = 1"),
+            keys_before)
+      << "the same configs (addresses and keys) work again";
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'vpn.provision'"), 0) << "no new config: the old ones return";
+  // A banned user's payment does not switch configs back on.
+  vpnbot::testing::exec_sync(url,
+                             "UPDATE subscriptions SET expires_at = now() - interval '1 minute' WHERE user_id = 1");
+  deactivate(Millis(0));
+  vpnbot::testing::exec_sync(url, "UPDATE users SET banned = true WHERE id = 1");
+  EXPECT_EQ(pay(new_order(1)), PaymentResult::applied);
+  EXPECT_EQ(count("SELECT count(*) FROM vpn_peers WHERE user_id = 1 AND state = 'active'"), 0);
 }

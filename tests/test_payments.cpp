@@ -113,9 +113,9 @@ TEST_F(PaymentsTest, TwentyShuffledCopiesOfFiveHundredPaymentsAcrossThreeWorkers
   std::vector<vpnbot::testing::Process> workers;
   for (int i = 0; i < 3; ++i) workers.push_back(spawn(e, "worker", "worker-" + std::to_string(i)));
   create_orders(kOrders, 10000, 1);
-  ASSERT_TRUE(eventually(
-      [&] { return count("SELECT count(*) FROM orders WHERE provider_payment_id IS NOT NULL") == kOrders; }))
-      << workers[0].output();
+  ASSERT_TRUE(eventually([&] {
+    return count("SELECT count(*) FROM orders WHERE provider_payment_id IS NOT NULL") == kOrders;
+  })) << workers[0].output();
   EXPECT_EQ(payments.client("/client/stats")["payments"].get<int>(), kOrders) << "one provider payment per order";
 
   payments.client("/client/config", {{"concurrency", 32}});
@@ -176,9 +176,9 @@ TEST_F(PaymentsTest, ForgedForeignAndMismatchedNotificationsGrantNothing) {
   wait_healthy(port, gateway);
   auto worker = spawn(e, "worker", "worker-1");
   auto ids = create_orders(4, 500, std::nullopt);  // yookassa, heleket, yookassa, heleket
-  ASSERT_TRUE(eventually(
-      [&] { return count("SELECT count(*) FROM orders WHERE provider_payment_id IS NOT NULL") == 4; }))
-      << worker.output();
+  ASSERT_TRUE(eventually([&] {
+    return count("SELECT count(*) FROM orders WHERE provider_payment_id IS NOT NULL") == 4;
+  })) << worker.output();
   std::string base = "http://127.0.0.1:" + std::to_string(port);
   std::vector<std::string> json_header{"Content-Type: application/json"};
 
@@ -233,10 +233,12 @@ TEST_F(PaymentsTest, ForgedForeignAndMismatchedNotificationsGrantNothing) {
   // Mismatches: the order's price changed after the YooKassa payment was made (YooKassa confirms 199 ₽), and a
   // correctly signed Heleket notice for a different amount.
   vpnbot::testing::exec_sync(url, "UPDATE orders SET amount = amount + 100 WHERE id = " + std::to_string(ids[2]));
-  payments.client("/client/settle", {{"provider", "yookassa"}, {"order_id", std::to_string(ids[2])},
-                                     {"status", "succeeded"}});
-  payments.client("/client/settle", {{"provider", "heleket"}, {"order_id", "vpnbot-" + std::to_string(ids[3])},
-                                     {"status", "paid"}, {"amount", "99.00"}});
+  payments.client("/client/settle",
+                  {{"provider", "yookassa"}, {"order_id", std::to_string(ids[2])}, {"status", "succeeded"}});
+  payments.client("/client/settle", {{"provider", "heleket"},
+                                     {"order_id", "vpnbot-" + std::to_string(ids[3])},
+                                     {"status", "paid"},
+                                     {"amount", "99.00"}});
   ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM orders WHERE state = 'mismatch'") == 2; }))
       << worker.output().substr(0, 3000);
   std::this_thread::sleep_for(Millis(1500));  // give the lying notification its chance
@@ -245,8 +247,9 @@ TEST_F(PaymentsTest, ForgedForeignAndMismatchedNotificationsGrantNothing) {
   EXPECT_EQ(count("SELECT count(*) FROM ledger"), 0);
 
   // And the genuine payment of order 0 still works afterwards.
-  payments.client("/client/settle", {{"provider", "yookassa"}, {"order_id", std::to_string(ids[0])},
-                                     {"status", "succeeded"}, {"copies", 3}});
+  payments.client(
+      "/client/settle",
+      {{"provider", "yookassa"}, {"order_id", std::to_string(ids[0])}, {"status", "succeeded"}, {"copies", 3}});
   ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM orders WHERE state = 'paid'") == 1; }));
   EXPECT_EQ(count("SELECT count(*) FROM subscriptions"), 1);
   // A refund at YooKassa reverses it (the notification is confirmed through GET /v3/refunds).
@@ -323,7 +326,8 @@ TEST_F(PaymentsTest, BotCheckoutWithStarsAndYooKassaThenAdminRefund) {
                   {"telegram_payment_charge_id", charge},
                   {"provider_payment_charge_id", ""}}}}}};
   telegram.client("/client/raw_update", replay);
-  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM tg_inbox WHERE state IN ('pending','running')") == 0; }));
+  ASSERT_TRUE(
+      eventually([&] { return count("SELECT count(*) FROM tg_inbox WHERE state IN ('pending','running')") == 0; }));
   EXPECT_EQ(count("SELECT count(*) FROM subscriptions WHERE expires_at BETWEEN now() + interval '29.9 days' AND now() "
                   "+ interval '30.1 days'"),
             1);

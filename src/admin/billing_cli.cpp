@@ -69,8 +69,8 @@ void print_plans(const std::vector<billing::Plan>& plans, bool as_json) {
     std::cout << out.dump() << "\n";
     return;
   }
-  std::cout << fmt::format("{:<4} {:<12} {:<16} {:>5} {:>10} {:>6} {:>7} {:<8}\n", "ID", "CODE", "TITLE", "DAYS",
-                           "RUB", "STARS", "DEVICES", "FLAGS");
+  std::cout << fmt::format("{:<4} {:<12} {:<16} {:>5} {:>10} {:>6} {:>7} {:<8}\n", "ID", "CODE", "TITLE", "DAYS", "RUB",
+                           "STARS", "DEVICES", "FLAGS");
   for (const auto& p : plans)
     std::cout << fmt::format("{:<4} {:<12} {:<16} {:>5} {:>10} {:>6} {:>7} {:<8}\n", p.id, p.code, p.title_for("en"),
                              p.days, billing::rub_decimal(p.price_rub), p.price_stars, p.device_limit,
@@ -94,13 +94,13 @@ void print_promos(const std::vector<billing::PromoCode>& promos, bool as_json) {
     std::cout << out.dump() << "\n";
     return;
   }
-  std::cout << fmt::format("{:<16} {:<8} {:>10} {:>11} {:<22} {:<6}\n", "CODE", "KIND", "VALUE", "USES",
-                           "VALID UNTIL", "ACTIVE");
+  std::cout << fmt::format("{:<16} {:<8} {:>10} {:>11} {:<22} {:<6}\n", "CODE", "KIND", "VALUE", "USES", "VALID UNTIL",
+                           "ACTIVE");
   for (const auto& p : promos) {
     std::string value = (p.kind == "fixed" || p.kind == "balance") ? billing::rub_decimal(p.value)
-                        : p.kind == "percent"                     ? std::to_string(p.value) + "%"
-                        : p.kind == "days"                        ? std::to_string(p.value) + "d"
-                                                                  : "plan";
+                        : p.kind == "percent"                      ? std::to_string(p.value) + "%"
+                        : p.kind == "days"                         ? std::to_string(p.value) + "d"
+                                                                   : "plan";
     std::string uses = std::to_string(p.uses) + "/" + (p.max_uses ? std::to_string(*p.max_uses) : "∞");
     std::cout << fmt::format("{:<16} {:<8} {:>10} {:>11} {:<22} {:<6}\n", p.code, p.kind, value, uses,
                              p.valid_until.value_or("-"), p.active ? "yes" : "no");
@@ -126,8 +126,9 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out) {
   plan_add->add_option("--devices", pa->plan.device_limit, "Configs per subscription")->check(CLI::Range(1, 100));
   plan_add->add_flag("--hidden", pa->plan.hidden, "Only reachable with a promo code that unlocks it");
   plan_add->add_option("--sort", pa->plan.sort, "Position in the list");
-  auto* plan_set = plan->add_subcommand("set", "Change a plan: price_rub, price_stars, days, device_limit, hidden, "
-                                               "active, sort, title_en, title_ru");
+  auto* plan_set = plan->add_subcommand("set",
+                                        "Change a plan: price_rub, price_stars, days, device_limit, hidden, "
+                                        "active, sort, title_en, title_ru");
   plan_set->add_option("code", pa->code)->required();
   plan_set->add_option("field", pa->field)
       ->required()
@@ -166,8 +167,9 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out) {
       ->check(CLI::IsMember({"pending", "paid", "canceled", "expired", "refunded", "mismatch"}));
   order_list->add_option("--limit", oa->limit, "How many")->check(CLI::Range(1, 1000));
   auto* order_refund = order->add_subcommand(
-      "refund", "Refund a paid order: Stars via refundStarPayment, balance back to the balance (card and crypto "
-                "payments are refunded in the provider's dashboard; its notification reverses the order)");
+      "refund",
+      "Refund a paid order: Stars via refundStarPayment, balance back to the balance (card and crypto "
+      "payments are refunded in the provider's dashboard; its notification reverses the order)");
   order_refund->add_option("id", oa->id)->required();
   order_refund->add_option("--note", oa->note, "Why");
 
@@ -185,12 +187,39 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out) {
   balance->add_option("--reason", ua->reason, "Why (recorded in the ledger)")->required();
   balance->add_option("--admin", ua->admin, "Your Telegram id (recorded as the actor)");
 
+  auto* ban = user->add_subcommand("ban", "Ban a user: the bot stops serving them and their configs are switched off");
+  ban->add_option("user", ua->user, "Telegram user id")->required();
+  ban->add_option("--reason", ua->reason, "Why")->required();
+  auto* unban = user->add_subcommand("unban", "Lift a ban: configs come back if the subscription is active");
+  unban->add_option("user", ua->user, "Telegram user id")->required();
+
   return [=](const Config& config) -> std::optional<int> {
     bool as_json = *json_out;
+    if (*ban || *unban) {
+      bool banning = ban->parsed();
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        auto changed = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<int64_t> {
+          auto r = co_await tx.exec(
+              "UPDATE users SET banned = $2, ban_reason = CASE WHEN $2 THEN $3 ELSE NULL END WHERE id = $1", ua->user,
+              banning, ua->reason);
+          if (r.affected() == 0) throw std::invalid_argument("no user " + std::to_string(ua->user));
+          if (banning) co_return co_await vpn::VpnStore::set_user_peers_state(tx, ua->user, "active", "disabled");
+          auto sub = co_await billing::Subscriptions::get(tx, ua->user);
+          if (!sub || !sub->active) co_return 0;
+          co_return co_await vpn::VpnStore::set_user_peers_state(tx, ua->user, "disabled", "active");
+        });
+        std::cout << (as_json ? json{{"user_id", ua->user}, {"banned", banning}, {"configs_changed", changed}}.dump()
+                              : "user " + std::to_string(ua->user) + (banning ? " banned, " : " unbanned, ") +
+                                    std::to_string(changed) + " config(s) switched " + (banning ? "off" : "on"))
+                  << "\n";
+        co_return 0;
+      });
+    }
     if (*plan_list)
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
-        auto plans = co_await pool.transaction(
-            [](db::Transaction& tx) -> awaitable<std::vector<billing::Plan>> { co_return co_await billing::Plans::all(tx); });
+        auto plans = co_await pool.transaction([](db::Transaction& tx) -> awaitable<std::vector<billing::Plan>> {
+          co_return co_await billing::Plans::all(tx);
+        });
         print_plans(plans, as_json);
         co_return 0;
       });
@@ -199,8 +228,9 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out) {
       pa->plan.title = {{"en", pa->title_en}, {"ru", pa->title_ru.empty() ? pa->title_en : pa->title_ru}};
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
         co_await db::migrate(pool, db::embedded_migrations());
-        auto created = co_await pool.transaction(
-            [&](db::Transaction& tx) -> awaitable<billing::Plan> { co_return co_await billing::Plans::create(tx, pa->plan); });
+        auto created = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<billing::Plan> {
+          co_return co_await billing::Plans::create(tx, pa->plan);
+        });
         std::vector<billing::Plan> one{created};
         print_plans(one, as_json);
         co_return 0;
@@ -324,8 +354,9 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out) {
             co_await billing::Orders::refund(tx, o->id, oa->note);
             co_return std::string("refunded");
           }
-          co_return "refund " + o->provider + " payments in the provider's dashboard; its notification reverses "
-                                              "the order";
+          co_return "refund " + o->provider +
+              " payments in the provider's dashboard; its notification reverses "
+              "the order";
         });
         bool ok = outcome == "queued" || outcome == "refunded";
         (ok ? std::cout : std::cerr) << (ok ? "" : "vpnbot admin: ")
@@ -359,12 +390,14 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out) {
           if (ua->admin) actor = ua->admin;
           // A unique reference per adjustment: the admin means a new movement each time.
           auto ref = co_await tx.exec("SELECT 'adjustment:' || nextval('ledger_id_seq')");
-          billing::LedgerEntry entry{ua->user, "balance", amount, "admin", ref.get<std::string>(0, 0), actor, ua->reason};
+          billing::LedgerEntry entry{ua->user, "balance", amount, "admin", ref.get<std::string>(0, 0),
+                                     actor,    ua->reason};
           co_await billing::Ledger::post(tx, entry);
           co_return co_await billing::Ledger::totals(tx, ua->user);
         });
-        std::cout << (as_json ? json{{"user_id", ua->user}, {"balance", billing::rub_decimal(totals.balance)}}.dump()
-                              : "balance of " + std::to_string(ua->user) + " is now " + billing::format_rub(totals.balance))
+        std::cout << (as_json
+                          ? json{{"user_id", ua->user}, {"balance", billing::rub_decimal(totals.balance)}}.dump()
+                          : "balance of " + std::to_string(ua->user) + " is now " + billing::format_rub(totals.balance))
                   << "\n";
         co_return 0;
       });

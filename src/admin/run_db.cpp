@@ -39,5 +39,4 @@ int run_db(const Config& config, std::function<awaitable<int>(db::Pool&)> body) 
   return rc;
 }
 
-
 }  // namespace vpnbot::admin

@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "admin/cli.hpp"
-#include "billing/webhooks.hpp"
 #include "app/serve.hpp"
+#include "billing/webhooks.hpp"
 #include "core/config.hpp"
 #include "core/log.hpp"
 #include "db/local_cluster.hpp"

@@ -119,16 +119,17 @@ void Metrics::add_route(http::Router& router, db::Pool& pool, const telegram::In
                         const billing::PaymentWebhookStats* payments) {
   router.add(http::bhttp::verb::get, "/metrics",
              [this, &pool, ingest, payments](http::Request&) -> awaitable<http::Response> {
-    std::string failure;
-    std::string text;
-    try {
-      text = co_await scrape(pool, ingest, payments);
-    } catch (const std::exception& e) {
-      failure = e.what();
-    }
-    if (!failure.empty()) co_return http::json_response(http::bhttp::status::service_unavailable, {{"error", failure}});
-    co_return http::make_response(http::bhttp::status::ok, std::move(text), "text/plain; version=0.0.4");
-  });
+               std::string failure;
+               std::string text;
+               try {
+                 text = co_await scrape(pool, ingest, payments);
+               } catch (const std::exception& e) {
+                 failure = e.what();
+               }
+               if (!failure.empty())
+                 co_return http::json_response(http::bhttp::status::service_unavailable, {{"error", failure}});
+               co_return http::make_response(http::bhttp::status::ok, std::move(text), "text/plain; version=0.0.4");
+             });
 }
 
 }  // namespace vpnbot::app

@@ -6,9 +6,9 @@
 
 #include <memory>
 
+#include "billing/webhooks.hpp"
 #include "db/pool.hpp"
 #include "http/server.hpp"
-#include "billing/webhooks.hpp"
 #include "telegram/ingest.hpp"
 
 namespace vpnbot::app {

@@ -3,6 +3,7 @@
 #include <csignal>
 
 #include "admin/billing_cli.hpp"
+#include "admin/run_db.hpp"
 #include "app/housekeeping.hpp"
 #include "app/metrics.hpp"
 #include "billing/jobs.hpp"
@@ -147,6 +148,7 @@ billing::BillingOptions billing_options(const Config& c) {
   o.referral_percents = c.referral_percents;
   o.cashback_percent = c.cashback_percent;
   o.referral_bonus_days = c.referral_bonus_days;
+  o.expiry_grace = Millis(c.expiry_grace_ms);
   return o;
 }
 
@@ -162,8 +164,8 @@ billing::PaymentWebhookOptions payment_webhook_options(const Config& c) {
   auto enabled = [&](const char* m) { return std::find(methods.begin(), methods.end(), m) != methods.end(); };
   o.yookassa = enabled("yookassa");
   o.heleket = enabled("heleket");
-  o.yookassa_networks = http::parse_networks(c.yookassa_allowed_ips.empty() ? billing::kYooKassaNetworks
-                                                                            : c.yookassa_allowed_ips);
+  o.yookassa_networks =
+      http::parse_networks(c.yookassa_allowed_ips.empty() ? billing::kYooKassaNetworks : c.yookassa_allowed_ips);
   o.heleket_networks = http::parse_networks(c.heleket_allowed_ips);
   o.trusted_proxies = http::parse_networks(c.trusted_proxies);
   o.heleket_api_key = c.heleket_api_key;
@@ -418,24 +420,10 @@ int migrate(const Config& config, bool status_only) {
 
 int seed_sandbox(const Config& config) {
   auto box = vpn::SecretBox::from_file(config.master_key_file, false);
-  asio::io_context io(1);
-  asio::thread_pool blocking(1);
-  db::Pool pool(io.get_executor(), blocking.get_executor(), pool_options(config));
-  int exit_code = 0;
-  asio::co_spawn(io, admin::seed_demo_data(pool, box), [&](std::exception_ptr e) {
-    if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        log::error("sandbox", "demo data failed", {{"error", ex.what()}});
-      }
-      exit_code = 1;
-    }
-    pool.close();
+  return admin::run_db(config, [&box](db::Pool& pool) -> awaitable<int> {
+    co_await admin::seed_demo_data(pool, box);
+    co_return 0;
   });
-  io.run();
-  blocking.join();
-  return exit_code;
 }
 
 }  // namespace vpnbot::app

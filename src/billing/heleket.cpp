@@ -16,14 +16,30 @@ void encode_string(const std::string& s, std::string& out) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '/': out += "\\/"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '/':
+        out += "\\/";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20)
           out += fmt::format("\\u{:04x}", c);
@@ -62,8 +78,12 @@ void encode(const ordered_json& v, std::string& out) {
       out += ']';
       return;
     }
-    case ordered_json::value_t::string: encode_string(v.get<std::string>(), out); return;
-    default: out += v.dump(); return;  // numbers, booleans, null print the same in PHP
+    case ordered_json::value_t::string:
+      encode_string(v.get<std::string>(), out);
+      return;
+    default:
+      out += v.dump();
+      return;  // numbers, booleans, null print the same in PHP
   }
 }
 
@@ -157,12 +177,9 @@ HeleketInvoice parse_invoice(const json& r) {
 }  // namespace
 
 awaitable<HeleketInvoice> Heleket::create_invoice(int64_t order_id, int64_t amount_kopecks) {
-  json body{{"amount", rub_decimal(amount_kopecks)},
-            {"currency", "RUB"},
-            {"order_id", order_ref(order_id)},
-            {"url_callback", options_.callback_url},
-            {"url_return", options_.return_url},
-            {"lifetime", options_.lifetime_s}};
+  json body{{"amount", rub_decimal(amount_kopecks)}, {"currency", "RUB"},
+            {"order_id", order_ref(order_id)},       {"url_callback", options_.callback_url},
+            {"url_return", options_.return_url},     {"lifetime", options_.lifetime_s}};
   auto r = co_await call("/v1/payment", std::move(body));
   co_return parse_invoice(r);
 }

@@ -1,8 +1,9 @@
 #include "billing/jobs.hpp"
 
-#include "core/log.hpp"
 #include "billing/webhooks.hpp"
+#include "core/log.hpp"
 #include "jobs/queue.hpp"
+#include "vpn/store.hpp"
 
 namespace vpnbot::billing {
 namespace {
@@ -27,8 +28,8 @@ awaitable<StoredEvent> load_event(db::Pool& pool, int64_t id) {
       "SELECT id, provider, external_id, event, payload, processed_at IS NOT NULL FROM payment_events WHERE id = $1",
       id);
   if (r.empty()) throw jobs::PermanentJobError("payment event " + std::to_string(id) + " does not exist");
-  co_return StoredEvent{r.get<int64_t>(0, 0), r.get<std::string>(0, 1), r.get<std::string>(0, 2),
-                        r.get<std::string>(0, 3), r.get<json>(0, 4), r.get<bool>(0, 5)};
+  co_return StoredEvent{r.get<int64_t>(0, 0),     r.get<std::string>(0, 1), r.get<std::string>(0, 2),
+                        r.get<std::string>(0, 3), r.get<json>(0, 4),        r.get<bool>(0, 5)};
 }
 
 awaitable<void> mark_event(db::Transaction& tx, int64_t event_id, const std::string& outcome) {
@@ -228,8 +229,8 @@ void register_job_handlers(jobs::Worker& worker, BillingJobDeps deps_in) {
     std::string payment_id, url, failure;
     try {
       if (order->provider == "yookassa" && deps->yookassa) {
-        auto p = co_await deps->yookassa->create_payment(order->id, order->amount,
-                                                         "VPN order " + std::to_string(order->id));
+        auto p =
+            co_await deps->yookassa->create_payment(order->id, order->amount, "VPN order " + std::to_string(order->id));
         payment_id = p.id;
         url = p.confirmation_url;
       } else if (order->provider == "heleket" && deps->heleket) {
@@ -292,8 +293,10 @@ void register_job_handlers(jobs::Worker& worker, BillingJobDeps deps_in) {
     } catch (const telegram::ApiError& e) {
       // Already refunded (e.g. by an earlier attempt whose result was lost): the reversal below is still owed.
       if (e.description().find("CHARGE_ALREADY_REFUNDED") == std::string::npos) {
-        if (e.code() == 400) refused = e.description();
-        else throw;
+        if (e.code() == 400)
+          refused = e.description();
+        else
+          throw;
       }
     }
     if (!refused.empty()) throw jobs::PermanentJobError("refundStarPayment refused: " + refused);
@@ -305,6 +308,20 @@ void register_job_handlers(jobs::Worker& worker, BillingJobDeps deps_in) {
       }
       co_await ctx.complete_in(tx);
     });
+  });
+
+  worker.on("billing.deactivate_expired", [deps](jobs::JobContext& ctx) -> awaitable<void> {
+    int64_t total = 0;
+    for (;;) {
+      auto n = co_await ctx.pool.transaction([&](db::Transaction& tx) -> awaitable<int64_t> {
+        auto users = co_await Subscriptions::deactivate_expired(tx, deps->options->expiry_grace, 200);
+        for (int64_t user : users) co_await vpn::VpnStore::set_user_peers_state(tx, user, "active", "disabled");
+        co_return static_cast<int64_t>(users.size());
+      });
+      total += n;
+      if (n < 200) break;
+    }
+    if (total > 0) log::info("billing", "expired subscriptions: configs switched off", {{"subscriptions", total}});
   });
 
   worker.on("billing.expire_orders", [](jobs::JobContext& ctx) -> awaitable<void> {
@@ -320,7 +337,9 @@ void register_job_handlers(jobs::Worker& worker, BillingJobDeps deps_in) {
 }
 
 std::vector<jobs::PeriodicTask> periodic_tasks() {
-  return {{"billing.expire_orders", Millis(60000), [] { return jobs::NewJob{.kind = "billing.expire_orders"}; }}};
+  return {
+      {"billing.expire_orders", Millis(60000), [] { return jobs::NewJob{.kind = "billing.expire_orders"}; }},
+      {"billing.deactivate_expired", Millis(30000), [] { return jobs::NewJob{.kind = "billing.deactivate_expired"}; }}};
 }
 
 }  // namespace vpnbot::billing

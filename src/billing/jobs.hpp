@@ -33,6 +33,7 @@ struct BillingJobDeps {
 //   billing.receipt         {order_id}  tells the user the order is paid
 //   billing.refund_stars    {order_id, note}  refundStarPayment, then the reversal
 //   billing.expire_orders   closes abandoned orders (periodic)
+//   billing.deactivate_expired  switches off the configs of subscriptions expired past the grace (periodic)
 void register_job_handlers(jobs::Worker& worker, BillingJobDeps deps);
 std::vector<jobs::PeriodicTask> periodic_tasks();
 

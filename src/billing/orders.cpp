@@ -4,6 +4,7 @@
 #include "billing/referral.hpp"
 #include "core/log.hpp"
 #include "jobs/queue.hpp"
+#include "vpn/jobs.hpp"
 #include "vpn/store.hpp"
 
 namespace vpnbot::billing {
@@ -48,11 +49,16 @@ std::string order_ref(int64_t order_id) {
 
 const char* to_string(PaymentResult r) {
   switch (r) {
-    case PaymentResult::applied: return "applied";
-    case PaymentResult::already_applied: return "already_applied";
-    case PaymentResult::mismatch: return "mismatch";
-    case PaymentResult::unknown_order: return "unknown_order";
-    case PaymentResult::closed: return "closed";
+    case PaymentResult::applied:
+      return "applied";
+    case PaymentResult::already_applied:
+      return "already_applied";
+    case PaymentResult::mismatch:
+      return "mismatch";
+    case PaymentResult::unknown_order:
+      return "unknown_order";
+    case PaymentResult::closed:
+      return "closed";
   }
   return "?";
 }
@@ -164,15 +170,21 @@ awaitable<PaymentResult> Orders::apply_payment(db::Transaction& tx, int64_t orde
   co_await Promos::consume(tx, order_id);
   auto sub = co_await Subscriptions::extend(tx, order.user_id, order.days + order.bonus_days, order.device_limit,
                                             order.plan_id, false);
-  co_await vpn::VpnStore::set_user_peers_state(tx, order.user_id, "disabled", "active");
+  auto banned = co_await tx.exec("SELECT banned FROM users WHERE id = $1", order.user_id);
+  if (banned.empty() || !banned.get<bool>(0, 0))
+    co_await vpn::VpnStore::set_user_peers_state(tx, order.user_id, "disabled", "active");
 
   auto upline = co_await Referrals::upline(tx, order.user_id, static_cast<int>(options.referral_percents.size()));
   auto rewards = referral_rewards(order.value_rub, options.referral_percents);
   for (const auto& referrer : upline) {
     int64_t reward = rewards[referrer.level - 1];
     if (reward <= 0) continue;
-    LedgerEntry entry{referrer.user_id, "balance", reward, "referral",
-                      order_ref(order_id) + ":" + std::to_string(referrer.level), std::nullopt,
+    LedgerEntry entry{referrer.user_id,
+                      "balance",
+                      reward,
+                      "referral",
+                      order_ref(order_id) + ":" + std::to_string(referrer.level),
+                      std::nullopt,
                       "level " + std::to_string(referrer.level) + " reward for order " + std::to_string(order_id)};
     co_await Ledger::post(tx, entry);
   }
@@ -183,18 +195,11 @@ awaitable<PaymentResult> Orders::apply_payment(db::Transaction& tx, int64_t orde
   }
 
   // The first config comes with the first payment; later payments re-enable the existing ones (above).
-  auto live = co_await tx.exec("SELECT count(*) FROM vpn_peers WHERE user_id = $1 AND state <> 'removed'",
-                               order.user_id);
+  auto live =
+      co_await tx.exec("SELECT count(*) FROM vpn_peers WHERE user_id = $1 AND state <> 'removed'", order.user_id);
   if (live.get<int64_t>(0, 0) == 0) {
-    jobs::NewJob provision;
-    provision.kind = "vpn.provision";
-    provision.payload = {{"user_id", order.user_id},
-                         {"provision_key", order_ref(order_id)},
-                         {"subscription_id", sub.id},
-                         {"device_limit", sub.device_limit},
-                         {"deliver", true}};
-    provision.unique_key = order_ref(order_id);
-    co_await jobs::Queue::enqueue(tx, provision);
+    vpn::ProvisionRequest first{order.user_id, order_ref(order_id), sub.id, sub.device_limit, std::nullopt, true};
+    co_await vpn::enqueue_provision(tx, first);
   }
   jobs::NewJob receipt;
   receipt.kind = "billing.receipt";

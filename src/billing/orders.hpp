@@ -18,6 +18,7 @@ struct BillingOptions {
   std::vector<int> referral_percents{10, 5, 2};  // per level
   int cashback_percent = 5;                      // points per purchase
   int referral_bonus_days = 3;                   // extra days on an invited user's first purchase
+  Millis expiry_grace{0};                        // configs are switched off this long after expiry
 };
 
 struct Order {

@@ -76,9 +76,9 @@ awaitable<PromoOutcome> Promos::enter(db::Transaction& tx, int64_t user_id, std:
                                       int default_device_limit) {
   PromoOutcome out;
   code = normalize(std::move(code));
-  auto r = co_await tx.exec(std::string("SELECT ") + kColumns +
-                                ", valid_from > now(), valid_until <= now() FROM promo_codes WHERE code = $1",
-                            code);
+  auto r = co_await tx.exec(
+      std::string("SELECT ") + kColumns + ", valid_from > now(), valid_until <= now() FROM promo_codes WHERE code = $1",
+      code);
   if (r.empty() || !r.get<bool>(0, 12)) co_return out;
   out.promo = read_promo(r, 0);
   const PromoCode& p = *out.promo;
@@ -163,8 +163,9 @@ awaitable<bool> Promos::reserve(db::Transaction& tx, const PromoCode& promo, int
       "AND state = 'applied'",
       user_id, promo.id, order_id);
   if (moved.affected() == 0)
-    co_await tx.exec("INSERT INTO promo_redemptions (promo_id, user_id, order_id, state) VALUES ($1, $2, $3, 'reserved')",
-                     promo.id, user_id, order_id);
+    co_await tx.exec(
+        "INSERT INTO promo_redemptions (promo_id, user_id, order_id, state) VALUES ($1, $2, $3, 'reserved')", promo.id,
+        user_id, order_id);
   co_return true;
 }
 
@@ -189,8 +190,8 @@ awaitable<PromoCode> Promos::create(db::Transaction& tx, const NewPromo& n) {
                                         "created_by) VALUES ($1, $2, $3, $4, $5::text[]::bigint[], $6, $7, $8, $9, "
                                         "$10, $11) RETURNING ") +
                                 kColumns,
-                            normalize(n.code), n.kind, n.value, n.unlock_plan_id, plan_ids, n.max_uses,
-                            n.max_per_user, n.valid_from, n.valid_until, n.first_purchase_only, n.created_by);
+                            normalize(n.code), n.kind, n.value, n.unlock_plan_id, plan_ids, n.max_uses, n.max_per_user,
+                            n.valid_from, n.valid_until, n.first_purchase_only, n.created_by);
   co_return read_promo(r, 0);
 }
 

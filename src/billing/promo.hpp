@@ -28,10 +28,10 @@ struct PromoCode {
 };
 
 enum class PromoStatus {
-  applied,             // percent/fixed/plan: attached to the user for the next checkout
-  credited_balance,    // balance code: money added
-  added_days,          // days code: subscription extended
-  not_found,           // unknown or disabled
+  applied,           // percent/fixed/plan: attached to the user for the next checkout
+  credited_balance,  // balance code: money added
+  added_days,        // days code: subscription extended
+  not_found,         // unknown or disabled
   not_yet_valid,
   expired,
   exhausted,           // max_uses reached

@@ -102,8 +102,9 @@ awaitable<bool> Plans::set_field(db::Transaction& tx, const std::string& code, c
   else if (field == "title_en" || field == "title_ru")
     sql = "UPDATE plans SET title = jsonb_set(title, '{" + field.substr(6) + "}', to_jsonb($2::text)) WHERE code = $1";
   else
-    throw std::invalid_argument("unknown plan field '" + field +
-                                "' (price_rub, price_stars, days, device_limit, hidden, active, sort, title_en, title_ru)");
+    throw std::invalid_argument(
+        "unknown plan field '" + field +
+        "' (price_rub, price_stars, days, device_limit, hidden, active, sort, title_en, title_ru)");
   auto r = co_await tx.exec(sql, code, value);
   co_return r.affected() > 0;
 }
@@ -126,6 +127,7 @@ ON CONFLICT (user_id) DO UPDATE SET
                       ELSE EXCLUDED.device_limit END,
   plan_id = coalesce(EXCLUDED.plan_id, s.plan_id),
   trial_only = s.trial_only AND EXCLUDED.trial_only,
+  deactivated = false,
   updated_at = now()
 RETURNING )sql") + kSubscriptionColumns,
                             user_id, plan_id, days, device_limit, trial);
@@ -141,9 +143,23 @@ awaitable<std::optional<Subscription>> Subscriptions::shorten(db::Transaction& t
   co_return read_subscription(r, 0);
 }
 
+awaitable<std::vector<int64_t>> Subscriptions::deactivate_expired(db::Transaction& tx, Millis grace, int limit) {
+  auto r = co_await tx.exec(R"sql(
+WITH due AS (
+  SELECT id FROM subscriptions
+  WHERE NOT deactivated AND expires_at < now() - make_interval(secs => $1::double precision / 1000)
+  ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+UPDATE subscriptions s SET deactivated = true, updated_at = now() FROM due WHERE s.id = due.id
+RETURNING s.user_id)sql",
+                            grace.count(), limit);
+  std::vector<int64_t> users;
+  for (int i = 0; i < r.rows(); ++i) users.push_back(r.get<int64_t>(i, 0));
+  co_return users;
+}
+
 awaitable<bool> Subscriptions::set_auto_renew(db::Transaction& tx, int64_t user_id, bool on) {
-  auto r = co_await tx.exec("UPDATE subscriptions SET auto_renew = $2, updated_at = now() WHERE user_id = $1", user_id,
-                            on);
+  auto r =
+      co_await tx.exec("UPDATE subscriptions SET auto_renew = $2, updated_at = now() WHERE user_id = $1", user_id, on);
   co_return r.affected() > 0;
 }
 
@@ -156,11 +172,10 @@ awaitable<bool> Subscriptions::trial_available(db::Transaction& tx, int64_t user
 }
 
 awaitable<std::optional<Subscription>> Subscriptions::grant_trial(db::Transaction& tx, int64_t user_id, int days,
-                                                                   int device_limit) {
+                                                                  int device_limit) {
   if (!co_await trial_available(tx, user_id)) co_return std::nullopt;
   // The primary key of trials is the once-ever guarantee, even against two concurrent requests.
-  auto r = co_await tx.exec("INSERT INTO trials (user_id, days) VALUES ($1, $2) ON CONFLICT DO NOTHING", user_id,
-                            days);
+  auto r = co_await tx.exec("INSERT INTO trials (user_id, days) VALUES ($1, $2) ON CONFLICT DO NOTHING", user_id, days);
   if (r.affected() == 0) co_return std::nullopt;
   co_return co_await extend(tx, user_id, days, device_limit, std::nullopt, true);
 }

@@ -41,9 +41,9 @@ awaitable<json> YooKassa::call(std::string method, std::string path, std::string
   if (response.status != 200) {
     std::string description = parsed.is_object() ? parsed.value("description", "") : response.body.substr(0, 200);
     bool retryable = response.status == 429 || response.status >= 500 || response.status == 401;
-    throw ProviderError("yookassa " + method + " " + path + ": HTTP " + std::to_string(response.status) + " " +
-                            description,
-                        response.status, retryable);
+    throw ProviderError(
+        "yookassa " + method + " " + path + ": HTTP " + std::to_string(response.status) + " " + description,
+        response.status, retryable);
   }
   if (!parsed.is_object()) throw ProviderError("yookassa " + path + ": response is not a JSON object", 200, true);
   co_return parsed;

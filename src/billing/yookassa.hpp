@@ -8,8 +8,8 @@
 namespace vpnbot::billing {
 
 // YooKassa's published notification sources (https://yookassa.ru/developers/using-api/webhooks).
-inline const std::vector<std::string> kYooKassaNetworks{"185.71.76.0/27",   "185.71.77.0/27",    "77.75.153.0/25",
-                                                        "77.75.156.11",     "77.75.156.35",      "77.75.154.128/25",
+inline const std::vector<std::string> kYooKassaNetworks{"185.71.76.0/27", "185.71.77.0/27", "77.75.153.0/25",
+                                                        "77.75.156.11",   "77.75.156.35",   "77.75.154.128/25",
                                                         "2a02:5180::/32"};
 
 struct YooKassaOptions {

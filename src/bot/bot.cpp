@@ -14,10 +14,7 @@ namespace vpnbot::bot {
 using telegram::json;
 using telegram::OutMessage;
 
-
 namespace {
-
-
 
 // "/start@MyBot ref_x" -> ("start", "ref_x")
 std::pair<std::string, std::string> split_command(const std::string& text) {
@@ -39,7 +36,6 @@ const std::set<std::string>& shop_actions() {
   static const std::set<std::string> actions{"pl", "pm", "pc", "trial", "ar", "px", "nc"};
   return actions;
 }
-
 
 }  // namespace
 

@@ -20,7 +20,7 @@ struct BotOptions {
   const vpn::SecretBox* secret_box = nullptr;  // opens stored private keys for config delivery
   billing::BillingOptions billing;
   std::vector<std::string> payment_methods{"stars", "balance"};  // enabled: yookassa, heleket, stars, balance
-  int default_device_limit = 1;                                   // for promo days without a plan
+  int default_device_limit = 1;                                  // for promo days without a plan
 };
 
 // An update that can never be handled (no sender, unknown shape): skipped, not retried.

@@ -27,30 +27,6 @@ std::string substitute(std::string text, const TextArgs& args) {
   return text;
 }
 
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 const Catalog& Catalog::embedded() {
   static const Catalog catalog(embedded_catalogs());
   return catalog;

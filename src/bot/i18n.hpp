@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include "core/encoding.hpp"
 
 namespace vpnbot::bot {
 
@@ -36,7 +37,6 @@ class Catalog {
 };
 
 std::string substitute(std::string text, const TextArgs& args);
-// Escapes user-supplied text for parse_mode=HTML.
-std::string html_escape(std::string_view text);
+using vpnbot::html_escape;
 
 }  // namespace vpnbot::bot

@@ -9,6 +9,7 @@
 #include "bot/context.hpp"
 #include "core/log.hpp"
 #include "jobs/queue.hpp"
+#include "vpn/jobs.hpp"
 #include "vpn/store.hpp"
 
 namespace vpnbot::bot {
@@ -68,9 +69,9 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
                         {"price", billing::format_rub(plan.price_rub)},
                         {"stars", std::to_string(plan.price_stars)},
                         {"devices", catalog_.plural(lang, "plural.devices", plan.device_limit)}});
-      rows.push_back({button(t(ctx, "buy.plan_button",
-                               {{"title", plan.title_for(lang)}, {"price", billing::format_rub(plan.price_rub)}}),
-                             encode_callback("pl", {std::to_string(plan.id)}))});
+      rows.push_back({button(
+          t(ctx, "buy.plan_button", {{"title", plan.title_for(lang)}, {"price", billing::format_rub(plan.price_rub)}}),
+          encode_callback("pl", {std::to_string(plan.id)}))});
     }
     if (options_.billing.trial_days > 0 && co_await billing::Subscriptions::trial_available(ctx.tx, ctx.user.id))
       rows.push_back({button(
@@ -98,8 +99,7 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
       promo_line = t(ctx, "checkout.promo_line",
                      {{"code", quote->promo->code}, {"discount", billing::format_rub(quote->price.discount_rub)}});
     if (quote->bonus_days > 0)
-      bonus_line =
-          t(ctx, "checkout.bonus_line", {{"days", catalog_.plural(lang, "plural.days", quote->bonus_days)}});
+      bonus_line = t(ctx, "checkout.bonus_line", {{"days", catalog_.plural(lang, "plural.days", quote->bonus_days)}});
     std::string days = catalog_.plural(lang, "plural.days", plan.days);
     std::string devices = catalog_.plural(lang, "plural.devices", plan.device_limit);
     std::string id = std::to_string(plan.id);
@@ -120,22 +120,22 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
                                 : t(ctx, "method." + method);
         rows.push_back({button(label, encode_callback("pm", {id, method_code(method)}))});
       }
+      if (!quote->promo) rows.push_back({button(t(ctx, "menu.promo"), encode_callback("m", {"promo"}))});
       rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"buy"}))});
       markup = keyboard(std::move(rows));
     } else {
       std::string code = args.size() > 2 ? args[2] : "";
       auto method = kMethodCodes.find(code);
-      if (method == kMethodCodes.end() ||
-          std::find(options_.payment_methods.begin(), options_.payment_methods.end(), method->second) ==
-              options_.payment_methods.end()) {
+      if (method == kMethodCodes.end() || std::find(options_.payment_methods.begin(), options_.payment_methods.end(),
+                                                    method->second) == options_.payment_methods.end()) {
         text = t(ctx, "error.menu_expired");
         markup = keyboard({{button(t(ctx, "common.back"), encode_callback("m", {"buy"}))}});
         co_return;
       }
       bool stars = method->second == "stars";
-      std::string amount =
-          stars ? std::to_string(quote->price.stars) + " ⭐" : billing::format_rub(quote->price.rub);
-      std::string method_label = method->second == "balance" ? t(ctx, "ledger.purchase") : t(ctx, "method." + method->second);
+      std::string amount = stars ? std::to_string(quote->price.stars) + " ⭐" : billing::format_rub(quote->price.rub);
+      std::string method_label =
+          method->second == "balance" ? t(ctx, "ledger.purchase") : t(ctx, "method." + method->second);
       if (method->second == "balance") {
         auto totals = co_await billing::Ledger::totals(ctx.tx, ctx.user.id);
         method_label = t(ctx, "method.balance", {{"balance", billing::format_rub(totals.balance)}});
@@ -148,8 +148,9 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
                 {"method", method_label},
                 {"amount", amount},
                 {"promo", promo_line}});
-      markup = keyboard({{button(t(ctx, "checkout.pay_button", {{"amount", amount}}), encode_callback("pc", {id, code}))},
-                         {button(t(ctx, "common.back"), encode_callback("pl", {id}))}});
+      markup =
+          keyboard({{button(t(ctx, "checkout.pay_button", {{"amount", amount}}), encode_callback("pc", {id, code}))},
+                    {button(t(ctx, "common.back"), encode_callback("pl", {id}))}});
     }
   } else if (screen == "sub") {
     auto sub = co_await billing::Subscriptions::get(ctx.tx, ctx.user.id);
@@ -160,10 +161,11 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
     }
     auto used = co_await vpn::VpnStore::live_config_count(ctx.tx, ctx.user.id);
     std::string status =
-        sub->active ? t(ctx, "subscription.active",
-                        {{"expires", sub->expires_at},
-                         {"left", catalog_.plural(lang, "plural.days", std::max<int64_t>(1, sub->seconds_left / 86400))}})
-                    : t(ctx, "subscription.expired", {{"expires", sub->expires_at}});
+        sub->active
+            ? t(ctx, "subscription.active",
+                {{"expires", sub->expires_at},
+                 {"left", catalog_.plural(lang, "plural.days", std::max<int64_t>(1, sub->seconds_left / 86400))}})
+            : t(ctx, "subscription.expired", {{"expires", sub->expires_at}});
     std::string auto_state = t(ctx, sub->auto_renew ? "subscription.auto_on" : "subscription.auto_off");
     text = t(ctx, "screen.subscription",
              {{"status", status},
@@ -190,7 +192,8 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
     std::vector<std::vector<json>> rows;
     rows.push_back({button(t(ctx, "locations.auto"), encode_callback("nc", {"auto"}))});
     for (const auto& l : locations)
-      rows.push_back({button(flag(l.country_code) + " " + l.location, encode_callback("nc", {std::to_string(l.node_id)}))});
+      rows.push_back(
+          {button(flag(l.country_code) + " " + l.location, encode_callback("nc", {std::to_string(l.node_id)}))});
     rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"sub"}))});
     markup = keyboard(std::move(rows));
   } else if (screen == "bal") {
@@ -198,8 +201,8 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
     auto lines = co_await billing::Ledger::recent(ctx.tx, ctx.user.id, 5);
     std::string history;
     for (const auto& line : lines) {
-      std::string amount = line.account == "balance" ? billing::format_rub(line.amount)
-                                                     : std::to_string(line.amount) + " pt";
+      std::string amount =
+          line.account == "balance" ? billing::format_rub(line.amount) : std::to_string(line.amount) + " pt";
       if (line.amount > 0) amount = "+" + amount;
       history += "\n" + t(ctx, "balance.history_line",
                           {{"date", line.created_at}, {"amount", amount}, {"source", t(ctx, "ledger." + line.source)}});
@@ -210,9 +213,10 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
               {"history", history}});
     std::vector<std::vector<json>> rows;
     if (totals.points > 0)
-      rows.push_back({button(t(ctx, "balance.exchange", {{"points", std::to_string(totals.points)},
-                                                         {"amount", billing::format_rub(totals.points * 100)}}),
-                             encode_callback("px"))});
+      rows.push_back(
+          {button(t(ctx, "balance.exchange",
+                    {{"points", std::to_string(totals.points)}, {"amount", billing::format_rub(totals.points * 100)}}),
+                  encode_callback("px"))});
     rows.push_back({back_to_menu});
     markup = keyboard(std::move(rows));
   } else if (screen == "ref") {
@@ -228,8 +232,9 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
     }
     if (!percents.empty()) percents += "%";
     std::string link = "https://t.me/" + options_.bot_username + "?start=ref_" + ctx.user.referral_code;
-    text = t(ctx, "screen.referral",
-             {{"percents", percents}, {"link", link}, {"levels", levels}, {"earned", billing::format_rub(stats.earned)}});
+    text =
+        t(ctx, "screen.referral",
+          {{"percents", percents}, {"link", link}, {"levels", levels}, {"earned", billing::format_rub(stats.earned)}});
     markup = keyboard({{back_to_menu}});
   }
 }
@@ -252,15 +257,9 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
                                                          options_.billing.trial_device_limit);
     screen = {"sub"};
     if (!sub) co_return t(ctx, "trial.unavailable");
-    jobs::NewJob provision;
-    provision.kind = "vpn.provision";
-    provision.payload = {{"user_id", ctx.user.id},
-                         {"provision_key", "trial:" + std::to_string(ctx.user.id)},
-                         {"subscription_id", sub->id},
-                         {"device_limit", sub->device_limit},
-                         {"deliver", true}};
-    provision.unique_key = "trial:" + std::to_string(ctx.user.id);
-    co_await jobs::Queue::enqueue(ctx.tx, provision);
+    vpn::ProvisionRequest first{
+        ctx.user.id, "trial:" + std::to_string(ctx.user.id), sub->id, sub->device_limit, std::nullopt, true};
+    co_await vpn::enqueue_provision(ctx.tx, first);
     std::string granted = t(ctx, "trial.granted", {{"expires", sub->expires_at}});
     json none;
     co_await reply(ctx, std::move(granted), std::move(none));
@@ -290,16 +289,9 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
     if (!sub || !sub->active) co_return t(ctx, "config.need_subscription");
     auto used = co_await vpn::VpnStore::live_config_count(ctx.tx, ctx.user.id);
     if (used >= sub->device_limit) co_return t(ctx, "config.limit", {{"limit", std::to_string(sub->device_limit)}});
-    jobs::NewJob provision;
-    provision.kind = "vpn.provision";
-    provision.payload = {{"user_id", ctx.user.id},
-                         {"provision_key", "update:" + std::to_string(ctx.update_id)},
-                         {"subscription_id", sub->id},
-                         {"device_limit", sub->device_limit},
-                         {"deliver", true}};
-    if (auto node = parse_id(args[0])) provision.payload["node_id"] = *node;
-    provision.unique_key = "update:" + std::to_string(ctx.update_id);
-    co_await jobs::Queue::enqueue(ctx.tx, provision);
+    vpn::ProvisionRequest request{
+        ctx.user.id, "update:" + std::to_string(ctx.update_id), sub->id, sub->device_limit, parse_id(args[0]), true};
+    co_await vpn::enqueue_provision(ctx.tx, request);
     co_return t(ctx, "config.creating");
   }
   if (action == "pc" && args.size() == 2) {
@@ -321,13 +313,14 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
       auto totals = co_await billing::Ledger::totals(ctx.tx, ctx.user.id);
       if (totals.balance < quote->price.rub) {
         screen = {"plan", args[0]};
-        co_return t(ctx, "checkout.insufficient_balance", {{"balance", billing::format_rub(totals.balance)},
-                                                           {"amount", billing::format_rub(quote->price.rub)}});
+        co_return t(
+            ctx, "checkout.insufficient_balance",
+            {{"balance", billing::format_rub(totals.balance)}, {"amount", billing::format_rub(quote->price.rub)}});
       }
     }
     bool promo_dropped = false;
-    auto order = co_await billing::Orders::create(ctx.tx, ctx.user.id, *plan_id, provider, options_.billing,
-                                                  &promo_dropped);
+    auto order =
+        co_await billing::Orders::create(ctx.tx, ctx.user.id, *plan_id, provider, options_.billing, &promo_dropped);
     if (promo_dropped && quote->promo) {
       std::string dropped = t(ctx, "checkout.promo_dropped", {{"code", quote->promo->code}});
       json none;
@@ -435,29 +428,34 @@ awaitable<void> Bot::on_promo_code(Context& ctx, const std::string& typed) {
       break;
     case S::added_days: {
       auto sub = co_await billing::Subscriptions::get(ctx.tx, ctx.user.id);
-      answer = t(ctx, "promo.days", {{"days", catalog_.plural(lang, "plural.days", outcome.promo->value)},
-                                     {"expires", sub ? sub->expires_at : ""}});
+      answer = t(ctx, "promo.days",
+                 {{"days", catalog_.plural(lang, "plural.days", outcome.promo->value)},
+                  {"expires", sub ? sub->expires_at : ""}});
       if (sub && co_await vpn::VpnStore::live_config_count(ctx.tx, ctx.user.id) == 0) {
-        jobs::NewJob provision;
-        provision.kind = "vpn.provision";
-        provision.payload = {{"user_id", ctx.user.id},
-                             {"provision_key", "update:" + std::to_string(ctx.update_id)},
-                             {"subscription_id", sub->id},
-                             {"device_limit", sub->device_limit},
-                             {"deliver", true}};
-        provision.unique_key = "update:" + std::to_string(ctx.update_id);
-        co_await jobs::Queue::enqueue(ctx.tx, provision);
+        vpn::ProvisionRequest first{
+            ctx.user.id, "update:" + std::to_string(ctx.update_id), sub->id, sub->device_limit, std::nullopt, true};
+        co_await vpn::enqueue_provision(ctx.tx, first);
       } else {
         co_await vpn::VpnStore::set_user_peers_state(ctx.tx, ctx.user.id, "disabled", "active");
       }
       break;
     }
-    case S::not_found: answer = t(ctx, "promo.not_found", {{"code", code}}); break;
+    case S::not_found:
+      answer = t(ctx, "promo.not_found", {{"code", code}});
+      break;
     case S::not_yet_valid:
-    case S::expired: answer = t(ctx, "promo.expired", {{"code", code}}); break;
-    case S::exhausted: answer = t(ctx, "promo.exhausted", {{"code", code}}); break;
-    case S::already_used: answer = t(ctx, "promo.already_used", {{"code", code}}); break;
-    case S::not_first_purchase: answer = t(ctx, "promo.first_purchase", {{"code", code}}); break;
+    case S::expired:
+      answer = t(ctx, "promo.expired", {{"code", code}});
+      break;
+    case S::exhausted:
+      answer = t(ctx, "promo.exhausted", {{"code", code}});
+      break;
+    case S::already_used:
+      answer = t(ctx, "promo.already_used", {{"code", code}});
+      break;
+    case S::not_first_purchase:
+      answer = t(ctx, "promo.first_purchase", {{"code", code}});
+      break;
   }
   json markup = keyboard({{button(t(ctx, "menu.buy"), encode_callback("m", {"buy"}))},
                           {button(t(ctx, "common.menu"), encode_callback("m", {"menu"}))}});
@@ -500,14 +498,13 @@ billing::BillingNotifier Bot::notifier() const {
                                       {"expires", sub ? sub->expires_at : ""}});
     json markup = keyboard({{button(catalog_.text(lang, "menu.configs"), encode_callback("m", {"cfg"})),
                              button(catalog_.text(lang, "menu.subscription"), encode_callback("m", {"sub"}))}});
-    co_await send_to_user(tx, order.user_id, std::move(text), std::move(markup),
-                          "receipt:" + std::to_string(order.id));
+    co_await send_to_user(tx, order.user_id, std::move(text), std::move(markup), "receipt:" + std::to_string(order.id));
   };
   n.refunded = [this, language_of](db::Transaction& tx, const billing::Order& order) -> awaitable<void> {
     std::string lang = co_await language_of(tx, order.user_id);
     auto sub = co_await billing::Subscriptions::get(tx, order.user_id);
-    std::string text = catalog_.text(
-        lang, "payment.refunded", {{"order", std::to_string(order.id)}, {"expires", sub ? sub->expires_at : ""}});
+    std::string text = catalog_.text(lang, "payment.refunded",
+                                     {{"order", std::to_string(order.id)}, {"expires", sub ? sub->expires_at : ""}});
     json none;
     co_await send_to_user(tx, order.user_id, std::move(text), std::move(none), "refunded:" + std::to_string(order.id));
   };

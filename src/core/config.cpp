@@ -264,6 +264,8 @@ const std::vector<KeySpec>& specs() {
                         "Bonus points per purchase in percent of its price (1 point = 1 RUB when exchanged)."));
     v.push_back(int_key("referral_bonus_days", &Config::referral_bonus_days, 0, 365,
                         "Extra days on the first purchase of a user who came by a referral link."));
+    v.push_back(int_key("expiry_grace_ms", &Config::expiry_grace_ms, 0, 604800000,
+                        "Configs keep working this long after the subscription expires."));
     auto url_check = [](const RawValue& raw, const std::string& s) {
       if (!s.empty() && s.rfind("http://", 0) != 0 && s.rfind("https://", 0) != 0)
         fail(raw, "must start with http:// or https://");
@@ -280,8 +282,7 @@ const std::vector<KeySpec>& specs() {
                            "Customer e-mail put on 54-FZ receipts (required with yookassa_vat_code)."));
     auto networks_key = [](std::string key, std::vector<std::string> Config::*field, std::string def,
                            std::string description) {
-      return KeySpec{{key, "", "list", def, false, std::move(description)},
-                     [field](Config& c, const RawValue& raw) {
+      return KeySpec{{key, "", "list", def, false, std::move(description)}, [field](Config& c, const RawValue& raw) {
                        auto items = as_list(raw);
                        for (const auto& item : items) {
                          try {
@@ -293,8 +294,7 @@ const std::vector<KeySpec>& specs() {
                        c.*field = items;
                      }};
     };
-    v.push_back(networks_key("yookassa_allowed_ips", &Config::yookassa_allowed_ips,
-                             "YooKassa's published ranges",
+    v.push_back(networks_key("yookassa_allowed_ips", &Config::yookassa_allowed_ips, "YooKassa's published ranges",
                              "Addresses/networks YooKassa notifications may come from (they are unsigned)."));
     v.push_back(string_key("heleket_api_url", &Config::heleket_api_url, false, "Heleket API base URL.", url_check));
     v.push_back(string_key("heleket_merchant", &Config::heleket_merchant, false, "Heleket merchant uuid."));

@@ -72,6 +72,7 @@ struct Config {
   std::vector<int> referral_percents{10, 5, 2};
   int cashback_percent = 5;
   int referral_bonus_days = 3;
+  int expiry_grace_ms = 0;
   std::string yookassa_api_url = "https://api.yookassa.ru";
   std::string yookassa_shop_id;
   std::string yookassa_secret_key;

@@ -10,6 +10,8 @@ std::string to_base64(std::string_view data);
 std::string from_base64(std::string_view b64);
 // Lower-case hex of the MD5 digest (only where a provider's protocol demands MD5, e.g. Heleket's signature).
 std::string md5_hex(std::string_view data);
+// Escapes text for HTML (Telegram's parse_mode=HTML, the emulators' pages).
+std::string html_escape(std::string_view text);
 // Compares in time independent of where the strings differ (signatures, secrets).
 bool constant_time_equal(std::string_view a, std::string_view b);
 

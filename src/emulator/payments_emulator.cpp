@@ -52,20 +52,6 @@ std::string html_page(const std::string& title, const std::string& body) {
          body + "</div></body></html>";
 }
 
-std::string escape_html(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 PaymentsEmulator::PaymentsEmulator(asio::any_io_executor ex, PaymentsEmulatorOptions options)
@@ -122,7 +108,8 @@ awaitable<http::Response> PaymentsEmulator::yookassa_api(http::Request& request)
     std::string id = path.substr(refund ? 12 : 13);
     if (refund) {
       auto it = refunds_.find(id);
-      if (it == refunds_.end()) co_return yookassa_error(http::bhttp::status::not_found, "not_found", "Refund not found");
+      if (it == refunds_.end())
+        co_return yookassa_error(http::bhttp::status::not_found, "not_found", "Refund not found");
       co_return http::json_response(http::bhttp::status::ok, it->second);
     }
     auto it = payments_.find(id);
@@ -147,15 +134,18 @@ awaitable<http::Response> PaymentsEmulator::yookassa_api(http::Request& request)
   };
   if (!body.contains("amount") || !amount_ok(body["amount"]))
     co_return yookassa_error(http::bhttp::status::bad_request, "invalid_request", "Invalid amount");
-  std::string id = fmt::format("{:08x}-000f-5000-9000-{:012x}", static_cast<uint32_t>(random_()),
-                               random_() & 0xffffffffffffULL);
+  std::string id =
+      fmt::format("{:08x}-000f-5000-9000-{:012x}", static_cast<uint32_t>(random_()), random_() & 0xffffffffffffULL);
   if (path == "/v3/refunds") {
     std::string payment_id = body.value("payment_id", "");
     auto it = payments_.find(payment_id);
     if (it == payments_.end() || it->second.object.value("status", "") != "succeeded")
       co_return yookassa_error(http::bhttp::status::bad_request, "invalid_request", "Payment is not refundable");
-    json refund{{"id", id},         {"payment_id", payment_id}, {"status", "succeeded"},
-                {"amount", body["amount"]}, {"created_at", iso_now()}};
+    json refund{{"id", id},
+                {"payment_id", payment_id},
+                {"status", "succeeded"},
+                {"amount", body["amount"]},
+                {"created_at", iso_now()}};
     refunds_[id] = refund;
     idempotence_[path + "|" + key] = id;
     it->second.object["refunded_amount"] = body["amount"];
@@ -174,7 +164,9 @@ awaitable<http::Response> PaymentsEmulator::yookassa_api(http::Request& request)
   p.id = id;
   p.sequence = ++sequence_;
   json metadata = body.value("metadata", json::object());
-  if (metadata.contains("order_id")) p.order_id = metadata["order_id"].is_string() ? metadata["order_id"].get<std::string>() : metadata["order_id"].dump();
+  if (metadata.contains("order_id"))
+    p.order_id =
+        metadata["order_id"].is_string() ? metadata["order_id"].get<std::string>() : metadata["order_id"].dump();
   p.object = {{"id", id},
               {"status", "pending"},
               {"paid", false},
@@ -208,7 +200,8 @@ awaitable<http::Response> PaymentsEmulator::heleket_api(http::Request& request) 
   if (path == "/v1/payment/info") {
     std::string uuid = body.value("uuid", "");
     if (uuid.empty())
-      if (auto it = heleket_by_order_.find(body.value("order_id", "")); it != heleket_by_order_.end()) uuid = it->second;
+      if (auto it = heleket_by_order_.find(body.value("order_id", "")); it != heleket_by_order_.end())
+        uuid = it->second;
     auto it = payments_.find(uuid);
     if (it == payments_.end()) co_return heleket_error(http::bhttp::status::not_found, "Payment not found");
     co_return http::json_response(http::bhttp::status::ok, {{"state", 0}, {"result", it->second.object}});
@@ -226,9 +219,9 @@ awaitable<http::Response> PaymentsEmulator::heleket_api(http::Request& request) 
     if (!existing.object.value("is_final", false))
       co_return http::json_response(http::bhttp::status::ok, {{"state", 0}, {"result", existing.object}});
   }
-  std::string uuid = fmt::format("{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}", static_cast<uint32_t>(random_()),
-                                 random_() & 0xffff, random_() & 0xfff, random_() & 0xfff,
-                                 random_() & 0xffffffffffffULL);
+  std::string uuid =
+      fmt::format("{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}", static_cast<uint32_t>(random_()), random_() & 0xffff,
+                  random_() & 0xfff, random_() & 0xfff, random_() & 0xffffffffffffULL);
   Payment p;
   p.provider = "heleket";
   p.id = uuid;
@@ -292,16 +285,18 @@ void PaymentsEmulator::queue_heleket_webhook(const Payment& p, const std::string
   body["currency"] = p.object.value("currency", "RUB");
   body["payer_currency"] = "USDT";
   body["additional_data"] = nullptr;
-  body["convert"] = {{"to_currency", "USDT"}, {"commission", nullptr}, {"rate", "0.01080000"}, {"amount", "2.10700000"}};
+  body["convert"] = {
+      {"to_currency", "USDT"}, {"commission", nullptr}, {"rate", "0.01080000"}, {"amount", "2.10700000"}};
   body["txid"] = "6f0d9c8a/emulated";  // a '/' so the PHP-style escaping is exercised on every webhook
   body["sign"] = billing::heleket_sign(billing::php_json_encode(body), options_.heleket_api_key);
   std::string text = billing::php_json_encode(body);
-  for (int i = 0; i < copies; ++i) deliveries_.push_back({p.callback_url, text, {{"Content-Type", "application/json"}}});
+  for (int i = 0; i < copies; ++i)
+    deliveries_.push_back({p.callback_url, text, {{"Content-Type", "application/json"}}});
   start_deliverers();
 }
 
-bool PaymentsEmulator::settle(const std::string& provider, const std::string& id, const std::string& status,
-                              int copies, std::optional<std::string> amount_override) {
+bool PaymentsEmulator::settle(const std::string& provider, const std::string& id, const std::string& status, int copies,
+                              std::optional<std::string> amount_override) {
   auto it = payments_.find(id);
   if (it == payments_.end() || it->second.provider != provider) return false;
   Payment& p = it->second;
@@ -312,7 +307,8 @@ bool PaymentsEmulator::settle(const std::string& provider, const std::string& id
     if (status == "succeeded") {
       p.object["captured_at"] = iso_now();
       p.object["refundable"] = true;
-      p.object["payment_method"] = {{"type", "bank_card"}, {"id", p.id}, {"saved", false}, {"title", "Bank card *4444"}};
+      p.object["payment_method"] = {
+          {"type", "bank_card"}, {"id", p.id}, {"saved", false}, {"title", "Bank card *4444"}};
     }
     if (status == "canceled")
       p.object["cancellation_details"] = {{"party", "yoo_money"}, {"reason", "expired_on_confirmation"}};
@@ -335,10 +331,13 @@ bool PaymentsEmulator::refund(const std::string& provider, const std::string& id
   Payment& p = it->second;
   if (provider == "yookassa") {
     if (p.object.value("status", "") != "succeeded") return false;
-    std::string refund_id = fmt::format("{:08x}-0015-5000-8000-{:012x}", static_cast<uint32_t>(random_()),
-                                        random_() & 0xffffffffffffULL);
-    json refund{{"id", refund_id},          {"payment_id", p.id},      {"status", "succeeded"},
-                {"amount", p.object["amount"]}, {"created_at", iso_now()}};
+    std::string refund_id =
+        fmt::format("{:08x}-0015-5000-8000-{:012x}", static_cast<uint32_t>(random_()), random_() & 0xffffffffffffULL);
+    json refund{{"id", refund_id},
+                {"payment_id", p.id},
+                {"status", "succeeded"},
+                {"amount", p.object["amount"]},
+                {"created_at", iso_now()}};
     refunds_[refund_id] = refund;
     p.object["refunded_amount"] = p.object["amount"];
     queue_yookassa_event("refund.succeeded", refund, copies);
@@ -418,9 +417,8 @@ awaitable<http::Response> PaymentsEmulator::checkout(http::Request& request) {
   if (it == payments_.end() || it->second.provider != provider)
     co_return http::make_response(http::bhttp::status::not_found, "no such payment");
   Payment& p = it->second;
-  std::string back = options_.chat_url.empty() ? ""
-                                               : "<p><a href=\"" + escape_html(options_.chat_url) +
-                                                     "\">Back to the chat</a></p>";
+  std::string back =
+      options_.chat_url.empty() ? "" : "<p><a href=\"" + html_escape(options_.chat_url) + "\">Back to the chat</a></p>";
   std::string brand = provider == "yookassa" ? "YooKassa (emulated)" : "Heleket (emulated)";
   std::string amount = provider == "yookassa" ? p.object["amount"].value("value", "") + " ₽"
                                               : p.object.value("amount", "") + " " + p.object.value("currency", "");
@@ -428,16 +426,17 @@ awaitable<http::Response> PaymentsEmulator::checkout(http::Request& request) {
     std::string status = p.object.value("status", "");
     bool open = status == "pending" || status == "check";
     if (!open)
-      co_return http::make_response(http::bhttp::status::conflict,
-                                    html_page(brand, "<h1>This payment is already " + escape_html(status) + "</h1>" + back),
-                                    "text/html; charset=utf-8");
+      co_return http::make_response(
+          http::bhttp::status::conflict,
+          html_page(brand, "<h1>This payment is already " + html_escape(status) + "</h1>" + back),
+          "text/html; charset=utf-8");
     bool pay = parts[3] == "pay";
     std::string final_status = provider == "yookassa" ? (pay ? "succeeded" : "canceled") : (pay ? "paid" : "cancel");
     settle(provider, id, final_status, 1, std::nullopt);
     co_return http::make_response(
         http::bhttp::status::ok,
         html_page(brand, std::string("<h1 id=\"result\">") + (pay ? "Payment complete" : "Payment canceled") +
-                             "</h1><p class=\"muted\">" + escape_html(amount) +
+                             "</h1><p class=\"muted\">" + html_escape(amount) +
                              "</p><p>You can return to the bot now.</p>" + back),
         "text/html; charset=utf-8");
   }
@@ -445,17 +444,18 @@ awaitable<http::Response> PaymentsEmulator::checkout(http::Request& request) {
       provider == "yookassa" ? p.object.value("description", "") : "Order " + p.object.value("order_id", "");
   std::string status = p.object.value("status", "");
   std::string actions = (status == "pending" || status == "check")
-                            ? "<form method=\"post\" action=\"" + path + "/pay\" style=\"display:inline\"><button "
-                                                                          "class=\"pay\" id=\"pay\">Pay " +
-                                  escape_html(amount) + "</button></form><form method=\"post\" action=\"" + path +
+                            ? "<form method=\"post\" action=\"" + path +
+                                  "/pay\" style=\"display:inline\"><button "
+                                  "class=\"pay\" id=\"pay\">Pay " +
+                                  html_escape(amount) + "</button></form><form method=\"post\" action=\"" + path +
                                   "/cancel\" style=\"display:inline\"><button class=\"cancel\" "
                                   "id=\"cancel\">Cancel</button></form>"
-                            : "<p>Status: <b>" + escape_html(status) + "</b></p>";
-  co_return http::make_response(http::bhttp::status::ok,
-                                html_page(brand, "<p class=\"muted\">" + brand + "</p><h1>" + escape_html(description) +
-                                                     "</h1><p>Amount: <b>" + escape_html(amount) + "</b></p>" +
-                                                     actions + back),
-                                "text/html; charset=utf-8");
+                            : "<p>Status: <b>" + html_escape(status) + "</b></p>";
+  co_return http::make_response(
+      http::bhttp::status::ok,
+      html_page(brand, "<p class=\"muted\">" + brand + "</p><h1>" + html_escape(description) + "</h1><p>Amount: <b>" +
+                           html_escape(amount) + "</b></p>" + actions + back),
+      "text/html; charset=utf-8");
 }
 
 awaitable<http::Response> PaymentsEmulator::client_api(http::Request& request) {

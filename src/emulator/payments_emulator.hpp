@@ -39,8 +39,8 @@ class PaymentsEmulator {
 
  private:
   struct Payment {
-    std::string provider;  // yookassa, heleket
-    std::string id;        // YooKassa payment id / Heleket uuid
+    std::string provider;   // yookassa, heleket
+    std::string id;         // YooKassa payment id / Heleket uuid
     nlohmann::json object;  // YooKassa payment object, or Heleket invoice
     std::string order_id;   // metadata.order_id / Heleket order_id
     std::string callback_url;
@@ -74,10 +74,10 @@ class PaymentsEmulator {
   http::Router router_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<http::Client> client_;
-  std::map<std::string, Payment> payments_;                 // by id
-  std::map<std::string, std::string> idempotence_;          // Idempotence-Key -> payment/refund id
-  std::map<std::string, nlohmann::json> refunds_;           // YooKassa refund objects by id
-  std::map<std::string, std::string> heleket_by_order_;     // Heleket order_id -> uuid
+  std::map<std::string, Payment> payments_;              // by id
+  std::map<std::string, std::string> idempotence_;       // Idempotence-Key -> payment/refund id
+  std::map<std::string, nlohmann::json> refunds_;        // YooKassa refund objects by id
+  std::map<std::string, std::string> heleket_by_order_;  // Heleket order_id -> uuid
   std::deque<Delivery> deliveries_;
   Event deliveries_arrived_;
   int deliverers_ = 0;
@@ -85,8 +85,11 @@ class PaymentsEmulator {
   int64_t sequence_ = 0;
   std::mt19937_64 random_{42};
   bool stopping_ = false;
-  nlohmann::json stats_ = {{"webhooks_delivered", 0}, {"webhook_failed_attempts", 0}, {"webhooks_dropped", 0},
-                           {"api_calls", 0},          {"auth_failures", 0}};
+  nlohmann::json stats_ = {{"webhooks_delivered", 0},
+                           {"webhook_failed_attempts", 0},
+                           {"webhooks_dropped", 0},
+                           {"api_calls", 0},
+                           {"auth_failures", 0}};
 };
 
 }  // namespace vpnbot::emulator

@@ -24,7 +24,6 @@ WITH ins AS (
 )
 SELECT id, pg_notify('vpnbot_outbox', '') FROM ins)sql";
 
-
 db::Params enqueue_params(const OutMessage& m) {
   json files = nullptr;
   if (!m.files.empty()) {

@@ -40,6 +40,19 @@ void register_job_handlers(jobs::Worker& worker, const SecretBox& box, Millis ad
   });
 }
 
+awaitable<void> enqueue_provision(db::Transaction& tx, const ProvisionRequest& request) {
+  jobs::NewJob job;
+  job.kind = "vpn.provision";
+  job.payload = {{"user_id", request.user_id},
+                 {"provision_key", request.key},
+                 {"device_limit", request.device_limit},
+                 {"deliver", request.deliver}};
+  if (request.subscription_id) job.payload["subscription_id"] = *request.subscription_id;
+  if (request.node_id) job.payload["node_id"] = *request.node_id;
+  job.unique_key = request.key;
+  co_await jobs::Queue::enqueue(tx, job);
+}
+
 std::vector<jobs::PeriodicTask> periodic_tasks() {
   return {{"vpn.release_addresses", Millis(60000), [] { return jobs::NewJob{.kind = "vpn.release_addresses"}; }}};
 }

@@ -15,4 +15,16 @@ void register_job_handlers(jobs::Worker& worker, const SecretBox& box, Millis ad
                            AfterProvision after_provision = nullptr);
 std::vector<jobs::PeriodicTask> periodic_tasks();
 
+// A request for one new config, enqueued inside the caller's transaction; `key` makes it idempotent (the job's
+// unique key and the peer's provision_key), `deliver` sends the file and QR code to the user once it exists.
+struct ProvisionRequest {
+  int64_t user_id = 0;
+  std::string key;
+  std::optional<int64_t> subscription_id;
+  int device_limit = 1;
+  std::optional<int64_t> node_id;  // nullopt: the least filled enabled node
+  bool deliver = true;
+};
+awaitable<void> enqueue_provision(db::Transaction& tx, const ProvisionRequest& request);
+
 }  // namespace vpnbot::vpn
