@@ -23,6 +23,23 @@ T run_on(asio::io_context& io, awaitable<T> task) {
   return std::move(*value);
 }
 
+// The same while background coroutines (a worker, a listener) keep the loop busy: runs until `task` finished.
+template <typename T>
+T run_until_done(asio::io_context& io, awaitable<T> task) {
+  std::exception_ptr error;
+  std::optional<T> value;
+  bool done = false;
+  asio::co_spawn(io, std::move(task), [&](std::exception_ptr e, T v) {
+    error = e;
+    if (!e) value = std::move(v);
+    done = true;
+  });
+  io.restart();
+  while (!done) io.run_one_for(Millis(100));
+  if (error) std::rethrow_exception(error);
+  return std::move(*value);
+}
+
 // A throwaway PostgreSQL with fsync on (figures include real commits), every migration applied, and a pool on
 // `io`. Members are destroyed in reverse order: the pool before its executors, the cluster last.
 struct BenchDatabase {

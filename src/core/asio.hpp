@@ -11,6 +11,8 @@
 
 // g++ 12 coroutine bug: a temporary with a non-trivial destructor made by ?:, by a lambda with captures, or by a
 // braced aggregate inside a co_await expression may be destroyed twice. Name such values before co_await.
+// Awaitables start lazily: a coroutine called (not co_awaited) in a return statement outlives the caller's
+// temporaries, so coroutines that may be called that way take strings by value.
 
 namespace vpnbot {
 namespace asio = boost::asio;
