@@ -1,6 +1,7 @@
 #include "admin/cli.hpp"
 
 #include "admin/billing_cli.hpp"
+#include "admin/broadcast_cli.hpp"
 #include "admin/run_db.hpp"
 
 #include <unistd.h>
@@ -85,6 +86,7 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
   peer_qr->add_option("--out", *qr_path, "PNG file")->required();
 
   auto billing_runner = add_billing_commands(*admin, json_out);
+  auto broadcast_runner = add_broadcast_commands(*admin, json_out);
 
   auto* agent = app.add_subcommand("wg-agent", "Apply one node's peers to its WireGuard interface (CAP_NET_ADMIN)");
   agent->add_option("--config", config_file, "TOML config file")->check(CLI::ExistingFile);
@@ -134,6 +136,7 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
     }
     if (!*admin) return std::nullopt;
     if (auto rc = billing_runner(config)) return rc;
+    if (auto rc = broadcast_runner(config)) return rc;
     bool as_json = *json_out;
     if (*node_add)
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {

@@ -9,6 +9,8 @@
 #include "billing/jobs.hpp"
 #include "billing/webhooks.hpp"
 #include "bot/bot.hpp"
+#include "bot/reminders.hpp"
+#include "broadcast/broadcasts.hpp"
 #include "core/asio.hpp"
 #include "core/event.hpp"
 #include "core/log.hpp"
@@ -291,6 +293,7 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
                                  1000.0 / std::max(1, config.telegram_private_chat_interval_ms),
                                  config.telegram_group_rate_per_min};
         sender_options.send_timeout = Millis(config.telegram_send_timeout_ms);
+        sender_options.allow_paid_broadcast = config.telegram_allow_paid_broadcast;
         sender_options.may_send = [sender_lease] { return sender_lease->held(); };
         roles.sender = std::make_unique<telegram::Sender>(ex, pool, *roles.bot_api, sender_options);
         auto* sender = roles.sender.get();
@@ -306,6 +309,11 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
       vpn::register_job_handlers(*roles.worker, *roles.secret_box, Millis(config.vpn_address_grace_ms),
                                  after_provision);
       billing::register_job_handlers(*roles.worker, std::move(billing_deps));
+      broadcast::register_job_handlers(*roles.worker);
+      if (roles.bot)
+        bot::register_reminder_jobs(*roles.worker, *roles.bot,
+                                    bot::ReminderOptions{config.reminder_hours, Millis(config.reminder_lookback_ms),
+                                                         Millis(config.auto_renew_before_ms)});
       auto* worker = roles.worker.get();
       auto* dispatcher = roles.dispatcher.get();
       auto* sender = roles.sender.get();
@@ -333,7 +341,13 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
       auto tasks = housekeeping_tasks();
       for (auto& t : vpn::periodic_tasks()) tasks.push_back(std::move(t));
       for (auto& t : billing::periodic_tasks()) tasks.push_back(std::move(t));
-      roles.scheduler = std::make_unique<jobs::Scheduler>(ex, *roles.queue, *roles.scheduler_lease, std::move(tasks));
+      for (auto& t : broadcast::periodic_tasks()) tasks.push_back(std::move(t));
+      for (auto& t : bot::reminder_tasks()) tasks.push_back(std::move(t));
+      auto origin = config.scheduler_time_origin_ms
+                        ? std::chrono::system_clock::time_point(Millis(config.scheduler_time_origin_ms))
+                        : std::chrono::system_clock::now();
+      roles.scheduler = std::make_unique<jobs::Scheduler>(ex, *roles.queue, *roles.scheduler_lease, std::move(tasks),
+                                                          jobs::scaled_clock(config.scheduler_time_scale, origin));
       track(roles.scheduler_lease->run(), "scheduler-lease");
       track(roles.scheduler->run(), "scheduler");
     }

@@ -311,10 +311,13 @@ void register_job_handlers(jobs::Worker& worker, BillingJobDeps deps_in) {
   });
 
   worker.on("billing.deactivate_expired", [deps](jobs::JobContext& ctx) -> awaitable<void> {
+    std::optional<int64_t> at;
+    if (ctx.job.payload.contains("at_ms") && ctx.job.payload["at_ms"].is_number_integer())
+      at = ctx.job.payload["at_ms"].get<int64_t>();
     int64_t total = 0;
     for (;;) {
       auto n = co_await ctx.pool.transaction([&](db::Transaction& tx) -> awaitable<int64_t> {
-        auto users = co_await Subscriptions::deactivate_expired(tx, deps->options->expiry_grace, 200);
+        auto users = co_await Subscriptions::deactivate_expired(tx, deps->options->expiry_grace, 200, at);
         for (int64_t user : users) co_await vpn::VpnStore::set_user_peers_state(tx, user, "active", "disabled");
         co_return static_cast<int64_t>(users.size());
       });

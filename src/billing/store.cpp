@@ -143,15 +143,17 @@ awaitable<std::optional<Subscription>> Subscriptions::shorten(db::Transaction& t
   co_return read_subscription(r, 0);
 }
 
-awaitable<std::vector<int64_t>> Subscriptions::deactivate_expired(db::Transaction& tx, Millis grace, int limit) {
+awaitable<std::vector<int64_t>> Subscriptions::deactivate_expired(db::Transaction& tx, Millis grace, int limit,
+                                                                 std::optional<int64_t> now_ms) {
   auto r = co_await tx.exec(R"sql(
 WITH due AS (
   SELECT id FROM subscriptions
-  WHERE NOT deactivated AND expires_at < now() - make_interval(secs => $1::double precision / 1000)
+  WHERE NOT deactivated AND expires_at < coalesce(to_timestamp($3::bigint::double precision / 1000), now())
+                                         - make_interval(secs => $1::double precision / 1000)
   ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-UPDATE subscriptions s SET deactivated = true, updated_at = now() FROM due WHERE s.id = due.id
+UPDATE subscriptions s SET deactivated = true FROM due WHERE s.id = due.id
 RETURNING s.user_id)sql",
-                            grace.count(), limit);
+                            grace.count(), limit, now_ms);
   std::vector<int64_t> users;
   for (int i = 0; i < r.rows(); ++i) users.push_back(r.get<int64_t>(i, 0));
   co_return users;

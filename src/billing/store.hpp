@@ -70,7 +70,9 @@ class Subscriptions {
   static awaitable<std::optional<Subscription>> shorten(db::Transaction& tx, int64_t user_id, int days);
   // Marks up to `limit` subscriptions that expired more than `grace` ago as deactivated and returns their users
   // (whose configs the caller disables in the same transaction). A renewal clears the mark.
-  static awaitable<std::vector<int64_t>> deactivate_expired(db::Transaction& tx, Millis grace, int limit);
+  // `now_ms`: the scheduler's notion of now (its job's at_ms); the database clock when absent.
+  static awaitable<std::vector<int64_t>> deactivate_expired(db::Transaction& tx, Millis grace, int limit,
+                                                            std::optional<int64_t> now_ms = std::nullopt);
   static awaitable<bool> set_auto_renew(db::Transaction& tx, int64_t user_id, bool on);
   // Whether the user may still take the trial (never had one, no subscription yet).
   static awaitable<bool> trial_available(db::Transaction& tx, int64_t user_id);

@@ -39,6 +39,7 @@ class Bot {
   awaitable<void> apologise(db::Pool& pool, const telegram::InboxUpdate& update);
 
   const BotOptions& options() const { return options_; }
+  const Catalog& catalog() const { return catalog_; }
   // Renders billing notices (payment link, failure, receipt, refund) into the outbox, in the user's language.
   billing::BillingNotifier notifier() const;
   // Sends a config (file + QR) to its owner; used after a provisioning job created it.

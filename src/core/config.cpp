@@ -266,6 +266,44 @@ const std::vector<KeySpec>& specs() {
                         "Extra days on the first purchase of a user who came by a referral link."));
     v.push_back(int_key("expiry_grace_ms", &Config::expiry_grace_ms, 0, 604800000,
                         "Configs keep working this long after the subscription expires."));
+    v.push_back({{"reminder_hours", "", "list", "72,24,0", false,
+                  "Expiry reminders: hours before expiry (0 = at expiry), in the user's language with a Renew button."},
+                 [](Config& c, const RawValue& raw) {
+                   c.reminder_hours.clear();
+                   for (const auto& item : as_list(raw)) {
+                     int h = -1;
+                     auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), h);
+                     if (ec != std::errc() || ptr != item.data() + item.size() || h < 0 || h > 24 * 60)
+                       fail(raw, fmt::format("'{}' is not a number of hours 0..1440", item));
+                     c.reminder_hours.push_back(h);
+                   }
+                 }});
+    v.push_back(int_key("reminder_lookback_ms", &Config::reminder_lookback_ms, 60000, 604800000,
+                        "A reminder missed (scheduler down) is still sent if at most this late."));
+    v.push_back(int_key("auto_renew_before_ms", &Config::auto_renew_before_ms, 60000, 604800000,
+                        "Auto-renewal from the balance happens this long before expiry."));
+    v.push_back(int_key("scheduler_time_scale", &Config::scheduler_time_scale, 1, 1000000,
+                        "For tests and demos only: the scheduler's clock runs this many times faster than real time."));
+    v.push_back({{"scheduler_time_origin_ms", "", "integer", "0", false,
+                  "With scheduler_time_scale: the Unix ms where the fast clock starts (the same in every process); "
+                  "0 = process start."},
+                 [](Config& c, const RawValue& raw) {
+                   c.scheduler_time_origin_ms = as_int(raw, 0, int64_t(1) << 50);
+                 }});
+    v.push_back({{"telegram_allow_paid_broadcast", "", "boolean", "false", false,
+                  "Send broadcasts with allow_paid_broadcast (paid in Stars; raise telegram_global_rate up to 1000)."},
+                 [](Config& c, const RawValue& raw) {
+                   std::string s;
+                   if (raw.node) {
+                     auto b = raw.node->value_exact<bool>();
+                     if (!b) fail(raw, "must be true or false");
+                     c.telegram_allow_paid_broadcast = *b;
+                     return;
+                   }
+                   s = *raw.text;
+                   if (s != "true" && s != "false" && s != "1" && s != "0") fail(raw, "must be true or false");
+                   c.telegram_allow_paid_broadcast = s == "true" || s == "1";
+                 }});
     auto url_check = [](const RawValue& raw, const std::string& s) {
       if (!s.empty() && s.rfind("http://", 0) != 0 && s.rfind("https://", 0) != 0)
         fail(raw, "must start with http:// or https://");

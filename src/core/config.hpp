@@ -73,6 +73,12 @@ struct Config {
   int cashback_percent = 5;
   int referral_bonus_days = 3;
   int expiry_grace_ms = 0;
+  std::vector<int> reminder_hours{72, 24, 0};
+  int reminder_lookback_ms = 6 * 3600 * 1000;
+  int auto_renew_before_ms = 12 * 3600 * 1000;
+  int scheduler_time_scale = 1;
+  int64_t scheduler_time_origin_ms = 0;
+  bool telegram_allow_paid_broadcast = false;
   std::string yookassa_api_url = "https://api.yookassa.ru";
   std::string yookassa_shop_id;
   std::string yookassa_secret_key;

@@ -497,6 +497,25 @@ awaitable<http::Response> TelegramEmulator::client_api(http::Request& request) {
       }
       co_return http::json_response(http::bhttp::status::not_found, {{"error", "no such invoice"}});
     }
+    if (path == "/client/users") {  // many users at once (broadcast tests): ids from..from+count-1
+      int64_t from = body.at("from"), count = body.at("count");
+      std::set<int64_t> blocked;
+      for (const auto& b : body.value("blocked", json::array())) blocked.insert(b.get<int64_t>());
+      for (int64_t id = from; id < from + count; ++id) {
+        auto& u = user(id, {{"first_name", "U" + std::to_string(id)}});
+        u.blocked = blocked.count(id) > 0;
+      }
+      co_return http::json_response(http::bhttp::status::ok, {{"created", count}});
+    }
+    if (path == "/client/message_counts") {  // messages the bot sent, per chat (only chats with any)
+      json out = json::object();
+      for (const auto& [id, u] : users_) {
+        int n = 0;
+        for (const auto& m : u.messages) n += m.from_bot;
+        if (n) out[std::to_string(id)] = n;
+      }
+      co_return http::json_response(http::bhttp::status::ok, out);
+    }
     if (path == "/client/raw_update") {  // arbitrary (even malformed) update content, for robustness tests
       int64_t id = push_update(body);
       co_return http::json_response(http::bhttp::status::ok, {{"update_id", id}});

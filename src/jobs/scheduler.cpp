@@ -4,6 +4,11 @@
 
 namespace vpnbot::jobs {
 
+WallClock scaled_clock(int scale, std::chrono::system_clock::time_point origin) {
+  if (scale <= 1) return [] { return std::chrono::system_clock::now(); };
+  return [scale, origin] { return origin + (std::chrono::system_clock::now() - origin) * scale; };
+}
+
 Scheduler::Scheduler(asio::any_io_executor ex, Queue& queue, LeaderLease& lease, std::vector<PeriodicTask> tasks,
                      WallClock clock)
     : queue_(queue), lease_(lease), tasks_(std::move(tasks)), clock_(std::move(clock)), wake_(ex) {}
@@ -23,6 +28,8 @@ awaitable<int> Scheduler::tick() {
     if (it != enqueued_bucket_.end() && it->second == bucket) continue;
     NewJob job = task.make_job();
     job.unique_key = task.name + ":" + std::to_string(bucket);
+    // The moment the job stands for, by the scheduler's clock (injectable: tests run days in seconds).
+    if (job.payload.is_object() && !job.payload.contains("at_ms")) job.payload["at_ms"] = bucket * task.interval.count();
     auto id = co_await queue_.enqueue(job);
     if (id) ++created;
     enqueued_bucket_[task.name] = bucket;

@@ -8,7 +8,8 @@
 namespace vpnbot::jobs {
 
 // A periodic task becomes one job per time bucket; the bucket is in the unique key, so two leaders
-// (e.g. during a lease hand-over) enqueue it once.
+// (e.g. during a lease hand-over) enqueue it once. The job's payload gets "at_ms": the bucket's start (Unix ms) by
+// the scheduler's clock, which time-based work uses as "now".
 struct PeriodicTask {
   std::string name;
   Millis interval;
@@ -16,6 +17,9 @@ struct PeriodicTask {
 };
 
 using WallClock = std::function<std::chrono::system_clock::time_point()>;
+// A clock that runs `scale` times faster than real time from `origin` (the same origin in every process keeps
+// their buckets aligned). scale 1 is the real clock.
+WallClock scaled_clock(int scale, std::chrono::system_clock::time_point origin);
 
 class Scheduler {
  public:

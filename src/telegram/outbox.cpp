@@ -160,7 +160,7 @@ awaitable<int> Sender::send_ready_rows() {
       "UPDATE outbox SET state = 'sending', attempts = attempts + 1, locked_by = $2, "
       "lease_until = now() + make_interval(secs => $3::double precision / 1000) "
       "WHERE id = ANY($1::bigint[]) AND state = 'pending' "
-      "RETURNING id, chat_id, method, payload, files, attempts",
+      "RETURNING id, chat_id, method, payload, files, attempts, priority",
       ids, options_.owner, options_.send_timeout.count() + 5000);
   for (int i = 0; i < claimed.rows(); ++i) {
     Row row{claimed.get<int64_t>(i, 0),
@@ -168,7 +168,8 @@ awaitable<int> Sender::send_ready_rows() {
             claimed.get<std::string>(i, 2),
             claimed.get<json>(i, 3),
             claimed.is_null(i, 4) ? json() : claimed.get<json>(i, 4),
-            claimed.get<int>(i, 5)};
+            claimed.get<int>(i, 5),
+            claimed.get<int>(i, 6)};
     if (!answers_a_query(row.method)) busy_chats_.insert(row.chat_id);
     ++in_flight_;
     asio::co_spawn(ex_, deliver(std::move(row)), asio::detached);
@@ -179,6 +180,8 @@ awaitable<int> Sender::send_ready_rows() {
 awaitable<json> Sender::call_api(const Row& row) {
   json params = row.payload;
   params["chat_id"] = row.chat_id;
+  // Paid broadcasts: Telegram lets bulk messages exceed 30/s for a fee in Stars (up to 1000/s).
+  if (options_.allow_paid_broadcast && row.priority <= kPriorityBulk) params["allow_paid_broadcast"] = true;
   if (row.files.is_array() && !row.files.empty()) {
     std::vector<InputFile> files;
     for (const auto& f : row.files)

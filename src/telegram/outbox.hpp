@@ -49,6 +49,7 @@ struct SenderOptions {
   int max_attempts = 8;       // for transport errors and 5xx
   Millis poll_interval{500};  // NOTIFY wakes it sooner
   Millis send_timeout{20000};
+  bool allow_paid_broadcast = false;  // bulk messages carry allow_paid_broadcast (with a global rate up to 1000/s)
   // Sends only while this returns true (e.g. while holding the sender lease: the limits are per bot).
   std::function<bool()> may_send;
 };
@@ -81,6 +82,7 @@ class Sender {
     json payload;
     json files;
     int attempts;
+    int priority;
   };
   awaitable<int> send_ready_rows();
   awaitable<void> deliver(Row row);

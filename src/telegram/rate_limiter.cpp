@@ -4,7 +4,9 @@
 
 namespace vpnbot::telegram {
 namespace {
-constexpr auto kSecond = std::chrono::seconds(1);
+// "N per second" is kept over a slightly longer window: requests in flight reach Telegram with some jitter, and
+// a burst squeezed by it must still fit in any one second there (costs ~2% of the rate).
+constexpr auto kGlobalWindow = std::chrono::milliseconds(1020);
 constexpr auto kMinute = std::chrono::seconds(60);
 
 // Earliest time at which fewer than `limit` of `times` fall within `window` before it.
@@ -18,7 +20,7 @@ Clock::time_point window_ready(const std::deque<Clock::time_point>& times, size_
 
 Clock::time_point RateLimiter::ready_at(int64_t chat_id, Clock::time_point now) const {
   auto ready = std::max(now, paused_until_);
-  ready = std::max(ready, window_ready(global_, static_cast<size_t>(limits_.global_per_second), kSecond, now));
+  ready = std::max(ready, window_ready(global_, static_cast<size_t>(limits_.global_per_second), kGlobalWindow, now));
   auto it = chats_.find(chat_id);
   if (it != chats_.end() && !it->second.empty()) {
     if (chat_id > 0) {

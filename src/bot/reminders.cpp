@@ -1,0 +1,132 @@
+#include "bot/reminders.hpp"
+
+#include "billing/ledger.hpp"
+#include "billing/orders.hpp"
+#include "bot/callback.hpp"
+#include "bot/context.hpp"
+#include "core/log.hpp"
+
+namespace vpnbot::bot {
+namespace {
+
+using telegram::json;
+
+constexpr int kPage = 500;
+
+int64_t at_ms_of(const jobs::ClaimedJob& job) {
+  if (job.payload.contains("at_ms") && job.payload["at_ms"].is_number_integer()) return job.payload["at_ms"];
+  return std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+json renew_keyboard(const Catalog& catalog, const std::string& lang) {
+  return keyboard({{button(catalog.text(lang, "reminder.renew_button"), encode_callback("m", {"buy"}))}});
+}
+
+}  // namespace
+
+void register_reminder_jobs(jobs::Worker& worker, const Bot& bot, ReminderOptions options) {
+  worker.on("billing.reminders", [&bot, options](jobs::JobContext& ctx) -> awaitable<void> {
+    int64_t at = at_ms_of(ctx.job);
+    const Catalog& catalog = bot.catalog();
+    int64_t sent = 0;
+    for (int hours : options.hours) {
+      int64_t offset = int64_t(hours) * 3600 * 1000, after = 0;
+      for (;;) {  // keyset pages over the (indexed) expiry window
+        auto r = co_await ctx.pool.exec(R"sql(
+SELECT s.id, s.user_id, (extract(epoch FROM s.expires_at) * 1000)::bigint,
+       to_char(s.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), u.language
+FROM subscriptions s JOIN users u ON u.id = s.user_id
+WHERE s.expires_at <= to_timestamp(($1::bigint + $2::bigint)::double precision / 1000)
+  AND s.expires_at > to_timestamp(($1::bigint + $2::bigint - $3::bigint)::double precision / 1000)
+  AND s.updated_at <= s.expires_at - make_interval(secs => $2::bigint::double precision / 1000)
+  AND u.reachable AND NOT u.banned AND s.id > $4
+ORDER BY s.id LIMIT $5)sql",
+                                        at, offset, options.lookback.count(), after, kPage);
+        for (int i = 0; i < r.rows(); ++i) {
+          int64_t sub = r.get<int64_t>(i, 0), user = r.get<int64_t>(i, 1), expires_ms = r.get<int64_t>(i, 2);
+          std::string expires = r.get<std::string>(i, 3), lang = r.get<std::string>(i, 4);
+          std::string left = hours % 24 == 0 ? catalog.plural(lang, "plural.days", hours / 24)
+                                             : catalog.plural(lang, "plural.hours", hours);
+          std::string text = hours == 0 ? catalog.text(lang, "reminder.expired")
+                                        : catalog.text(lang, "reminder.before", {{"left", left}, {"expires", expires}});
+          telegram::OutMessage m;
+          m.chat_id = user;
+          m.priority = telegram::kPriorityNotice;
+          m.payload = {{"text", text}, {"reply_markup", renew_keyboard(catalog, lang)}};
+          // The expiry is in the key: after a renewal the old expiry's reminders can never match again.
+          m.unique_key = "reminder:" + std::to_string(sub) + ":" + std::to_string(expires_ms) + ":" + std::to_string(hours);
+          telegram::Outbox outbox(ctx.pool);
+          if (co_await outbox.enqueue(m)) ++sent;
+          after = sub;
+        }
+        if (r.rows() < kPage) break;
+      }
+    }
+    if (sent > 0) log::info("scheduler", "expiry reminders queued", {{"count", sent}});
+  });
+
+  worker.on("billing.auto_renew", [&bot, options](jobs::JobContext& ctx) -> awaitable<void> {
+    int64_t at = at_ms_of(ctx.job), after = 0;
+    const auto& billing_options = bot.options().billing;
+    const Catalog& catalog = bot.catalog();
+    for (;;) {
+      auto due = co_await ctx.pool.exec(R"sql(
+SELECT s.id, s.user_id FROM subscriptions s JOIN users u ON u.id = s.user_id
+WHERE s.auto_renew AND s.plan_id IS NOT NULL AND NOT u.banned
+  AND s.expires_at > to_timestamp($1::bigint::double precision / 1000)
+  AND s.expires_at <= to_timestamp(($1::bigint + $2::bigint)::double precision / 1000)
+  AND s.auto_renew_tried_for IS DISTINCT FROM s.expires_at AND s.id > $3
+ORDER BY s.id LIMIT 100)sql",
+                                        at, options.auto_renew_before.count(), after);
+      for (int i = 0; i < due.rows(); ++i) {
+        int64_t sub = due.get<int64_t>(i, 0), user = due.get<int64_t>(i, 1);
+        after = sub;
+        co_await ctx.pool.transaction([&](db::Transaction& tx) -> awaitable<void> {
+          // One attempt per expiry, even if two jobs race: the conditional UPDATE decides.
+          auto claimed = co_await tx.exec(
+              "UPDATE subscriptions SET auto_renew_tried_for = expires_at WHERE id = $1 AND auto_renew_tried_for IS "
+              "DISTINCT FROM expires_at RETURNING plan_id, (extract(epoch FROM expires_at) * 1000)::bigint, "
+              "to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')",
+              sub);
+          if (claimed.empty()) co_return;
+          int64_t plan_id = claimed.get<int64_t>(0, 0);
+          std::optional<billing::Quote> quote;
+          try {
+            quote = co_await billing::Orders::quote(tx, user, plan_id, billing_options);
+          } catch (const billing::PlanUnavailable&) {
+          }
+          if (!quote) co_return;  // the plan is gone: the expiry reminders take over
+          auto totals = co_await billing::Ledger::totals(tx, user);
+          if (totals.balance >= quote->price.rub) {
+            std::string provider = "balance";
+            auto order = co_await billing::Orders::create(tx, user, plan_id, provider, billing_options);
+            auto result = co_await billing::Orders::pay_from_balance(tx, order, billing_options);
+            log::info("scheduler", "auto-renewed from the balance",
+                      {{"user_id", user}, {"order_id", order.id}, {"result", billing::to_string(result)}});
+            co_return;
+          }
+          auto lang_row = co_await tx.exec("SELECT language FROM users WHERE id = $1", user);
+          std::string lang = lang_row.empty() ? "en" : lang_row.get<std::string>(0, 0);
+          telegram::OutMessage m;
+          m.chat_id = user;
+          m.priority = telegram::kPriorityNotice;
+          m.payload = {{"text", catalog.text(lang, "reminder.auto_renew_low",
+                                             {{"expires", claimed.get<std::string>(0, 2)},
+                                              {"amount", billing::format_rub(quote->price.rub)},
+                                              {"balance", billing::format_rub(totals.balance)}})},
+                       {"reply_markup", renew_keyboard(catalog, lang)}};
+          m.unique_key = "auto-renew-low:" + std::to_string(sub) + ":" + std::to_string(claimed.get<int64_t>(0, 1));
+          co_await telegram::Outbox::enqueue(tx, m);
+        });
+      }
+      if (due.rows() < 100) break;
+    }
+  });
+}
+
+std::vector<jobs::PeriodicTask> reminder_tasks() {
+  return {{"billing.reminders", Millis(60000), [] { return jobs::NewJob{.kind = "billing.reminders"}; }},
+          {"billing.auto_renew", Millis(600000), [] { return jobs::NewJob{.kind = "billing.auto_renew"}; }}};
+}
+
+}  // namespace vpnbot::bot
