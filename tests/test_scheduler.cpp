@@ -47,13 +47,15 @@ class SchedulerTest : public AsyncDbTest {
   // What the queue and the outbox look like (for failure messages).
   std::string state_dump() {
     return vpnbot::testing::query_value_sync(
-               url, "SELECT coalesce(string_agg(kind || '/' || state || ':' || n || ' ' || coalesce(err, ''), '; '), "
-                    "'no jobs') FROM (SELECT kind, state, count(*) AS n, max(last_error) AS err FROM jobs GROUP BY 1, "
-                    "2) j") +
+               url,
+               "SELECT coalesce(string_agg(kind || '/' || state || ':' || n || ' ' || coalesce(err, ''), '; '), "
+               "'no jobs') FROM (SELECT kind, state, count(*) AS n, max(last_error) AS err FROM jobs GROUP BY 1, "
+               "2) j") +
            "\noutbox: " +
            vpnbot::testing::query_value_sync(
-               url, "SELECT coalesce(string_agg(state || ':' || n || ' ' || coalesce(err, ''), '; '), 'empty') FROM "
-                    "(SELECT state, count(*) AS n, max(last_error) AS err FROM outbox GROUP BY 1) o");
+               url,
+               "SELECT coalesce(string_agg(state || ':' || n || ' ' || coalesce(err, ''), '; '), 'empty') FROM "
+               "(SELECT state, count(*) AS n, max(last_error) AS err FROM outbox GROUP BY 1) o");
   }
   std::string scheduler_leader() {
     return vpnbot::testing::query_value_sync(
@@ -69,12 +71,18 @@ TEST_F(SchedulerTest, TwoSchedulersOnAFastClockSendEachReminderOnceAcrossAFailov
 INSERT INTO users (id, referral_code, reachable) SELECT g, 'u' || g, g <> 21 FROM generate_series(1, 21) g;
 INSERT INTO subscriptions (user_id, expires_at, device_limit, updated_at)
 SELECT g, now() + CASE WHEN g <= 10 OR g = 21 THEN interval '73 hours' ELSE interval '30 hours' END, 1,
-       now() - interval '1 day' FROM generate_series(1, 21) g;)sql");
+       now() - interval '1 day' FROM generate_series(1, 21) g;
+-- 11 and 12 renew automatically from the balance (12 hours before expiry); only 11 has the money.
+UPDATE subscriptions SET auto_renew = true, plan_id = (SELECT id FROM plans WHERE code = 'month') WHERE user_id IN (11, 12);
+INSERT INTO ledger (user_id, account, amount, source, reference) VALUES (11, 'balance', 50000, 'admin', 'test');
+INSERT INTO accounts (user_id, balance) VALUES (11, 50000);)sql");
   auto e = env(telegram);
-  // 1 s of real time is 10 h on the schedulers' clock; both share the origin, so their time buckets agree.
-  e["VPNBOT_SCHEDULER_TIME_SCALE"] = "36000";
-  e["VPNBOT_SCHEDULER_TIME_ORIGIN_MS"] = std::to_string(
-      std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch()).count());
+  // 1 s of real time is 5 h on the schedulers' clock (a tick every 200 ms = 1 h); both share the origin, so their
+  // time buckets agree.
+  e["VPNBOT_SCHEDULER_TIME_SCALE"] = "18000";
+  e["VPNBOT_SCHEDULER_TICK_MS"] = "200";
+  e["VPNBOT_SCHEDULER_TIME_ORIGIN_MS"] =
+      std::to_string(std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch()).count());
   e["VPNBOT_REMINDER_LOOKBACK_MS"] = std::to_string(48LL * 3600 * 1000);
   auto worker = spawn(e, "worker", "worker-1");
   std::vector<vpnbot::testing::Process> schedulers;
@@ -83,7 +91,9 @@ SELECT g, now() + CASE WHEN g <= 10 OR g = 21 THEN interval '73 hours' ELSE inte
   auto reminders_of = [&](int64_t user) {
     int n = 0;
     for (auto& m : telegram.messages(user))
-      if (m.value("from_bot", false) && m.value("text", "").find("subscription") != std::string::npos) ++n;
+      if (m.value("from_bot", false) && (m.value("text", "").find("Renew now") != std::string::npos ||
+                                         m.value("text", "").find("has ended") != std::string::npos))
+        ++n;
     return n;
   };
   // The 72-hour reminder of the first group goes out at once.
@@ -91,8 +101,13 @@ SELECT g, now() + CASE WHEN g <= 10 OR g = 21 THEN interval '73 hours' ELSE inte
       << state_dump() << "\n"
       << schedulers[0].output().substr(0, 2000) << worker.output().substr(0, 3000);
   // User 1 renews between the 72 h and the 24 h reminder.
-  vpnbot::testing::exec_sync(url, "UPDATE subscriptions SET expires_at = expires_at + interval '30 days', "
-                                  "updated_at = now() WHERE user_id = 1");
+  vpnbot::testing::exec_sync(url,
+                             "UPDATE subscriptions SET expires_at = expires_at + interval '30 days', "
+                             "updated_at = now() WHERE user_id = 1");
+  // User 11's auto-renewal is due 12 h before its expiry (before its expiry reminder).
+  ASSERT_TRUE(eventually(
+      [&] { return count("SELECT count(*) FROM orders WHERE user_id = 11 AND state = 'paid'") == 1; }, Millis(20000)))
+      << state_dump();
   // The leader dies; the other scheduler takes over within the lease TTL.
   std::string leader = scheduler_leader();
   ASSERT_FALSE(leader.empty());
@@ -108,20 +123,40 @@ SELECT g, now() + CASE WHEN g <= 10 OR g = 21 THEN interval '73 hours' ELSE inte
       [&] {
         for (int64_t u = 2; u <= 10; ++u)
           if (reminders_of(u) < 3) return false;
-        for (int64_t u = 11; u <= 20; ++u)
+        for (int64_t u = 12; u <= 20; ++u)
           if (reminders_of(u) < 2) return false;
-        return true;
+        return reminders_of(11) == 1;
       },
       Millis(40000)))
-      << worker.output().substr(0, 3000);
+      << state_dump() << "\n"
+      << [&] {
+           std::string out;
+           for (int64_t u = 1; u <= 21; ++u) out += std::to_string(u) + ":" + std::to_string(reminders_of(u)) + " ";
+           return out;
+         }();
   std::this_thread::sleep_for(Millis(3000));  // more ticks: nothing may arrive twice
   for (int64_t u = 2; u <= 10; ++u) EXPECT_EQ(reminders_of(u), 3) << "user " << u;
-  for (int64_t u = 11; u <= 20; ++u) EXPECT_EQ(reminders_of(u), 2) << "user " << u;
+  for (int64_t u = 12; u <= 20; ++u) EXPECT_EQ(reminders_of(u), 2) << "user " << u;
+  // Auto-renewal: 11 paid from the balance before expiry (no expiry reminder for the old date), 12 was told what
+  // is missing.
+  EXPECT_EQ(reminders_of(11), 1) << "the 24 h reminder, then the renewal moved the expiry";
+  EXPECT_EQ(count("SELECT count(*) FROM orders WHERE user_id = 11 AND provider = 'balance' AND state = 'paid'"), 1);
+  EXPECT_EQ(count("SELECT balance FROM accounts WHERE user_id = 11"), 50000 - 19900);
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions WHERE user_id = 11 AND expires_at > now() + interval '31 days'"),
+            1);
+  auto mentions = [&](int64_t user, const std::string& needle) {
+    int n = 0;
+    for (auto& m : telegram.messages(user)) n += m.value("text", "").find(needle) != std::string::npos;
+    return n;
+  };
+  EXPECT_EQ(mentions(11, "Payment received"), 1);
+  EXPECT_EQ(mentions(12, "Auto-renewal"), 1) << "insufficient balance: told once";
+  EXPECT_EQ(count("SELECT count(*) FROM orders WHERE user_id = 12"), 0);
   EXPECT_EQ(reminders_of(1), 1) << "the 24 h and expiry reminders of the old expiry are not sent after a renewal";
   EXPECT_EQ(reminders_of(21), 0) << "users who blocked the bot are skipped";
-  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE unique_key LIKE 'reminder:%'"), 9 * 3 + 10 * 2 + 1);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE unique_key LIKE 'reminder:%'"), 9 * 3 + 9 * 2 + 1 + 1);
   EXPECT_GT(count("SELECT count(*) FROM jobs WHERE kind = 'billing.reminders'"), 5) << "the fast clock ticked";
-  EXPECT_EQ(count("SELECT count(*) FROM subscriptions WHERE deactivated"), 20) << "all but the renewed one expired";
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions WHERE deactivated"), 19) << "all but the two renewed expired";
   EXPECT_EQ(telegram.stats()["per_chat_violations"].get<int>(), 0);
   worker.signal(SIGTERM);
   for (auto& s : schedulers)
@@ -137,8 +172,10 @@ TEST_F(SchedulerTest, FiftyThousandRecipientBroadcastSurvivesKillingTheSenderAnd
   std::vector<int64_t> blocked;
   for (int64_t id = 100000; id < 100000 + kUsers; id += 100) blocked.push_back(id);
   telegram.client("/client/users", {{"from", 100000}, {"count", kUsers}, {"blocked", blocked}});
-  vpnbot::testing::exec_sync(url, "INSERT INTO users (id, referral_code, started_at) SELECT g, 'b' || g, now() FROM "
-                                  "generate_series(100000, " + std::to_string(100000 + kUsers - 1) + ") g");
+  vpnbot::testing::exec_sync(url,
+                             "INSERT INTO users (id, referral_code, started_at) SELECT g, 'b' || g, now() FROM "
+                             "generate_series(100000, " +
+                                 std::to_string(100000 + kUsers - 1) + ") g");
   auto e = env(telegram);
   e["VPNBOT_TELEGRAM_GLOBAL_RATE"] = "1000";
   auto worker = spawn(e, "worker", "worker-1");
@@ -154,8 +191,9 @@ TEST_F(SchedulerTest, FiftyThousandRecipientBroadcastSurvivesKillingTheSenderAnd
   admin({"preview", "1", "--to", "100001"});
   ASSERT_TRUE(eventually([&] { return telegram.messages(100001).size() == 1; }));
   admin({"start", "1", "--status-chat", "100002"});
-  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM outbox WHERE broadcast_id = 1 AND state = 'sent'") > 8000; },
-                         Millis(60000)))
+  ASSERT_TRUE(
+      eventually([&] { return count("SELECT count(*) FROM outbox WHERE broadcast_id = 1 AND state = 'sent'") > 8000; },
+                 Millis(60000)))
       << state_dump() << "\n"
       << worker.output().substr(0, 3000);
   worker.signal(SIGKILL);

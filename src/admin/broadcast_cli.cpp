@@ -64,8 +64,9 @@ Runner add_broadcast_commands(CLI::App& admin, std::shared_ptr<bool> json_out) {
         a->spec.buttons.push_back({{"text", b.substr(0, bar)}, {"url", b.substr(bar + 1)}});
       }
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
-        auto id = co_await pool.transaction(
-            [&](db::Transaction& tx) -> awaitable<int64_t> { co_return co_await broadcast::Broadcasts::create(tx, a->spec); });
+        auto id = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<int64_t> {
+          co_return co_await broadcast::Broadcasts::create(tx, a->spec);
+        });
         std::cout << (as_json ? nlohmann::json{{"id", id}}.dump()
                               : fmt::format("broadcast {} created as a draft: preview it, then start it", id))
                   << "\n";
@@ -73,8 +74,8 @@ Runner add_broadcast_commands(CLI::App& admin, std::shared_ptr<bool> json_out) {
       });
     }
     if (*preview || *start || *resume || *pause || *cancel) {
-      std::string verb = preview->parsed() ? "preview"
-                         : start->parsed() ? "start"
+      std::string verb = preview->parsed()  ? "preview"
+                         : start->parsed()  ? "start"
                          : resume->parsed() ? "resume"
                          : pause->parsed()  ? "pause"
                                             : "cancel";

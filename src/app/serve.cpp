@@ -347,7 +347,8 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
                         ? std::chrono::system_clock::time_point(Millis(config.scheduler_time_origin_ms))
                         : std::chrono::system_clock::now();
       roles.scheduler = std::make_unique<jobs::Scheduler>(ex, *roles.queue, *roles.scheduler_lease, std::move(tasks),
-                                                          jobs::scaled_clock(config.scheduler_time_scale, origin));
+                                                          jobs::scaled_clock(config.scheduler_time_scale, origin),
+                                                          Millis(config.scheduler_tick_ms));
       track(roles.scheduler_lease->run(), "scheduler-lease");
       track(roles.scheduler->run(), "scheduler");
     }

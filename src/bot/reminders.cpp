@@ -54,7 +54,8 @@ ORDER BY s.id LIMIT $5)sql",
           m.priority = telegram::kPriorityNotice;
           m.payload = {{"text", text}, {"reply_markup", renew_keyboard(catalog, lang)}};
           // The expiry is in the key: after a renewal the old expiry's reminders can never match again.
-          m.unique_key = "reminder:" + std::to_string(sub) + ":" + std::to_string(expires_ms) + ":" + std::to_string(hours);
+          m.unique_key =
+              "reminder:" + std::to_string(sub) + ":" + std::to_string(expires_ms) + ":" + std::to_string(hours);
           telegram::Outbox outbox(ctx.pool);
           if (co_await outbox.enqueue(m)) ++sent;
           after = sub;
@@ -66,6 +67,8 @@ ORDER BY s.id LIMIT $5)sql",
   });
 
   worker.on("billing.auto_renew", [&bot, options](jobs::JobContext& ctx) -> awaitable<void> {
+    // Due from `auto_renew_before` ahead of expiry; a renewal missed while no scheduler ran (up to the lookback,
+    // even just past expiry) is still made: the user asked for it.
     int64_t at = at_ms_of(ctx.job), after = 0;
     const auto& billing_options = bot.options().billing;
     const Catalog& catalog = bot.catalog();
@@ -73,11 +76,11 @@ ORDER BY s.id LIMIT $5)sql",
       auto due = co_await ctx.pool.exec(R"sql(
 SELECT s.id, s.user_id FROM subscriptions s JOIN users u ON u.id = s.user_id
 WHERE s.auto_renew AND s.plan_id IS NOT NULL AND NOT u.banned
-  AND s.expires_at > to_timestamp($1::bigint::double precision / 1000)
+  AND s.expires_at > to_timestamp(($1::bigint - $4::bigint)::double precision / 1000)
   AND s.expires_at <= to_timestamp(($1::bigint + $2::bigint)::double precision / 1000)
   AND s.auto_renew_tried_for IS DISTINCT FROM s.expires_at AND s.id > $3
 ORDER BY s.id LIMIT 100)sql",
-                                        at, options.auto_renew_before.count(), after);
+                                        at, options.auto_renew_before.count(), after, options.lookback.count());
       for (int i = 0; i < due.rows(); ++i) {
         int64_t sub = due.get<int64_t>(i, 0), user = due.get<int64_t>(i, 1);
         after = sub;

@@ -8,8 +8,8 @@
 namespace vpnbot::bot {
 
 struct ReminderOptions {
-  std::vector<int> hours{72, 24, 0};   // before expiry; 0 = at expiry
-  Millis lookback{6 * 3600 * 1000};    // a reminder is still sent if at most this late
+  std::vector<int> hours{72, 24, 0};  // before expiry; 0 = at expiry
+  Millis lookback{6 * 3600 * 1000};   // a reminder (or auto-renewal) is still made if at most this late
   Millis auto_renew_before{12 * 3600 * 1000};
 };
 

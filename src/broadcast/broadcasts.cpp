@@ -80,8 +80,14 @@ constexpr const char* kProgressColumns =
 }  // namespace
 
 json Progress::to_json() const {
-  return {{"id", id},       {"state", state},   {"audience", audience}, {"queued", queued},
-          {"pending", pending + sending + held}, {"sent", sent}, {"blocked", blocked}, {"failed", failed},
+  return {{"id", id},
+          {"state", state},
+          {"audience", audience},
+          {"queued", queued},
+          {"pending", pending + sending + held},
+          {"sent", sent},
+          {"blocked", blocked},
+          {"failed", failed},
           {"cancelled", cancelled}};
 }
 
@@ -99,8 +105,8 @@ awaitable<int64_t> Broadcasts::create(db::Transaction& tx, const BroadcastSpec& 
     throw std::invalid_argument(spec.photo ? "a photo caption is 1-1024 characters" : "the text is 1-4096 characters");
   for (const auto& b : spec.buttons)
     if (!b.is_object() || !b.contains("text") || !b.contains("url") || !b["url"].is_string() ||
-        (b["url"].get<std::string>().rfind("https://", 0) != 0 && b["url"].get<std::string>().rfind("http://", 0) != 0 &&
-         b["url"].get<std::string>().rfind("tg://", 0) != 0))
+        (b["url"].get<std::string>().rfind("https://", 0) != 0 &&
+         b["url"].get<std::string>().rfind("http://", 0) != 0 && b["url"].get<std::string>().rfind("tg://", 0) != 0))
       throw std::invalid_argument("buttons are {text, url} with an http(s):// or tg:// url");
   auto r = co_await tx.exec(
       "INSERT INTO broadcasts (created_by, text, photo, buttons, audience, audience_arg) VALUES ($1, $2, $3, $4, $5, "
@@ -184,8 +190,8 @@ moved AS (
 SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM moved), pg_notify('vpnbot_outbox', ''),
        $2::text AS audience_arg  -- typed even when the audience does not use it)sql",
                                 audience_filter(b.get<std::string>(0, 5)));
-  auto r = co_await tx.exec(sql, b.get<int64_t>(0, 1), b.get<std::optional<std::string>>(0, 6), batch, method,
-                            payload, id);
+  auto r =
+      co_await tx.exec(sql, b.get<int64_t>(0, 1), b.get<std::optional<std::string>>(0, 6), batch, method, payload, id);
   co_return r.get<int64_t>(0, 0);
 }
 
@@ -196,8 +202,8 @@ awaitable<std::optional<Progress>> Broadcasts::progress(db::Transaction& tx, int
 }
 
 awaitable<std::vector<Progress>> Broadcasts::list(db::Transaction& tx, int limit) {
-  auto r = co_await tx.exec(std::string("SELECT ") + kProgressColumns + " FROM broadcasts b ORDER BY b.id DESC LIMIT $1",
-                            limit);
+  auto r = co_await tx.exec(
+      std::string("SELECT ") + kProgressColumns + " FROM broadcasts b ORDER BY b.id DESC LIMIT $1", limit);
   std::vector<Progress> out;
   for (int i = 0; i < r.rows(); ++i) out.push_back(read_progress(r, i));
   co_return out;
@@ -210,8 +216,9 @@ void register_job_handlers(jobs::Worker& worker) {
     int64_t id = ctx.job.payload["broadcast_id"];
     int64_t total = 0;
     for (;;) {  // one transaction per batch: the cursor and the queued rows commit together
-      auto n = co_await ctx.pool.transaction(
-          [&](db::Transaction& tx) -> awaitable<int64_t> { co_return co_await Broadcasts::fan_out_batch(tx, id, kBatch); });
+      auto n = co_await ctx.pool.transaction([&](db::Transaction& tx) -> awaitable<int64_t> {
+        co_return co_await Broadcasts::fan_out_batch(tx, id, kBatch);
+      });
       if (n < 0) break;  // paused or cancelled: a resume enqueues a new run
       total += n;
       if (n < kBatch) break;

@@ -12,10 +12,10 @@
 namespace vpnbot::broadcast {
 
 struct BroadcastSpec {
-  std::string text;                                 // HTML
-  std::optional<std::string> photo;                 // URL or file_id: sent as a photo with the text as caption
+  std::string text;                                  // HTML
+  std::optional<std::string> photo;                  // URL or file_id: sent as a photo with the text as caption
   nlohmann::json buttons = nlohmann::json::array();  // [{"text": .., "url": ..}]
-  std::string audience = "all";  // all, active, expired, never_paid, trial, language, node
+  std::string audience = "all";                      // all, active, expired, never_paid, trial, language, node
   std::optional<std::string> audience_arg;
   std::optional<int64_t> created_by;
 };

@@ -284,12 +284,13 @@ const std::vector<KeySpec>& specs() {
                         "Auto-renewal from the balance happens this long before expiry."));
     v.push_back(int_key("scheduler_time_scale", &Config::scheduler_time_scale, 1, 1000000,
                         "For tests and demos only: the scheduler's clock runs this many times faster than real time."));
-    v.push_back({{"scheduler_time_origin_ms", "", "integer", "0", false,
-                  "With scheduler_time_scale: the Unix ms where the fast clock starts (the same in every process); "
-                  "0 = process start."},
-                 [](Config& c, const RawValue& raw) {
-                   c.scheduler_time_origin_ms = as_int(raw, 0, int64_t(1) << 50);
-                 }});
+    v.push_back(int_key("scheduler_tick_ms", &Config::scheduler_tick_ms, 10, 60000,
+                        "How often the scheduler leader checks for due periodic work."));
+    v.push_back(
+        {{"scheduler_time_origin_ms", "", "integer", "0", false,
+          "With scheduler_time_scale: the Unix ms where the fast clock starts (the same in every process); "
+          "0 = process start."},
+         [](Config& c, const RawValue& raw) { c.scheduler_time_origin_ms = as_int(raw, 0, int64_t(1) << 50); }});
     v.push_back({{"telegram_allow_paid_broadcast", "", "boolean", "false", false,
                   "Send broadcasts with allow_paid_broadcast (paid in Stars; raise telegram_global_rate up to 1000)."},
                  [](Config& c, const RawValue& raw) {

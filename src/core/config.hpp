@@ -77,6 +77,7 @@ struct Config {
   int reminder_lookback_ms = 6 * 3600 * 1000;
   int auto_renew_before_ms = 12 * 3600 * 1000;
   int scheduler_time_scale = 1;
+  int scheduler_tick_ms = 1000;
   int64_t scheduler_time_origin_ms = 0;
   bool telegram_allow_paid_broadcast = false;
   std::string yookassa_api_url = "https://api.yookassa.ru";

@@ -10,8 +10,8 @@ WallClock scaled_clock(int scale, std::chrono::system_clock::time_point origin) 
 }
 
 Scheduler::Scheduler(asio::any_io_executor ex, Queue& queue, LeaderLease& lease, std::vector<PeriodicTask> tasks,
-                     WallClock clock)
-    : queue_(queue), lease_(lease), tasks_(std::move(tasks)), clock_(std::move(clock)), wake_(ex) {}
+                     WallClock clock, Millis tick)
+    : queue_(queue), lease_(lease), tasks_(std::move(tasks)), clock_(std::move(clock)), tick_(tick), wake_(ex) {}
 
 void Scheduler::stop() {
   stopping_ = true;
@@ -29,7 +29,8 @@ awaitable<int> Scheduler::tick() {
     NewJob job = task.make_job();
     job.unique_key = task.name + ":" + std::to_string(bucket);
     // The moment the job stands for, by the scheduler's clock (injectable: tests run days in seconds).
-    if (job.payload.is_object() && !job.payload.contains("at_ms")) job.payload["at_ms"] = bucket * task.interval.count();
+    if (job.payload.is_object() && !job.payload.contains("at_ms"))
+      job.payload["at_ms"] = bucket * task.interval.count();
     auto id = co_await queue_.enqueue(job);
     if (id) ++created;
     enqueued_bucket_[task.name] = bucket;
@@ -47,7 +48,7 @@ awaitable<void> Scheduler::run() {
       }
     }
     wake_.reset();
-    co_await wake_.wait_for(Millis(1000));
+    co_await wake_.wait_for(tick_);
   }
 }
 

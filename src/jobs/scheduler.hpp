@@ -23,8 +23,9 @@ WallClock scaled_clock(int scale, std::chrono::system_clock::time_point origin);
 
 class Scheduler {
  public:
-  Scheduler(asio::any_io_executor ex, Queue& queue, LeaderLease& lease, std::vector<PeriodicTask> tasks,
-            WallClock clock = [] { return std::chrono::system_clock::now(); });
+  Scheduler(
+      asio::any_io_executor ex, Queue& queue, LeaderLease& lease, std::vector<PeriodicTask> tasks,
+      WallClock clock = [] { return std::chrono::system_clock::now(); }, Millis tick = Millis(1000));
   awaitable<void> run();
   void stop();
   // Enqueues every task whose bucket has not been enqueued yet; returns how many jobs were new.
@@ -35,6 +36,7 @@ class Scheduler {
   LeaderLease& lease_;
   std::vector<PeriodicTask> tasks_;
   WallClock clock_;
+  Millis tick_;
   std::map<std::string, int64_t> enqueued_bucket_;  // skips a query per task per tick once its bucket is done
   Event wake_;
   bool stopping_ = false;
