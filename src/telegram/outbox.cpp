@@ -104,8 +104,11 @@ awaitable<void> Sender::run() {
       failing = true;
     }
     if (started > 0) continue;
-    // Sleep until woken (new row, a send finished) or the next moment something may be due.
+    // Sleep until woken (new row, a send finished) or the next moment something may be due: when the global rate
+    // held rows back, that is when its window frees a slot.
     auto until = Clock::now() + options_.poll_interval;
+    if (next_ready_ > Clock::now()) until = std::min(until, next_ready_);
+    next_ready_ = {};
     if (limiter_.paused_until() > Clock::now()) until = std::max(until, limiter_.paused_until());
     co_await wakeup_.wait_until(until);
   }
@@ -129,7 +132,10 @@ awaitable<int> Sender::send_ready_rows() {
     int64_t chat = candidates.get<int64_t>(i, 1);
     if (answers_a_query(candidates.get<std::string>(i, 2))) {
       // Not a message in the chat: no per-chat spacing or ordering, so a button press is answered at once.
-      if (limiter_.ready_at(0, now) > now) break;
+      if (limiter_.ready_at(0, now) > now) {
+        next_ready_ = limiter_.ready_at(0, now);
+        break;
+      }
       limiter_.record_global(now);
       picked.push_back(id);
       continue;
@@ -137,7 +143,10 @@ awaitable<int> Sender::send_ready_rows() {
     if (!seen_chats.insert(chat).second || busy_chats_.count(chat)) continue;  // keep the chat's order
     auto ready = limiter_.ready_at(chat, now);
     if (ready > now) {
-      if (limiter_.ready_at(0, now) > now) break;  // the global limit: nothing else may go either
+      if (limiter_.ready_at(0, now) > now) {  // the global limit: nothing else may go either
+        next_ready_ = limiter_.ready_at(0, now);
+        break;
+      }
       deferred[chat] = ready;
       continue;
     }
@@ -169,7 +178,8 @@ awaitable<int> Sender::send_ready_rows() {
             claimed.get<json>(i, 3),
             claimed.is_null(i, 4) ? json() : claimed.get<json>(i, 4),
             claimed.get<int>(i, 5),
-            claimed.get<int>(i, 6)};
+            claimed.get<int>(i, 6),
+            now};
     if (!answers_a_query(row.method)) busy_chats_.insert(row.chat_id);
     ++in_flight_;
     asio::co_spawn(ex_, deliver(std::move(row)), asio::detached);
@@ -241,8 +251,10 @@ awaitable<void> Sender::deliver(Row row) {
     // The row stays 'sending' and becomes 'ambiguous' after its lease: logged, never resent.
     log::error("sender", "could not record the outcome of a send", {{"outbox_id", row.id}, {"error", e.what()}});
   }
+  auto finished = Clock::now();
+  limiter_.completed_global(row.started, finished);
   if (!answers_a_query(row.method)) {
-    limiter_.completed(row.chat_id, Clock::now());
+    limiter_.completed(row.chat_id, finished);
     busy_chats_.erase(row.chat_id);
   }
   --in_flight_;

@@ -83,6 +83,7 @@ class Sender {
     json files;
     int attempts;
     int priority;
+    Clock::time_point started;  // the moment its rate-limit slot was taken
   };
   awaitable<int> send_ready_rows();
   awaitable<void> deliver(Row row);
@@ -95,7 +96,8 @@ class Sender {
   BotApi& api_;
   SenderOptions options_;
   RateLimiter limiter_;
-  std::set<int64_t> busy_chats_;  // one message per chat in flight keeps the chat's order
+  std::set<int64_t> busy_chats_;
+  Clock::time_point next_ready_{};  // when the global rate frees a slot for rows it held back  // one message per chat in flight keeps the chat's order
   int in_flight_ = 0;
   Event wakeup_;
   bool stopping_ = false;

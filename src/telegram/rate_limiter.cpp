@@ -4,9 +4,7 @@
 
 namespace vpnbot::telegram {
 namespace {
-// "N per second" is kept over a slightly longer window: requests in flight reach Telegram with some jitter, and
-// a burst squeezed by it must still fit in any one second there (costs ~2% of the rate).
-constexpr auto kGlobalWindow = std::chrono::milliseconds(1020);
+constexpr auto kGlobalWindow = std::chrono::seconds(1);
 constexpr auto kMinute = std::chrono::seconds(60);
 
 // Earliest time at which fewer than `limit` of `times` fall within `window` before it.
@@ -32,6 +30,15 @@ Clock::time_point RateLimiter::ready_at(int64_t chat_id, Clock::time_point now) 
     }
   }
   return ready;
+}
+
+void RateLimiter::completed_global(Clock::time_point started, Clock::time_point finished) {
+  // The call reached Telegram somewhere between start and finish: from now on its slot counts from the finish, so
+  // the next window can never squeeze N+1 arrivals into one second, whatever the network jitter.
+  auto it = std::find(global_.begin(), global_.end(), started);
+  if (it == global_.end()) return;  // already out of the window
+  global_.erase(it);
+  global_.insert(std::upper_bound(global_.begin(), global_.end(), finished), finished);
 }
 
 void RateLimiter::record_global(Clock::time_point when) {

@@ -23,6 +23,8 @@ class RateLimiter {
   // The earliest moment a message to `chat_id` respects every limit (and any global pause after a 429).
   Clock::time_point ready_at(int64_t chat_id, Clock::time_point now) const;
   void record(int64_t chat_id, Clock::time_point when);
+  // The call started at `started` (as recorded) finished at `finished`: its global slot moves to the finish.
+  void completed_global(Clock::time_point started, Clock::time_point finished);
   // A call that counts against the bot's global rate only (answers to callback and pre-checkout queries).
   void record_global(Clock::time_point when);
   // When the call to that chat finished: the next one is spaced from here, so network jitter between our clock
