@@ -4,28 +4,38 @@
 
 namespace vpnbot::app {
 namespace {
-// Done jobs are kept this long: their unique keys keep deduplicating re-enqueues meanwhile.
-constexpr int kDoneJobRetentionDays = 30;
 constexpr int kDeleteBatch = 5000;
 }  // namespace
 
 std::vector<jobs::PeriodicTask> housekeeping_tasks() {
-  return {{"jobs.purge_done", Millis(3600 * 1000), [] { return jobs::NewJob{.kind = "jobs.purge_done"}; }}};
+  return {{"housekeeping.purge", Millis(3600 * 1000), [] { return jobs::NewJob{.kind = "housekeeping.purge"}; }}};
 }
 
-void register_housekeeping_handlers(jobs::Worker& worker) {
-  worker.on("jobs.purge_done", [](jobs::JobContext& ctx) -> awaitable<void> {
-    // Bounded batches: never one statement over an unbounded set.
-    int64_t total = 0;
-    for (;;) {
-      auto r = co_await ctx.pool.exec(R"sql(
-DELETE FROM jobs WHERE id IN (
-  SELECT id FROM jobs WHERE state = 'done' AND finished_at < now() - make_interval(days => $1) LIMIT $2))sql",
-                                      kDoneJobRetentionDays, kDeleteBatch);
+awaitable<int64_t> purge_finished(db::Pool& pool, int retention_days) {
+  // Done jobs are kept as long as the rest: their unique keys keep deduplicating re-enqueues meanwhile.
+  static const char* statements[] = {
+      "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 'done' AND finished_at < now() - "
+      "make_interval(days => $1) LIMIT $2)",
+      "DELETE FROM tg_inbox WHERE update_id IN (SELECT update_id FROM tg_inbox WHERE state IN ('done', 'failed', "
+      "'skipped') AND finished_at < now() - make_interval(days => $1) LIMIT $2)",
+      // Outbox rows carry unique keys too (reminders, receipts): kept as long, then only finished ones go.
+      "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE state IN ('sent', 'failed', 'blocked', "
+      "'ambiguous', 'cancelled') AND created_at < now() - make_interval(days => $1) LIMIT $2)"};
+  int64_t total = 0;
+  for (const char* sql : statements) {
+    for (;;) {  // bounded batches: never one statement over an unbounded set
+      auto r = co_await pool.exec(sql, retention_days, kDeleteBatch);
       total += r.affected();
       if (r.affected() < kDeleteBatch) break;
     }
-    if (total > 0) log::info("jobs", "purged finished jobs", {{"deleted", total}});
+  }
+  co_return total;
+}
+
+void register_housekeeping_handlers(jobs::Worker& worker, int retention_days) {
+  worker.on("housekeeping.purge", [retention_days](jobs::JobContext& ctx) -> awaitable<void> {
+    auto deleted = co_await purge_finished(ctx.pool, retention_days);
+    if (deleted > 0) log::info("housekeeping", "purged finished rows", {{"deleted", deleted}});
   });
 }
 

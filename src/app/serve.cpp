@@ -245,7 +245,7 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
           ex, pool,
           jobs::WorkerOptions{config.instance_id, config.worker_concurrency, Millis(config.job_lease_ms),
                               Millis(config.job_poll_interval_ms)});
-      register_housekeeping_handlers(*roles.worker);
+      register_housekeeping_handlers(*roles.worker, config.retention_days);
       roles.secret_box = std::make_unique<vpn::SecretBox>(vpn::SecretBox::from_file(config.master_key_file, false));
       roles.billing_options = billing_options(config);
       const auto& billing = roles.billing_options;

@@ -284,6 +284,8 @@ const std::vector<KeySpec>& specs() {
                         "Auto-renewal from the balance happens this long before expiry."));
     v.push_back(int_key("scheduler_time_scale", &Config::scheduler_time_scale, 1, 1000000,
                         "For tests and demos only: the scheduler's clock runs this many times faster than real time."));
+    v.push_back(int_key("retention_days", &Config::retention_days, 1, 3650,
+                        "Handled updates, finished jobs and sent messages are deleted after this many days."));
     v.push_back(int_key("scheduler_tick_ms", &Config::scheduler_tick_ms, 10, 60000,
                         "How often the scheduler leader checks for due periodic work."));
     v.push_back(

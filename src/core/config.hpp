@@ -76,6 +76,7 @@ struct Config {
   std::vector<int> reminder_hours{72, 24, 0};
   int reminder_lookback_ms = 6 * 3600 * 1000;
   int auto_renew_before_ms = 12 * 3600 * 1000;
+  int retention_days = 30;
   int scheduler_time_scale = 1;
   int scheduler_tick_ms = 1000;
   int64_t scheduler_time_origin_ms = 0;

@@ -97,7 +97,8 @@ class Sender {
   SenderOptions options_;
   RateLimiter limiter_;
   std::set<int64_t> busy_chats_;
-  Clock::time_point next_ready_{};  // when the global rate frees a slot for rows it held back  // one message per chat in flight keeps the chat's order
+  Clock::time_point next_ready_{};  // when the global rate frees a slot for rows it held back  // one message per chat
+                                    // in flight keeps the chat's order
   int in_flight_ = 0;
   Event wakeup_;
   bool stopping_ = false;
