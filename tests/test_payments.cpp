@@ -367,6 +367,18 @@ TEST_F(PaymentsTest, BotCheckoutWithStarsAndYooKassaThenAdminRefund) {
   ASSERT_TRUE(eventually([&] { return find(text_has("was refunded")).has_value(); }));
   auto again = vpnbot::testing::spawn_vpnbot({"admin", "order", "refund", "1"}, e);
   EXPECT_EQ(again.wait(Millis(20000)), 1) << "already refunded: " << again.output();
+  // Bad arguments: a clear message and exit code 2, nothing changed.
+  for (std::vector<std::string> bad :
+       {std::vector<std::string>{"admin", "promo", "add", "--code", "X1X", "--kind", "fixed", "--value", "ten"},
+        {"admin", "plan", "add", "--code", "p"},
+        {"admin", "broadcast", "create", "--text", "hi", "--audience", "martians"},
+        {"admin", "user", "balance", "4242", "1.234", "--reason", "x"},
+        {"admin", "order", "refund", "not-a-number"}}) {
+    auto p = vpnbot::testing::spawn_vpnbot(bad, e);
+    EXPECT_EQ(p.wait(Millis(20000)), 2) << bad[1] << " " << bad[2] << ": " << p.output();
+    EXPECT_FALSE(p.output().empty()) << "the reason is printed";
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM promo_codes"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state = 'failed'"), 0);
   serve.signal(SIGTERM);
   EXPECT_EQ(serve.wait(Millis(30000)), 0);

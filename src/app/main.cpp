@@ -83,7 +83,13 @@ int main(int argc, char** argv) {
   check->add_option("--config", config_file, "TOML config file")->check(CLI::ExistingFile);
   config_cmd->require_subcommand(1);
 
-  CLI11_PARSE(app, argc, argv);
+  // Bad arguments exit with 2 (usage error), after CLI11's message; --help exits 0.
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
 
   try {
     if (*version) {
@@ -182,6 +188,9 @@ int main(int argc, char** argv) {
       log::info("sandbox", "removing the throwaway PostgreSQL", {{"dir", cluster.dir()}});
       return rc;
     }
+  } catch (const CLI::Error& e) {  // an argument found invalid after parsing (e.g. an amount that is not money)
+    std::cerr << "vpnbot: " << e.what() << "\n";
+    return 2;
   } catch (const ConfigError& e) {
     log::error("config", e.what());
     std::cerr << "vpnbot: " << e.what() << "\n";
