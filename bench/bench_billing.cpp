@@ -21,17 +21,11 @@
 #include "vpn/store.hpp"
 
 using namespace vpnbot;
+using vpnbot::bench::row;
 using vpnbot::bench::run_on;
+using vpnbot::bench::seconds_since;
 
 namespace {
-
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-void row(const std::string& name, const std::string& value) {
-  std::cout << "| " << name << " | " << value << " |" << std::endl;
-}
 
 // What the original did: one query per level.
 awaitable<std::vector<int64_t>> upline_one_query_per_level(db::Transaction& tx, int64_t user, int depth) {
@@ -112,19 +106,16 @@ int main(int argc, char** argv) {
       while (running < concurrency && next < orders.size()) {
         auto o = orders[next++];
         ++running;
-        asio::co_spawn(
-            io,
-            pool.transaction([&, o](db::Transaction& tx) -> awaitable<billing::PaymentResult> {
-              std::string provider = "yookassa", id = "p" + std::to_string(o.id), currency = "RUB";
-              co_return co_await billing::Orders::apply_payment(tx, o.id, provider, id, o.amount, currency, false,
-                                                                 options);
-            }),
-            [&](std::exception_ptr e, billing::PaymentResult r) {
-              if (e) std::rethrow_exception(e);
-              ++results[r];
-              --running;
-              launch();
-            });
+        asio::co_spawn(io, pool.transaction([&, o](db::Transaction& tx) -> awaitable<billing::PaymentResult> {
+          std::string provider = "yookassa", id = "p" + std::to_string(o.id), currency = "RUB";
+          co_return co_await billing::Orders::apply_payment(tx, o.id, provider, id, o.amount, currency, false, options);
+        }),
+                       [&](std::exception_ptr e, billing::PaymentResult r) {
+                         if (e) std::rethrow_exception(e);
+                         ++results[r];
+                         --running;
+                         launch();
+                       });
       }
     };
     launch();
@@ -136,8 +127,8 @@ int main(int argc, char** argv) {
   auto [replay_s, replay] = apply_all(16);
   row("payments applied (16 concurrent, fsync on)",
       fmt::format("{:.0f}/s ({} applied)", payments / first_s, first[billing::PaymentResult::applied]));
-  row("replayed payments (no effect)",
-      fmt::format("{:.0f}/s ({} already applied)", payments / replay_s, replay[billing::PaymentResult::already_applied]));
+  row("replayed payments (no effect)", fmt::format("{:.0f}/s ({} already applied)", payments / replay_s,
+                                                   replay[billing::PaymentResult::already_applied]));
 
   // 3. Payment commit -> config queued for the user, through the worker (NOTIFY wakes it).
   vpn::SecretBox box(std::array<unsigned char, 32>{7});
@@ -149,9 +140,9 @@ int main(int argc, char** argv) {
   bot_options.secret_box = &box;
   bot::Bot bot(bot_options, bot::Catalog::embedded());
   jobs::Worker worker(io.get_executor(), pool, jobs::WorkerOptions{"bench-worker", 16, Millis(60000), Millis(1000)});
-  vpn::register_job_handlers(worker, box, Millis(600000), [&bot](db::Transaction& tx, int64_t user, int64_t peer, bool) {
-    return bot.deliver_config_to(tx, user, peer);
-  });
+  vpn::register_job_handlers(
+      worker, box, Millis(600000),
+      [&bot](db::Transaction& tx, int64_t user, int64_t peer, bool) { return bot.deliver_config_to(tx, user, peer); });
   billing::BillingJobDeps deps;
   deps.options = &options;
   billing::register_job_handlers(worker, deps);
@@ -162,8 +153,9 @@ int main(int argc, char** argv) {
   asio::co_spawn(io, worker.run(Millis(1000)), asio::detached);
   const int samples = 200;
   std::vector<double> latencies;
-  bench::run_until_done(io, pool.query("INSERT INTO users (id, referral_code) SELECT g, 'l' || g FROM generate_series(200001, "
-                        "200000 + 200) g"));
+  bench::run_until_done(
+      io, pool.query("INSERT INTO users (id, referral_code) SELECT g, 'l' || g FROM generate_series(200001, "
+                     "200000 + 200) g"));
   for (int i = 0; i < samples; ++i) {
     int64_t user = 200001 + i;
     auto order = bench::run_until_done(io, pool.transaction([&](db::Transaction& tx) -> awaitable<billing::Order> {
@@ -173,7 +165,7 @@ int main(int argc, char** argv) {
     bench::run_until_done(io, pool.transaction([&](db::Transaction& tx) -> awaitable<billing::PaymentResult> {
       std::string provider = "stars", id = "s" + std::to_string(order.id), currency = "XTR";
       co_return co_await billing::Orders::apply_payment(tx, order.id, provider, id, order.amount, currency, false,
-                                                         options);
+                                                        options);
     }));
     bench::run_until_done(io, [&]() -> awaitable<int> {
       for (;;) {
@@ -193,7 +185,6 @@ int main(int argc, char** argv) {
   }());
   std::sort(latencies.begin(), latencies.end());
   row("payment commit -> config file + QR queued (p50)", fmt::format("{:.1f} ms", latencies[samples / 2] * 1e3));
-  row("payment commit -> config file + QR queued (p99)",
-      fmt::format("{:.1f} ms", latencies[samples * 99 / 100] * 1e3));
+  row("payment commit -> config file + QR queued (p99)", fmt::format("{:.1f} ms", latencies[samples * 99 / 100] * 1e3));
   return 0;
 }

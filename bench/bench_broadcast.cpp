@@ -16,13 +16,10 @@
 #include "telegram/outbox.hpp"
 
 using namespace vpnbot;
+using vpnbot::bench::row;
 using vpnbot::bench::run_until_done;
 
 namespace {
-
-void row(const std::string& name, const std::string& value) {
-  std::cout << "| " << name << " | " << value << " |" << std::endl;
-}
 
 long peak_rss_kb() {
   std::ifstream status("/proc/self/status");

@@ -18,12 +18,9 @@
 
 using namespace vpnbot;
 using vpnbot::bench::run_on;
+using vpnbot::bench::seconds_since;
 
 namespace {
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // `concurrency` coroutines share `total` iterations of `step`; returns elapsed seconds.
 awaitable<double> fan_out(int concurrency, int total, std::function<awaitable<void>()> step) {

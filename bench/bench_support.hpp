@@ -1,5 +1,7 @@
 #pragma once
+#include <iostream>
 #include <optional>
+#include <string>
 
 #include "core/asio.hpp"
 #include "db/local_cluster.hpp"
@@ -7,6 +9,15 @@
 #include "db/pool.hpp"
 
 namespace vpnbot::bench {
+
+inline double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// One row of a benchmark's Markdown table, flushed at once (a long run shows progress).
+inline void row(const std::string& name, const std::string& value) {
+  std::cout << "| " << name << " | " << value << " |" << std::endl;
+}
 
 // Runs one coroutine to completion on `io` (benchmarks drive the loop step by step) and rethrows its error.
 template <typename T>

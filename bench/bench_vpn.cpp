@@ -20,19 +20,9 @@
 #include "vpn/store.hpp"
 
 using namespace vpnbot;
+using vpnbot::bench::row;
 using vpnbot::bench::run_on;
-
-namespace {
-
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-void row(const std::string& name, const std::string& value) {
-  std::cout << "| " << name << " | " << value << " |\n";
-}
-
-}  // namespace
+using vpnbot::bench::seconds_since;
 
 int main(int argc, char** argv) {
   CLI::App app{"VPN benchmarks"};

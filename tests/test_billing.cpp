@@ -21,7 +21,6 @@ class BillingTest : public AsyncDbTest {
     AsyncDbTest::SetUp();
     pool = make_pool(16);
   }
-  int64_t count(const std::string& sql) { return std::stoll(vpnbot::testing::query_value_sync(url, sql)); }
   void add_user(int64_t id, std::optional<int64_t> referrer = std::nullopt) {
     vpnbot::testing::exec_sync(url, "INSERT INTO users (id, referral_code, referrer_id) VALUES (" + std::to_string(id) +
                                         ", 'r" + std::to_string(id) + "', " +

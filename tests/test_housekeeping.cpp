@@ -9,7 +9,6 @@ using vpnbot::testing::AsyncDbTest;
 
 class HousekeepingTest : public AsyncDbTest {
  protected:
-  int64_t count(const std::string& sql) { return std::stoll(vpnbot::testing::query_value_sync(url, sql)); }
 };
 
 TEST_F(HousekeepingTest, PurgesOnlyOldFinishedRows) {

@@ -19,14 +19,8 @@ using vpnbot::testing::PaymentsThread;
 
 class PaymentsTest : public AsyncDbTest {
  protected:
-  int64_t count(const std::string& sql) { return std::stoll(vpnbot::testing::query_value_sync(url, sql)); }
   bool eventually(const std::function<bool()>& condition, Millis timeout = Millis(60000)) {
-    auto until = Clock::now() + timeout;
-    while (Clock::now() < until) {
-      if (condition()) return true;
-      std::this_thread::sleep_for(Millis(100));
-    }
-    return condition();
+    return vpnbot::testing::wait_until(condition, timeout);
   }
   static emulator::PaymentsEmulatorOptions payment_options(uint16_t gateway_port) {
     emulator::PaymentsEmulatorOptions o;

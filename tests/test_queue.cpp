@@ -20,7 +20,6 @@ class QueueTest : public AsyncDbTest {
     vpnbot::testing::exec_sync(url, "CREATE TABLE test_effects (job_id bigint PRIMARY KEY, attempt int, owner text)");
     vpnbot::testing::exec_sync(url, "CREATE TABLE test_started (job_id bigint, attempt int, owner text)");
   }
-  int64_t count(const std::string& sql) { return std::stoll(vpnbot::testing::query_value_sync(url, sql)); }
 
   static awaitable<void> record_effect(jobs::JobContext& ctx) {
     co_await ctx.pool.transaction([&](db::Transaction& tx) -> awaitable<void> {

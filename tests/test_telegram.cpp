@@ -40,7 +40,6 @@ json text_update(int64_t update_id, int64_t user_id, const std::string& text) {
 
 class TelegramTest : public AsyncDbTest {
  protected:
-  int64_t count(const std::string& sql) { return std::stoll(vpnbot::testing::query_value_sync(url, sql)); }
   // Polls a condition (with a deadline) while the test's io_context keeps running.
   bool eventually(const std::function<bool()>& condition, Millis timeout = Millis(30000)) {
     auto until = Clock::now() + timeout;

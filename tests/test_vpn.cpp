@@ -28,18 +28,12 @@ class VpnTest : public AsyncDbTest {
     box = std::make_unique<vpn::SecretBox>(vpn::SecretBox::from_file(key_file, true));
   }
   void TearDown() override { std::filesystem::remove_all(dir); }
-  int64_t count(const std::string& sql) { return std::stoll(vpnbot::testing::query_value_sync(url, sql)); }
   void add_users(int from, int to) {
     vpnbot::testing::exec_sync(url, "INSERT INTO users (id, referral_code) SELECT g, 'u' || g FROM generate_series(" +
                                         std::to_string(from) + ", " + std::to_string(to) + ") g");
   }
   bool eventually(const std::function<bool()>& condition, Millis timeout = Millis(30000)) {
-    auto until = Clock::now() + timeout;
-    while (Clock::now() < until) {
-      if (condition()) return true;
-      usleep(100000);
-    }
-    return condition();
+    return vpnbot::testing::wait_until(condition, timeout);
   }
   std::string dir, key_file;
   std::unique_ptr<vpn::SecretBox> box;

@@ -144,7 +144,7 @@ awaitable<std::optional<Subscription>> Subscriptions::shorten(db::Transaction& t
 }
 
 awaitable<std::vector<int64_t>> Subscriptions::deactivate_expired(db::Transaction& tx, Millis grace, int limit,
-                                                                 std::optional<int64_t> now_ms) {
+                                                                  std::optional<int64_t> now_ms) {
   auto r = co_await tx.exec(R"sql(
 WITH due AS (
   SELECT id FROM subscriptions

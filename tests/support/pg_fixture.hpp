@@ -31,6 +31,8 @@ std::string empty_database_url();
 class AsyncDbTest : public ::testing::Test {
  protected:
   void SetUp() override { url = fresh_database_url(); }
+  // One integer from a query on the test's database (setup and assertions).
+  int64_t count(const std::string& sql) { return std::stoll(query_value_sync(url, sql)); }
 
   std::unique_ptr<db::Pool> make_pool(int max_size = 8, Millis acquire_timeout = Millis(5000),
                                       Millis query_timeout = Millis(30000), int max_waiting = 100000) {

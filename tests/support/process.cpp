@@ -1,5 +1,7 @@
 #include "support/process.hpp"
 
+#include <thread>
+
 #include "vpn/keys.hpp"
 
 #include <fcntl.h>
@@ -86,6 +88,15 @@ const std::string& test_master_key_file() {
     return p;
   }();
   return path;
+}
+
+bool wait_until(const std::function<bool()>& condition, Millis timeout) {
+  auto until = Clock::now() + timeout;
+  while (Clock::now() < until) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(Millis(100));
+  }
+  return condition();
 }
 
 }  // namespace vpnbot::testing

@@ -1,6 +1,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -24,6 +25,9 @@ Process spawn_process(const std::string& binary, const std::vector<std::string>&
                       const std::map<std::string, std::string>& env_vars);
 Process spawn_vpnbot(const std::vector<std::string>& args, const std::map<std::string, std::string>& env_vars);
 uint16_t free_port();
+// Polls `condition` every 100 ms until it holds or `timeout` passes (for tests whose subjects run elsewhere:
+// child processes, emulator threads); returns its last value.
+bool wait_until(const std::function<bool()>& condition, Millis timeout = Millis(60000));
 // A master key file (0600) for processes that need one; created once per test process.
 const std::string& test_master_key_file();
 
