@@ -233,7 +233,8 @@ TEST_F(VpnTest, RealTunnelFollowsDesiredStateThroughTheAgent) {
   // The persisted config holds both live peers and the node key.
   std::string conf_path = state_dir + "/lab-1.conf";
   ASSERT_TRUE(eventually([&] {
-    auto text = vpnbot::testing::Process{0, conf_path}.output();
+    std::ifstream in(conf_path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     return text.find(peer.public_key) != std::string::npos && text.find(other.public_key) != std::string::npos;
   })) << sh_output("ls -la " + state_dir + "; cat " + conf_path);
 

@@ -25,20 +25,48 @@ std::string Process::output() const {
   return s.str();
 }
 
+Process::Process(Process&& other) noexcept
+    : pid(other.pid), log_path(std::move(other.log_path)), exit_status_(other.exit_status_) {
+  other.pid = 0;
+}
+
+Process& Process::operator=(Process&& other) noexcept {
+  if (this != &other) {
+    this->~Process();
+    pid = other.pid;
+    log_path = std::move(other.log_path);
+    exit_status_ = other.exit_status_;
+    other.pid = 0;
+  }
+  return *this;
+}
+
+Process::~Process() {
+  if (pid > 0 && !exit_status_) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+}
+
 int Process::wait(Millis timeout) {
+  if (exit_status_) return *exit_status_;
   auto until = Clock::now() + timeout;
   while (Clock::now() < until) {
     int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return *exit_status_;
+    }
     usleep(20000);
   }
   kill(pid, SIGKILL);
   waitpid(pid, nullptr, 0);
+  exit_status_ = -1;
   return -1;
 }
 
 void Process::signal(int sig) const {
-  kill(pid, sig);
+  if (pid > 0 && !exit_status_) kill(pid, sig);
 }
 
 Process spawn_process(const std::string& binary, const std::vector<std::string>& args,

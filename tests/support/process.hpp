@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,14 +11,26 @@
 
 namespace vpnbot::testing {
 
-// A child process of a test (usually the real vpnbot binary); its stdout+stderr go to a temp file.
+// A child process of a test (usually the real vpnbot binary); its stdout+stderr go to a temp file. Move-only:
+// a child still running when its Process goes away (a failed ASSERT returned early) is killed and reaped, so a
+// failing test leaves no process behind.
 struct Process {
+  Process() = default;
+  Process(Process&& other) noexcept;
+  Process& operator=(Process&& other) noexcept;
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  ~Process();
+
   pid_t pid = 0;
   std::string log_path;
   std::string output() const;
   // Waits for exit (returns the status, 128+signal when killed); kills it with SIGKILL after the timeout (-1).
   int wait(Millis timeout);
   void signal(int sig) const;
+
+ private:
+  std::optional<int> exit_status_;  // set once reaped
 };
 
 // Starts `binary args...` with the test's environment minus VPNBOT_* plus env_vars.
