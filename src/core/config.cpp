@@ -90,6 +90,24 @@ KeySpec int_key(std::string key, int Config::*field, int min, int max, std::stri
           [=](Config& c, const RawValue& raw) { c.*field = static_cast<int>(as_int(raw, min, max)); }};
 }
 
+// A comma-separated (env) or array (TOML) list of integers, each in [min, max], at most max_items of them.
+KeySpec int_list_key(std::string key, std::vector<int> Config::*field, std::string default_text, int min, int max,
+                     size_t max_items, std::string description) {
+  return {{key, "", "list", std::move(default_text), false, std::move(description)},
+          [=](Config& c, const RawValue& raw) {
+            std::vector<int> values;
+            for (const auto& item : as_list(raw)) {
+              int v = 0;
+              auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+              if (ec != std::errc() || ptr != item.data() + item.size() || v < min || v > max)
+                fail(raw, fmt::format("'{}' is not a whole number in [{}, {}]", item, min, max));
+              values.push_back(v);
+            }
+            if (values.size() > max_items) fail(raw, fmt::format("at most {} entries", max_items));
+            c.*field = std::move(values);
+          }};
+}
+
 KeySpec string_key(std::string key, std::string Config::*field, bool required, std::string description,
                    std::function<void(const RawValue&, const std::string&)> validate = nullptr) {
   Config defaults;
@@ -247,37 +265,18 @@ const std::vector<KeySpec>& specs() {
     v.push_back(int_key("trial_device_limit", &Config::trial_device_limit, 1, 100, "Configs during the trial."));
     v.push_back(int_key("order_ttl_ms", &Config::order_ttl_ms, 60000, 604800000,
                         "An unpaid order expires after this (a late payment is still honoured)."));
-    v.push_back({{"referral_percents", "", "list", "10,5,2", false,
-                  "Referral reward per level in percent of the purchase (the number of entries is the depth)."},
-                 [](Config& c, const RawValue& raw) {
-                   c.referral_percents.clear();
-                   for (const auto& item : as_list(raw)) {
-                     int p = -1;
-                     auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), p);
-                     if (ec != std::errc() || ptr != item.data() + item.size() || p < 0 || p > 100)
-                       fail(raw, fmt::format("'{}' is not a percentage 0..100", item));
-                     c.referral_percents.push_back(p);
-                   }
-                   if (c.referral_percents.size() > 10) fail(raw, "at most 10 levels");
-                 }});
+    v.push_back(int_list_key("referral_percents", &Config::referral_percents, "10,5,2", 0, 100, 10,
+                             "Referral reward per level in percent of the purchase (the number of entries is the "
+                             "depth)."));
     v.push_back(int_key("cashback_percent", &Config::cashback_percent, 0, 100,
                         "Bonus points per purchase in percent of its price (1 point = 1 RUB when exchanged)."));
     v.push_back(int_key("referral_bonus_days", &Config::referral_bonus_days, 0, 365,
                         "Extra days on the first purchase of a user who came by a referral link."));
     v.push_back(int_key("expiry_grace_ms", &Config::expiry_grace_ms, 0, 604800000,
                         "Configs keep working this long after the subscription expires."));
-    v.push_back({{"reminder_hours", "", "list", "72,24,0", false,
-                  "Expiry reminders: hours before expiry (0 = at expiry), in the user's language with a Renew button."},
-                 [](Config& c, const RawValue& raw) {
-                   c.reminder_hours.clear();
-                   for (const auto& item : as_list(raw)) {
-                     int h = -1;
-                     auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), h);
-                     if (ec != std::errc() || ptr != item.data() + item.size() || h < 0 || h > 24 * 60)
-                       fail(raw, fmt::format("'{}' is not a number of hours 0..1440", item));
-                     c.reminder_hours.push_back(h);
-                   }
-                 }});
+    v.push_back(int_list_key("reminder_hours", &Config::reminder_hours, "72,24,0", 0, 24 * 60, 10,
+                             "Expiry reminders: hours before expiry (0 = at expiry), in the user's language with a "
+                             "Renew button."));
     v.push_back(int_key("reminder_lookback_ms", &Config::reminder_lookback_ms, 60000, 604800000,
                         "A reminder missed (scheduler down) is still sent if at most this late."));
     v.push_back(int_key("auto_renew_before_ms", &Config::auto_renew_before_ms, 60000, 604800000,
