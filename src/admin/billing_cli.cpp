@@ -4,7 +4,10 @@
 
 #include <iostream>
 
+#include "admin/operations.hpp"
 #include "admin/run_db.hpp"
+#include "admin/stats.hpp"
+#include "admin/user_card.hpp"
 #include "billing/jobs.hpp"
 #include "billing/ledger.hpp"
 #include "billing/orders.hpp"
@@ -38,8 +41,10 @@ struct UserArgs {
   int64_t user = 0;
   int days = 0;
   int devices = 1;
-  std::string amount, reason;
+  std::string amount, reason, query;
   int64_t admin = 0;
+  int64_t after = 0;
+  int limit = 50;
 };
 
 int64_t rub_arg(const std::string& text, const char* what) {
@@ -109,7 +114,7 @@ void print_promos(const std::vector<billing::PromoCode>& promos, bool as_json) {
 
 }  // namespace
 
-Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out) {
+Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std::shared_ptr<int64_t> actor_id) {
   auto* plan = admin.add_subcommand("plan", "Plans for sale");
   plan->require_subcommand(1);
   auto pa = std::make_shared<PlanArgs>();
@@ -173,7 +178,7 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out) {
   order_refund->add_option("id", oa->id)->required();
   order_refund->add_option("--note", oa->note, "Why");
 
-  auto* user = admin.add_subcommand("user", "Users: grant days, adjust the balance");
+  auto* user = admin.add_subcommand("user", "Users: list, show, grant days, adjust the balance, ban");
   user->require_subcommand(1);
   auto ua = std::make_shared<UserArgs>();
   auto* grant = user->add_subcommand("grant-days", "Extend a user's subscription");
@@ -192,21 +197,101 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out) {
   ban->add_option("--reason", ua->reason, "Why")->required();
   auto* unban = user->add_subcommand("unban", "Lift a ban: configs come back if the subscription is active");
   unban->add_option("user", ua->user, "Telegram user id")->required();
+  auto* user_list = user->add_subcommand("list", "Users by id, a page at a time");
+  user_list->add_option("--after", ua->after, "Last id of the previous page");
+  user_list->add_option("--limit", ua->limit, "Page size")->check(CLI::Range(1, 10000));
+  auto* user_show = user->add_subcommand("show", "A user's card: subscription, configs, orders, balance, referrals");
+  user_show->add_option("user", ua->query, "Telegram id or @username")->required();
+
+  auto* stats = admin.add_subcommand("stats", "Users, subscriptions, conversion, revenue (7/30 days), nodes");
+  auto* audit = admin.add_subcommand("audit", "The admin audit log, newest first");
+  audit->add_option("--user", ua->user, "Only actions on this user");
+  audit->add_option("--limit", ua->limit, "How many")->check(CLI::Range(1, 10000));
 
   return [=](const Config& config) -> std::optional<int> {
     bool as_json = *json_out;
+    Actor actor{*actor_id, "cli"};
+    if (*stats)
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        auto s = co_await pool.transaction(
+            [](db::Transaction& tx) -> awaitable<Stats> { co_return co_await collect_stats(tx); });
+        std::cout << (as_json ? s.to_json().dump() : s.render(false)) << "\n";
+        co_return 0;
+      });
+    if (*audit)
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        auto entries = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<std::vector<AuditEntry>> {
+          std::optional<int64_t> target;
+          if (ua->user) target = ua->user;
+          co_return co_await Audit::recent(tx, ua->limit, target);
+        });
+        json out = json::array();
+        for (const auto& e : entries)
+          out.push_back({{"id", e.id},
+                         {"at", e.created_at},
+                         {"actor_id", e.actor_id},
+                         {"via", e.via},
+                         {"action", e.action},
+                         {"target_user_id", e.target_user_id ? json(*e.target_user_id) : json()},
+                         {"details", e.details}});
+        if (as_json) {
+          std::cout << out.dump() << "\n";
+        } else {
+          std::cout << fmt::format("{:<19} {:<16} {:<12} {:<4} {:<14} {}\n", "AT (UTC)", "ACTION", "ACTOR", "VIA",
+                                   "USER", "DETAILS");
+          for (const auto& e : entries)
+            std::cout << fmt::format("{:<19} {:<16} {:<12} {:<4} {:<14} {}\n", e.created_at, e.action, e.actor_id,
+                                     e.via, e.target_user_id ? std::to_string(*e.target_user_id) : "-",
+                                     e.details.dump());
+        }
+        co_return 0;
+      });
+    if (*user_list)
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        auto users = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<std::vector<UserRow>> {
+          co_return co_await list_users(tx, ua->after, ua->limit);
+        });
+        json out = json::array();
+        for (const auto& u : users)
+          out.push_back({{"id", u.id},
+                         {"username", u.username},
+                         {"first_name", u.first_name},
+                         {"joined", u.created_at},
+                         {"reachable", u.reachable},
+                         {"banned", u.banned},
+                         {"expires_at", u.expires_at ? json(*u.expires_at) : json()}});
+        if (as_json) {
+          std::cout << out.dump() << "\n";
+        } else {
+          std::cout << fmt::format("{:<14} {:<20} {:<16} {:<10} {:<17} {}\n", "ID", "USERNAME", "NAME", "JOINED",
+                                   "EXPIRES (UTC)", "FLAGS");
+          for (const auto& u : users)
+            std::cout << fmt::format("{:<14} {:<20} {:<16} {:<10} {:<17} {}\n", u.id,
+                                     u.username.empty() ? "-" : "@" + u.username, u.first_name.substr(0, 16),
+                                     u.created_at, u.expires_at.value_or("-"),
+                                     std::string(u.banned ? "banned " : "") + (u.reachable ? "" : "blocked"));
+        }
+        co_return 0;
+      });
+    if (*user_show)
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        auto card = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<std::optional<UserCard>> {
+          auto id = co_await find_user(tx, ua->query);
+          if (!id) co_return std::nullopt;
+          co_return co_await load_user_card(tx, *id, 3);
+        });
+        if (!card) {
+          std::cerr << "vpnbot admin: no user " << ua->query << "\n";
+          co_return 1;
+        }
+        std::cout << (as_json ? card->to_json().dump() : card->render(false)) << "\n";
+        co_return 0;
+      });
     if (*ban || *unban) {
       bool banning = ban->parsed();
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
         auto changed = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<int64_t> {
-          auto r = co_await tx.exec(
-              "UPDATE users SET banned = $2, ban_reason = CASE WHEN $2 THEN $3 ELSE NULL END WHERE id = $1", ua->user,
-              banning, ua->reason);
-          if (r.affected() == 0) throw std::invalid_argument("no user " + std::to_string(ua->user));
-          if (banning) co_return co_await vpn::VpnStore::set_user_peers_state(tx, ua->user, "active", "disabled");
-          auto sub = co_await billing::Subscriptions::get(tx, ua->user);
-          if (!sub || !sub->active) co_return 0;
-          co_return co_await vpn::VpnStore::set_user_peers_state(tx, ua->user, "disabled", "active");
+          co_return co_await Operations::set_banned(tx, actor, ua->user, banning, ua->reason);
         });
         std::cout << (as_json ? json{{"user_id", ua->user}, {"banned", banning}, {"configs_changed", changed}}.dump()
                               : "user " + std::to_string(ua->user) + (banning ? " banned, " : " unbanned, ") +
@@ -229,7 +314,7 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out) {
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
         co_await db::migrate(pool, db::embedded_migrations());
         auto created = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<billing::Plan> {
-          co_return co_await billing::Plans::create(tx, pa->plan);
+          co_return co_await Operations::create_plan(tx, actor, pa->plan);
         });
         std::vector<billing::Plan> one{created};
         print_plans(one, as_json);
@@ -241,7 +326,7 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out) {
       if (pa->field == "price_rub") value = std::to_string(rub_arg(value, "value"));
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
         bool ok = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<bool> {
-          co_return co_await billing::Plans::set_field(tx, pa->code, pa->field, value);
+          co_return co_await Operations::set_plan_field(tx, actor, pa->code, pa->field, value);
         });
         if (!ok) std::cerr << "vpnbot admin: no plan with code " << pa->code << "\n";
         co_return ok ? 0 : 1;
@@ -277,7 +362,7 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out) {
             if (!found) throw std::invalid_argument("no plan with code " + code);
             p.plan_ids.push_back(found->id);
           }
-          co_return co_await billing::Promos::create(tx, p);
+          co_return co_await Operations::create_promo(tx, actor, p);
         });
         std::vector<billing::PromoCode> one{created};
         print_promos(one, as_json);
@@ -304,7 +389,7 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out) {
       bool active = promo_enable->parsed();
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
         bool ok = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<bool> {
-          co_return co_await billing::Promos::set_active(tx, pr->code, active);
+          co_return co_await Operations::set_promo_active(tx, actor, pr->code, active);
         });
         if (!ok) std::cerr << "vpnbot admin: no promo code " << pr->code << "\n";
         co_return ok ? 0 : 1;
@@ -342,37 +427,17 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out) {
       });
     if (*order_refund)
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
-        std::string outcome = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<std::string> {
-          auto o = co_await billing::Orders::get(tx, oa->id);
-          if (!o) co_return std::string("no order ") + std::to_string(oa->id);
-          if (o->state != "paid") co_return "order " + std::to_string(o->id) + " is " + o->state + ", not paid";
-          if (o->provider == "stars") {
-            co_await billing::enqueue_stars_refund(tx, o->id, oa->note);
-            co_return std::string("queued");
-          }
-          if (o->provider == "balance") {
-            co_await billing::Orders::refund(tx, o->id, oa->note);
-            co_return std::string("refunded");
-          }
-          co_return "refund " + o->provider +
-              " payments in the provider's dashboard; its notification reverses "
-              "the order";
+        auto result = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<RefundResult> {
+          co_return co_await Operations::refund_order(tx, actor, oa->id, oa->note);
         });
-        bool ok = outcome == "queued" || outcome == "refunded";
-        (ok ? std::cout : std::cerr) << (ok ? "" : "vpnbot admin: ")
-                                     << (outcome == "queued" ? "Stars refund queued (a worker calls refundStarPayment)"
-                                                             : outcome)
-                                     << "\n";
+        bool ok = result.outcome != RefundOutcome::refused;
+        (ok ? std::cout : std::cerr) << (ok ? "" : "vpnbot admin: ") << result.message << "\n";
         co_return ok ? 0 : 1;
       });
     if (*grant)
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
         auto sub = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<billing::Subscription> {
-          auto r = co_await tx.exec("SELECT 1 FROM users WHERE id = $1", ua->user);
-          if (r.empty()) throw std::invalid_argument("no user " + std::to_string(ua->user));
-          auto s = co_await billing::Subscriptions::extend(tx, ua->user, ua->days, ua->devices, std::nullopt, false);
-          co_await vpn::VpnStore::set_user_peers_state(tx, ua->user, "disabled", "active");
-          co_return s;
+          co_return co_await Operations::grant_days(tx, actor, ua->user, ua->days, ua->devices);
         });
         std::cout << (as_json ? json{{"user_id", ua->user}, {"expires_at", sub.expires_at}}.dump()
                               : "user " + std::to_string(ua->user) + " is subscribed until " + sub.expires_at + " UTC")
@@ -384,16 +449,9 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out) {
       if (amount == 0) throw CLI::ValidationError("amount", "must not be zero");
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
         auto totals = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<billing::Totals> {
-          auto r = co_await tx.exec("SELECT 1 FROM users WHERE id = $1", ua->user);
-          if (r.empty()) throw std::invalid_argument("no user " + std::to_string(ua->user));
-          std::optional<int64_t> actor;
-          if (ua->admin) actor = ua->admin;
-          // A unique reference per adjustment: the admin means a new movement each time.
-          auto ref = co_await tx.exec("SELECT 'adjustment:' || nextval('ledger_id_seq')");
-          billing::LedgerEntry entry{ua->user, "balance", amount, "admin", ref.get<std::string>(0, 0),
-                                     actor,    ua->reason};
-          co_await billing::Ledger::post(tx, entry);
-          co_return co_await billing::Ledger::totals(tx, ua->user);
+          Actor by = actor;
+          if (ua->admin) by.id = ua->admin;
+          co_return co_await Operations::adjust_balance(tx, by, ua->user, amount, ua->reason);
         });
         std::cout << (as_json
                           ? json{{"user_id", ua->user}, {"balance", billing::rub_decimal(totals.balance)}}.dump()

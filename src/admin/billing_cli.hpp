@@ -8,8 +8,9 @@
 
 namespace vpnbot::admin {
 
-// `vpnbot admin plan|promo|order|user ...`: registers the subcommands under `admin`.
-Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out);
+// `vpnbot admin plan|promo|order|user|stats|audit ...`: registers the subcommands under `admin`. Changes are
+// audited with `actor_id` (--actor) as the admin.
+Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std::shared_ptr<int64_t> actor_id);
 
 // Demo data for the sandbox (a node, promo codes), added only where missing.
 awaitable<void> seed_demo_data(db::Pool& pool, const vpn::SecretBox& box);

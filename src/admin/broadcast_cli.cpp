@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "admin/operations.hpp"
 #include "admin/run_db.hpp"
 #include "broadcast/broadcasts.hpp"
 
@@ -21,7 +22,7 @@ struct BroadcastArgs {
 
 }  // namespace
 
-Runner add_broadcast_commands(CLI::App& admin, std::shared_ptr<bool> json_out) {
+Runner add_broadcast_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std::shared_ptr<int64_t> actor_id) {
   auto* bc = admin.add_subcommand("broadcast", "Broadcasts to users (resumable, each recipient at most once)");
   bc->require_subcommand(1);
   auto a = std::make_shared<BroadcastArgs>();
@@ -50,6 +51,7 @@ Runner add_broadcast_commands(CLI::App& admin, std::shared_ptr<bool> json_out) {
   auto* list = bc->add_subcommand("list", "Recent broadcasts");
 
   return [=](const Config& config) -> std::optional<int> {
+    Actor actor{*actor_id, "cli"};
     bool as_json = *json_out;
     auto print = [as_json](const broadcast::Progress& p) {
       std::cout << (as_json ? p.to_json().dump() : p.summary()) << "\n";
@@ -85,13 +87,22 @@ Runner add_broadcast_commands(CLI::App& admin, std::shared_ptr<bool> json_out) {
             co_await broadcast::Broadcasts::preview(tx, a->id, a->chat);
             co_return true;
           }
+          bool changed = false;
           if (verb == "start" || verb == "resume") {
             std::optional<int64_t> chat;
             if (a->chat) chat = a->chat;
-            co_return co_await broadcast::Broadcasts::start(tx, a->id, chat);
+            changed = co_await broadcast::Broadcasts::start(tx, a->id, chat);
+          } else if (verb == "pause") {
+            changed = co_await broadcast::Broadcasts::pause(tx, a->id);
+          } else {
+            changed = co_await broadcast::Broadcasts::cancel(tx, a->id);
           }
-          if (verb == "pause") co_return co_await broadcast::Broadcasts::pause(tx, a->id);
-          co_return co_await broadcast::Broadcasts::cancel(tx, a->id);
+          if (changed) {
+            std::string action = "broadcast_" + verb;
+            nlohmann::json details{{"broadcast_id", a->id}};
+            co_await Audit::record(tx, actor, action, std::nullopt, details);
+          }
+          co_return changed;
         });
         if (!ok) {
           std::cerr << "vpnbot admin: broadcast " << a->id << " cannot " << verb << " in its current state\n";

@@ -7,6 +7,7 @@
 namespace vpnbot::admin {
 
 // `vpnbot admin broadcast create|preview|start|pause|resume|cancel|status|list`.
-Runner add_broadcast_commands(CLI::App& admin, std::shared_ptr<bool> json_out);
+// Starting, pausing and cancelling are audited with `actor_id` as the admin.
+Runner add_broadcast_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std::shared_ptr<int64_t> actor_id);
 
 }  // namespace vpnbot::admin

@@ -1,5 +1,7 @@
 #include "admin/cli.hpp"
 
+#include "admin/operations.hpp"
+
 #include "admin/billing_cli.hpp"
 #include "admin/broadcast_cli.hpp"
 #include "admin/run_db.hpp"
@@ -39,6 +41,8 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
   admin->require_subcommand(1);
   auto json_out = std::make_shared<bool>(false);
   admin->add_flag("--json", *json_out, "Machine-readable output");
+  auto actor_id = std::make_shared<int64_t>(0);
+  admin->add_option("--actor", *actor_id, "Your Telegram id, recorded in the audit log with each change");
 
   auto* node = admin->add_subcommand("node", "VPN nodes");
   node->require_subcommand(1);
@@ -85,8 +89,8 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
   peer_qr->add_option("id", *peer_id)->required();
   peer_qr->add_option("--out", *qr_path, "PNG file")->required();
 
-  auto billing_runner = add_billing_commands(*admin, json_out);
-  auto broadcast_runner = add_broadcast_commands(*admin, json_out);
+  auto billing_runner = add_billing_commands(*admin, json_out, actor_id);
+  auto broadcast_runner = add_broadcast_commands(*admin, json_out, actor_id);
 
   auto* agent = app.add_subcommand("wg-agent", "Apply one node's peers to its WireGuard interface (CAP_NET_ADMIN)");
   agent->add_option("--config", config_file, "TOML config file")->check(CLI::ExistingFile);
@@ -181,9 +185,10 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
       });
     if (*node_state)
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
-        vpn::SecretBox unused(std::array<unsigned char, 32>{});
-        vpn::VpnStore store(pool, unused);
-        bool ok = co_await store.set_node_state(node_args->name, node_args->state);
+        Actor actor{*actor_id, "cli"};
+        bool ok = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<bool> {
+          co_return co_await Operations::set_node_state(tx, actor, node_args->name, node_args->state);
+        });
         if (!ok) std::cerr << "vpnbot admin: no node named " << node_args->name << "\n";
         co_return ok ? 0 : 1;
       });

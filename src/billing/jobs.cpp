@@ -210,12 +210,13 @@ awaitable<void> enqueue_create_payment(db::Transaction& tx, int64_t order_id) {
   co_await jobs::Queue::enqueue(tx, job);
 }
 
-awaitable<void> enqueue_stars_refund(db::Transaction& tx, int64_t order_id, const std::string& note) {
+awaitable<bool> enqueue_stars_refund(db::Transaction& tx, int64_t order_id, const std::string& note) {
   jobs::NewJob job;
   job.kind = "billing.refund_stars";
   job.payload = {{"order_id", order_id}, {"note", note}};
   job.unique_key = "order:" + std::to_string(order_id);
-  co_await jobs::Queue::enqueue(tx, job);
+  auto id = co_await jobs::Queue::enqueue(tx, job);
+  co_return id.has_value();
 }
 
 void register_job_handlers(jobs::Worker& worker, BillingJobDeps deps_in) {

@@ -39,6 +39,6 @@ std::vector<jobs::PeriodicTask> periodic_tasks();
 
 // Enqueues the creation of the provider payment for a new order (inside the caller's transaction).
 awaitable<void> enqueue_create_payment(db::Transaction& tx, int64_t order_id);
-awaitable<void> enqueue_stars_refund(db::Transaction& tx, int64_t order_id, const std::string& note);
+awaitable<bool> enqueue_stars_refund(db::Transaction& tx, int64_t order_id, const std::string& note);
 
 }  // namespace vpnbot::billing

@@ -47,11 +47,13 @@ json Bot::main_menu_keyboard(const Context& ctx) const {
   auto m = [&](std::string_view key, const char* screen) {
     return button(t(ctx, key), encode_callback("m", {screen}));
   };
-  return keyboard({{m("menu.buy", "buy")},
-                   {m("menu.subscription", "sub"), m("menu.configs", "cfg")},
-                   {m("menu.balance", "bal"), m("menu.referral", "ref")},
-                   {m("menu.promo", "promo"), m("menu.help", "help")},
-                   {m("menu.language", "lang")}});
+  std::vector<std::vector<json>> rows{{m("menu.buy", "buy")},
+                                      {m("menu.subscription", "sub"), m("menu.configs", "cfg")},
+                                      {m("menu.balance", "bal"), m("menu.referral", "ref")},
+                                      {m("menu.promo", "promo"), m("menu.help", "help")},
+                                      {m("menu.language", "lang")}};
+  if (is_admin(ctx)) rows.push_back({button(t(ctx, "menu.admin"), encode_callback("adm", {"home"}))});
+  return keyboard(std::move(rows));
 }
 
 awaitable<void> Bot::reply(Context& ctx, std::string text, json reply_markup) {
@@ -127,15 +129,7 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
     co_await Users::set_conversation(ctx.tx, ctx.user.id, none);  // leaving a prompt cancels it
     ctx.user.conversation = nullptr;
   }
-  if (edit_message_id) {
-    OutMessage edit;
-    edit.chat_id = ctx.chat_id;
-    edit.method = "editMessageText";
-    edit.payload = {{"message_id", *edit_message_id}, {"text", text}, {"parse_mode", "HTML"}, {"reply_markup", markup}};
-    co_await telegram::Outbox::enqueue(ctx.tx, edit);
-  } else {
-    co_await reply(ctx, std::move(text), std::move(markup));
-  }
+  co_await present(ctx, std::move(text), std::move(markup), edit_message_id);
 }
 
 awaitable<void> Bot::handle(db::Transaction& tx, const telegram::InboxUpdate& update) {
@@ -208,6 +202,10 @@ awaitable<void> Bot::on_message(Context& ctx, const json& message) {
     co_await on_command(ctx, command, argument);
     co_return;
   }
+  if (ctx.user.conversation.is_object() && !text.empty()) {
+    bool answered = co_await on_admin_text(ctx, text);
+    if (answered) co_return;
+  }
   if (ctx.user.conversation.is_object() && ctx.user.conversation.value("await", "") == "promo_code" && !text.empty()) {
     json none;
     co_await Users::set_conversation(ctx.tx, ctx.user.id, none);
@@ -250,6 +248,9 @@ awaitable<void> Bot::on_command(Context& ctx, const std::string& command, const 
     co_await show_screen(ctx, kHelp, std::nullopt);
   } else if (command == "language") {
     co_await show_screen(ctx, kLanguage, std::nullopt);
+  } else if (command == "admin" && is_admin(ctx)) {
+    std::vector<std::string> home{"home"};
+    co_await show_admin_screen(ctx, home, std::nullopt);
   } else if (command == "cancel") {
     json none;
     co_await Users::set_conversation(ctx.tx, ctx.user.id, none);
@@ -276,6 +277,9 @@ awaitable<void> Bot::on_callback(Context& ctx, const json& query) {
   if (decoded.status != CallbackStatus::ok) {
     notice = t(ctx, "error.menu_expired");
     message_id.reset();  // the old message may be from another version: send a fresh menu instead
+  } else if (decoded.callback.action == "adm") {
+    co_await on_admin_callback(ctx, query_id, decoded.callback.args, message_id);
+    co_return;
   } else if (decoded.callback.action == "m" && !decoded.callback.args.empty()) {
     screen = decoded.callback.args[0];
   } else if (decoded.callback.action == "cfg" && decoded.callback.args.size() == 2) {

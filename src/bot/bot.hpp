@@ -39,6 +39,8 @@ class Bot {
   awaitable<void> apologise(db::Pool& pool, const telegram::InboxUpdate& update);
 
   const BotOptions& options() const { return options_; }
+  // The admin panel's callback routes ("adm:<route>:..."), for the test that walks them all as a non-admin.
+  static std::set<std::string> admin_actions();
   const Catalog& catalog() const { return catalog_; }
   // Renders billing notices (payment link, failure, receipt, refund) into the outbox, in the user's language.
   billing::BillingNotifier notifier() const;
@@ -66,6 +68,17 @@ class Bot {
   awaitable<void> on_pre_checkout(Context& ctx, const telegram::json& query);
   awaitable<void> on_successful_payment(Context& ctx, const telegram::json& payment);
   awaitable<void> on_promo_code(Context& ctx, const std::string& code);
+  // The admin panel (bot/admin_panel.cpp): every route checks is_admin first.
+  bool is_admin(const Context& ctx) const;
+  awaitable<void> on_admin_callback(Context& ctx, const std::string& query_id, const std::vector<std::string>& args,
+                                    std::optional<int64_t> message_id);
+  // Answers an admin prompt (find user, balance, new plan/promo, broadcast text); false when none is open.
+  awaitable<bool> on_admin_text(Context& ctx, const std::string& text);
+  awaitable<void> show_admin_screen(Context& ctx, const std::vector<std::string>& screen,
+                                    std::optional<int64_t> edit_message_id);
+  // Edits the message in place when there is one, else sends a new one.
+  awaitable<void> present(Context& ctx, std::string text, telegram::json markup,
+                          std::optional<int64_t> edit_message_id);
   awaitable<void> send_to_user(db::Transaction& tx, int64_t user_id, std::string text, telegram::json markup,
                                std::string unique_key) const;
   std::string t(const Context& ctx, std::string_view key, const TextArgs& args = {}) const;

@@ -102,11 +102,6 @@ awaitable<std::optional<Node>> VpnStore::node_by_id(int64_t id) {
   co_return read_node(r, 0);
 }
 
-awaitable<bool> VpnStore::set_node_state(std::string name, std::string state) {
-  auto r = co_await pool_.exec("UPDATE vpn_nodes SET state = $2 WHERE name = $1", name, state);
-  co_return r.affected() == 1;
-}
-
 awaitable<std::vector<PoolFill>> VpnStore::pool_fill() {
   auto r = co_await pool_.query(
       "SELECT n.id, n.name, (2::bigint ^ (32 - masklen(n.subnet_v4)))::bigint - 3, "

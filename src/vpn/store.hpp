@@ -81,7 +81,6 @@ class VpnStore {
   awaitable<std::vector<Node>> list_nodes();
   awaitable<std::optional<Node>> node_by_name(std::string name);
   awaitable<std::optional<Node>> node_by_id(int64_t id);
-  awaitable<bool> set_node_state(std::string name, std::string state);
   awaitable<std::vector<PoolFill>> pool_fill();
   awaitable<std::string> node_private_key(int64_t node_id);
 

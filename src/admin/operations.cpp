@@ -1,0 +1,226 @@
+#include "admin/operations.hpp"
+
+#include "billing/jobs.hpp"
+#include "billing/money.hpp"
+#include "billing/orders.hpp"
+#include "billing/promo.hpp"
+#include "vpn/store.hpp"
+
+namespace vpnbot::admin {
+
+using nlohmann::json;
+
+namespace {
+
+awaitable<void> require_user(db::Transaction& tx, int64_t user_id) {
+  auto r = co_await tx.exec("SELECT 1 FROM users WHERE id = $1", user_id);
+  if (r.empty()) throw std::invalid_argument("no user " + std::to_string(user_id));
+}
+
+}  // namespace
+
+awaitable<void> Audit::record(db::Transaction& tx, const Actor& actor, const std::string& action,
+                              std::optional<int64_t> target_user_id, const json& details) {
+  co_await tx.exec(
+      "INSERT INTO admin_audit (actor_id, via, action, target_user_id, details) VALUES ($1, $2, $3, $4, $5::jsonb)",
+      actor.id, actor.via, action, target_user_id, details.dump());
+}
+
+awaitable<std::vector<AuditEntry>> Audit::recent(db::Transaction& tx, int limit,
+                                                 std::optional<int64_t> target_user_id) {
+  // NULL target: every entry; otherwise one user's (the partial index on target_user_id serves that case).
+  std::string sql =
+      "SELECT id, actor_id, via, action, target_user_id, details::text, "
+      "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') FROM admin_audit ";
+  sql += target_user_id ? "WHERE target_user_id = $2 ORDER BY id DESC LIMIT $1" : "ORDER BY id DESC LIMIT $1";
+  db::Result r;
+  if (target_user_id)
+    r = co_await tx.exec(sql, limit, *target_user_id);
+  else
+    r = co_await tx.exec(sql, limit);
+  std::vector<AuditEntry> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    AuditEntry e;
+    e.id = r.get<int64_t>(i, 0);
+    e.actor_id = r.get<int64_t>(i, 1);
+    e.via = r.get<std::string>(i, 2);
+    e.action = r.get<std::string>(i, 3);
+    if (!r.is_null(i, 4)) e.target_user_id = r.get<int64_t>(i, 4);
+    e.details = json::parse(r.get<std::string>(i, 5));
+    e.created_at = r.get<std::string>(i, 6);
+    out.push_back(std::move(e));
+  }
+  co_return out;
+}
+
+awaitable<int64_t> Operations::set_banned(db::Transaction& tx, const Actor& actor, int64_t user_id, bool banned,
+                                          std::string reason) {
+  auto r =
+      co_await tx.exec("UPDATE users SET banned = $2, ban_reason = CASE WHEN $2 THEN $3 ELSE NULL END WHERE id = $1",
+                       user_id, banned, reason);
+  if (r.affected() == 0) throw std::invalid_argument("no user " + std::to_string(user_id));
+  int64_t changed = 0;
+  if (banned) {
+    changed = co_await vpn::VpnStore::set_user_peers_state(tx, user_id, "active", "disabled");
+  } else {
+    auto sub = co_await billing::Subscriptions::get(tx, user_id);
+    if (sub && sub->active) changed = co_await vpn::VpnStore::set_user_peers_state(tx, user_id, "disabled", "active");
+  }
+  {
+    std::string audit_action = banned ? "ban" : "unban";
+    json audit_details = json{{"reason", reason}, {"configs_changed", changed}};
+    co_await Audit::record(tx, actor, audit_action, user_id, audit_details);
+  }
+  co_return changed;
+}
+
+awaitable<billing::Subscription> Operations::grant_days(db::Transaction& tx, const Actor& actor, int64_t user_id,
+                                                        int days, int device_limit) {
+  if (days < 1 || days > 3650) throw std::invalid_argument("days must be between 1 and 3650");
+  co_await require_user(tx, user_id);
+  auto sub = co_await billing::Subscriptions::extend(tx, user_id, days, device_limit, std::nullopt, false);
+  co_await vpn::VpnStore::set_user_peers_state(tx, user_id, "disabled", "active");
+  {
+    std::string audit_action = "grant_days";
+    json audit_details = json{{"days", days}, {"expires_at", sub.expires_at}};
+    co_await Audit::record(tx, actor, audit_action, user_id, audit_details);
+  }
+  co_return sub;
+}
+
+awaitable<billing::Totals> Operations::adjust_balance(db::Transaction& tx, const Actor& actor, int64_t user_id,
+                                                      int64_t amount, std::string reason) {
+  if (amount == 0) throw std::invalid_argument("the amount must not be zero");
+  if (reason.empty()) throw std::invalid_argument("a reason is required");
+  co_await require_user(tx, user_id);
+  // A unique reference per adjustment: the admin means a new movement each time.
+  auto ref = co_await tx.exec("SELECT 'adjustment:' || nextval('ledger_id_seq')");
+  std::optional<int64_t> actor_id;
+  if (actor.id) actor_id = actor.id;
+  billing::LedgerEntry entry{user_id, "balance", amount, "admin", ref.get<std::string>(0, 0), actor_id, reason};
+  co_await billing::Ledger::post(tx, entry);
+  {
+    std::string audit_action = "adjust_balance";
+    json audit_details = json{{"amount", billing::rub_decimal(amount)}, {"reason", reason}};
+    co_await Audit::record(tx, actor, audit_action, user_id, audit_details);
+  }
+  co_return co_await billing::Ledger::totals(tx, user_id);
+}
+
+awaitable<RefundResult> Operations::refund_order(db::Transaction& tx, const Actor& actor, int64_t order_id,
+                                                 std::string note) {
+  auto order = co_await billing::Orders::get(tx, order_id);
+  if (!order) throw std::invalid_argument("no order " + std::to_string(order_id));
+  RefundResult result;
+  if (order->state != "paid") {
+    result.message = "order " + std::to_string(order_id) + " is " + order->state + ", not paid";
+    co_return result;
+  }
+  if (order->provider == "stars") {
+    bool queued = co_await billing::enqueue_stars_refund(tx, order_id, note);
+    result = {RefundOutcome::queued, "Stars refund queued (a worker calls refundStarPayment)"};
+    if (!queued) {  // pressed again before the worker finished: nothing new happens and nothing is audited
+      result.message = "a refund of this order is already queued";
+      co_return result;
+    }
+  } else if (order->provider == "balance") {
+    co_await billing::Orders::refund(tx, order_id, note);
+    result = {RefundOutcome::refunded, "refunded to the balance"};
+  } else {
+    result.message =
+        "refund " + order->provider + " payments in the provider's dashboard; its notification reverses the order";
+    co_return result;
+  }
+  {
+    std::string audit_action = "refund_order";
+    json audit_details = json{{"order_id", order_id}, {"provider", order->provider}, {"note", note}};
+    co_await Audit::record(tx, actor, audit_action, order->user_id, audit_details);
+  }
+  co_return result;
+}
+
+awaitable<billing::Plan> Operations::create_plan(db::Transaction& tx, const Actor& actor, billing::NewPlan plan) {
+  bool code_ok = !plan.code.empty() && plan.code.size() <= 32;
+  for (char c : plan.code)
+    code_ok = code_ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
+  if (!code_ok) throw std::invalid_argument("plan code: 1-32 of a-z, 0-9, _ and -");
+  if (plan.days < 1 || plan.days > 3650) throw std::invalid_argument("days must be between 1 and 3650");
+  if (plan.price_rub <= 0 || plan.price_stars <= 0) throw std::invalid_argument("prices must be above zero");
+  if (plan.device_limit < 1 || plan.device_limit > 100) throw std::invalid_argument("devices must be 1-100");
+  if (!plan.title.is_object() || !plan.title.contains("en") || plan.title["en"].get<std::string>().empty())
+    throw std::invalid_argument("the plan needs an English title");
+  if (co_await billing::Plans::by_code(tx, plan.code))
+    throw std::invalid_argument("a plan with code " + plan.code + " exists");
+  auto created = co_await billing::Plans::create(tx, plan);
+  {
+    std::string audit_action = "create_plan";
+    json audit_details = json{{"code", created.code}, {"days", created.days}, {"price_rub", created.price_rub}};
+    co_await Audit::record(tx, actor, audit_action, std::nullopt, audit_details);
+  }
+  co_return created;
+}
+
+awaitable<billing::PromoCode> Operations::create_promo(db::Transaction& tx, const Actor& actor,
+                                                       billing::NewPromo promo) {
+  promo.code = billing::Promos::normalize(promo.code);
+  bool code_ok = promo.code.size() >= 3 && promo.code.size() <= 32;
+  for (char c : promo.code)
+    code_ok = code_ok && ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
+  if (!code_ok) throw std::invalid_argument("promo code: 3-32 of A-Z, 0-9, _ and -");
+  const auto& kind = promo.kind;
+  if (kind != "percent" && kind != "fixed" && kind != "days" && kind != "balance" && kind != "plan")
+    throw std::invalid_argument("kind must be percent, fixed, days, balance or plan");
+  if (kind == "percent" && (promo.value < 1 || promo.value > 100))
+    throw std::invalid_argument("a percent code takes 1-100");
+  if (kind != "plan" && kind != "percent" && promo.value <= 0)
+    throw std::invalid_argument("the value must be above zero");
+  if (kind == "plan" && !promo.unlock_plan_id) throw std::invalid_argument("a plan code needs the plan it unlocks");
+  if (promo.max_uses && *promo.max_uses < 1) throw std::invalid_argument("max uses must be at least 1");
+  auto existing = co_await tx.exec("SELECT 1 FROM promo_codes WHERE code = $1", promo.code);
+  if (!existing.empty()) throw std::invalid_argument("promo code " + promo.code + " exists");
+  if (actor.id && !promo.created_by) promo.created_by = actor.id;
+  auto created = co_await billing::Promos::create(tx, promo);
+  {
+    std::string audit_action = "create_promo";
+    json audit_details = json{{"code", created.code}, {"kind", created.kind}, {"value", created.value}};
+    co_await Audit::record(tx, actor, audit_action, std::nullopt, audit_details);
+  }
+  co_return created;
+}
+
+awaitable<bool> Operations::set_plan_field(db::Transaction& tx, const Actor& actor, std::string code, std::string field,
+                                           std::string value) {
+  bool changed = co_await billing::Plans::set_field(tx, code, field, value);
+  if (changed) {
+    std::string audit_action = "set_plan";
+    json audit_details = json{{"code", code}, {"field", field}, {"value", value}};
+    co_await Audit::record(tx, actor, audit_action, std::nullopt, audit_details);
+  }
+  co_return changed;
+}
+
+awaitable<bool> Operations::set_promo_active(db::Transaction& tx, const Actor& actor, std::string code, bool active) {
+  bool changed = co_await billing::Promos::set_active(tx, code, active);
+  if (changed) {
+    std::string audit_action = "set_promo";
+    json audit_details = json{{"code", code}, {"active", active}};
+    co_await Audit::record(tx, actor, audit_action, std::nullopt, audit_details);
+  }
+  co_return changed;
+}
+
+awaitable<bool> Operations::set_node_state(db::Transaction& tx, const Actor& actor, std::string name,
+                                           std::string state) {
+  if (state != "enabled" && state != "draining" && state != "disabled")
+    throw std::invalid_argument("node state must be enabled, draining or disabled");
+  auto r = co_await tx.exec("UPDATE vpn_nodes SET state = $2 WHERE name = $1", name, state);
+  if (r.affected() == 0) co_return false;
+  {
+    std::string audit_action = "set_node_state";
+    json audit_details = json{{"node", name}, {"state", state}};
+    co_await Audit::record(tx, actor, audit_action, std::nullopt, audit_details);
+  }
+  co_return true;
+}
+
+}  // namespace vpnbot::admin

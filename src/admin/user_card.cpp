@@ -1,0 +1,137 @@
+#include "admin/user_card.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+
+#include "billing/money.hpp"
+#include "core/encoding.hpp"
+
+namespace vpnbot::admin {
+
+using nlohmann::json;
+
+awaitable<std::optional<int64_t>> find_user(db::Transaction& tx, std::string query) {
+  while (!query.empty() && std::isspace(static_cast<unsigned char>(query.back()))) query.pop_back();
+  while (!query.empty() && std::isspace(static_cast<unsigned char>(query.front()))) query.erase(0, 1);
+  if (query.empty()) co_return std::nullopt;
+  int64_t id = 0;
+  auto [end, ec] = std::from_chars(query.data(), query.data() + query.size(), id);
+  db::Result r;
+  if (ec == std::errc() && end == query.data() + query.size()) {
+    r = co_await tx.exec("SELECT id FROM users WHERE id = $1", id);
+  } else {
+    if (query[0] == '@') query.erase(0, 1);
+    r = co_await tx.exec("SELECT id FROM users WHERE lower(username) = lower($1) AND username IS NOT NULL LIMIT 1",
+                         query);
+  }
+  if (r.empty()) co_return std::nullopt;
+  co_return r.get<int64_t>(0, 0);
+}
+
+awaitable<std::optional<UserCard>> load_user_card(db::Transaction& tx, int64_t user_id, int referral_depth) {
+  auto r = co_await tx.exec(
+      "SELECT id, coalesce(username, ''), first_name, language, "
+      "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), referrer_id, reachable, banned, "
+      "coalesce(ban_reason, '') FROM users WHERE id = $1",
+      user_id);
+  if (r.empty()) co_return std::nullopt;
+  UserCard card;
+  card.id = r.get<int64_t>(0, 0);
+  card.username = r.get<std::string>(0, 1);
+  card.first_name = r.get<std::string>(0, 2);
+  card.language = r.get<std::string>(0, 3);
+  card.created_at = r.get<std::string>(0, 4);
+  if (!r.is_null(0, 5)) card.referrer_id = r.get<int64_t>(0, 5);
+  card.reachable = r.get<bool>(0, 6);
+  card.banned = r.get<bool>(0, 7);
+  card.ban_reason = r.get<std::string>(0, 8);
+  card.subscription = co_await billing::Subscriptions::get(tx, user_id);
+  card.configs = co_await vpn::VpnStore::user_configs(tx, user_id);
+  card.orders = co_await billing::Orders::list(tx, user_id, std::nullopt, INT64_MAX, 10);
+  card.totals = co_await billing::Ledger::totals(tx, user_id);
+  card.referrals = co_await billing::Referrals::stats(tx, user_id, referral_depth);
+  co_return card;
+}
+
+awaitable<std::vector<UserRow>> list_users(db::Transaction& tx, int64_t after_id, int limit) {
+  auto r = co_await tx.exec(
+      "SELECT u.id, coalesce(u.username, ''), u.first_name, to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), "
+      "u.reachable, u.banned, to_char(s.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') "
+      "FROM users u LEFT JOIN subscriptions s ON s.user_id = u.id WHERE u.id > $1 ORDER BY u.id LIMIT $2",
+      after_id, limit);
+  std::vector<UserRow> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    UserRow row{r.get<int64_t>(i, 0),     r.get<std::string>(i, 1), r.get<std::string>(i, 2),
+                r.get<std::string>(i, 3), r.get<bool>(i, 4),        r.get<bool>(i, 5)};
+    if (!r.is_null(i, 6)) row.expires_at = r.get<std::string>(i, 6);
+    out.push_back(std::move(row));
+  }
+  co_return out;
+}
+
+namespace {
+
+std::string order_amount(const billing::Order& o) {
+  return o.currency == "XTR" ? std::to_string(o.amount) + " ⭐" : billing::format_rub(o.amount);
+}
+
+}  // namespace
+
+json UserCard::to_json() const {
+  json out{{"id", id},
+           {"username", username},
+           {"first_name", first_name},
+           {"language", language},
+           {"created_at", created_at},
+           {"referrer_id", referrer_id ? json(*referrer_id) : json()},
+           {"reachable", reachable},
+           {"banned", banned},
+           {"ban_reason", ban_reason},
+           {"balance", billing::rub_decimal(totals.balance)},
+           {"points", totals.points},
+           {"referrals_per_level", referrals.per_level},
+           {"referral_earnings", billing::rub_decimal(referrals.earned)}};
+  if (subscription)
+    out["subscription"] = {{"expires_at", subscription->expires_at},
+                           {"active", subscription->active},
+                           {"device_limit", subscription->device_limit},
+                           {"trial_only", subscription->trial_only},
+                           {"auto_renew", subscription->auto_renew}};
+  out["configs"] = json::array();
+  for (const auto& c : configs) out["configs"].push_back({{"id", c.id}, {"node", c.node_name}, {"state", c.state}});
+  out["orders"] = json::array();
+  for (const auto& o : orders)
+    out["orders"].push_back(
+        {{"id", o.id}, {"provider", o.provider}, {"amount", o.amount}, {"currency", o.currency}, {"state", o.state}});
+  return out;
+}
+
+std::string UserCard::render(bool html) const {
+  auto esc = [&](const std::string& s) { return html ? html_escape(s) : s; };
+  std::string out = fmt::format("{}{}{} (id {})\n", html ? "<b>" : "", esc(first_name), html ? "</b>" : "", id);
+  if (!username.empty()) out += "@" + esc(username) + "\n";
+  out += fmt::format("joined {} UTC, language {}{}\n", created_at, language,
+                     referrer_id ? ", invited by " + std::to_string(*referrer_id) : "");
+  if (banned) out += "BANNED: " + esc(ban_reason) + "\n";
+  if (!reachable) out += "has blocked the bot\n";
+  if (subscription)
+    out += fmt::format("subscription: {} until {} UTC, {} device(s){}{}\n", subscription->active ? "active" : "expired",
+                       subscription->expires_at, subscription->device_limit, subscription->trial_only ? ", trial" : "",
+                       subscription->auto_renew ? ", auto-renew" : "");
+  else
+    out += "no subscription\n";
+  out += fmt::format("balance {}, points {}\n", billing::format_rub(totals.balance), totals.points);
+  std::string levels;
+  for (size_t i = 0; i < referrals.per_level.size(); ++i)
+    levels += (i ? ", " : "") + fmt::format("L{} {}", i + 1, referrals.per_level[i]);
+  out += fmt::format("referrals: {} (earned {})\n", levels.empty() ? "none" : levels,
+                     billing::format_rub(referrals.earned));
+  out += fmt::format("configs ({}):\n", configs.size());
+  for (const auto& c : configs) out += fmt::format("  #{} {} {}\n", c.id, esc(c.node_name), c.state);
+  out += fmt::format("orders (last {}):\n", orders.size());
+  for (const auto& o : orders) out += fmt::format("  #{} {} {} {}\n", o.id, o.provider, order_amount(o), o.state);
+  return out;
+}
+
+}  // namespace vpnbot::admin

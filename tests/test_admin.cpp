@@ -1,0 +1,479 @@
+// The admin panel and the admin CLI against a real PostgreSQL: every admin route refused to non-admins (walked
+// from the bot's own route table), every panel action applied and audited, statistics checked on 100k seeded
+// users with their query plans, and every `vpnbot admin` subcommand run as a process.
+#include <CLI/CLI.hpp>
+
+#include "admin/cli.hpp"
+#include "admin/stats.hpp"
+#include "billing/orders.hpp"
+#include "bot/bot.hpp"
+#include "bot/callback.hpp"
+#include "broadcast/broadcasts.hpp"
+#include "support/pg_fixture.hpp"
+#include "support/process.hpp"
+#include "telegram/outbox.hpp"
+#include "vpn/store.hpp"
+
+using namespace vpnbot;
+using nlohmann::json;
+using vpnbot::testing::AsyncDbTest;
+
+namespace {
+
+constexpr int64_t kAdminId = 900, kTargetId = 100, kOtherId = 200;
+
+json from(int64_t user_id) {
+  return {{"id", user_id},
+          {"is_bot", false},
+          {"first_name", "U" + std::to_string(user_id)},
+          {"username", "user" + std::to_string(user_id)}};
+}
+
+}  // namespace
+
+class AdminTest : public AsyncDbTest {
+ protected:
+  void SetUp() override {
+    AsyncDbTest::SetUp();
+    pool = make_pool();
+    bot::BotOptions options;
+    options.bot_username = "vpn_test_bot";
+    options.admin_ids = {kAdminId};
+    options.secret_box = &box;
+    the_bot = std::make_unique<bot::Bot>(options, bot::Catalog::embedded());
+    for (int64_t id : {kAdminId, kTargetId, kOtherId}) send_text(id, "/start");
+    // The target has a paid Stars order and a paid balance order (both refundable from the panel), a node exists,
+    // a promo code exists, a broadcast draft exists.
+    run(pool->transaction([&](db::Transaction& tx) -> awaitable<void> {
+      billing::BillingOptions billing;
+      auto plan = co_await billing::Plans::by_code(tx, "month");
+      auto stars = co_await billing::Orders::create(tx, kTargetId, plan->id, "stars", billing);
+      co_await billing::Orders::apply_payment(tx, stars.id, "stars", "charge-1", stars.amount, "XTR", false, billing);
+      billing::NewPromo promo;
+      promo.code = "SPRING";
+      promo.kind = "percent";
+      promo.value = 10;
+      co_await billing::Promos::create(tx, promo);
+      broadcast::BroadcastSpec spec;
+      spec.text = "hello";
+      co_await broadcast::Broadcasts::create(tx, spec);
+    }));
+    vpn::VpnStore store(*pool, box);
+    vpn::NodeSpec node;
+    node.name = "nl-1";
+    node.country_code = "NL";
+    node.location = "Amsterdam";
+    node.endpoint_host = "127.0.0.1";
+    node.subnet_v4 = "10.9.0.0/28";
+    run(store.add_node(node));
+  }
+
+  void handle(const std::string& kind, json body, int64_t chat_id) {
+    int64_t update_id = ++next_update_id;
+    json payload{{"update_id", update_id}, {kind, body}};
+    telegram::InboxUpdate update{update_id, chat_id, kind, payload, 1};
+    run(pool->transaction([&](db::Transaction& tx) -> awaitable<void> { co_await the_bot->handle(tx, update); }));
+  }
+  void send_text(int64_t user_id, const std::string& text) {
+    handle("message",
+           {{"message_id", next_update_id + 1},
+            {"date", 1700000000},
+            {"chat", {{"id", user_id}, {"type", "private"}}},
+            {"from", from(user_id)},
+            {"text", text}},
+           user_id);
+  }
+  void press(int64_t user_id, const std::string& data) {
+    handle("callback_query",
+           {{"id", "q" + std::to_string(next_update_id + 1)},
+            {"from", from(user_id)},
+            {"message", {{"message_id", 5}, {"chat", {{"id", user_id}, {"type", "private"}}}}},
+            {"data", data}},
+           user_id);
+  }
+  // Every row of the tables an admin action could change, as one text: equal before and after means nothing moved.
+  std::string state_snapshot() {
+    return vpnbot::testing::query_value_sync(
+        url,
+        "SELECT concat_ws('|', "
+        "(SELECT string_agg(id || ':' || banned, ',' ORDER BY id) FROM users), "
+        "(SELECT string_agg(user_id || ':' || expires_at, ',' ORDER BY user_id) FROM subscriptions), "
+        "(SELECT string_agg(user_id || ':' || balance || ':' || points, ',' ORDER BY user_id) FROM accounts), "
+        "(SELECT count(*) FROM ledger), (SELECT string_agg(code || ':' || active, ',' ORDER BY code) FROM plans), "
+        "(SELECT string_agg(code || ':' || active, ',' ORDER BY code) FROM promo_codes), "
+        "(SELECT string_agg(name || ':' || state, ',') FROM vpn_nodes), "
+        "(SELECT string_agg(id || ':' || state, ',' ORDER BY id) FROM broadcasts), "
+        "(SELECT string_agg(id || ':' || state, ',' ORDER BY id) FROM orders), (SELECT count(*) FROM jobs), "
+        "(SELECT count(*) FROM admin_audit))");
+  }
+  std::vector<json> messages_to(int64_t chat_id, int64_t after_id) {
+    auto text = vpnbot::testing::query_value_sync(
+        url,
+        "SELECT coalesce(json_agg(json_build_object('method', method, 'payload', payload) ORDER BY id), '[]') "
+        "FROM outbox WHERE chat_id = " +
+            std::to_string(chat_id) + " AND id > " + std::to_string(after_id));
+    return json::parse(text).get<std::vector<json>>();
+  }
+  int64_t last_outbox_id() { return count("SELECT coalesce(max(id), 0) FROM outbox"); }
+
+  std::array<unsigned char, 32> key{};
+  vpn::SecretBox box{key};
+  std::unique_ptr<db::Pool> pool;
+  std::unique_ptr<bot::Bot> the_bot;
+  int64_t next_update_id = 0;
+};
+
+// One example of every admin route with real targets; the test fails when a route is added without a row here.
+std::map<std::string, std::vector<std::string>> admin_route_examples(int64_t stars_order, int64_t broadcast_id) {
+  std::string user = std::to_string(kTargetId), order = std::to_string(stars_order), bc = std::to_string(broadcast_id);
+  return {{"home", {}},      {"st", {}},           {"find", {}},
+          {"u", {user}},     {"gd", {user, "30"}}, {"ban", {user}},
+          {"unban", {user}}, {"bal", {user}},      {"rf", {order}},
+          {"rfy", {order}},  {"plans", {}},        {"pa", {"month", "0"}},
+          {"padd", {}},      {"promos", {}},       {"po", {"SPRING", "0"}},
+          {"poadd", {}},     {"nodes", {}},        {"ns", {"nl-1", "disabled"}},
+          {"bc", {}},        {"bcn", {"all"}},     {"bcs", {bc}},
+          {"bcgo", {bc}},    {"bcp", {bc}},        {"bcx", {bc}},
+          {"audit", {}}};
+}
+
+TEST_F(AdminTest, EveryAdminRouteIsRefusedToNonAdminsAndChangesNothing) {
+  auto routes = admin_route_examples(1, 1);
+  std::set<std::string> covered;
+  for (const auto& [name, args] : routes) covered.insert(name);
+  ASSERT_EQ(covered, bot::Bot::admin_actions()) << "every admin route needs a row in admin_route_examples";
+
+  std::string before = state_snapshot();
+  int64_t mark = last_outbox_id();
+  for (int64_t user : {kOtherId, kTargetId}) {
+    for (const auto& [name, args] : routes) {
+      std::vector<std::string> parts{name};
+      parts.insert(parts.end(), args.begin(), args.end());
+      press(user, bot::encode_callback("adm", parts));
+    }
+    send_text(user, "/admin");
+  }
+  // A prompt left open by someone who is no longer an admin is not acted on either.
+  for (const char* prompt :
+       {R"({"await": "admin_balance", "user": 100})", R"({"await": "admin_find"})", R"({"await": "admin_plan"})",
+        R"({"await": "admin_promo"})", R"({"await": "admin_broadcast", "audience": "all"})"}) {
+    vpnbot::testing::exec_sync(url, std::string("UPDATE users SET conversation = '") + prompt + "' WHERE id = 200");
+    send_text(kOtherId, "500 because m3 90 499 250 3 x");
+  }
+  EXPECT_EQ(state_snapshot(), before) << "a non-admin changed something";
+  EXPECT_EQ(count("SELECT count(*) FROM admin_audit"), 0);
+
+  auto replies = messages_to(kOtherId, mark);
+  int refusals = 0;
+  for (const auto& m : replies) {
+    std::string text = m["payload"].value("text", "");
+    if (m["method"] == "answerCallbackQuery") {
+      EXPECT_EQ(text, "This section is for administrators only.");
+      ++refusals;
+    }
+    for (const char* secret : {"Admin panel", "Statistics", "Audit", "pool", "Refund", "Broadcast #"})
+      EXPECT_EQ(text.find(secret), std::string::npos) << "leaked to a non-admin: " << text;
+    EXPECT_EQ(m["payload"].dump().find("\"adm:"), std::string::npos) << "admin button shown to a non-admin";
+  }
+  EXPECT_EQ(refusals, static_cast<int>(routes.size()));
+}
+
+TEST_F(AdminTest, PanelActionsApplyOnceAndAreAudited) {
+  auto stars_order = count("SELECT id FROM orders WHERE provider = 'stars'");
+  auto broadcast_id = count("SELECT id FROM broadcasts");
+  auto press_admin = [&](std::vector<std::string> parts) { press(kAdminId, bot::encode_callback("adm", parts)); };
+  auto last_text = [&] {
+    auto all = messages_to(kAdminId, 0);
+    for (auto it = all.rbegin(); it != all.rend(); ++it)
+      if (it->at("method") != "answerCallbackQuery" && it->at("payload").contains("text"))
+        return it->at("payload")["text"].get<std::string>();
+    return std::string();
+  };
+  auto audits = [&](const std::string& action) {
+    return count("SELECT count(*) FROM admin_audit WHERE actor_id = 900 AND via = 'bot' AND action = '" + action + "'");
+  };
+
+  send_text(kAdminId, "/start");
+  EXPECT_NE(messages_to(kAdminId, 0).back()["payload"].dump().find("adm:home"), std::string::npos)
+      << "admins see the panel button in the menu";
+  press_admin({"st"});
+  EXPECT_NE(last_text().find("total 3"), std::string::npos) << last_text();
+
+  // Find by @username, case-insensitive; the card shows the Stars order with a refund button.
+  press_admin({"find"});
+  send_text(kAdminId, "@USER100");
+  EXPECT_NE(last_text().find("(id 100)"), std::string::npos) << last_text();
+
+  auto expiry = [&] {
+    return count("SELECT extract(epoch FROM expires_at)::bigint FROM subscriptions WHERE user_id = 100");
+  };
+  int64_t before = expiry();
+  press_admin({"gd", "100", "30"});
+  EXPECT_NEAR(expiry() - before, 30 * 86400, 5);
+  EXPECT_EQ(audits("grant_days"), 1);
+
+  press_admin({"ban", "100"});
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE id = 100 AND banned"), 1);
+  press_admin({"unban", "100"});
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE id = 100 AND banned"), 0);
+  EXPECT_EQ(audits("ban") + audits("unban"), 2);
+
+  press_admin({"bal", "100"});
+  send_text(kAdminId, "150.50 compensation for downtime");
+  EXPECT_EQ(count("SELECT balance FROM accounts WHERE user_id = 100"), 15050);
+  EXPECT_EQ(count("SELECT count(*) FROM ledger WHERE user_id = 100 AND source = 'admin' AND actor_id = 900 AND "
+                  "note = 'compensation for downtime'"),
+            1);
+  press_admin({"bal", "100"});
+  send_text(kAdminId, "lots");  // not an amount: a clear error, nothing changes
+  EXPECT_NE(last_text().find("not an amount"), std::string::npos) << last_text();
+  EXPECT_EQ(audits("adjust_balance"), 1);
+
+  // Refund the Stars order: queued once even when the button is pressed twice.
+  press_admin({"rfy", std::to_string(stars_order)});
+  press_admin({"rfy", std::to_string(stars_order)});
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'billing.refund_stars'"), 1);
+  EXPECT_EQ(audits("refund_order"), 1);
+
+  press_admin({"pa", "month", "0"});
+  EXPECT_EQ(count("SELECT count(*) FROM plans WHERE code = 'month' AND NOT active"), 1);
+  press_admin({"padd"});
+  send_text(kAdminId, "m6 180 899 450 3 Half a year");
+  EXPECT_EQ(count("SELECT count(*) FROM plans WHERE code = 'm6' AND days = 180 AND price_rub = 89900"), 1);
+  press_admin({"padd"});
+  send_text(kAdminId, "m6 180 899 450 3 Again");
+  EXPECT_NE(last_text().find("exists"), std::string::npos) << last_text();
+  press_admin({"po", "SPRING", "0"});
+  EXPECT_EQ(count("SELECT count(*) FROM promo_codes WHERE code = 'SPRING' AND NOT active"), 1);
+  press_admin({"poadd"});
+  send_text(kAdminId, "autumn percent 15 100");
+  EXPECT_EQ(count("SELECT count(*) FROM promo_codes WHERE code = 'AUTUMN' AND value = 15 AND max_uses = 100"), 1);
+  press_admin({"poadd"});
+  send_text(kAdminId, "BAD percent 250");
+  EXPECT_NE(last_text().find("1-100"), std::string::npos) << last_text();
+  press_admin({"ns", "nl-1", "draining"});
+  EXPECT_EQ(count("SELECT count(*) FROM vpn_nodes WHERE state = 'draining'"), 1);
+
+  // A broadcast from the panel: audience, text, a preview to the admin, start, cancel.
+  press_admin({"bcn", "active"});
+  send_text(kAdminId, "<b>News</b>");
+  int64_t created = count("SELECT max(id) FROM broadcasts");
+  EXPECT_EQ(count("SELECT count(*) FROM broadcasts WHERE audience = 'active' AND created_by = 900"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE chat_id = 900 AND payload->>'text' = '<b>News</b>'"), 1)
+      << "the preview";
+  press_admin({"bcgo", std::to_string(created)});
+  EXPECT_EQ(count("SELECT count(*) FROM broadcasts WHERE id = " + std::to_string(created) + " AND state = 'running'"),
+            1);
+  press_admin({"bcx", std::to_string(broadcast_id)});
+  EXPECT_EQ(audits("broadcast_start") + audits("broadcast_cancel") + audits("broadcast_create"), 3);
+
+  press_admin({"audit"});
+  EXPECT_NE(last_text().find("grant_days"), std::string::npos);
+  // Malformed admin callbacks: wrong arity, unknown route, non-numeric ids: an error notice, nothing changes.
+  std::string snapshot = state_snapshot();
+  for (auto parts : std::vector<std::vector<std::string>>{{"gd", "100"}, {"nope"}, {"gd", "x", "y"}, {"rfy", "999"}})
+    press_admin(parts);
+  EXPECT_EQ(state_snapshot(), snapshot);
+}
+
+// Statistics on 100k users: every figure equals the one computed from the generating rules, and every query that
+// is not a whole-table total reads through an index.
+TEST_F(AdminTest, StatisticsOnHundredThousandUsersMatchAndUseIndexes) {
+  constexpr int kUsers = 100000;
+  vpnbot::testing::exec_sync(url,
+                             "DELETE FROM outbox; DELETE FROM jobs; DELETE FROM ledger; DELETE FROM accounts; "
+                             "DELETE FROM orders; DELETE FROM subscriptions; DELETE FROM trials; DELETE FROM users");
+  vpnbot::testing::exec_sync(
+      url,
+      "INSERT INTO users (id, referral_code, first_name, created_at, reachable, banned) "
+      "SELECT i, 'r' || i, 'u', now() - (i % 400) * interval '1 day' - interval '1 second', i % 20 <> 0, i % 100 = 1 "
+      "FROM generate_series(1, 100000) i;"
+      "INSERT INTO subscriptions (user_id, expires_at, device_limit, trial_only) "
+      "SELECT i, now() + ((i % 400) - 370) * interval '1 day' + interval '1 hour', 1, i % 10 = 0 "
+      "FROM generate_series(5, 100000, 5) i;"
+      "INSERT INTO trials (user_id, days, granted_at) SELECT i, 3, now() - (i % 365) * interval '1 day' - "
+      "interval '1 minute' FROM generate_series(7, 100000, 7) i;"
+      "INSERT INTO orders (user_id, plan_id, provider, amount, currency, value_rub, days, device_limit, state, "
+      "expires_at, paid_at) SELECT i, (SELECT id FROM plans WHERE code = 'month'), "
+      "(ARRAY['yookassa','heleket','stars','balance'])[(i / 13) % 4 + 1], "
+      "CASE WHEN (i / 13) % 4 = 2 THEN 100 ELSE 19900 END, CASE WHEN (i / 13) % 4 = 2 THEN 'XTR' ELSE 'RUB' END, "
+      "19900, 30, 1, CASE WHEN i % 130 = 0 THEN 'refunded' ELSE 'paid' END, now(), "
+      "now() - (i % 365) * interval '1 day' - interval '1 minute' FROM generate_series(13, 100000, 13) i");
+  for (const char* table : {"users", "subscriptions", "trials", "orders"})
+    vpnbot::testing::exec_sync(url, std::string("VACUUM ANALYZE ") + table);
+
+  // Expected figures from the same rules, computed here.
+  int64_t new_7d = 0, new_30d = 0, blocked = 0, banned = 0, active = 0, active_trials = 0, trials = 0, trials_30d = 0,
+          payers_30d = 0;
+  std::map<std::string, std::pair<int64_t, int64_t>> revenue;  // provider -> (orders, amount)
+  const char* providers[] = {"yookassa", "heleket", "stars", "balance"};
+  for (int i = 1; i <= kUsers; ++i) {
+    bool new30 = i % 400 <= 29;
+    new_7d += i % 400 <= 6;
+    new_30d += new30;
+    blocked += i % 20 == 0;
+    banned += i % 100 == 1;
+    if (i % 5 == 0 && (i % 400) - 370 >= 0) {
+      ++active;
+      active_trials += i % 10 == 0;
+    }
+    if (i % 7 == 0) {
+      ++trials;
+      trials_30d += i % 365 <= 29;
+    }
+    if (i % 13 == 0) {
+      payers_30d += new30;
+      if (i % 130 != 0 && i % 365 <= 29) {
+        auto& r = revenue[providers[(i / 13) % 4]];
+        r.first += 1;
+        r.second += (i / 13) % 4 == 2 ? 100 : 19900;
+      }
+    }
+  }
+  auto stats = run(pool->transaction(
+      [](db::Transaction& tx) -> awaitable<admin::Stats> { co_return co_await admin::collect_stats(tx); }));
+  EXPECT_EQ(stats.users_total, kUsers);
+  EXPECT_EQ(stats.users_7d, new_7d);
+  EXPECT_EQ(stats.users_30d, new_30d);
+  EXPECT_EQ(stats.blocked, blocked);
+  EXPECT_EQ(stats.banned, banned);
+  EXPECT_EQ(stats.active_subscriptions, active);
+  EXPECT_EQ(stats.active_trials, active_trials);
+  EXPECT_EQ(stats.trials_total, trials);
+  EXPECT_EQ(stats.trials_30d, trials_30d);
+  EXPECT_EQ(stats.payers_of_new_30d, payers_30d);
+  std::map<std::string, std::pair<int64_t, int64_t>> got;
+  for (const auto& r : stats.revenue) {
+    got[r.provider].first += r.orders;
+    got[r.provider].second += r.amount;
+  }
+  EXPECT_EQ(got, revenue);
+  EXPECT_FALSE(stats.render(true).empty());
+  ASSERT_EQ(stats.nodes.size(), 1u);
+  EXPECT_EQ(stats.nodes[0].pool_size, 13) << "a /28 has 13 client addresses";
+
+  for (const auto& q : admin::stats_queries()) {
+    if (q.whole_table) continue;
+    std::string plan = vpnbot::testing::query_value_sync(url, "EXPLAIN (FORMAT JSON) " + q.sql);
+    for (const char* table : {"users", "subscriptions", "trials", "orders", "vpn_peers", "vpn_free_addresses"}) {
+      // A sequential scan of a big table shows as Seq Scan with that Relation Name.
+      auto plan_json = json::parse(plan);
+      std::function<void(const json&)> walk = [&](const json& node) {
+        if (node.value("Node Type", "") == "Seq Scan")
+          EXPECT_NE(node.value("Relation Name", ""), table) << q.name << " scans " << table << " whole:\n" << plan;
+        if (node.contains("Plans"))
+          for (const auto& child : node["Plans"]) walk(child);
+      };
+      walk(plan_json[0]["Plan"]);
+    }
+  }
+}
+
+// Every `vpnbot admin` leaf subcommand (collected from the CLI definition itself) runs once as a real process with
+// valid arguments, and once with a bad argument (exit code 2 and a message).
+TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
+  CLI::App app;
+  std::string config_file;
+  admin::add_commands(app, config_file);
+  std::set<std::string> leaves;
+  std::function<void(CLI::App*, std::string)> collect = [&](CLI::App* cmd, std::string path) {
+    auto subs = cmd->get_subcommands([](CLI::App*) { return true; });
+    if (subs.empty()) leaves.insert(path);
+    for (auto* s : subs) collect(s, path.empty() ? s->get_name() : path + " " + s->get_name());
+  };
+  collect(app.get_subcommand("admin"), "");
+
+  auto order = std::to_string(count("SELECT id FROM orders WHERE provider = 'stars'"));
+  auto draft = std::to_string(count("SELECT id FROM broadcasts"));
+  auto png = ::testing::TempDir() + "/admin-qr.png";
+  // In order: later rows use what earlier ones created (the config, the second broadcast).
+  std::vector<std::pair<std::string, std::vector<std::string>>> valid{
+      {"stats", {"stats"}},
+      {"audit", {"audit", "--limit", "5"}},
+      {"node list", {"node", "list"}},
+      {"node add",
+       {"node", "add", "--name", "de-1", "--country", "DE", "--location", "Frankfurt", "--endpoint", "127.0.0.2",
+        "--subnet", "10.10.0.0/24", "--interface", "wgde"}},
+      {"node set-state", {"node", "set-state", "de-1", "draining"}},
+      {"config add", {"config", "add", "--user", "100", "--node", "nl-1"}},
+      {"config show", {"config", "show", "1"}},
+      {"config qr", {"config", "qr", "1", "--out", png}},
+      {"config set-state", {"config", "set-state", "1", "disabled"}},
+      {"config move", {"config", "move", "1", "--node", "de-1"}},
+      {"plan list", {"plan", "list"}},
+      {"plan add",
+       {"plan", "add", "--code", "week", "--title-en", "Week", "--days", "7", "--price-rub", "59", "--price-stars",
+        "30"}},
+      {"plan set", {"plan", "set", "week", "price_rub", "69.90"}},
+      {"promo add", {"promo", "add", "--code", "CLI10", "--kind", "percent", "--value", "10"}},
+      {"promo list", {"promo", "list"}},
+      {"promo disable", {"promo", "disable", "CLI10"}},
+      {"promo enable", {"promo", "enable", "CLI10"}},
+      {"order list", {"order", "list", "--user", "100"}},
+      {"order refund", {"order", "refund", order, "--note", "asked"}},
+      {"user list", {"user", "list", "--limit", "10"}},
+      {"user show", {"user", "show", "@user100"}},
+      {"user grant-days", {"user", "grant-days", "200", "7"}},
+      {"user balance", {"user", "balance", "200", "25", "--reason", "bonus"}},
+      {"user ban", {"user", "ban", "200", "--reason", "spam"}},
+      {"user unban", {"user", "unban", "200"}},
+      {"broadcast list", {"broadcast", "list"}},
+      {"broadcast create", {"broadcast", "create", "--text", "hi", "--audience", "all"}},
+      {"broadcast preview", {"broadcast", "preview", draft, "--to", "900"}},
+      {"broadcast start", {"broadcast", "start", draft}},
+      {"broadcast pause", {"broadcast", "pause", draft}},
+      {"broadcast resume", {"broadcast", "resume", draft}},
+      {"broadcast status", {"broadcast", "status", draft}},
+      {"broadcast cancel", {"broadcast", "cancel", draft}},
+  };
+  std::set<std::string> tested;
+  for (const auto& [name, args] : valid) tested.insert(name);
+  ASSERT_EQ(tested, leaves) << "every admin subcommand needs a row here";
+
+  std::map<std::string, std::string> env{{"VPNBOT_DATABASE_URL", url},
+                                         {"VPNBOT_MASTER_KEY_FILE", vpnbot::testing::test_master_key_file()},
+                                         {"VPNBOT_LOG_LEVEL", "warn"}};
+  for (const auto& [name, args] : valid) {
+    std::vector<std::string> argv{"admin", "--actor", "900"};
+    if (name == "stats" || name == "user show" || name == "audit") argv.push_back("--json");
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto p = vpnbot::testing::spawn_vpnbot(argv, env);
+    EXPECT_EQ(p.wait(Millis(30000)), 0) << name << ": " << p.output();
+    if (name == "stats") EXPECT_EQ(json::parse(p.output())["users"]["total"], 3) << p.output();
+    if (name == "user show") EXPECT_EQ(json::parse(p.output())["id"], 100) << p.output();
+    if (name == "user list") EXPECT_NE(p.output().find("@user200"), std::string::npos) << p.output();
+  }
+  // Changes made through the CLI are audited with the actor.
+  EXPECT_EQ(count("SELECT count(*) FROM admin_audit WHERE via = 'cli' AND action = 'set_promo'"), 2) << "off, on";
+  for (const char* action :
+       {"create_plan", "set_plan", "create_promo", "refund_order", "grant_days", "adjust_balance", "ban", "unban",
+        "set_node_state", "broadcast_start", "broadcast_pause", "broadcast_resume", "broadcast_cancel"})
+    EXPECT_EQ(
+        count(std::string("SELECT count(*) FROM admin_audit WHERE via = 'cli' AND actor_id = 900 AND action = '") +
+              action + "'"),
+        1)
+        << action;
+
+  std::string before = state_snapshot();
+  for (const auto& leaf : leaves) {
+    std::vector<std::string> argv{"admin"};
+    for (size_t start = 0;;) {
+      auto space = leaf.find(' ', start);
+      argv.push_back(leaf.substr(start, space == std::string::npos ? std::string::npos : space - start));
+      if (space == std::string::npos) break;
+      start = space + 1;
+    }
+    argv.push_back("--no-such-option");
+    auto p = vpnbot::testing::spawn_vpnbot(argv, env);
+    EXPECT_EQ(p.wait(Millis(30000)), 2) << leaf << ": " << p.output();
+    EXPECT_NE(p.output().find("Run with --help"), std::string::npos) << leaf << ": the reason is printed";
+  }
+  for (std::vector<std::string> bad : {std::vector<std::string>{"admin", "user", "grant-days", "100", "0"},
+                                       {"admin", "node", "set-state", "nl-1", "melted"},
+                                       {"admin", "audit", "--limit", "many"},
+                                       {"admin", "user", "list", "--limit", "0"}}) {
+    auto p = vpnbot::testing::spawn_vpnbot(bad, env);
+    EXPECT_EQ(p.wait(Millis(30000)), 2) << bad[1] << " " << bad[2] << ": " << p.output();
+  }
+  EXPECT_EQ(state_snapshot(), before) << "rejected commands changed nothing";
+}
