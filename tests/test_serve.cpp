@@ -73,6 +73,29 @@ TEST_F(ServeTest, ServesHealthAndShutsDownCleanlyOnSigterm) {
   EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT count(*) FROM leases"), "0") << "lease released on exit";
 }
 
+// A worker-only process (as in docker compose) serves health and its own metrics on health_listen, and nothing else.
+TEST_F(ServeTest, WorkerServesHealthAndMetricsOnHealthListen) {
+  auto port = free_port();
+  auto p = spawn_vpnbot({"serve", "--roles", "worker"},
+                        {{"VPNBOT_DATABASE_URL", url},
+                         {"VPNBOT_HEALTH_LISTEN", "127.0.0.1:" + std::to_string(port)},
+                         {"VPNBOT_MASTER_KEY_FILE", vpnbot::testing::test_master_key_file()}});
+  std::string base = "http://127.0.0.1:" + std::to_string(port);
+  long ready = 0;
+  for (int i = 0; i < 100 && ready != 200; ++i) {
+    usleep(100000);
+    ready = http_status(base + "/readyz");
+  }
+  EXPECT_EQ(ready, 200) << p.output();
+  http::Client client(io.get_executor(), {});
+  auto metrics = run(client.send({.url = base + "/metrics", .timeout = Millis(5000)}));
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("vpnbot_db_pool{kind=\"open\"}"), std::string::npos) << metrics.body;
+  EXPECT_EQ(http_status(base + "/telegram/webhook"), 404) << "no webhook routes outside the gateway";
+  kill(p.pid, SIGTERM);
+  EXPECT_EQ(p.wait(Millis(15000)), 0) << p.output();
+}
+
 TEST_F(ServeTest, BadConfigExitsWithTheKeyNamed) {
   auto p = spawn_vpnbot({"serve"}, {{"VPNBOT_DATABASE_URL", url}, {"VPNBOT_DB_POOL_MAX", "lots"}});
   EXPECT_EQ(p.wait(Millis(5000)), 2);

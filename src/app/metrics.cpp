@@ -50,6 +50,11 @@ Metrics::Metrics()
       orders_(prometheus::BuildGauge()
                   .Name("vpnbot_orders")
                   .Help("Orders by provider and state (paid, pending, expired, canceled, refunded, mismatch)")
+                  .Register(*registry_)),
+      sender_(prometheus::BuildGauge()
+                  .Name("vpnbot_telegram_sender_total")
+                  .Help("Bot API calls by this process's sender: sent, rate_limited (429), blocked (403), failed, "
+                        "retried, ambiguous")
                   .Register(*registry_)) {}
 
 void Metrics::observe_request(const std::string& route, int status, double seconds) {
@@ -74,6 +79,17 @@ awaitable<std::string> Metrics::scrape(db::Pool& pool, const telegram::IngestSta
     ingest_.Add({{"result", "duplicate"}}).Set(static_cast<double>(ingest->duplicates));
     ingest_.Add({{"result", "malformed"}}).Set(static_cast<double>(ingest->malformed));
     ingest_.Add({{"result", "rejected_secret"}}).Set(static_cast<double>(ingest->rejected_secret));
+  }
+  if (sender_stats_) {
+    const auto& st = *sender_stats_;
+    for (const auto& [result, n] :
+         std::initializer_list<std::pair<const char*, uint64_t>>{{"sent", st.sent},
+                                                                 {"rate_limited", st.rate_limited},
+                                                                 {"blocked", st.blocked},
+                                                                 {"failed", st.failed},
+                                                                 {"retried", st.retried},
+                                                                 {"ambiguous", st.ambiguous}})
+      sender_.Add({{"result", result}}).Set(static_cast<double>(n));
   }
   if (payments)
     for (const auto& [key, n] : payments->counts)

@@ -10,6 +10,7 @@
 #include "db/pool.hpp"
 #include "http/server.hpp"
 #include "telegram/ingest.hpp"
+#include "telegram/outbox.hpp"
 
 namespace vpnbot::app {
 
@@ -20,6 +21,8 @@ class Metrics {
  public:
   Metrics();
   void observe_request(const std::string& route, int status, double seconds);
+  // The Telegram sender of this process (when it runs one): sent, 429, 403, failed, retried, ambiguous.
+  void set_sender_stats(const telegram::SenderStats* stats) { sender_stats_ = stats; }
   // Registers GET /metrics; `ingest` may be null when this process does not ingest Telegram updates.
   void add_route(http::Router& router, db::Pool& pool, const telegram::IngestStats* ingest,
                  const billing::PaymentWebhookStats* payments = nullptr);
@@ -39,6 +42,8 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& agent_;
   prometheus::Family<prometheus::Gauge>& payment_webhooks_;
   prometheus::Family<prometheus::Gauge>& orders_;
+  prometheus::Family<prometheus::Gauge>& sender_;
+  const telegram::SenderStats* sender_stats_ = nullptr;
 };
 
 }  // namespace vpnbot::app

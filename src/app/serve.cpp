@@ -214,6 +214,17 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
                                 metrics->observe_request(route, status, seconds);
                               }},
           *roles.router);
+    } else if (config.health_listen) {
+      // Workers and schedulers: health and their own metrics (pool, jobs) on a separate small listener.
+      roles.router = std::make_unique<http::Router>();
+      add_health_routes(*roles.router, pool);
+      roles.metrics = std::make_unique<Metrics>();
+      roles.metrics->add_route(*roles.router, pool, nullptr);
+      roles.server = std::make_unique<http::Server>(
+          ex,
+          http::ServerOptions{*config.health_listen, 4096, Millis(config.http_read_timeout_ms),
+                              Millis(config.http_idle_timeout_ms)},
+          *roles.router);
     }
     if (config.telegram_mode != "off" || config.has_role("worker")) {
       roles.http_client = std::make_unique<http::Client>(
@@ -297,6 +308,7 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
         sender_options.may_send = [sender_lease] { return sender_lease->held(); };
         roles.sender = std::make_unique<telegram::Sender>(ex, pool, *roles.bot_api, sender_options);
         auto* sender = roles.sender.get();
+        if (roles.metrics) roles.metrics->set_sender_stats(&sender->stats());
         roles.sender_lease->on_acquired = [sender] { sender->wake(); };
         auto* api = roles.bot_api.get();
         track(retry_in_background(

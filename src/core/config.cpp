@@ -140,6 +140,16 @@ const std::vector<KeySpec>& specs() {
                         "Statement timeout: the query is cancelled on the server after this."));
     v.push_back({{"http_listen", "", "host:port", "127.0.0.1:8080", false, "Address of the HTTP server."},
                  [](Config& c, const RawValue& raw) { c.http_listen = parse_host_port(raw.source, as_string(raw)); }});
+    v.push_back({{"health_listen", "", "host:port", "", false,
+                  "For processes without the gateway role: where /healthz, /readyz and /metrics are served "
+                  "(container healthchecks, Prometheus). Empty: not served."},
+                 [](Config& c, const RawValue& raw) {
+                   std::string value = as_string(raw);
+                   if (value.empty())
+                     c.health_listen.reset();
+                   else
+                     c.health_listen = parse_host_port(raw.source, value);
+                 }});
     v.push_back(int_key("http_body_limit_bytes", &Config::http_body_limit_bytes, 1024, 64 << 20,
                         "Max request body; larger requests get 413."));
     v.push_back(int_key("http_read_timeout_ms", &Config::http_read_timeout_ms, 100, 600000,

@@ -29,6 +29,7 @@ struct Config {
   int db_query_timeout_ms = 30000;
 
   HostPort http_listen{"127.0.0.1", 8080};
+  std::optional<HostPort> health_listen;  // processes without the gateway role: /healthz, /readyz, /metrics
   int http_body_limit_bytes = 1 << 20;
   int http_read_timeout_ms = 10000;
   int http_idle_timeout_ms = 60000;
