@@ -126,14 +126,31 @@ class AdminTest : public AsyncDbTest {
 // One example of every admin route with real targets; the test fails when a route is added without a row here.
 std::map<std::string, std::vector<std::string>> admin_route_examples(int64_t stars_order, int64_t broadcast_id) {
   std::string user = std::to_string(kTargetId), order = std::to_string(stars_order), bc = std::to_string(broadcast_id);
-  return {{"home", {}},      {"st", {}},           {"find", {}},
-          {"u", {user}},     {"gd", {user, "30"}}, {"ban", {user}},
-          {"unban", {user}}, {"bal", {user}},      {"rf", {order}},
-          {"rfy", {order}},  {"plans", {}},        {"pa", {"month", "0"}},
-          {"padd", {}},      {"promos", {}},       {"po", {"SPRING", "0"}},
-          {"poadd", {}},     {"nodes", {}},        {"ns", {"nl-1", "disabled"}},
-          {"bc", {}},        {"bcn", {"all"}},     {"bcs", {bc}},
-          {"bcgo", {bc}},    {"bcp", {bc}},        {"bcx", {bc}},
+  return {{"home", {}},
+          {"st", {}},
+          {"find", {}},
+          {"u", {user}},
+          {"gd", {user, "30"}},
+          {"ban", {user}},
+          {"unban", {user}},
+          {"bal", {user}},
+          {"rf", {order}},
+          {"rfy", {order}},
+          {"plans", {}},
+          {"pa", {"month", "0"}},
+          {"padd", {}},
+          {"pedit", {}},
+          {"promos", {}},
+          {"po", {"SPRING", "0"}},
+          {"poadd", {}},
+          {"nodes", {}},
+          {"ns", {"nl-1", "disabled"}},
+          {"bc", {}},
+          {"bcn", {"all"}},
+          {"bcs", {bc}},
+          {"bcgo", {bc}},
+          {"bcp", {bc}},
+          {"bcx", {bc}},
           {"audit", {}}};
 }
 
@@ -154,9 +171,9 @@ TEST_F(AdminTest, EveryAdminRouteIsRefusedToNonAdminsAndChangesNothing) {
     send_text(user, "/admin");
   }
   // A prompt left open by someone who is no longer an admin is not acted on either.
-  for (const char* prompt :
-       {R"({"await": "admin_balance", "user": 100})", R"({"await": "admin_find"})", R"({"await": "admin_plan"})",
-        R"({"await": "admin_promo"})", R"({"await": "admin_broadcast", "audience": "all"})"}) {
+  for (const char* prompt : {R"({"await": "admin_balance", "user": 100})", R"({"await": "admin_find"})",
+                             R"({"await": "admin_plan"})", R"({"await": "admin_plan_set"})",
+                             R"({"await": "admin_promo"})", R"({"await": "admin_broadcast", "audience": "all"})"}) {
     vpnbot::testing::exec_sync(url, std::string("UPDATE users SET conversation = '") + prompt + "' WHERE id = 200");
     send_text(kOtherId, "500 because m3 90 499 250 3 x");
   }
@@ -243,6 +260,18 @@ TEST_F(AdminTest, PanelActionsApplyOnceAndAreAudited) {
   press_admin({"padd"});
   send_text(kAdminId, "m6 180 899 450 3 Again");
   EXPECT_NE(last_text().find("exists"), std::string::npos) << last_text();
+  press_admin({"pedit"});
+  send_text(kAdminId, "m6 price_rub 949.50");
+  EXPECT_EQ(count("SELECT price_rub FROM plans WHERE code = 'm6'"), 94950);
+  press_admin({"pedit"});
+  send_text(kAdminId, "m6 days many");
+  EXPECT_NE(last_text().find("whole number"), std::string::npos) << last_text();
+  press_admin({"pedit"});
+  send_text(kAdminId, "m6 days 99999");
+  EXPECT_NE(last_text().find("between 1 and 3650"), std::string::npos) << last_text();
+  press_admin({"pedit"});
+  send_text(kAdminId, "m6 colour red");
+  EXPECT_NE(last_text().find("unknown plan field"), std::string::npos) << last_text();
   press_admin({"po", "SPRING", "0"});
   EXPECT_EQ(count("SELECT count(*) FROM promo_codes WHERE code = 'SPRING' AND NOT active"), 1);
   press_admin({"poadd"});

@@ -1,5 +1,8 @@
 #include "admin/operations.hpp"
 
+#include <charconv>
+#include <map>
+
 #include "billing/jobs.hpp"
 #include "billing/money.hpp"
 #include "billing/orders.hpp"
@@ -190,6 +193,25 @@ awaitable<billing::PromoCode> Operations::create_promo(db::Transaction& tx, cons
 
 awaitable<bool> Operations::set_plan_field(db::Transaction& tx, const Actor& actor, std::string code, std::string field,
                                            std::string value) {
+  // The table's CHECKs, said first as clear errors (a violated CHECK would abort the caller's transaction).
+  static const std::map<std::string, std::pair<int64_t, int64_t>> ranges{{"price_rub", {1, INT64_MAX}},
+                                                                         {"price_stars", {1, 1000000}},
+                                                                         {"days", {1, 3650}},
+                                                                         {"device_limit", {1, 100}},
+                                                                         {"sort", {-1000000, 1000000}}};
+  if (auto range = ranges.find(field); range != ranges.end()) {
+    int64_t number = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+    if (ec != std::errc() || end != value.data() + value.size())
+      throw std::invalid_argument(field + " takes a whole number");
+    if (number < range->second.first || number > range->second.second)
+      throw std::invalid_argument(field + " must be between " + std::to_string(range->second.first) + " and " +
+                                  std::to_string(range->second.second));
+  } else if (field == "hidden" || field == "active") {
+    if (value != "true" && value != "false") throw std::invalid_argument(field + " takes true or false");
+  } else if (field == "title_en" || field == "title_ru") {
+    if (value.empty() || value.size() > 64) throw std::invalid_argument(field + " takes 1-64 characters");
+  }  // any other field: Plans::set_field names the valid ones
   bool changed = co_await billing::Plans::set_field(tx, code, field, value);
   if (changed) {
     std::string audit_action = "set_plan";

@@ -43,10 +43,10 @@ std::optional<int64_t> to_int(const std::string& s) {
 // Arguments each admin callback takes (the route table the admin-only test walks).
 const std::map<std::string, size_t>& admin_routes() {
   static const std::map<std::string, size_t> routes{
-      {"home", 0}, {"st", 0},    {"find", 0},  {"u", 1},     {"gd", 2}, {"ban", 1},  {"unban", 1},
-      {"bal", 1},  {"rf", 1},    {"rfy", 1},   {"plans", 0}, {"pa", 2}, {"padd", 0}, {"promos", 0},
-      {"po", 2},   {"poadd", 0}, {"nodes", 0}, {"ns", 2},    {"bc", 0}, {"bcn", 1},  {"bcs", 1},
-      {"bcgo", 1}, {"bcp", 1},   {"bcx", 1},   {"audit", 0}};
+      {"home", 0},   {"st", 0},   {"find", 0},  {"u", 1},     {"gd", 2},   {"ban", 1},  {"unban", 1},
+      {"bal", 1},    {"rf", 1},   {"rfy", 1},   {"plans", 0}, {"pa", 2},   {"padd", 0}, {"pedit", 0},
+      {"promos", 0}, {"po", 2},   {"poadd", 0}, {"nodes", 0}, {"ns", 2},   {"bc", 0},   {"bcn", 1},
+      {"bcs", 1},    {"bcgo", 1}, {"bcp", 1},   {"bcx", 1},   {"audit", 0}};
   return routes;
 }
 
@@ -136,7 +136,7 @@ awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::stri
       rows.push_back(
           {admin_button((p.active ? "Turn off " : "Turn on ") + p.code, {"pa", p.code, p.active ? "0" : "1"})});
     }
-    rows.push_back({admin_button("➕ Add plan", {"padd"})});
+    rows.push_back({admin_button("➕ Add plan", {"padd"}), admin_button("✏️ Change a plan", {"pedit"})});
     rows.push_back({back_to({"home"})});
   } else if (name == "padd") {
     json awaiting{{"await", "admin_plan"}};
@@ -145,6 +145,14 @@ awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::stri
     text =
         "Send the new plan as:\n<code>CODE DAYS PRICE_RUB PRICE_STARS DEVICES Title</code>\n"
         "e.g. <code>m3 90 499 250 3 3 months</code>";
+    rows = {{back_to({"plans"})}};
+  } else if (name == "pedit") {
+    json awaiting{{"await", "admin_plan_set"}};
+    co_await Users::set_conversation(ctx.tx, ctx.user.id, awaiting);
+    ctx.user.conversation = awaiting;
+    text =
+        "Send <code>CODE FIELD VALUE</code>. FIELD: price_rub, price_stars, days, device_limit, hidden, active, "
+        "sort, title_en, title_ru. e.g. <code>month price_rub 249</code>";
     rows = {{back_to({"plans"})}};
   } else if (name == "promos") {
     auto promos = co_await billing::Promos::list(ctx.tx, 0, 30);
@@ -232,7 +240,7 @@ awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::stri
   }
   bool prompting = ctx.user.conversation.is_object() &&
                    ctx.user.conversation.value("await", "").rfind("admin_", 0) == 0 &&
-                   (name == "find" || name == "padd" || name == "poadd" || name == "bcn");
+                   (name == "find" || name == "padd" || name == "pedit" || name == "poadd" || name == "bcn");
   if (!prompting && !ctx.user.conversation.is_null()) {
     json none;
     co_await Users::set_conversation(ctx.tx, ctx.user.id, none);  // leaving a prompt cancels it
@@ -392,6 +400,18 @@ awaitable<bool> Bot::on_admin_text(Context& ctx, const std::string& text) {
       plan.price_rub = billing::parse_rub(price_rub);
       plan.title = {{"en", title}, {"ru", title}};
       co_await admin::Operations::create_plan(ctx.tx, actor, plan);
+      std::vector<std::string> plans{"plans"};
+      co_await show_admin_screen(ctx, plans, std::nullopt);
+      co_return true;
+    } else if (awaiting == "admin_plan_set") {
+      std::istringstream in(text);
+      std::string code, field, value;
+      in >> code >> field;
+      std::getline(in >> std::ws, value);
+      if (value.empty()) throw std::invalid_argument("expected CODE FIELD VALUE");
+      if (field == "price_rub") value = std::to_string(billing::parse_rub(value));
+      bool changed = co_await admin::Operations::set_plan_field(ctx.tx, actor, code, field, value);
+      if (!changed) throw std::invalid_argument("no plan with code " + code);
       std::vector<std::string> plans{"plans"};
       co_await show_admin_screen(ctx, plans, std::nullopt);
       co_return true;
