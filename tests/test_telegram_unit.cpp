@@ -26,6 +26,7 @@ TEST(Callback, RoundTripsAndStaysWithin64Bytes) {
 TEST(Callback, OldOrForeignButtonsAreExpiredNotErrors) {
   EXPECT_EQ(bot::decode_callback("0:m:menu").status, bot::CallbackStatus::expired);
   EXPECT_EQ(bot::decode_callback("buy_plan_3").status, bot::CallbackStatus::expired);  // pre-versioning format
+  EXPECT_EQ(bot::decode_callback("01:m:menu").status, bot::CallbackStatus::expired) << "one spelling per button";
   EXPECT_EQ(bot::decode_callback("").status, bot::CallbackStatus::malformed);
   EXPECT_EQ(bot::decode_callback("1:").status, bot::CallbackStatus::malformed);
   EXPECT_EQ(bot::decode_callback(std::string(65, '1')).status, bot::CallbackStatus::malformed);

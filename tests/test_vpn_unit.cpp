@@ -90,6 +90,7 @@ TEST(ClientConfig, RendersWgQuickConfigAndAQrPng) {
   ASSERT_GT(png.size(), 100u);
   EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
   EXPECT_EQ(vpn::client_config_filename("amsterdam-1", 1234567), "amsterda-234567.conf");
+  EXPECT_EQ(vpn::client_config_filename("sandbox-nl", 1), "sandbox-1.conf") << "no doubled dash after the cut";
 }
 
 TEST(Uapi, ParsesGetAndFormatsSet) {

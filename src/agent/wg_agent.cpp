@@ -103,6 +103,20 @@ std::string WgAgent::conf_path() const {
   return options_.state_dir + "/" + options_.node_name + ".conf";
 }
 
+// /var/run/wireguard is shared by every network namespace, while interfaces are not: a socket whose wireguard-go was
+// killed with its namespace stays behind and would be taken for a live interface. Such a socket is removed so
+// wireguard-go can be started again.
+awaitable<bool> WgAgent::userspace_interface_alive(const std::string& ifname) {
+  std::string socket = Uapi::default_socket(ifname);
+  if (!std::filesystem::exists(socket)) co_return false;
+  std::vector<std::string> exists{"sh", "-c", "ip link show dev '" + ifname + "' >/dev/null 2>&1"};
+  if (co_await run_process_async(pool_.blocking_executor(), std::move(exists)) == 0) co_return true;
+  std::error_code ignored;
+  std::filesystem::remove(socket, ignored);
+  log::warn("agent", "removed a stale WireGuard socket (its interface is gone)", {{"socket", socket}});
+  co_return false;
+}
+
 awaitable<void> WgAgent::ensure_interface(const std::string& ifname, const std::string& address, int mtu,
                                           const std::string& private_key, int listen_port) {
   auto blocking = pool_.blocking_executor();
@@ -115,7 +129,7 @@ awaitable<void> WgAgent::ensure_interface(const std::string& ifname, const std::
                                  " type wireguard failed: is the kernel module loaded? "
                                  "(or run with --backend userspace)");
     }
-  } else if (!std::filesystem::exists(Uapi::default_socket(ifname)) && options_.uapi_socket.empty()) {
+  } else if (options_.uapi_socket.empty() && !co_await userspace_interface_alive(ifname)) {
     // Userspace WireGuard (the kernel module is optional): wireguard-go daemonises once the interface exists.
     std::vector<std::string> create{options_.wireguard_go, ifname};
     std::string log_file = options_.state_dir + "/wireguard-go.log";

@@ -57,6 +57,7 @@ class WgAgent {
     std::string address;
   };
   void choose_backend(const std::string& ifname);
+  awaitable<bool> userspace_interface_alive(const std::string& ifname);
   awaitable<void> ensure_interface(const std::string& ifname, const std::string& address, int mtu,
                                    const std::string& private_key, int listen_port);
   awaitable<int> full_reconcile();

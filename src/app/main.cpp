@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "admin/cli.hpp"
+#include "app/sandbox.hpp"
 #include "app/serve.hpp"
 #include "billing/webhooks.hpp"
 #include "core/config.hpp"
@@ -134,60 +135,8 @@ int main(int argc, char** argv) {
       log::init(config.log_level);
       return app::serve(config);
     }
-    if (*sandbox) {
-      auto env = process_environment();
-      auto config = load_config(config_file.empty() ? std::nullopt : std::optional(config_file), env, false);
-      log::init(config.log_level);
-      log::info("sandbox", "starting a throwaway PostgreSQL");
-      db::LocalCluster cluster(db::LocalCluster::Options{.fsync = true});
-      cluster.start();
-      // The Telegram emulator on its own thread: the bot reaches it exactly as it would reach Telegram.
-      emulator::TelegramEmulatorThread telegram;
-      unsigned char secret_bytes[24];
-      randombytes_buf(secret_bytes, sizeof secret_bytes);
-      char secret[sizeof secret_bytes * 2 + 1];
-      sodium_bin2hex(secret, sizeof secret, secret_bytes, sizeof secret_bytes);
-      env["VPNBOT_DATABASE_URL"] = cluster.url();
-      env.try_emplace("VPNBOT_TELEGRAM_MODE", "webhook");
-      env.try_emplace("VPNBOT_TELEGRAM_API_URL", telegram.base_url());
-      env.try_emplace("VPNBOT_TELEGRAM_TOKEN", emulator::TelegramEmulatorOptions{}.token);
-      env.try_emplace("VPNBOT_TELEGRAM_WEBHOOK_SECRET", secret);
-      if (!env.count("VPNBOT_MASTER_KEY_FILE")) {
-        env["VPNBOT_MASTER_KEY_FILE"] = cluster.dir() + "/master.key";
-        vpn::SecretBox::from_file(env["VPNBOT_MASTER_KEY_FILE"], true);
-      }
-      env.try_emplace("VPNBOT_PUBLIC_URL",
-                      "http://" + config.http_listen.host + ":" + std::to_string(config.http_listen.port));
-      // YooKassa and Heleket emulators: same code paths as production, only the base URLs differ.
-      emulator::PaymentsEmulatorOptions payment_options;
-      payment_options.yookassa_webhook_url = env["VPNBOT_PUBLIC_URL"] + billing::kYooKassaWebhookPath;
-      payment_options.chat_url = telegram.base_url() + "/";
-      emulator::PaymentsEmulatorThread payments(payment_options);
-      env.try_emplace("VPNBOT_YOOKASSA_API_URL", payments.base_url());
-      env.try_emplace("VPNBOT_YOOKASSA_SHOP_ID", payment_options.yookassa_shop_id);
-      env.try_emplace("VPNBOT_YOOKASSA_SECRET_KEY", payment_options.yookassa_secret_key);
-      env.try_emplace("VPNBOT_YOOKASSA_RETURN_URL", telegram.base_url() + "/");
-      env.try_emplace("VPNBOT_YOOKASSA_ALLOWED_IPS", "127.0.0.1/32,::1/128");
-      env.try_emplace("VPNBOT_HELEKET_API_URL", payments.base_url());
-      env.try_emplace("VPNBOT_HELEKET_MERCHANT", payment_options.heleket_merchant);
-      env.try_emplace("VPNBOT_HELEKET_API_KEY", payment_options.heleket_api_key);
-      config = load_config(config_file.empty() ? std::nullopt : std::optional(config_file), env);
-      if (int rc = app::migrate(config, false)) return rc;
-      if (int rc = app::seed_sandbox(config)) return rc;
-      log::info("sandbox", "ready: open the web chat in a browser", {{"web_chat", telegram.base_url() + "/"}});
-      log::info("sandbox", "or talk to the bot through the Telegram emulator's client API",
-                {{"database_url", config.database_url},
-                 {"bot_http", config.public_url},
-                 {"payments_emulator", payments.base_url()},
-                 {"promo_codes", "WELCOME20 (-20%), GIFT100 (100 RUB on the balance), WEEK (7 days)"},
-                 {"telegram_emulator", telegram.base_url()},
-                 {"try", "curl -s " + telegram.base_url() +
-                             "/client/send_message -d '{\"user_id\":1,\"text\":\"/start\"}' && sleep 2 && curl -s '" +
-                             telegram.base_url() + "/client/messages?chat_id=1'"}});
-      int rc = app::serve(config);
-      log::info("sandbox", "removing the throwaway PostgreSQL", {{"dir", cluster.dir()}});
-      return rc;
-    }
+    if (*sandbox)
+      return app::run_sandbox(config_file.empty() ? std::nullopt : std::optional(config_file), process_environment());
   } catch (const CLI::Error& e) {  // an argument found invalid after parsing (e.g. an amount that is not money)
     std::cerr << "vpnbot: " << e.what() << "\n";
     return 2;

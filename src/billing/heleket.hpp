@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 
+#include "billing/notifications.hpp"
 #include "billing/yookassa.hpp"  // ProviderError
 #include "http/client.hpp"
 
@@ -23,23 +24,6 @@ struct HeleketInvoice {
   int64_t amount = 0;  // kopecks (the invoice is in RUB)
   std::string currency;
 };
-
-// PHP's json_encode($data, JSON_UNESCAPED_UNICODE) of a decoded body: Heleket signs exactly that, so "/" becomes "\/",
-// non-ASCII stays as UTF-8, keys keep their order, and an empty object (a PHP array after json_decode) is "[]".
-std::string php_json_encode(const nlohmann::ordered_json& value);
-// md5(base64(json) + api_key), hex.
-std::string heleket_sign(const std::string& json_text, const std::string& api_key);
-
-struct HeleketWebhook {
-  nlohmann::ordered_json body;  // without "sign"
-  std::string uuid, order_id, status, currency;
-  std::optional<int64_t> amount;  // kopecks, from "amount" (RUB invoices)
-  std::optional<int64_t> payment_amount;
-};
-
-// Checks the webhook's "sign" against the rest of the raw body, exactly as Heleket computes it, in constant time.
-// Throws std::invalid_argument with the reason (unreadable body, no sign, wrong sign, missing fields).
-HeleketWebhook verify_heleket_webhook(const std::string& raw_body, const std::string& api_key);
 
 class Heleket {
  public:

@@ -64,20 +64,13 @@ void add_payment_webhook_routes(http::Router& router, db::Pool& pool, PaymentWeb
                    co_await record_rejection(pool, provider, "source address is not YooKassa's", ip, body);
                    co_return answer(http::bhttp::status::forbidden, "forbidden");
                  }
-                 json j = json::parse(body, nullptr, false);
-                 std::string event, id;
-                 if (j.is_object() && j.value("type", "") == "notification" && j.contains("event") &&
-                     j["event"].is_string() && j.contains("object") && j["object"].is_object() &&
-                     j["object"].contains("id") && j["object"]["id"].is_string()) {
-                   event = j["event"].get<std::string>();
-                   id = j["object"]["id"].get<std::string>();
-                 }
-                 if (event.empty() || id.empty() || id.size() > 64 || event.size() > 64) {
+                 auto notice = parse_yookassa_notification(body);
+                 if (!notice) {
                    stats.add(provider, "malformed");
                    co_await record_rejection(pool, provider, "not a YooKassa notification", ip, body);
                    co_return answer(http::bhttp::status::bad_request, "malformed");
                  }
-                 bool fresh = co_await store_payment_event(pool, provider, id, event, j, ip);
+                 bool fresh = co_await store_payment_event(pool, provider, notice->id, notice->event, notice->body, ip);
                  stats.add(provider, fresh ? "accepted" : "duplicate");
                  co_return answer(http::bhttp::status::ok, "ok");
                });

@@ -1,6 +1,5 @@
 #include "bot/callback.hpp"
 
-#include <charconv>
 #include <stdexcept>
 
 namespace vpnbot::bot {
@@ -31,14 +30,9 @@ DecodedCallback decode_callback(std::string_view data) {
     if (colon == std::string_view::npos) break;
     start = colon + 1;
   }
-  int version = 0;
-  auto [ptr, ec] = std::from_chars(parts[0].data(), parts[0].data() + parts[0].size(), version);
-  if (ec != std::errc() || ptr != parts[0].data() + parts[0].size()) {
-    // Buttons from before versioning existed, or from another bot: stale, not an attack.
-    result.status = CallbackStatus::expired;
-    return result;
-  }
-  if (version != kCallbackVersion) {
+  // Another version, a pre-versioning button ("buy_plan_3") or another spelling of this one ("01"): stale, not an
+  // attack. Only the exact spelling is accepted, so one button has one callback_data (found by fuzz_callback).
+  if (parts[0] != std::to_string(kCallbackVersion)) {
     result.status = CallbackStatus::expired;
     return result;
   }

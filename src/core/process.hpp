@@ -1,4 +1,7 @@
 #pragma once
+#include <sys/types.h>
+
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,5 +17,30 @@ awaitable<int> run_process_async(asio::any_io_executor blocking, std::vector<std
 inline awaitable<int> run_process_async(asio::any_io_executor blocking, std::vector<std::string> argv) {
   return run_process_async(std::move(blocking), std::move(argv), std::string());
 }
+
+// A child running in the background until stop(): SIGTERM, then SIGKILL when it outlives `grace`. Dropping a
+// running ChildProcess stops it, so no child outlives its owner. Blocking waits: not for the event loop.
+class ChildProcess {
+ public:
+  ChildProcess() = default;
+  // argv[0] is looked up in PATH; `environment` ("KEY=value") replaces the inherited one; output is appended to
+  // `log_file` ("" = inherited).
+  static ChildProcess start(const std::vector<std::string>& argv, const std::vector<std::string>& environment,
+                            const std::string& log_file);
+  ChildProcess(ChildProcess&& other) noexcept;
+  ChildProcess& operator=(ChildProcess&& other) noexcept;
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  ~ChildProcess();
+
+  pid_t pid() const { return pid_; }
+  bool running();
+  // Returns the exit status (128+signal when killed); the status it already had when it ended by itself.
+  int stop(Millis grace);
+
+ private:
+  pid_t pid_ = 0;
+  std::optional<int> status_;
+};
 
 }  // namespace vpnbot

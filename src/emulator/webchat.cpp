@@ -20,6 +20,8 @@ img.qr{max-width:240px;image-rendering:pixelated;display:block;margin-top:4px}
 footer{display:flex;gap:6px;padding:8px;background:#fff}footer input{flex:1;padding:8px}
 </style></head><body>
 <header><b>vpnbot sandbox</b>
+<label>as <select id="who"><option value="1001:Alice">Alice</option><option value="1002:Bob">Bob</option>
+<option value="1003:Carol">Carol</option><option value="1000:Admin">Admin (panel: /admin)</option></select></label>
 <label>user id <input id="uid" type="number" value="1001" style="width:110px"></label>
 <label>name <input id="uname" value="Alice" style="width:90px"></label>
 <label>language <select id="lang"><option>en</option><option>ru</option></select></label>
@@ -79,6 +81,15 @@ async function refresh() {
 $('send').onclick = send;
 $('text').onkeydown = e => { if (e.key === 'Enter') send(); };
 $('uid').onchange = () => { last = ''; refresh(); };
+// Switching users: each has a chat of their own (try a referral link from Alice's Invite friends screen as Bob).
+function become(id, name) {
+  $('uid').value = id; $('uname').value = name; last = ''; refresh();
+  const value = id + ':' + name;
+  if (![...$('who').options].some(o => o.value === value)) $('who').add(new Option(name + ' (' + id + ')', value));
+  $('who').value = value;
+}
+$('who').onchange = () => { const [id, name] = $('who').value.split(':'); become(id, name); };
+{ const q = new URLSearchParams(location.search); if (q.get('user')) become(q.get('user'), q.get('name') || 'User ' + q.get('user')); }
 $('block').onclick = () => post('/client/block', {...profile(), blocked: true});
 $('unblock').onclick = () => post('/client/block', {...profile(), blocked: false});
 setInterval(refresh, 700); refresh();

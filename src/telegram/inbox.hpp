@@ -7,23 +7,11 @@
 
 #include "core/asio.hpp"
 #include "db/pool.hpp"
+#include "telegram/update_key.hpp"
 
 namespace vpnbot::telegram {
 
 using json = nlohmann::json;
-
-class MalformedUpdate : public std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-// What the inbox needs to know of an update: its id, the chat whose order it belongs to, and its kind.
-struct UpdateKey {
-  int64_t update_id = 0;
-  std::optional<int64_t> chat_id;
-  std::string kind;  // the update's field: message, callback_query, my_chat_member, pre_checkout_query, ...
-};
-// Pure: throws MalformedUpdate when there is no integer update_id or no recognisable content.
-UpdateKey classify_update(const json& update);
 
 struct InboxUpdate {
   int64_t update_id = 0;

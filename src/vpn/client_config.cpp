@@ -26,7 +26,9 @@ std::string render_client_config(const ClientConfigData& c) {
 }
 
 std::string client_config_filename(const std::string& node_name, int64_t peer_id) {
-  std::string base = node_name.substr(0, 8) + "-" + std::to_string(peer_id % 1000000);
+  std::string prefix = node_name.substr(0, 8);
+  while (!prefix.empty() && prefix.back() == '-') prefix.pop_back();  // "sandbox-nl" -> "sandbox-1", not "sandbox--1"
+  std::string base = prefix + "-" + std::to_string(peer_id % 1000000);
   for (auto& ch : base)
     if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_') ch = '_';
   return base.substr(0, 15) + ".conf";

@@ -32,7 +32,7 @@ Process::Process(Process&& other) noexcept
 
 Process& Process::operator=(Process&& other) noexcept {
   if (this != &other) {
-    this->~Process();
+    kill_and_reap();  // not ~Process(): that would also destroy log_path, which is assigned next
     pid = other.pid;
     log_path = std::move(other.log_path);
     exit_status_ = other.exit_status_;
@@ -42,9 +42,14 @@ Process& Process::operator=(Process&& other) noexcept {
 }
 
 Process::~Process() {
+  kill_and_reap();
+}
+
+void Process::kill_and_reap() {
   if (pid > 0 && !exit_status_) {
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
+    exit_status_ = 128 + SIGKILL;
   }
 }
 

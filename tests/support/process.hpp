@@ -30,6 +30,7 @@ struct Process {
   void signal(int sig) const;
 
  private:
+  void kill_and_reap();
   std::optional<int> exit_status_;  // set once reaped
 };
 

@@ -1,0 +1,36 @@
+#pragma once
+// Payment providers' webhook bodies: pure parsing and signature checks, kept apart from the HTTP and database code
+// so they can be unit-tested and fuzzed on their own.
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+namespace vpnbot::billing {
+
+// PHP's json_encode($data, JSON_UNESCAPED_UNICODE) of a decoded body: Heleket signs exactly that, so "/" becomes "\/",
+// non-ASCII stays as UTF-8, keys keep their order, and an empty object (a PHP array after json_decode) is "[]".
+std::string php_json_encode(const nlohmann::ordered_json& value);
+// md5(base64(json) + api_key), hex.
+std::string heleket_sign(const std::string& json_text, const std::string& api_key);
+
+struct HeleketWebhook {
+  nlohmann::ordered_json body;  // without "sign"
+  std::string uuid, order_id, status, currency;
+  std::optional<int64_t> amount;  // kopecks, from "amount" (RUB invoices)
+  std::optional<int64_t> payment_amount;
+};
+
+// Checks the webhook's "sign" against the rest of the raw body, exactly as Heleket computes it, in constant time.
+// Throws std::invalid_argument with the reason (unreadable body, no sign, wrong sign, missing fields).
+HeleketWebhook verify_heleket_webhook(const std::string& raw_body, const std::string& api_key);
+
+struct YooKassaNotice {
+  std::string event;  // payment.succeeded, payment.canceled, refund.succeeded, ...
+  std::string id;     // the object's id (at most 64 bytes)
+  nlohmann::json body;
+};
+// A YooKassa notification ({"type":"notification","event":...,"object":{"id":...}}), or nullopt for anything else.
+// Grants nothing by itself: the worker confirms the object with a GET before acting on it.
+std::optional<YooKassaNotice> parse_yookassa_notification(const std::string& raw_body);
+
+}  // namespace vpnbot::billing
