@@ -46,49 +46,6 @@ WrkResult run_wrk(const std::string& args) {
   return r;
 }
 
-// Open-loop load: one request every 1/rate seconds regardless of answers (no coordinated omission);
-// returns {p50, p99} latency in ms.
-std::pair<double, double> fixed_rate(const std::string& url, const std::string& secret, int rate, int seconds,
-                                     int64_t first_update_id) {
-  asio::io_context io(1);
-  http::Client client(io.get_executor(), http::ClientOptions{"", Millis(10000), Millis(2000), 256});
-  std::vector<double> latencies;
-  int total = rate * seconds, finished = 0;
-  asio::co_spawn(
-      io,
-      [&]() -> awaitable<void> {
-        auto ex = co_await asio::this_coro::executor;
-        auto start = Clock::now();
-        for (int i = 0; i < total; ++i) {
-          asio::steady_timer t(ex, start + std::chrono::microseconds(1000000LL * i / rate));
-          co_await t.async_wait(use_awaitable);
-          int64_t id = first_update_id + i;
-          asio::co_spawn(
-              ex,
-              [&, id]() -> awaitable<void> {
-                http::ClientRequest r;
-                r.method = "POST";
-                r.url = url;
-                r.headers = {{"Content-Type", "application/json"}, {"X-Telegram-Bot-Api-Secret-Token", secret}};
-                r.body = fmt::format(
-                    R"({{"update_id":{0},"message":{{"message_id":{0},"date":1,"chat":{{"id":{1},"type":"private"}},)"
-                    R"("from":{{"id":{1},"is_bot":false,"first_name":"L"}},"text":"hi"}}}})",
-                    id, 1000 + id % 500);
-                auto sent = Clock::now();
-                co_await client.send(std::move(r));
-                latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
-              },
-              [&](std::exception_ptr) { ++finished; });
-        }
-        while (finished < total) co_await sleep_for(Millis(5));
-      },
-      asio::detached);
-  io.run();
-  std::sort(latencies.begin(), latencies.end());
-  if (latencies.empty()) return {0, 0};
-  return {latencies[latencies.size() / 2], latencies[latencies.size() * 99 / 100]};
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -124,8 +81,8 @@ int main(int argc, char** argv) {
   auto static_result = run_wrk(common + base + "/static -- " + secret);
   auto webhook_result = run_wrk(common + base + telegram::kWebhookPath + " -- " + secret);
 
-  auto [static_p50, static_p99] = fixed_rate(base + "/static", secret, 1000, seconds, 0);
-  auto [hook_p50, hook_p99] = fixed_rate(base + telegram::kWebhookPath, secret, 1000, seconds, 900000000);
+  auto [static_p50, static_p99] = bench::fixed_rate(base + "/static", secret, 1000, seconds, 0);
+  auto [hook_p50, hook_p99] = bench::fixed_rate(base + telegram::kWebhookPath, secret, 1000, seconds, 900000000);
 
   asio::post(io, [&] { io.stop(); });
   loop.join();

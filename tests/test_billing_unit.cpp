@@ -109,6 +109,24 @@ TEST(Heleket, VerifiesWebhookSignOverTheRawFieldOrder) {
   EXPECT_FALSE(Heleket::parse_order_ref("other-12"));
 }
 
+TEST(YooKassa, ReadsNotificationsAndRefusesEverythingElse) {
+  auto notice = billing::parse_yookassa_notification(
+      R"({"type":"notification","event":"payment.succeeded","object":{"id":"2d3b-1","status":"succeeded"}})");
+  ASSERT_TRUE(notice);
+  EXPECT_EQ(notice->event, "payment.succeeded");
+  EXPECT_EQ(notice->id, "2d3b-1");
+  EXPECT_EQ(notice->body["object"]["status"], "succeeded");
+  for (const char* bad : {"", "{broken", "[]", R"({"type":5,"event":"payment.succeeded","object":{"id":"x"}})",
+                          R"({"type":"notification","event":7,"object":{"id":"x"}})",
+                          R"({"type":"notification","event":"payment.succeeded","object":{"id":9}})",
+                          R"({"type":"notification","event":"payment.succeeded","object":"x"})",
+                          R"({"type":"notification","event":"","object":{"id":"x"}})"})
+    EXPECT_FALSE(billing::parse_yookassa_notification(bad)) << bad;
+  std::string long_id(65, 'a');
+  EXPECT_FALSE(billing::parse_yookassa_notification(
+      R"({"type":"notification","event":"payment.succeeded","object":{"id":")" + long_id + R"("}})"));
+}
+
 TEST(IpFilter, NetworksAndProxies) {
   auto yookassa = http::parse_networks({"185.71.76.0/27", "77.75.156.11", "2a02:5180::/32"});
   EXPECT_TRUE(http::any_contains(yookassa, "185.71.76.1"));

@@ -1,0 +1,231 @@
+// The real `vpnbot serve` process (all roles) against the Telegram and YooKassa emulators, with its wg-agent driving
+// wireguard-go in a private network namespace where the box allows it:
+//  1. payment -> peer active on the interface -> config document delivered to the chat, per payment (one at a time);
+//  2. the resident memory of `serve` idle and under an open-loop load of 1000 webhook updates/s, and how fast its
+//     worker drains what was ingested.
+#include <sodium.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "bench_support.hpp"
+#include "billing/jobs.hpp"
+#include "billing/orders.hpp"
+#include "billing/webhooks.hpp"
+#include "core/log.hpp"
+#include "core/process.hpp"
+#include "emulator/emulator_thread.hpp"
+#include "telegram/ingest.hpp"
+#include "vpn/keys.hpp"
+#include "vpn/store.hpp"
+
+using namespace vpnbot;
+using nlohmann::json;
+
+namespace {
+
+int sh(const std::string& command) {
+  return run_process({"sh", "-c", command}, "/dev/null");
+}
+
+std::string sh_output(const std::string& command) {
+  std::string out;
+  if (FILE* pipe = popen(command.c_str(), "r")) {
+    char buffer[4096];
+    while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+    pclose(pipe);
+  }
+  return out;
+}
+
+// VmRSS / VmHWM of a process in MB.
+double memory_mb(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1)) / 1024.0;
+  return 0;
+}
+
+bool netns_available() {
+  return geteuid() == 0 && std::filesystem::exists("/dev/net/tun") &&
+         sh("command -v wireguard-go && command -v wg && command -v ip") == 0;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"end-to-end benchmark of the real serve process"};
+  int seconds = 10, payments_count = 20;
+  app.add_option("--seconds", seconds, "duration of the 1000 updates/s load")->check(CLI::Range(1, 120));
+  app.add_option("--payments", payments_count, "payments measured one by one")->check(CLI::Range(1, 500));
+  CLI11_PARSE(app, argc, argv);
+  if (sodium_init() < 0) return 1;
+  log::init("warning");
+
+  bench::BenchDatabase database(2, 4);
+  auto& pool = database.pool;
+  std::string work = database.cluster->dir();
+  std::string key_file = work + "/master.key";
+  auto box = vpn::SecretBox::from_file(key_file, true);
+  uint16_t port = 0;
+  {
+    asio::io_context probe;
+    asio::ip::tcp::acceptor a(probe, {asio::ip::make_address("127.0.0.1"), 0});
+    port = a.local_endpoint().port();
+  }
+  std::string base = "http://127.0.0.1:" + std::to_string(port);
+  emulator::TelegramEmulatorThread telegram;
+  emulator::PaymentsEmulatorOptions payment_options;
+  payment_options.yookassa_webhook_url = base + billing::kYooKassaWebhookPath;
+  emulator::PaymentsEmulatorThread payments(payment_options);
+
+  // The node: in a private namespace with a wg-agent when possible.
+  bool tunnel = netns_available();
+  std::string ns = "vb-bench-e2e-" + std::to_string(getpid()), ifname = "wgbe" + std::to_string(getpid() % 100000);
+  {
+    vpn::VpnStore store(pool, box);
+    vpn::NodeSpec spec{"bench-node", "NL", "Amsterdam", "198.18.0.1", 51820, ifname, "10.91.0.0/20"};
+    spec.capacity = 4000;
+    bench::run_on(database.io, store.add_node(spec));
+  }
+  const std::string secret = "bench-e2e-secret";
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e)
+    if (std::string_view(*e).rfind("VPNBOT_", 0) != 0) env.emplace_back(*e);
+  for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{
+           {"VPNBOT_DATABASE_URL", database.cluster->url()},
+           {"VPNBOT_HTTP_LISTEN", "127.0.0.1:" + std::to_string(port)},
+           {"VPNBOT_PUBLIC_URL", base},
+           {"VPNBOT_TELEGRAM_MODE", "webhook"},
+           {"VPNBOT_TELEGRAM_API_URL", telegram.base_url()},
+           {"VPNBOT_TELEGRAM_TOKEN", telegram.token()},
+           {"VPNBOT_TELEGRAM_WEBHOOK_SECRET", secret},
+           {"VPNBOT_MASTER_KEY_FILE", key_file},
+           {"VPNBOT_LOG_LEVEL", "warn"},
+           {"VPNBOT_YOOKASSA_API_URL", payments.base_url()},
+           {"VPNBOT_YOOKASSA_SHOP_ID", payment_options.yookassa_shop_id},
+           {"VPNBOT_YOOKASSA_SECRET_KEY", payment_options.yookassa_secret_key},
+           {"VPNBOT_YOOKASSA_ALLOWED_IPS", "127.0.0.1/32"}})
+    env.push_back(k + "=" + v);
+  auto serve = ChildProcess::start({VPNBOT_BINARY, "serve"}, env, work + "/serve.log");
+  ChildProcess agent;
+  if (tunnel && sh("ip netns add " + ns) == 0) {
+    agent = ChildProcess::start(
+        {"ip", "netns", "exec", ns, VPNBOT_BINARY, "wg-agent", "--node", "bench-node", "--state-dir", work + "/agent"},
+        env, work + "/agent.log");
+  } else {
+    tunnel = false;
+  }
+  auto cleanup = [&] {
+    serve.stop(Millis(10000));
+    agent.stop(Millis(5000));
+    if (tunnel) {
+      sh("ip netns pids " + ns + " | xargs -r kill -9");
+      sh("ip netns del " + ns);
+    }
+  };
+  auto wait_for = [](const std::function<bool()>& condition, Millis timeout) {
+    for (auto until = Clock::now() + timeout; Clock::now() < until; std::this_thread::sleep_for(Millis(2)))
+      if (condition()) return true;
+    return false;
+  };
+  if (!wait_for([&] { return bench::http_call("GET", base + "/readyz").first == 200; }, Millis(30000))) {
+    std::cerr << "serve did not become ready; see " << work << "/serve.log\n";
+    cleanup();
+    return 1;
+  }
+  std::this_thread::sleep_for(Millis(500));  // webhook registered, agent's interface up
+  double idle_rss = memory_mb(serve.pid(), "VmRSS");
+
+  std::cout << "\n| benchmark (end to end, real serve process) | value |\n|---|---:|\n";
+  // 1. Payment -> peer on the interface -> config in the chat, one payment at a time.
+  std::vector<double> to_peer, to_config;
+  bench::http_call("POST", telegram.base_url() + "/client/users",
+                   json{{"from", 500000}, {"count", payments_count}}.dump());
+  for (int i = 0; i < payments_count; ++i) {
+    int64_t user = 500000 + i;
+    int64_t order_id = bench::run_on(database.io, pool.transaction([&](db::Transaction& tx) -> awaitable<int64_t> {
+      std::string code = "e" + std::to_string(user), provider = "yookassa";
+      co_await tx.exec("INSERT INTO users (id, referral_code, started_at) VALUES ($1, $2, now())", user, code);
+      int64_t month = (co_await tx.exec("SELECT id FROM plans WHERE code = 'month'")).get<int64_t>(0, 0);
+      billing::BillingOptions options;
+      auto order = co_await billing::Orders::create(tx, user, month, provider, options);
+      co_await billing::enqueue_create_payment(tx, order.id);
+      co_return order.id;
+    }));
+    auto query = [&](std::string sql) {
+      return bench::run_on(database.io, [&]() -> awaitable<std::string> {
+        auto r = co_await pool.exec(sql);
+        co_return r.rows() && !r.is_null(0, 0) ? r.get<std::string>(0, 0) : std::string();
+      }());
+    };
+    wait_for(
+        [&] { return !query(fmt::format("SELECT provider_payment_id FROM orders WHERE id = {}", order_id)).empty(); },
+        Millis(30000));
+    auto start = Clock::now();
+    bench::http_call(
+        "POST", payments.base_url() + "/client/settle",
+        json{{"provider", "yookassa"}, {"order_id", std::to_string(order_id)}, {"status", "succeeded"}}.dump());
+    std::string public_key;
+    if (tunnel) {
+      wait_for(
+          [&] {
+            if (public_key.empty())
+              public_key = query(fmt::format("SELECT public_key FROM vpn_peers WHERE user_id = {}", user));
+            return !public_key.empty() &&
+                   sh_output("ip netns exec " + ns + " wg show " + ifname + " peers").find(public_key) !=
+                       std::string::npos;
+          },
+          Millis(30000));
+      to_peer.push_back(bench::seconds_since(start) * 1e3);
+    }
+    wait_for(
+        [&] {
+          auto [status, body] =
+              bench::http_call("GET", telegram.base_url() + "/client/messages?chat_id=" + std::to_string(user));
+          return body.find("\"document\"") != std::string::npos;
+        },
+        Millis(30000));
+    to_config.push_back(bench::seconds_since(start) * 1e3);
+  }
+  if (tunnel)
+    bench::row("payment webhook sent -> peer active on the WireGuard interface (p50 / max)",
+               fmt::format("{:.1f} ms / {:.1f} ms", percentile(to_peer, 0.5), percentile(to_peer, 1.0)));
+  else
+    bench::row("payment -> peer active", "skipped: needs root, /dev/net/tun, wireguard-go and ip netns");
+  bench::row("payment webhook sent -> config .conf delivered to the chat (p50 / max)",
+             fmt::format("{:.1f} ms / {:.1f} ms", percentile(to_config, 0.5), percentile(to_config, 1.0)));
+
+  // 2. Memory under 1000 updates/s, and the drain.
+  auto load_start = Clock::now();
+  auto [p50, p99] = bench::fixed_rate(base + telegram::kWebhookPath, secret, 1000, seconds, 1);
+  double loaded_rss = memory_mb(serve.pid(), "VmRSS"), peak_rss = memory_mb(serve.pid(), "VmHWM");
+  int total = 1000 * seconds;
+  auto handled = [&] {
+    return bench::run_on(database.io, [&]() -> awaitable<int64_t> {
+      auto r = co_await pool.exec("SELECT count(*) FROM tg_inbox WHERE state = 'done' AND update_id < 500000");
+      co_return r.get<int64_t>(0, 0);
+    }());
+  };
+  bool drained = wait_for([&] { return handled() >= total; }, Millis(120000));
+  double drain_s = bench::seconds_since(load_start);
+  bench::row(fmt::format("webhook at 1000 updates/s for {} s into serve: p50 / p99", seconds),
+             fmt::format("{:.2f} ms / {:.2f} ms", p50, p99));
+  bench::row("RSS of serve (gateway + worker + scheduler): idle / under load / peak",
+             fmt::format("{:.1f} MB / {:.1f} MB / {:.1f} MB", idle_rss, loaded_rss, peak_rss));
+  bench::row(fmt::format("{} updates handled (bot logic + reply queued) by the worker", total),
+             drained ? fmt::format("in {:.1f} s from the first request ({:.0f}/s)", drain_s, total / drain_s)
+                     : fmt::format("only {} within 120 s", handled()));
+  cleanup();
+  return 0;
+}
