@@ -1,8 +1,9 @@
 // The real `vpnbot serve` process (all roles) against the Telegram and YooKassa emulators, with its wg-agent driving
 // wireguard-go in a private network namespace where the box allows it:
 //  1. payment -> peer active on the interface -> config document delivered to the chat, per payment (one at a time);
-//  2. the resident memory of `serve` idle and under an open-loop load of 1000 webhook updates/s, and how fast its
-//     worker drains what was ingested.
+//  2. the resident memory of `serve` idle and under an open-loop load of 1000 webhook updates/s, and how fast the
+//     worker drains what was ingested. Roles run as deployed: a gateway process and a worker + scheduler process
+//     (each process has one event-loop thread; scaling is by processes).
 #include <sodium.h>
 #include <unistd.h>
 
@@ -117,7 +118,18 @@ int main(int argc, char** argv) {
            {"VPNBOT_YOOKASSA_SECRET_KEY", payment_options.yookassa_secret_key},
            {"VPNBOT_YOOKASSA_ALLOWED_IPS", "127.0.0.1/32"}})
     env.push_back(k + "=" + v);
-  auto serve = ChildProcess::start({VPNBOT_BINARY, "serve"}, env, work + "/serve.log");
+  auto with = [&](std::vector<std::string> extra) {
+    auto e = env;
+    e.insert(e.end(), extra.begin(), extra.end());
+    return e;
+  };
+  auto serve = ChildProcess::start({VPNBOT_BINARY, "serve"},
+                                   with({"VPNBOT_ROLES=gateway", "VPNBOT_INSTANCE_ID=bench-gateway"}),
+                                   work + "/gateway.log");
+  auto worker = ChildProcess::start(
+      {VPNBOT_BINARY, "serve"},
+      with({"VPNBOT_ROLES=worker,scheduler", "VPNBOT_INSTANCE_ID=bench-worker", "VPNBOT_HTTP_LISTEN=127.0.0.1:0"}),
+      work + "/worker.log");
   ChildProcess agent;
   if (tunnel && sh("ip netns add " + ns) == 0) {
     agent = ChildProcess::start(
@@ -128,6 +140,7 @@ int main(int argc, char** argv) {
   }
   auto cleanup = [&] {
     serve.stop(Millis(10000));
+    worker.stop(Millis(10000));
     agent.stop(Millis(5000));
     if (tunnel) {
       sh("ip netns pids " + ns + " | xargs -r kill -9");
@@ -140,12 +153,12 @@ int main(int argc, char** argv) {
     return false;
   };
   if (!wait_for([&] { return bench::http_call("GET", base + "/readyz").first == 200; }, Millis(30000))) {
-    std::cerr << "serve did not become ready; see " << work << "/serve.log\n";
+    std::cerr << "serve did not become ready; see " << work << "/gateway.log\n";
     cleanup();
     return 1;
   }
   std::this_thread::sleep_for(Millis(500));  // webhook registered, agent's interface up
-  double idle_rss = memory_mb(serve.pid(), "VmRSS");
+  double idle_rss = memory_mb(serve.pid(), "VmRSS"), idle_worker_rss = memory_mb(worker.pid(), "VmRSS");
 
   std::cout << "\n| benchmark (end to end, real serve process) | value |\n|---|---:|\n";
   // 1. Payment -> peer on the interface -> config in the chat, one payment at a time.
@@ -172,6 +185,14 @@ int main(int argc, char** argv) {
     wait_for(
         [&] { return !query(fmt::format("SELECT provider_payment_id FROM orders WHERE id = {}", order_id)).empty(); },
         Millis(30000));
+    // The user sees the payment link, then pays: no person pays within the chat's 1 message/s spacing of it.
+    wait_for(
+        [&] {
+          return bench::http_call("GET", telegram.base_url() + "/client/messages?chat_id=" + std::to_string(user))
+                     .second.find("Tap the button to pay") != std::string::npos;
+        },
+        Millis(30000));
+    std::this_thread::sleep_for(Millis(1100));
     auto start = Clock::now();
     bench::http_call(
         "POST", payments.base_url() + "/client/settle",
@@ -209,7 +230,7 @@ int main(int argc, char** argv) {
   // 2. Memory under 1000 updates/s, and the drain.
   auto load_start = Clock::now();
   auto [p50, p99] = bench::fixed_rate(base + telegram::kWebhookPath, secret, 1000, seconds, 1);
-  double loaded_rss = memory_mb(serve.pid(), "VmRSS"), peak_rss = memory_mb(serve.pid(), "VmHWM");
+  double loaded_rss = memory_mb(serve.pid(), "VmRSS"), loaded_worker_rss = memory_mb(worker.pid(), "VmRSS");
   int total = 1000 * seconds;
   auto handled = [&] {
     return bench::run_on(database.io, [&]() -> awaitable<int64_t> {
@@ -219,10 +240,13 @@ int main(int argc, char** argv) {
   };
   bool drained = wait_for([&] { return handled() >= total; }, Millis(120000));
   double drain_s = bench::seconds_since(load_start);
-  bench::row(fmt::format("webhook at 1000 updates/s for {} s into serve: p50 / p99", seconds),
+  double peak_rss = memory_mb(serve.pid(), "VmHWM"), peak_worker_rss = memory_mb(worker.pid(), "VmHWM");
+  bench::row(fmt::format("webhook at 1000 updates/s for {} s into the gateway process: p50 / p99", seconds),
              fmt::format("{:.2f} ms / {:.2f} ms", p50, p99));
-  bench::row("RSS of serve (gateway + worker + scheduler): idle / under load / peak",
+  bench::row("RSS of serve --roles gateway: idle / under load / peak",
              fmt::format("{:.1f} MB / {:.1f} MB / {:.1f} MB", idle_rss, loaded_rss, peak_rss));
+  bench::row("RSS of serve --roles worker,scheduler: idle / under load / peak",
+             fmt::format("{:.1f} MB / {:.1f} MB / {:.1f} MB", idle_worker_rss, loaded_worker_rss, peak_worker_rss));
   bench::row(fmt::format("{} updates handled (bot logic + reply queued) by the worker", total),
              drained ? fmt::format("in {:.1f} s from the first request ({:.0f}/s)", drain_s, total / drain_s)
                      : fmt::format("only {} within 120 s", handled()));

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -197,6 +198,9 @@ int run_sandbox(const std::optional<std::string>& config_file, std::map<std::str
              {"try", "curl -s " + telegram.base_url() +
                          "/client/send_message -d '{\"user_id\":1,\"text\":\"/start\"}' && sleep 2 && curl -s '" +
                          telegram.base_url() + "/client/messages?chat_id=1'"}});
+  if (isatty(STDERR_FILENO))  // a person at a terminal: the one thing to do next, outside the JSON log
+    std::fprintf(stderr, "\n  vpnbot sandbox is ready. Open %s/ in a browser (Ctrl-C stops everything).\n\n",
+                 telegram.base_url().c_str());
   int rc = serve(config);
   node.stop();
   log::info("sandbox", "removing the throwaway PostgreSQL", {{"dir", cluster.dir()}});
