@@ -250,6 +250,26 @@ class Browser {
         },
         Millis(30000));
   }
+  // Clicks the last element matching a CSS selector.
+  bool click_link(const std::string& css) {
+    return wait_until(
+        [&] {
+          auto r = session_call("POST", "/elements", {{"using", "css selector"}, {"value", css}});
+          if (!r["value"].is_array() || r["value"].empty()) return false;
+          std::string element = r["value"].back().begin().value();
+          return session_call("POST", "/element/" + element + "/click")["value"].is_null();
+        },
+        Millis(30000));
+  }
+  // Types into a prompt() dialog and accepts it.
+  bool answer_prompt(const std::string& text) {
+    return wait_until(
+        [&] {
+          return session_call("POST", "/alert/text", {{"text", text}})["value"].is_null() &&
+                 session_call("POST", "/alert/accept")["value"].is_null();
+        },
+        Millis(10000));
+  }
   bool type(const std::string& css, const std::string& text) {
     auto r = session_call("POST", "/element", {{"using", "css selector"}, {"value", css}});
     if (!r["value"].is_object() || r["value"].empty()) return false;
@@ -448,6 +468,26 @@ TEST_F(SandboxTest, BrowserBuysPlanInWebChat) {
   ASSERT_TRUE(browser.click_button("My subscription"));  // the receipt's own button
   EXPECT_TRUE(browser.wait_text("Active until")) << browser.body_text();
   EXPECT_TRUE(browser.screenshot(artifacts + "/5-my-subscription.png"));
+
+  // Referrals in the web chat: the invitation link opens the bot as a new user, and the inviter hears of it.
+  ASSERT_TRUE(browser.type("#text", "/start"));
+  ASSERT_TRUE(browser.click_button("Send"));
+  ASSERT_TRUE(browser.click_button("Referral program"));
+  ASSERT_TRUE(browser.wait_text("Your link: https://t.me/")) << browser.body_text();
+  ASSERT_TRUE(browser.click_link("a.deeplink"));
+  ASSERT_TRUE(browser.answer_prompt("1006"));
+  ASSERT_TRUE(browser.wait_text("You came by a friend's invitation")) << browser.body_text();
+  browser.screenshot(artifacts + "/6-invited-friend.png");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return ChatUser(web_chat, 1005)
+            .find([](const json& m) {
+              return ChatUser::text_of(m).find("joined by your invitation link") != std::string::npos;
+            })
+            .has_value();
+      },
+      Millis(30000)))
+      << "the inviter is told";
   std::cout << "[  NOTE    ] screenshots in " << std::filesystem::canonical(artifacts) << "\n";
   stop_and_check_nothing_is_left();
 }

@@ -32,7 +32,9 @@ footer{display:flex;gap:6px;padding:8px;background:#fff}footer input{flex:1;padd
 const $ = id => document.getElementById(id);
 const esc = s => s.replace(/[&<>]/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;'}[c]));
 // The bot sends HTML; only Telegram's tags are kept, everything else is shown as text.
-const html = s => esc(s).replace(/&lt;(\/?)(b|i|u|s|code|pre)&gt;/g, '<$1$2>');
+// Deep links (t.me/<bot>?start=...) open the bot as another user, as tapping a friend's invitation does.
+const html = s => esc(s).replace(/&lt;(\/?)(b|i|u|s|code|pre)&gt;/g, '<$1$2>')
+  .replace(/https:\/\/t\.me\/\w+\?start=([\w-]+)/g, '<a href="#" class="deeplink" data-start="$1">$&</a>');
 const uid = () => Number($('uid').value);
 async function post(path, body) {
   const r = await fetch(path, {method: 'POST', body: JSON.stringify(body)});
@@ -72,6 +74,14 @@ async function refresh() {
       }
       div.appendChild(kb);
     }
+    for (const a of div.querySelectorAll('a.deeplink'))
+      a.onclick = async e => {
+        e.preventDefault();
+        const id = prompt('Open this link as which user id? (a new id = a new user)', String(uid() + 1));
+        if (!id) return;
+        become(id, 'Friend ' + id);
+        await post('/client/send_message', {...profile(), text: '/start ' + a.dataset.start}); refresh();
+      };
     for (const p of div.querySelectorAll('[data-pay]'))
       p.onclick = async () => { await post('/client/pay', {...profile(), message_id: Number(p.dataset.pay)}); refresh(); };
     log.appendChild(div);
