@@ -29,20 +29,6 @@ using nlohmann::json;
 
 namespace {
 
-int sh(const std::string& command) {
-  return run_process({"sh", "-c", command}, "/dev/null");
-}
-
-std::string sh_output(const std::string& command) {
-  std::string out;
-  if (FILE* pipe = popen(command.c_str(), "r")) {
-    char buffer[4096];
-    while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-    pclose(pipe);
-  }
-  return out;
-}
-
 // VmRSS / VmHWM of a process in MB.
 double memory_mb(pid_t pid, const std::string& field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -53,7 +39,7 @@ double memory_mb(pid_t pid, const std::string& field) {
 
 bool netns_available() {
   return geteuid() == 0 && std::filesystem::exists("/dev/net/tun") &&
-         sh("command -v wireguard-go && command -v wg && command -v ip") == 0;
+         run_shell("command -v wireguard-go && command -v wg && command -v ip") == 0;
 }
 
 double percentile(std::vector<double> v, double p) {
@@ -123,15 +109,15 @@ int main(int argc, char** argv) {
     e.insert(e.end(), extra.begin(), extra.end());
     return e;
   };
-  auto serve = ChildProcess::start({VPNBOT_BINARY, "serve"},
-                                   with({"VPNBOT_ROLES=gateway", "VPNBOT_INSTANCE_ID=bench-gateway"}),
-                                   work + "/gateway.log");
+  auto serve =
+      ChildProcess::start({VPNBOT_BINARY, "serve"}, with({"VPNBOT_ROLES=gateway", "VPNBOT_INSTANCE_ID=bench-gateway"}),
+                          work + "/gateway.log");
   auto worker = ChildProcess::start(
       {VPNBOT_BINARY, "serve"},
       with({"VPNBOT_ROLES=worker,scheduler", "VPNBOT_INSTANCE_ID=bench-worker", "VPNBOT_HTTP_LISTEN=127.0.0.1:0"}),
       work + "/worker.log");
   ChildProcess agent;
-  if (tunnel && sh("ip netns add " + ns) == 0) {
+  if (tunnel && run_shell("ip netns add " + ns) == 0) {
     agent = ChildProcess::start(
         {"ip", "netns", "exec", ns, VPNBOT_BINARY, "wg-agent", "--node", "bench-node", "--state-dir", work + "/agent"},
         env, work + "/agent.log");
@@ -143,8 +129,8 @@ int main(int argc, char** argv) {
     worker.stop(Millis(10000));
     agent.stop(Millis(5000));
     if (tunnel) {
-      sh("ip netns pids " + ns + " | xargs -r kill -9");
-      sh("ip netns del " + ns);
+      run_shell("ip netns pids " + ns + " | xargs -r kill -9");
+      run_shell("ip netns del " + ns);
     }
   };
   auto wait_for = [](const std::function<bool()>& condition, Millis timeout) {
@@ -204,7 +190,7 @@ int main(int argc, char** argv) {
             if (public_key.empty())
               public_key = query(fmt::format("SELECT public_key FROM vpn_peers WHERE user_id = {}", user));
             return !public_key.empty() &&
-                   sh_output("ip netns exec " + ns + " wg show " + ifname + " peers").find(public_key) !=
+                   shell_output("ip netns exec " + ns + " wg show " + ifname + " peers").find(public_key) !=
                        std::string::npos;
           },
           Millis(30000));

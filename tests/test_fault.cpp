@@ -31,24 +31,11 @@ using vpnbot::testing::Process;
 
 namespace {
 
-int sh(const std::string& command) {
-  return run_process({"sh", "-c", command}, "/dev/null");
-}
-
-std::string sh_output(const std::string& command) {
-  std::string out;
-  if (FILE* pipe = popen(command.c_str(), "r")) {
-    char buffer[512];
-    while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-    pclose(pipe);
-  }
-  return out;
-}
-
 std::string netns_unavailable() {
   if (geteuid() != 0) return "needs root";
   if (!std::filesystem::exists("/dev/net/tun")) return "needs /dev/net/tun";
-  if (sh("command -v wireguard-go && command -v wg && command -v ip") != 0) return "needs wireguard-go, wg and ip";
+  if (run_shell("command -v wireguard-go && command -v wg && command -v ip") != 0)
+    return "needs wireguard-go, wg and ip";
   return "";
 }
 
@@ -152,11 +139,11 @@ TEST_F(FaultTest, LoadWithRandomKillsAndPostgresRestartsLosesNothingAndRepeatsNo
     bool made = false;
     ~NamespaceGuard() {
       if (!made) return;
-      sh("ip netns pids " + name + " | xargs -r kill -9");
-      sh("ip netns del " + name);
+      run_shell("ip netns pids " + name + " | xargs -r kill -9");
+      run_shell("ip netns del " + name);
     }
   } guard{ns};
-  if (no_netns.empty()) guard.made = sh("ip netns add " + ns) == 0;
+  if (no_netns.empty()) guard.made = run_shell("ip netns add " + ns) == 0;
   {
     auto pool = make_pool(2);
     auto box = vpn::SecretBox::from_file(vpnbot::testing::test_master_key_file(), false);
@@ -355,7 +342,7 @@ TEST_F(FaultTest, LoadWithRandomKillsAndPostgresRestartsLosesNothingAndRepeatsNo
     EXPECT_TRUE(vpnbot::testing::wait_until(
         [&] {
           applied.clear();
-          std::istringstream live(sh_output("ip netns exec " + ns + " wg show " + ifname + " peers"));
+          std::istringstream live(shell_output("ip netns exec " + ns + " wg show " + ifname + " peers"));
           for (std::string k; live >> k;) applied.insert(k);
           return applied == desired;
         },

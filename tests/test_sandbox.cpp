@@ -19,24 +19,12 @@
 
 using json = nlohmann::json;
 using vpnbot::Millis;
+using vpnbot::run_shell;
+using vpnbot::shell_output;
 using vpnbot::testing::http_request;
 using vpnbot::testing::wait_until;
 
 namespace {
-
-int sh(const std::string& command) {
-  return vpnbot::run_process({"sh", "-c", command}, "/dev/null");
-}
-
-std::string sh_output(const std::string& command) {
-  std::string out;
-  if (FILE* pipe = popen(command.c_str(), "r")) {
-    char buffer[512];
-    while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-    pclose(pipe);
-  }
-  return out;
-}
 
 // Processes (other than this test) whose command line contains `needle`.
 std::vector<std::string> processes_with(const std::string& needle) {
@@ -158,39 +146,42 @@ struct ClientNamespace {
   std::string name = "vb-sbc-" + std::to_string(getpid());
   std::string veth = "vbsc" + std::to_string(getpid() % 100000);
   ~ClientNamespace() {
-    sh("ip netns pids " + name + " | xargs -r kill -9");
-    sh("ip netns del " + name);
+    run_shell("ip netns pids " + name + " | xargs -r kill -9");
+    run_shell("ip netns del " + name);
   }
   bool connect(const std::string& node_namespace, const std::map<std::string, std::string>& conf,
                const std::string& dir) {
     std::ofstream(dir + "/client.key") << conf.at("PrivateKey") << "\n";
     std::ofstream(dir + "/client.psk") << conf.at("PresharedKey") << "\n";
     std::string address = conf.at("Address").substr(0, conf.at("Address").find(','));
-    return sh("ip netns add " + name) == 0 && sh("ip link add " + veth + "a type veth peer name " + veth + "b") == 0 &&
-           sh("ip link set " + veth + "a netns " + node_namespace) == 0 &&
-           sh("ip link set " + veth + "b netns " + name) == 0 &&
-           sh("ip -n " + node_namespace + " addr add 10.201.0.1/30 dev " + veth + "a") == 0 &&
-           sh("ip -n " + node_namespace + " link set " + veth + "a up") == 0 &&
-           sh("ip -n " + name + " addr add 10.201.0.2/30 dev " + veth + "b") == 0 &&
-           sh("ip -n " + name + " link set " + veth + "b up") == 0 &&
-           sh("ip -n " + name + " route add 10.200.0.0/30 via 10.201.0.1") == 0 &&
-           sh("ip netns exec " + name + " wireguard-go wgphone") == 0 &&
+    return run_shell("ip netns add " + name) == 0 &&
+           run_shell("ip link add " + veth + "a type veth peer name " + veth + "b") == 0 &&
+           run_shell("ip link set " + veth + "a netns " + node_namespace) == 0 &&
+           run_shell("ip link set " + veth + "b netns " + name) == 0 &&
+           run_shell("ip -n " + node_namespace + " addr add 10.201.0.1/30 dev " + veth + "a") == 0 &&
+           run_shell("ip -n " + node_namespace + " link set " + veth + "a up") == 0 &&
+           run_shell("ip -n " + name + " addr add 10.201.0.2/30 dev " + veth + "b") == 0 &&
+           run_shell("ip -n " + name + " link set " + veth + "b up") == 0 &&
+           run_shell("ip -n " + name + " route add 10.200.0.0/30 via 10.201.0.1") == 0 &&
+           run_shell("ip netns exec " + name + " wireguard-go wgphone") == 0 &&
            // AllowedIPs narrowed to the tunnel subnet: the test's namespace keeps its own routes.
-           sh("ip netns exec " + name + " wg set wgphone private-key " + dir + "/client.key peer " +
-              conf.at("PublicKey") + " preshared-key " + dir + "/client.psk endpoint " + conf.at("Endpoint") +
-              " allowed-ips 10.66.0.0/24 persistent-keepalive 1") == 0 &&
-           sh("ip -n " + name + " addr add " + address + " dev wgphone") == 0 &&
-           sh("ip -n " + name + " link set wgphone up") == 0 &&
-           sh("ip -n " + name + " route add 10.66.0.0/24 dev wgphone") == 0;
+           run_shell("ip netns exec " + name + " wg set wgphone private-key " + dir + "/client.key peer " +
+                     conf.at("PublicKey") + " preshared-key " + dir + "/client.psk endpoint " + conf.at("Endpoint") +
+                     " allowed-ips 10.66.0.0/24 persistent-keepalive 1") == 0 &&
+           run_shell("ip -n " + name + " addr add " + address + " dev wgphone") == 0 &&
+           run_shell("ip -n " + name + " link set wgphone up") == 0 &&
+           run_shell("ip -n " + name + " route add 10.66.0.0/24 dev wgphone") == 0;
   }
-  bool ping(const std::string& address) { return sh("ip netns exec " + name + " ping -c 1 -W 1 " + address) == 0; }
+  bool ping(const std::string& address) {
+    return run_shell("ip netns exec " + name + " ping -c 1 -W 1 " + address) == 0;
+  }
 };
 
 // A headless Chromium driven through chromedriver's W3C WebDriver API (plain HTTP + JSON).
 class Browser {
  public:
   static std::string why_unavailable() {
-    if (sh("command -v chromium && command -v chromedriver") != 0)
+    if (run_shell("command -v chromium && command -v chromedriver") != 0)
       return "chromium and chromium-driver are not installed (scripts/test installs them)";
     return "";
   }
@@ -239,22 +230,13 @@ class Browser {
   // Clicks the newest button whose label contains `label` (a real click through WebDriver). The chat re-renders
   // when messages change, so a button found a moment ago may be stale: find and click again until one click lands.
   bool click_button(const std::string& label) {
-    return wait_until(
-        [&] {
-          auto r =
-              session_call("POST", "/elements",
-                           {{"using", "xpath"}, {"value", "//button[contains(normalize-space(.), '" + label + "')]"}});
-          if (!r["value"].is_array() || r["value"].empty()) return false;
-          std::string element = r["value"].back().begin().value();
-          return session_call("POST", "/element/" + element + "/click")["value"].is_null();
-        },
-        Millis(30000));
+    return click_last("xpath", "//button[contains(normalize-space(.), '" + label + "')]");
   }
-  // Clicks the last element matching a CSS selector.
-  bool click_link(const std::string& css) {
+  // Clicks the last element found by a WebDriver locator ("css selector", "xpath"), retrying stale finds.
+  bool click_last(const std::string& strategy, const std::string& selector) {
     return wait_until(
         [&] {
-          auto r = session_call("POST", "/elements", {{"using", "css selector"}, {"value", css}});
+          auto r = session_call("POST", "/elements", {{"using", strategy}, {"value", selector}});
           if (!r["value"].is_array() || r["value"].empty()) return false;
           std::string element = r["value"].back().begin().value();
           return session_call("POST", "/element/" + element + "/click")["value"].is_null();
@@ -327,7 +309,7 @@ class SandboxTest : public ::testing::Test {
     EXPECT_FALSE(std::filesystem::exists(cluster_dir)) << "the throwaway cluster's directory is removed";
     EXPECT_EQ(joined(processes_with(cluster_dir)), "") << "no postgres of the sandbox is left";
     if (!node_namespace.empty()) {
-      EXPECT_EQ(sh_output("ip netns list | grep -c '^" + node_namespace + "\\b' || true"), "0\n");
+      EXPECT_EQ(shell_output("ip netns list | grep -c '^" + node_namespace + "\\b' || true"), "0\n");
       EXPECT_EQ(joined(processes_with("ip netns exec " + node_namespace)), "") << "the wg-agent is stopped";
     }
     EXPECT_NE(http_request("GET", web_chat + "/", "").first, 200) << "the emulator is gone";
@@ -405,9 +387,10 @@ TEST_F(SandboxTest, BuyByCardReceiveConfigAndQrSeeExpiryThenCtrlCLeavesNothing) 
   } else {
     ClientNamespace phone;
     ASSERT_TRUE(phone.connect(node_namespace, conf, dir))
-        << sh_output("ip netns list; ip -n " + node_namespace + " addr");
+        << shell_output("ip netns list; ip -n " + node_namespace + " addr");
     EXPECT_TRUE(wait_until([&] { return phone.ping("10.66.0.1"); }, Millis(30000)))
-        << sh_output("ip netns exec " + node_namespace + " wg show all; ip netns exec " + phone.name + " wg show all")
+        << shell_output("ip netns exec " + node_namespace + " wg show all; ip netns exec " + phone.name +
+                        " wg show all")
         << sandbox.output();
   }
   stop_and_check_nothing_is_left();
@@ -474,7 +457,7 @@ TEST_F(SandboxTest, BrowserBuysPlanInWebChat) {
   ASSERT_TRUE(browser.click_button("Send"));
   ASSERT_TRUE(browser.click_button("Referral program"));
   ASSERT_TRUE(browser.wait_text("Your link: https://t.me/")) << browser.body_text();
-  ASSERT_TRUE(browser.click_link("a.deeplink"));
+  ASSERT_TRUE(browser.click_last("css selector", "a.deeplink"));
   ASSERT_TRUE(browser.answer_prompt("1006"));
   ASSERT_TRUE(browser.wait_text("You came by a friend's invitation")) << browser.body_text();
   browser.screenshot(artifacts + "/6-invited-friend.png");

@@ -125,26 +125,12 @@ TEST_F(VpnTest, TwoThousandConfigsByFourWorkerProcessesNoDuplicateNoLoss) {
 
 namespace {
 
-int sh(const std::string& command) {
-  return run_process({"sh", "-c", "(" + command + ") >/dev/null 2>&1"});
-}
 // Runs a shell command and returns what it printed.
-std::string sh_output(const std::string& command) {
-  char path[] = "/tmp/vpnbot-sh-XXXXXX";
-  close(mkstemp(path));
-  run_process({"sh", "-c", "(" + command + ") > " + std::string(path) + " 2>&1"});
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  unlink(path);
-  return s.str();
-}
-
 bool netns_available() {
   if (geteuid() != 0 || !std::filesystem::exists("/dev/net/tun")) return false;
-  if (sh("command -v wireguard-go && command -v wg && command -v ip && command -v ping") != 0) return false;
-  if (sh("ip netns add vpnbot-probe") != 0) return false;
-  sh("ip netns del vpnbot-probe");
+  if (run_shell("command -v wireguard-go && command -v wg && command -v ip && command -v ping") != 0) return false;
+  if (run_shell("ip netns add vpnbot-probe") != 0) return false;
+  run_shell("ip netns del vpnbot-probe");
   return true;
 }
 
@@ -152,25 +138,27 @@ struct Namespaces {
   std::string srv, cli;
   Namespaces() : srv("vb-srv-" + std::to_string(getpid())), cli("vb-cli-" + std::to_string(getpid())) {
     std::string veth = "vb" + std::to_string(getpid() % 100000);
-    sh("ip netns add " + srv);
-    sh("ip netns add " + cli);
-    sh("ip link add " + veth + "s type veth peer name " + veth + "c");
-    sh("ip link set " + veth + "s netns " + srv);
-    sh("ip link set " + veth + "c netns " + cli);
-    sh("ip -n " + srv + " addr add 198.18.0.1/30 dev " + veth + "s");
-    sh("ip -n " + srv + " link set " + veth + "s up");
-    sh("ip -n " + srv + " link set lo up");
-    sh("ip -n " + cli + " addr add 198.18.0.2/30 dev " + veth + "c");
-    sh("ip -n " + cli + " link set " + veth + "c up");
-    sh("ip -n " + cli + " link set lo up");
+    run_shell("ip netns add " + srv);
+    run_shell("ip netns add " + cli);
+    run_shell("ip link add " + veth + "s type veth peer name " + veth + "c");
+    run_shell("ip link set " + veth + "s netns " + srv);
+    run_shell("ip link set " + veth + "c netns " + cli);
+    run_shell("ip -n " + srv + " addr add 198.18.0.1/30 dev " + veth + "s");
+    run_shell("ip -n " + srv + " link set " + veth + "s up");
+    run_shell("ip -n " + srv + " link set lo up");
+    run_shell("ip -n " + cli + " addr add 198.18.0.2/30 dev " + veth + "c");
+    run_shell("ip -n " + cli + " link set " + veth + "c up");
+    run_shell("ip -n " + cli + " link set lo up");
   }
   ~Namespaces() {
     for (const auto& ns : {srv, cli}) {
-      sh("ip netns pids " + ns + " | xargs -r kill -9");
-      sh("ip netns del " + ns);
+      run_shell("ip netns pids " + ns + " | xargs -r kill -9");
+      run_shell("ip netns del " + ns);
     }
   }
-  bool ping(const std::string& address) { return sh("ip netns exec " + cli + " ping -c 1 -W 1 " + address) == 0; }
+  bool ping(const std::string& address) {
+    return run_shell("ip netns exec " + cli + " ping -c 1 -W 1 " + address) == 0;
+  }
 };
 
 }  // namespace
@@ -193,13 +181,13 @@ TEST_F(VpnTest, RealTunnelFollowsDesiredStateThroughTheAgent) {
   std::string key_file_client = dir + "/client.key", psk_file = dir + "/client.psk";
   std::ofstream(key_file_client) << data.private_key << "\n";
   std::ofstream(psk_file) << data.preshared_key << "\n";
-  ASSERT_EQ(sh("ip netns exec " + ns.cli + " wireguard-go " + cli_if), 0);
-  ASSERT_EQ(sh("ip netns exec " + ns.cli + " wg set " + cli_if + " private-key " + key_file_client + " peer " +
-               data.server_public_key + " preshared-key " + psk_file + " endpoint " + data.endpoint +
-               " allowed-ips 10.77.0.0/24 persistent-keepalive 1"),
+  ASSERT_EQ(run_shell("ip netns exec " + ns.cli + " wireguard-go " + cli_if), 0);
+  ASSERT_EQ(run_shell("ip netns exec " + ns.cli + " wg set " + cli_if + " private-key " + key_file_client + " peer " +
+                      data.server_public_key + " preshared-key " + psk_file + " endpoint " + data.endpoint +
+                      " allowed-ips 10.77.0.0/24 persistent-keepalive 1"),
             0);
-  ASSERT_EQ(sh("ip -n " + ns.cli + " addr add " + data.address + "/24 dev " + cli_if), 0);
-  ASSERT_EQ(sh("ip -n " + ns.cli + " link set " + cli_if + " up"), 0);
+  ASSERT_EQ(run_shell("ip -n " + ns.cli + " addr add " + data.address + "/24 dev " + cli_if), 0);
+  ASSERT_EQ(run_shell("ip -n " + ns.cli + " link set " + cli_if + " up"), 0);
 
   std::string state_dir = dir + "/agent";
   auto start_agent = [&] {
@@ -214,8 +202,8 @@ TEST_F(VpnTest, RealTunnelFollowsDesiredStateThroughTheAgent) {
   };
   auto agent = start_agent();
   auto wg_show = [&] {
-    return sh_output("ip netns exec " + ns.srv + " wg show all; ip netns exec " + ns.cli + " wg show all; ip -n " +
-                     ns.cli + " addr; ip -n " + ns.srv + " addr");
+    return shell_output("ip netns exec " + ns.srv + " wg show all; ip netns exec " + ns.cli + " wg show all; ip -n " +
+                        ns.cli + " addr; ip -n " + ns.srv + " addr");
   };
   ASSERT_TRUE(eventually([&] { return ns.ping("10.77.0.1"); }, Millis(20000))) << agent.output() << wg_show();
   // A second agent for the same node is refused.
@@ -236,18 +224,18 @@ TEST_F(VpnTest, RealTunnelFollowsDesiredStateThroughTheAgent) {
     std::ifstream in(conf_path);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     return text.find(peer.public_key) != std::string::npos && text.find(other.public_key) != std::string::npos;
-  })) << sh_output("ls -la " + state_dir + "; cat " + conf_path);
+  })) << shell_output("ls -la " + state_dir + "; cat " + conf_path);
 
   // Agent killed; meanwhile a peer is removed and a stray one is added by hand: the next start converges.
   agent.signal(SIGKILL);
   agent.wait(Millis(5000));
   ASSERT_TRUE(run(store.set_peer_state(other.id, "removed")));
   auto stray = vpn::generate_keypair();
-  ASSERT_EQ(
-      sh("ip netns exec " + ns.srv + " wg set " + ifname + " peer " + stray.public_key + " allowed-ips 10.77.0.99/32"),
-      0);
+  ASSERT_EQ(run_shell("ip netns exec " + ns.srv + " wg set " + ifname + " peer " + stray.public_key +
+                      " allowed-ips 10.77.0.99/32"),
+            0);
   auto restarted = start_agent();
-  auto peers_on_interface = [&] { return sh_output("ip netns exec " + ns.srv + " wg show " + ifname + " peers"); };
+  auto peers_on_interface = [&] { return shell_output("ip netns exec " + ns.srv + " wg show " + ifname + " peers"); };
   EXPECT_TRUE(eventually(
       [&] {
         auto peers = peers_on_interface();
@@ -265,12 +253,12 @@ TEST_F(VpnTest, RealTunnelFollowsDesiredStateThroughTheAgent) {
   EXPECT_EQ(restarted.wait(Millis(15000)), 0) << restarted.output();
 
   // A reboot with the database unreachable: the interface is gone, the agent restores it from its file.
-  sh("ip netns pids " + ns.srv + " | xargs -r kill -9");
+  run_shell("ip netns pids " + ns.srv + " | xargs -r kill -9");
   ASSERT_TRUE(eventually([&] {
     return !std::filesystem::exists("/var/run/wireguard/" + ifname + ".sock") ||
-           sh("ip -n " + ns.srv + " link show " + ifname) != 0;
+           run_shell("ip -n " + ns.srv + " link show " + ifname) != 0;
   }));
-  sh("rm -f /var/run/wireguard/" + ifname + ".sock");
+  run_shell("rm -f /var/run/wireguard/" + ifname + ".sock");
   auto offline = vpnbot::testing::spawn_process(
       "/usr/bin/ip", {"netns", "exec", ns.srv, VPNBOT_BINARY, "wg-agent", "--node", "lab-1", "--state-dir", state_dir},
       {{"VPNBOT_DATABASE_URL", "postgresql://postgres@/x?host=/nonexistent&port=1"},
@@ -287,8 +275,8 @@ TEST_F(VpnTest, WgToolBackendReadsAndChangesAnInterface) {
   // The kernel backend speaks through `wg`, which drives kernel WireGuard and wireguard-go alike: exercised here on
   // a wireguard-go interface (this machine has no kernel module).
   std::string ns = "vb-tool-" + std::to_string(getpid()), ifname = "vbt" + std::to_string(getpid() % 100000);
-  ASSERT_EQ(sh("ip netns add " + ns), 0);
-  ASSERT_EQ(sh("ip netns exec " + ns + " wireguard-go " + ifname), 0);
+  ASSERT_EQ(run_shell("ip netns add " + ns), 0);
+  ASSERT_EQ(run_shell("ip netns exec " + ns + " wireguard-go " + ifname), 0);
   agent::WgTool tool(blocking.get_executor(), ifname, dir);
   auto node = vpn::generate_keypair();
   std::vector<agent::PeerChange> peers;
@@ -310,7 +298,7 @@ TEST_F(VpnTest, WgToolBackendReadsAndChangesAnInterface) {
   state = run(tool.get());
   ASSERT_EQ(state.peers.size(), 1u);
   EXPECT_TRUE(state.peers.count(peers[2].public_key));
-  EXPECT_EQ(sh("ls " + dir + "/k.* 2>/dev/null | grep -q ."), 1) << "no key files left behind";
-  sh("ip netns pids " + ns + " | xargs -r kill -9");
-  sh("ip netns del " + ns);
+  EXPECT_EQ(run_shell("ls " + dir + "/k.* 2>/dev/null | grep -q ."), 1) << "no key files left behind";
+  run_shell("ip netns pids " + ns + " | xargs -r kill -9");
+  run_shell("ip netns del " + ns);
 }

@@ -36,29 +36,19 @@ int quiet(const std::vector<std::string>& argv) {
   return run_process(argv, "/dev/null");
 }
 
-std::string command_output(const std::string& command) {
-  std::string out;
-  if (FILE* pipe = popen(command.c_str(), "r")) {
-    char buffer[512];
-    while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-    pclose(pipe);
-  }
-  return out;
-}
-
 bool in_path(const std::string& program) {
-  return quiet({"sh", "-c", "command -v " + program}) == 0;
+  return run_shell("command -v " + program) == 0;
 }
 
 // Namespaces left by a sandbox that was SIGKILLed (its pid is gone): removed so addresses do not collide.
 void remove_stale_namespaces() {
-  std::istringstream lines(command_output("ip netns list 2>/dev/null"));
+  std::istringstream lines(shell_output("ip netns list 2>/dev/null"));
   for (std::string line; std::getline(lines, line);) {
     std::string name = line.substr(0, line.find(' '));
     if (name.rfind(kNamespacePrefix, 0) != 0) continue;
     pid_t owner = static_cast<pid_t>(std::atol(name.c_str() + std::strlen(kNamespacePrefix)));
     if (owner > 0 && ::kill(owner, 0) == 0) continue;
-    quiet({"sh", "-c", "ip netns pids " + name + " | xargs -r kill -9"});
+    run_shell("ip netns pids " + name + " | xargs -r kill -9");
     quiet({"ip", "netns", "del", name});
     log::info("sandbox", "removed a namespace left by an earlier sandbox", {{"netns", name}});
   }
@@ -111,7 +101,7 @@ class SandboxNode {
     if (agent_.pid()) agent_.stop(Millis(5000));
     if (!created_) return;
     // wireguard-go detaches from the agent: whatever still runs in the namespace goes with it.
-    quiet({"sh", "-c", "ip netns pids " + namespace_ + " | xargs -r kill -9"});
+    run_shell("ip netns pids " + namespace_ + " | xargs -r kill -9");
     quiet({"ip", "netns", "del", namespace_});
     quiet({"ip", "link", "del", veth_host_});  // normally gone with the namespace
     // wireguard-go's UAPI socket lives outside the namespace and outlives a killed wireguard-go.

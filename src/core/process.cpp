@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <utility>
@@ -15,7 +16,10 @@ extern char** environ;
 
 namespace vpnbot {
 
-int run_process(const std::vector<std::string>& argv, const std::string& log_file) {
+namespace {
+
+// posix_spawnp with stdout+stderr appended to `log_file` ("" = inherited); `envp` null = this process's environment.
+pid_t spawn(const std::vector<std::string>& argv, char* const* envp, const std::string& log_file) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -26,32 +30,43 @@ int run_process(const std::vector<std::string>& argv, const std::string& log_fil
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
   }
   pid_t pid = 0;
-  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp ? envp : environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("cannot run " + argv[0] + ": " + std::strerror(rc));
+  return pid;
+}
+
+}  // namespace
+
+int run_process(const std::vector<std::string>& argv, const std::string& log_file) {
+  pid_t pid = spawn(argv, nullptr, log_file);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+int run_shell(const std::string& command) {
+  return run_process({"sh", "-c", command}, "/dev/null");
+}
+
+std::string shell_output(const std::string& command) {
+  std::string out;
+  if (FILE* pipe = popen(command.c_str(), "r")) {
+    char buffer[4096];
+    while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+    pclose(pipe);
+  }
+  return out;
+}
+
 ChildProcess ChildProcess::start(const std::vector<std::string>& argv, const std::vector<std::string>& environment,
                                  const std::string& log_file) {
-  std::vector<char*> args, envp;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
+  std::vector<char*> envp;
   for (const auto& e : environment) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (!log_file.empty()) {
-    posix_spawn_file_actions_addopen(&actions, 1, log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  }
   ChildProcess child;
-  int rc = posix_spawnp(&child.pid_, args[0], &actions, nullptr, args.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("cannot run " + argv[0] + ": " + std::strerror(rc));
+  child.pid_ = spawn(argv, envp.data(), log_file);
   return child;
 }
 

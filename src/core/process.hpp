@@ -18,6 +18,10 @@ inline awaitable<int> run_process_async(asio::any_io_executor blocking, std::vec
   return run_process_async(std::move(blocking), std::move(argv), std::string());
 }
 
+// `sh -c command` with its output discarded / captured (stdout only). Blocking: setup, tools and tests only.
+int run_shell(const std::string& command);
+std::string shell_output(const std::string& command);
+
 // A child running in the background until stop(): SIGTERM, then SIGKILL when it outlives `grace`. Dropping a
 // running ChildProcess stops it, so no child outlives its owner. Blocking waits: not for the event loop.
 class ChildProcess {
