@@ -285,7 +285,12 @@ class SandboxTest : public ::testing::Test {
   void SetUp() override {
     dir = ::testing::TempDir() + "/sandbox-" + std::to_string(getpid());
     std::filesystem::create_directories(dir);
+    start_sandbox();
+  }
+
+  void start_sandbox() {
     port = vpnbot::testing::free_port();
+    web_chat = database_url = node_namespace = "";
     sandbox = vpnbot::testing::spawn_vpnbot(
         {"sandbox"}, {{"VPNBOT_HTTP_LISTEN", "127.0.0.1:" + std::to_string(port)}, {"VPNBOT_LOG_LEVEL", "info"}});
     ASSERT_TRUE(wait_until([&] { return log_event(sandbox.output(), "ready").has_value(); }, Millis(90000)))
@@ -393,6 +398,28 @@ TEST_F(SandboxTest, BuyByCardReceiveConfigAndQrSeeExpiryThenCtrlCLeavesNothing) 
                         " wg show all")
         << sandbox.output();
   }
+  stop_and_check_nothing_is_left();
+}
+
+// A sandbox killed with SIGKILL cannot clean up: its PostgreSQL, its VPN node's namespace and processes stay. The
+// next sandbox removes them before it starts, and still ends clean itself.
+TEST_F(SandboxTest, NextStartRemovesWhatAKilledSandboxLeft) {
+  std::string killed_cluster = query_param(database_url, "host"), killed_namespace = node_namespace;
+  sandbox.signal(SIGKILL);
+  sandbox.wait(Millis(10000));
+  ASSERT_TRUE(std::filesystem::exists(killed_cluster));
+  EXPECT_NE(joined(processes_with(killed_cluster)), "") << "its postgres outlived it";
+  start_sandbox();
+  EXPECT_FALSE(std::filesystem::exists(killed_cluster)) << "the abandoned cluster is removed";
+  EXPECT_EQ(joined(processes_with(killed_cluster)), "") << "and its postgres stopped";
+  if (!killed_namespace.empty()) {
+    EXPECT_EQ(shell_output("ip netns list | grep -c '^" + killed_namespace + "\\b' || true"), "0\n");
+    EXPECT_EQ(joined(processes_with("ip netns exec " + killed_namespace)), "") << "its wg-agent is gone";
+    EXPECT_FALSE(node_namespace.empty()) << "the new sandbox's node starts (addresses and socket are free)";
+  }
+  ChatUser alice(web_chat, 1001);
+  alice.post("/client/send_message", {{"text", "/start"}});
+  EXPECT_TRUE(alice.wait_text("Main menu")) << sandbox.output().substr(0, 4000);
   stop_and_check_nothing_is_left();
 }
 

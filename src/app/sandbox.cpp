@@ -132,6 +132,8 @@ std::string random_secret() {
 int run_sandbox(const std::optional<std::string>& config_file, std::map<std::string, std::string> env) {
   auto config = load_config(config_file, env, false);
   log::init(config.log_level);
+  // A sandbox that was SIGKILLed left its PostgreSQL running: stop it and free its directory first.
+  db::LocalCluster::remove_abandoned();
   log::info("sandbox", "starting a throwaway PostgreSQL");
   db::LocalCluster cluster(db::LocalCluster::Options{.fsync = true});
   cluster.start();

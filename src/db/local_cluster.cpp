@@ -7,6 +7,10 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <stdexcept>
 #include <vector>
@@ -43,10 +47,42 @@ LocalCluster::LocalCluster(Options options) : options_(std::move(options)), bin_
     if (chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0)
       throw std::runtime_error("local postgres: cannot chown " + dir_);
   }
+  // Who made it: a later process removes clusters whose owner died without cleaning up (remove_abandoned).
+  if (FILE* f = std::fopen((dir_ + "/owner.pid").c_str(), "w")) {
+    std::fprintf(f, "%d\n", static_cast<int>(getpid()));
+    std::fclose(f);
+  }
   int rc = run(as_postgres(fmt::format(
                    "{}/initdb -D {}/data -U postgres --auth=trust --no-sync -E UTF8 --locale=C.UTF-8", bin_, dir_)),
                dir_ + "/initdb.log");
   if (rc != 0) throw std::runtime_error(fmt::format("local postgres: initdb failed (see {}/initdb.log)", dir_));
+}
+
+int LocalCluster::remove_abandoned() {
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/tmp", ec)) {
+    std::string name = entry.path().filename();
+    if (name.rfind("vpnbot-pg-", 0) != 0) continue;
+    std::FILE* f = std::fopen((entry.path() / "owner.pid").c_str(), "r");
+    if (!f) continue;  // made by an older version, or still being created
+    int owner = 0;
+    bool read = std::fscanf(f, "%d", &owner) == 1;
+    std::fclose(f);
+    if (!read || owner <= 0 || ::kill(owner, 0) == 0 || errno != ESRCH) continue;
+    std::string dir = entry.path();
+    std::string pg_ctl = fmt::format("{}/pg_ctl -D {}/data -m immediate -w -t 30 stop", find_pg_bin(), dir);
+    std::vector<std::string> stop = geteuid() == 0
+                                        ? std::vector<std::string>{"su", "postgres", "-s", "/bin/sh", "-c", pg_ctl}
+                                        : std::vector<std::string>{"/bin/sh", "-c", pg_ctl};
+    if (fs::exists(dir + "/data/postmaster.pid")) run(stop, "/dev/null");
+    // pgbouncer of that cluster, if any, goes with its pid file.
+    run({"sh", "-c", "test -f '" + dir + "/pgbouncer.pid' && kill -9 $(cat '" + dir + "/pgbouncer.pid')"}, "/dev/null");
+    fs::remove_all(dir, ec);
+    log::info("local-postgres", "removed a cluster left by a process that died", {{"dir", dir}, {"owner_pid", owner}});
+    ++removed;
+  }
+  return removed;
 }
 
 LocalCluster::~LocalCluster() {

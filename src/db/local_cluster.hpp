@@ -32,6 +32,10 @@ class LocalCluster {
   std::string pgbouncer_url(const std::string& database = "postgres") const;
   int pgbouncer_port() const { return 6432; }
 
+  // Stops and deletes throwaway clusters in /tmp whose creating process is gone (a sandbox or test that was
+  // SIGKILLed); returns how many. Clusters of live processes are left alone.
+  static int remove_abandoned();
+
   // Runs a command (argv[0] looked up in PATH) and returns its exit status; output goes to `log_file`.
   static int run(const std::vector<std::string>& argv, const std::string& log_file = "");
 
