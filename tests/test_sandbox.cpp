@@ -288,6 +288,12 @@ class SandboxTest : public ::testing::Test {
     start_sandbox();
   }
 
+  // A test that failed half-way still stops its sandbox cleanly (a SIGKILL would leave its PostgreSQL behind).
+  void TearDown() override {
+    sandbox.signal(SIGINT);
+    sandbox.wait(Millis(60000));
+  }
+
   void start_sandbox() {
     port = vpnbot::testing::free_port();
     web_chat = database_url = node_namespace = "";
