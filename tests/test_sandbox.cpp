@@ -396,6 +396,18 @@ TEST_F(SandboxTest, BuyByCardReceiveConfigAndQrSeeExpiryThenCtrlCLeavesNothing) 
     std::cout << "[  NOTE    ] the sandbox ran without a VPN node (needs root, /dev/net/tun, wireguard-go): the tunnel "
                  "part of this test is skipped, not passed\n";
   } else {
+    // The node's agent dies (SIGKILL): the sandbox starts it again, as systemd would, and the tunnel works.
+    auto agents = processes_with("wg-agent --node sandbox-nl");
+    ASSERT_EQ(agents.size(), 1u) << joined(agents);
+    std::string killed_pid = agents[0].substr(0, agents[0].find(':'));
+    ::kill(std::stoi(killed_pid), SIGKILL);
+    EXPECT_TRUE(wait_until(
+        [&] {
+          auto now = processes_with("wg-agent --node sandbox-nl");
+          return now.size() == 1 && now[0].rfind(killed_pid + ":", 0) != 0;
+        },
+        Millis(15000)))
+        << "a new agent runs";
     ClientNamespace phone;
     ASSERT_TRUE(phone.connect(node_namespace, conf, dir))
         << shell_output("ip netns list; ip -n " + node_namespace + " addr");

@@ -3,12 +3,15 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "app/serve.hpp"
 #include "billing/webhooks.hpp"
@@ -91,13 +94,30 @@ class SandboxNode {
     for (const char* key : {"VPNBOT_DATABASE_URL", "VPNBOT_MASTER_KEY_FILE", "VPNBOT_LOG_LEVEL"})
       if (auto it = env.find(key); it != env.end()) environment.push_back(std::string(key) + "=" + it->second);
     std::string self = std::filesystem::read_symlink("/proc/self/exe");
-    agent_ = ChildProcess::start({"ip", "netns", "exec", namespace_, self, "wg-agent", "--node", kNodeName,
-                                  "--state-dir", state_dir_, "--poll-ms", "500", "--stats-ms", "5000"},
-                                 environment, "");
+    std::vector<std::string> argv{"ip",      "netns",       "exec",     namespace_,  self,  "wg-agent",   "--node",
+                                  kNodeName, "--state-dir", state_dir_, "--poll-ms", "500", "--stats-ms", "5000"};
+    agent_ = ChildProcess::start(argv, environment, "");
+    // What systemd's Restart=always does in production: an agent that exits (lost lease, an error) is started again.
+    supervisor_ = std::thread([this, argv, environment] {
+      std::unique_lock lock(mutex_);
+      while (!stopping_) {
+        if (!agent_.running()) {
+          log::warn("sandbox", "wg-agent exited; starting it again", {{"status", agent_.stop(Millis(0))}});
+          agent_ = ChildProcess::start(argv, environment, "");
+        }
+        wake_.wait_for(lock, Millis(1000));
+      }
+    });
     return "";
   }
 
   void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (supervisor_.joinable()) supervisor_.join();
     if (agent_.pid()) agent_.stop(Millis(5000));
     if (!created_) return;
     // wireguard-go detaches from the agent: whatever still runs in the namespace goes with it.
@@ -116,7 +136,11 @@ class SandboxNode {
  private:
   std::string namespace_, veth_host_, veth_node_, state_dir_;
   bool created_ = false;
-  ChildProcess agent_;
+  ChildProcess agent_;  // guarded by mutex_ while the supervisor runs
+  std::thread supervisor_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
 };
 
 std::string random_secret() {
