@@ -129,8 +129,7 @@ int main(int argc, char** argv) {
     worker.stop(Millis(10000));
     agent.stop(Millis(5000));
     if (tunnel) {
-      run_shell("ip netns pids " + ns + " | xargs -r kill -9");
-      run_shell("ip netns del " + ns);
+      remove_network_namespace(ns);
     }
   };
   auto wait_for = [](const std::function<bool()>& condition, Millis timeout) {

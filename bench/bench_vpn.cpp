@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
     run_process({"ip", "netns", "exec", ns, "wg", "syncconf", ifname, path});
   }
   double rewrite = seconds_since(t) / rewrites;
-  run_process({"sh", "-c", "ip netns pids " + ns + " | xargs -r kill; sleep 0.3; ip netns del " + ns});
+  remove_network_namespace(ns);
   std::filesystem::remove(path);
   std::filesystem::remove(path + ".lock");
   row(fmt::format("add one peer at {} peers: one UAPI set (agent)", peers),

@@ -139,8 +139,7 @@ TEST_F(FaultTest, LoadWithRandomKillsAndPostgresRestartsLosesNothingAndRepeatsNo
     bool made = false;
     ~NamespaceGuard() {
       if (!made) return;
-      run_shell("ip netns pids " + name + " | xargs -r kill -9");
-      run_shell("ip netns del " + name);
+      remove_network_namespace(name);
     }
   } guard{ns};
   if (no_netns.empty()) guard.made = run_shell("ip netns add " + ns) == 0;

@@ -19,6 +19,7 @@
 
 using json = nlohmann::json;
 using vpnbot::Millis;
+using vpnbot::remove_network_namespace;
 using vpnbot::run_shell;
 using vpnbot::shell_output;
 using vpnbot::testing::http_request;
@@ -145,10 +146,7 @@ std::map<std::string, std::string> parse_conf(const std::string& text) {
 struct ClientNamespace {
   std::string name = "vb-sbc-" + std::to_string(getpid());
   std::string veth = "vbsc" + std::to_string(getpid() % 100000);
-  ~ClientNamespace() {
-    run_shell("ip netns pids " + name + " | xargs -r kill -9");
-    run_shell("ip netns del " + name);
-  }
+  ~ClientNamespace() { remove_network_namespace(name); }
   bool connect(const std::string& node_namespace, const std::map<std::string, std::string>& conf,
                const std::string& dir) {
     std::ofstream(dir + "/client.key") << conf.at("PrivateKey") << "\n";

@@ -45,6 +45,11 @@ TEST_F(VpnTest, PoolSkipsNetworkGatewayBroadcastAndEnforcesDeviceLimit) {
   vpn::NodeSpec spec{"nl-1", "NL", "Amsterdam", "198.51.100.7", 51820, "wg0", "10.8.0.0/24"};
   auto node = run(store.add_node(spec));
   EXPECT_EQ(node.gateway_address, "10.8.0.1");
+  for (const char* bad : {"", "wg0'; reboot", "interface-name-too-long", "wg 0"}) {
+    vpn::NodeSpec rejected{std::string("bad-") + bad, "NL", "Amsterdam", "198.51.100.8", 51820, bad, "10.9.0.0/24"};
+    EXPECT_THROW(run(store.add_node(rejected)), std::invalid_argument) << bad;
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM vpn_nodes"), 1) << "a refused node stores nothing";
   EXPECT_EQ(box->open(vpnbot::testing::query_value_sync(url, "SELECT private_key_enc FROM vpn_nodes")).size(), 44u);
   auto fill = run(store.pool_fill());
   ASSERT_EQ(fill.size(), 1u);
@@ -152,8 +157,7 @@ struct Namespaces {
   }
   ~Namespaces() {
     for (const auto& ns : {srv, cli}) {
-      run_shell("ip netns pids " + ns + " | xargs -r kill -9");
-      run_shell("ip netns del " + ns);
+      remove_network_namespace(ns);
     }
   }
   bool ping(const std::string& address) {
@@ -299,6 +303,5 @@ TEST_F(VpnTest, WgToolBackendReadsAndChangesAnInterface) {
   ASSERT_EQ(state.peers.size(), 1u);
   EXPECT_TRUE(state.peers.count(peers[2].public_key));
   EXPECT_EQ(run_shell("ls " + dir + "/k.* 2>/dev/null | grep -q ."), 1) << "no key files left behind";
-  run_shell("ip netns pids " + ns + " | xargs -r kill -9");
-  run_shell("ip netns del " + ns);
+  remove_network_namespace(ns);
 }

@@ -109,8 +109,8 @@ std::string WgAgent::conf_path() const {
 awaitable<bool> WgAgent::userspace_interface_alive(const std::string& ifname) {
   std::string socket = Uapi::default_socket(ifname);
   if (!std::filesystem::exists(socket)) co_return false;
-  std::vector<std::string> exists{"sh", "-c", "ip link show dev '" + ifname + "' >/dev/null 2>&1"};
-  if (co_await run_process_async(pool_.blocking_executor(), std::move(exists)) == 0) co_return true;
+  std::vector<std::string> exists{"ip", "link", "show", "dev", ifname};
+  if (co_await run_process_async(pool_.blocking_executor(), std::move(exists), "/dev/null") == 0) co_return true;
   std::error_code ignored;
   std::filesystem::remove(socket, ignored);
   log::warn("agent", "removed a stale WireGuard socket (its interface is gone)", {{"socket", socket}});

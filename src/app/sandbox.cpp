@@ -33,7 +33,6 @@ constexpr const char* kNodeName = "sandbox-nl";
 constexpr const char* kNodeEndpoint = "10.200.0.1/30";
 constexpr const char* kHostSide = "10.200.0.2/30";
 constexpr const char* kNamespacePrefix = "vpnbot-sb-";
-constexpr const char* kInterface = "wgsandbox0";
 
 int quiet(const std::vector<std::string>& argv) {
   return run_process(argv, "/dev/null");
@@ -51,8 +50,7 @@ void remove_stale_namespaces() {
     if (name.rfind(kNamespacePrefix, 0) != 0) continue;
     pid_t owner = static_cast<pid_t>(std::atol(name.c_str() + std::strlen(kNamespacePrefix)));
     if (owner > 0 && ::kill(owner, 0) == 0) continue;
-    run_shell("ip netns pids " + name + " | xargs -r kill -9");
-    quiet({"ip", "netns", "del", name});
+    remove_network_namespace(name);
     log::info("sandbox", "removed a namespace left by an earlier sandbox", {{"netns", name}});
   }
 }
@@ -121,12 +119,8 @@ class SandboxNode {
     if (agent_.pid()) agent_.stop(Millis(5000));
     if (!created_) return;
     // wireguard-go detaches from the agent: whatever still runs in the namespace goes with it.
-    run_shell("ip netns pids " + namespace_ + " | xargs -r kill -9");
-    quiet({"ip", "netns", "del", namespace_});
+    remove_network_namespace(namespace_);
     quiet({"ip", "link", "del", veth_host_});  // normally gone with the namespace
-    // wireguard-go's UAPI socket lives outside the namespace and outlives a killed wireguard-go.
-    std::error_code ignored;
-    std::filesystem::remove(std::string("/var/run/wireguard/") + kInterface + ".sock", ignored);
     created_ = false;
     log::info("sandbox", "removed the VPN node's network namespace", {{"netns", namespace_}});
   }

@@ -60,6 +60,22 @@ std::string shell_output(const std::string& command) {
   return out;
 }
 
+void remove_network_namespace(const std::string& name) {
+  std::string interfaces = shell_output("ip -n '" + name + "' -o link show 2>/dev/null | cut -d: -f2 | cut -d@ -f1");
+  run_shell("ip netns pids '" + name + "' 2>/dev/null | xargs -r kill -9");
+  run_process({"ip", "netns", "del", name}, "/dev/null");
+  size_t start = 0;
+  while (start < interfaces.size()) {
+    size_t end = interfaces.find('\n', start);
+    if (end == std::string::npos) end = interfaces.size();
+    std::string ifname = interfaces.substr(start, end - start);
+    ifname.erase(0, ifname.find_first_not_of(' '));
+    if (!ifname.empty() && ifname.find('/') == std::string::npos)
+      std::remove(("/var/run/wireguard/" + ifname + ".sock").c_str());
+    start = end + 1;
+  }
+}
+
 ChildProcess ChildProcess::start(const std::vector<std::string>& argv, const std::vector<std::string>& environment,
                                  const std::string& log_file) {
   std::vector<char*> envp;

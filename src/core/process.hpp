@@ -22,6 +22,10 @@ inline awaitable<int> run_process_async(asio::any_io_executor blocking, std::vec
 int run_shell(const std::string& command);
 std::string shell_output(const std::string& command);
 
+// Deletes a network namespace with everything running in it (SIGKILL), and the UAPI sockets its wireguard-go
+// interfaces leave in /var/run/wireguard (shared by all namespaces, so they would outlive it). Blocking.
+void remove_network_namespace(const std::string& name);
+
 // A child running in the background until stop(): SIGTERM, then SIGKILL when it outlives `grace`. Dropping a
 // running ChildProcess stops it, so no child outlives its owner. Blocking waits: not for the event loop.
 class ChildProcess {

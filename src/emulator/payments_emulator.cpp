@@ -261,6 +261,7 @@ void PaymentsEmulator::queue_yookassa_event(const std::string& event, const json
   json notification{{"type", "notification"}, {"event", event}, {"object", object}};
   for (int i = 0; i < copies; ++i)
     deliveries_.push_back({options_.yookassa_webhook_url, notification.dump(), {{"Content-Type", "application/json"}}});
+  outstanding_ += copies;
   start_deliverers();
 }
 
@@ -292,6 +293,7 @@ void PaymentsEmulator::queue_heleket_webhook(const Payment& p, const std::string
   std::string text = billing::php_json_encode(body);
   for (int i = 0; i < copies; ++i)
     deliveries_.push_back({p.callback_url, text, {{"Content-Type", "application/json"}}});
+  outstanding_ += copies;
   start_deliverers();
 }
 
@@ -381,11 +383,13 @@ awaitable<void> PaymentsEmulator::deliverer() {
     }
     if (delivered) {
       stats_["webhooks_delivered"] = stats_["webhooks_delivered"].get<int>() + 1;
+      --outstanding_;
       continue;
     }
     stats_["webhook_failed_attempts"] = stats_["webhook_failed_attempts"].get<int>() + 1;
     if (++d.attempts >= options_.webhook_max_attempts) {
       stats_["webhooks_dropped"] = stats_["webhooks_dropped"].get<int>() + 1;
+      --outstanding_;
       continue;
     }
     // Retried later with backoff, like the providers do (YooKassa for 24 h).
@@ -514,7 +518,7 @@ awaitable<http::Response> PaymentsEmulator::client_api(http::Request& request) {
     }
     if (path == "/client/stats") {
       json s = stats_;
-      s["pending_deliveries"] = deliveries_.size();
+      s["pending_deliveries"] = outstanding_;  // queued, being sent, or waiting for a retry
       s["payments"] = payments_.size();
       co_return http::json_response(http::bhttp::status::ok, s);
     }

@@ -79,6 +79,7 @@ class PaymentsEmulator {
   std::map<std::string, nlohmann::json> refunds_;        // YooKassa refund objects by id
   std::map<std::string, std::string> heleket_by_order_;  // Heleket order_id -> uuid
   std::deque<Delivery> deliveries_;
+  int64_t outstanding_ = 0;  // webhooks neither delivered nor dropped yet (incl. in flight and awaiting a retry)
   Event deliveries_arrived_;
   int deliverers_ = 0;
   int concurrency_ = 8;

@@ -1,5 +1,9 @@
 #include "vpn/store.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <stdexcept>
+
 #include "core/log.hpp"
 
 #include <limits>
@@ -41,6 +45,13 @@ Peer read_peer(const db::Result& r, int i) {
 }  // namespace
 
 awaitable<Node> VpnStore::add_node(NodeSpec spec) {
+  // The name reaches `ip` and wireguard-go on the node as an argument: Linux's limit and a safe alphabet.
+  bool valid_interface = !spec.interface.empty() && spec.interface.size() <= 15 &&
+                         std::all_of(spec.interface.begin(), spec.interface.end(), [](unsigned char c) {
+                           return std::isalnum(c) || c == '_' || c == '-' || c == '.';
+                         });
+  if (!valid_interface)
+    throw std::invalid_argument("interface name '" + spec.interface + "' must be 1-15 characters of A-Z a-z 0-9 _ - .");
   auto keys = generate_keypair();
   std::string sealed = box_.seal(keys.private_key);
   auto id = co_await pool_.transaction([&](db::Transaction& tx) -> awaitable<int64_t> {
