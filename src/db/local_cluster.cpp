@@ -72,10 +72,7 @@ int LocalCluster::remove_abandoned() {
     if (!read || owner <= 0 || ::kill(owner, 0) == 0 || errno != ESRCH) continue;
     std::string dir = entry.path();
     std::string pg_ctl = fmt::format("{}/pg_ctl -D {}/data -m immediate -w -t 30 stop", find_pg_bin(), dir);
-    std::vector<std::string> stop = geteuid() == 0
-                                        ? std::vector<std::string>{"su", "postgres", "-s", "/bin/sh", "-c", pg_ctl}
-                                        : std::vector<std::string>{"/bin/sh", "-c", pg_ctl};
-    if (fs::exists(dir + "/data/postmaster.pid")) run(stop, "/dev/null");
+    if (fs::exists(dir + "/data/postmaster.pid")) run(as_postgres(pg_ctl), "/dev/null");
     // pgbouncer of that cluster, if any, goes with its pid file.
     run({"sh", "-c", "test -f '" + dir + "/pgbouncer.pid' && kill -9 $(cat '" + dir + "/pgbouncer.pid')"}, "/dev/null");
     fs::remove_all(dir, ec);
@@ -96,7 +93,7 @@ LocalCluster::~LocalCluster() {
   fs::remove_all(dir_, ec);
 }
 
-std::vector<std::string> LocalCluster::as_postgres(const std::string& command) const {
+std::vector<std::string> LocalCluster::as_postgres(const std::string& command) {
   if (geteuid() == 0) return {"su", "postgres", "-s", "/bin/sh", "-c", command};
   return {"/bin/sh", "-c", command};
 }

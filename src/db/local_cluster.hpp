@@ -40,7 +40,7 @@ class LocalCluster {
   static int run(const std::vector<std::string>& argv, const std::string& log_file = "");
 
  private:
-  std::vector<std::string> as_postgres(const std::string& command) const;
+  static std::vector<std::string> as_postgres(const std::string& command);
   Options options_;
   std::string bin_;
   std::string dir_;
