@@ -109,6 +109,14 @@ TEST(Heleket, VerifiesWebhookSignOverTheRawFieldOrder) {
   EXPECT_FALSE(Heleket::parse_order_ref("other-12"));
 }
 
+TEST(Heleket, NullCurrencyInASignedBodyReadsAsNone) {
+  nlohmann::ordered_json body{{"uuid", "u-1"}, {"order_id", "vpnbot-1"}, {"status", "paid"}, {"currency", nullptr}};
+  body["sign"] = billing::heleket_sign(billing::php_json_encode(body), "key");
+  auto webhook = billing::verify_heleket_webhook(body.dump(), "key");
+  EXPECT_EQ(webhook.currency, "");
+  EXPECT_EQ(webhook.status, "paid");
+}
+
 TEST(YooKassa, ReadsNotificationsAndRefusesEverythingElse) {
   auto notice = billing::parse_yookassa_notification(
       R"({"type":"notification","event":"payment.succeeded","object":{"id":"2d3b-1","status":"succeeded"}})");

@@ -122,7 +122,9 @@ HeleketWebhook verify_heleket_webhook(const std::string& raw_body, const std::st
   w.uuid = body["uuid"].get<std::string>();
   w.order_id = body["order_id"].get<std::string>();
   w.status = body["status"].get<std::string>();
-  w.currency = body.value("currency", "");
+  // A signed body may still carry "currency": null; anything but a string reads as no currency (found by fuzz_heleket).
+  if (auto currency = body.find("currency"); currency != body.end() && currency->is_string())
+    w.currency = currency->get<std::string>();
   w.amount = amount_field(body, "amount");
   w.payment_amount = amount_field(body, "payment_amount");
   w.body = std::move(body);
