@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
       if (condition()) return true;
     return false;
   };
-  if (!wait_for([&] { return bench::http_call("GET", base + "/readyz").first == 200; }, Millis(30000))) {
+  if (!wait_for([&] { return bench::http_call("GET", base + "/healthz").first == 200; }, Millis(30000))) {
     std::cerr << "serve did not become ready; see " << work << "/gateway.log\n";
     cleanup();
     return 1;

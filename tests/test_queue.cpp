@@ -55,6 +55,22 @@ TEST_F(QueueTest, UniqueKeyMakesEnqueueANoOp) {
   EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'k'"), 1);
 }
 
+// Priority decides among due jobs: a payment due now goes before a backlog of older housekeeping jobs.
+TEST_F(QueueTest, HigherPriorityDueJobsAreClaimedFirstWhateverTheirAge) {
+  auto pool = make_pool();
+  jobs::Queue q(*pool);
+  for (int i = 0; i < 5; ++i) run(q.enqueue({.kind = "bulk", .priority = 0}));
+  vpnbot::testing::exec_sync(url, "UPDATE jobs SET run_at = now() - interval '1 hour'");  // an old backlog
+  run(q.enqueue({.kind = "payment", .priority = 10}));
+  run(q.enqueue({.kind = "later", .delay = Millis(3600000), .priority = 100}));  // not due: never claimed early
+  auto first = run(q.claim({}, 1, "w", Millis(60000)));
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].kind, "payment");
+  auto rest = run(q.claim({}, 10, "w", Millis(60000)));
+  EXPECT_EQ(rest.size(), 5u);
+  for (const auto& job : rest) EXPECT_EQ(job.kind, "bulk");
+}
+
 TEST_F(QueueTest, EnqueueInTransactionOnlyExistsIfCommitted) {
   auto pool = make_pool();
   EXPECT_THROW(run(pool->transaction([](db::Transaction& tx) -> awaitable<void> {

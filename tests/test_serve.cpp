@@ -34,28 +34,32 @@ class ServeTest : public AsyncDbTest {
 
 TEST_F(ServeTest, ServesHealthAndShutsDownCleanlyOnSigterm) {
   url = vpnbot::testing::empty_database_url();  // serve must migrate it itself
-  auto port = free_port();
+  auto port = free_port(), internal_port = free_port();
   auto p = spawn_vpnbot({"serve"}, {{"VPNBOT_DATABASE_URL", url},
                                     {"VPNBOT_HTTP_LISTEN", "127.0.0.1:" + std::to_string(port)},
+                                    {"VPNBOT_HEALTH_LISTEN", "127.0.0.1:" + std::to_string(internal_port)},
                                     {"VPNBOT_MASTER_KEY_FILE", vpnbot::testing::test_master_key_file()}});
   std::string base = "http://127.0.0.1:" + std::to_string(port);
+  std::string internal = "http://127.0.0.1:" + std::to_string(internal_port);
   long ready = 0;
   for (int i = 0; i < 100 && ready != 200; ++i) {
     usleep(100000);
-    ready = http_status(base + "/readyz");
+    ready = http_status(internal + "/readyz");
   }
   EXPECT_EQ(ready, 200) << p.output();
   EXPECT_EQ(http_status(base + "/healthz"), 200);
+  EXPECT_EQ(http_status(base + "/metrics"), 404) << "internals are not on the public listener";
+  EXPECT_EQ(http_status(base + "/readyz"), 404);
   // Prometheus text: request counters by route pattern and status, gauges from the pool and the database.
   http::Client client(io.get_executor(), {});
-  auto metrics = run(client.send({.url = base + "/metrics", .timeout = Millis(5000)}));
+  auto metrics = run(client.send({.url = internal + "/metrics", .timeout = Millis(5000)}));
   EXPECT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.body.find("vpnbot_http_requests_total{route=\"/healthz\",status=\"200\"} 1"), std::string::npos)
       << metrics.body;
   EXPECT_NE(metrics.body.find("vpnbot_db_pool{kind=\"open\"}"), std::string::npos);
   EXPECT_NE(metrics.body.find("vpnbot_http_request_duration_seconds_bucket"), std::string::npos);
   EXPECT_EQ(http_status(base + "/no/such/page"), 404);
-  metrics = run(client.send({.url = base + "/metrics", .timeout = Millis(5000)}));
+  metrics = run(client.send({.url = internal + "/metrics", .timeout = Millis(5000)}));
   EXPECT_NE(metrics.body.find("route=\"unmatched\",status=\"404\""), std::string::npos) << "bounded labels";
   kill(p.pid, SIGTERM);
   EXPECT_EQ(p.wait(Millis(15000)), 0) << p.output();

@@ -1,10 +1,16 @@
 // Pure logic of the Telegram layer: callback data, catalogs and plurals, rate limits, secrets, parsing.
 #include <gtest/gtest.h>
 
+#include <deque>
+#include <iostream>
+#include <map>
+#include <random>
+
 #include "bot/callback.hpp"
 #include "bot/i18n.hpp"
 #include "bot/users.hpp"
 #include "emulator/multipart.hpp"
+#include "emulator/telegram_emulator.hpp"
 #include "telegram/bot_api.hpp"
 #include "telegram/inbox.hpp"
 #include "telegram/ingest.hpp"
@@ -83,33 +89,112 @@ TEST(I18n, RussianPluralForms) {
   EXPECT_EQ(bot::html_escape("<b>&\""), "&lt;b&gt;&amp;&quot;");
 }
 
-TEST(RateLimiter, PrivateChatOnePerSecondGlobalThirtyPerSecond) {
-  telegram::RateLimiter limiter({30, 1.0, 20});
+TEST(RateLimiter, GlobalSlotsAreHeldUntilOneSecondAfterCompletion) {
+  telegram::RateLimiter limiter({30, 1.0, 20, 3});
   auto t0 = Clock::now();
-  EXPECT_EQ(limiter.ready_at(1, t0), t0);
-  limiter.record(1, t0);
-  EXPECT_EQ(limiter.ready_at(1, t0), t0 + std::chrono::seconds(1));
-  EXPECT_EQ(limiter.ready_at(2, t0), t0) << "other chats are not held back";
-  for (int chat = 2; chat <= 30; ++chat) limiter.record(chat, t0);
-  EXPECT_EQ(limiter.ready_at(99, t0), t0 + std::chrono::seconds(1)) << "30 in the last second: global limit";
-  EXPECT_EQ(limiter.ready_at(99, t0 + std::chrono::seconds(1)), t0 + std::chrono::seconds(1));
-  // A call counts from when it finished (it reached Telegram somewhere in between): the window moves with it.
-  for (int chat = 1; chat <= 30; ++chat) limiter.completed_global(t0, t0 + std::chrono::milliseconds(40));
-  EXPECT_EQ(limiter.ready_at(99, t0 + std::chrono::seconds(1)), t0 + std::chrono::milliseconds(1040));
-  // The chat's spacing counts from when its last call finished.
-  limiter.completed(1, t0 + std::chrono::milliseconds(300));
-  EXPECT_EQ(limiter.ready_at(1, t0 + std::chrono::seconds(1)), t0 + std::chrono::milliseconds(1300));
+  std::vector<telegram::RateLimiter::Slot> slots;
+  for (int chat = 1; chat <= 30; ++chat) {
+    EXPECT_EQ(limiter.ready_at(chat, t0), t0);
+    slots.push_back(limiter.take(chat, t0));
+  }
+  // 30 calls in flight: however long they take, nothing else may start until one completes.
+  EXPECT_EQ(limiter.ready_at(99, t0 + std::chrono::seconds(5)), Clock::time_point::max());
+  limiter.completed(slots[0], t0 + std::chrono::milliseconds(1500));
+  EXPECT_EQ(limiter.ready_at(99, t0 + std::chrono::milliseconds(1600)), t0 + std::chrono::milliseconds(2500))
+      << "a slot frees one second after its call completed, not after it started";
+  // A call that was never made gives its slot back at once.
+  limiter.abandoned(slots[1]);
+  EXPECT_EQ(limiter.ready_at(99, t0 + std::chrono::milliseconds(1600)), t0 + std::chrono::milliseconds(1600));
+}
+
+TEST(RateLimiter, PrivateChatBurstOfThreeThenOnePerSecondFromCompletion) {
+  telegram::RateLimiter limiter({1000, 1.0, 20, 3});
+  auto t = Clock::now();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(limiter.ready_at(7, t), t) << "message " << i << " of the burst goes at once";
+    auto slot = limiter.take(7, t);
+    EXPECT_EQ(limiter.ready_at(7, t), Clock::time_point::max()) << "one call per chat in flight";
+    t += std::chrono::milliseconds(10);
+    limiter.completed(slot, t);
+  }
+  // The bucket is empty: the next one waits for a token, counted from the last completion.
+  auto ready = limiter.ready_at(7, t);
+  EXPECT_GT(ready, t + std::chrono::milliseconds(900));
+  EXPECT_LE(ready, t + std::chrono::milliseconds(1000));
+  EXPECT_EQ(limiter.ready_at(8, t), t) << "other chats are not held back";
 }
 
 TEST(RateLimiter, GroupsTwentyPerMinuteAndPauseAfter429) {
-  telegram::RateLimiter limiter({1000, 1.0, 20});
+  telegram::RateLimiter limiter({1000, 1.0, 20, 3});
   auto t0 = Clock::now();
-  for (int i = 0; i < 20; ++i) limiter.record(-100, t0 + std::chrono::milliseconds(i));
+  for (int i = 0; i < 20; ++i) limiter.completed(limiter.take(-100, t0), t0 + std::chrono::milliseconds(i));
   EXPECT_EQ(limiter.ready_at(-100, t0 + std::chrono::seconds(1)), t0 + std::chrono::seconds(60));
   limiter.pause_until(t0 + std::chrono::seconds(5));
   EXPECT_EQ(limiter.ready_at(7, t0), t0 + std::chrono::seconds(5));
   limiter.forget_idle(t0 + std::chrono::seconds(120));
   EXPECT_EQ(limiter.tracked_chats(), 0u);
+}
+
+// The property the sender relies on: whatever the response times, and wherever between the decision and the
+// completion each call reaches Telegram, Telegram's arrival-counting buckets (30/s burst 30; 1/s burst 3 per chat)
+// never refuse a call the limiter let through. Simulated time, random latencies up to 1.5 s.
+TEST(RateLimiter, ArrivalCountingBucketsNeverRefuseWhateverTheLatency) {
+  std::mt19937 random(42);
+  for (int latency_ms : {0, 40, 300, 1500}) {
+    telegram::RateLimiter limiter({30, 1.0, 20, 3});
+    emulator::TokenBucket global;
+    std::map<int64_t, emulator::TokenBucket> per_chat;
+    struct Call {
+      Clock::time_point finish, arrival;
+      int64_t chat;
+      telegram::RateLimiter::Slot slot;
+    };
+    std::vector<Call> in_flight;
+    std::vector<std::pair<Clock::time_point, int64_t>> arrivals;
+    std::deque<int64_t> queue;  // 400 messages: 200 chats x 2, as 200 users pressing /start twice
+    for (int round = 0; round < 2; ++round)
+      for (int64_t chat = 1; chat <= 200; ++chat) queue.push_back(chat);
+    auto now = Clock::time_point{} + std::chrono::hours(1);
+    int sent = 0;
+    while (sent < 400) {
+      // Complete what is due.
+      for (auto it = in_flight.begin(); it != in_flight.end();) {
+        if (it->finish <= now) {
+          limiter.completed(it->slot, it->finish);
+          it = in_flight.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      // Start what the limiter allows, in queue order, skipping chats that must wait.
+      for (auto it = queue.begin(); it != queue.end();) {
+        if (limiter.global_ready_at(now) > now) break;
+        if (limiter.ready_at(*it, now) > now) {
+          ++it;
+          continue;
+        }
+        auto slot = limiter.take(*it, now);
+        auto latency = std::chrono::milliseconds(latency_ms ? random() % (latency_ms + 1) : 0);
+        auto arrival =
+            now + std::chrono::duration_cast<Clock::duration>(latency * std::uniform_real_distribution<>(0, 1)(random));
+        in_flight.push_back({now + latency, arrival, *it, slot});
+        arrivals.push_back({arrival, *it});
+        ++sent;
+        it = queue.erase(it);
+      }
+      now += std::chrono::milliseconds(1);
+    }
+    auto simulated = std::chrono::duration_cast<Millis>(now - (Clock::time_point{} + std::chrono::hours(1)));
+    std::cout << "latency up to " << latency_ms << " ms: 400 messages in " << simulated.count() << " simulated ms\n";
+    EXPECT_GE(simulated, Millis(6000)) << "30/s with a burst of 30 cannot send 400 faster";
+    std::sort(arrivals.begin(), arrivals.end());
+    int refused = 0;
+    for (const auto& [at, chat] : arrivals) {
+      if (!global.take(30, 30, at)) ++refused;
+      if (!per_chat[chat].take(1.0, 3, at)) ++refused;
+    }
+    EXPECT_EQ(refused, 0) << "latency up to " << latency_ms << " ms";
+  }
 }
 
 TEST(Webhook, SecretComparison) {

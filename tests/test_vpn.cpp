@@ -15,6 +15,10 @@
 #include "vpn/client_config.hpp"
 #include "vpn/store.hpp"
 
+#include <libpq-fe.h>
+#include <atomic>
+#include <thread>
+
 using namespace vpnbot;
 using vpnbot::testing::AsyncDbTest;
 
@@ -90,6 +94,57 @@ TEST_F(VpnTest, PoolSkipsNetworkGatewayBroadcastAndEnforcesDeviceLimit) {
   auto config = vpn::render_client_config(run(store.client_config(moved.id)));
   EXPECT_NE(config.find("Endpoint = 203.0.113.1:51820"), std::string::npos);
   EXPECT_NE(config.find("PublicKey = " + de.public_key), std::string::npos);
+}
+
+// Sequence values become visible before the transactions that took them commit: a change whose revision was taken
+// first but committed last must not fall behind an agent's cursor. The horizon waits for every such transaction.
+TEST_F(VpnTest, AgentCursorNeverSkipsARevisionCommittedOutOfOrder) {
+  auto pool = make_pool();
+  vpn::VpnStore store(*pool, *box);
+  vpn::NodeSpec spec{"nl-1", "NL", "Amsterdam", "198.51.100.7", 51820, "wg0", "10.8.0.0/24"};
+  auto node = run(store.add_node(spec));
+  add_users(1, 2);
+  auto a = run(store.provision(1, node.id, "cursor:a", 3));
+  auto b = run(store.provision(2, node.id, "cursor:b", 3));
+  int64_t applied = run(store.committed_revision());
+  EXPECT_EQ(run(store.changes_since(node.id, 0, applied, 100)).size(), 2u);
+  // A takes its revision and stays open; B takes a larger one and commits.
+  std::atomic<bool> a_updated{false}, commit_a{false};
+  std::thread slow([&] {
+    PGconn* c = PQconnectdb(vpnbot::testing::direct_url(url).c_str());
+    PQclear(PQexec(c, "BEGIN"));
+    PQclear(PQexec(c, ("UPDATE vpn_peers SET state = 'disabled', revision = vpn_next_revision() WHERE id = " +
+                       std::to_string(a.id))
+                          .c_str()));
+    a_updated = true;
+    while (!commit_a) std::this_thread::sleep_for(Millis(10));
+    PQclear(PQexec(c, "COMMIT"));
+    PQfinish(c);
+  });
+  ASSERT_TRUE(eventually([&] { return a_updated.load(); }));
+  EXPECT_TRUE(run(store.set_peer_state(b.id, "disabled")));
+  auto visible = run(store.changes_since(node.id, applied, std::numeric_limits<int64_t>::max(), 100));
+  ASSERT_EQ(visible.size(), 1u) << "only B is visible";
+  EXPECT_EQ(visible[0].id, b.id);
+  // The horizon is not handed out while A can still commit below B's revision.
+  std::optional<int64_t> horizon;
+  asio::co_spawn(
+      io, [&]() -> awaitable<void> { horizon = co_await store.committed_revision(); }, asio::detached);
+  EXPECT_TRUE(eventually([&] {
+    run(sleep_for(Millis(20)));
+    return count("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted") == 1;
+  })) << "the horizon waits for A";
+  EXPECT_FALSE(horizon.has_value());
+  commit_a = true;
+  slow.join();
+  EXPECT_TRUE(eventually([&] {
+    run(sleep_for(Millis(20)));
+    return horizon.has_value();
+  }));
+  auto changes = run(store.changes_since(node.id, applied, *horizon, 100));
+  ASSERT_EQ(changes.size(), 2u) << "A's change, committed last with the smaller revision, is not skipped";
+  EXPECT_EQ(changes[0].id, a.id);
+  EXPECT_EQ(changes[1].id, b.id);
 }
 
 TEST_F(VpnTest, TwoThousandConfigsByFourWorkerProcessesNoDuplicateNoLoss) {

@@ -101,7 +101,9 @@ awaitable<billing::Totals> Operations::adjust_balance(db::Transaction& tx, const
   std::optional<int64_t> actor_id;
   if (actor.id) actor_id = actor.id;
   billing::LedgerEntry entry{user_id, "balance", amount, "admin", ref.get<std::string>(0, 0), actor_id, reason};
-  co_await billing::Ledger::post(tx, entry);
+  if (!co_await billing::Ledger::post(tx, entry))
+    throw std::invalid_argument("the balance is smaller than " + billing::rub_decimal(-amount) +
+                                ": a debit may not make it negative");
   {
     std::string audit_action = "adjust_balance";
     json audit_details = json{{"amount", billing::rub_decimal(amount)}, {"reason", reason}};

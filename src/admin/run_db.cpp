@@ -12,7 +12,8 @@ db::PoolOptions admin_pool_options(const Config& c) {
           100,
           Millis(c.db_acquire_timeout_ms),
           Millis(c.db_connect_timeout_ms),
-          Millis(c.db_query_timeout_ms)};
+          Millis(c.db_query_timeout_ms),
+          Millis(c.db_transaction_timeout_ms)};
 }
 
 // Runs one coroutine against the database and returns its exit code; errors are printed, not thrown.

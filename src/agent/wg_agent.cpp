@@ -158,8 +158,8 @@ awaitable<void> WgAgent::apply(std::vector<PeerChange> changes) {
 }
 
 awaitable<int> WgAgent::full_reconcile() {
-  auto rev = co_await pool_.exec("SELECT coalesce(max(revision), 0) FROM vpn_peers WHERE node_id = $1", node_->id);
-  int64_t snapshot = rev.get<int64_t>(0, 0);
+  // Taken before the pages are read: every change up to it is in them; later ones come incrementally.
+  int64_t snapshot = co_await store_.committed_revision();
   std::map<int64_t, Wanted> wanted;
   int64_t after_id = 0;
   for (;;) {
@@ -198,9 +198,14 @@ awaitable<int> WgAgent::full_reconcile() {
 
 awaitable<int> WgAgent::apply_changes() {
   int total = 0;
+  // Never past a revision a running transaction could still commit below (sequence values are not commit-ordered).
+  int64_t horizon = co_await store_.committed_revision();
   for (;;) {
-    auto changes = co_await store_.changes_since(node_->id, applied_revision_, kBatch);
-    if (changes.empty()) break;
+    auto changes = co_await store_.changes_since(node_->id, applied_revision_, horizon, kBatch);
+    if (changes.empty()) {
+      applied_revision_ = std::max(applied_revision_, horizon);
+      break;
+    }
     std::vector<PeerChange> ops;
     for (const auto& c : changes) {
       auto old = wanted_.find(c.id);
@@ -218,7 +223,10 @@ awaitable<int> WgAgent::apply_changes() {
     co_await apply(std::move(ops));
     applied_revision_ = changes.back().revision;
     total += static_cast<int>(changes.size());
-    if (static_cast<int>(changes.size()) < kBatch) break;
+    if (static_cast<int>(changes.size()) < kBatch) {
+      applied_revision_ = std::max(applied_revision_, horizon);
+      break;
+    }
   }
   if (total > 0) {
     co_await persist();

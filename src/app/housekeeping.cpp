@@ -20,7 +20,15 @@ awaitable<int64_t> purge_finished(db::Pool& pool, int retention_days) {
       "'skipped') AND finished_at < now() - make_interval(days => $1) LIMIT $2)",
       // Outbox rows carry unique keys too (reminders, receipts): kept as long, then only finished ones go.
       "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE state IN ('sent', 'failed', 'blocked', "
-      "'ambiguous', 'cancelled') AND created_at < now() - make_interval(days => $1) LIMIT $2)"};
+      "'ambiguous', 'cancelled') AND created_at < now() - make_interval(days => $1) LIMIT $2)",
+      // Diagnostic samples of refused input: older than the retention, or beyond the newest few thousand per
+      // provider / source, go (they are sampled at the gateway, this is the hard bound).
+      "DELETE FROM payment_rejections WHERE id IN (SELECT id FROM (SELECT id, received_at, row_number() OVER "
+      "(PARTITION BY provider ORDER BY id DESC) AS newest FROM payment_rejections) r WHERE newest > 2000 OR "
+      "received_at < now() - make_interval(days => $1) LIMIT $2)",
+      "DELETE FROM tg_malformed WHERE id IN (SELECT id FROM (SELECT id, received_at, row_number() OVER "
+      "(PARTITION BY source ORDER BY id DESC) AS newest FROM tg_malformed) m WHERE newest > 2000 OR "
+      "received_at < now() - make_interval(days => $1) LIMIT $2)"};
   int64_t total = 0;
   for (const char* sql : statements) {
     for (;;) {  // bounded batches: never one statement over an unbounded set

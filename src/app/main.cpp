@@ -72,6 +72,8 @@ int main(int argc, char** argv) {
   emulate_telegram->add_option("--listen", emulator_listen, "host:port to listen on (port 0 picks a free one)");
   emulate_telegram->add_option("--token", emulator_options.token, "The bot token it accepts");
   emulate_telegram->add_option("--global-rate", emulator_options.global_per_second, "Messages/s before 429");
+  emulate_telegram->add_option("--private-chat-burst", emulator_options.private_chat_burst,
+                               "Messages one private chat may get at once (then 1/s)");
 
   auto admin_runner = admin::add_commands(app, config_file);
 
@@ -133,7 +135,10 @@ int main(int argc, char** argv) {
     if (*serve) {
       auto config = load(config_file, roles, process_environment());
       log::init(config.log_level);
-      return app::serve(config);
+      log::use_writer_thread();
+      int rc = app::serve(config);
+      log::flush();
+      return rc;
     }
     if (*sandbox)
       return app::run_sandbox(config_file.empty() ? std::nullopt : std::optional(config_file), process_environment());

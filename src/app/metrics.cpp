@@ -1,5 +1,7 @@
 #include "app/metrics.hpp"
 
+#include "core/log.hpp"
+
 #include <prometheus/text_serializer.h>
 
 namespace vpnbot::app {
@@ -54,8 +56,13 @@ Metrics::Metrics()
       sender_(prometheus::BuildGauge()
                   .Name("vpnbot_telegram_sender_total")
                   .Help("Bot API calls by this process's sender: sent, rate_limited (429), blocked (403), failed, "
-                        "retried, ambiguous")
-                  .Register(*registry_)) {}
+                        "retried, ambiguous, recovered")
+                  .Register(*registry_)),
+      process_(prometheus::BuildGauge()
+                   .Name("vpnbot_process")
+                   .Help("This process: log lines dropped by a slow stdout reader, public connections open, "
+                         "evicted (idle longest, to make room) and refused (all busy)")
+                   .Register(*registry_)) {}
 
 void Metrics::observe_request(const std::string& route, int status, double seconds) {
   requests_.Add({{"route", route}, {"status", std::to_string(status)}}).Increment();
@@ -88,8 +95,15 @@ awaitable<std::string> Metrics::scrape(db::Pool& pool, const telegram::IngestSta
                                                                  {"blocked", st.blocked},
                                                                  {"failed", st.failed},
                                                                  {"retried", st.retried},
-                                                                 {"ambiguous", st.ambiguous}})
+                                                                 {"ambiguous", st.ambiguous},
+                                                                 {"recovered", st.recovered}})
       sender_.Add({{"result", result}}).Set(static_cast<double>(n));
+  }
+  process_.Add({{"kind", "log_dropped_lines"}}).Set(static_cast<double>(log::dropped_lines()));
+  if (server_stats_) {
+    process_.Add({{"kind", "connections_open"}}).Set(server_stats_->open_connections);
+    process_.Add({{"kind", "connections_evicted"}}).Set(static_cast<double>(server_stats_->evicted));
+    process_.Add({{"kind", "connections_refused"}}).Set(static_cast<double>(server_stats_->refused));
   }
   if (payments)
     for (const auto& [key, n] : payments->counts)

@@ -23,6 +23,8 @@ class Metrics {
   void observe_request(const std::string& route, int status, double seconds);
   // The Telegram sender of this process (when it runs one): sent, 429, 403, failed, retried, ambiguous.
   void set_sender_stats(const telegram::SenderStats* stats) { sender_stats_ = stats; }
+  // The public listener of this process (when it has one): open, evicted and refused connections.
+  void set_server_stats(const http::ServerStats* stats) { server_stats_ = stats; }
   // Registers GET /metrics; `ingest` may be null when this process does not ingest Telegram updates.
   void add_route(http::Router& router, db::Pool& pool, const telegram::IngestStats* ingest,
                  const billing::PaymentWebhookStats* payments = nullptr);
@@ -43,7 +45,9 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& payment_webhooks_;
   prometheus::Family<prometheus::Gauge>& orders_;
   prometheus::Family<prometheus::Gauge>& sender_;
+  prometheus::Family<prometheus::Gauge>& process_;
   const telegram::SenderStats* sender_stats_ = nullptr;
+  const http::ServerStats* server_stats_ = nullptr;
 };
 
 }  // namespace vpnbot::app

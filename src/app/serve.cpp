@@ -1,6 +1,7 @@
 #include "app/serve.hpp"
 
 #include <csignal>
+#include <random>
 
 #include "admin/billing_cli.hpp"
 #include "admin/run_db.hpp"
@@ -35,7 +36,8 @@ db::PoolOptions pool_options(const Config& c) {
           c.db_pool_queue_max,
           Millis(c.db_acquire_timeout_ms),
           Millis(c.db_connect_timeout_ms),
-          Millis(c.db_query_timeout_ms)};
+          Millis(c.db_query_timeout_ms),
+          Millis(c.db_transaction_timeout_ms)};
 }
 
 // At start the database may still be coming up (compose starts everything at once): retry for a while.
@@ -57,10 +59,15 @@ awaitable<void> migrate_with_retry(db::Pool& pool) {
   }
 }
 
-void add_health_routes(http::Router& router, db::Pool& pool) {
+void add_liveness_route(http::Router& router) {
   router.add(http::bhttp::verb::get, "/healthz", [](http::Request&) -> awaitable<http::Response> {
     co_return http::json_response(http::bhttp::status::ok, {{"status", "alive"}});
   });
+}
+
+// The internal listener's routes: liveness, readiness (names what is wrong) and metrics.
+void add_internal_routes(http::Router& router, db::Pool& pool) {
+  add_liveness_route(router);
   router.add(http::bhttp::verb::get, "/readyz", [&pool](http::Request&) -> awaitable<http::Response> {
     std::string problem;
     try {
@@ -78,8 +85,10 @@ void add_health_routes(http::Router& router, db::Pool& pool) {
 
 struct Roles {
   std::unique_ptr<Metrics> metrics;
-  std::unique_ptr<http::Router> router;
+  std::unique_ptr<http::Router> router;  // public: webhooks and /healthz only
   std::unique_ptr<http::Server> server;
+  std::unique_ptr<http::Router> internal_router;  // health_listen: /healthz, /readyz, /metrics
+  std::unique_ptr<http::Server> internal_server;
   std::unique_ptr<jobs::Worker> worker;
   std::unique_ptr<db::Listener> listener;
   std::unique_ptr<jobs::LeaderLease> scheduler_lease;
@@ -198,33 +207,39 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
 
   try {
     co_await migrate_with_retry(pool);
+    roles.metrics = std::make_unique<Metrics>();
+    auto* metrics = roles.metrics.get();
+    auto observe = [metrics](const std::string& route, int status, double seconds) {
+      metrics->observe_request(route, status, seconds);
+    };
     if (config.has_role("gateway")) {
+      // What the reverse proxy publishes: Telegram's and the providers' webhooks and a liveness probe, nothing
+      // that tells an anonymous client about the business or costs a database query.
       roles.router = std::make_unique<http::Router>();
-      add_health_routes(*roles.router, pool);
-      roles.metrics = std::make_unique<Metrics>();
-      roles.metrics->add_route(*roles.router, pool, &roles.ingest_stats, &roles.payment_webhook_stats);
+      add_liveness_route(*roles.router);
       billing::add_payment_webhook_routes(*roles.router, pool, payment_webhook_options(config),
                                           roles.payment_webhook_stats);
-      auto* metrics = roles.metrics.get();
       roles.server = std::make_unique<http::Server>(
           ex,
           http::ServerOptions{config.http_listen, static_cast<size_t>(config.http_body_limit_bytes),
-                              Millis(config.http_read_timeout_ms), Millis(config.http_idle_timeout_ms),
-                              [metrics](const std::string& route, int status, double seconds) {
-                                metrics->observe_request(route, status, seconds);
-                              }},
+                              Millis(config.http_read_timeout_ms), Millis(config.http_idle_timeout_ms), observe,
+                              static_cast<size_t>(config.http_max_connections)},
           *roles.router);
-    } else if (config.health_listen) {
-      // Workers and schedulers: health and their own metrics (pool, jobs) on a separate small listener.
-      roles.router = std::make_unique<http::Router>();
-      add_health_routes(*roles.router, pool);
-      roles.metrics = std::make_unique<Metrics>();
-      roles.metrics->add_route(*roles.router, pool, nullptr);
-      roles.server = std::make_unique<http::Server>(
+      roles.metrics->set_server_stats(&roles.server->stats());
+    }
+    if (config.health_listen) {
+      roles.internal_router = std::make_unique<http::Router>();
+      add_internal_routes(*roles.internal_router, pool);
+      bool gateway = config.has_role("gateway");
+      roles.metrics->add_route(*roles.internal_router, pool, gateway ? &roles.ingest_stats : nullptr,
+                               gateway ? &roles.payment_webhook_stats : nullptr);
+      roles.internal_server = std::make_unique<http::Server>(
           ex,
           http::ServerOptions{*config.health_listen, 4096, Millis(config.http_read_timeout_ms),
-                              Millis(config.http_idle_timeout_ms)},
-          *roles.router);
+                              Millis(config.http_idle_timeout_ms), observe, 256},
+          *roles.internal_router);
+    } else {
+      log::info("app", "health_listen is not set: /readyz and /metrics are not served");
     }
     if (config.telegram_mode != "off" || config.has_role("worker")) {
       roles.http_client = std::make_unique<http::Client>(
@@ -251,6 +266,7 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
       track(roles.poller->run(), "telegram-poller");
     }
     if (roles.server) roles.server->start();
+    if (roles.internal_server) roles.internal_server->start();
     if (config.has_role("worker")) {
       roles.worker = std::make_unique<jobs::Worker>(
           ex, pool,
@@ -299,17 +315,19 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
                                                                  Millis(config.lease_ttl_ms));
         auto* sender_lease = roles.sender_lease.get();
         telegram::SenderOptions sender_options;
-        sender_options.owner = config.instance_id;
+        // Unique per process run, even when instance_id is fixed: rows locked by any other owner belong to a
+        // sender that is gone (this one holds the lease), so its at-least-once rows can go out again at once.
+        sender_options.owner = config.instance_id + "/" + std::to_string(std::random_device{}());
         sender_options.limits = {config.telegram_global_rate,
                                  1000.0 / std::max(1, config.telegram_private_chat_interval_ms),
-                                 config.telegram_group_rate_per_min};
+                                 config.telegram_group_rate_per_min, config.telegram_private_chat_burst};
         sender_options.send_timeout = Millis(config.telegram_send_timeout_ms);
         sender_options.allow_paid_broadcast = config.telegram_allow_paid_broadcast;
         sender_options.may_send = [sender_lease] { return sender_lease->held(); };
         roles.sender = std::make_unique<telegram::Sender>(ex, pool, *roles.bot_api, sender_options);
         auto* sender = roles.sender.get();
         if (roles.metrics) roles.metrics->set_sender_stats(&sender->stats());
-        roles.sender_lease->on_acquired = [sender] { sender->wake(); };
+        roles.sender_lease->on_acquired = [sender] { sender->lease_acquired(); };
         auto* api = roles.bot_api.get();
         track(retry_in_background(
                   "getMe", [api, the_bot] { return learn_bot_username(*api, *the_bot); }, roles.stopping),
@@ -375,6 +393,7 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
 
   // Order: stop taking new work, finish what is in flight, then release leases and the pool.
   if (roles.server) co_await roles.server->shutdown(Millis(config.http_shutdown_grace_ms));
+  if (roles.internal_server) co_await roles.internal_server->shutdown(Millis(config.http_shutdown_grace_ms));
   if (roles.scheduler) roles.scheduler->stop();
   if (roles.scheduler_lease) roles.scheduler_lease->stop();
   roles.stopping = true;

@@ -17,28 +17,47 @@ FROM entry
 ON CONFLICT (user_id) DO UPDATE SET balance = a.balance + EXCLUDED.balance, points = a.points + EXCLUDED.points
 RETURNING a.user_id)sql";
 
-constexpr const char* kReverse = R"sql(
-WITH entries AS (
-  INSERT INTO ledger (user_id, account, amount, source, reference, note)
-  SELECT user_id, account, -amount, source || '_reversal', reference, 'reversal of entry ' || id
-  FROM ledger WHERE source = ANY($1::text[]) AND (reference = $2 OR reference LIKE $2 || ':%')
+// A debit is taken only when the account holds enough: the row is locked and the condition re-checked against
+// its latest version (READ COMMITTED re-evaluation), so concurrent debits can never drive a total below zero.
+constexpr const char* kDebit = R"sql(
+WITH locked AS (
+  SELECT user_id FROM accounts
+  WHERE user_id = $1 AND (CASE WHEN $2::text = 'balance' THEN balance ELSE points END) + $3::bigint >= 0
+  FOR UPDATE),
+entry AS (
+  INSERT INTO ledger (user_id, account, amount, source, reference, actor_id, note)
+  SELECT $1, $2, $3, $4, $5, $6, NULLIF($7, '') FROM locked
   ON CONFLICT (source, reference) DO NOTHING
-  RETURNING user_id, account, amount),
-per_user AS (
-  SELECT user_id, sum(amount) FILTER (WHERE account = 'balance') AS balance,
-         sum(amount) FILTER (WHERE account = 'points') AS points, count(*) AS n
-  FROM entries GROUP BY user_id),
-moved AS (
-  UPDATE accounts a SET balance = a.balance + coalesce(p.balance, 0), points = a.points + coalesce(p.points, 0)
-  FROM per_user p WHERE a.user_id = p.user_id RETURNING p.n)
-SELECT coalesce(sum(n), 0) FROM moved)sql";
+  RETURNING user_id, account, amount)
+UPDATE accounts a SET balance = a.balance + CASE WHEN e.account = 'balance' THEN e.amount ELSE 0 END,
+                      points = a.points + CASE WHEN e.account = 'points' THEN e.amount ELSE 0 END
+FROM entry e WHERE a.user_id = e.user_id
+RETURNING a.user_id)sql";
 
 }  // namespace
 
 awaitable<bool> Ledger::post(db::Transaction& tx, const LedgerEntry& e) {
   if (e.amount == 0) co_return false;
-  auto r = co_await tx.exec(kPost, e.user_id, e.account, e.amount, e.source, e.reference, e.actor_id, e.note);
+  auto r = co_await tx.exec(e.amount < 0 ? kDebit : kPost, e.user_id, e.account, e.amount, e.source, e.reference,
+                            e.actor_id, e.note);
   co_return !r.empty();
+}
+
+awaitable<bool> Ledger::exists(db::Transaction& tx, const std::string& source, const std::string& reference) {
+  auto r = co_await tx.exec("SELECT 1 FROM ledger WHERE source = $1 AND reference = $2", source, reference);
+  co_return !r.empty();
+}
+
+awaitable<std::optional<int64_t>> Ledger::exchange_points(db::Transaction& tx, int64_t user_id,
+                                                          const std::string& reference, int64_t kopecks_per_point) {
+  auto totals = co_await Ledger::totals(tx, user_id);
+  if (totals.points <= 0) co_return std::nullopt;
+  // The debit is conditional: when a concurrent debit took some points meanwhile, nothing is exchanged.
+  LedgerEntry take{user_id, "points", -totals.points, "exchange", reference + ":points", {}, ""};
+  if (!co_await post(tx, take)) co_return std::nullopt;
+  LedgerEntry give{user_id, "balance", totals.points * kopecks_per_point, "exchange", reference + ":balance", {}, ""};
+  co_await post(tx, give);
+  co_return totals.points;
 }
 
 awaitable<bool> Ledger::spend_balance(db::Transaction& tx, int64_t user_id, int64_t amount, std::string source,
@@ -60,8 +79,36 @@ awaitable<bool> Ledger::spend_balance(db::Transaction& tx, int64_t user_id, int6
 awaitable<int64_t> Ledger::reverse(db::Transaction& tx, const std::vector<std::string>& sources,
                                    const std::string& reference) {
   auto list = db::to_text_array(sources);
-  auto r = co_await tx.exec(kReverse, list, reference);
-  co_return r.get<int64_t>(0, 0);
+  auto originals = co_await tx.exec(
+      "SELECT id, user_id, account, amount, source, reference FROM ledger "
+      "WHERE source = ANY($1::text[]) AND (reference = $2 OR reference LIKE $2 || ':%') ORDER BY user_id, id",
+      list, reference);
+  int64_t reversed = 0;
+  for (int i = 0; i < originals.rows(); ++i) {
+    int64_t id = originals.get<int64_t>(i, 0), user_id = originals.get<int64_t>(i, 1);
+    std::string account = originals.get<std::string>(i, 2);
+    int64_t amount = originals.get<int64_t>(i, 3);
+    std::string source = originals.get<std::string>(i, 4) + "_reversal", ref = originals.get<std::string>(i, 5);
+    if (co_await exists(tx, source, ref)) continue;  // reversed before
+    LedgerEntry back{user_id, account, -amount, source, ref, {}, "reversal of entry " + std::to_string(id)};
+    if (co_await post(tx, back)) {
+      ++reversed;
+      continue;
+    }
+    // Already spent (a cashback used for a renewal, a referral reward paid out): take back what is left, so the
+    // total stays >= 0 and the ledger still adds up; the shortfall is in the note for the operator.
+    auto held = co_await tx.exec(
+        "SELECT CASE WHEN $2::text = 'balance' THEN balance ELSE points END FROM accounts WHERE user_id = $1 "
+        "FOR UPDATE",
+        user_id, account);
+    int64_t available = held.empty() ? 0 : held.get<int64_t>(0, 0);
+    if (available <= 0) continue;
+    back.amount = -std::min(available, amount);
+    back.note = "partial reversal of entry " + std::to_string(id) + ": " + std::to_string(amount - available) +
+                " already spent";
+    if (co_await post(tx, back)) ++reversed;
+  }
+  co_return reversed;
 }
 
 awaitable<Totals> Ledger::totals(db::Transaction& tx, int64_t user_id) {

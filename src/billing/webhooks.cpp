@@ -9,14 +9,24 @@ namespace {
 
 using nlohmann::json;
 
-awaitable<void> record_rejection(db::Pool& pool, const std::string& provider, const std::string& reason,
-                                 const std::string& source_ip, const std::string& body) {
-  log::warn("billing", "payment webhook rejected", {{"provider", provider}, {"reason", reason}, {"ip", source_ip}});
-  // Kept for the operator (bounded); a failure to store it must not turn the answer into a 500 retry loop.
+// Counts a rejected notification and keeps a bounded sample of them (table and log): an anonymous flood costs
+// no storage beyond a few rows per provider and reason each minute (housekeeping keeps the newest few thousand).
+awaitable<void> record_rejection(db::Pool& pool, PaymentWebhookStats& stats, const std::string& provider,
+                                 const std::string& result, const std::string& reason, const std::string& source_ip,
+                                 const std::string& body) {
+  stats.add(provider, result);
+  std::string kind = provider + ":" + result;
+  if (!stats.kept_rejections.admit(kind, Clock::now())) co_return;
+  log::warn("billing", "payment webhook rejected",
+            {{"provider", provider},
+             {"reason", reason},
+             {"ip", source_ip},
+             {"similar_not_logged", stats.kept_rejections.take_suppressed(kind)}});
+  // A failure to store it must not turn the answer into a 500 retry loop.
   std::string error;
   try {
     co_await pool.exec("INSERT INTO payment_rejections (provider, reason, source_ip, body) VALUES ($1, $2, $3, $4)",
-                       provider, reason.substr(0, 200), source_ip, body.substr(0, 4096));
+                       provider, reason.substr(0, 200), source_ip, body.substr(0, 2048));
   } catch (const std::exception& e) {
     error = e.what();
   }
@@ -53,57 +63,57 @@ void add_payment_webhook_routes(http::Router& router, db::Pool& pool, PaymentWeb
                                 PaymentWebhookStats& stats) {
   auto shared = std::make_shared<PaymentWebhookOptions>(std::move(options));
   if (shared->yookassa) {
-    router.add(http::bhttp::verb::post, kYooKassaWebhookPath,
-               [&pool, &stats, shared](http::Request& request) -> awaitable<http::Response> {
-                 const std::string provider = "yookassa";
-                 std::string ip = http::client_address(request.remote_ip, request.header("X-Forwarded-For"),
-                                                       shared->trusted_proxies);
-                 const std::string& body = request.message.body();
-                 if (!http::any_contains(shared->yookassa_networks, ip)) {
-                   stats.add(provider, "foreign_ip");
-                   co_await record_rejection(pool, provider, "source address is not YooKassa's", ip, body);
-                   co_return answer(http::bhttp::status::forbidden, "forbidden");
-                 }
-                 auto notice = parse_yookassa_notification(body);
-                 if (!notice) {
-                   stats.add(provider, "malformed");
-                   co_await record_rejection(pool, provider, "not a YooKassa notification", ip, body);
-                   co_return answer(http::bhttp::status::bad_request, "malformed");
-                 }
-                 bool fresh = co_await store_payment_event(pool, provider, notice->id, notice->event, notice->body, ip);
-                 stats.add(provider, fresh ? "accepted" : "duplicate");
-                 co_return answer(http::bhttp::status::ok, "ok");
-               });
+    router.add(
+        http::bhttp::verb::post, kYooKassaWebhookPath,
+        [&pool, &stats, shared](http::Request& request) -> awaitable<http::Response> {
+          const std::string provider = "yookassa";
+          std::string ip =
+              http::client_address(request.remote_ip, request.header("X-Forwarded-For"), shared->trusted_proxies);
+          const std::string& body = request.message.body();
+          if (!http::any_contains(shared->yookassa_networks, ip)) {
+            co_await record_rejection(pool, stats, provider, "foreign_ip", "source address is not YooKassa's", ip,
+                                      body);
+            co_return answer(http::bhttp::status::forbidden, "forbidden");
+          }
+          auto notice = parse_yookassa_notification(body);
+          if (!notice) {
+            co_await record_rejection(pool, stats, provider, "malformed", "not a YooKassa notification", ip, body);
+            co_return answer(http::bhttp::status::bad_request, "malformed");
+          }
+          bool fresh = co_await store_payment_event(pool, provider, notice->id, notice->event, notice->body, ip);
+          stats.add(provider, fresh ? "accepted" : "duplicate");
+          co_return answer(http::bhttp::status::ok, "ok");
+        });
   }
   if (shared->heleket) {
-    router.add(http::bhttp::verb::post, kHeleketWebhookPath,
-               [&pool, &stats, shared](http::Request& request) -> awaitable<http::Response> {
-                 const std::string provider = "heleket";
-                 std::string ip = http::client_address(request.remote_ip, request.header("X-Forwarded-For"),
-                                                       shared->trusted_proxies);
-                 const std::string& body = request.message.body();
-                 if (!shared->heleket_networks.empty() && !http::any_contains(shared->heleket_networks, ip)) {
-                   stats.add(provider, "foreign_ip");
-                   co_await record_rejection(pool, provider, "source address is not Heleket's", ip, body);
-                   co_return answer(http::bhttp::status::forbidden, "forbidden");
-                 }
-                 HeleketWebhook webhook;
-                 std::string problem;
-                 try {
-                   webhook = verify_heleket_webhook(body, shared->heleket_api_key);
-                 } catch (const std::invalid_argument& e) {
-                   problem = e.what();
-                 }
-                 if (!problem.empty()) {
-                   stats.add(provider, problem == "sign does not match" ? "bad_sign" : "malformed");
-                   co_await record_rejection(pool, provider, problem, ip, body);
-                   co_return answer(http::bhttp::status::bad_request, "rejected");
-                 }
-                 json payload = json::parse(body);
-                 bool fresh = co_await store_payment_event(pool, provider, webhook.uuid, webhook.status, payload, ip);
-                 stats.add(provider, fresh ? "accepted" : "duplicate");
-                 co_return answer(http::bhttp::status::ok, "ok");
-               });
+    router.add(
+        http::bhttp::verb::post, kHeleketWebhookPath,
+        [&pool, &stats, shared](http::Request& request) -> awaitable<http::Response> {
+          const std::string provider = "heleket";
+          std::string ip =
+              http::client_address(request.remote_ip, request.header("X-Forwarded-For"), shared->trusted_proxies);
+          const std::string& body = request.message.body();
+          if (!shared->heleket_networks.empty() && !http::any_contains(shared->heleket_networks, ip)) {
+            co_await record_rejection(pool, stats, provider, "foreign_ip", "source address is not Heleket's", ip, body);
+            co_return answer(http::bhttp::status::forbidden, "forbidden");
+          }
+          HeleketWebhook webhook;
+          std::string problem;
+          try {
+            webhook = verify_heleket_webhook(body, shared->heleket_api_key);
+          } catch (const std::invalid_argument& e) {
+            problem = e.what();
+          }
+          if (!problem.empty()) {
+            std::string result = problem == "sign does not match" ? "bad_sign" : "malformed";
+            co_await record_rejection(pool, stats, provider, result, problem, ip, body);
+            co_return answer(http::bhttp::status::bad_request, "rejected");
+          }
+          json payload = json::parse(body);
+          bool fresh = co_await store_payment_event(pool, provider, webhook.uuid, webhook.status, payload, ip);
+          stats.add(provider, fresh ? "accepted" : "duplicate");
+          co_return answer(http::bhttp::status::ok, "ok");
+        });
   }
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/sampler.hpp"
 #include "db/pool.hpp"
 #include "http/ip_filter.hpp"
 #include "http/server.hpp"
@@ -24,9 +25,11 @@ struct PaymentWebhookOptions {
   std::string heleket_api_key;
 };
 
-// Counters for /metrics: accepted events and rejections by provider and reason.
+// Counters for /metrics: accepted events and rejections by provider and reason. Rejections are counted, not
+// stored: only a few per provider and reason each minute are kept (table and log) for diagnosis.
 struct PaymentWebhookStats {
   std::map<std::pair<std::string, std::string>, uint64_t> counts;  // (provider, result) -> n; one thread
+  Sampler kept_rejections{5};
   void add(const std::string& provider, const std::string& result) { ++counts[{provider, result}]; }
 };
 

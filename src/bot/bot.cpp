@@ -224,11 +224,11 @@ awaitable<void> Bot::on_command(Context& ctx, const std::string& command, const 
     if (argument.rfind("ref_", 0) == 0) code = argument.substr(4, 32);
     bool first_start = !ctx.user.started;
     auto referrer = co_await Users::record_start(ctx.tx, ctx.user.id, code);
+    // A first start gets one message (welcome + menu): each message costs one of the bot's 30/s.
+    std::string welcome;
     if (first_start) {
-      std::string welcome = t(ctx, "start.welcome", {{"name", html_escape(ctx.user.first_name)}});
+      welcome = t(ctx, "start.welcome", {{"name", html_escape(ctx.user.first_name)}});
       if (referrer) welcome += "\n\n" + t(ctx, "start.referred");
-      json no_markup;
-      co_await reply(ctx, std::move(welcome), std::move(no_markup));
     }
     if (referrer) {
       auto inviter = co_await Users::find(ctx.tx, *referrer);
@@ -236,6 +236,7 @@ awaitable<void> Bot::on_command(Context& ctx, const std::string& command, const 
         OutMessage notice;
         notice.chat_id = inviter->id;
         notice.priority = telegram::kPriorityNotice;
+        notice.delivery = telegram::Delivery::at_most_once;  // a notice nobody asked for: never twice
         notice.unique_key = "referral-joined:" + std::to_string(ctx.user.id);
         notice.payload = {{"text", catalog_.text(inviter->language, "referral.new_friend",
                                                  {{"name", html_escape(ctx.user.first_name)}})},
@@ -243,7 +244,13 @@ awaitable<void> Bot::on_command(Context& ctx, const std::string& command, const 
         co_await telegram::Outbox::enqueue(ctx.tx, notice);
       }
     }
-    co_await show_screen(ctx, kMenu, std::nullopt);
+    if (welcome.empty()) {
+      co_await show_screen(ctx, kMenu, std::nullopt);
+    } else {
+      std::string text = welcome + "\n\n" + t(ctx, "menu.title");
+      json markup = main_menu_keyboard(ctx);
+      co_await reply(ctx, std::move(text), std::move(markup));
+    }
   } else if (command == "help") {
     co_await show_screen(ctx, kHelp, std::nullopt);
   } else if (command == "language") {

@@ -52,6 +52,7 @@ ORDER BY s.id LIMIT $5)sql",
           telegram::OutMessage m;
           m.chat_id = user;
           m.priority = telegram::kPriorityNotice;
+          m.delivery = telegram::Delivery::at_most_once;  // bulk: never twice
           m.payload = {{"text", text}, {"reply_markup", renew_keyboard(catalog, lang)}};
           // The expiry is in the key: after a renewal the old expiry's reminders can never match again.
           m.unique_key =
@@ -113,6 +114,7 @@ ORDER BY s.id LIMIT 100)sql",
           telegram::OutMessage m;
           m.chat_id = user;
           m.priority = telegram::kPriorityNotice;
+          m.delivery = telegram::Delivery::at_most_once;  // bulk: never twice
           m.payload = {{"text", catalog.text(lang, "reminder.auto_renew_low",
                                              {{"expires", claimed.get<std::string>(0, 2)},
                                               {"amount", billing::format_rub(quote->price.rub)},

@@ -272,16 +272,12 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
   }
   if (action == "px") {
     screen = {"bal"};
-    auto totals = co_await billing::Ledger::totals(ctx.tx, ctx.user.id);
-    if (totals.points <= 0) co_return t(ctx, "balance.nothing");
     // Both entries share the update id as reference: a replayed update exchanges nothing twice.
     std::string reference = "update:" + std::to_string(ctx.update_id);
-    billing::LedgerEntry take{ctx.user.id, "points", -totals.points, "exchange", reference + ":points", {}, ""};
-    billing::LedgerEntry give{ctx.user.id, "balance", totals.points * 100, "exchange", reference + ":balance", {}, ""};
-    co_await billing::Ledger::post(ctx.tx, take);
-    co_await billing::Ledger::post(ctx.tx, give);
+    auto points = co_await billing::Ledger::exchange_points(ctx.tx, ctx.user.id, reference, 100);
+    if (!points) co_return t(ctx, "balance.nothing");
     co_return t(ctx, "balance.exchanged",
-                {{"points", std::to_string(totals.points)}, {"amount", billing::format_rub(totals.points * 100)}});
+                {{"points", std::to_string(*points)}, {"amount", billing::format_rub(*points * 100)}});
   }
   if (action == "nc" && args.size() == 1) {
     screen = {"sub"};

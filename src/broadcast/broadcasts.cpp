@@ -178,8 +178,8 @@ awaitable<int64_t> Broadcasts::fan_out_batch(db::Transaction& tx, int64_t id, in
 WITH batch AS (
   SELECT u.id FROM users u WHERE u.id > $1 AND {} ORDER BY u.id LIMIT $3),
 queued AS (
-  INSERT INTO outbox (chat_id, method, payload, priority, unique_key, broadcast_id)
-  SELECT id, $4, $5::jsonb, 0, 'broadcast:' || $6::bigint || ':' || id, $6::bigint FROM batch
+  INSERT INTO outbox (chat_id, method, payload, priority, unique_key, broadcast_id, delivery)
+  SELECT id, $4, $5::jsonb, 0, 'broadcast:' || $6::bigint || ':' || id, $6::bigint, 'at_most_once' FROM batch
   ON CONFLICT (unique_key) DO NOTHING RETURNING 1),
 moved AS (
   UPDATE broadcasts SET cursor_user_id = coalesce((SELECT max(id) FROM batch), cursor_user_id),

@@ -138,11 +138,15 @@ const std::vector<KeySpec>& specs() {
                         "Max time to establish a new connection."));
     v.push_back(int_key("db_query_timeout_ms", &Config::db_query_timeout_ms, 1, 3600000,
                         "Statement timeout: the query is cancelled on the server after this."));
+    v.push_back(int_key("db_transaction_timeout_ms", &Config::db_transaction_timeout_ms, 1, 3600000,
+                        "Deadline of a whole transaction (each statement gets what is left of it): no request or job "
+                        "holds a connection and its locks longer."));
     v.push_back({{"http_listen", "", "host:port", "127.0.0.1:8080", false, "Address of the HTTP server."},
                  [](Config& c, const RawValue& raw) { c.http_listen = parse_host_port(raw.source, as_string(raw)); }});
     v.push_back({{"health_listen", "", "host:port", "", false,
-                  "For processes without the gateway role: where /healthz, /readyz and /metrics are served "
-                  "(container healthchecks, Prometheus). Empty: not served."},
+                  "The internal listener of every role: /healthz, /readyz and /metrics (container healthchecks, "
+                  "Prometheus). Never publish it; the gateway's http_listen serves only webhooks and /healthz. "
+                  "Empty: not served."},
                  [](Config& c, const RawValue& raw) {
                    std::string value = as_string(raw);
                    if (value.empty())
@@ -154,6 +158,9 @@ const std::vector<KeySpec>& specs() {
                         "Max request body; larger requests get 413."));
     v.push_back(int_key("http_read_timeout_ms", &Config::http_read_timeout_ms, 100, 600000,
                         "Max time to read one request once it started."));
+    v.push_back(int_key("http_max_connections", &Config::http_max_connections, 16, 100000,
+                        "Open connections the public listener keeps at most; beyond it a new connection evicts the "
+                        "one idle longest (or is closed at once when all are busy)."));
     v.push_back(int_key("http_idle_timeout_ms", &Config::http_idle_timeout_ms, 100, 3600000,
                         "Keep-alive connections idle longer than this are closed."));
     v.push_back(int_key("http_shutdown_grace_ms", &Config::http_shutdown_grace_ms, 0, 600000,
@@ -236,14 +243,18 @@ const std::vector<KeySpec>& specs() {
         int_key("telegram_global_rate", &Config::telegram_global_rate, 1, 1000,
                 "Messages per second to all chats (30 by Telegram's limits; up to 1000 with paid broadcasts)."));
     v.push_back(int_key("telegram_private_chat_interval_ms", &Config::telegram_private_chat_interval_ms, 0, 60000,
-                        "Min interval between messages to one private chat."));
+                        "Sustained interval between messages to one private chat (a token bucket's rate)."));
+    v.push_back(int_key("telegram_private_chat_burst", &Config::telegram_private_chat_burst, 1, 20,
+                        "Messages one private chat may get at once before the interval applies (a receipt, the "
+                        "config file and its QR arrive together)."));
     v.push_back(int_key("telegram_group_rate_per_min", &Config::telegram_group_rate_per_min, 1, 1000,
                         "Messages per minute to one group."));
     v.push_back(int_key("telegram_update_max_attempts", &Config::telegram_update_max_attempts, 1, 100,
                         "Attempts at handling one update before the user gets an apology and it is marked failed."));
     v.push_back(int_key("telegram_send_timeout_ms", &Config::telegram_send_timeout_ms, 1000, 600000,
-                        "Deadline of one Bot API call by the sender; a message whose sender died mid-call is "
-                        "declared ambiguous (never resent) this long plus 5 s after the call started."));
+                        "Deadline of one Bot API call by the sender. A bulk message (broadcast, reminder) whose "
+                        "sender died mid-call is declared ambiguous (never resent) this long plus 5 s after the "
+                        "call started; replies, receipts and configs are resent by the next sender."));
     v.push_back(string_key("master_key_file", &Config::master_key_file, false,
                            "File with the 32-byte master key that encrypts WireGuard private keys at rest (mode "
                            "0600; scripts/setup creates one). Required by the worker role, wg-agent and admin."));

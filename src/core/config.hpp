@@ -27,12 +27,14 @@ struct Config {
   int db_acquire_timeout_ms = 5000;
   int db_connect_timeout_ms = 5000;
   int db_query_timeout_ms = 30000;
+  int db_transaction_timeout_ms = 60000;
 
   HostPort http_listen{"127.0.0.1", 8080};
   std::optional<HostPort> health_listen;  // processes without the gateway role: /healthz, /readyz, /metrics
   int http_body_limit_bytes = 1 << 20;
   int http_read_timeout_ms = 10000;
   int http_idle_timeout_ms = 60000;
+  int http_max_connections = 4096;
   int http_shutdown_grace_ms = 10000;
 
   std::string http_proxy;
@@ -57,6 +59,7 @@ struct Config {
   int telegram_poll_timeout_s = 25;
   int telegram_global_rate = 30;
   int telegram_private_chat_interval_ms = 1000;
+  int telegram_private_chat_burst = 3;
   int telegram_group_rate_per_min = 20;
   int telegram_update_max_attempts = 3;
   int telegram_send_timeout_ms = 20000;

@@ -1,24 +1,46 @@
 #include "core/log.hpp"
 
+#include <spdlog/async.h>
+#include <spdlog/async_logger.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <fmt/format.h>
 #include <chrono>
 #include <ctime>
-#include <fmt/format.h>
+#include <thread>
 
 namespace vpnbot::log {
 namespace {
 
+constexpr size_t kQueuedLines = 8192;
+
+// One writer thread behind a bounded queue: a slow or stuck reader of stdout (a full pipe, a paused log shipper)
+// never blocks an event loop. When the queue is full the oldest line is dropped and counted.
+std::shared_ptr<spdlog::details::thread_pool>& writer() {
+  static std::shared_ptr<spdlog::details::thread_pool> instance =
+      std::make_shared<spdlog::details::thread_pool>(kQueuedLines, 1);
+  return instance;
+}
+
+std::shared_ptr<spdlog::logger> make_logger(bool async) {
+  // The JSON line is built by write(); spdlog only adds the newline.
+  auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+  std::shared_ptr<spdlog::logger> l;
+  if (async)
+    l = std::make_shared<spdlog::async_logger>("vpnbot", sink, writer(), spdlog::async_overflow_policy::overrun_oldest);
+  else
+    l = std::make_shared<spdlog::logger>("vpnbot", sink);
+  l->set_pattern("%v");
+  l->set_level(spdlog::level::info);
+  l->flush_on(spdlog::level::trace);  // each line reaches the reader promptly (on the writer thread when async)
+  return l;
+}
+
+// Synchronous until a long-running process switches to the writer thread (command-line tools keep their log
+// lines in order with what they print).
 std::shared_ptr<spdlog::logger>& logger() {
-  static std::shared_ptr<spdlog::logger> instance = [] {
-    // The JSON line is built by write(); spdlog only adds the newline and serialises writers.
-    auto l = std::make_shared<spdlog::logger>("vpnbot", std::make_shared<spdlog::sinks::stdout_sink_mt>());
-    l->set_pattern("%v");
-    l->set_level(spdlog::level::info);
-    l->flush_on(spdlog::level::trace);
-    return l;
-  }();
+  static std::shared_ptr<spdlog::logger> instance = make_logger(false);
   return instance;
 }
 
@@ -43,17 +65,35 @@ void set_level(std::string_view level) {
   logger()->set_level(spdlog::level::from_str(std::string(level == "warn" ? "warning" : level)));
 }
 
-void init(std::string_view level) { set_level(level); }
+void init(std::string_view level) {
+  set_level(level);
+}
+
+void use_writer_thread() {
+  auto level = logger()->level();
+  logger() = make_logger(true);
+  logger()->set_level(level);
+}
+
+uint64_t dropped_lines() {
+  return writer()->overrun_counter();
+}
+
+void flush() {
+  // The queue is FIFO: once a flush request has been processed, every earlier line was written.
+  logger()->flush();
+  for (int i = 0; i < 500 && writer()->queue_size() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+}
 
 void write(spdlog::level::level_enum level, std::string_view component, std::string_view msg,
            const nlohmann::json& fields) {
   auto& l = logger();
   if (!l->should_log(level)) return;
-  nlohmann::json line = {{"ts", utc_timestamp()},
-                         {"level", std::string(spdlog::level::to_string_view(level).data(),
-                                               spdlog::level::to_string_view(level).size())},
-                         {"component", component},
-                         {"msg", msg}};
+  nlohmann::json line = {
+      {"ts", utc_timestamp()},
+      {"level", std::string(spdlog::level::to_string_view(level).data(), spdlog::level::to_string_view(level).size())},
+      {"component", component},
+      {"msg", msg}};
   if (fields.is_object()) {
     for (auto it = fields.begin(); it != fields.end(); ++it) line[it.key()] = it.value();
   }

@@ -1,6 +1,7 @@
 #pragma once
-#include <nlohmann/json.hpp>
 #include <spdlog/common.h>
+#include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -10,6 +11,13 @@ namespace vpnbot::log {
 void init(std::string_view level);
 void set_level(std::string_view level);
 bool valid_level(std::string_view level);
+// Long-running processes (serve, wg-agent, sandbox): lines go through a bounded queue to one writer thread, so a
+// slow reader of stdout never blocks an event loop. Call once at start, before other threads exist.
+void use_writer_thread();
+// Lines dropped because the writer could not keep up (the queue holds 8192; the oldest go first).
+uint64_t dropped_lines();
+// Waits (bounded, ~1 s) until queued lines are written: before exit, so the last lines are not lost.
+void flush();
 
 void write(spdlog::level::level_enum level, std::string_view component, std::string_view msg,
            const nlohmann::json& fields = nlohmann::json::object());

@@ -5,6 +5,7 @@
 #include "core/asio.hpp"
 #include "core/event.hpp"
 #include "db/connection.hpp"
+#include "db/errors.hpp"
 
 namespace vpnbot::db {
 
@@ -15,6 +16,8 @@ struct PoolOptions {
   Millis acquire_timeout{5000};
   Millis connect_timeout{5000};
   Millis query_timeout{30000};
+  // A whole transaction (every statement and the COMMIT) ends by this deadline, however many statements it runs.
+  Millis transaction_timeout{60000};
 };
 
 struct PoolStats {
@@ -50,20 +53,30 @@ class PooledConnection {
 // A transaction on one pooled connection. Obtained from Pool::transaction.
 class Transaction {
  public:
-  Transaction(Connection& conn, Millis timeout) : conn_(conn), timeout_(timeout) {}
+  Transaction(Connection& conn, Millis statement_timeout, Clock::time_point deadline)
+      : conn_(conn), timeout_(statement_timeout), deadline_(deadline) {}
   awaitable<Result> query(std::string_view sql, Params params = {}) {
-    return conn_.query(std::string(sql), std::move(params), timeout_);
+    return conn_.query(std::string(sql), std::move(params), next_timeout());
   }
   template <typename... Args>
   awaitable<Result> exec(std::string_view sql, Args&&... args) {
-    return conn_.query(std::string(sql), make_params(std::forward<Args>(args)...), timeout_);
+    return conn_.query(std::string(sql), make_params(std::forward<Args>(args)...), next_timeout());
   }
-  awaitable<Result> execute_script(std::string_view sql) { return conn_.execute_script(std::string(sql), timeout_); }
+  awaitable<Result> execute_script(std::string_view sql) {
+    return conn_.execute_script(std::string(sql), next_timeout());
+  }
   uint64_t queries_sent() const { return conn_.queries_sent(); }
+  // The statement timeout, cut to what is left of the transaction's deadline (throws when nothing is left).
+  Millis next_timeout() const {
+    auto left = std::chrono::duration_cast<Millis>(deadline_ - Clock::now());
+    if (left.count() <= 0) throw QueryTimeout("db: the transaction ran past its deadline");
+    return std::min(timeout_, left);
+  }
 
  private:
   Connection& conn_;
   Millis timeout_;
+  Clock::time_point deadline_;
 };
 
 enum class Isolation { ReadCommitted, RepeatableRead, Serializable };
@@ -128,17 +141,17 @@ auto Pool::transaction(Body body, Isolation isolation, int max_attempts)
   using T = typename std::invoke_result_t<Body&, Transaction&>::value_type;
   for (int attempt = 1;; ++attempt) {
     auto conn = co_await acquire();
-    Transaction tx(*conn, options_.query_timeout);
+    Transaction tx(*conn, options_.query_timeout, Clock::now() + options_.transaction_timeout);
     std::exception_ptr error;
     try {
-      co_await conn->query(begin_statement(isolation), {}, options_.query_timeout);
+      co_await conn->query(begin_statement(isolation), {}, tx.next_timeout());
       if constexpr (std::is_void_v<T>) {
         co_await body(tx);
-        co_await conn->query("COMMIT", {}, options_.query_timeout);
+        co_await conn->query("COMMIT", {}, tx.next_timeout());
         co_return;
       } else {
         T value = co_await body(tx);
-        co_await conn->query("COMMIT", {}, options_.query_timeout);
+        co_await conn->query("COMMIT", {}, tx.next_timeout());
         co_return value;
       }
     } catch (...) {

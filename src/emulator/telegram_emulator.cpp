@@ -1,5 +1,7 @@
 #include "emulator/telegram_emulator.hpp"
 
+#include <cstdlib>
+
 #include "core/log.hpp"
 #include "emulator/multipart.hpp"
 #include "emulator/webchat.hpp"
@@ -155,22 +157,52 @@ int64_t TelegramEmulator::push_update(json update) {
   return id;
 }
 
-void TelegramEmulator::check_send_limits(int64_t chat_id) {
-  auto now = Clock::now();
-  while (!global_sends_.empty() && global_sends_.front() + std::chrono::seconds(1) <= now) global_sends_.pop_front();
-  if (static_cast<int>(global_sends_.size()) >= options_.global_per_second) {
-    stats_["global_violations"] = stats_["global_violations"].get<int>() + 1;
-    throw ApiFailure{429, "Too Many Requests: retry after 1", 1};
+bool TokenBucket::take(double rate, double burst, Clock::time_point now) {
+  if (tokens_ < 0) {
+    tokens_ = burst;
+  } else {
+    tokens_ = std::min(burst, tokens_ + rate * std::chrono::duration<double>(now - at_).count());
   }
-  auto& u = users_.at(chat_id);
-  // 5% tolerance: loopback jitter between the sender's clock and ours is not a violation.
-  if (!u.sends.empty() && now - u.sends.back() < options_.private_chat_interval * 95 / 100) {
-    stats_["per_chat_violations"] = stats_["per_chat_violations"].get<int>() + 1;
-    throw ApiFailure{429, "Too Many Requests: retry after 1", 1};
+  at_ = now;
+  if (tokens_ < 1.0 - 1e-9) return false;
+  tokens_ -= 1.0;
+  return true;
+}
+
+namespace {
+// Calls that put something into a chat count against that chat's limit; answers to queries only globally.
+bool counts_in_chat(const std::string& method) {
+  return method.rfind("send", 0) == 0 || method.rfind("edit", 0) == 0 || method == "copyMessage" ||
+         method == "forwardMessage";
+}
+bool counts_globally(const std::string& method) {
+  return counts_in_chat(method) || method == "answerCallbackQuery" || method == "answerPreCheckoutQuery";
+}
+}  // namespace
+
+std::optional<http::Response> TelegramEmulator::admit(const std::string& method, const json& params,
+                                                      Clock::time_point arrived) {
+  if (!counts_globally(method)) return std::nullopt;
+  auto refuse = [&](const char* counter) {
+    stats_[counter] = stats_[counter].get<int>() + 1;
+    stats_["rate_limited"] = stats_["rate_limited"].get<int>() + 1;
+    return api_error({429, "Too Many Requests: retry after 1", 1});
+  };
+  double global_rate = std::max(options_.global_per_second, 1);
+  double global_burst = options_.global_burst > 0 ? options_.global_burst : global_rate;
+  if (!global_bucket_.take(global_rate, global_burst, arrived)) return refuse("global_violations");
+  if (!counts_in_chat(method) || !params.contains("chat_id")) return std::nullopt;
+  int64_t chat_id = 0;
+  try {
+    chat_id = int_param(params, "chat_id");
+  } catch (const ApiFailure&) {
+    return std::nullopt;  // the method itself answers 400
   }
-  global_sends_.push_back(now);
-  u.sends.push_back(now);
-  if (u.sends.size() > 4) u.sends.pop_front();
+  double rate = chat_id > 0 ? 1000.0 / std::max<int64_t>(options_.private_chat_interval.count(), 1)
+                            : options_.group_per_minute / 60.0;
+  double burst = chat_id > 0 ? std::max(options_.private_chat_burst, 1) : std::max(options_.group_per_minute, 1);
+  if (!chat_buckets_[chat_id].take(rate, burst, arrived)) return refuse("per_chat_violations");
+  return std::nullopt;
 }
 
 json TelegramEmulator::call_method(const std::string& method, const json& params,
@@ -300,7 +332,6 @@ json TelegramEmulator::call_method(const std::string& method, const json& params
     throw ApiFailure{404, "Not Found: method " + method + " is not emulated"};
   }
   m.reply_markup = markup_param(params);
-  check_send_limits(chat_id);
   m.message_id = next_message_id_++;
   u.messages.push_back(m);
   return message_json(u, u.messages.back());
@@ -324,13 +355,9 @@ awaitable<http::Response> TelegramEmulator::bot_api(http::Request& request) {
   std::string token = path.substr(4, slash - 4);
   std::string method = path.substr(slash + 1);
   if (token != options_.token) co_return api_error({401, "Unauthorized"});
-  if (latency_.count() > 0) co_await sleep_for(latency_);
+  // Telegram counts a call when it arrives (the whole request is read by now), not when its answer leaves.
+  auto arrived = Clock::now();
   stats_["calls"][method] = stats_["calls"].value(method, 0) + 1;
-  if (auto f = failures_.find(method); f != failures_.end()) {
-    ApiFailure failure{f->second.error_code, f->second.description, f->second.retry_after};
-    if (--f->second.remaining <= 0) failures_.erase(f);
-    co_return api_error(failure);
-  }
   json params = json::object();
   std::map<std::string, std::string> files;
   const auto& body = request.message.body();
@@ -351,6 +378,17 @@ awaitable<http::Response> TelegramEmulator::bot_api(http::Request& request) {
     }
   } catch (const std::exception& e) {
     co_return api_error({400, std::string("Bad Request: can't parse request: ") + e.what()});
+  }
+  auto refusal = admit(method, params, arrived);
+  if (latency_.count() > 0 || latency_jitter_.count() > 0) {
+    auto jitter = latency_jitter_.count() > 0 ? Millis(std::rand() % (latency_jitter_.count() + 1)) : Millis(0);
+    co_await sleep_for(latency_ + jitter);
+  }
+  if (refusal) co_return std::move(*refusal);
+  if (auto f = failures_.find(method); f != failures_.end()) {
+    ApiFailure failure{f->second.error_code, f->second.description, f->second.retry_after};
+    if (--f->second.remaining <= 0) failures_.erase(f);
+    co_return api_error(failure);
   }
   if (method == "getUpdates") {
     if (!webhook_url_.empty())
@@ -558,6 +596,7 @@ awaitable<http::Response> TelegramEmulator::client_api(http::Request& request) {
     }
     if (path == "/client/latency") {
       latency_ = Millis(body.value("ms", 0));
+      latency_jitter_ = Millis(body.value("jitter_ms", 0));
       co_return http::json_response(http::bhttp::status::ok, {{"ok", true}});
     }
   } catch (const std::exception& e) {

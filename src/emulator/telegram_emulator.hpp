@@ -17,16 +17,30 @@ struct TelegramEmulatorOptions {
   HostPort listen{"127.0.0.1", 0};
   std::string token = "123456:TEST-TOKEN";
   std::string bot_username = "vpnbot_sandbox_bot";
+  // Token buckets, as Telegram applies them to each call when it arrives.
   int global_per_second = 30;
+  int global_burst = 0;  // 0: as many as the rate
   Millis private_chat_interval{1000};
+  int private_chat_burst = 3;
   int group_per_minute = 20;
+};
+
+// A token bucket: `burst` tokens, refilled at `rate` per second; a call takes one or is refused.
+class TokenBucket {
+ public:
+  bool take(double rate, double burst, Clock::time_point now);
+
+ private:
+  double tokens_ = -1;  // full on first use
+  Clock::time_point at_{};
 };
 
 // An emulator of the Telegram Bot API with the semantics the bot depends on: update_id sequence, getUpdates
 // with offset and long-poll timeout, webhook delivery with the secret header and retries, 429 with retry_after
-// above the published rate limits (violations are counted), 403 for users who blocked the bot, stored messages,
-// edits, files and invoices per chat, injectable failures and latency. A small client API under /client/ lets
-// tests and the sandbox's web chat act as users. Single-threaded: run it on its own io_context.
+// from token buckets applied when a call arrives (global, per private chat, per group; refusals are counted),
+// 403 for users who blocked the bot, stored messages, edits, files and invoices per chat, injectable failures and
+// latency (fixed plus random jitter, applied after the call was counted, as a slow server would). A small client API
+// under /client/ lets tests and the sandbox's web chat act as users. Single-threaded: run it on its own io_context.
 class TelegramEmulator {
  public:
   TelegramEmulator(asio::any_io_executor ex, TelegramEmulatorOptions options);
@@ -57,7 +71,6 @@ class TelegramEmulator {
     std::string language_code;
     bool blocked = false;
     std::vector<Message> messages;
-    std::deque<Clock::time_point> sends;  // for the per-chat limit
   };
   struct Injected {
     int error_code = 500;
@@ -74,7 +87,8 @@ class TelegramEmulator {
   json user_json(const User& u) const;
   json message_json(const User& u, const Message& m) const;
   User& user(int64_t id, const json& profile = json::object());
-  void check_send_limits(int64_t chat_id);
+  // Counts a call against the buckets at its arrival; the refusal to answer when over a limit.
+  std::optional<http::Response> admit(const std::string& method, const json& params, Clock::time_point arrived);
   awaitable<void> deliver_webhooks();
   awaitable<http::Response> client_api(http::Request& request);
 
@@ -87,20 +101,23 @@ class TelegramEmulator {
   std::deque<json> updates_;  // not yet confirmed (getUpdates) or delivered (webhook)
   int64_t next_update_id_ = 1000;
   int64_t next_message_id_ = 1;
-  std::deque<Clock::time_point> global_sends_;
+  TokenBucket global_bucket_;
+  std::map<int64_t, TokenBucket> chat_buckets_;
   Event updates_arrived_;
   std::string webhook_url_, webhook_secret_;
   int webhook_max_connections_ = 40;
   bool stopping_ = false;
   int deliverers_ = 0;
   Millis latency_{0};
+  Millis latency_jitter_{0};
   std::map<std::string, Injected> failures_;
   std::map<int64_t, json> pre_checkouts_;  // pending pre_checkout_query id -> invoice
   std::map<int64_t, Clock::time_point> pre_checkout_at_;
   std::map<std::string, int64_t> star_charges_;  // telegram_payment_charge_id -> user
   std::set<std::string> refunded_charges_;
-  json stats_ = {{"calls", json::object()}, {"per_chat_violations", 0}, {"global_violations", 0},      {"forbidden", 0},
-                 {"callback_answers", 0},   {"webhook_delivered", 0},   {"webhook_failed_attempts", 0}};
+  json stats_ = {{"calls", json::object()}, {"per_chat_violations", 0},    {"global_violations", 0},
+                 {"forbidden", 0},          {"rate_limited", 0},           {"callback_answers", 0},
+                 {"webhook_delivered", 0},  {"webhook_failed_attempts", 0}};
 };
 
 }  // namespace vpnbot::emulator

@@ -30,15 +30,24 @@ struct Client::Transfer {
   ClientResponse response;
   CURLcode result = CURLE_OK;
   char error[CURL_ERROR_SIZE] = {};
+  size_t max_response_bytes = 0;
+  bool body_too_large = false;
+  bool completed = false;
+  bool cancelled = false;
   Event done;
 };
 
-namespace {
-
-size_t write_body(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
+size_t Client::write_body(char* data, size_t size, size_t n, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  if (transfer->response.body.size() + size * n > transfer->max_response_bytes) {
+    transfer->body_too_large = true;
+    return 0;  // curl stops the transfer with CURLE_WRITE_ERROR
+  }
+  transfer->response.body.append(data, size * n);
   return size * n;
 }
+
+namespace {
 
 size_t write_header(char* data, size_t size, size_t n, void* user) {
   auto* headers = static_cast<std::multimap<std::string, std::string>*>(user);
@@ -161,6 +170,7 @@ void Client::collect_finished() {
     transfer->result = msg->data.result;
     curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &transfer->response.status);
     curl_multi_remove_handle(multi_, msg->easy_handle);
+    transfer->completed = true;
     transfer->done.notify();
   }
 }
@@ -183,8 +193,9 @@ awaitable<ClientResponse> Client::send(ClientRequest request) {
   curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(easy, CURLOPT_USERAGENT, options_.user_agent.c_str());
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer->error);
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &write_body);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &transfer->response.body);
+  transfer->max_response_bytes = options_.max_response_bytes;
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Client::write_body);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer.get());
   curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &write_header);
   curl_easy_setopt(easy, CURLOPT_HEADERDATA, &transfer->response.headers);
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -215,12 +226,29 @@ awaitable<ClientResponse> Client::send(ClientRequest request) {
   CURLMcode added = curl_multi_add_handle(multi_, easy);
   if (added != CURLM_OK)
     throw TransportError(std::string("http client: ") + curl_multi_strerror(added), CURLE_FAILED_INIT);
+  if (r.cancel) {
+    if (r.cancel->cancelled()) {
+      curl_multi_remove_handle(multi_, easy);
+      throw TransportError("http client: " + r.url + " cancelled", CURLE_ABORTED_BY_CALLBACK);
+    }
+    r.cancel->on_cancel([t = transfer.get()] {
+      t->cancelled = true;
+      t->done.notify();
+    });
+  }
   // curl enforces the timeout; our own deadline is a backstop so this wait can never hang.
   bool finished = co_await transfer->done.wait_for(timeout + Millis(2000));
-  if (!finished) {
+  if (r.cancel) r.cancel->clear();
+  if (!transfer->completed) {
     curl_multi_remove_handle(multi_, easy);
+    if (finished && transfer->cancelled)
+      throw TransportError("http client: " + r.url + " cancelled", CURLE_ABORTED_BY_CALLBACK);
     throw TransportError("http client: " + r.url + " timed out", CURLE_OPERATION_TIMEDOUT);
   }
+  if (transfer->body_too_large)
+    throw TransportError("http client: " + r.method + " " + r.url + ": response body over " +
+                             std::to_string(transfer->max_response_bytes) + " bytes",
+                         CURLE_FILESIZE_EXCEEDED);
   if (transfer->result != CURLE_OK) {
     std::string detail = transfer->error[0] ? transfer->error : curl_easy_strerror(transfer->result);
     throw TransportError("http client: " + r.method + " " + r.url + ": " + detail, transfer->result);

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "core/asio.hpp"
+#include "core/cancellation.hpp"
 #include "core/event.hpp"
 
 namespace vpnbot::http {
@@ -23,6 +24,9 @@ struct ClientRequest {
   std::string body;
   std::vector<MultipartPart> multipart;  // when non-empty, sent as multipart/form-data instead of body
   Millis timeout{0};                     // 0 = the client's default
+  // Cancelling abandons the transfer at once (TransportError with cancelled() true): a long poll must not hold up
+  // a shutdown. Not owned; must outlive the call.
+  Cancellation* cancel = nullptr;
 };
 
 struct ClientResponse {
@@ -38,6 +42,8 @@ class TransportError : public std::runtime_error {
   TransportError(const std::string& what, CURLcode code) : std::runtime_error(what), code_(code) {}
   CURLcode code() const { return code_; }
   bool timed_out() const { return code_ == CURLE_OPERATION_TIMEDOUT; }
+  bool cancelled() const { return code_ == CURLE_ABORTED_BY_CALLBACK; }
+  bool too_large() const { return code_ == CURLE_FILESIZE_EXCEEDED; }
 
  private:
   CURLcode code_;
@@ -48,6 +54,8 @@ struct ClientOptions {
   Millis default_timeout{30000};
   Millis connect_timeout{10000};
   int max_connections = 64;
+  // A response body larger than this fails the call (a misbehaving or hostile server cannot exhaust memory).
+  size_t max_response_bytes = 16 * 1024 * 1024;
   std::string user_agent = "vpnbot/" VPNBOT_VERSION;
 };
 
@@ -67,6 +75,7 @@ class Client {
   struct Socket;
   static int on_socket(CURL* easy, curl_socket_t fd, int what, void* self, void* socket_ptr);
   static int on_timer(CURLM* multi, long timeout_ms, void* self);
+  static size_t write_body(char* data, size_t size, size_t n, void* transfer);
   void arm(const std::shared_ptr<Socket>& socket);
   void socket_action(curl_socket_t fd, int events);
   void collect_finished();

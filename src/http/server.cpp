@@ -115,8 +115,26 @@ awaitable<void> Server::accept_loop() {
       co_await sleep_for(Millis(50));
       continue;
     }
+    if (sessions_.size() - evicting_ >= options_.max_connections && !evict_one()) {
+      ++stats_.refused;
+      socket.close(ec);  // every connection is busy: refuse this one for the price of an accept
+      continue;
+    }
     asio::co_spawn(ex_, serve(std::move(socket)), asio::detached);
   }
+}
+
+bool Server::evict_one() {
+  Session* oldest = nullptr;
+  for (auto* s : sessions_)
+    if (!s->busy && !s->evicted && (!oldest || s->waiting_since < oldest->waiting_since)) oldest = s;
+  if (!oldest) return false;
+  ++stats_.evicted;
+  ++evicting_;  // room for the new connection now; the session leaves the set when its coroutine ends
+  oldest->evicted = true;
+  boost::system::error_code ec;
+  oldest->stream->socket().close(ec);  // its pending read completes with an error and the coroutine ends
+  return true;
 }
 
 awaitable<void> Server::linger(beast::tcp_stream& stream) {
@@ -138,11 +156,12 @@ awaitable<void> Server::serve(tcp::socket socket) {
   if (!ec) remote_ip = remote.address().to_string();
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
-  Session session{&stream, false};
+  Session session{&stream, false, false, Clock::now()};
   sessions_.insert(&session);
   ++stats_.open_connections;
   bool first = true;
-  while (!stopping_) {
+  while (!stopping_ && !session.evicted) {
+    session.waiting_since = Clock::now();
     bhttp::request_parser<bhttp::string_body> parser;
     parser.body_limit(options_.body_limit);
     parser.header_limit(16 * 1024);
@@ -216,8 +235,12 @@ awaitable<void> Server::serve(tcp::socket socket) {
     session.busy = false;
     if (ec || !keep_alive) break;
   }
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream.close();
+  if (session.evicted) {
+    --evicting_;
+  } else {
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.close();
+  }
   sessions_.erase(&session);
   --stats_.open_connections;
 }

@@ -51,6 +51,9 @@ struct ServerOptions {
   Millis idle_timeout{60000};
   // Called after every answered request (metrics): route pattern, status, seconds spent.
   std::function<void(const std::string& route, int status, double seconds)> on_request;
+  // Beyond this many open connections a new one evicts the connection idle longest (waiting for a request), or is
+  // closed at once when every connection is busy: idle or slow-header floods cannot lock out a genuine client.
+  size_t max_connections = 4096;
 };
 
 struct ServerStats {
@@ -59,6 +62,8 @@ struct ServerStats {
   uint64_t bad_requests = 0;
   uint64_t timeouts = 0;
   uint64_t handler_errors = 0;
+  uint64_t evicted = 0;  // idle connections closed to make room
+  uint64_t refused = 0;  // connections closed at accept (all busy)
   int open_connections = 0;
 };
 
@@ -78,7 +83,11 @@ class Server {
   struct Session {
     beast::tcp_stream* stream = nullptr;
     bool busy = false;
+    bool evicted = false;
+    Clock::time_point waiting_since{};  // when it began waiting for its next request
   };
+  // At the cap: closes the connection that waited longest for a request; false when all are busy.
+  bool evict_one();
   awaitable<void> accept_loop();
   awaitable<void> serve(tcp::socket socket);
   awaitable<void> linger(beast::tcp_stream& stream);
@@ -90,6 +99,7 @@ class Server {
   uint16_t port_ = 0;
   bool stopping_ = false;
   std::set<Session*> sessions_;
+  size_t evicting_ = 0;  // evicted sessions whose coroutines have not ended yet
   ServerStats stats_;
 };
 

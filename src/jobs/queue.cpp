@@ -56,7 +56,7 @@ WITH due AS (
   SELECT id FROM jobs
   WHERE state IN ('pending', 'running') AND run_at <= now() AND attempts < max_attempts
     AND ($1::text[] IS NULL OR kind = ANY($1::text[]))
-  ORDER BY run_at, priority DESC, id
+  ORDER BY priority DESC, run_at, id
   LIMIT $2
   FOR UPDATE SKIP LOCKED
 )

@@ -18,7 +18,7 @@ struct NewJob {
   std::optional<std::string> unique_key;  // an existing (kind, key) makes the enqueue a no-op
   Millis delay{0};
   int max_attempts = 10;
-  int priority = 0;  // breaks ties between jobs due at the same moment (higher first)
+  int priority = 0;  // among due jobs, higher first (then the longest due)
 };
 
 struct ClaimedJob {
@@ -60,7 +60,8 @@ class Queue {
   // The same inside the handler's own transaction, so its effects and "done" commit together (exactly once).
   static awaitable<void> complete(db::Transaction& tx, const ClaimedJob& job, const std::string& owner);
   // Schedules a retry with exponential backoff and jitter, or marks dead after max_attempts.
-  awaitable<void> fail(const ClaimedJob& job, const std::string& owner, const std::string& error, bool permanent = false);
+  awaitable<void> fail(const ClaimedJob& job, const std::string& owner, const std::string& error,
+                       bool permanent = false);
   // Extends the leases of jobs this owner is running; returns how many were extended.
   awaitable<int64_t> extend_leases(const std::vector<int64_t>& ids, const std::string& owner, Millis lease);
   // Jobs whose final attempt's lease ran out are dead (they would otherwise stay "running" forever).

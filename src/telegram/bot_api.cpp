@@ -28,13 +28,14 @@ json BotApi::parse_response(long http_status, const std::string& body) {
   throw ApiError(code, std::move(description), retry_after);
 }
 
-awaitable<json> BotApi::call(std::string method, json params, Millis timeout) {
+awaitable<json> BotApi::call(std::string method, json params, Millis timeout, Cancellation* cancel) {
   http::ClientRequest request;
   request.method = "POST";
   request.url = url_for(method);
   request.headers.push_back({"Content-Type", "application/json"});
   request.body = params.dump();
   request.timeout = timeout;
+  request.cancel = cancel;
   auto response = co_await client_.send(std::move(request));
   co_return parse_response(response.status, response.body);
 }
@@ -59,10 +60,10 @@ awaitable<json> BotApi::set_webhook(const WebhookSettings& s) {
 }
 
 awaitable<json> BotApi::get_updates(int64_t offset, int timeout_seconds, int limit,
-                                    const std::vector<std::string>& allowed_updates) {
+                                    const std::vector<std::string>& allowed_updates, Cancellation* cancel) {
   json params{{"offset", offset}, {"timeout", timeout_seconds}, {"limit", limit}};
   if (!allowed_updates.empty()) params["allowed_updates"] = allowed_updates;
-  return call("getUpdates", std::move(params), Millis((timeout_seconds + 10) * 1000));
+  return call("getUpdates", std::move(params), Millis((timeout_seconds + 10) * 1000), cancel);
 }
 
 awaitable<json> BotApi::send_message(int64_t chat_id, std::string text, json reply_markup) {

@@ -54,7 +54,8 @@ class BotApi {
   BotApi(http::Client& client, std::string base_url, std::string token);
 
   // Generic call with JSON parameters; returns `result`.
-  awaitable<json> call(std::string method, json params = json::object(), Millis timeout = Millis(0));
+  awaitable<json> call(std::string method, json params = json::object(), Millis timeout = Millis(0),
+                       Cancellation* cancel = nullptr);
   // multipart/form-data call (uploads); non-string params are sent as their JSON text, as the API expects.
   awaitable<json> call_multipart(std::string method, json params, std::vector<InputFile> files,
                                  Millis timeout = Millis(0));
@@ -64,9 +65,9 @@ class BotApi {
   awaitable<json> delete_webhook(bool drop_pending_updates = false) {
     return call("deleteWebhook", {{"drop_pending_updates", drop_pending_updates}});
   }
-  // Long poll: the HTTP deadline is the poll timeout plus a margin.
+  // Long poll: the HTTP deadline is the poll timeout plus a margin; `cancel` ends it early (shutdown).
   awaitable<json> get_updates(int64_t offset, int timeout_seconds, int limit = 100,
-                              const std::vector<std::string>& allowed_updates = {});
+                              const std::vector<std::string>& allowed_updates = {}, Cancellation* cancel = nullptr);
   awaitable<json> send_message(int64_t chat_id, std::string text, json reply_markup = nullptr);
   awaitable<json> edit_message_text(int64_t chat_id, int64_t message_id, std::string text, json reply_markup = nullptr);
   awaitable<json> edit_message_reply_markup(int64_t chat_id, int64_t message_id, json reply_markup);

@@ -16,49 +16,55 @@ bool secret_matches(std::string_view presented, std::string_view expected) {
 
 void add_webhook_route(http::Router& router, db::Pool& pool, InboxWriter& writer, std::string secret,
                        IngestStats& stats) {
-  router.add(
-      http::bhttp::verb::post, kWebhookPath,
-      [&pool, &writer, secret = std::move(secret), &stats](http::Request& request) -> awaitable<http::Response> {
-        auto presented = request.header("X-Telegram-Bot-Api-Secret-Token");
-        if (presented.empty() || !secret_matches(presented, secret)) {
-          ++stats.rejected_secret;
-          log::warn(
-              "telegram", "webhook rejected: bad secret",
-              {{"request_id", request.request_id}, {"remote_ip", request.remote_ip}, {"missing", presented.empty()}});
-          co_return http::json_response(
-              presented.empty() ? http::bhttp::status::unauthorized : http::bhttp::status::forbidden,
-              {{"error", "invalid secret token"}});
-        }
-        const std::string& body = request.message.body();
-        auto update = json::parse(body, nullptr, false);
-        std::string reason;
-        UpdateKey key;
-        if (update.is_discarded()) {
-          reason = "body is not JSON";
-        } else {
-          try {
-            key = classify_update(update);
-          } catch (const MalformedUpdate& e) {
-            reason = e.what();
-          }
-        }
-        Inbox inbox(pool);
-        if (!reason.empty()) {
-          // Kept for the operator and answered 200: a 4xx would make Telegram redeliver it forever and
-          // hold back every update after it.
-          ++stats.malformed;
-          log::warn("telegram", "malformed update kept and skipped",
-                    {{"request_id", request.request_id}, {"reason", reason}});
-          co_await inbox.store_malformed("webhook", reason, body);
-          co_return http::json_response(http::bhttp::status::ok, {{"ok", true}, {"stored", false}});
-        }
-        bool fresh = co_await writer.store(std::move(key), body);
-        if (fresh)
-          ++stats.stored;
-        else
-          ++stats.duplicates;
-        co_return http::json_response(http::bhttp::status::ok, {{"ok", true}});
-      });
+  router.add(http::bhttp::verb::post, kWebhookPath,
+             [&pool, &writer, secret = std::move(secret), &stats](http::Request& request) -> awaitable<http::Response> {
+               auto presented = request.header("X-Telegram-Bot-Api-Secret-Token");
+               if (presented.empty() || !secret_matches(presented, secret)) {
+                 ++stats.rejected_secret;
+                 if (stats.kept.admit("bad_secret", Clock::now()))
+                   log::warn("telegram", "webhook rejected: bad secret",
+                             {{"request_id", request.request_id},
+                              {"remote_ip", request.remote_ip},
+                              {"missing", presented.empty()},
+                              {"similar_not_logged", stats.kept.take_suppressed("bad_secret")}});
+                 co_return http::json_response(
+                     presented.empty() ? http::bhttp::status::unauthorized : http::bhttp::status::forbidden,
+                     {{"error", "invalid secret token"}});
+               }
+               const std::string& body = request.message.body();
+               auto update = json::parse(body, nullptr, false);
+               std::string reason;
+               UpdateKey key;
+               if (update.is_discarded()) {
+                 reason = "body is not JSON";
+               } else {
+                 try {
+                   key = classify_update(update);
+                 } catch (const MalformedUpdate& e) {
+                   reason = e.what();
+                 }
+               }
+               Inbox inbox(pool);
+               if (!reason.empty()) {
+                 // Kept for the operator and answered 200: a 4xx would make Telegram redeliver it forever and
+                 // hold back every update after it.
+                 ++stats.malformed;
+                 if (stats.kept.admit("malformed", Clock::now())) {
+                   log::warn("telegram", "malformed update kept and skipped",
+                             {{"request_id", request.request_id},
+                              {"reason", reason},
+                              {"similar_not_kept", stats.kept.take_suppressed("malformed")}});
+                   co_await inbox.store_malformed("webhook", reason, body);
+                 }
+                 co_return http::json_response(http::bhttp::status::ok, {{"ok", true}, {"stored", false}});
+               }
+               bool fresh = co_await writer.store(std::move(key), body);
+               if (fresh)
+                 ++stats.stored;
+               else
+                 ++stats.duplicates;
+               co_return http::json_response(http::bhttp::status::ok, {{"ok", true}});
+             });
 }
 
 awaitable<int64_t> load_poll_offset(db::Pool& pool) {
@@ -126,6 +132,8 @@ void Poller::stop() {
   stopping_ = true;
   lease_.stop();
   wake_.notify();
+  // Nothing is lost: the offset only advances after the polled updates are committed.
+  cancel_poll_.cancel();
 }
 
 awaitable<void> Poller::run() {
@@ -149,13 +157,18 @@ awaitable<void> Poller::run() {
         log::info("telegram", "polling for updates", {{"owner", options_.owner}});
       }
       int64_t offset = co_await load_poll_offset(pool_);
-      auto updates = co_await api_.get_updates(offset, options_.timeout_seconds, 100, options_.allowed_updates);
+      if (stopping_) break;
+      auto updates =
+          co_await api_.get_updates(offset, options_.timeout_seconds, 100, options_.allowed_updates, &cancel_poll_);
       if (updates.is_array() && !updates.empty()) co_await store_polled_updates(pool_, updates, stats_);
       backoff = Millis(1000);
     } catch (const ApiError& e) {
       error = e.what();
       if (e.too_many_requests()) pause = Millis(e.retry_after().value_or(1) * 1000);
       if (e.code() == 409) webhook_cleared = false;
+    } catch (const http::TransportError& e) {
+      if (stopping_ && e.cancelled()) break;
+      error = e.what();
     } catch (const std::exception& e) {
       error = e.what();
     }

@@ -2,6 +2,7 @@
 #include <string>
 
 #include "core/event.hpp"
+#include "core/sampler.hpp"
 #include "db/pool.hpp"
 #include "http/server.hpp"
 #include "jobs/lease.hpp"
@@ -18,6 +19,8 @@ struct IngestStats {
   uint64_t duplicates = 0;
   uint64_t malformed = 0;
   uint64_t rejected_secret = 0;
+  // Refused and malformed bodies are counted; only a few a minute are logged or kept in tg_malformed.
+  Sampler kept{5};
 };
 
 // Constant-time comparison of the X-Telegram-Bot-Api-Secret-Token header (lengths do not leak either).
@@ -55,6 +58,7 @@ class Poller {
   PollerOptions options_;
   jobs::LeaderLease lease_;
   Event wake_;
+  Cancellation cancel_poll_;  // stop() ends the open long poll at once
   bool stopping_ = false;
   IngestStats stats_;
 };

@@ -17,8 +17,8 @@ bool answers_a_query(const std::string& method) {
 
 constexpr const char* kEnqueue = R"sql(
 WITH ins AS (
-  INSERT INTO outbox (chat_id, method, payload, files, priority, unique_key)
-  VALUES ($1, $2, $3, $4, $5, $6)
+  INSERT INTO outbox (chat_id, method, payload, files, priority, unique_key, delivery)
+  VALUES ($1, $2, $3, $4, $5, $6, $7)
   ON CONFLICT (unique_key) DO NOTHING
   RETURNING id
 )
@@ -35,7 +35,8 @@ db::Params enqueue_params(const OutMessage& m) {
                        {"base64", to_base64(f.data)}});
   }
   return db::make_params(m.chat_id, m.method, m.payload, files.is_null() ? db::Param{} : db::to_param(files),
-                         m.priority, m.unique_key);
+                         m.priority, m.unique_key,
+                         std::string(m.delivery == Delivery::at_most_once ? "at_most_once" : "at_least_once"));
 }
 
 bool is_connect_failure(CURLcode code) {
@@ -80,16 +81,9 @@ awaitable<void> Sender::run() {
     int started = 0;
     std::string error;
     try {
-      if (Clock::now() >= next_recovery) {
-        // Rows whose sender died mid-call: the call may or may not have reached Telegram. Not resent.
-        auto r = co_await pool_.query(
-            "UPDATE outbox SET state = 'ambiguous', last_error = 'sender stopped during the call', locked_by = NULL "
-            "WHERE state = 'sending' AND lease_until < now()");
-        if (r.affected() > 0) {
-          stats_.ambiguous += r.affected();
-          log::warn("sender", "outbox rows left in flight by a stopped sender marked ambiguous",
-                    {{"rows", r.affected()}});
-        }
+      if (Clock::now() >= next_recovery || recover_now_) {
+        recover_now_ = false;
+        co_await recover_abandoned_rows();
         next_recovery = Clock::now() + Millis(10000);
         limiter_.forget_idle(Clock::now());
       }
@@ -115,6 +109,36 @@ awaitable<void> Sender::run() {
   while (in_flight_ > 0) co_await sleep_for(Millis(10));
 }
 
+void Sender::lease_acquired() {
+  recover_now_ = true;
+  wakeup_.notify();
+}
+
+awaitable<void> Sender::recover_abandoned_rows() {
+  // Rows another sender left in flight (it died, or lost the lease): at-least-once rows go out again at once (this
+  // sender holds the lease, so their sender is gone or no longer sending); at-most-once rows become 'ambiguous'
+  // once their lease passed, because the call may have reached Telegram.
+  auto r = co_await pool_.exec(R"sql(
+UPDATE outbox SET state = CASE WHEN delivery = 'at_least_once' AND attempts < $2 THEN 'pending' ELSE 'ambiguous' END,
+                  last_error = 'sender stopped during the call', locked_by = NULL, lease_until = NULL
+WHERE state = 'sending'
+  AND (lease_until < now() OR (delivery = 'at_least_once' AND locked_by IS DISTINCT FROM $1))
+RETURNING state)sql",
+                               options_.owner, options_.max_attempts);
+  int resent = 0, ambiguous = 0;
+  for (int i = 0; i < r.rows(); ++i) {
+    if (r.get<std::string>(i, 0) == "pending")
+      ++resent;
+    else
+      ++ambiguous;
+  }
+  stats_.ambiguous += ambiguous;
+  stats_.recovered += resent;
+  if (r.rows() > 0)
+    log::warn("sender", "outbox rows left in flight by a stopped sender recovered",
+              {{"resent", resent}, {"ambiguous", ambiguous}});
+}
+
 awaitable<int> Sender::send_ready_rows() {
   int capacity = options_.max_in_flight - in_flight_;
   auto now = Clock::now();
@@ -124,33 +148,29 @@ awaitable<int> Sender::send_ready_rows() {
       "ORDER BY priority DESC, not_before, id LIMIT $1",
       std::max(capacity * 4, 64));
   std::vector<int64_t> picked;
+  std::map<int64_t, RateLimiter::Slot> slots;     // row -> its rate-limit slot
   std::map<int64_t, Clock::time_point> deferred;  // chat -> when it may get its next message
   std::set<int64_t> seen_chats;
   now = Clock::now();
   for (int i = 0; i < candidates.rows() && static_cast<int>(picked.size()) < capacity; ++i) {
     int64_t id = candidates.get<int64_t>(i, 0);
     int64_t chat = candidates.get<int64_t>(i, 1);
+    if (auto global = limiter_.global_ready_at(now); global > now) {  // nothing else may go either
+      next_ready_ = global;
+      break;
+    }
     if (answers_a_query(candidates.get<std::string>(i, 2))) {
       // Not a message in the chat: no per-chat spacing or ordering, so a button press is answered at once.
-      if (limiter_.ready_at(0, now) > now) {
-        next_ready_ = limiter_.ready_at(0, now);
-        break;
-      }
-      limiter_.record_global(now);
+      slots[id] = limiter_.take_global(now);
       picked.push_back(id);
       continue;
     }
     if (!seen_chats.insert(chat).second || busy_chats_.count(chat)) continue;  // keep the chat's order
-    auto ready = limiter_.ready_at(chat, now);
-    if (ready > now) {
-      if (limiter_.ready_at(0, now) > now) {  // the global limit: nothing else may go either
-        next_ready_ = limiter_.ready_at(0, now);
-        break;
-      }
+    if (auto ready = limiter_.ready_at(chat, now); ready > now) {
       deferred[chat] = ready;
       continue;
     }
-    limiter_.record(chat, now);  // reserve the slot now so the next candidate sees it
+    slots[id] = limiter_.take(chat, now);  // held from now: the call may reach Telegram any moment from here
     picked.push_back(id);
   }
   // Chats that must wait step out of the head of the queue until their time, so they cannot starve others.
@@ -164,26 +184,36 @@ awaitable<int> Sender::send_ready_rows() {
   }
   if (picked.empty()) co_return 0;
   auto ids = db::to_bigint_array(picked);
-  // Recorded before the call: from here on a crash leaves the row 'sending', never sent twice.
-  auto claimed = co_await pool_.exec(
-      "UPDATE outbox SET state = 'sending', attempts = attempts + 1, locked_by = $2, "
-      "lease_until = now() + make_interval(secs => $3::double precision / 1000) "
-      "WHERE id = ANY($1::bigint[]) AND state = 'pending' "
-      "RETURNING id, chat_id, method, payload, files, attempts, priority",
-      ids, options_.owner, options_.send_timeout.count() + 5000);
+  // Recorded before the call: from here on a crash leaves the row 'sending' for recover_abandoned_rows.
+  db::Result claimed;
+  try {
+    claimed = co_await pool_.exec(
+        "UPDATE outbox SET state = 'sending', attempts = attempts + 1, locked_by = $2, "
+        "lease_until = now() + make_interval(secs => $3::double precision / 1000) "
+        "WHERE id = ANY($1::bigint[]) AND state = 'pending' "
+        "RETURNING id, chat_id, method, payload, files, attempts, priority, delivery = 'at_least_once'",
+        ids, options_.owner, options_.send_timeout.count() + 5000);
+  } catch (const std::exception&) {
+    for (const auto& [id, slot] : slots) limiter_.abandoned(slot);
+    throw;
+  }
   for (int i = 0; i < claimed.rows(); ++i) {
-    Row row{claimed.get<int64_t>(i, 0),
+    int64_t id = claimed.get<int64_t>(i, 0);
+    auto slot = slots.extract(id);
+    Row row{id,
             claimed.get<int64_t>(i, 1),
             claimed.get<std::string>(i, 2),
             claimed.get<json>(i, 3),
             claimed.is_null(i, 4) ? json() : claimed.get<json>(i, 4),
             claimed.get<int>(i, 5),
             claimed.get<int>(i, 6),
-            now};
+            claimed.get<bool>(i, 7),
+            slot.mapped()};
     if (!answers_a_query(row.method)) busy_chats_.insert(row.chat_id);
     ++in_flight_;
     asio::co_spawn(ex_, deliver(std::move(row)), asio::detached);
   }
+  for (const auto& [id, slot] : slots) limiter_.abandoned(slot);  // claimed by nobody here: never sent
   co_return claimed.rows();
 }
 
@@ -231,12 +261,14 @@ awaitable<void> Sender::deliver(Row row) {
     }
   } catch (const http::TransportError& e) {
     error = e.what();
-    if (is_connect_failure(e.code()) && row.attempts < options_.max_attempts)
+    // A connect failure never reached Telegram; any other failure may have: only at-least-once rows go again.
+    bool may_repeat = is_connect_failure(e.code()) || row.at_least_once;
+    if (may_repeat && row.attempts < options_.max_attempts)
       retry_in = Millis(1000 << std::min(row.attempts, 8));
     else if (is_connect_failure(e.code()))
       state = "failed";
     else
-      state = "ambiguous";  // the request may have reached Telegram: at most once, so not resent
+      state = "ambiguous";
   } catch (const std::exception& e) {
     error = e.what();
     state = "failed";  // e.g. a corrupt stored file: retrying cannot help
@@ -251,12 +283,8 @@ awaitable<void> Sender::deliver(Row row) {
     // The row stays 'sending' and becomes 'ambiguous' after its lease: logged, never resent.
     log::error("sender", "could not record the outcome of a send", {{"outbox_id", row.id}, {"error", e.what()}});
   }
-  auto finished = Clock::now();
-  limiter_.completed_global(row.started, finished);
-  if (!answers_a_query(row.method)) {
-    limiter_.completed(row.chat_id, finished);
-    busy_chats_.erase(row.chat_id);
-  }
+  limiter_.completed(row.slot, Clock::now());
+  if (!answers_a_query(row.method)) busy_chats_.erase(row.chat_id);
   --in_flight_;
   wakeup_.notify();
 }
@@ -275,11 +303,11 @@ awaitable<void> Sender::finish(const Row& row, std::string state, std::optional<
 WITH done AS (
   UPDATE outbox SET state = $2, result = $3, last_error = NULLIF($4, ''), locked_by = NULL,
                     sent_at = CASE WHEN $2 = 'sent' THEN now() END
-  WHERE id = $1 AND state = 'sending'
+  WHERE id = $1 AND state = 'sending' AND locked_by = $5
   RETURNING chat_id
 )
 UPDATE users SET reachable = false FROM done WHERE $2 = 'blocked' AND users.id = done.chat_id)sql",
-                      row.id, state, stored, error);
+                      row.id, state, stored, error, options_.owner);
 }
 
 awaitable<void> Sender::retry_later(const Row& row, Millis delay, std::string error) {
@@ -289,8 +317,8 @@ awaitable<void> Sender::retry_later(const Row& row, Millis delay, std::string er
       "UPDATE outbox SET state = 'pending', locked_by = NULL, lease_until = NULL, "
       "last_error = CASE WHEN id = $1 THEN $3 ELSE last_error END, "
       "not_before = GREATEST(not_before, now() + make_interval(secs => $2::double precision / 1000)) "
-      "WHERE (id = $1 AND state = 'sending') OR (chat_id = $4 AND state = 'pending' AND id > $1)",
-      row.id, delay.count(), error, row.chat_id);
+      "WHERE (id = $1 AND state = 'sending' AND locked_by = $5) OR (chat_id = $4 AND state = 'pending' AND id > $1)",
+      row.id, delay.count(), error, row.chat_id, options_.owner);
 }
 
 }  // namespace vpnbot::telegram

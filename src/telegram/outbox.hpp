@@ -18,6 +18,12 @@ inline constexpr int kPriorityReply = 10;  // answers to the user's own action
 inline constexpr int kPriorityNotice = 5;  // payment confirmations, reminders
 inline constexpr int kPriorityBulk = 0;    // broadcasts
 
+// What happens to a message whose outcome is unknown (the sender died or the call timed out after the request
+// left): interactive answers and purchase deliverables (replies, receipts, the config file and QR) are sent again,
+// since a missing menu or config is worse than a rare duplicate; bulk messages (broadcasts, reminders, notices
+// nobody asked for) are never sent twice.
+enum class Delivery { at_least_once, at_most_once };
+
 struct OutMessage {
   int64_t chat_id = 0;
   std::string method = "sendMessage";
@@ -25,6 +31,7 @@ struct OutMessage {
   std::vector<InputFile> files;
   int priority = kPriorityReply;
   std::optional<std::string> unique_key;  // an existing key makes the enqueue a no-op
+  Delivery delivery = Delivery::at_least_once;
 };
 
 // The outbox table: every outbound Bot API call of the bot, sent later by the one Sender.
@@ -61,17 +68,21 @@ struct SenderStats {
   uint64_t failed = 0;        // 400 and exhausted retries
   uint64_t retried = 0;
   uint64_t ambiguous = 0;
+  uint64_t recovered = 0;  // at-least-once rows a stopped sender left in flight, sent again
 };
 
 // Sends outbox rows through the Bot API within the rate limits. Run one per bot (under a lease: the limits
-// are global to the bot token). Each row is marked 'sending' before its HTTP call and 'sent' after; rows a
-// killed sender left in 'sending' become 'ambiguous' once their lease passes and are not sent again.
+// are global to the bot token). Each row is marked 'sending' before its HTTP call and 'sent' after. Rows a
+// stopped sender left in 'sending' are sent again when at-least-once (as soon as another sender holds the lease)
+// and become 'ambiguous' when at-most-once (once their lease passes).
 class Sender {
  public:
   Sender(asio::any_io_executor ex, db::Pool& pool, BotApi& api, SenderOptions options);
   awaitable<void> run();
   void stop();
   void wake() { wakeup_.notify(); }
+  // This process just became the bot's sender: rows a previous sender left in flight are recovered at once.
+  void lease_acquired();
   const SenderStats& stats() const { return stats_; }
 
  private:
@@ -83,25 +94,27 @@ class Sender {
     json files;
     int attempts;
     int priority;
-    Clock::time_point started;  // the moment its rate-limit slot was taken
+    bool at_least_once;
+    RateLimiter::Slot slot;  // taken when the row was picked, released when the call completed
   };
   awaitable<int> send_ready_rows();
   awaitable<void> deliver(Row row);
   awaitable<json> call_api(const Row& row);
   awaitable<void> finish(const Row& row, std::string state, std::optional<json> result, std::string error);
   awaitable<void> retry_later(const Row& row, Millis delay, std::string error);
+  awaitable<void> recover_abandoned_rows();
 
   asio::any_io_executor ex_;
   db::Pool& pool_;
   BotApi& api_;
   SenderOptions options_;
   RateLimiter limiter_;
-  std::set<int64_t> busy_chats_;
-  Clock::time_point next_ready_{};  // when the global rate frees a slot for rows it held back  // one message per chat
-                                    // in flight keeps the chat's order
+  std::set<int64_t> busy_chats_;    // one message per chat in flight keeps the chat's order
+  Clock::time_point next_ready_{};  // when the global rate frees a slot for rows it held back
   int in_flight_ = 0;
   Event wakeup_;
   bool stopping_ = false;
+  bool recover_now_ = true;
   SenderStats stats_;
 };
 

@@ -1,47 +1,76 @@
 #pragma once
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <unordered_map>
 
 #include "core/asio.hpp"
 
 namespace vpnbot::telegram {
 
-// Telegram's published limits: about 30 messages/s to different chats, 1 message/s to one private chat,
-// 20 messages/min to one group. Overridable (paid broadcasts allow up to 1000/s).
+// Telegram's published limits, as a server that counts each call when it arrives: a token bucket of 30/s (burst
+// 30) for the whole bot, 1/s with a short burst in one private chat, 20/min in a group. Overridable (paid
+// broadcasts allow up to 1000/s).
 struct RateLimits {
   int global_per_second = 30;
   double private_chat_per_second = 1.0;
   int group_per_minute = 20;
+  int private_chat_burst = 3;
 };
 
-// Pure bookkeeping of what was sent when (no I/O): the sender asks when a chat may get its next message.
+// Pure bookkeeping (no I/O) that keeps every call inside Telegram's buckets whatever the response time.
+//
+// A call reaches Telegram at some unknown moment between our decision to send it and its completion. So:
+// - globally, a call holds one of N slots from the decision until one second after it completed; at most N slots
+//   are held at once, hence at most N arrivals fall in any one-second window (a bucket of N/s with burst N never
+//   refuses such a sequence);
+// - in a private chat (one call in flight at a time), a GCRA bucket advances from the completion, the latest
+//   moment the call can have arrived, so Telegram's own bucket is never ahead of ours.
 class RateLimiter {
  public:
+  using Slot = uint64_t;
+
   explicit RateLimiter(RateLimits limits) : limits_(limits) {}
 
-  // The earliest moment a message to `chat_id` respects every limit (and any global pause after a 429).
+  // The earliest moment a message to `chat_id` respects every limit; Clock::time_point::max() while that
+  // depends on calls still in flight (their completion wakes the sender).
   Clock::time_point ready_at(int64_t chat_id, Clock::time_point now) const;
-  void record(int64_t chat_id, Clock::time_point when);
-  // The call started at `started` (as recorded) finished at `finished`: its global slot moves to the finish.
-  void completed_global(Clock::time_point started, Clock::time_point finished);
-  // A call that counts against the bot's global rate only (answers to callback and pre-checkout queries).
-  void record_global(Clock::time_point when);
-  // When the call to that chat finished: the next one is spaced from here, so network jitter between our clock
-  // and Telegram's can never squeeze two messages closer than the limit.
-  void completed(int64_t chat_id, Clock::time_point when);
+  // The same for a call that counts against the bot's global rate only (answers to queries).
+  Clock::time_point global_ready_at(Clock::time_point now) const;
+  // Takes the global slot (and the chat's turn) for a call decided at `now`.
+  Slot take(int64_t chat_id, Clock::time_point now);
+  Slot take_global(Clock::time_point now);
+  // The call made with `slot` completed at `finished` (any outcome: it may have reached Telegram).
+  void completed(Slot slot, Clock::time_point finished);
+  // The call was never made (the row was claimed elsewhere): its slot and the chat's turn are given back.
+  void abandoned(Slot slot);
   // After a 429: nothing goes out before `until` (Telegram's retry_after applies to the whole bot).
   void pause_until(Clock::time_point until);
   Clock::time_point paused_until() const { return paused_until_; }
   const RateLimits& limits() const { return limits_; }
-  // Forgets chats idle for over a minute (bounded memory during a broadcast to many chats).
+  // Forgets chats idle for over a minute and freed slots (bounded memory during a broadcast to many chats).
   void forget_idle(Clock::time_point now);
   size_t tracked_chats() const { return chats_.size(); }
+  size_t held_slots(Clock::time_point now) const;
 
  private:
+  struct Held {
+    std::optional<int64_t> chat;                   // empty for answers to queries
+    std::optional<Clock::time_point> released_at;  // completion + 1 s; empty while in flight
+  };
+  struct ChatState {
+    Clock::time_point theoretical_arrival{};  // GCRA, private chats
+    std::deque<Clock::time_point> recent;     // groups: completions within the last minute
+    bool in_flight = false;
+    Clock::time_point last_activity{};
+  };
+  void prune(Clock::time_point now) const;
+  Clock::duration private_interval() const;
+
   RateLimits limits_;
-  std::deque<Clock::time_point> global_;  // send times within the last second
-  std::unordered_map<int64_t, std::deque<Clock::time_point>> chats_;
+  mutable std::unordered_map<Slot, Held> held_;
+  std::unordered_map<int64_t, ChatState> chats_;
+  Slot next_slot_ = 1;
   Clock::time_point paused_until_{};
 };
 

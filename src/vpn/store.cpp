@@ -179,7 +179,7 @@ awaitable<Peer> VpnStore::provision(int64_t user_id, std::optional<int64_t> node
 
 awaitable<bool> VpnStore::set_peer_state(int64_t peer_id, std::string state) {
   auto r = co_await pool_.exec(
-      "UPDATE vpn_peers SET state = $2, revision = nextval('vpn_peer_revision'), updated_at = now(), "
+      "UPDATE vpn_peers SET state = $2, revision = vpn_next_revision(), updated_at = now(), "
       "removed_at = CASE WHEN $2 = 'removed' THEN now() END "
       "WHERE id = $1 AND state <> $2 AND state <> 'removed'",
       peer_id, state);
@@ -189,7 +189,7 @@ awaitable<bool> VpnStore::set_peer_state(int64_t peer_id, std::string state) {
 awaitable<int64_t> VpnStore::set_user_peers_state(db::Transaction& tx, int64_t user_id, std::string from_state,
                                                   std::string to_state) {
   auto r = co_await tx.exec(
-      "UPDATE vpn_peers SET state = $3, revision = nextval('vpn_peer_revision'), updated_at = now() "
+      "UPDATE vpn_peers SET state = $3, revision = vpn_next_revision(), updated_at = now() "
       "WHERE user_id = $1 AND state = $2",
       user_id, from_state, to_state);
   co_return r.affected();
@@ -206,7 +206,7 @@ awaitable<Peer> VpnStore::regenerate_keys(db::Transaction& tx, const SecretBox& 
   auto keys = generate_keypair();
   std::string private_sealed = box.seal(keys.private_key), psk_sealed = box.seal(generate_preshared_key());
   auto r = co_await tx.exec(std::string("UPDATE vpn_peers SET public_key = $2, private_key_enc = $3, "
-                                        "preshared_key_enc = $4, revision = nextval('vpn_peer_revision'), "
+                                        "preshared_key_enc = $4, revision = vpn_next_revision(), "
                                         "updated_at = now() WHERE id = $1 AND state <> 'removed' "
                                         "AND ($5::bigint IS NULL OR user_id = $5) RETURNING ") +
                                 kPeerColumns,
@@ -218,7 +218,7 @@ awaitable<Peer> VpnStore::regenerate_keys(db::Transaction& tx, const SecretBox& 
 awaitable<Peer> VpnStore::move_to_node(int64_t peer_id, int64_t node_id) {
   co_return co_await pool_.transaction([&](db::Transaction& tx) -> awaitable<Peer> {
     auto old = co_await tx.exec(
-        "UPDATE vpn_peers SET state = 'removed', removed_at = now(), revision = nextval('vpn_peer_revision'), "
+        "UPDATE vpn_peers SET state = 'removed', removed_at = now(), revision = vpn_next_revision(), "
         "updated_at = now() WHERE id = $1 AND state <> 'removed' RETURNING user_id, subscription_id, node_id",
         peer_id);
     if (old.empty()) throw std::invalid_argument("no live config " + std::to_string(peer_id));
@@ -251,11 +251,23 @@ awaitable<std::vector<Peer>> VpnStore::user_peers(int64_t user_id) {
   co_return out;
 }
 
-awaitable<std::vector<DesiredPeer>> VpnStore::changes_since(int64_t node_id, int64_t revision, int limit) {
+awaitable<int64_t> VpnStore::committed_revision() {
+  co_return co_await pool_.transaction([](db::Transaction& tx) -> awaitable<int64_t> {
+    // Read the sequence first: every transaction that took a value up to it already holds the shared lock, so the
+    // exclusive one below is granted only once they all ended.
+    auto last = co_await tx.exec("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM vpn_peer_revision");
+    co_await tx.exec("SET LOCAL lock_timeout = '5s'");
+    co_await tx.exec("SELECT pg_advisory_xact_lock(7419001)");
+    co_return last.get<int64_t>(0, 0);
+  });
+}
+
+awaitable<std::vector<DesiredPeer>> VpnStore::changes_since(int64_t node_id, int64_t revision, int64_t up_to,
+                                                            int limit) {
   auto r = co_await pool_.exec(
       "SELECT id, public_key, preshared_key_enc, host(address), state, revision FROM vpn_peers "
-      "WHERE node_id = $1 AND revision > $2 ORDER BY revision LIMIT $3",
-      node_id, revision, limit);
+      "WHERE node_id = $1 AND revision > $2 AND revision <= $3 ORDER BY revision LIMIT $4",
+      node_id, revision, up_to, limit);
   std::vector<DesiredPeer> out;
   out.reserve(r.rows());
   for (int i = 0; i < r.rows(); ++i)

@@ -124,7 +124,10 @@ class VpnStore {
                                                    int64_t user_id);
 
   // Agent side: peers of a node changed after `revision`, oldest first (keyset pagination).
-  awaitable<std::vector<DesiredPeer>> changes_since(int64_t node_id, int64_t revision, int limit);
+  awaitable<std::vector<DesiredPeer>> changes_since(int64_t node_id, int64_t revision, int64_t up_to, int limit);
+  // The revision below which every change is committed: no transaction still running can commit a revision at
+  // or below it (it waits for them; see vpn_next_revision). The safe limit for an agent's cursor.
+  awaitable<int64_t> committed_revision();
   // Everything the client needs for its .conf.
   awaitable<ClientConfigData> client_config(int64_t peer_id);
 

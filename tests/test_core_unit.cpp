@@ -1,0 +1,54 @@
+// Pure pieces of the core: the bounded sampler of refused input and the log writer that never blocks.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "core/log.hpp"
+#include "core/sampler.hpp"
+
+using namespace vpnbot;
+
+TEST(Sampler, KeepsAFewPerKindAndMinuteAndCountsTheRest) {
+  Sampler sampler(5);
+  auto t0 = Clock::now();
+  int kept = 0;
+  for (int i = 0; i < 100000; ++i) kept += sampler.admit("heleket:bad_sign", t0 + std::chrono::microseconds(i)) ? 1 : 0;
+  EXPECT_EQ(kept, 5);
+  EXPECT_TRUE(sampler.admit("yookassa:foreign_ip", t0)) << "kinds are independent";
+  EXPECT_EQ(sampler.take_suppressed("heleket:bad_sign"), 99995u);
+  EXPECT_EQ(sampler.take_suppressed("heleket:bad_sign"), 0u);
+  EXPECT_TRUE(sampler.admit("heleket:bad_sign", t0 + std::chrono::seconds(61))) << "a new minute, a new sample";
+}
+
+// stdout is a pipe nobody reads (a stuck log shipper): writing 100k lines returns promptly, the overflow is
+// dropped and counted, and the lines still queued are written once the reader drains.
+TEST(Log, ASlowReaderNeverBlocksTheWriter) {
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  fflush(stdout);
+  int saved = ::dup(STDOUT_FILENO);
+  ::dup2(pipe_fds[1], STDOUT_FILENO);
+  log::use_writer_thread();
+  auto started = Clock::now();
+  for (int i = 0; i < 100000; ++i) log::info("test", "line", {{"i", i}});
+  auto took = std::chrono::duration_cast<Millis>(Clock::now() - started);
+  uint64_t dropped = log::dropped_lines();
+  // Drain the pipe so the writer thread can finish, then restore stdout.
+  std::thread reader([fd = pipe_fds[0]] {
+    char buffer[65536];
+    while (::read(fd, buffer, sizeof buffer) > 0) {
+    }
+  });
+  log::flush();
+  fflush(stdout);
+  ::dup2(saved, STDOUT_FILENO);
+  ::close(pipe_fds[1]);
+  reader.join();
+  ::close(pipe_fds[0]);
+  ::close(saved);
+  std::cout << "100000 lines into a stuck pipe: " << took.count() << " ms, " << dropped << " dropped\n";
+  EXPECT_LT(took, Millis(5000)) << "the caller was blocked by the reader";
+  EXPECT_GT(dropped, 0u) << "the queue is bounded";
+}
