@@ -48,6 +48,21 @@ class PaymentsTest : public AsyncDbTest {
             {"VPNBOT_HELEKET_MERCHANT", o.heleket_merchant},
             {"VPNBOT_HELEKET_API_KEY", o.heleket_api_key}};
   }
+  // The bot on: webhook mode against the Telegram emulator.
+  static void with_telegram(std::map<std::string, std::string>& e, const EmulatorThread& telegram,
+                            const std::string& secret) {
+    e["VPNBOT_TELEGRAM_MODE"] = "webhook";
+    e["VPNBOT_TELEGRAM_API_URL"] = telegram.base_url();
+    e["VPNBOT_TELEGRAM_TOKEN"] = telegram.token();
+    e["VPNBOT_TELEGRAM_WEBHOOK_SECRET"] = secret;
+  }
+  // Messages the bot sent to one user, oldest first.
+  static json bot_messages_of(EmulatorThread& telegram, int64_t user) {
+    json out = json::array();
+    for (auto& m : telegram.messages(user))
+      if (m.value("from_bot", false)) out.push_back(m);
+    return out;
+  }
   vpnbot::testing::Process spawn(std::map<std::string, std::string> e, const std::string& roles,
                                  const std::string& instance) {
     e["VPNBOT_ROLES"] = roles;
@@ -264,21 +279,13 @@ TEST_F(PaymentsTest, BotCheckoutWithStarsAndYooKassaThenAdminRefund) {
   EmulatorThread telegram;
   add_node("10.30.0.0/24");
   auto e = env(payments, port);
-  e["VPNBOT_TELEGRAM_MODE"] = "webhook";
-  e["VPNBOT_TELEGRAM_API_URL"] = telegram.base_url();
-  e["VPNBOT_TELEGRAM_TOKEN"] = telegram.token();
-  e["VPNBOT_TELEGRAM_WEBHOOK_SECRET"] = "payments-test-secret";
+  with_telegram(e, telegram, "payments-test-secret");
   e["VPNBOT_TELEGRAM_PRIVATE_CHAT_INTERVAL_MS"] = "50";
   auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
   wait_healthy(port, serve);
   ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
   constexpr int64_t user = 4242;
-  auto bot_messages = [&] {
-    json out = json::array();
-    for (auto& m : telegram.messages(user))
-      if (m.value("from_bot", false)) out.push_back(m);
-    return out;
-  };
+  auto bot_messages = [&] { return bot_messages_of(telegram, user); };
   auto find = [&](const std::function<bool(const json&)>& match) -> std::optional<json> {
     for (auto& m : bot_messages())
       if (match(m)) return m;
@@ -388,21 +395,13 @@ TEST_F(PaymentsTest, WorkerKilledMidSendStillDeliversEveryReceiptAndConfig) {
   EmulatorThread telegram;
   add_node("10.40.0.0/24");
   auto e = env(payments, port);
-  e["VPNBOT_TELEGRAM_MODE"] = "webhook";
-  e["VPNBOT_TELEGRAM_API_URL"] = telegram.base_url();
-  e["VPNBOT_TELEGRAM_TOKEN"] = telegram.token();
-  e["VPNBOT_TELEGRAM_WEBHOOK_SECRET"] = "kill-test-secret";
+  with_telegram(e, telegram, "kill-test-secret");
   e["VPNBOT_TELEGRAM_SEND_TIMEOUT_MS"] = "5000";
   auto gateway = spawn(e, "gateway", "gateway-1");
   wait_healthy(port, gateway);
   auto worker = spawn(e, "worker", "worker-doomed");
   ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << gateway.output();
-  auto messages = [&](int64_t user) {
-    json out = json::array();
-    for (auto& m : telegram.messages(user))
-      if (m.value("from_bot", false)) out.push_back(m);
-    return out;
-  };
+  auto messages = [&](int64_t user) { return bot_messages_of(telegram, user); };
   for (int64_t user = kFirst; user < kFirst + kBuyers; ++user)
     telegram.client("/client/send_message", {{"user_id", user}, {"first_name", "Buyer"}, {"text", "/start"}});
   ASSERT_TRUE(eventually([&] {
@@ -476,17 +475,15 @@ TEST_F(PaymentsTest, BotApiCallsPerUserAction) {
   EmulatorThread telegram;
   add_node("10.50.0.0/24");
   auto e = env(payments, port);
-  e["VPNBOT_TELEGRAM_MODE"] = "webhook";
-  e["VPNBOT_TELEGRAM_API_URL"] = telegram.base_url();
-  e["VPNBOT_TELEGRAM_TOKEN"] = telegram.token();
-  e["VPNBOT_TELEGRAM_WEBHOOK_SECRET"] = "calls-test-secret";
+  with_telegram(e, telegram, "calls-test-secret");
   auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
   wait_healthy(port, serve);
   ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
   constexpr int64_t user = 7777;
   auto calls = [&] {
     std::map<std::string, int> out;
-    for (auto& [method, n] : telegram.stats()["calls"].items())
+    json stats = telegram.stats();  // named: items() of a temporary would dangle
+    for (auto& [method, n] : stats["calls"].items())
       if (method != "getMe" && method != "setWebhook" && method != "getUpdates" && method != "deleteWebhook")
         out[method] = n.get<int>();
     return out;
@@ -506,12 +503,7 @@ TEST_F(PaymentsTest, BotApiCallsPerUserAction) {
       if (n - before[method] > 0) delta[method] = n - before[method];
     table.push_back({action, delta});
   };
-  auto bot_messages = [&] {
-    json out = json::array();
-    for (auto& m : telegram.messages(user))
-      if (m.value("from_bot", false)) out.push_back(m);
-    return out;
-  };
+  auto bot_messages = [&] { return bot_messages_of(telegram, user); };
   auto find_text = [&](const std::string& needle) -> std::optional<json> {
     for (auto& m : bot_messages())
       if (m.value("text", "").find(needle) != std::string::npos) return m;
@@ -570,6 +562,9 @@ TEST_F(PaymentsTest, BotApiCallsPerUserAction) {
   for (const char* screen : {"buy", "sub", "cfg", "bal", "ref", "help", "lang", "menu"})
     EXPECT_EQ(total_calls[std::string("open a menu screen (") + screen + ")"], 2)
         << screen << ": the answer to the button and the edit in place";
+  EXPECT_EQ(messages_in_chat["card purchase: confirm (payment link)"], 1)
+      << "the confirm screen turns into the status in place; only the payment link is a new message";
+  EXPECT_EQ(total_calls["card purchase: confirm (payment link)"], 3);
   EXPECT_EQ(messages_in_chat["card purchase: paid (receipt, .conf, QR)"], 3);
   serve.signal(SIGTERM);
   EXPECT_EQ(serve.wait(Millis(30000)), 0);

@@ -112,6 +112,9 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
     text = t(ctx, "config.rekey.confirm", {{"id", id}});
     markup = keyboard({{button(t(ctx, "config.rekey.yes"), encode_callback("cfg", {"rky", id}))},
                        {button(t(ctx, "common.back"), encode_callback("m", {"cfg"}))}});
+  } else if (screen == "status" && !ctx.status_text.empty()) {
+    text = ctx.status_text;
+    markup = back;
   } else if (screen == "help") {
     text = t(ctx, "screen.help");
     markup = back;

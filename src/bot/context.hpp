@@ -12,6 +12,7 @@ struct Bot::Context {
   User user;
   int64_t chat_id = 0;
   int64_t update_id = 0;
+  std::string status_text;  // the "status" screen: the outcome of an action, shown in place of the menu
 };
 
 inline telegram::json button(std::string text, std::string data) {

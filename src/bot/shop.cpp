@@ -350,9 +350,9 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
       co_await billing::enqueue_create_payment(ctx.tx, order.id);
       status = t(ctx, "checkout.creating_link", {{"order", order_id}});
     }
-    json none;
-    co_await reply(ctx, std::move(status), std::move(none));
-    screen = {"menu"};
+    // Shown in place of the confirm screen (one edit, not one more message; the button cannot be pressed twice).
+    ctx.status_text = std::move(status);
+    screen = {"status"};
     co_return "";
   }
   screen = {"menu"};
