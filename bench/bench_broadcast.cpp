@@ -46,7 +46,9 @@ int main(int argc, char** argv) {
   bench::BenchDatabase database(2, 8);
   auto& io = database.io;
   auto& pool = database.pool;
-  http::Client client(io.get_executor(), http::ClientOptions{});
+  http::ClientOptions client_options;
+  client_options.max_connections = 256;
+  http::Client client(io.get_executor(), client_options);
   auto post = [&](std::string path, nlohmann::json body) -> awaitable<std::string> {
     http::ClientRequest r;
     r.method = body.is_null() ? "GET" : "POST";
@@ -85,7 +87,7 @@ int main(int argc, char** argv) {
   telegram::SenderOptions options;
   options.owner = "bench";
   options.limits = {rate, 1.0, 20};
-  options.max_in_flight = 64;
+  options.max_in_flight = std::max(32, rate / 8);  // as serve sets it
   options.may_send = [] { return true; };
   telegram::Sender sender(io.get_executor(), pool, api, options);
   asio::co_spawn(io, sender.run(), asio::detached);

@@ -222,7 +222,7 @@ TEST_F(SchedulerTest, FiftyThousandRecipientBroadcastSurvivesKillingTheSenderAnd
   int64_t ambiguous = count("SELECT count(*) FROM outbox WHERE broadcast_id = 1 AND state = 'ambiguous'");
   EXPECT_GE(once, kUsers - static_cast<int64_t>(blocked.size()) - ambiguous)
       << "every reachable user got their copy, except at most the few in flight when the sender was killed";
-  EXPECT_LE(ambiguous, 64) << "only what was in flight at the kill";
+  EXPECT_LE(ambiguous, 1000 / 8) << "only what was in flight at the kill (the sender keeps rate / 8 calls in flight)";
   // Blocked users are marked, except one whose message was in flight at the kill (ambiguous: never resent).
   int64_t blocked_in_flight =
       count("SELECT count(*) FROM outbox WHERE broadcast_id = 1 AND state = 'ambiguous' AND chat_id % 100 = 0");

@@ -322,6 +322,8 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
                                  1000.0 / std::max(1, config.telegram_private_chat_interval_ms),
                                  config.telegram_group_rate_per_min, config.telegram_private_chat_burst};
         sender_options.send_timeout = Millis(config.telegram_send_timeout_ms);
+        // A call holds its slot for its round trip + 1 s: paid broadcasts (up to 1000/s) need more calls at once.
+        sender_options.max_in_flight = std::max(32, config.telegram_global_rate / 8);
         sender_options.allow_paid_broadcast = config.telegram_allow_paid_broadcast;
         sender_options.may_send = [sender_lease] { return sender_lease->held(); };
         roles.sender = std::make_unique<telegram::Sender>(ex, pool, *roles.bot_api, sender_options);

@@ -148,29 +148,28 @@ awaitable<int> Sender::send_ready_rows() {
       "ORDER BY priority DESC, not_before, id LIMIT $1",
       std::max(capacity * 4, 64));
   std::vector<int64_t> picked;
-  std::map<int64_t, RateLimiter::Slot> slots;     // row -> its rate-limit slot
   std::map<int64_t, Clock::time_point> deferred;  // chat -> when it may get its next message
   std::set<int64_t> seen_chats;
   now = Clock::now();
+  // Slots are taken only once the rows are claimed, right before the calls: the database round trips until then
+  // do not hold slots. Nothing else takes a slot meanwhile (only this loop does), so what is checked here holds.
   for (int i = 0; i < candidates.rows() && static_cast<int>(picked.size()) < capacity; ++i) {
     int64_t id = candidates.get<int64_t>(i, 0);
     int64_t chat = candidates.get<int64_t>(i, 1);
-    if (auto global = limiter_.global_ready_at(now); global > now) {  // nothing else may go either
+    if (auto global = limiter_.global_ready_at(now, picked.size()); global > now) {  // nothing else may go either
       next_ready_ = global;
       break;
     }
     if (answers_a_query(candidates.get<std::string>(i, 2))) {
       // Not a message in the chat: no per-chat spacing or ordering, so a button press is answered at once.
-      slots[id] = limiter_.take_global(now);
       picked.push_back(id);
       continue;
     }
     if (!seen_chats.insert(chat).second || busy_chats_.count(chat)) continue;  // keep the chat's order
-    if (auto ready = limiter_.ready_at(chat, now); ready > now) {
+    if (auto ready = limiter_.ready_at(chat, now, picked.size()); ready > now) {
       deferred[chat] = ready;
       continue;
     }
-    slots[id] = limiter_.take(chat, now);  // held from now: the call may reach Telegram any moment from here
     picked.push_back(id);
   }
   // Chats that must wait step out of the head of the queue until their time, so they cannot starve others.
@@ -185,35 +184,32 @@ awaitable<int> Sender::send_ready_rows() {
   if (picked.empty()) co_return 0;
   auto ids = db::to_bigint_array(picked);
   // Recorded before the call: from here on a crash leaves the row 'sending' for recover_abandoned_rows.
-  db::Result claimed;
-  try {
-    claimed = co_await pool_.exec(
-        "UPDATE outbox SET state = 'sending', attempts = attempts + 1, locked_by = $2, "
-        "lease_until = now() + make_interval(secs => $3::double precision / 1000) "
-        "WHERE id = ANY($1::bigint[]) AND state = 'pending' "
-        "RETURNING id, chat_id, method, payload, files, attempts, priority, delivery = 'at_least_once'",
-        ids, options_.owner, options_.send_timeout.count() + 5000);
-  } catch (const std::exception&) {
-    for (const auto& [id, slot] : slots) limiter_.abandoned(slot);
-    throw;
-  }
+  auto claimed = co_await pool_.exec(
+      "UPDATE outbox SET state = 'sending', attempts = attempts + 1, locked_by = $2, "
+      "lease_until = now() + make_interval(secs => $3::double precision / 1000) "
+      "WHERE id = ANY($1::bigint[]) AND state = 'pending' "
+      "RETURNING id, chat_id, method, payload, files, attempts, priority, delivery = 'at_least_once'",
+      ids, options_.owner, options_.send_timeout.count() + 5000);
+  now = Clock::now();
   for (int i = 0; i < claimed.rows(); ++i) {
     int64_t id = claimed.get<int64_t>(i, 0);
-    auto slot = slots.extract(id);
+    int64_t chat = claimed.get<int64_t>(i, 1);
+    std::string method = claimed.get<std::string>(i, 2);
+    // Held from here: the call may reach Telegram any moment from now on.
+    auto slot = answers_a_query(method) ? limiter_.take_global(now) : limiter_.take(chat, now);
     Row row{id,
-            claimed.get<int64_t>(i, 1),
-            claimed.get<std::string>(i, 2),
+            chat,
+            std::move(method),
             claimed.get<json>(i, 3),
             claimed.is_null(i, 4) ? json() : claimed.get<json>(i, 4),
             claimed.get<int>(i, 5),
             claimed.get<int>(i, 6),
             claimed.get<bool>(i, 7),
-            slot.mapped()};
+            slot};
     if (!answers_a_query(row.method)) busy_chats_.insert(row.chat_id);
     ++in_flight_;
     asio::co_spawn(ex_, deliver(std::move(row)), asio::detached);
   }
-  for (const auto& [id, slot] : slots) limiter_.abandoned(slot);  // claimed by nobody here: never sent
   co_return claimed.rows();
 }
 
@@ -273,6 +269,9 @@ awaitable<void> Sender::deliver(Row row) {
     error = e.what();
     state = "failed";  // e.g. a corrupt stored file: retrying cannot help
   }
+  // The call cannot have reached Telegram after it returned: its slot counts from here, not from after the
+  // bookkeeping below (which would hold slots for a database round trip and cost broadcast throughput).
+  limiter_.completed(row.slot, Clock::now());
   try {
     if (retry_in) {
       co_await retry_later(row, *retry_in, error);
@@ -280,10 +279,9 @@ awaitable<void> Sender::deliver(Row row) {
       co_await finish(row, state, result, error);
     }
   } catch (const std::exception& e) {
-    // The row stays 'sending' and becomes 'ambiguous' after its lease: logged, never resent.
+    // The row stays 'sending': recovered by the next sender (resent when at least once, else ambiguous).
     log::error("sender", "could not record the outcome of a send", {{"outbox_id", row.id}, {"error", e.what()}});
   }
-  limiter_.completed(row.slot, Clock::now());
   if (!answers_a_query(row.method)) busy_chats_.erase(row.chat_id);
   --in_flight_;
   wakeup_.notify();

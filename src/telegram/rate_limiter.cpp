@@ -14,34 +14,30 @@ Clock::duration RateLimiter::private_interval() const {
 }
 
 void RateLimiter::prune(Clock::time_point now) const {
-  for (auto it = held_.begin(); it != held_.end();) {
-    if (it->second.released_at && *it->second.released_at <= now)
-      it = held_.erase(it);
-    else
-      ++it;
-  }
+  while (!releases_.empty() && releases_.front() <= now) releases_.pop_front();
 }
 
 size_t RateLimiter::held_slots(Clock::time_point now) const {
   prune(now);
-  return held_.size();
+  return in_flight_.size() + releases_.size();
 }
 
-Clock::time_point RateLimiter::global_ready_at(Clock::time_point now) const {
+Clock::time_point RateLimiter::global_ready_at(Clock::time_point now, size_t reserved) const {
   auto ready = std::max(now, paused_until_);
   size_t limit = static_cast<size_t>(std::max(limits_.global_per_second, 0));
   if (limit == 0) return Clock::time_point::max();
   prune(now);
-  if (held_.size() < limit) return ready;
-  // Every slot is held: the earliest release frees one; if all are still in flight, only a completion can.
-  auto earliest = Clock::time_point::max();
-  for (const auto& [slot, held] : held_)
-    if (held.released_at) earliest = std::min(earliest, *held.released_at);
-  return std::max(ready, earliest);
+  size_t held = in_flight_.size() + releases_.size() + reserved;
+  if (held < limit) return ready;
+  // Every slot is held: the (held - limit + 1)-th release frees one; if too few calls have completed, only a
+  // completion can.
+  size_t index = held - limit;
+  if (index >= releases_.size()) return Clock::time_point::max();
+  return std::max(ready, releases_[index]);
 }
 
-Clock::time_point RateLimiter::ready_at(int64_t chat_id, Clock::time_point now) const {
-  auto ready = global_ready_at(now);
+Clock::time_point RateLimiter::ready_at(int64_t chat_id, Clock::time_point now, size_t reserved) const {
+  auto ready = global_ready_at(now, reserved);
   auto it = chats_.find(chat_id);
   if (it == chats_.end()) return ready;
   const auto& chat = it->second;
@@ -58,7 +54,7 @@ Clock::time_point RateLimiter::ready_at(int64_t chat_id, Clock::time_point now) 
 
 RateLimiter::Slot RateLimiter::take(int64_t chat_id, Clock::time_point now) {
   Slot slot = next_slot_++;
-  held_[slot] = Held{chat_id, std::nullopt};
+  in_flight_[slot] = chat_id;
   auto& chat = chats_[chat_id];
   chat.in_flight = true;
   chat.last_activity = now;
@@ -67,20 +63,22 @@ RateLimiter::Slot RateLimiter::take(int64_t chat_id, Clock::time_point now) {
 
 RateLimiter::Slot RateLimiter::take_global(Clock::time_point) {
   Slot slot = next_slot_++;
-  held_[slot] = Held{std::nullopt, std::nullopt};
+  in_flight_[slot] = std::nullopt;
   return slot;
 }
 
 void RateLimiter::completed(Slot slot, Clock::time_point finished) {
-  auto it = held_.find(slot);
-  if (it == held_.end()) return;
-  it->second.released_at = finished + kGlobalWindow;
-  if (!it->second.chat) return;
-  int64_t chat_id = *it->second.chat;
-  auto& chat = chats_[chat_id];
+  auto it = in_flight_.find(slot);
+  if (it == in_flight_.end()) return;
+  auto chat_id = it->second;
+  in_flight_.erase(it);
+  auto released = finished + kGlobalWindow;  // completions come in time order: this is almost always the back
+  releases_.insert(std::upper_bound(releases_.begin(), releases_.end(), released), released);
+  if (!chat_id) return;
+  auto& chat = chats_[*chat_id];
   chat.in_flight = false;
   chat.last_activity = finished;
-  if (chat_id > 0) {
+  if (*chat_id > 0) {
     chat.theoretical_arrival = std::max(chat.theoretical_arrival, finished) + private_interval();
   } else {
     chat.recent.push_back(finished);
@@ -90,10 +88,10 @@ void RateLimiter::completed(Slot slot, Clock::time_point finished) {
 }
 
 void RateLimiter::abandoned(Slot slot) {
-  auto it = held_.find(slot);
-  if (it == held_.end()) return;
-  if (it->second.chat) chats_[*it->second.chat].in_flight = false;
-  held_.erase(it);
+  auto it = in_flight_.find(slot);
+  if (it == in_flight_.end()) return;
+  if (it->second) chats_[*it->second].in_flight = false;
+  in_flight_.erase(it);
 }
 
 void RateLimiter::pause_until(Clock::time_point until) {

@@ -34,9 +34,10 @@ class RateLimiter {
 
   // The earliest moment a message to `chat_id` respects every limit; Clock::time_point::max() while that
   // depends on calls still in flight (their completion wakes the sender).
-  Clock::time_point ready_at(int64_t chat_id, Clock::time_point now) const;
+  // `reserved`: slots the caller has promised to calls it will take() before anything else completes.
+  Clock::time_point ready_at(int64_t chat_id, Clock::time_point now, size_t reserved = 0) const;
   // The same for a call that counts against the bot's global rate only (answers to queries).
-  Clock::time_point global_ready_at(Clock::time_point now) const;
+  Clock::time_point global_ready_at(Clock::time_point now, size_t reserved = 0) const;
   // Takes the global slot (and the chat's turn) for a call decided at `now`.
   Slot take(int64_t chat_id, Clock::time_point now);
   Slot take_global(Clock::time_point now);
@@ -54,10 +55,6 @@ class RateLimiter {
   size_t held_slots(Clock::time_point now) const;
 
  private:
-  struct Held {
-    std::optional<int64_t> chat;                   // empty for answers to queries
-    std::optional<Clock::time_point> released_at;  // completion + 1 s; empty while in flight
-  };
   struct ChatState {
     Clock::time_point theoretical_arrival{};  // GCRA, private chats
     std::deque<Clock::time_point> recent;     // groups: completions within the last minute
@@ -68,7 +65,8 @@ class RateLimiter {
   Clock::duration private_interval() const;
 
   RateLimits limits_;
-  mutable std::unordered_map<Slot, Held> held_;
+  std::unordered_map<Slot, std::optional<int64_t>> in_flight_;  // slot -> its chat (none: an answer to a query)
+  mutable std::deque<Clock::time_point> releases_;              // completion + 1 s of finished calls, in order
   std::unordered_map<int64_t, ChatState> chats_;
   Slot next_slot_ = 1;
   Clock::time_point paused_until_{};
