@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
       pool.blocking_executor(), database.cluster->url(), {jobs::kNotifyChannel},
       [&](const db::Notification&) { worker.wake(); }, [&] { worker.wake(); });
   asio::co_spawn(io, listener.run(), asio::detached);
-  asio::co_spawn(io, worker.run(Millis(1000)), asio::detached);
+  worker.start();
   const int samples = 200;
   std::vector<double> latencies;
   bench::run_until_done(
@@ -177,10 +177,10 @@ int main(int argc, char** argv) {
     }());
     latencies.push_back(seconds_since(start));
   }
-  worker.stop();
   listener.stop();
   bench::run_until_done(io, [&]() -> awaitable<int> {
-    co_await sleep_for(Millis(1500));
+    co_await worker.stop(Clock::now() + Millis(1000));
+    co_await sleep_for(Millis(500));  // the listener's loop notices its stop
     co_return 0;
   }());
   std::sort(latencies.begin(), latencies.end());

@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   options.max_in_flight = std::max(32, rate / 8);  // as serve sets it
   options.may_send = [] { return true; };
   telegram::Sender sender(io.get_executor(), pool, api, options);
-  asio::co_spawn(io, sender.run(), asio::detached);
+  sender.start();
   run_until_done(io, [&]() -> awaitable<int> {
     for (;;) {
       auto r = co_await pool.exec(
@@ -105,9 +105,8 @@ int main(int argc, char** argv) {
   int64_t sent = span.get<int64_t>(0, 0);
   double seconds = span.get<double>(0, 1);
   double achieved = (sent - 1) / seconds;
-  sender.stop();
   run_until_done(io, [&]() -> awaitable<int> {
-    co_await sleep_for(Millis(700));
+    co_await sender.stop(Clock::now() + Millis(5000));
     co_return 0;
   }());
   auto stats = nlohmann::json::parse(run_until_done(io, post("/client/stats", nullptr)));

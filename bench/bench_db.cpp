@@ -106,11 +106,16 @@ int main(int argc, char** argv) {
       });
     }
     auto start = Clock::now();
-    for (auto& w : list) asio::co_spawn(io, w->run(Millis(1000)), asio::detached);
+    for (auto& w : list) w->start();
     asio::steady_timer poll(io);
     std::function<void()> check = [&] {
       if (done >= static_cast<uint64_t>(jobs_total)) {
-        for (auto& w : list) w->stop();
+        asio::co_spawn(
+            io,
+            [&]() -> awaitable<void> {
+              for (auto& w : list) co_await w->stop(Clock::now() + Millis(1000));
+            },
+            asio::detached);
         return;
       }
       poll.expires_after(Millis(5));

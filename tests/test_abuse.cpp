@@ -12,7 +12,7 @@
 #include <iostream>
 #include <thread>
 
-#include "admin/operations.hpp"
+#include "ops/operations.hpp"
 #include "app/housekeeping.hpp"
 #include "billing/ledger.hpp"
 #include "billing/webhooks.hpp"
@@ -323,8 +323,8 @@ TEST_F(AbuseTest, ConcurrentPointExchangesAndDebitsNeverGoNegative) {
           std::string problem;
           try {
             co_await pool->transaction([&](db::Transaction& tx) -> awaitable<void> {
-              admin::Actor actor{1, "cli"};
-              co_await admin::Operations::adjust_balance(tx, actor, 5, -10000, "race");
+              ops::Actor actor{1, "cli"};
+              co_await ops::Operations::adjust_balance(tx, actor, 5, -10000, "race");
             });
           } catch (const std::invalid_argument& e) {
             problem = e.what();

@@ -4,7 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "admin/cli.hpp"
-#include "admin/stats.hpp"
+#include "ops/stats.hpp"
 #include "billing/orders.hpp"
 #include "bot/bot.hpp"
 #include "bot/callback.hpp"
@@ -360,7 +360,7 @@ TEST_F(AdminTest, StatisticsOnHundredThousandUsersMatchAndUseIndexes) {
     }
   }
   auto stats = run(pool->transaction(
-      [](db::Transaction& tx) -> awaitable<admin::Stats> { co_return co_await admin::collect_stats(tx); }));
+      [](db::Transaction& tx) -> awaitable<ops::Stats> { co_return co_await ops::collect_stats(tx); }));
   EXPECT_EQ(stats.users_total, kUsers);
   EXPECT_EQ(stats.users_7d, new_7d);
   EXPECT_EQ(stats.users_30d, new_30d);
@@ -381,7 +381,7 @@ TEST_F(AdminTest, StatisticsOnHundredThousandUsersMatchAndUseIndexes) {
   ASSERT_EQ(stats.nodes.size(), 1u);
   EXPECT_EQ(stats.nodes[0].pool_size, 13) << "a /28 has 13 client addresses";
 
-  for (const auto& q : admin::stats_queries()) {
+  for (const auto& q : ops::stats_queries()) {
     if (q.whole_table) continue;
     std::string plan = vpnbot::testing::query_value_sync(url, "EXPLAIN (FORMAT JSON) " + q.sql);
     for (const char* table : {"users", "subscriptions", "trials", "orders", "vpn_peers", "vpn_free_addresses"}) {

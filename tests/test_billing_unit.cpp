@@ -4,7 +4,7 @@
 #include "billing/heleket.hpp"
 #include "billing/money.hpp"
 #include "core/config.hpp"
-#include "http/ip_filter.hpp"
+#include "core/ip_network.hpp"
 
 using namespace vpnbot;
 using namespace vpnbot::billing;
@@ -136,28 +136,28 @@ TEST(YooKassa, ReadsNotificationsAndRefusesEverythingElse) {
 }
 
 TEST(IpFilter, NetworksAndProxies) {
-  auto yookassa = http::parse_networks({"185.71.76.0/27", "77.75.156.11", "2a02:5180::/32"});
-  EXPECT_TRUE(http::any_contains(yookassa, "185.71.76.1"));
-  EXPECT_TRUE(http::any_contains(yookassa, "185.71.76.31"));
-  EXPECT_FALSE(http::any_contains(yookassa, "185.71.76.32"));
-  EXPECT_TRUE(http::any_contains(yookassa, "77.75.156.11"));
-  EXPECT_FALSE(http::any_contains(yookassa, "77.75.156.12"));
-  EXPECT_TRUE(http::any_contains(yookassa, "::ffff:185.71.76.5")) << "IPv4-mapped IPv6 from a dual-stack socket";
-  EXPECT_TRUE(http::any_contains(yookassa, "2a02:5180:1::7"));
-  EXPECT_FALSE(http::any_contains(yookassa, "2a02:5181::1"));
-  EXPECT_FALSE(http::any_contains(yookassa, "garbage"));
-  EXPECT_THROW(http::parse_network("10.0.0.0/33"), std::invalid_argument);
-  EXPECT_THROW(http::parse_network("10.0.0/8"), std::invalid_argument);
-  EXPECT_THROW(http::parse_network("::/129"), std::invalid_argument);
+  auto yookassa = parse_networks({"185.71.76.0/27", "77.75.156.11", "2a02:5180::/32"});
+  EXPECT_TRUE(any_contains(yookassa, "185.71.76.1"));
+  EXPECT_TRUE(any_contains(yookassa, "185.71.76.31"));
+  EXPECT_FALSE(any_contains(yookassa, "185.71.76.32"));
+  EXPECT_TRUE(any_contains(yookassa, "77.75.156.11"));
+  EXPECT_FALSE(any_contains(yookassa, "77.75.156.12"));
+  EXPECT_TRUE(any_contains(yookassa, "::ffff:185.71.76.5")) << "IPv4-mapped IPv6 from a dual-stack socket";
+  EXPECT_TRUE(any_contains(yookassa, "2a02:5180:1::7"));
+  EXPECT_FALSE(any_contains(yookassa, "2a02:5181::1"));
+  EXPECT_FALSE(any_contains(yookassa, "garbage"));
+  EXPECT_THROW(parse_network("10.0.0.0/33"), std::invalid_argument);
+  EXPECT_THROW(parse_network("10.0.0/8"), std::invalid_argument);
+  EXPECT_THROW(parse_network("::/129"), std::invalid_argument);
 
-  auto proxies = http::parse_networks({"127.0.0.1/32", "10.0.0.0/8"});
-  EXPECT_EQ(http::client_address("8.8.8.8", "185.71.76.1", proxies), "8.8.8.8") << "untrusted peer: header ignored";
-  EXPECT_EQ(http::client_address("127.0.0.1", "185.71.76.1", proxies), "185.71.76.1");
-  EXPECT_EQ(http::client_address("127.0.0.1", "185.71.76.1, 10.1.2.3", proxies), "185.71.76.1")
+  auto proxies = parse_networks({"127.0.0.1/32", "10.0.0.0/8"});
+  EXPECT_EQ(client_address("8.8.8.8", "185.71.76.1", proxies), "8.8.8.8") << "untrusted peer: header ignored";
+  EXPECT_EQ(client_address("127.0.0.1", "185.71.76.1", proxies), "185.71.76.1");
+  EXPECT_EQ(client_address("127.0.0.1", "185.71.76.1, 10.1.2.3", proxies), "185.71.76.1")
       << "a chain of trusted proxies is walked from the right";
-  EXPECT_EQ(http::client_address("127.0.0.1", "185.71.76.1, 6.6.6.6", proxies), "6.6.6.6")
+  EXPECT_EQ(client_address("127.0.0.1", "185.71.76.1, 6.6.6.6", proxies), "6.6.6.6")
       << "a client-supplied first hop cannot hide the real client";
-  EXPECT_EQ(http::client_address("127.0.0.1", "", proxies), "127.0.0.1");
+  EXPECT_EQ(client_address("127.0.0.1", "", proxies), "127.0.0.1");
 }
 
 TEST(BillingConfig, ValidatesKeys) {

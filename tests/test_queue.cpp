@@ -156,11 +156,10 @@ TEST_F(QueueTest, TenThousandJobsThreeWorkersEachExactlyOnce) {
     });
     workers.push_back(std::move(worker));
   }
-  for (auto& w : workers) asio::co_spawn(io, w->run(), asio::detached);
+  for (auto& w : workers) w->start();
   run([&]() -> awaitable<void> {
     while (handled.size() < 10000) co_await sleep_for(Millis(50));
-    for (auto& w : workers) w->stop();
-    co_await sleep_for(Millis(100));
+    for (auto& w : workers) co_await w->stop(Clock::now() + Millis(5000));
   }());
   EXPECT_EQ(count("SELECT count(*) FROM test_effects"), 10000);
   EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE state = 'done'"), 10000);
@@ -185,7 +184,7 @@ TEST_F(QueueTest, HandlerErrorsRetryAndPermanentErrorsDie) {
     throw jobs::PermanentJobError("payload has no user id");
     co_return;
   });
-  asio::co_spawn(io, worker.run(), asio::detached);
+  worker.start();
   run([&]() -> awaitable<void> {
     for (int i = 0; i < 200 && count("SELECT count(*) FROM jobs WHERE kind='malformed' AND state='dead'") == 0; ++i)
       co_await sleep_for(Millis(20));
@@ -194,8 +193,7 @@ TEST_F(QueueTest, HandlerErrorsRetryAndPermanentErrorsDie) {
     worker.wake();
     for (int i = 0; i < 200 && count("SELECT count(*) FROM jobs WHERE kind='flaky' AND state='done'") == 0; ++i)
       co_await sleep_for(Millis(20));
-    worker.stop();
-    co_await sleep_for(Millis(50));
+    co_await worker.stop(Clock::now() + Millis(5000));
   }());
   EXPECT_EQ(flaky_calls, 2);
   EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'flaky' AND state = 'done' AND attempts = 2"), 1);
@@ -227,12 +225,11 @@ TEST_F(QueueTest, KilledWorkerProcessLosesNothing) {
   // A healthy worker takes the job over once the victim's lease (1.5 s) runs out.
   jobs::Worker survivor(io.get_executor(), *pool, jobs::WorkerOptions{"survivor", 4, Millis(30000), Millis(50)});
   survivor.on("test.slow", [](jobs::JobContext& ctx) -> awaitable<void> { co_await record_effect(ctx); });
-  asio::co_spawn(io, survivor.run(), asio::detached);
+  survivor.start();
   auto started = Clock::now();
   run([&]() -> awaitable<void> {
     for (int i = 0; i < 400 && count("SELECT count(*) FROM test_effects") == 0; ++i) co_await sleep_for(Millis(25));
-    survivor.stop();
-    co_await sleep_for(Millis(50));
+    co_await survivor.stop(Clock::now() + Millis(5000));
   }());
   EXPECT_GE(Clock::now() - started, Millis(500)) << "the job must wait for the lease, not be stolen early";
   EXPECT_EQ(count("SELECT count(*) FROM test_effects WHERE owner = 'survivor' AND attempt = 2"), 1);

@@ -125,3 +125,37 @@ TEST_F(ServeTest, UnreachableDatabaseIsAClearStartupError) {
   EXPECT_EQ(p.wait(Millis(10000)), 1);
   EXPECT_NE(p.output().find("db connect"), std::string::npos) << p.output();
 }
+
+// Each role alone (and all together) stops on SIGTERM within its shutdown grace, exit 0, its components stopped in
+// reverse order of their start (the listeners first, the leases last).
+TEST_F(ServeTest, EachRoleAloneStopsWithinItsDeadline) {
+  for (std::string roles : {"gateway", "worker", "scheduler", "gateway,worker,scheduler"}) {
+    SCOPED_TRACE(roles);
+    auto port = free_port(), internal_port = free_port();
+    auto p = spawn_vpnbot({"serve", "--roles", roles},
+                          {{"VPNBOT_DATABASE_URL", url},
+                           {"VPNBOT_HTTP_LISTEN", "127.0.0.1:" + std::to_string(port)},
+                           {"VPNBOT_HEALTH_LISTEN", "127.0.0.1:" + std::to_string(internal_port)},
+                           {"VPNBOT_HTTP_SHUTDOWN_GRACE_MS", "2000"},
+                           {"VPNBOT_MASTER_KEY_FILE", vpnbot::testing::test_master_key_file()}});
+    std::string internal = "http://127.0.0.1:" + std::to_string(internal_port);
+    long ready = 0;
+    for (int i = 0; i < 100 && ready != 200; ++i) {
+      usleep(100000);
+      ready = http_status(internal + "/readyz");
+    }
+    ASSERT_EQ(ready, 200) << p.output();
+    auto begin = Clock::now();
+    kill(p.pid, SIGTERM);
+    EXPECT_EQ(p.wait(Millis(10000)), 0) << p.output();
+    auto ms = std::chrono::duration_cast<Millis>(Clock::now() - begin).count();
+    EXPECT_LT(ms, 2000 + 1000) << p.output();
+    // Components stop in reverse: the internal listener is started last of all, so it is the first to stop.
+    auto stopped = p.output().find("\"msg\":\"component stopped\"");
+    ASSERT_NE(stopped, std::string::npos) << p.output();
+    EXPECT_NE(p.output().find("internal-listener", stopped), std::string::npos);
+    EXPECT_LT(p.output().find("internal-listener", stopped), p.output().find("metrics", stopped)) << p.output();
+    EXPECT_NE(p.output().find("\"msg\":\"stopped\""), std::string::npos);
+  }
+  EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT count(*) FROM leases"), "0") << "leases released on exit";
+}

@@ -164,11 +164,10 @@ TEST_F(TelegramTest, SenderHonours429And403AndNeverExceedsChatLimits) {
   options.owner = "sender-test";
   options.poll_interval = Millis(100);
   telegram::Sender sender(io.get_executor(), *pool, api, options);
-  asio::co_spawn(io, sender.run(), asio::detached);
+  sender.start();
   EXPECT_TRUE(eventually(
       [&] { return count("SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')") == 0; }, Millis(60000)));
-  sender.stop();
-  run(sleep_for(Millis(200)));
+  run(sender.stop(Clock::now() + Millis(5000)));
 
   EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state = 'sent'"), 13);
   EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state = 'blocked' AND chat_id = 104"), 1);
@@ -489,11 +488,10 @@ TEST_F(TelegramTest, FailingHandlerRetriesBoundedThenApologisesOnceAndMalformedI
         co_await the_bot.apologise(*pool, u);
       },
       telegram::DispatcherOptions{"d", 4, Millis(30000), Millis(50), 3});
-  asio::co_spawn(io, dispatcher.run(Millis(1000)), asio::detached);
+  dispatcher.start();
   // Backoff is 1 s then 2 s between the three attempts.
   EXPECT_TRUE(eventually([&] { return handled.size() == 1; }, Millis(20000)));
-  dispatcher.stop();
-  run(sleep_for(Millis(300)));
+  run(dispatcher.stop(Clock::now() + Millis(1000)));
   EXPECT_EQ(handled, std::vector<int64_t>{2}) << "the chat moves on after its failed update, in order";
   EXPECT_EQ(apologies, 1);
   EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT state || ':' || attempts FROM tg_inbox WHERE update_id = 1"),
@@ -536,10 +534,9 @@ TEST_F(TelegramTest, SenderUploadsFilesAndRepliesGoAheadOfBulk) {
   options.owner = "s";
   options.poll_interval = Millis(100);
   telegram::Sender sender(io.get_executor(), *pool, api, options);
-  asio::co_spawn(io, sender.run(), asio::detached);
+  sender.start();
   EXPECT_TRUE(eventually([&] { return count("SELECT count(*) FROM outbox WHERE state = 'sent'") == 5; }));
-  sender.stop();
-  run(sleep_for(Millis(200)));
+  run(sender.stop(Clock::now() + Millis(5000)));
   auto texts = [&](int64_t chat) {
     std::vector<std::string> out;
     for (const auto& m : emulator.messages(chat))

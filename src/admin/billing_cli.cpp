@@ -4,10 +4,10 @@
 
 #include <iostream>
 
-#include "admin/operations.hpp"
+#include "ops/operations.hpp"
 #include "admin/run_db.hpp"
-#include "admin/stats.hpp"
-#include "admin/user_card.hpp"
+#include "ops/stats.hpp"
+#include "ops/user_card.hpp"
 #include "billing/jobs.hpp"
 #include "billing/ledger.hpp"
 #include "billing/orders.hpp"
@@ -210,20 +210,20 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std
 
   return [=](const Config& config) -> std::optional<int> {
     bool as_json = *json_out;
-    Actor actor{*actor_id, "cli"};
+    ops::Actor actor{*actor_id, "cli"};
     if (*stats)
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
         auto s = co_await pool.transaction(
-            [](db::Transaction& tx) -> awaitable<Stats> { co_return co_await collect_stats(tx); });
+            [](db::Transaction& tx) -> awaitable<ops::Stats> { co_return co_await ops::collect_stats(tx); });
         std::cout << (as_json ? s.to_json().dump() : s.render(false)) << "\n";
         co_return 0;
       });
     if (*audit)
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
-        auto entries = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<std::vector<AuditEntry>> {
+        auto entries = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<std::vector<ops::AuditEntry>> {
           std::optional<int64_t> target;
           if (ua->user) target = ua->user;
-          co_return co_await Audit::recent(tx, ua->limit, target);
+          co_return co_await ops::Audit::recent(tx, ua->limit, target);
         });
         json out = json::array();
         for (const auto& e : entries)
@@ -248,8 +248,8 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std
       });
     if (*user_list)
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
-        auto users = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<std::vector<UserRow>> {
-          co_return co_await list_users(tx, ua->after, ua->limit);
+        auto users = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<std::vector<ops::UserRow>> {
+          co_return co_await ops::list_users(tx, ua->after, ua->limit);
         });
         json out = json::array();
         for (const auto& u : users)
@@ -275,10 +275,10 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std
       });
     if (*user_show)
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
-        auto card = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<std::optional<UserCard>> {
-          auto id = co_await find_user(tx, ua->query);
+        auto card = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<std::optional<ops::UserCard>> {
+          auto id = co_await ops::find_user(tx, ua->query);
           if (!id) co_return std::nullopt;
-          co_return co_await load_user_card(tx, *id, 3);
+          co_return co_await ops::load_user_card(tx, *id, 3);
         });
         if (!card) {
           std::cerr << "vpnbot admin: no user " << ua->query << "\n";
@@ -291,7 +291,7 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std
       bool banning = ban->parsed();
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
         auto changed = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<int64_t> {
-          co_return co_await Operations::set_banned(tx, actor, ua->user, banning, ua->reason);
+          co_return co_await ops::Operations::set_banned(tx, actor, ua->user, banning, ua->reason);
         });
         std::cout << (as_json ? json{{"user_id", ua->user}, {"banned", banning}, {"configs_changed", changed}}.dump()
                               : "user " + std::to_string(ua->user) + (banning ? " banned, " : " unbanned, ") +
@@ -314,7 +314,7 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
         co_await db::migrate(pool, db::embedded_migrations());
         auto created = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<billing::Plan> {
-          co_return co_await Operations::create_plan(tx, actor, pa->plan);
+          co_return co_await ops::Operations::create_plan(tx, actor, pa->plan);
         });
         std::vector<billing::Plan> one{created};
         print_plans(one, as_json);
@@ -326,7 +326,7 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std
       if (pa->field == "price_rub") value = std::to_string(rub_arg(value, "value"));
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
         bool ok = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<bool> {
-          co_return co_await Operations::set_plan_field(tx, actor, pa->code, pa->field, value);
+          co_return co_await ops::Operations::set_plan_field(tx, actor, pa->code, pa->field, value);
         });
         if (!ok) std::cerr << "vpnbot admin: no plan with code " << pa->code << "\n";
         co_return ok ? 0 : 1;
@@ -362,7 +362,7 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std
             if (!found) throw std::invalid_argument("no plan with code " + code);
             p.plan_ids.push_back(found->id);
           }
-          co_return co_await Operations::create_promo(tx, actor, p);
+          co_return co_await ops::Operations::create_promo(tx, actor, p);
         });
         std::vector<billing::PromoCode> one{created};
         print_promos(one, as_json);
@@ -389,7 +389,7 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std
       bool active = promo_enable->parsed();
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
         bool ok = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<bool> {
-          co_return co_await Operations::set_promo_active(tx, actor, pr->code, active);
+          co_return co_await ops::Operations::set_promo_active(tx, actor, pr->code, active);
         });
         if (!ok) std::cerr << "vpnbot admin: no promo code " << pr->code << "\n";
         co_return ok ? 0 : 1;
@@ -427,17 +427,17 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std
       });
     if (*order_refund)
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
-        auto result = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<RefundResult> {
-          co_return co_await Operations::refund_order(tx, actor, oa->id, oa->note);
+        auto result = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<ops::RefundResult> {
+          co_return co_await ops::Operations::refund_order(tx, actor, oa->id, oa->note);
         });
-        bool ok = result.outcome != RefundOutcome::refused;
+        bool ok = result.outcome != ops::RefundOutcome::refused;
         (ok ? std::cout : std::cerr) << (ok ? "" : "vpnbot admin: ") << result.message << "\n";
         co_return ok ? 0 : 1;
       });
     if (*grant)
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
         auto sub = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<billing::Subscription> {
-          co_return co_await Operations::grant_days(tx, actor, ua->user, ua->days, ua->devices);
+          co_return co_await ops::Operations::grant_days(tx, actor, ua->user, ua->days, ua->devices);
         });
         std::cout << (as_json ? json{{"user_id", ua->user}, {"expires_at", sub.expires_at}}.dump()
                               : "user " + std::to_string(ua->user) + " is subscribed until " + sub.expires_at + " UTC")
@@ -449,9 +449,9 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std
       if (amount == 0) throw CLI::ValidationError("amount", "must not be zero");
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
         auto totals = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<billing::Totals> {
-          Actor by = actor;
+          ops::Actor by = actor;
           if (ua->admin) by.id = ua->admin;
-          co_return co_await Operations::adjust_balance(tx, by, ua->user, amount, ua->reason);
+          co_return co_await ops::Operations::adjust_balance(tx, by, ua->user, amount, ua->reason);
         });
         std::cout << (as_json
                           ? json{{"user_id", ua->user}, {"balance", billing::rub_decimal(totals.balance)}}.dump()

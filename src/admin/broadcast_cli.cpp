@@ -4,7 +4,7 @@
 
 #include <iostream>
 
-#include "admin/operations.hpp"
+#include "ops/operations.hpp"
 #include "admin/run_db.hpp"
 #include "broadcast/broadcasts.hpp"
 
@@ -51,7 +51,7 @@ Runner add_broadcast_commands(CLI::App& admin, std::shared_ptr<bool> json_out, s
   auto* list = bc->add_subcommand("list", "Recent broadcasts");
 
   return [=](const Config& config) -> std::optional<int> {
-    Actor actor{*actor_id, "cli"};
+    ops::Actor actor{*actor_id, "cli"};
     bool as_json = *json_out;
     auto print = [as_json](const broadcast::Progress& p) {
       std::cout << (as_json ? p.to_json().dump() : p.summary()) << "\n";
@@ -100,7 +100,7 @@ Runner add_broadcast_commands(CLI::App& admin, std::shared_ptr<bool> json_out, s
           if (changed) {
             std::string action = "broadcast_" + verb;
             nlohmann::json details{{"broadcast_id", a->id}};
-            co_await Audit::record(tx, actor, action, std::nullopt, details);
+            co_await ops::Audit::record(tx, actor, action, std::nullopt, details);
           }
           co_return changed;
         });

@@ -1,6 +1,6 @@
 #include "admin/cli.hpp"
 
-#include "admin/operations.hpp"
+#include "ops/operations.hpp"
 
 #include "admin/billing_cli.hpp"
 #include "admin/broadcast_cli.hpp"
@@ -185,9 +185,9 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
       });
     if (*node_state)
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
-        Actor actor{*actor_id, "cli"};
+        ops::Actor actor{*actor_id, "cli"};
         bool ok = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<bool> {
-          co_return co_await Operations::set_node_state(tx, actor, node_args->name, node_args->state);
+          co_return co_await ops::Operations::set_node_state(tx, actor, node_args->name, node_args->state);
         });
         if (!ok) std::cerr << "vpnbot admin: no node named " << node_args->name << "\n";
         co_return ok ? 0 : 1;

@@ -7,6 +7,7 @@
 #include <boost/asio/write.hpp>
 #include <fstream>
 #include <set>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 
@@ -17,15 +18,21 @@ namespace vpnbot::agent {
 
 awaitable<std::string> Uapi::exchange(std::string request) {
   auto ex = co_await asio::this_coro::executor;
-  asio::local::stream_protocol::socket socket(ex);
+  // Shared with the deadline's handler, which may run after this frame is gone (it is cancelled, not awaited).
+  struct Call {
+    explicit Call(asio::any_io_executor ex) : socket(ex) {}
+    asio::local::stream_protocol::socket socket;
+    bool timed_out = false;
+  };
+  auto call = std::make_shared<Call>(ex);
   asio::steady_timer deadline(ex, timeout_);
-  bool timed_out = false;
-  deadline.async_wait([&](boost::system::error_code ec) {
+  deadline.async_wait([call](boost::system::error_code ec) {
     if (ec) return;
-    timed_out = true;
+    call->timed_out = true;
     boost::system::error_code ignored;
-    socket.close(ignored);
+    call->socket.close(ignored);
   });
+  auto& socket = call->socket;
   std::string response;
   boost::system::error_code ec;
   co_await socket.async_connect(asio::local::stream_protocol::endpoint(socket_path_),
@@ -35,7 +42,7 @@ awaitable<std::string> Uapi::exchange(std::string request) {
     co_await asio::async_read_until(socket, asio::dynamic_buffer(response), "\n\n",
                                     asio::redirect_error(use_awaitable, ec));
   deadline.cancel();
-  if (timed_out) throw std::runtime_error("wireguard uapi " + socket_path_ + ": timed out");
+  if (call->timed_out) throw std::runtime_error("wireguard uapi " + socket_path_ + ": timed out");
   if (ec) throw std::runtime_error("wireguard uapi " + socket_path_ + ": " + ec.message());
   co_return response;
 }

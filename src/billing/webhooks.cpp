@@ -68,9 +68,9 @@ void add_payment_webhook_routes(http::Router& router, db::Pool& pool, PaymentWeb
         [&pool, &stats, shared](http::Request& request) -> awaitable<http::Response> {
           const std::string provider = "yookassa";
           std::string ip =
-              http::client_address(request.remote_ip, request.header("X-Forwarded-For"), shared->trusted_proxies);
+              client_address(request.remote_ip, request.header("X-Forwarded-For"), shared->trusted_proxies);
           const std::string& body = request.message.body();
-          if (!http::any_contains(shared->yookassa_networks, ip)) {
+          if (!any_contains(shared->yookassa_networks, ip)) {
             co_await record_rejection(pool, stats, provider, "foreign_ip", "source address is not YooKassa's", ip,
                                       body);
             co_return answer(http::bhttp::status::forbidden, "forbidden");
@@ -91,9 +91,9 @@ void add_payment_webhook_routes(http::Router& router, db::Pool& pool, PaymentWeb
         [&pool, &stats, shared](http::Request& request) -> awaitable<http::Response> {
           const std::string provider = "heleket";
           std::string ip =
-              http::client_address(request.remote_ip, request.header("X-Forwarded-For"), shared->trusted_proxies);
+              client_address(request.remote_ip, request.header("X-Forwarded-For"), shared->trusted_proxies);
           const std::string& body = request.message.body();
-          if (!shared->heleket_networks.empty() && !http::any_contains(shared->heleket_networks, ip)) {
+          if (!shared->heleket_networks.empty() && !any_contains(shared->heleket_networks, ip)) {
             co_await record_rejection(pool, stats, provider, "foreign_ip", "source address is not Heleket's", ip, body);
             co_return answer(http::bhttp::status::forbidden, "forbidden");
           }

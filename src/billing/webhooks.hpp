@@ -7,7 +7,7 @@
 
 #include "core/sampler.hpp"
 #include "db/pool.hpp"
-#include "http/ip_filter.hpp"
+#include "core/ip_network.hpp"
 #include "http/server.hpp"
 
 namespace vpnbot::billing {
@@ -19,9 +19,9 @@ inline constexpr const char* kPaymentEventJob = "billing.payment_event";
 struct PaymentWebhookOptions {
   bool yookassa = false;
   bool heleket = false;
-  std::vector<http::IpNetwork> yookassa_networks;  // notifications are unsigned: the source address is the check
-  std::vector<http::IpNetwork> heleket_networks;   // optional extra check (empty: any source; the sign decides)
-  std::vector<http::IpNetwork> trusted_proxies;    // X-Forwarded-For is believed only from these
+  std::vector<IpNetwork> yookassa_networks;  // notifications are unsigned: the source address is the check
+  std::vector<IpNetwork> heleket_networks;   // optional extra check (empty: any source; the sign decides)
+  std::vector<IpNetwork> trusted_proxies;    // X-Forwarded-For is believed only from these
   std::string heleket_api_key;
 };
 

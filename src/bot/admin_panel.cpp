@@ -1,14 +1,14 @@
 // The admin panel inside the bot, for the Telegram ids in admin_ids only. Every screen and action is checked
 // here, before anything is read or changed; a non-admin gets the same refusal for every admin route. Actions go
-// through admin::Operations, which writes the audit row in the same transaction as the change.
+// through ops::Operations, which writes the audit row in the same transaction as the change.
 #include <fmt/format.h>
 
 #include <charconv>
 #include <sstream>
 
-#include "admin/operations.hpp"
-#include "admin/stats.hpp"
-#include "admin/user_card.hpp"
+#include "ops/operations.hpp"
+#include "ops/stats.hpp"
+#include "ops/user_card.hpp"
 #include "billing/money.hpp"
 #include "billing/promo.hpp"
 #include "bot/callback.hpp"
@@ -79,11 +79,11 @@ awaitable<void> Bot::present(Context& ctx, std::string text, json markup, std::o
 awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::string>& screen,
                                        std::optional<int64_t> edit_message_id) {
   const std::string& name = screen.empty() ? std::string("home") : screen[0];
-  admin::Actor actor{ctx.user.id, "bot"};
+  ops::Actor actor{ctx.user.id, "bot"};
   std::string text;
   std::vector<std::vector<json>> rows;
   if (name == "st") {
-    auto stats = co_await admin::collect_stats(ctx.tx);
+    auto stats = co_await ops::collect_stats(ctx.tx);
     text = "📊 <b>Statistics</b>\n\n" + stats.render(true);
     rows = {{admin_button("🔄 Refresh", {"st"})}, {back_to({"home"})}};
   } else if (name == "find") {
@@ -94,7 +94,7 @@ awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::stri
     rows = {{back_to({"home"})}};
   } else if (name == "u" && screen.size() > 1) {
     auto id = to_int(screen[1]).value_or(0);
-    auto card = co_await admin::load_user_card(ctx.tx, id,
+    auto card = co_await ops::load_user_card(ctx.tx, id,
                                                options_.billing.referral_percents.size() > 0
                                                    ? static_cast<int>(options_.billing.referral_percents.size())
                                                    : 1);
@@ -176,7 +176,7 @@ awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::stri
         "days, balance (roubles). e.g. <code>SPRING percent 15 500</code>";
     rows = {{back_to({"promos"})}};
   } else if (name == "nodes") {
-    auto stats = co_await admin::collect_stats(ctx.tx);
+    auto stats = co_await ops::collect_stats(ctx.tx);
     text = "🖥 <b>Nodes</b>\n";
     for (const auto& n : stats.nodes) {
       text += fmt::format("\n<b>{}</b> ({}): {} active configs, pool {} of {} used", html_escape(n.name), n.state,
@@ -222,7 +222,7 @@ awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::stri
     }
     rows.push_back({back_to({"bc"})});
   } else if (name == "audit") {
-    auto entries = co_await admin::Audit::recent(ctx.tx, 15);
+    auto entries = co_await ops::Audit::recent(ctx.tx, 15);
     text = "📜 <b>Audit log</b> (newest first)\n";
     for (const auto& e : entries)
       text +=
@@ -272,21 +272,21 @@ awaitable<void> Bot::on_admin_callback(Context& ctx, const std::string& query_id
     co_await show_admin_screen(ctx, home, std::nullopt);
     co_return;
   }
-  admin::Actor actor{ctx.user.id, "bot"};
+  ops::Actor actor{ctx.user.id, "bot"};
   const std::string& verb = args[0];
   std::vector<std::string> next = args;  // by default the route is a screen
   std::string notice;
   try {
     if (verb == "gd") {
       int days = static_cast<int>(to_int(args[2]).value_or(0));
-      auto sub = co_await admin::Operations::grant_days(ctx.tx, actor, to_int(args[1]).value_or(0), days,
+      auto sub = co_await ops::Operations::grant_days(ctx.tx, actor, to_int(args[1]).value_or(0), days,
                                                         options_.default_device_limit);
       notice = "Subscription now until " + sub.expires_at + " UTC";
       next = {"u", args[1]};
     } else if (verb == "ban" || verb == "unban") {
       std::string reason = "from the admin panel";
       auto changed =
-          co_await admin::Operations::set_banned(ctx.tx, actor, to_int(args[1]).value_or(0), verb == "ban", reason);
+          co_await ops::Operations::set_banned(ctx.tx, actor, to_int(args[1]).value_or(0), verb == "ban", reason);
       notice = fmt::format("{}; {} config(s) switched {}", verb == "ban" ? "Banned" : "Unbanned", changed,
                            verb == "ban" ? "off" : "on");
       next = {"u", args[1]};
@@ -305,18 +305,18 @@ awaitable<void> Bot::on_admin_callback(Context& ctx, const std::string& query_id
       auto order = co_await billing::Orders::get(ctx.tx, to_int(args[1]).value_or(0));
       if (!order) throw std::invalid_argument("no such order");
       std::string note = "refund from the admin panel";
-      auto result = co_await admin::Operations::refund_order(ctx.tx, actor, order->id, note);
+      auto result = co_await ops::Operations::refund_order(ctx.tx, actor, order->id, note);
       notice = result.message;
       next = {"u", std::to_string(order->user_id)};
     } else if (verb == "pa") {
       std::string field = "active", value = args[2] == "1" ? "true" : "false";
-      co_await admin::Operations::set_plan_field(ctx.tx, actor, args[1], field, value);
+      co_await ops::Operations::set_plan_field(ctx.tx, actor, args[1], field, value);
       next = {"plans"};
     } else if (verb == "po") {
-      co_await admin::Operations::set_promo_active(ctx.tx, actor, args[1], args[2] == "1");
+      co_await ops::Operations::set_promo_active(ctx.tx, actor, args[1], args[2] == "1");
       next = {"promos"};
     } else if (verb == "ns") {
-      co_await admin::Operations::set_node_state(ctx.tx, actor, args[1], args[2]);
+      co_await ops::Operations::set_node_state(ctx.tx, actor, args[1], args[2]);
       next = {"nodes"};
     } else if (verb == "bcn" && !kBroadcastAudiences.count(args[1])) {
       throw std::invalid_argument("unknown audience");
@@ -336,7 +336,7 @@ awaitable<void> Bot::on_admin_callback(Context& ctx, const std::string& query_id
         {
           std::string audit_action = action;
           json audit_details = json{{"broadcast_id", id}};
-          co_await admin::Audit::record(ctx.tx, actor, audit_action, std::nullopt, audit_details);
+          co_await ops::Audit::record(ctx.tx, actor, audit_action, std::nullopt, audit_details);
         }
       }
       notice = ok ? "Done" : "Not possible in its current state";
@@ -364,11 +364,11 @@ awaitable<bool> Bot::on_admin_text(Context& ctx, const std::string& text) {
     co_await reply(ctx, std::move(refused), main_menu_keyboard(ctx));
     co_return true;
   }
-  admin::Actor actor{ctx.user.id, "bot"};
+  ops::Actor actor{ctx.user.id, "bot"};
   std::string problem;
   try {
     if (awaiting == "admin_find") {
-      auto id = co_await admin::find_user(ctx.tx, text);
+      auto id = co_await ops::find_user(ctx.tx, text);
       if (id) {
         std::vector<std::string> card{"u", std::to_string(*id)};
         co_await show_admin_screen(ctx, card, std::nullopt);
@@ -385,7 +385,7 @@ awaitable<bool> Bot::on_admin_text(Context& ctx, const std::string& text) {
       int64_t amount = billing::parse_rub(negative ? amount_text.substr(1) : amount_text);
       if (negative) amount = -amount;
       if (reason.empty()) throw std::invalid_argument("add a reason after the amount");
-      co_await admin::Operations::adjust_balance(ctx.tx, actor, user_id, amount, reason);
+      co_await ops::Operations::adjust_balance(ctx.tx, actor, user_id, amount, reason);
       std::vector<std::string> card{"u", std::to_string(user_id)};
       co_await show_admin_screen(ctx, card, std::nullopt);
       co_return true;
@@ -399,7 +399,7 @@ awaitable<bool> Bot::on_admin_text(Context& ctx, const std::string& text) {
       if (title.empty()) throw std::invalid_argument("the title is missing");
       plan.price_rub = billing::parse_rub(price_rub);
       plan.title = {{"en", title}, {"ru", title}};
-      co_await admin::Operations::create_plan(ctx.tx, actor, plan);
+      co_await ops::Operations::create_plan(ctx.tx, actor, plan);
       std::vector<std::string> plans{"plans"};
       co_await show_admin_screen(ctx, plans, std::nullopt);
       co_return true;
@@ -410,7 +410,7 @@ awaitable<bool> Bot::on_admin_text(Context& ctx, const std::string& text) {
       std::getline(in >> std::ws, value);
       if (value.empty()) throw std::invalid_argument("expected CODE FIELD VALUE");
       if (field == "price_rub") value = std::to_string(billing::parse_rub(value));
-      bool changed = co_await admin::Operations::set_plan_field(ctx.tx, actor, code, field, value);
+      bool changed = co_await ops::Operations::set_plan_field(ctx.tx, actor, code, field, value);
       if (!changed) throw std::invalid_argument("no plan with code " + code);
       std::vector<std::string> plans{"plans"};
       co_await show_admin_screen(ctx, plans, std::nullopt);
@@ -428,7 +428,7 @@ awaitable<bool> Bot::on_admin_text(Context& ctx, const std::string& text) {
         promo.value = to_int(value).value_or(0);
       else
         throw std::invalid_argument("KIND must be percent, fixed, days or balance");  // plan codes: the CLI
-      co_await admin::Operations::create_promo(ctx.tx, actor, promo);
+      co_await ops::Operations::create_promo(ctx.tx, actor, promo);
       std::vector<std::string> promos{"promos"};
       co_await show_admin_screen(ctx, promos, std::nullopt);
       co_return true;
@@ -442,7 +442,7 @@ awaitable<bool> Bot::on_admin_text(Context& ctx, const std::string& text) {
       {
         std::string audit_action = "broadcast_create";
         json audit_details = json{{"broadcast_id", id}, {"audience", spec.audience}};
-        co_await admin::Audit::record(ctx.tx, actor, audit_action, std::nullopt, audit_details);
+        co_await ops::Audit::record(ctx.tx, actor, audit_action, std::nullopt, audit_details);
       }
       std::vector<std::string> status{"bcs", std::to_string(id)};
       co_await show_admin_screen(ctx, status, std::nullopt);

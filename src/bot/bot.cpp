@@ -4,6 +4,7 @@
 #include <set>
 
 #include "bot/callback.hpp"
+#include "bot/update_shape.hpp"
 #include "bot/context.hpp"
 #include "core/log.hpp"
 #include "vpn/client_config.hpp"
@@ -136,18 +137,15 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
 }
 
 awaitable<void> Bot::handle(db::Transaction& tx, const telegram::InboxUpdate& update) {
-  // Content of the wrong shape (a string where Telegram sends a number, ...) can never succeed: kept, logged and
-  // skipped instead of retried. Database errors still propagate and are retried.
-  std::string malformed;
-  try {
-    co_await handle_update(tx, update);
-    co_return;
-  } catch (const nlohmann::json::exception& e) {
-    malformed = e.what();
-  } catch (const std::invalid_argument& e) {
-    malformed = e.what();
+  // Only the update's own content is bad input (kept, logged, skipped). Past this check an error from anywhere
+  // below (a type error, an invalid argument deep in billing, the database) is a bug or an outage: it propagates,
+  // the update is retried, and after its last attempt it is recorded as failed with the error, and counted.
+  if (update.kind == "message" || update.kind == "callback_query" || update.kind == "pre_checkout_query" ||
+      update.kind == "my_chat_member") {
+    if (auto problem = update_shape_problem(update.kind, update.payload))
+      throw UnhandledUpdate("malformed update: " + *problem);
   }
-  throw UnhandledUpdate("malformed update: " + malformed);
+  co_await handle_update(tx, update);
 }
 
 awaitable<void> Bot::handle_update(db::Transaction& tx, const telegram::InboxUpdate& update) {

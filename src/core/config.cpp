@@ -10,7 +10,7 @@
 #include <set>
 
 #include "core/log.hpp"
-#include "http/ip_filter.hpp"
+#include "core/ip_network.hpp"
 
 extern char** environ;
 
@@ -347,7 +347,7 @@ const std::vector<KeySpec>& specs() {
                        auto items = as_list(raw);
                        for (const auto& item : items) {
                          try {
-                           http::parse_network(item);
+                           parse_network(item);
                          } catch (const std::invalid_argument& e) {
                            fail(raw, e.what());
                          }

@@ -85,7 +85,13 @@ awaitable<Response> Router::dispatch(Request& request) const {
 }
 
 Server::Server(asio::any_io_executor ex, ServerOptions options, const Router& router)
-    : ex_(ex), options_(std::move(options)), router_(router), acceptor_(ex) {}
+    : ex_(ex),
+      options_(std::move(options)),
+      router_(router),
+      acceptor_(ex),
+      connections_(ex, [](const std::string& task, const std::string& error) {
+        log::error("http", "connection coroutine failed", {{"task", task}, {"error", error}});
+      }) {}
 
 void Server::start() {
   boost::system::error_code ec;
@@ -101,7 +107,7 @@ void Server::start() {
   acceptor_.listen(asio::socket_base::max_listen_connections);
   port_ = acceptor_.local_endpoint().port();
   log::info("http", "listening", {{"address", options_.listen.host}, {"port", port_}});
-  asio::co_spawn(ex_, accept_loop(), asio::detached);
+  connections_.spawn("accept", accept_loop());
 }
 
 awaitable<void> Server::accept_loop() {
@@ -120,7 +126,7 @@ awaitable<void> Server::accept_loop() {
       socket.close(ec);  // every connection is busy: refuse this one for the price of an accept
       continue;
     }
-    asio::co_spawn(ex_, serve(std::move(socket)), asio::detached);
+    connections_.spawn("connection", serve(std::move(socket)));
   }
 }
 
@@ -249,19 +255,19 @@ awaitable<void> Server::shutdown(Millis grace) {
   stopping_ = true;
   boost::system::error_code ec;
   acceptor_.close(ec);
-  // Idle keep-alive connections close now; busy ones finish their response (keep-alive is then off).
-  for (auto* s : sessions_)
-    if (!s->busy) s->stream->cancel();
+  // Idle keep-alive connections close now; busy ones finish their response (keep-alive is then off). A
+  // connection that turns idle meanwhile is cancelled on the next round.
   auto deadline = Clock::now() + grace;
-  while (!sessions_.empty() && Clock::now() < deadline) {
+  while (connections_.running() > 0 && Clock::now() < deadline) {
     for (auto* s : sessions_)
       if (!s->busy) s->stream->cancel();
-    co_await sleep_for(Millis(10));
+    co_await connections_.join(std::min(deadline, Clock::now() + Millis(10)));
   }
-  if (!sessions_.empty()) {
+  if (connections_.running() > 0) {
     log::warn("http", "closing connections still busy after the grace period", {{"connections", sessions_.size()}});
     for (auto* s : sessions_) s->stream->close();
-    while (!sessions_.empty()) co_await sleep_for(Millis(5));
+    // Their handlers end with their own deadlines (queries, transactions); nothing may outlive the server.
+    co_await connections_.join(Clock::time_point::max());
   }
   log::info("http", "server stopped");
 }

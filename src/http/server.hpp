@@ -7,6 +7,7 @@
 
 #include "core/asio.hpp"
 #include "core/config.hpp"
+#include "core/task_group.hpp"
 
 namespace vpnbot::http {
 
@@ -101,6 +102,7 @@ class Server {
   std::set<Session*> sessions_;
   size_t evicting_ = 0;  // evicted sessions whose coroutines have not ended yet
   ServerStats stats_;
+  TaskGroup connections_;  // the accept loop and one coroutine per connection; joined by shutdown()
 };
 
 }  // namespace vpnbot::http

@@ -11,7 +11,9 @@ LeaderLease::LeaderLease(asio::any_io_executor ex, db::Pool& pool, std::string k
       ttl_(ttl),
       wake_(ex),
       watchdog_timer_(ex),
-      watchdog_done_(ex) {}
+      watchdog_group_(ex, [](const std::string& task, const std::string& error) {
+        log::error("lease", "watchdog failed", {{"task", task}, {"error", error}});
+      }) {}
 
 awaitable<bool> LeaderLease::try_acquire() {
   auto sent_at = Clock::now();
@@ -58,11 +60,10 @@ awaitable<void> LeaderLease::watchdog() {
     boost::system::error_code ec;
     co_await watchdog_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
   }
-  watchdog_done_.notify();
 }
 
 awaitable<void> LeaderLease::run() {
-  asio::co_spawn(co_await asio::this_coro::executor, watchdog(), asio::detached);
+  watchdog_group_.spawn("lease-watchdog", watchdog());
   bool failing = false;
   while (!stopping_) {
     bool ok = false;
@@ -95,8 +96,8 @@ awaitable<void> LeaderLease::run() {
       log::warn("lease", "lease release failed; it will expire", {{"key", key_}, {"error", e.what()}});
     }
   }
-  watchdog_timer_.cancel();
-  co_await watchdog_done_.wait_for(std::chrono::seconds(5));
+  watchdog_timer_.cancel();  // the watchdog returns on its next resumption
+  co_await watchdog_group_.join(Clock::time_point::max());
 }
 
 }  // namespace vpnbot::jobs

@@ -2,6 +2,7 @@
 #include <functional>
 
 #include "core/event.hpp"
+#include "core/task_group.hpp"
 #include "db/pool.hpp"
 
 namespace vpnbot::jobs {
@@ -42,7 +43,7 @@ class LeaderLease {
   bool stopping_ = false;
   Event wake_;
   asio::steady_timer watchdog_timer_;
-  Event watchdog_done_;
+  TaskGroup watchdog_group_;
 };
 
 }  // namespace vpnbot::jobs

@@ -1,9 +1,9 @@
 #pragma once
 #include <functional>
 #include <map>
-#include <set>
 
-#include "core/event.hpp"
+#include "core/component.hpp"
+#include "core/leased_consumer.hpp"
 #include "jobs/queue.hpp"
 
 namespace vpnbot::jobs {
@@ -40,38 +40,35 @@ struct WorkerStats {
   uint64_t succeeded = 0;
   uint64_t failed = 0;
   uint64_t lease_lost = 0;
-  int in_flight = 0;
 };
 
 // Runs jobs from the queue: up to `concurrency` at once as coroutines on one executor, extends the leases
 // of running jobs, and retries failures with backoff. Wake it with wake() (e.g. from a LISTEN listener).
-class Worker {
+class Worker : public Component, private LeasedSource<ClaimedJob> {
  public:
   Worker(asio::any_io_executor ex, db::Pool& pool, WorkerOptions options);
 
+  // Handlers are registered before start().
   void on(const std::string& kind, JobHandler handler) { handlers_[kind] = std::move(handler); }
-  // Runs until stop(); then waits up to `drain` for running jobs (their leases cover the rest).
-  awaitable<void> run(Millis drain = Millis(10000));
-  void wake() { wakeup_.notify(); }
-  void stop();
+  std::string name() const override { return "jobs-worker"; }
+  void start() override { consumer_.start(); }
+  // Stops claiming and drains the running jobs (see LeasedConsumer::stop).
+  awaitable<void> stop(Clock::time_point deadline) override { co_await consumer_.stop(deadline); }
+  void wake() { consumer_.wake(); }
   const WorkerStats& stats() const { return stats_; }
 
  private:
-  awaitable<void> execute(ClaimedJob job);
-  awaitable<void> heartbeat();
-  std::vector<std::string> kinds() const;
+  awaitable<std::vector<ClaimedJob>> claim(int capacity) override;
+  awaitable<void> process(ClaimedJob job) override;
+  int64_t key(const ClaimedJob& job) const override { return job.id; }
+  awaitable<void> extend(const std::vector<int64_t>& ids) override;
 
-  asio::any_io_executor ex_;
   db::Pool& pool_;
   Queue queue_;
   WorkerOptions options_;
   std::map<std::string, JobHandler> handlers_;
-  std::set<int64_t> running_;
-  Event wakeup_;
-  Event heartbeat_wake_;
-  bool stopping_ = false;
-  bool heartbeat_done_ = false;
   WorkerStats stats_;
+  LeasedConsumer<ClaimedJob> consumer_;
 };
 
 }  // namespace vpnbot::jobs

@@ -1,8 +1,8 @@
 #pragma once
 #include <functional>
-#include <set>
 
-#include "core/event.hpp"
+#include "core/component.hpp"
+#include "core/leased_consumer.hpp"
 #include "telegram/inbox.hpp"
 
 namespace vpnbot::telegram {
@@ -33,32 +33,30 @@ struct DispatcherStats {
 };
 
 // Claims updates from the inbox (one per chat at a time, in order, across all processes) and runs the handler.
-class Dispatcher {
+class Dispatcher : public Component, private LeasedSource<InboxUpdate> {
  public:
   Dispatcher(asio::any_io_executor ex, db::Pool& pool, UpdateHandler handler, FailureHandler on_failure,
              DispatcherOptions options);
-  awaitable<void> run(Millis drain = Millis(10000));
-  void stop();
-  void wake() { wakeup_.notify(); }
+  std::string name() const override { return "dispatcher"; }
+  void start() override { consumer_.start(); }
+  awaitable<void> stop(Clock::time_point deadline) override { co_await consumer_.stop(deadline); }
+  void wake() { consumer_.wake(); }
   const DispatcherStats& stats() const { return stats_; }
   static constexpr const char* kNotifyChannel = "vpnbot_inbox";
 
  private:
-  awaitable<void> execute(InboxUpdate update);
-  awaitable<void> heartbeat();
+  awaitable<std::vector<InboxUpdate>> claim(int capacity) override;
+  awaitable<void> process(InboxUpdate update) override;
+  int64_t key(const InboxUpdate& update) const override { return update.update_id; }
+  awaitable<void> extend(const std::vector<int64_t>& update_ids) override;
 
-  asio::any_io_executor ex_;
   db::Pool& pool_;
   Inbox inbox_;
   UpdateHandler handler_;
   FailureHandler on_failure_;
   DispatcherOptions options_;
-  std::set<int64_t> running_;
-  Event wakeup_;
-  Event heartbeat_wake_;
-  bool stopping_ = false;
-  bool heartbeat_done_ = false;
   DispatcherStats stats_;
+  LeasedConsumer<InboxUpdate> consumer_;
 };
 
 }  // namespace vpnbot::telegram

@@ -7,7 +7,18 @@
 namespace vpnbot::telegram {
 
 InboxWriter::InboxWriter(asio::any_io_executor ex, db::Pool& pool, size_t max_batch, int max_parallel_batches)
-    : ex_(ex), pool_(pool), max_batch_(max_batch), max_parallel_(max_parallel_batches) {}
+    : ex_(ex),
+      pool_(pool),
+      max_batch_(max_batch),
+      max_parallel_(max_parallel_batches),
+      flushes_(ex, [](const std::string& task, const std::string& error) {
+        log::error("telegram", "inbox batch writer failed", {{"task", task}, {"error", error}});
+      }) {}
+
+awaitable<void> InboxWriter::stop(Clock::time_point deadline) {
+  // Each batch is one query under the pool's deadlines: waiting past `deadline` is bounded by them.
+  if (!co_await flushes_.join(deadline)) co_await flushes_.join(Clock::time_point::max());
+}
 
 awaitable<bool> InboxWriter::store(UpdateKey key, std::string raw_json) {
   auto item = std::make_shared<Item>();
@@ -17,7 +28,7 @@ awaitable<bool> InboxWriter::store(UpdateKey key, std::string raw_json) {
   pending_.push_back(item);
   if (flushing_ < max_parallel_) {
     ++flushing_;
-    asio::co_spawn(ex_, flush(), asio::detached);
+    flushes_.spawn("inbox-flush", flush());
   }
   // The batch's own query has the pool's deadlines; this bound only guards against a bug leaving us waiting.
   bool finished = co_await item->ready->wait_for(pool_.options().acquire_timeout + pool_.options().query_timeout);

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include "core/log.hpp"
+#include "core/task_group.hpp"
 
 namespace vpnbot::telegram {
 
@@ -138,8 +139,10 @@ void Poller::stop() {
 
 awaitable<void> Poller::run() {
   auto ex = co_await asio::this_coro::executor;
-  bool lease_done = false;
-  asio::co_spawn(ex, lease_.run(), [&lease_done](std::exception_ptr) { lease_done = true; });
+  TaskGroup lease_loop(ex, [](const std::string& task, const std::string& error) {
+    log::error("telegram", "poller lease failed", {{"task", task}, {"error", error}});
+  });
+  lease_loop.spawn("poller-lease", lease_.run());
   bool webhook_cleared = false;
   Millis backoff{1000};
   while (!stopping_) {
@@ -180,7 +183,8 @@ awaitable<void> Poller::run() {
       co_await wake_.wait_for(wait);
     }
   }
-  while (!lease_done) co_await sleep_for(Millis(10));
+  lease_.stop();  // also when the loop ended by itself
+  co_await lease_loop.join(Clock::time_point::max());  // stop() wakes its renewal wait
 }
 
 }  // namespace vpnbot::telegram

@@ -62,56 +62,37 @@ awaitable<std::optional<int64_t>> Outbox::enqueue(db::Transaction& tx, const Out
 }
 
 Sender::Sender(asio::any_io_executor ex, db::Pool& pool, BotApi& api, SenderOptions options)
-    : ex_(ex), pool_(pool), api_(api), options_(std::move(options)), limiter_(options_.limits), wakeup_(ex) {}
+    : pool_(pool),
+      api_(api),
+      options_(std::move(options)),
+      limiter_(options_.limits),
+      consumer_(ex, *this, {"sender", options_.max_in_flight, options_.poll_interval, Millis(0)}) {}
 
-void Sender::stop() {
-  stopping_ = true;
-  wakeup_.notify();
+awaitable<std::vector<OutboxRow>> Sender::claim(int capacity) {
+  if (options_.may_send && !options_.may_send()) co_return std::vector<Row>{};
+  if (Clock::now() >= next_recovery_ || recover_now_) {
+    recover_now_ = false;
+    co_await recover_abandoned_rows();
+    next_recovery_ = Clock::now() + Millis(10000);
+    limiter_.forget_idle(Clock::now());
+  }
+  co_return co_await claim_ready_rows(capacity);
 }
 
-awaitable<void> Sender::run() {
-  auto next_recovery = Clock::now();
-  bool failing = false;
-  while (!stopping_) {
-    wakeup_.reset();
-    if (options_.may_send && !options_.may_send()) {
-      co_await wakeup_.wait_for(options_.poll_interval);
-      continue;
-    }
-    int started = 0;
-    std::string error;
-    try {
-      if (Clock::now() >= next_recovery || recover_now_) {
-        recover_now_ = false;
-        co_await recover_abandoned_rows();
-        next_recovery = Clock::now() + Millis(10000);
-        limiter_.forget_idle(Clock::now());
-      }
-      started = co_await send_ready_rows();
-      if (failing) log::info("sender", "outbox reachable again");
-      failing = false;
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-    if (!error.empty() && !failing) {
-      log::warn("sender", "outbox poll failed, will retry", {{"error", error}});
-      failing = true;
-    }
-    if (started > 0) continue;
-    // Sleep until woken (new row, a send finished) or the next moment something may be due: when the global rate
-    // held rows back, that is when its window frees a slot.
-    auto until = Clock::now() + options_.poll_interval;
-    if (next_ready_ > Clock::now()) until = std::min(until, next_ready_);
-    next_ready_ = {};
-    if (limiter_.paused_until() > Clock::now()) until = std::max(until, limiter_.paused_until());
-    co_await wakeup_.wait_until(until);
-  }
-  while (in_flight_ > 0) co_await sleep_for(Millis(10));
+Clock::time_point Sender::next_claim(Clock::time_point fallback) {
+  // Besides new rows and finished calls (both wake it), the next moment something may be due: when the global
+  // rate held rows back, that is when it frees room; after a 429, not before the pause ends.
+  auto now = Clock::now();
+  auto until = fallback;
+  if (next_ready_ > now) until = std::min(until, next_ready_);
+  next_ready_ = {};
+  if (limiter_.paused_until() > now) until = std::max(until, limiter_.paused_until());
+  return until;
 }
 
 void Sender::lease_acquired() {
   recover_now_ = true;
-  wakeup_.notify();
+  consumer_.wake();
 }
 
 awaitable<void> Sender::recover_abandoned_rows() {
@@ -139,10 +120,10 @@ RETURNING state)sql",
               {{"resent", resent}, {"ambiguous", ambiguous}});
 }
 
-awaitable<int> Sender::send_ready_rows() {
-  int capacity = options_.max_in_flight - in_flight_;
+awaitable<std::vector<OutboxRow>> Sender::claim_ready_rows(int capacity) {
+  std::vector<Row> rows;
   auto now = Clock::now();
-  if (capacity <= 0 || limiter_.paused_until() > now) co_return 0;
+  if (capacity <= 0 || limiter_.paused_until() > now) co_return rows;
   auto candidates = co_await pool_.exec(
       "SELECT id, chat_id, method FROM outbox WHERE state = 'pending' AND not_before <= now() "
       "ORDER BY priority DESC, not_before, id LIMIT $1",
@@ -181,7 +162,7 @@ awaitable<int> Sender::send_ready_rows() {
         "WHERE chat_id = $1 AND state = 'pending'",
         chat, wait_ms);
   }
-  if (picked.empty()) co_return 0;
+  if (picked.empty()) co_return rows;
   auto ids = db::to_bigint_array(picked);
   // Recorded before the call: from here on a crash leaves the row 'sending' for recover_abandoned_rows.
   auto claimed = co_await pool_.exec(
@@ -197,20 +178,12 @@ awaitable<int> Sender::send_ready_rows() {
     std::string method = claimed.get<std::string>(i, 2);
     // Held from here: the call may reach Telegram any moment from now on.
     auto slot = answers_a_query(method) ? limiter_.take_global(now) : limiter_.take(chat, now);
-    Row row{id,
-            chat,
-            std::move(method),
-            claimed.get<json>(i, 3),
-            claimed.is_null(i, 4) ? json() : claimed.get<json>(i, 4),
-            claimed.get<int>(i, 5),
-            claimed.get<int>(i, 6),
-            claimed.get<bool>(i, 7),
-            slot};
-    if (!answers_a_query(row.method)) busy_chats_.insert(row.chat_id);
-    ++in_flight_;
-    asio::co_spawn(ex_, deliver(std::move(row)), asio::detached);
+    if (!answers_a_query(method)) busy_chats_.insert(chat);
+    rows.push_back(Row{id, chat, std::move(method), claimed.get<json>(i, 3),
+                       claimed.is_null(i, 4) ? json() : claimed.get<json>(i, 4), claimed.get<int>(i, 5),
+                       claimed.get<int>(i, 6), claimed.get<bool>(i, 7), slot});
   }
-  co_return claimed.rows();
+  co_return rows;
 }
 
 awaitable<json> Sender::call_api(const Row& row) {
@@ -228,7 +201,7 @@ awaitable<json> Sender::call_api(const Row& row) {
   co_return co_await api_.call(row.method, std::move(params), options_.send_timeout);
 }
 
-awaitable<void> Sender::deliver(Row row) {
+awaitable<void> Sender::process(Row row) {
   std::string state, error;
   std::optional<json> result;
   std::optional<Millis> retry_in;
@@ -283,8 +256,6 @@ awaitable<void> Sender::deliver(Row row) {
     log::error("sender", "could not record the outcome of a send", {{"outbox_id", row.id}, {"error", e.what()}});
   }
   if (!answers_a_query(row.method)) busy_chats_.erase(row.chat_id);
-  --in_flight_;
-  wakeup_.notify();
 }
 
 awaitable<void> Sender::finish(const Row& row, std::string state, std::optional<json> result, std::string error) {

@@ -7,7 +7,8 @@
 #include <vector>
 
 #include "core/asio.hpp"
-#include "core/event.hpp"
+#include "core/component.hpp"
+#include "core/leased_consumer.hpp"
 #include "db/pool.hpp"
 #include "telegram/bot_api.hpp"
 #include "telegram/rate_limiter.hpp"
@@ -71,51 +72,58 @@ struct SenderStats {
   uint64_t recovered = 0;  // at-least-once rows a stopped sender left in flight, sent again
 };
 
+// One outbox row claimed for sending.
+struct OutboxRow {
+  int64_t id;
+  int64_t chat_id;
+  std::string method;
+  json payload;
+  json files;
+  int attempts;
+  int priority;
+  bool at_least_once;
+  RateLimiter::Slot slot;  // taken right before the call, completed when it returned
+};
+
 // Sends outbox rows through the Bot API within the rate limits. Run one per bot (under a lease: the limits
 // are global to the bot token). Each row is marked 'sending' before its HTTP call and 'sent' after. Rows a
 // stopped sender left in 'sending' are sent again when at-least-once (as soon as another sender holds the lease)
 // and become 'ambiguous' when at-most-once (once their lease passes).
-class Sender {
+class Sender : public Component, private LeasedSource<OutboxRow> {
  public:
   Sender(asio::any_io_executor ex, db::Pool& pool, BotApi& api, SenderOptions options);
-  awaitable<void> run();
-  void stop();
-  void wake() { wakeup_.notify(); }
+  std::string name() const override { return "sender"; }
+  void start() override { consumer_.start(); }
+  // Stops picking rows and waits for the calls in flight (each bounded by send_timeout).
+  awaitable<void> stop(Clock::time_point deadline) override { co_await consumer_.stop(deadline); }
+  void wake() { consumer_.wake(); }
   // This process just became the bot's sender: rows a previous sender left in flight are recovered at once.
   void lease_acquired();
   const SenderStats& stats() const { return stats_; }
 
  private:
-  struct Row {
-    int64_t id;
-    int64_t chat_id;
-    std::string method;
-    json payload;
-    json files;
-    int attempts;
-    int priority;
-    bool at_least_once;
-    RateLimiter::Slot slot;  // taken when the row was picked, released when the call completed
-  };
-  awaitable<int> send_ready_rows();
-  awaitable<void> deliver(Row row);
+  using Row = OutboxRow;
+  awaitable<std::vector<Row>> claim(int capacity) override;
+  awaitable<void> process(Row row) override;
+  int64_t key(const Row& row) const override { return row.id; }
+  Clock::time_point next_claim(Clock::time_point fallback) override;
+
+  awaitable<std::vector<Row>> claim_ready_rows(int capacity);
   awaitable<json> call_api(const Row& row);
   awaitable<void> finish(const Row& row, std::string state, std::optional<json> result, std::string error);
   awaitable<void> retry_later(const Row& row, Millis delay, std::string error);
   awaitable<void> recover_abandoned_rows();
 
-  asio::any_io_executor ex_;
   db::Pool& pool_;
   BotApi& api_;
   SenderOptions options_;
   RateLimiter limiter_;
   std::set<int64_t> busy_chats_;    // one message per chat in flight keeps the chat's order
-  Clock::time_point next_ready_{};  // when the global rate frees a slot for rows it held back
-  int in_flight_ = 0;
-  Event wakeup_;
-  bool stopping_ = false;
+  Clock::time_point next_ready_{};  // when the global rate frees room for rows it held back
+  Clock::time_point next_recovery_{};
   bool recover_now_ = true;
   SenderStats stats_;
+  LeasedConsumer<Row> consumer_;
 };
 
 }  // namespace vpnbot::telegram

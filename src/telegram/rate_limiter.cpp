@@ -4,36 +4,29 @@
 
 namespace vpnbot::telegram {
 namespace {
-constexpr auto kGlobalWindow = std::chrono::seconds(1);
 constexpr auto kMinute = std::chrono::seconds(60);
+// Keeps our arithmetic (integer nanoseconds) on the safe side of a server's floating-point bucket.
+constexpr auto kMargin = std::chrono::microseconds(200);
+
+// 1 / rate, rounded up: a shorter interval would let the sustained rate creep above the limit.
+Clock::duration interval_of(double per_second) {
+  return std::chrono::ceil<Clock::duration>(std::chrono::duration<double>(1.0 / std::max(per_second, 1e-6)));
+}
 }  // namespace
 
-Clock::duration RateLimiter::private_interval() const {
-  return std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(1.0 / std::max(limits_.private_chat_per_second, 1e-6)));
-}
+Clock::duration RateLimiter::private_interval() const { return interval_of(limits_.private_chat_per_second); }
 
-void RateLimiter::prune(Clock::time_point now) const {
-  while (!releases_.empty() && releases_.front() <= now) releases_.pop_front();
-}
-
-size_t RateLimiter::held_slots(Clock::time_point now) const {
-  prune(now);
-  return in_flight_.size() + releases_.size();
-}
+Clock::duration RateLimiter::global_interval() const { return interval_of(limits_.global_per_second); }
 
 Clock::time_point RateLimiter::global_ready_at(Clock::time_point now, size_t reserved) const {
   auto ready = std::max(now, paused_until_);
-  size_t limit = static_cast<size_t>(std::max(limits_.global_per_second, 0));
-  if (limit == 0) return Clock::time_point::max();
-  prune(now);
-  size_t held = in_flight_.size() + releases_.size() + reserved;
-  if (held < limit) return ready;
-  // Every slot is held: the (held - limit + 1)-th release frees one; if too few calls have completed, only a
-  // completion can.
-  size_t index = held - limit;
-  if (index >= releases_.size()) return Clock::time_point::max();
-  return std::max(ready, releases_[index]);
+  auto burst = static_cast<int64_t>(std::max(limits_.global_per_second, 0));
+  auto busy = static_cast<int64_t>(in_flight_.size() + reserved);
+  // At most `burst` calls in flight at once; beyond that only a completion frees room.
+  if (busy + 1 > burst) return Clock::time_point::max();
+  if (global_theoretical_arrival_ == Clock::time_point{}) return ready;
+  auto conforming = global_theoretical_arrival_ - global_interval() * (burst - busy - 1) + kMargin;
+  return std::max(ready, conforming);
 }
 
 Clock::time_point RateLimiter::ready_at(int64_t chat_id, Clock::time_point now, size_t reserved) const {
@@ -45,7 +38,7 @@ Clock::time_point RateLimiter::ready_at(int64_t chat_id, Clock::time_point now, 
   if (chat_id > 0) {
     // GCRA: conforming when now >= TAT - (burst - 1) * interval.
     auto tolerance = private_interval() * std::max(limits_.private_chat_burst - 1, 0);
-    return std::max(ready, chat.theoretical_arrival - tolerance);
+    return std::max(ready, chat.theoretical_arrival - tolerance + kMargin);
   }
   size_t limit = static_cast<size_t>(std::max(limits_.group_per_minute, 1));
   if (chat.recent.size() >= limit) ready = std::max(ready, chat.recent[chat.recent.size() - limit] + kMinute);
@@ -72,8 +65,8 @@ void RateLimiter::completed(Slot slot, Clock::time_point finished) {
   if (it == in_flight_.end()) return;
   auto chat_id = it->second;
   in_flight_.erase(it);
-  auto released = finished + kGlobalWindow;  // completions come in time order: this is almost always the back
-  releases_.insert(std::upper_bound(releases_.begin(), releases_.end(), released), released);
+  // Completions out of time order only make the GCRA stricter (never looser), so no sorting is needed.
+  global_theoretical_arrival_ = std::max(global_theoretical_arrival_, finished) + global_interval();
   if (!chat_id) return;
   auto& chat = chats_[*chat_id];
   chat.in_flight = false;
@@ -87,19 +80,11 @@ void RateLimiter::completed(Slot slot, Clock::time_point finished) {
   }
 }
 
-void RateLimiter::abandoned(Slot slot) {
-  auto it = in_flight_.find(slot);
-  if (it == in_flight_.end()) return;
-  if (it->second) chats_[*it->second].in_flight = false;
-  in_flight_.erase(it);
-}
-
 void RateLimiter::pause_until(Clock::time_point until) {
   paused_until_ = std::max(paused_until_, until);
 }
 
 void RateLimiter::forget_idle(Clock::time_point now) {
-  prune(now);
   for (auto it = chats_.begin(); it != chats_.end();) {
     const auto& chat = it->second;
     bool idle = !chat.in_flight && chat.last_activity + kMinute < now && chat.theoretical_arrival < now;

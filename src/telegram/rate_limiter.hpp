@@ -20,12 +20,14 @@ struct RateLimits {
 
 // Pure bookkeeping (no I/O) that keeps every call inside Telegram's buckets whatever the response time.
 //
-// A call reaches Telegram at some unknown moment between our decision to send it and its completion. So:
-// - globally, a call holds one of N slots from the decision until one second after it completed; at most N slots
-//   are held at once, hence at most N arrivals fall in any one-second window (a bucket of N/s with burst N never
-//   refuses such a sequence);
-// - in a private chat (one call in flight at a time), a GCRA bucket advances from the completion, the latest
-//   moment the call can have arrived, so Telegram's own bucket is never ahead of ours.
+// A call reaches Telegram at some unknown moment between our decision to send it and its completion, so a bucket
+// of rate r and burst B refuses nothing as long as, for every window [t1, now], the calls whose [start, finish]
+// meets it number at most B + r (now - t1). Those are the calls still in flight plus the ones completed within
+// the window, so the worst windows start at a completion and the check is a GCRA over completion times with the
+// calls in flight counted as already spent: a new call may start when in_flight + 1 <= B and
+// now >= TAT - (B - in_flight - 1) / r, where TAT advances by 1/r from each completion. Low latency therefore
+// sustains the full rate; high latency is bounded by B calls in flight. Private chats (one call in flight at a
+// time) use the same GCRA with their own burst; groups a 20-per-minute window over completions.
 class RateLimiter {
  public:
   using Slot = uint64_t;
@@ -38,13 +40,11 @@ class RateLimiter {
   Clock::time_point ready_at(int64_t chat_id, Clock::time_point now, size_t reserved = 0) const;
   // The same for a call that counts against the bot's global rate only (answers to queries).
   Clock::time_point global_ready_at(Clock::time_point now, size_t reserved = 0) const;
-  // Takes the global slot (and the chat's turn) for a call decided at `now`.
+  // Counts a call about to be made at `now` as in flight (globally and in its chat).
   Slot take(int64_t chat_id, Clock::time_point now);
   Slot take_global(Clock::time_point now);
   // The call made with `slot` completed at `finished` (any outcome: it may have reached Telegram).
   void completed(Slot slot, Clock::time_point finished);
-  // The call was never made (the row was claimed elsewhere): its slot and the chat's turn are given back.
-  void abandoned(Slot slot);
   // After a 429: nothing goes out before `until` (Telegram's retry_after applies to the whole bot).
   void pause_until(Clock::time_point until);
   Clock::time_point paused_until() const { return paused_until_; }
@@ -52,7 +52,7 @@ class RateLimiter {
   // Forgets chats idle for over a minute and freed slots (bounded memory during a broadcast to many chats).
   void forget_idle(Clock::time_point now);
   size_t tracked_chats() const { return chats_.size(); }
-  size_t held_slots(Clock::time_point now) const;
+  size_t in_flight() const { return in_flight_.size(); }
 
  private:
   struct ChatState {
@@ -61,12 +61,12 @@ class RateLimiter {
     bool in_flight = false;
     Clock::time_point last_activity{};
   };
-  void prune(Clock::time_point now) const;
   Clock::duration private_interval() const;
+  Clock::duration global_interval() const;
 
   RateLimits limits_;
   std::unordered_map<Slot, std::optional<int64_t>> in_flight_;  // slot -> its chat (none: an answer to a query)
-  mutable std::deque<Clock::time_point> releases_;              // completion + 1 s of finished calls, in order
+  Clock::time_point global_theoretical_arrival_{};               // GCRA over completions
   std::unordered_map<int64_t, ChatState> chats_;
   Slot next_slot_ = 1;
   Clock::time_point paused_until_{};

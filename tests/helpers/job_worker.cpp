@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     co_await sleep_for(Millis(ctx.job.payload.value("ms", 0)));
     co_await record(ctx);
   });
-  asio::co_spawn(io, worker.run(), asio::detached);
+  worker.start();  // runs until the process is killed
   io.run();
   return 0;
 }

@@ -1,4 +1,4 @@
-#include "admin/operations.hpp"
+#include "ops/operations.hpp"
 
 #include <charconv>
 #include <map>
@@ -9,7 +9,7 @@
 #include "billing/promo.hpp"
 #include "vpn/store.hpp"
 
-namespace vpnbot::admin {
+namespace vpnbot::ops {
 
 using nlohmann::json;
 
@@ -247,4 +247,4 @@ awaitable<bool> Operations::set_node_state(db::Transaction& tx, const Actor& act
   co_return true;
 }
 
-}  // namespace vpnbot::admin
+}  // namespace vpnbot::ops

@@ -10,7 +10,7 @@
 #include "core/asio.hpp"
 #include "db/pool.hpp"
 
-namespace vpnbot::admin {
+namespace vpnbot::ops {
 
 // Who acts: the admin's Telegram id (0 when the command line was not told) and through what.
 struct Actor {
@@ -71,4 +71,4 @@ class Operations {
   static awaitable<bool> set_node_state(db::Transaction& tx, const Actor& actor, std::string name, std::string state);
 };
 
-}  // namespace vpnbot::admin
+}  // namespace vpnbot::ops

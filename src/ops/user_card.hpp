@@ -12,7 +12,7 @@
 #include "db/pool.hpp"
 #include "vpn/store.hpp"
 
-namespace vpnbot::admin {
+namespace vpnbot::ops {
 
 // Everything an admin looks at for one user, read in one transaction.
 struct UserCard {
@@ -44,4 +44,4 @@ awaitable<std::optional<UserCard>> load_user_card(db::Transaction& tx, int64_t u
 // Users by id (keyset pages: `after_id` is the last id of the previous page).
 awaitable<std::vector<UserRow>> list_users(db::Transaction& tx, int64_t after_id, int limit);
 
-}  // namespace vpnbot::admin
+}  // namespace vpnbot::ops

@@ -1,11 +1,11 @@
-#include "http/ip_filter.hpp"
+#include "core/ip_network.hpp"
 
 #include <arpa/inet.h>
 
 #include <cstring>
 #include <stdexcept>
 
-namespace vpnbot::http {
+namespace vpnbot {
 namespace {
 
 std::optional<std::array<unsigned char, 16>> parse_address(std::string text, bool* v4 = nullptr) {
@@ -93,4 +93,4 @@ std::string client_address(const std::string& peer, const std::string& forwarded
   return peer;
 }
 
-}  // namespace vpnbot::http
+}  // namespace vpnbot

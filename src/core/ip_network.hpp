@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace vpnbot::http {
+namespace vpnbot {
 
 // An IPv4 or IPv6 network ("185.71.76.0/27", "2a02:5180::/32", or a single address).
 struct IpNetwork {
@@ -23,4 +23,4 @@ bool any_contains(const std::vector<IpNetwork>& networks, const std::string& add
 std::string client_address(const std::string& peer, const std::string& forwarded_for,
                            const std::vector<IpNetwork>& trusted_proxies);
 
-}  // namespace vpnbot::http
+}  // namespace vpnbot

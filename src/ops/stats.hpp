@@ -6,7 +6,7 @@
 #include "core/asio.hpp"
 #include "db/pool.hpp"
 
-namespace vpnbot::admin {
+namespace vpnbot::ops {
 
 struct RevenueRow {
   std::string day;  // YYYY-MM-DD (UTC)
@@ -47,4 +47,4 @@ const std::vector<StatsQuery>& stats_queries();
 
 awaitable<Stats> collect_stats(db::Transaction& tx);
 
-}  // namespace vpnbot::admin
+}  // namespace vpnbot::ops

@@ -1,4 +1,4 @@
-#include "admin/user_card.hpp"
+#include "ops/user_card.hpp"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include "billing/money.hpp"
 #include "core/encoding.hpp"
 
-namespace vpnbot::admin {
+namespace vpnbot::ops {
 
 using nlohmann::json;
 
@@ -134,4 +134,4 @@ std::string UserCard::render(bool html) const {
   return out;
 }
 
-}  // namespace vpnbot::admin
+}  // namespace vpnbot::ops

@@ -1,4 +1,4 @@
-#include "admin/stats.hpp"
+#include "ops/stats.hpp"
 
 #include <fmt/format.h>
 
@@ -6,7 +6,7 @@
 
 #include "billing/money.hpp"
 
-namespace vpnbot::admin {
+namespace vpnbot::ops {
 
 using nlohmann::json;
 
@@ -184,4 +184,4 @@ std::string Stats::render(bool html) const {
   return out;
 }
 
-}  // namespace vpnbot::admin
+}  // namespace vpnbot::ops
