@@ -5,7 +5,7 @@
 #include <fstream>
 #include <string>
 
-#include "core/config.hpp"
+#include "app/config.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const struct TempFile {

@@ -3,7 +3,7 @@
 
 #include "billing/heleket.hpp"
 #include "billing/money.hpp"
-#include "core/config.hpp"
+#include "app/config.hpp"
 #include "core/ip_network.hpp"
 
 using namespace vpnbot;
@@ -166,10 +166,10 @@ TEST(BillingConfig, ValidatesKeys) {
     return load_config(std::nullopt, env);
   };
   auto c = load({{"VPNBOT_REFERRAL_PERCENTS", "20,10"}, {"VPNBOT_PAYMENT_METHODS", "stars,yookassa"}});
-  EXPECT_EQ(c.referral_percents, (std::vector<int>{20, 10}));
-  EXPECT_EQ(c.enabled_payment_methods(), (std::vector<std::string>{"stars"})) << "yookassa has no credentials";
+  EXPECT_EQ(c.billing.referral_percents, (std::vector<int>{20, 10}));
+  EXPECT_EQ(c.billing.enabled_payment_methods(), (std::vector<std::string>{"stars"})) << "yookassa has no credentials";
   c = load({{"VPNBOT_YOOKASSA_SHOP_ID", "1"}, {"VPNBOT_YOOKASSA_SECRET_KEY", "s"}});
-  EXPECT_EQ(c.enabled_payment_methods(), (std::vector<std::string>{"yookassa", "stars", "balance"}));
+  EXPECT_EQ(c.billing.enabled_payment_methods(), (std::vector<std::string>{"yookassa", "stars", "balance"}));
   EXPECT_THROW(load({{"VPNBOT_REFERRAL_PERCENTS", "10,101"}}), ConfigError);
   EXPECT_THROW(load({{"VPNBOT_PAYMENT_METHODS", "paypal"}}), ConfigError);
   EXPECT_THROW(load({{"VPNBOT_YOOKASSA_ALLOWED_IPS", "1.2.3.4/40"}}), ConfigError);

@@ -3,7 +3,7 @@
 
 #include <fstream>
 
-#include "core/config.hpp"
+#include "app/config.hpp"
 
 using namespace vpnbot;
 
@@ -28,12 +28,12 @@ std::string error_of(const std::optional<std::string>& file, const std::map<std:
 
 TEST(Config, DefaultsAndRequiredDatabase) {
   auto c = load_config(std::nullopt, {{"VPNBOT_DATABASE_URL", "postgresql:///x"}});
-  EXPECT_EQ(c.db_pool_max, 8);
-  EXPECT_EQ(c.http_listen.host, "127.0.0.1");
-  EXPECT_EQ(c.http_listen.port, 8080);
-  EXPECT_EQ(c.database_listen_url, "postgresql:///x");
+  EXPECT_EQ(c.db.pool_max, 8);
+  EXPECT_EQ(c.http.listen.host, "127.0.0.1");
+  EXPECT_EQ(c.http.listen.port, 8080);
+  EXPECT_EQ(c.db.listen_url, "postgresql:///x");
   EXPECT_TRUE(c.has_role("gateway") && c.has_role("worker") && c.has_role("scheduler"));
-  EXPECT_FALSE(c.instance_id.empty());
+  EXPECT_FALSE(c.process.instance_id.empty());
   EXPECT_NE(error_of(std::nullopt, {}).find("database_url"), std::string::npos);
 }
 
@@ -42,13 +42,13 @@ TEST(Config, EnvOverridesFile) {
       "database_url = \"postgresql:///file\"\ndb_pool_max = 4\nroles = [\"worker\"]\n"
       "http_listen = \"[::1]:9000\"\n");
   auto c = load_config(file, {{"VPNBOT_DB_POOL_MAX", "16"}, {"PATH", "/bin"}});
-  EXPECT_EQ(c.database_url, "postgresql:///file");
-  EXPECT_EQ(c.db_pool_max, 16);
-  EXPECT_EQ(c.roles, std::vector<std::string>{"worker"});
-  EXPECT_EQ(c.http_listen.host, "::1");
-  EXPECT_EQ(c.http_listen.port, 9000);
+  EXPECT_EQ(c.db.url, "postgresql:///file");
+  EXPECT_EQ(c.db.pool_max, 16);
+  EXPECT_EQ(c.process.roles, std::vector<std::string>{"worker"});
+  EXPECT_EQ(c.http.listen.host, "::1");
+  EXPECT_EQ(c.http.listen.port, 9000);
   auto c2 = load_config(file, {{"VPNBOT_ROLES", "gateway, scheduler"}});
-  EXPECT_EQ(c2.roles, (std::vector<std::string>{"gateway", "scheduler"}));
+  EXPECT_EQ(c2.process.roles, (std::vector<std::string>{"gateway", "scheduler"}));
 }
 
 struct BadInput {

@@ -153,6 +153,8 @@ TEST_F(ServeTest, EachRoleAloneStopsWithinItsDeadline) {
     // Components stop in reverse: the internal listener is started last of all, so it is the first to stop.
     auto stopped = p.output().find("\"msg\":\"component stopped\"");
     ASSERT_NE(stopped, std::string::npos) << p.output();
+    stopped = p.output().rfind('\n', stopped);  // the start of that line: it names the component first
+    ASSERT_NE(stopped, std::string::npos);
     EXPECT_NE(p.output().find("internal-listener", stopped), std::string::npos);
     EXPECT_LT(p.output().find("internal-listener", stopped), p.output().find("metrics", stopped)) << p.output();
     EXPECT_NE(p.output().find("\"msg\":\"stopped\""), std::string::npos);

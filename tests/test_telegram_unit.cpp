@@ -8,13 +8,13 @@
 
 #include "bot/callback.hpp"
 #include "bot/i18n.hpp"
+#include "bot/update_shape.hpp"
 #include "bot/users.hpp"
 #include "emulator/multipart.hpp"
 #include "emulator/telegram_emulator.hpp"
 #include "telegram/bot_api.hpp"
 #include "telegram/inbox.hpp"
 #include "telegram/ingest.hpp"
-#include "bot/update_shape.hpp"
 #include "telegram/rate_limiter.hpp"
 
 using namespace vpnbot;

@@ -23,9 +23,9 @@ namespace vpnbot::admin {
 namespace {
 
 vpn::SecretBox master_key(const Config& config) {
-  if (config.master_key_file.empty())
+  if (config.vpn.master_key_file.empty())
     throw ConfigError("config: master_key_file (env VPNBOT_MASTER_KEY_FILE) is required for this command");
-  return vpn::SecretBox::from_file(config.master_key_file, false);
+  return vpn::SecretBox::from_file(config.vpn.master_key_file, false);
 }
 
 struct NodeArgs {
@@ -110,15 +110,15 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
   return [=](const Config& config) -> std::optional<int> {
     if (*agent) {
       auto box = master_key(config);
-      agent_options->owner = config.instance_id;
+      agent_options->owner = config.process.instance_id;
       agent_options->poll_interval = Millis(*poll_ms);
       agent_options->full_reconcile_interval = Millis(*full_ms);
       agent_options->stats_interval = Millis(*stats_ms);
-      agent_options->lease_ttl = Millis(config.lease_ttl_ms);
+      agent_options->lease_ttl = Millis(config.jobs.lease_ttl_ms);
       asio::io_context io(1);
       asio::thread_pool blocking(2);
       db::Pool pool(io.get_executor(), blocking.get_executor(), admin_pool_options(config));
-      agent::WgAgent wg(io.get_executor(), pool, config.database_listen_url, box, *agent_options);
+      agent::WgAgent wg(io.get_executor(), pool, config.db.listen_url, box, *agent_options);
       asio::signal_set signals(io, SIGINT, SIGTERM);
       signals.async_wait([&](auto, int) { wg.stop(); });
       int rc = 0;
@@ -207,7 +207,7 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
                            *peer_user, code);
         std::string key =
             "admin:" + std::to_string(::getpid()) + ":" + std::to_string(Clock::now().time_since_epoch().count());
-        auto p = co_await store.provision(*peer_user, node_id, key, config.vpn_device_limit);
+        auto p = co_await store.provision(*peer_user, node_id, key, config.vpn.device_limit);
         std::cout << (as_json ? nlohmann::json{{"id", p.id}, {"address", p.address}, {"node_id", p.node_id}}.dump()
                               : "config " + std::to_string(p.id) + " at " + p.address)
                   << "\n";

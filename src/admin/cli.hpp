@@ -2,7 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 
-#include "core/config.hpp"
+#include "app/config.hpp"
 
 namespace vpnbot::admin {
 

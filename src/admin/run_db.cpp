@@ -7,13 +7,13 @@
 namespace vpnbot::admin {
 
 db::PoolOptions admin_pool_options(const Config& c) {
-  return {c.database_url,
+  return {c.db.url,
           2,
           100,
-          Millis(c.db_acquire_timeout_ms),
-          Millis(c.db_connect_timeout_ms),
-          Millis(c.db_query_timeout_ms),
-          Millis(c.db_transaction_timeout_ms)};
+          Millis(c.db.acquire_timeout_ms),
+          Millis(c.db.connect_timeout_ms),
+          Millis(c.db.query_timeout_ms),
+          Millis(c.db.transaction_timeout_ms)};
 }
 
 // Runs one coroutine against the database and returns its exit code; errors are printed, not thrown.

@@ -2,7 +2,7 @@
 #include <functional>
 
 #include "core/asio.hpp"
-#include "core/config.hpp"
+#include "app/config.hpp"
 #include "db/pool.hpp"
 
 namespace vpnbot::admin {

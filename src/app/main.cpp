@@ -10,7 +10,7 @@
 #include "app/sandbox.hpp"
 #include "app/serve.hpp"
 #include "billing/webhooks.hpp"
-#include "core/config.hpp"
+#include "app/config.hpp"
 #include "core/log.hpp"
 #include "db/local_cluster.hpp"
 #include "emulator/emulator_thread.hpp"
@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
     }
     if (app.got_subcommand("admin") || app.got_subcommand("wg-agent")) {
       auto config = load(config_file, "", process_environment());
-      log::init(config.log_level);
+      log::init(config.process.log_level);
       if (auto rc = admin_runner(config)) return *rc;
     }
     if (*keys) {
@@ -129,12 +129,12 @@ int main(int argc, char** argv) {
     }
     if (*migrate) {
       auto config = load(config_file, "", process_environment());
-      log::init(config.log_level);
+      log::init(config.process.log_level);
       return app::migrate(config, status_only);
     }
     if (*serve) {
       auto config = load(config_file, roles, process_environment());
-      log::init(config.log_level);
+      log::init(config.process.log_level);
       log::use_writer_thread();
       int rc = app::serve(config);
       log::flush();

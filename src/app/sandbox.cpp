@@ -15,7 +15,7 @@
 
 #include "app/serve.hpp"
 #include "billing/webhooks.hpp"
-#include "core/config.hpp"
+#include "app/config.hpp"
 #include "core/log.hpp"
 #include "core/process.hpp"
 #include "db/local_cluster.hpp"
@@ -149,7 +149,7 @@ std::string random_secret() {
 
 int run_sandbox(const std::optional<std::string>& config_file, std::map<std::string, std::string> env) {
   auto config = load_config(config_file, env, false);
-  log::init(config.log_level);
+  log::init(config.process.log_level);
   // A sandbox that was SIGKILLed left its PostgreSQL running: stop it and free its directory first.
   db::LocalCluster::remove_abandoned();
   log::info("sandbox", "starting a throwaway PostgreSQL");
@@ -169,7 +169,7 @@ int run_sandbox(const std::optional<std::string>& config_file, std::map<std::str
     vpn::SecretBox::from_file(env["VPNBOT_MASTER_KEY_FILE"], true);
   }
   env.try_emplace("VPNBOT_PUBLIC_URL",
-                  "http://" + config.http_listen.host + ":" + std::to_string(config.http_listen.port));
+                  "http://" + config.http.listen.host + ":" + std::to_string(config.http.listen.port));
   // YooKassa and Heleket emulators: same code paths as production, only the base URLs differ.
   log::info("sandbox", "starting the Telegram, YooKassa and Heleket emulators");
   emulator::PaymentsEmulatorOptions payment_options;
@@ -199,8 +199,8 @@ int run_sandbox(const std::optional<std::string>& config_file, std::map<std::str
 
   log::info("sandbox", "ready: open the web chat in a browser", {{"web_chat", telegram.base_url() + "/"}});
   log::info("sandbox", "or talk to the bot through the Telegram emulator's client API",
-            {{"database_url", config.database_url},
-             {"bot_http", config.public_url},
+            {{"database_url", config.db.url},
+             {"bot_http", config.http.public_url},
              {"payments_emulator", payments.base_url()},
              {"admin_user_id", env["VPNBOT_ADMIN_IDS"]},
              {"promo_codes", "WELCOME20 (-20%), GIFT100 (100 RUB on the balance), WEEK (7 days)"},

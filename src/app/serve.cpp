@@ -33,13 +33,13 @@ namespace vpnbot::app {
 namespace {
 
 db::PoolOptions pool_options(const Config& c) {
-  return {c.database_url,
-          c.db_pool_max,
-          c.db_pool_queue_max,
-          Millis(c.db_acquire_timeout_ms),
-          Millis(c.db_connect_timeout_ms),
-          Millis(c.db_query_timeout_ms),
-          Millis(c.db_transaction_timeout_ms)};
+  return {c.db.url,
+          c.db.pool_max,
+          c.db.pool_queue_max,
+          Millis(c.db.acquire_timeout_ms),
+          Millis(c.db.connect_timeout_ms),
+          Millis(c.db.query_timeout_ms),
+          Millis(c.db.transaction_timeout_ms)};
 }
 
 // At start the database may still be coming up (compose starts everything at once): retry for a while.
@@ -88,11 +88,11 @@ void add_internal_routes(http::Router& router, db::Pool& pool) {
 // Registers the webhook with Telegram (url, secret, max_connections, allowed_updates).
 awaitable<void> register_webhook(const Config& config, telegram::BotApi& api) {
   telegram::WebhookSettings settings;
-  std::string base = config.public_url;
+  std::string base = config.http.public_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
   settings.url = base + telegram::kWebhookPath;
-  settings.secret_token = config.telegram_webhook_secret;
-  settings.max_connections = config.telegram_webhook_max_connections;
+  settings.secret_token = config.telegram.webhook_secret;
+  settings.max_connections = config.telegram.webhook_max_connections;
   settings.allowed_updates = {"message", "callback_query", "my_chat_member", "pre_checkout_query"};
   co_await api.set_webhook(settings);
   log::info("telegram", "webhook registered", {{"url", settings.url}});
@@ -106,33 +106,33 @@ awaitable<void> learn_bot_username(telegram::BotApi& api, bot::Bot& bot) {
 
 billing::BillingOptions billing_options(const Config& c) {
   billing::BillingOptions o;
-  o.trial_days = c.trial_days;
-  o.trial_device_limit = c.trial_device_limit;
-  o.order_ttl = Millis(c.order_ttl_ms);
-  o.referral_percents = c.referral_percents;
-  o.cashback_percent = c.cashback_percent;
-  o.referral_bonus_days = c.referral_bonus_days;
-  o.expiry_grace = Millis(c.expiry_grace_ms);
+  o.trial_days = c.billing.trial_days;
+  o.trial_device_limit = c.billing.trial_device_limit;
+  o.order_ttl = Millis(c.billing.order_ttl_ms);
+  o.referral_percents = c.billing.referral_percents;
+  o.cashback_percent = c.billing.cashback_percent;
+  o.referral_bonus_days = c.billing.referral_bonus_days;
+  o.expiry_grace = Millis(c.billing.expiry_grace_ms);
   return o;
 }
 
 std::string trimmed_public_url(const Config& c) {
-  std::string base = c.public_url;
+  std::string base = c.http.public_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
   return base;
 }
 
 billing::PaymentWebhookOptions payment_webhook_options(const Config& c) {
   billing::PaymentWebhookOptions o;
-  auto methods = c.enabled_payment_methods();
+  auto methods = c.billing.enabled_payment_methods();
   auto enabled = [&](const char* m) { return std::find(methods.begin(), methods.end(), m) != methods.end(); };
   o.yookassa = enabled("yookassa");
   o.heleket = enabled("heleket");
-  o.yookassa_networks =
-      parse_networks(c.yookassa_allowed_ips.empty() ? billing::kYooKassaNetworks : c.yookassa_allowed_ips);
-  o.heleket_networks = parse_networks(c.heleket_allowed_ips);
-  o.trusted_proxies = parse_networks(c.trusted_proxies);
-  o.heleket_api_key = c.heleket_api_key;
+  o.yookassa_networks = parse_networks(c.billing.yookassa_allowed_ips.empty() ? billing::kYooKassaNetworks
+                                                                              : c.billing.yookassa_allowed_ips);
+  o.heleket_networks = parse_networks(c.billing.heleket_allowed_ips);
+  o.trusted_proxies = parse_networks(c.http.trusted_proxies);
+  o.heleket_api_key = c.billing.heleket_api_key;
   return o;
 }
 
@@ -170,7 +170,7 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
     metrics.observe_request(route, status, seconds);
   };
   bool gateway = config.has_role("gateway");
-  bool telegram_on = config.telegram_mode != "off";
+  bool telegram_on = config.telegram.mode != "off";
   PublicRoutes* routes = nullptr;
   if (gateway) {
     // Nothing that tells an anonymous client about the business or costs a database query.
@@ -179,7 +179,7 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
     billing::add_payment_webhook_routes(routes->router, pool, payment_webhook_options(config), routes->payments);
   }
   http::Router* internal_router = nullptr;
-  if (config.health_listen) {
+  if (config.http.health_listen) {
     internal_router = &runtime.add<Holder<http::Router>>("internal-routes").get();
     add_internal_routes(*internal_router, pool);
     metrics.add_route(*internal_router, pool, routes ? &routes->ingest : nullptr, routes ? &routes->payments : nullptr);
@@ -188,38 +188,41 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
   }
   http::Client* client = nullptr;
   if (telegram_on || config.has_role("worker"))
-    client = &runtime
-                  .add<Holder<http::Client>>(
-                      "http-client", ex,
-                      http::ClientOptions{config.http_proxy, Millis(config.http_client_timeout_ms), Millis(10000),
-                                          config.http_client_max_connections})
-                  .get();
+    client =
+        &runtime
+             .add<Holder<http::Client>>("http-client", ex,
+                                        http::ClientOptions{config.http.proxy, Millis(config.http.client_timeout_ms),
+                                                            Millis(10000), config.http.client_max_connections})
+             .get();
   telegram::BotApi* api = nullptr;
   if (telegram_on)
-    api = &runtime.add<Holder<telegram::BotApi>>("bot-api", *client, config.telegram_api_url, config.telegram_token)
+    api = &runtime.add<Holder<telegram::BotApi>>("bot-api", *client, config.telegram.api_url, config.telegram.token)
                .get();
 
   if (config.has_role("worker")) {
     auto& box =
-        runtime.add<Holder<vpn::SecretBox>>("secret-box", vpn::SecretBox::from_file(config.master_key_file, false))
+        runtime.add<Holder<vpn::SecretBox>>("secret-box", vpn::SecretBox::from_file(config.vpn.master_key_file, false))
             .get();
     auto& billing = runtime.add<Holder<billing::BillingOptions>>("billing-options", billing_options(config)).get();
-    std::string return_url = config.yookassa_return_url.empty() ? config.public_url : config.yookassa_return_url;
-    auto& yookassa = runtime
-                         .add<Holder<billing::YooKassa>>(
-                             "yookassa", *client,
-                             billing::YooKassaOptions{config.yookassa_api_url, config.yookassa_shop_id,
-                                                      config.yookassa_secret_key, return_url, config.yookassa_vat_code,
-                                                      config.yookassa_receipt_email})
-                         .get();
-    auto& heleket = runtime
-                        .add<Holder<billing::Heleket>>(
-                            "heleket", *client,
-                            billing::HeleketOptions{
-                                config.heleket_api_url, config.heleket_merchant, config.heleket_api_key,
-                                trimmed_public_url(config) + billing::kHeleketWebhookPath, return_url,
-                                static_cast<int>(std::clamp(config.order_ttl_ms / 1000, 300, 43200))})
-                        .get();
+    std::string return_url =
+        config.billing.yookassa_return_url.empty() ? config.http.public_url : config.billing.yookassa_return_url;
+    auto& yookassa =
+        runtime
+            .add<Holder<billing::YooKassa>>(
+                "yookassa", *client,
+                billing::YooKassaOptions{config.billing.yookassa_api_url, config.billing.yookassa_shop_id,
+                                         config.billing.yookassa_secret_key, return_url,
+                                         config.billing.yookassa_vat_code, config.billing.yookassa_receipt_email})
+            .get();
+    auto& heleket =
+        runtime
+            .add<Holder<billing::Heleket>>(
+                "heleket", *client,
+                billing::HeleketOptions{config.billing.heleket_api_url, config.billing.heleket_merchant,
+                                        config.billing.heleket_api_key,
+                                        trimmed_public_url(config) + billing::kHeleketWebhookPath, return_url,
+                                        static_cast<int>(std::clamp(config.billing.order_ttl_ms / 1000, 300, 43200))})
+            .get();
     billing::BillingJobDeps billing_deps;
     billing_deps.options = &billing;
     billing_deps.yookassa = yookassa.configured() ? &yookassa : nullptr;
@@ -231,33 +234,34 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
     telegram::Sender* sender = nullptr;
     if (api) {
       bot::BotOptions bot_options;
-      bot_options.admin_ids = std::set<int64_t>(config.admin_ids.begin(), config.admin_ids.end());
+      bot_options.admin_ids = std::set<int64_t>(config.bot.admin_ids.begin(), config.bot.admin_ids.end());
       bot_options.secret_box = &box;
       bot_options.billing = billing;
-      bot_options.payment_methods = config.enabled_payment_methods();
-      bot_options.default_device_limit = config.trial_device_limit;
+      bot_options.payment_methods = config.billing.enabled_payment_methods();
+      bot_options.default_device_limit = config.billing.trial_device_limit;
       the_bot = &runtime.add<Holder<bot::Bot>>("bot", std::move(bot_options), bot::Catalog::embedded()).get();
       billing_deps.notifier = the_bot->notifier();
       after_provision = [the_bot](db::Transaction& tx, int64_t user_id, int64_t peer_id, bool) {
         return the_bot->deliver_config_to(tx, user_id, peer_id);
       };
-      auto& sender_lease = runtime
-                               .add<RunStop<jobs::LeaderLease>>(
-                                   ex, "sender-lease", fatal,
-                                   std::make_unique<jobs::LeaderLease>(ex, pool, "telegram-sender", config.instance_id,
-                                                                       Millis(config.lease_ttl_ms)))
-                               .get();
+      auto& sender_lease =
+          runtime
+              .add<RunStop<jobs::LeaderLease>>(
+                  ex, "sender-lease", fatal,
+                  std::make_unique<jobs::LeaderLease>(ex, pool, "telegram-sender", config.process.instance_id,
+                                                      Millis(config.jobs.lease_ttl_ms)))
+              .get();
       telegram::SenderOptions sender_options;
       // Unique per process run, even when instance_id is fixed: rows locked by any other owner belong to a
       // sender that is gone (this one holds the lease), so its at-least-once rows can go out again at once.
-      sender_options.owner = config.instance_id + "/" + std::to_string(std::random_device{}());
-      sender_options.limits = {config.telegram_global_rate,
-                               1000.0 / std::max(1, config.telegram_private_chat_interval_ms),
-                               config.telegram_group_rate_per_min, config.telegram_private_chat_burst};
-      sender_options.send_timeout = Millis(config.telegram_send_timeout_ms);
+      sender_options.owner = config.process.instance_id + "/" + std::to_string(std::random_device{}());
+      sender_options.limits = {config.telegram.global_rate,
+                               1000.0 / std::max(1, config.telegram.private_chat_interval_ms),
+                               config.telegram.group_rate_per_min, config.telegram.private_chat_burst};
+      sender_options.send_timeout = Millis(config.telegram.send_timeout_ms);
       // Enough calls at once for paid broadcasts (up to 1000/s) at a busy API's response times.
-      sender_options.max_in_flight = std::max(32, config.telegram_global_rate / 8);
-      sender_options.allow_paid_broadcast = config.telegram_allow_paid_broadcast;
+      sender_options.max_in_flight = std::max(32, config.telegram.global_rate / 8);
+      sender_options.allow_paid_broadcast = config.telegram.allow_paid_broadcast;
       sender_options.may_send = [&sender_lease] { return sender_lease.held(); };
       sender = &runtime.add<telegram::Sender>(ex, pool, *api, sender_options);
       metrics.set_sender_stats(&sender->stats());
@@ -265,27 +269,29 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
       dispatcher = &runtime.add<telegram::Dispatcher>(
           ex, pool, [the_bot](db::Transaction& tx, const telegram::InboxUpdate& u) { return the_bot->handle(tx, u); },
           [the_bot, &pool](const telegram::InboxUpdate& u) { return the_bot->apologise(pool, u); },
-          telegram::DispatcherOptions{config.instance_id, config.worker_concurrency, Millis(config.job_lease_ms),
-                                      Millis(config.job_poll_interval_ms), config.telegram_update_max_attempts});
+          telegram::DispatcherOptions{config.process.instance_id, config.jobs.worker_concurrency,
+                                      Millis(config.jobs.job_lease_ms), Millis(config.jobs.poll_interval_ms),
+                                      config.telegram.update_max_attempts});
       runtime.add<BackgroundRetry>(ex, "getMe", [api, the_bot] { return learn_bot_username(*api, *the_bot); });
     }
     auto& worker = runtime.add<jobs::Worker>(
         ex, pool,
-        jobs::WorkerOptions{config.instance_id, config.worker_concurrency, Millis(config.job_lease_ms),
-                            Millis(config.job_poll_interval_ms)});
-    register_housekeeping_handlers(worker, config.retention_days);
-    vpn::register_job_handlers(worker, box, Millis(config.vpn_address_grace_ms), after_provision);
+        jobs::WorkerOptions{config.process.instance_id, config.jobs.worker_concurrency,
+                            Millis(config.jobs.job_lease_ms), Millis(config.jobs.poll_interval_ms)});
+    register_housekeeping_handlers(worker, config.jobs.retention_days);
+    vpn::register_job_handlers(worker, box, Millis(config.vpn.address_grace_ms), after_provision);
     billing::register_job_handlers(worker, std::move(billing_deps));
     broadcast::register_job_handlers(worker);
     if (the_bot)
-      bot::register_reminder_jobs(worker, *the_bot,
-                                  bot::ReminderOptions{config.reminder_hours, Millis(config.reminder_lookback_ms),
-                                                       Millis(config.auto_renew_before_ms)});
+      bot::register_reminder_jobs(
+          worker, *the_bot,
+          bot::ReminderOptions{config.bot.reminder_hours, Millis(config.bot.reminder_lookback_ms),
+                               Millis(config.bot.auto_renew_before_ms)});
     auto* jobs_worker = &worker;
     runtime.add<RunStop<db::Listener>>(
         ex, "listener", fatal,
         std::make_unique<db::Listener>(
-            pool.blocking_executor(), config.database_listen_url,
+            pool.blocking_executor(), config.db.listen_url,
             std::vector<std::string>{jobs::kNotifyChannel, telegram::Dispatcher::kNotifyChannel,
                                      telegram::Outbox::kNotifyChannel},
             [jobs_worker, dispatcher, sender](const db::Notification& n) {
@@ -300,54 +306,55 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
             }));
   }
 
-  if (gateway && config.telegram_mode == "webhook") {
+  if (gateway && config.telegram.mode == "webhook") {
     auto& writer = runtime.add<telegram::InboxWriter>(ex, pool);
-    telegram::add_webhook_route(routes->router, pool, writer, config.telegram_webhook_secret, routes->ingest);
-    runtime.add<BackgroundRetry>(ex, "webhook registration",
-                                 [&config, api] { return register_webhook(config, *api); });
+    telegram::add_webhook_route(routes->router, pool, writer, config.telegram.webhook_secret, routes->ingest);
+    runtime.add<BackgroundRetry>(ex, "webhook registration", [&config, api] { return register_webhook(config, *api); });
   }
-  if (gateway && config.telegram_mode == "polling")
+  if (gateway && config.telegram.mode == "polling")
     runtime.add<RunStop<telegram::Poller>>(
         ex, "telegram-poller", fatal,
-        std::make_unique<telegram::Poller>(ex, pool, *api,
-                                           telegram::PollerOptions{config.instance_id, Millis(config.lease_ttl_ms),
-                                                                   config.telegram_poll_timeout_s, {}}));
+        std::make_unique<telegram::Poller>(
+            ex, pool, *api,
+            telegram::PollerOptions{
+                config.process.instance_id, Millis(config.jobs.lease_ttl_ms), config.telegram.poll_timeout_s, {}}));
 
   if (config.has_role("scheduler")) {
     auto& queue = runtime.add<Holder<jobs::Queue>>("job-queue", pool).get();
     auto& lease = runtime
                       .add<RunStop<jobs::LeaderLease>>(
                           ex, "scheduler-lease", fatal,
-                          std::make_unique<jobs::LeaderLease>(ex, pool, "scheduler", config.instance_id,
-                                                              Millis(config.lease_ttl_ms)))
+                          std::make_unique<jobs::LeaderLease>(ex, pool, "scheduler", config.process.instance_id,
+                                                              Millis(config.jobs.lease_ttl_ms)))
                       .get();
     auto tasks = housekeeping_tasks();
     for (auto& t : vpn::periodic_tasks()) tasks.push_back(std::move(t));
     for (auto& t : billing::periodic_tasks()) tasks.push_back(std::move(t));
     for (auto& t : broadcast::periodic_tasks()) tasks.push_back(std::move(t));
     for (auto& t : bot::reminder_tasks()) tasks.push_back(std::move(t));
-    auto origin = config.scheduler_time_origin_ms
-                      ? std::chrono::system_clock::time_point(Millis(config.scheduler_time_origin_ms))
+    auto origin = config.jobs.scheduler_time_origin_ms
+                      ? std::chrono::system_clock::time_point(Millis(config.jobs.scheduler_time_origin_ms))
                       : std::chrono::system_clock::now();
     runtime.add<RunStop<jobs::Scheduler>>(
         ex, "scheduler", fatal,
         std::make_unique<jobs::Scheduler>(ex, queue, lease, std::move(tasks),
-                                          jobs::scaled_clock(config.scheduler_time_scale, origin),
-                                          Millis(config.scheduler_tick_ms)));
+                                          jobs::scaled_clock(config.jobs.scheduler_time_scale, origin),
+                                          Millis(config.jobs.scheduler_tick_ms)));
   }
 
   // The listeners last: they start once everything they serve runs, and stop first.
   if (internal_router)
-    runtime.add<ServerComponent>("internal-listener", ex,
-                                 http::ServerOptions{*config.health_listen, 4096, Millis(config.http_read_timeout_ms),
-                                                     Millis(config.http_idle_timeout_ms), observe, 256},
-                                 *internal_router);
+    runtime.add<ServerComponent>(
+        "internal-listener", ex,
+        http::ServerOptions{*config.http.health_listen, 4096, Millis(config.http.read_timeout_ms),
+                            Millis(config.http.idle_timeout_ms), observe, 256},
+        *internal_router);
   if (gateway) {
     auto& server = runtime.add<ServerComponent>(
         "public-listener", ex,
-        http::ServerOptions{config.http_listen, static_cast<size_t>(config.http_body_limit_bytes),
-                            Millis(config.http_read_timeout_ms), Millis(config.http_idle_timeout_ms), observe,
-                            static_cast<size_t>(config.http_max_connections)},
+        http::ServerOptions{config.http.listen, static_cast<size_t>(config.http.body_limit_bytes),
+                            Millis(config.http.read_timeout_ms), Millis(config.http.idle_timeout_ms), observe,
+                            static_cast<size_t>(config.http.max_connections)},
         routes->router);
     metrics.set_server_stats(&server.server().stats());
   }
@@ -369,7 +376,7 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
     co_await migrate_with_retry(pool);
     build_components(runtime, ex, config, pool, fatal);
     runtime.start();
-    log::info("app", "serving", {{"roles", config.roles}, {"instance", config.instance_id}});
+    log::info("app", "serving", {{"roles", config.process.roles}, {"instance", config.process.instance_id}});
     boost::system::error_code ec;
     int signal = 0;
     if (!crashed) signal = co_await signals.async_wait(asio::redirect_error(use_awaitable, ec));
@@ -379,7 +386,7 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
     exit_code = 1;
   }
   // In reverse: stop taking new work, finish what is in flight, then release the leases; the pool closes last.
-  co_await runtime.stop(Clock::now() + Millis(config.http_shutdown_grace_ms));
+  co_await runtime.stop(Clock::now() + Millis(config.http.shutdown_grace_ms));
   pool.close();
   log::info("app", "stopped", {{"exit_code", exit_code}});
 }
@@ -389,9 +396,9 @@ awaitable<void> run_roles(const Config& config, db::Pool& pool, int& exit_code) 
 int serve(const Config& config) {
   // Workers create and deliver configs whose private keys are sealed under the master key: refuse to start
   // without it rather than fail on the first purchase.
-  if (config.has_role("worker") && config.master_key_file.empty())
+  if (config.has_role("worker") && config.vpn.master_key_file.empty())
     throw ConfigError("config: master_key_file (env VPNBOT_MASTER_KEY_FILE) is required by the worker role");
-  if (config.has_role("worker")) vpn::SecretBox::from_file(config.master_key_file, false);  // readable, 0600
+  if (config.has_role("worker")) vpn::SecretBox::from_file(config.vpn.master_key_file, false);  // readable, 0600
   asio::io_context io(1);
   // Runs the rare libpq calls that block (DNS lookup in connect, cancel requests) off the event loop.
   asio::thread_pool blocking(2);
@@ -451,7 +458,7 @@ int migrate(const Config& config, bool status_only) {
 }
 
 int seed_sandbox(const Config& config) {
-  auto box = vpn::SecretBox::from_file(config.master_key_file, false);
+  auto box = vpn::SecretBox::from_file(config.vpn.master_key_file, false);
   return admin::run_db(config, [&box](db::Pool& pool) -> awaitable<int> {
     co_await admin::seed_demo_data(pool, box);
     co_return 0;

@@ -74,8 +74,8 @@ std::string callback_problem(const json& query) {
   if (!query.contains("message")) return "";
   if (!query["message"].is_object()) return at + ".message is not an object";
   const auto& message = query["message"];
-  return first_problem({optional_integer(message, "message_id", at + ".message"),
-                        chat_problem(message, at + ".message", false)});
+  return first_problem(
+      {optional_integer(message, "message_id", at + ".message"), chat_problem(message, at + ".message", false)});
 }
 
 std::string pre_checkout_problem(const json& query) {

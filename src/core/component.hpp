@@ -40,7 +40,8 @@ class LoopComponent : public Component {
   void start() override { group_.spawn(name_, loop_()); }
   awaitable<void> stop(Clock::time_point deadline) override {
     if (request_stop_) request_stop_();
-    if (!co_await group_.join(deadline)) {
+    bool in_time = co_await group_.join(deadline);  // named: g++ 12 miscompiles `if (!co_await ...)` here
+    if (!in_time) {
       log::warn("app", "component still stopping at the deadline", {{"component", name_}});
       co_await group_.join(Clock::time_point::max());  // its waits carry their own deadlines
     }
@@ -96,7 +97,8 @@ class BackgroundRetry : public Component {
   awaitable<void> stop(Clock::time_point deadline) override {
     stopping_ = true;
     wake_.notify();
-    if (!co_await group_.join(deadline)) co_await group_.join(Clock::time_point::max());  // the call's own timeout
+    bool in_time = co_await group_.join(deadline);
+    if (!in_time) co_await group_.join(Clock::time_point::max());  // the call's own timeout
   }
 
  private:
@@ -149,9 +151,9 @@ class ComponentRuntime {
       auto& component = components_[--started_];
       auto begin = Clock::now();
       co_await component->stop(deadline);
-      log::info("app", "component stopped",
-                {{"component", component->name()},
-                 {"ms", std::chrono::duration_cast<Millis>(Clock::now() - begin).count()}});
+      log::info(
+          "app", "component stopped",
+          {{"component", component->name()}, {"ms", std::chrono::duration_cast<Millis>(Clock::now() - begin).count()}});
     }
   }
   ~ComponentRuntime() {

@@ -34,8 +34,8 @@ class TaskGroup {
   awaitable<bool> join(Clock::time_point deadline) {
     while (running_ > 0) {
       idle_.reset();
-      if (running_ == 0) break;
-      if (!co_await idle_.wait_until(deadline)) co_return running_ == 0;
+      bool notified = co_await idle_.wait_until(deadline);
+      if (!notified && running_ > 0) co_return false;
     }
     co_return true;
   }

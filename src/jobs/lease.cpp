@@ -85,7 +85,8 @@ awaitable<void> LeaderLease::run() {
     auto next = Clock::now() + ttl_ / 3;
     if (held_ && valid_until_ < next) next = valid_until_;
     wake_.reset();
-    co_await wake_.wait_until(next);
+    // stop() may have come during the last await: its notification must not be reset away.
+    if (!stopping_) co_await wake_.wait_until(next);
     if (held_ && Clock::now() >= valid_until_) set_held(false);
   }
   if (held_) {

@@ -48,7 +48,8 @@ awaitable<void> Scheduler::run() {
       }
     }
     wake_.reset();
-    co_await wake_.wait_for(tick_);
+    // stop() may have come during the last await: its notification must not be reset away.
+    if (!stopping_) co_await wake_.wait_for(tick_);
   }
 }
 

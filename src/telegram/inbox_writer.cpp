@@ -17,7 +17,8 @@ InboxWriter::InboxWriter(asio::any_io_executor ex, db::Pool& pool, size_t max_ba
 
 awaitable<void> InboxWriter::stop(Clock::time_point deadline) {
   // Each batch is one query under the pool's deadlines: waiting past `deadline` is bounded by them.
-  if (!co_await flushes_.join(deadline)) co_await flushes_.join(Clock::time_point::max());
+  bool in_time = co_await flushes_.join(deadline);  // named: g++ 12 miscompiles `if (!co_await ...)` here
+  if (!in_time) co_await flushes_.join(Clock::time_point::max());
 }
 
 awaitable<bool> InboxWriter::store(UpdateKey key, std::string raw_json) {

@@ -148,7 +148,8 @@ awaitable<void> Poller::run() {
   while (!stopping_) {
     if (!lease_.held()) {
       wake_.reset();
-      co_await wake_.wait_for(options_.lease_ttl / 3);
+      // stop() may have come during the last await: its notification must not be reset away.
+      if (!stopping_) co_await wake_.wait_for(options_.lease_ttl / 3);
       continue;
     }
     std::string error;
@@ -180,10 +181,11 @@ awaitable<void> Poller::run() {
       log::warn("telegram", "polling failed, will retry", {{"error", error}, {"retry_ms", wait.count()}});
       backoff = std::min(backoff * 2, Millis(30000));
       wake_.reset();
-      co_await wake_.wait_for(wait);
+      // stop() may have come during the last await: its notification must not be reset away.
+      if (!stopping_) co_await wake_.wait_for(wait);
     }
   }
-  lease_.stop();  // also when the loop ended by itself
+  lease_.stop();                                       // also when the loop ended by itself
   co_await lease_loop.join(Clock::time_point::max());  // stop() wakes its renewal wait
 }
 

@@ -14,9 +14,13 @@ Clock::duration interval_of(double per_second) {
 }
 }  // namespace
 
-Clock::duration RateLimiter::private_interval() const { return interval_of(limits_.private_chat_per_second); }
+Clock::duration RateLimiter::private_interval() const {
+  return interval_of(limits_.private_chat_per_second);
+}
 
-Clock::duration RateLimiter::global_interval() const { return interval_of(limits_.global_per_second); }
+Clock::duration RateLimiter::global_interval() const {
+  return interval_of(limits_.global_per_second);
+}
 
 Clock::time_point RateLimiter::global_ready_at(Clock::time_point now, size_t reserved) const {
   auto ready = std::max(now, paused_until_);

@@ -66,7 +66,7 @@ class RateLimiter {
 
   RateLimits limits_;
   std::unordered_map<Slot, std::optional<int64_t>> in_flight_;  // slot -> its chat (none: an answer to a query)
-  Clock::time_point global_theoretical_arrival_{};               // GCRA over completions
+  Clock::time_point global_theoretical_arrival_{};              // GCRA over completions
   std::unordered_map<int64_t, ChatState> chats_;
   Slot next_slot_ = 1;
   Clock::time_point paused_until_{};
