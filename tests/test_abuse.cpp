@@ -12,10 +12,10 @@
 #include <iostream>
 #include <thread>
 
-#include "ops/operations.hpp"
 #include "app/housekeeping.hpp"
 #include "billing/ledger.hpp"
 #include "billing/webhooks.hpp"
+#include "ops/operations.hpp"
 #include "support/emulator_thread.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/process.hpp"

@@ -4,15 +4,15 @@
 
 #include <iostream>
 
-#include "ops/operations.hpp"
 #include "admin/run_db.hpp"
-#include "ops/stats.hpp"
-#include "ops/user_card.hpp"
 #include "billing/jobs.hpp"
 #include "billing/ledger.hpp"
 #include "billing/orders.hpp"
 #include "billing/promo.hpp"
 #include "db/migrations.hpp"
+#include "ops/operations.hpp"
+#include "ops/stats.hpp"
+#include "ops/user_card.hpp"
 #include "vpn/store.hpp"
 
 namespace vpnbot::admin {

@@ -4,9 +4,9 @@
 
 #include <iostream>
 
-#include "ops/operations.hpp"
 #include "admin/run_db.hpp"
 #include "broadcast/broadcasts.hpp"
+#include "ops/operations.hpp"
 
 namespace vpnbot::admin {
 namespace {

@@ -1,8 +1,8 @@
 #pragma once
 #include <functional>
 
-#include "core/asio.hpp"
 #include "app/config.hpp"
+#include "core/asio.hpp"
 #include "db/pool.hpp"
 
 namespace vpnbot::admin {

@@ -13,9 +13,9 @@
 #include <sstream>
 #include <thread>
 
+#include "app/config.hpp"
 #include "app/serve.hpp"
 #include "billing/webhooks.hpp"
-#include "app/config.hpp"
 #include "core/log.hpp"
 #include "core/process.hpp"
 #include "db/local_cluster.hpp"

@@ -63,57 +63,57 @@ void add_payment_webhook_routes(http::Router& router, db::Pool& pool, PaymentWeb
                                 PaymentWebhookStats& stats) {
   auto shared = std::make_shared<PaymentWebhookOptions>(std::move(options));
   if (shared->yookassa) {
-    router.add(
-        http::bhttp::verb::post, kYooKassaWebhookPath,
-        [&pool, &stats, shared](http::Request& request) -> awaitable<http::Response> {
-          const std::string provider = "yookassa";
-          std::string ip =
-              client_address(request.remote_ip, request.header("X-Forwarded-For"), shared->trusted_proxies);
-          const std::string& body = request.message.body();
-          if (!any_contains(shared->yookassa_networks, ip)) {
-            co_await record_rejection(pool, stats, provider, "foreign_ip", "source address is not YooKassa's", ip,
-                                      body);
-            co_return answer(http::bhttp::status::forbidden, "forbidden");
-          }
-          auto notice = parse_yookassa_notification(body);
-          if (!notice) {
-            co_await record_rejection(pool, stats, provider, "malformed", "not a YooKassa notification", ip, body);
-            co_return answer(http::bhttp::status::bad_request, "malformed");
-          }
-          bool fresh = co_await store_payment_event(pool, provider, notice->id, notice->event, notice->body, ip);
-          stats.add(provider, fresh ? "accepted" : "duplicate");
-          co_return answer(http::bhttp::status::ok, "ok");
-        });
+    router.add(http::bhttp::verb::post, kYooKassaWebhookPath,
+               [&pool, &stats, shared](http::Request& request) -> awaitable<http::Response> {
+                 const std::string provider = "yookassa";
+                 std::string ip =
+                     client_address(request.remote_ip, request.header("X-Forwarded-For"), shared->trusted_proxies);
+                 const std::string& body = request.message.body();
+                 if (!any_contains(shared->yookassa_networks, ip)) {
+                   co_await record_rejection(pool, stats, provider, "foreign_ip", "source address is not YooKassa's",
+                                             ip, body);
+                   co_return answer(http::bhttp::status::forbidden, "forbidden");
+                 }
+                 auto notice = parse_yookassa_notification(body);
+                 if (!notice) {
+                   co_await record_rejection(pool, stats, provider, "malformed", "not a YooKassa notification", ip,
+                                             body);
+                   co_return answer(http::bhttp::status::bad_request, "malformed");
+                 }
+                 bool fresh = co_await store_payment_event(pool, provider, notice->id, notice->event, notice->body, ip);
+                 stats.add(provider, fresh ? "accepted" : "duplicate");
+                 co_return answer(http::bhttp::status::ok, "ok");
+               });
   }
   if (shared->heleket) {
-    router.add(
-        http::bhttp::verb::post, kHeleketWebhookPath,
-        [&pool, &stats, shared](http::Request& request) -> awaitable<http::Response> {
-          const std::string provider = "heleket";
-          std::string ip =
-              client_address(request.remote_ip, request.header("X-Forwarded-For"), shared->trusted_proxies);
-          const std::string& body = request.message.body();
-          if (!shared->heleket_networks.empty() && !any_contains(shared->heleket_networks, ip)) {
-            co_await record_rejection(pool, stats, provider, "foreign_ip", "source address is not Heleket's", ip, body);
-            co_return answer(http::bhttp::status::forbidden, "forbidden");
-          }
-          HeleketWebhook webhook;
-          std::string problem;
-          try {
-            webhook = verify_heleket_webhook(body, shared->heleket_api_key);
-          } catch (const std::invalid_argument& e) {
-            problem = e.what();
-          }
-          if (!problem.empty()) {
-            std::string result = problem == "sign does not match" ? "bad_sign" : "malformed";
-            co_await record_rejection(pool, stats, provider, result, problem, ip, body);
-            co_return answer(http::bhttp::status::bad_request, "rejected");
-          }
-          json payload = json::parse(body);
-          bool fresh = co_await store_payment_event(pool, provider, webhook.uuid, webhook.status, payload, ip);
-          stats.add(provider, fresh ? "accepted" : "duplicate");
-          co_return answer(http::bhttp::status::ok, "ok");
-        });
+    router.add(http::bhttp::verb::post, kHeleketWebhookPath,
+               [&pool, &stats, shared](http::Request& request) -> awaitable<http::Response> {
+                 const std::string provider = "heleket";
+                 std::string ip =
+                     client_address(request.remote_ip, request.header("X-Forwarded-For"), shared->trusted_proxies);
+                 const std::string& body = request.message.body();
+                 if (!shared->heleket_networks.empty() && !any_contains(shared->heleket_networks, ip)) {
+                   co_await record_rejection(pool, stats, provider, "foreign_ip", "source address is not Heleket's", ip,
+                                             body);
+                   co_return answer(http::bhttp::status::forbidden, "forbidden");
+                 }
+                 HeleketWebhook webhook;
+                 std::string problem;
+                 try {
+                   webhook = verify_heleket_webhook(body, shared->heleket_api_key);
+                 } catch (const std::invalid_argument& e) {
+                   problem = e.what();
+                 }
+                 if (!problem.empty()) {
+                   std::string result = problem == "sign does not match" ? "bad_sign" : "malformed";
+                   co_await record_rejection(pool, stats, provider, result, problem, ip, body);
+                   co_return answer(http::bhttp::status::bad_request, "rejected");
+                 }
+                 json payload = json::parse(body);
+                 bool fresh = co_await store_payment_event(pool, provider, webhook.uuid, webhook.status, payload, ip);
+                 stats.add(provider, fresh ? "accepted" : "duplicate");
+                 co_return answer(http::bhttp::status::ok, "ok");
+               });
   }
 }
 

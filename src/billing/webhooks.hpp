@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "core/ip_network.hpp"
 #include "core/sampler.hpp"
 #include "db/pool.hpp"
-#include "core/ip_network.hpp"
 #include "http/server.hpp"
 
 namespace vpnbot::billing {

@@ -6,15 +6,15 @@
 #include <charconv>
 #include <sstream>
 
-#include "ops/operations.hpp"
-#include "ops/stats.hpp"
-#include "ops/user_card.hpp"
 #include "billing/money.hpp"
 #include "billing/promo.hpp"
 #include "bot/callback.hpp"
 #include "bot/context.hpp"
 #include "broadcast/broadcasts.hpp"
 #include "core/log.hpp"
+#include "ops/operations.hpp"
+#include "ops/stats.hpp"
+#include "ops/user_card.hpp"
 
 namespace vpnbot::bot {
 
@@ -95,9 +95,9 @@ awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::stri
   } else if (name == "u" && screen.size() > 1) {
     auto id = to_int(screen[1]).value_or(0);
     auto card = co_await ops::load_user_card(ctx.tx, id,
-                                               options_.billing.referral_percents.size() > 0
-                                                   ? static_cast<int>(options_.billing.referral_percents.size())
-                                                   : 1);
+                                             options_.billing.referral_percents.size() > 0
+                                                 ? static_cast<int>(options_.billing.referral_percents.size())
+                                                 : 1);
     if (!card) {
       text = "No user " + html_escape(screen[1]) + ".";
       rows = {{admin_button("🔎 Find user", {"find"})}, {back_to({"home"})}};
@@ -280,7 +280,7 @@ awaitable<void> Bot::on_admin_callback(Context& ctx, const std::string& query_id
     if (verb == "gd") {
       int days = static_cast<int>(to_int(args[2]).value_or(0));
       auto sub = co_await ops::Operations::grant_days(ctx.tx, actor, to_int(args[1]).value_or(0), days,
-                                                        options_.default_device_limit);
+                                                      options_.default_device_limit);
       notice = "Subscription now until " + sub.expires_at + " UTC";
       next = {"u", args[1]};
     } else if (verb == "ban" || verb == "unban") {

@@ -4,8 +4,8 @@
 #include <set>
 
 #include "bot/callback.hpp"
-#include "bot/update_shape.hpp"
 #include "bot/context.hpp"
+#include "bot/update_shape.hpp"
 #include "core/log.hpp"
 #include "vpn/client_config.hpp"
 #include "vpn/store.hpp"
