@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "billing/notifications.hpp"
+#include "billing/heleket/notification.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string key = "fuzz-api-key";

@@ -2,7 +2,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "billing/notifications.hpp"
+#include "billing/yookassa/notification.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto notice = vpnbot::billing::parse_yookassa_notification(std::string(reinterpret_cast<const char*>(data), size));

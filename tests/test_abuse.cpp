@@ -14,7 +14,9 @@
 
 #include "app/housekeeping.hpp"
 #include "billing/ledger.hpp"
+#include "billing/heleket/provider.hpp"
 #include "billing/webhooks.hpp"
+#include "billing/yookassa/provider.hpp"
 #include "ops/operations.hpp"
 #include "support/emulator_thread.hpp"
 #include "support/pg_fixture.hpp"

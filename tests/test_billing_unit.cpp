@@ -1,9 +1,11 @@
 // Pure billing logic: money parsing and formatting, promo pricing, referral rewards, Heleket's signature, IP filters.
 #include <gtest/gtest.h>
 
-#include "billing/heleket.hpp"
-#include "billing/money.hpp"
 #include "app/config.hpp"
+#include "billing/cryptopay/notification.hpp"
+#include "billing/heleket/api.hpp"
+#include "billing/money.hpp"
+#include "billing/yookassa/notification.hpp"
 #include "core/ip_network.hpp"
 
 using namespace vpnbot;
@@ -133,6 +135,57 @@ TEST(YooKassa, ReadsNotificationsAndRefusesEverythingElse) {
   std::string long_id(65, 'a');
   EXPECT_FALSE(billing::parse_yookassa_notification(
       R"({"type":"notification","event":"payment.succeeded","object":{"id":")" + long_id + R"("}})"));
+}
+
+TEST(CryptoPay, SignatureIsHmacSha256OfTheBodyKeyedWithTheTokensSha256) {
+  // Computed independently (Python's hmac with hashlib.sha256(token).digest() as the key).
+  std::string body =
+      R"({"update_id":1,"update_type":"invoice_paid","payload":{"invoice_id":7,"status":"paid","amount":"199.00"}})";
+  EXPECT_EQ(billing::cryptopay_signature(body, "12345:AAtest"),
+            "3fdd65391a486bcfd408d07cdf77f29914e7a2beb11b31606410402b94a61144");
+  auto update =
+      billing::verify_cryptopay_update(body, billing::cryptopay_signature(body, "12345:AAtest"), "12345:AAtest");
+  EXPECT_EQ(update.update_type, "invoice_paid");
+  EXPECT_EQ(update.invoice.invoice_id, 7);
+  EXPECT_EQ(update.invoice.status, "paid");
+  EXPECT_EQ(update.invoice.amount, "199.00");
+  auto refused = [&](const std::string& text, const std::string& signature) {
+    try {
+      billing::verify_cryptopay_update(text, signature, "12345:AAtest");
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(refused(body, billing::cryptopay_signature(body, "other")), "signature does not match");
+  EXPECT_EQ(refused(body, ""), "no crypto-pay-api-signature header");
+  std::string upper = billing::cryptopay_signature(body, "12345:AAtest");
+  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ(refused(body, upper), "signature does not match") << "hex as Crypto Pay sends it: lower case";
+  for (const char* bad :
+       {"[]", R"({"update_type":"invoice_paid","payload":{"invoice_id":7}})",
+        R"({"update_id":1,"update_type":"invoice_paid","payload":{"invoice_id":"7","status":"paid","amount":"1"}})",
+        R"({"update_id":1,"update_type":"invoice_paid","payload":{"invoice_id":7,"status":null,"amount":"1"}})",
+        R"({"update_id":1,"update_type":"invoice_paid"})"}) {
+    std::string text = bad;
+    EXPECT_NE(refused(text, billing::cryptopay_signature(text, "12345:AAtest")), "accepted") << text;
+  }
+}
+
+TEST(CryptoPay, ReadsInvoicesOfEveryApiVersion) {
+  auto invoice = billing::parse_cryptopay_invoice(nlohmann::json::parse(
+      R"({"invoice_id":528890,"hash":"IVx","currency_type":"fiat","fiat":"RUB","amount":"199.00","status":"active",
+          "bot_invoice_url":"https://t.me/CryptoBot?start=IVx","payload":"vpnbot-42","paid_asset":null})"));
+  EXPECT_EQ(invoice.invoice_id, 528890);
+  EXPECT_EQ(invoice.url, "https://t.me/CryptoBot?start=IVx");
+  EXPECT_EQ(billing::parse_external_order_ref(invoice.payload), 42);
+  EXPECT_EQ(invoice.paid_asset, "");
+  auto old = billing::parse_cryptopay_invoice(nlohmann::json::parse(
+      R"({"invoice_id":5,"asset":"TON","amount":"1.5","status":"paid","pay_url":"https://t.me/CryptoBot?start=IVy"})"));
+  EXPECT_EQ(old.url, "https://t.me/CryptoBot?start=IVy") << "pay_url before API 1.2";
+  EXPECT_THROW(
+      billing::parse_cryptopay_invoice(nlohmann::json::parse(R"({"invoice_id":0,"status":"paid","amount":"1"})")),
+      std::invalid_argument);
 }
 
 TEST(IpFilter, NetworksAndProxies) {

@@ -14,7 +14,9 @@
 
 #include "billing/jobs.hpp"
 #include "billing/orders.hpp"
+#include "billing/heleket/provider.hpp"
 #include "billing/webhooks.hpp"
+#include "billing/yookassa/provider.hpp"
 #include "core/process.hpp"
 #include "support/emulator_thread.hpp"
 #include "support/pg_fixture.hpp"

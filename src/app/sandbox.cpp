@@ -15,7 +15,10 @@
 
 #include "app/config.hpp"
 #include "app/serve.hpp"
+#include "billing/cryptopay/provider.hpp"
+#include "billing/heleket/provider.hpp"
 #include "billing/webhooks.hpp"
+#include "billing/yookassa/provider.hpp"
 #include "core/log.hpp"
 #include "core/process.hpp"
 #include "db/local_cluster.hpp"
@@ -170,10 +173,11 @@ int run_sandbox(const std::optional<std::string>& config_file, std::map<std::str
   }
   env.try_emplace("VPNBOT_PUBLIC_URL",
                   "http://" + config.http.listen.host + ":" + std::to_string(config.http.listen.port));
-  // YooKassa and Heleket emulators: same code paths as production, only the base URLs differ.
-  log::info("sandbox", "starting the Telegram, YooKassa and Heleket emulators");
+  // YooKassa, Heleket and Crypto Pay emulators: same code paths as production, only the base URLs differ.
+  log::info("sandbox", "starting the Telegram, YooKassa, Heleket and Crypto Pay emulators");
   emulator::PaymentsEmulatorOptions payment_options;
   payment_options.yookassa_webhook_url = env["VPNBOT_PUBLIC_URL"] + billing::kYooKassaWebhookPath;
+  payment_options.cryptopay_webhook_url = env["VPNBOT_PUBLIC_URL"] + billing::kCryptoPayWebhookPath;
   payment_options.chat_url = telegram.base_url() + "/";
   emulator::PaymentsEmulatorThread payments(payment_options);
   env.try_emplace("VPNBOT_YOOKASSA_API_URL", payments.base_url());
@@ -184,6 +188,8 @@ int run_sandbox(const std::optional<std::string>& config_file, std::map<std::str
   env.try_emplace("VPNBOT_HELEKET_API_URL", payments.base_url());
   env.try_emplace("VPNBOT_HELEKET_MERCHANT", payment_options.heleket_merchant);
   env.try_emplace("VPNBOT_HELEKET_API_KEY", payment_options.heleket_api_key);
+  env.try_emplace("VPNBOT_CRYPTOPAY_API_URL", payments.base_url());
+  env.try_emplace("VPNBOT_CRYPTOPAY_TOKEN", payment_options.cryptopay_token);
   config = load_config(config_file, env);
   log::info("sandbox", "applying migrations and demo data (plans, promo codes, a VPN node)");
   if (int rc = migrate(config, false)) return rc;

@@ -7,8 +7,12 @@
 #include "admin/run_db.hpp"
 #include "app/housekeeping.hpp"
 #include "app/metrics.hpp"
+#include "billing/cryptopay/provider.hpp"
+#include "billing/heleket/provider.hpp"
 #include "billing/jobs.hpp"
+#include "billing/stars/provider.hpp"
 #include "billing/webhooks.hpp"
+#include "billing/yookassa/provider.hpp"
 #include "bot/bot.hpp"
 #include "bot/reminders.hpp"
 #include "broadcast/broadcasts.hpp"
@@ -122,18 +126,18 @@ std::string trimmed_public_url(const Config& c) {
   return base;
 }
 
-billing::PaymentWebhookOptions payment_webhook_options(const Config& c) {
-  billing::PaymentWebhookOptions o;
-  auto methods = c.billing.enabled_payment_methods();
-  auto enabled = [&](const char* m) { return std::find(methods.begin(), methods.end(), m) != methods.end(); };
-  o.yookassa = enabled("yookassa");
-  o.heleket = enabled("heleket");
-  o.yookassa_networks = parse_networks(c.billing.yookassa_allowed_ips.empty() ? billing::kYooKassaNetworks
-                                                                              : c.billing.yookassa_allowed_ips);
-  o.heleket_networks = parse_networks(c.billing.heleket_allowed_ips);
-  o.trusted_proxies = parse_networks(c.http.trusted_proxies);
-  o.heleket_api_key = c.billing.heleket_api_key;
-  return o;
+// Every payment provider this build knows, each built from its own settings; configured() decides which are offered
+// at checkout and which webhook routes are served.
+void add_payment_providers(billing::PaymentProviders& providers, const Config& config, http::Client& client,
+                           telegram::BotApi* api) {
+  const auto& b = config.billing;
+  int invoice_lifetime_s = static_cast<int>(std::clamp(b.order_ttl_ms / 1000, 300, 43200));
+  std::string return_url = b.yookassa.return_url.empty() ? config.http.public_url : b.yookassa.return_url;
+  providers.add<billing::YooKassaProvider>(client, b.yookassa, config.http.public_url);
+  providers.add<billing::HeleketProvider>(client, b.heleket, trimmed_public_url(config) + billing::kHeleketWebhookPath,
+                                          return_url, invoice_lifetime_s);
+  providers.add<billing::CryptoPayProvider>(client, b.cryptopay, invoice_lifetime_s);
+  providers.add<billing::StarsProvider>(api);
 }
 
 // What the gateway publishes and counts: Telegram's and the providers' webhooks and a liveness probe.
@@ -171,12 +175,25 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
   };
   bool gateway = config.has_role("gateway");
   bool telegram_on = config.telegram.mode != "off";
+  auto& client =
+      runtime
+          .add<Holder<http::Client>>("http-client", ex,
+                                     http::ClientOptions{config.http.proxy, Millis(config.http.client_timeout_ms),
+                                                         Millis(10000), config.http.client_max_connections})
+          .get();
+  telegram::BotApi* api = nullptr;
+  if (telegram_on)
+    api =
+        &runtime.add<Holder<telegram::BotApi>>("bot-api", client, config.telegram.api_url, config.telegram.token).get();
+  auto& providers = runtime.add<Holder<billing::PaymentProviders>>("payment-providers").get();
+  add_payment_providers(providers, config, client, api);
   PublicRoutes* routes = nullptr;
   if (gateway) {
     // Nothing that tells an anonymous client about the business or costs a database query.
     routes = &runtime.add<Holder<PublicRoutes>>("public-routes").get();
     add_liveness_route(routes->router);
-    billing::add_payment_webhook_routes(routes->router, pool, payment_webhook_options(config), routes->payments);
+    billing::add_payment_webhook_routes(routes->router, pool, providers, parse_networks(config.http.trusted_proxies),
+                                        routes->payments);
   }
   http::Router* internal_router = nullptr;
   if (config.http.health_listen) {
@@ -186,48 +203,14 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
   } else {
     log::info("app", "health_listen is not set: /readyz and /metrics are not served");
   }
-  http::Client* client = nullptr;
-  if (telegram_on || config.has_role("worker"))
-    client =
-        &runtime
-             .add<Holder<http::Client>>("http-client", ex,
-                                        http::ClientOptions{config.http.proxy, Millis(config.http.client_timeout_ms),
-                                                            Millis(10000), config.http.client_max_connections})
-             .get();
-  telegram::BotApi* api = nullptr;
-  if (telegram_on)
-    api = &runtime.add<Holder<telegram::BotApi>>("bot-api", *client, config.telegram.api_url, config.telegram.token)
-               .get();
-
   if (config.has_role("worker")) {
     auto& box =
         runtime.add<Holder<vpn::SecretBox>>("secret-box", vpn::SecretBox::from_file(config.vpn.master_key_file, false))
             .get();
     auto& billing = runtime.add<Holder<billing::BillingOptions>>("billing-options", billing_options(config)).get();
-    std::string return_url =
-        config.billing.yookassa_return_url.empty() ? config.http.public_url : config.billing.yookassa_return_url;
-    auto& yookassa =
-        runtime
-            .add<Holder<billing::YooKassa>>(
-                "yookassa", *client,
-                billing::YooKassaOptions{config.billing.yookassa_api_url, config.billing.yookassa_shop_id,
-                                         config.billing.yookassa_secret_key, return_url,
-                                         config.billing.yookassa_vat_code, config.billing.yookassa_receipt_email})
-            .get();
-    auto& heleket =
-        runtime
-            .add<Holder<billing::Heleket>>(
-                "heleket", *client,
-                billing::HeleketOptions{config.billing.heleket_api_url, config.billing.heleket_merchant,
-                                        config.billing.heleket_api_key,
-                                        trimmed_public_url(config) + billing::kHeleketWebhookPath, return_url,
-                                        static_cast<int>(std::clamp(config.billing.order_ttl_ms / 1000, 300, 43200))})
-            .get();
     billing::BillingJobDeps billing_deps;
     billing_deps.options = &billing;
-    billing_deps.yookassa = yookassa.configured() ? &yookassa : nullptr;
-    billing_deps.heleket = heleket.configured() ? &heleket : nullptr;
-    billing_deps.bot_api = api;
+    billing_deps.providers = &providers;
     vpn::AfterProvision after_provision;
     bot::Bot* the_bot = nullptr;
     telegram::Dispatcher* dispatcher = nullptr;

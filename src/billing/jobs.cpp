@@ -2,6 +2,7 @@
 
 #include "billing/webhooks.hpp"
 #include "core/log.hpp"
+#include "http/client.hpp"
 #include "jobs/queue.hpp"
 #include "vpn/store.hpp"
 
@@ -15,13 +16,6 @@ int64_t id_field(const json& payload, const char* key) {
     throw jobs::PermanentJobError(std::string("payload needs an integer ") + key);
   return payload[key].get<int64_t>();
 }
-
-struct StoredEvent {
-  int64_t id = 0;
-  std::string provider, external_id, event;
-  json payload;
-  bool processed = false;
-};
 
 awaitable<StoredEvent> load_event(db::Pool& pool, int64_t id) {
   auto r = co_await pool.exec(
@@ -50,14 +44,14 @@ class EventProcessor {
       co_await finish(event.id, "");  // a retry after the effect committed but the job did not
       co_return;
     }
+    PaymentProvider* provider = deps_.providers ? deps_.providers->find(event.provider) : nullptr;
+    if (!provider) throw jobs::PermanentJobError("unknown provider " + event.provider);
+    // Not configured on this worker (yet): retried, so a notice that arrives before the credentials is not lost.
+    if (!provider->configured()) throw std::runtime_error(event.provider + " is not configured on this worker");
     std::string refused;
     try {
-      if (event.provider == "yookassa")
-        co_await yookassa(event);
-      else if (event.provider == "heleket")
-        co_await heleket(event);
-      else
-        throw jobs::PermanentJobError("unknown provider " + event.provider);
+      auto verdict = co_await provider->verify(event);
+      co_await apply_verdict(event, std::move(verdict));
     } catch (const ProviderError& e) {
       // 4xx from the provider (e.g. a notification about a payment it does not know): asking again cannot help.
       if (e.retryable()) throw;
@@ -121,76 +115,35 @@ class EventProcessor {
     co_return "refunded";
   }
 
-  awaitable<void> yookassa(const StoredEvent& event) {
-    if (!deps_.yookassa) throw std::runtime_error("yookassa is not configured on this worker");
-    // Notifications are unsigned: the payment's state is taken from YooKassa's API, never from the body.
-    if (event.event.rfind("payment.", 0) == 0) {
-      auto payment = co_await deps_.yookassa->get_payment(event.external_id);
-      if (!payment.order_id) {
-        co_await finish(event.id, "payment without order metadata");
-        co_return;
-      }
-      int64_t order_id = *payment.order_id;
-      if (payment.status == "succeeded") {
+  // The one way any provider's confirmed notice changes an order.
+  awaitable<void> apply_verdict(const StoredEvent& event, Verdict verdict) {
+    using Kind = Verdict::Kind;
+    switch (verdict.kind) {
+      case Kind::paid:
         co_await apply(event.id, [&](db::Transaction& tx) {
-          return grant(tx, order_id, "yookassa", payment.id, payment.amount, payment.currency, false);
+          return grant(tx, *verdict.order_id, event.provider, verdict.payment_id, verdict.amount, verdict.currency,
+                       verdict.allow_overpay);
         });
-      } else if (payment.status == "canceled") {
-        co_await apply(event.id, [&](db::Transaction& tx) { return cancel(tx, order_id, "payment canceled"); });
-      } else if (event.event == "payment.succeeded" || event.event == "payment.canceled") {
-        // The notice is ahead of the API's view: ask again later.
-        throw std::runtime_error("yookassa says " + payment.status + " for " + event.event);
-      } else {
-        co_await finish(event.id, "ignored: " + payment.status);
-      }
-    } else if (event.event == "refund.succeeded") {
-      auto refund_info = co_await deps_.yookassa->get_refund(event.external_id);
-      if (refund_info.status != "succeeded") throw std::runtime_error("refund is " + refund_info.status + " so far");
-      co_await apply(event.id, [&](db::Transaction& tx) -> awaitable<std::string> {
-        auto order = co_await Orders::by_provider_payment(tx, "yookassa", refund_info.payment_id);
-        if (!order) co_return std::string("refund for an unknown payment");
-        co_return co_await refund(tx, order->id, refund_info.amount, "yookassa refund " + refund_info.id);
-      });
-    } else {
-      co_await finish(event.id, "ignored event " + event.event);
-    }
-  }
-
-  awaitable<void> heleket(const StoredEvent& event) {
-    // The body's signature was verified on receipt, so its fields are Heleket's.
-    const json& body = event.payload;
-    auto order_id = Heleket::parse_order_ref(body.value("order_id", ""));
-    if (!order_id) {
-      co_await finish(event.id, "not our order id");
-      co_return;
-    }
-    const std::string& status = event.event;
-    if (status == "paid" || status == "paid_over") {
-      std::string amount_text = body.value("amount", "");
-      int64_t amount = 0;
-      try {
-        amount = parse_rub(amount_text);
-      } catch (const std::invalid_argument&) {
-        amount = -1;  // never equal to an order: recorded as a mismatch
-      }
-      std::string currency = body.value("currency", "");
-      co_await apply(event.id, [&](db::Transaction& tx) {
-        return grant(tx, *order_id, "heleket", event.external_id, amount, currency, true);
-      });
-    } else if (status == "wrong_amount" || status == "fail" || status == "cancel" || status == "system_fail") {
-      co_await apply(event.id, [&](db::Transaction& tx) { return cancel(tx, *order_id, "heleket: " + status); });
-    } else if (status == "refund_paid") {
-      int64_t amount = 0;
-      try {
-        amount = parse_rub(body.value("amount", ""));
-      } catch (const std::invalid_argument&) {
-        amount = -1;
-      }
-      co_await apply(event.id, [&](db::Transaction& tx) {
-        return refund(tx, *order_id, amount, "heleket refund " + event.external_id);
-      });
-    } else {
-      co_await finish(event.id, "ignored status " + status);
+        co_return;
+      case Kind::canceled:
+        co_await apply(event.id, [&](db::Transaction& tx) { return cancel(tx, *verdict.order_id, verdict.note); });
+        co_return;
+      case Kind::refunded:
+        co_await apply(event.id, [&](db::Transaction& tx) -> awaitable<std::string> {
+          std::optional<int64_t> order_id = verdict.order_id;
+          if (!order_id) {
+            auto order = co_await Orders::by_provider_payment(tx, event.provider, verdict.payment_id);
+            if (!order) co_return std::string("refund for an unknown payment");
+            order_id = order->id;
+          }
+          co_return co_await refund(tx, *order_id, verdict.amount, verdict.note);
+        });
+        co_return;
+      case Kind::pending:
+        throw std::runtime_error(verdict.note);  // retried with backoff until the provider's record agrees
+      case Kind::ignored:
+        co_await finish(event.id, verdict.note);
+        co_return;
     }
   }
 
@@ -229,15 +182,11 @@ void register_job_handlers(jobs::Worker& worker, BillingJobDeps deps_in) {
     if (!order || order->state != "pending") co_return;  // paid or closed meanwhile: nothing to create
     std::string payment_id, url, failure;
     try {
-      if (order->provider == "yookassa" && deps->yookassa) {
-        auto p =
-            co_await deps->yookassa->create_payment(order->id, order->amount, "VPN order " + std::to_string(order->id));
-        payment_id = p.id;
-        url = p.confirmation_url;
-      } else if (order->provider == "heleket" && deps->heleket) {
-        auto inv = co_await deps->heleket->create_invoice(order->id, order->amount);
-        payment_id = inv.uuid;
-        url = inv.url;
+      PaymentProvider* provider = deps->providers ? deps->providers->find(order->provider) : nullptr;
+      if (provider && provider->configured()) {
+        auto created = co_await provider->create_payment(*order, ctx.job.attempt > 1);
+        payment_id = created.payment_id;
+        url = created.url;
       } else {
         failure = "provider " + order->provider + " is not configured";
       }
@@ -287,20 +236,16 @@ void register_job_handlers(jobs::Worker& worker, BillingJobDeps deps_in) {
         [&](db::Transaction& tx) -> awaitable<std::optional<Order>> { co_return co_await Orders::get(tx, order_id); });
     if (!order || order->provider != "stars" || order->state != "paid" || !order->provider_payment_id)
       throw jobs::PermanentJobError("order " + std::to_string(order_id) + " is not a paid Stars order");
-    if (!deps->bot_api) throw std::runtime_error("no Bot API on this worker");
+    PaymentProvider* stars = deps->providers ? deps->providers->find("stars") : nullptr;
+    if (!stars || !stars->configured()) throw std::runtime_error("no Bot API on this worker");
     std::string refused;
     try {
-      co_await deps->bot_api->refund_star_payment(order->user_id, *order->provider_payment_id);
-    } catch (const telegram::ApiError& e) {
-      // Already refunded (e.g. by an earlier attempt whose result was lost): the reversal below is still owed.
-      if (e.description().find("CHARGE_ALREADY_REFUNDED") == std::string::npos) {
-        if (e.code() == 400)
-          refused = e.description();
-        else
-          throw;
-      }
+      co_await stars->refund(*order);
+    } catch (const ProviderError& e) {
+      if (e.retryable()) throw;
+      refused = e.what();
     }
-    if (!refused.empty()) throw jobs::PermanentJobError("refundStarPayment refused: " + refused);
+    if (!refused.empty()) throw jobs::PermanentJobError(refused);
     co_await ctx.pool.transaction([&](db::Transaction& tx) -> awaitable<void> {
       bool done = co_await Orders::refund(tx, order_id, note);
       if (done && deps->notifier.refunded) {

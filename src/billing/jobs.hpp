@@ -1,12 +1,10 @@
 #pragma once
 #include <functional>
 
-#include "billing/heleket.hpp"
 #include "billing/orders.hpp"
-#include "billing/yookassa.hpp"
+#include "billing/provider.hpp"
 #include "jobs/scheduler.hpp"
 #include "jobs/worker.hpp"
-#include "telegram/bot_api.hpp"
 
 namespace vpnbot::billing {
 
@@ -21,9 +19,7 @@ struct BillingNotifier {
 
 struct BillingJobDeps {
   const BillingOptions* options = nullptr;
-  YooKassa* yookassa = nullptr;  // null when not configured
-  Heleket* heleket = nullptr;
-  telegram::BotApi* bot_api = nullptr;  // for Stars refunds
+  const PaymentProviders* providers = nullptr;  // null: no provider calls on this worker
   BillingNotifier notifier;
 };
 

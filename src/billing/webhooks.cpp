@@ -1,6 +1,5 @@
 #include "billing/webhooks.hpp"
 
-#include "billing/heleket.hpp"
 #include "core/log.hpp"
 #include "jobs/queue.hpp"
 
@@ -59,61 +58,27 @@ awaitable<bool> store_payment_event(db::Pool& pool, const std::string& provider,
   });
 }
 
-void add_payment_webhook_routes(http::Router& router, db::Pool& pool, PaymentWebhookOptions options,
-                                PaymentWebhookStats& stats) {
-  auto shared = std::make_shared<PaymentWebhookOptions>(std::move(options));
-  if (shared->yookassa) {
-    router.add(http::bhttp::verb::post, kYooKassaWebhookPath,
-               [&pool, &stats, shared](http::Request& request) -> awaitable<http::Response> {
-                 const std::string provider = "yookassa";
-                 std::string ip =
-                     client_address(request.remote_ip, request.header("X-Forwarded-For"), shared->trusted_proxies);
-                 const std::string& body = request.message.body();
-                 if (!any_contains(shared->yookassa_networks, ip)) {
-                   co_await record_rejection(pool, stats, provider, "foreign_ip", "source address is not YooKassa's",
-                                             ip, body);
-                   co_return answer(http::bhttp::status::forbidden, "forbidden");
-                 }
-                 auto notice = parse_yookassa_notification(body);
-                 if (!notice) {
-                   co_await record_rejection(pool, stats, provider, "malformed", "not a YooKassa notification", ip,
-                                             body);
-                   co_return answer(http::bhttp::status::bad_request, "malformed");
-                 }
-                 bool fresh = co_await store_payment_event(pool, provider, notice->id, notice->event, notice->body, ip);
-                 stats.add(provider, fresh ? "accepted" : "duplicate");
-                 co_return answer(http::bhttp::status::ok, "ok");
-               });
-  }
-  if (shared->heleket) {
-    router.add(http::bhttp::verb::post, kHeleketWebhookPath,
-               [&pool, &stats, shared](http::Request& request) -> awaitable<http::Response> {
-                 const std::string provider = "heleket";
-                 std::string ip =
-                     client_address(request.remote_ip, request.header("X-Forwarded-For"), shared->trusted_proxies);
-                 const std::string& body = request.message.body();
-                 if (!shared->heleket_networks.empty() && !any_contains(shared->heleket_networks, ip)) {
-                   co_await record_rejection(pool, stats, provider, "foreign_ip", "source address is not Heleket's", ip,
-                                             body);
-                   co_return answer(http::bhttp::status::forbidden, "forbidden");
-                 }
-                 HeleketWebhook webhook;
-                 std::string problem;
-                 try {
-                   webhook = verify_heleket_webhook(body, shared->heleket_api_key);
-                 } catch (const std::invalid_argument& e) {
-                   problem = e.what();
-                 }
-                 if (!problem.empty()) {
-                   std::string result = problem == "sign does not match" ? "bad_sign" : "malformed";
-                   co_await record_rejection(pool, stats, provider, result, problem, ip, body);
-                   co_return answer(http::bhttp::status::bad_request, "rejected");
-                 }
-                 json payload = json::parse(body);
-                 bool fresh = co_await store_payment_event(pool, provider, webhook.uuid, webhook.status, payload, ip);
-                 stats.add(provider, fresh ? "accepted" : "duplicate");
-                 co_return answer(http::bhttp::status::ok, "ok");
-               });
+void add_payment_webhook_routes(http::Router& router, db::Pool& pool, const PaymentProviders& providers,
+                                std::vector<IpNetwork> trusted_proxies_in, PaymentWebhookStats& stats) {
+  auto trusted_proxies = std::make_shared<const std::vector<IpNetwork>>(std::move(trusted_proxies_in));
+  for (PaymentProvider* provider : providers.configured()) {
+    if (provider->webhook_path().empty()) continue;
+    router.add(
+        http::bhttp::verb::post, provider->webhook_path(),
+        [&pool, &stats, provider, trusted_proxies](http::Request& request) -> awaitable<http::Response> {
+          const std::string name = provider->name();
+          std::string ip = client_address(request.remote_ip, request.header("X-Forwarded-For"), *trusted_proxies);
+          auto check = provider->accept(ip, request);
+          if (auto* refused = std::get_if<RefusedNotice>(&check)) {
+            co_await record_rejection(pool, stats, name, refused->result, refused->reason, ip, request.message.body());
+            co_return answer(refused->status,
+                             refused->status == http::bhttp::status::forbidden ? "forbidden" : "rejected");
+          }
+          auto& notice = std::get<AcceptedNotice>(check);
+          bool fresh = co_await store_payment_event(pool, name, notice.external_id, notice.event, notice.payload, ip);
+          stats.add(name, fresh ? "accepted" : "duplicate");
+          co_return answer(http::bhttp::status::ok, "ok");
+        });
   }
 }
 

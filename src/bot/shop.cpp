@@ -20,7 +20,7 @@ using telegram::OutMessage;
 namespace {
 
 const std::map<std::string, std::string> kMethodCodes{
-    {"yk", "yookassa"}, {"hk", "heleket"}, {"st", "stars"}, {"bl", "balance"}};
+    {"yk", "yookassa"}, {"hk", "heleket"}, {"cp", "cryptopay"}, {"st", "stars"}, {"bl", "balance"}};
 
 std::string method_code(const std::string& provider) {
   for (const auto& [code, name] : kMethodCodes)

@@ -10,6 +10,10 @@ std::string to_base64(std::string_view data);
 std::string from_base64(std::string_view b64);
 // Lower-case hex of the MD5 digest (only where a provider's protocol demands MD5, e.g. Heleket's signature).
 std::string md5_hex(std::string_view data);
+// The raw 32-byte SHA-256 digest.
+std::string sha256(std::string_view data);
+// Lower-case hex of HMAC-SHA-256 (e.g. Crypto Pay's webhook signature).
+std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 // Escapes text for HTML (Telegram's parse_mode=HTML, the emulators' pages).
 std::string html_escape(std::string_view text);
 // Compares in time independent of where the strings differ (signatures, secrets).

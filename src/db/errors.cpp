@@ -16,36 +16,27 @@ void throw_sql_error(const std::string& sqlstate, const std::string& message) {
   throw QueryError(message, sqlstate);
 }
 
-bool is_retryable_transaction_error(const std::exception_ptr& e) {
+namespace {
+
+// Whether the exception is one of Errors (or derived from one); anything not a std::exception propagates.
+template <typename... Errors>
+bool is_one_of(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
-  } catch (const SerializationFailure&) {
-    return true;
-  } catch (const DeadlockDetected&) {
-    return true;
-  } catch (const std::exception&) {
-    return false;
+  } catch (const std::exception& error) {
+    return ((dynamic_cast<const Errors*>(&error) != nullptr) || ...);
   }
 }
 
+}  // namespace
+
+bool is_retryable_transaction_error(const std::exception_ptr& e) {
+  return is_one_of<SerializationFailure, DeadlockDetected>(e);
+}
+
 bool is_transient_error(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const SerializationFailure&) {
-    return true;
-  } catch (const DeadlockDetected&) {
-    return true;
-  } catch (const ConnectionError&) {
-    return true;
-  } catch (const PoolTimeout&) {
-    return true;
-  } catch (const PoolOverloaded&) {
-    return true;
-  } catch (const QueryTimeout&) {
-    return true;
-  } catch (const std::exception&) {
-    return false;
-  }
+  return is_one_of<SerializationFailure, DeadlockDetected, ConnectionError, PoolTimeout, PoolOverloaded, QueryTimeout>(
+      e);
 }
 
 }  // namespace vpnbot::db

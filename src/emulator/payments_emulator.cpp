@@ -5,10 +5,11 @@
 #include <algorithm>
 #include <regex>
 
-#include "billing/heleket.hpp"
+#include "billing/heleket/notification.hpp"
 #include "billing/money.hpp"
 #include "core/encoding.hpp"
 #include "core/log.hpp"
+#include "emulator/common.hpp"
 
 namespace vpnbot::emulator {
 namespace {
@@ -77,14 +78,17 @@ awaitable<void> PaymentsEmulator::shutdown() {
 
 void PaymentsEmulator::register_routes() {
   using http::bhttp::verb;
-  auto yk = [this](http::Request& r) { return yookassa_api(r); };
+  auto yk = [this](http::Request& r) { return losing_answers(yookassa_api(r)); };
   router_.add(verb::post, "/v3/payments", yk);
   router_.add_prefix(verb::get, "/v3/payments/", yk);
   router_.add(verb::post, "/v3/refunds", yk);
   router_.add_prefix(verb::get, "/v3/refunds/", yk);
-  auto hk = [this](http::Request& r) { return heleket_api(r); };
+  auto hk = [this](http::Request& r) { return losing_answers(heleket_api(r)); };
   router_.add(verb::post, "/v1/payment", hk);
   router_.add(verb::post, "/v1/payment/info", hk);
+  auto cp = [this](http::Request& r) { return losing_answers(cryptopay_api(r)); };
+  router_.add_prefix(verb::post, "/api/", cp);
+  router_.add_prefix(verb::get, "/api/", cp);
   auto page = [this](http::Request& r) { return checkout(r); };
   router_.add_prefix(verb::get, "/checkout/", page);
   router_.add_prefix(verb::post, "/checkout/", page);
@@ -93,8 +97,35 @@ void PaymentsEmulator::register_routes() {
   router_.add_prefix(verb::post, "/client/", client);
 }
 
-awaitable<http::Response> PaymentsEmulator::yookassa_api(http::Request& request) {
+// The providers' APIs are at times slow and at times fail (5xx): tests set both through /client/config.
+awaitable<std::optional<http::Response>> PaymentsEmulator::api_weather(const std::string& provider) {
   stats_["api_calls"] = stats_["api_calls"].get<int>() + 1;
+  if (api_latency_.count() > 0) co_await sleep_for(api_latency_);
+  if (api_failures_left_ <= 0) co_return std::nullopt;
+  --api_failures_left_;
+  stats_["api_failures_injected"] = stats_["api_failures_injected"].get<int>() + 1;
+  if (provider == "yookassa")
+    co_return yookassa_error(http::bhttp::status::internal_server_error, "internal_server_error",
+                             "Internal server error. Repeat the request later with the same Idempotence-Key");
+  if (provider == "cryptopay")
+    co_return http::json_response(http::bhttp::status::internal_server_error,
+                                  {{"ok", false}, {"error", {{"code", 500}, {"name", "INTERNAL_ERROR"}}}});
+  co_return heleket_error(http::bhttp::status::internal_server_error, "Server error");
+}
+
+// A call that was carried out but whose answer never reached the caller (a timeout at a proxy): what makes
+// creating a payment twice possible unless the client is idempotent.
+awaitable<http::Response> PaymentsEmulator::losing_answers(awaitable<http::Response> call) {
+  auto response = co_await std::move(call);
+  if (lose_answers_left_ <= 0 || response.result() != http::bhttp::status::ok) co_return response;
+  --lose_answers_left_;
+  stats_["api_answers_lost"] = stats_["api_answers_lost"].get<int>() + 1;
+  co_return http::make_response(http::bhttp::status::gateway_timeout, "upstream timed out");
+}
+
+awaitable<http::Response> PaymentsEmulator::yookassa_api(http::Request& request) {
+  auto failure = co_await api_weather("yookassa");  // named first: g++ 12 miscompiles co_await in a condition
+  if (failure) co_return std::move(*failure);
   std::string expected = "Basic " + to_base64(options_.yookassa_shop_id + ":" + options_.yookassa_secret_key);
   if (request.header("Authorization") != expected) {
     stats_["auth_failures"] = stats_["auth_failures"].get<int>() + 1;
@@ -187,7 +218,8 @@ awaitable<http::Response> PaymentsEmulator::yookassa_api(http::Request& request)
 }
 
 awaitable<http::Response> PaymentsEmulator::heleket_api(http::Request& request) {
-  stats_["api_calls"] = stats_["api_calls"].get<int>() + 1;
+  auto failure = co_await api_weather("heleket");  // named first: g++ 12 miscompiles co_await in a condition
+  if (failure) co_return std::move(*failure);
   const std::string& raw = request.message.body();
   if (request.header("merchant") != options_.heleket_merchant ||
       !constant_time_equal(request.header("sign"), billing::heleket_sign(raw, options_.heleket_api_key))) {
@@ -317,6 +349,9 @@ bool PaymentsEmulator::settle(const std::string& provider, const std::string& id
     json object = p.object;
     if (amount_override) object["amount"]["value"] = *amount_override;
     queue_yookassa_event("payment." + status, object, copies);
+  } else if (provider == "cryptopay") {
+    if (status != "paid" && status != "expired") return false;
+    settle_cryptopay(p, status, copies, amount_override);
   } else {
     p.object["status"] = status;
     p.object["payment_status"] = status;
@@ -330,6 +365,7 @@ bool PaymentsEmulator::settle(const std::string& provider, const std::string& id
 bool PaymentsEmulator::refund(const std::string& provider, const std::string& id, int copies) {
   auto it = payments_.find(id);
   if (it == payments_.end() || it->second.provider != provider) return false;
+  if (provider == "cryptopay") return false;  // Crypto Pay has no refunds (a transfer back is a new payment)
   Payment& p = it->second;
   if (provider == "yookassa") {
     if (p.object.value("status", "") != "succeeded") return false;
@@ -368,19 +404,7 @@ awaitable<void> PaymentsEmulator::deliverer() {
     }
     Delivery d = std::move(deliveries_.front());
     deliveries_.pop_front();
-    http::ClientRequest post;
-    post.method = "POST";
-    post.url = d.url;
-    post.headers = d.headers;
-    post.body = d.body;
-    post.timeout = Millis(10000);
-    bool delivered = false;
-    try {
-      auto response = co_await client_->send(std::move(post));
-      delivered = response.status >= 200 && response.status < 300;
-    } catch (const std::exception& e) {
-      log::debug("emulator", "payment webhook delivery failed", {{"error", e.what()}});
-    }
+    bool delivered = co_await post_webhook(*client_, d.url, d.headers, d.body, "payment notification");
     if (delivered) {
       stats_["webhooks_delivered"] = stats_["webhooks_delivered"].get<int>() + 1;
       --outstanding_;
@@ -423,19 +447,25 @@ awaitable<http::Response> PaymentsEmulator::checkout(http::Request& request) {
   Payment& p = it->second;
   std::string back =
       options_.chat_url.empty() ? "" : "<p><a href=\"" + html_escape(options_.chat_url) + "\">Back to the chat</a></p>";
-  std::string brand = provider == "yookassa" ? "YooKassa (emulated)" : "Heleket (emulated)";
+  std::string brand = provider == "yookassa"    ? "YooKassa (emulated)"
+                      : provider == "cryptopay" ? "Crypto Pay (emulated)"
+                                                : "Heleket (emulated)";
   std::string amount = provider == "yookassa" ? p.object["amount"].value("value", "") + " ₽"
-                                              : p.object.value("amount", "") + " " + p.object.value("currency", "");
+                       : provider == "cryptopay"
+                           ? p.object.value("amount", "") + " " + p.object.value("fiat", p.object.value("asset", ""))
+                           : p.object.value("amount", "") + " " + p.object.value("currency", "");
   if (request.message.method() == http::bhttp::verb::post && parts.size() == 4) {
     std::string status = p.object.value("status", "");
-    bool open = status == "pending" || status == "check";
+    bool open = status == "pending" || status == "check" || status == "active";
     if (!open)
       co_return http::make_response(
           http::bhttp::status::conflict,
           html_page(brand, "<h1>This payment is already " + html_escape(status) + "</h1>" + back),
           "text/html; charset=utf-8");
     bool pay = parts[3] == "pay";
-    std::string final_status = provider == "yookassa" ? (pay ? "succeeded" : "canceled") : (pay ? "paid" : "cancel");
+    std::string final_status = provider == "yookassa"    ? (pay ? "succeeded" : "canceled")
+                               : provider == "cryptopay" ? (pay ? "paid" : "expired")
+                                                         : (pay ? "paid" : "cancel");
     settle(provider, id, final_status, 1, std::nullopt);
     co_return http::make_response(
         http::bhttp::status::ok,
@@ -445,9 +475,9 @@ awaitable<http::Response> PaymentsEmulator::checkout(http::Request& request) {
         "text/html; charset=utf-8");
   }
   std::string description =
-      provider == "yookassa" ? p.object.value("description", "") : "Order " + p.object.value("order_id", "");
+      provider == "heleket" ? "Order " + p.object.value("order_id", "") : p.object.value("description", "");
   std::string status = p.object.value("status", "");
-  std::string actions = (status == "pending" || status == "check")
+  std::string actions = (status == "pending" || status == "check" || status == "active")
                             ? "<form method=\"post\" action=\"" + path +
                                   "/pay\" style=\"display:inline\"><button "
                                   "class=\"pay\" id=\"pay\">Pay " +
@@ -492,7 +522,7 @@ awaitable<http::Response> PaymentsEmulator::client_api(http::Request& request) {
       std::vector<std::string> ids;
       for (const auto& [id, p] : payments_) {
         std::string s = p.object.value("status", "");
-        if (p.provider == provider && (s == "pending" || s == "check")) ids.push_back(id);
+        if (p.provider == provider && (s == "pending" || s == "check" || s == "active")) ids.push_back(id);
       }
       for (const auto& id : ids) settle(provider, id, status, copies, std::nullopt);
       if (body.value("shuffle", true)) std::shuffle(deliveries_.begin(), deliveries_.end(), random_);
@@ -524,7 +554,13 @@ awaitable<http::Response> PaymentsEmulator::client_api(http::Request& request) {
     }
     if (path == "/client/config") {
       if (body.contains("yookassa_webhook_url")) options_.yookassa_webhook_url = body["yookassa_webhook_url"];
+      if (body.contains("cryptopay_webhook_url")) options_.cryptopay_webhook_url = body["cryptopay_webhook_url"];
       if (body.contains("concurrency")) concurrency_ = std::clamp(body["concurrency"].get<int>(), 1, 256);
+      if (body.contains("api_latency_ms"))
+        api_latency_ = Millis(std::clamp(body["api_latency_ms"].get<int>(), 0, 60000));
+      if (body.contains("api_fail_next")) api_failures_left_ = std::max(0, body["api_fail_next"].get<int>());
+      if (body.contains("api_lose_answer_next"))
+        lose_answers_left_ = std::max(0, body["api_lose_answer_next"].get<int>());
       co_return http::json_response(http::bhttp::status::ok, {{"ok", true}});
     }
   } catch (const std::exception& e) {

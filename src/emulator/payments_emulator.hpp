@@ -2,6 +2,7 @@
 #include <deque>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -18,14 +19,19 @@ struct PaymentsEmulatorOptions {
   std::string yookassa_webhook_url;  // set in YooKassa's dashboard in real life; here by option or client API
   std::string heleket_merchant = "8b03432e-385b-4670-8d06-064591096795";
   std::string heleket_api_key = "test-heleket-api-key";
-  std::string chat_url;  // where the checkout pages link back to (the sandbox web chat)
+  std::string cryptopay_token = "12345:AAcryptopay-emulator-token";
+  std::string cryptopay_webhook_url;  // set in @CryptoBot's app settings in real life
+  std::string chat_url;               // where the checkout pages link back to (the sandbox web chat)
   int webhook_max_attempts = 8;
 };
 
-// Emulators of the YooKassa API v3 and the Heleket API v1 with their documented shapes: Basic auth and
-// Idempotence-Key (YooKassa), merchant + md5 sign headers and signed webhooks (Heleket), payment and refund
-// objects, checkout pages with Pay/Cancel for people, and a client API under /client/ for tests: settle one or all
-// payments, refund, deliver every webhook N times in shuffled order, list payments. Webhooks are retried on
+// Emulators of the YooKassa API v3, the Heleket API v1 and the Crypto Pay API with their documented shapes: Basic
+// auth and Idempotence-Key (YooKassa), merchant + md5 sign headers and signed webhooks (Heleket), the app token
+// header, {"ok":...} answers, parameter validation and HMAC-signed invoice_paid updates (Crypto Pay), payment and
+// refund objects, checkout pages with Pay/Cancel for people, and a client API under /client/ for tests: settle one or
+// all payments, refund, deliver every webhook N times in shuffled order, list payments, slow the APIs down or make the
+// next N calls fail with a 5xx or lose their answers after doing the work (/client/config: api_latency_ms,
+// api_fail_next, api_lose_answer_next). Webhooks are retried on
 // non-2xx like the real services. Single-threaded: run it on its own io_context.
 class PaymentsEmulator {
  public:
@@ -54,8 +60,13 @@ class PaymentsEmulator {
   };
 
   void register_routes();
+  // Counts an API call, waits the configured latency, and answers an injected 5xx while any are left.
+  awaitable<std::optional<http::Response>> api_weather(const std::string& provider);
+  // Carries the call out, then answers 504 instead while api_lose_answer_next calls are left.
+  awaitable<http::Response> losing_answers(awaitable<http::Response> call);
   awaitable<http::Response> yookassa_api(http::Request& request);
   awaitable<http::Response> heleket_api(http::Request& request);
+  awaitable<http::Response> cryptopay_api(http::Request& request);  // emulator/cryptopay_emulator.cpp
   awaitable<http::Response> checkout(http::Request& request);
   awaitable<http::Response> client_api(http::Request& request);
   // Changes a payment's state and queues its notification `copies` times. Returns false for an unknown payment.
@@ -65,6 +76,8 @@ class PaymentsEmulator {
   void queue_yookassa_event(const std::string& event, const nlohmann::json& object, int copies);
   void queue_heleket_webhook(const Payment& p, const std::string& status, int copies,
                              std::optional<std::string> amount_override);
+  // Crypto Pay sends only invoice_paid updates: expiry and cancellation are silent.
+  void settle_cryptopay(Payment& p, const std::string& status, int copies, std::optional<std::string> amount_override);
   void start_deliverers();
   awaitable<void> deliverer();
   awaitable<void> requeue_later(Delivery d, Millis delay);
@@ -78,18 +91,21 @@ class PaymentsEmulator {
   std::map<std::string, std::string> idempotence_;       // Idempotence-Key -> payment/refund id
   std::map<std::string, nlohmann::json> refunds_;        // YooKassa refund objects by id
   std::map<std::string, std::string> heleket_by_order_;  // Heleket order_id -> uuid
+  int64_t cryptopay_invoice_seq_ = 528800;
+  int64_t cryptopay_update_seq_ = 0;
   std::deque<Delivery> deliveries_;
   int64_t outstanding_ = 0;  // webhooks neither delivered nor dropped yet (incl. in flight and awaiting a retry)
   Event deliveries_arrived_;
   int deliverers_ = 0;
   int concurrency_ = 8;
+  Millis api_latency_{0};
+  int api_failures_left_ = 0;
+  int lose_answers_left_ = 0;
   int64_t sequence_ = 0;
   std::mt19937_64 random_{42};
   bool stopping_ = false;
-  nlohmann::json stats_ = {{"webhooks_delivered", 0},
-                           {"webhook_failed_attempts", 0},
-                           {"webhooks_dropped", 0},
-                           {"api_calls", 0},
+  nlohmann::json stats_ = {{"webhooks_delivered", 0}, {"webhook_failed_attempts", 0}, {"webhooks_dropped", 0},
+                           {"api_calls", 0},          {"api_failures_injected", 0},   {"api_answers_lost", 0},
                            {"auth_failures", 0}};
 };
 

@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "core/log.hpp"
+#include "emulator/common.hpp"
 #include "emulator/multipart.hpp"
 #include "emulator/webchat.hpp"
 
@@ -28,22 +29,6 @@ http::Response api_ok(json result) {
 
 int64_t now_unix() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::map<std::string, std::string> query_params(std::string_view target) {
-  std::map<std::string, std::string> out;
-  auto q = target.find('?');
-  if (q == std::string_view::npos) return out;
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    auto amp = rest.find('&');
-    auto pair = rest.substr(0, amp);
-    auto eq = pair.find('=');
-    if (eq != std::string_view::npos) out[std::string(pair.substr(0, eq))] = std::string(pair.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    rest.remove_prefix(amp + 1);
-  }
-  return out;
 }
 
 int64_t int_param(const json& params, const char* name) {
@@ -427,20 +412,10 @@ awaitable<void> TelegramEmulator::deliver_webhooks() {
     }
     json update = std::move(updates_.front());
     updates_.pop_front();
-    http::ClientRequest post;
-    post.method = "POST";
-    post.url = webhook_url_;
-    post.headers = {{"Content-Type", "application/json"}};
-    if (!webhook_secret_.empty()) post.headers.push_back({"X-Telegram-Bot-Api-Secret-Token", webhook_secret_});
-    post.body = update.dump();
-    post.timeout = Millis(10000);
-    bool delivered = false;
-    try {
-      auto response = co_await client_->send(std::move(post));
-      delivered = response.status >= 200 && response.status < 300;
-    } catch (const std::exception& e) {
-      log::debug("emulator", "webhook delivery failed", {{"error", e.what()}});
-    }
+    std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"}};
+    if (!webhook_secret_.empty()) headers.push_back({"X-Telegram-Bot-Api-Secret-Token", webhook_secret_});
+    bool delivered =
+        co_await post_webhook(*client_, webhook_url_, std::move(headers), update.dump(), "telegram update");
     if (delivered) {
       stats_["webhook_delivered"] = stats_["webhook_delivered"].get<int>() + 1;
       backoff = Millis(200);

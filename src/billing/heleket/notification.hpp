@@ -1,6 +1,6 @@
 #pragma once
-// Payment providers' webhook bodies: pure parsing and signature checks, kept apart from the HTTP and database code
-// so they can be unit-tested and fuzzed on their own.
+// Heleket's webhook bodies: pure parsing and the signature check, apart from HTTP and the database (unit-tested and
+// fuzzed on their own).
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -23,14 +23,5 @@ struct HeleketWebhook {
 // Checks the webhook's "sign" against the rest of the raw body, exactly as Heleket computes it, in constant time.
 // Throws std::invalid_argument with the reason (unreadable body, no sign, wrong sign, missing fields).
 HeleketWebhook verify_heleket_webhook(const std::string& raw_body, const std::string& api_key);
-
-struct YooKassaNotice {
-  std::string event;  // payment.succeeded, payment.canceled, refund.succeeded, ...
-  std::string id;     // the object's id (at most 64 bytes)
-  nlohmann::json body;
-};
-// A YooKassa notification ({"type":"notification","event":...,"object":{"id":...}}), or nullopt for anything else.
-// Grants nothing by itself: the worker confirms the object with a GET before acting on it.
-std::optional<YooKassaNotice> parse_yookassa_notification(const std::string& raw_body);
 
 }  // namespace vpnbot::billing

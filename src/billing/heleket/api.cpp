@@ -1,4 +1,4 @@
-#include "billing/heleket.hpp"
+#include "billing/heleket/api.hpp"
 
 #include <fmt/format.h>
 
@@ -9,16 +9,6 @@ namespace vpnbot::billing {
 
 using nlohmann::json;
 using nlohmann::ordered_json;
-
-std::optional<int64_t> Heleket::parse_order_ref(const std::string& ref) {
-  if (ref.rfind("vpnbot-", 0) != 0 || ref.size() <= 7 || ref.size() > 25) return std::nullopt;
-  int64_t id = 0;
-  for (char c : ref.substr(7)) {
-    if (c < '0' || c > '9') return std::nullopt;
-    id = id * 10 + (c - '0');
-  }
-  return id;
-}
 
 awaitable<json> Heleket::call(std::string path, json body) {
   if (!configured()) throw ProviderError("heleket: merchant and API key are not configured", 0, false);

@@ -3,8 +3,8 @@
 #include <optional>
 #include <string>
 
-#include "billing/notifications.hpp"
-#include "billing/yookassa.hpp"  // ProviderError
+#include "billing/heleket/notification.hpp"
+#include "billing/provider.hpp"
 #include "http/client.hpp"
 
 namespace vpnbot::billing {
@@ -32,8 +32,8 @@ class Heleket {
   // POST /v1/payment. Heleket returns the existing invoice for an order_id it already has, so a retry is safe.
   awaitable<HeleketInvoice> create_invoice(int64_t order_id, int64_t amount_kopecks);
   awaitable<HeleketInvoice> invoice_info(const std::string& uuid);
-  static std::string order_ref(int64_t order_id) { return "vpnbot-" + std::to_string(order_id); }
-  static std::optional<int64_t> parse_order_ref(const std::string& ref);
+  static std::string order_ref(int64_t order_id) { return external_order_ref(order_id); }
+  static std::optional<int64_t> parse_order_ref(const std::string& ref) { return parse_external_order_ref(ref); }
 
  private:
   awaitable<nlohmann::json> call(std::string path, nlohmann::json body);

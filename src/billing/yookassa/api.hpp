@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "billing/provider.hpp"  // ProviderError
 #include "http/client.hpp"
 
 namespace vpnbot::billing {
@@ -36,19 +37,6 @@ struct YooKassaRefund {
   std::string id, payment_id, status;  // status: pending, succeeded, canceled
   int64_t amount = 0;
   std::string currency;
-};
-
-// The provider answered with an error. retryable: 429/5xx (try again later); otherwise the request is wrong.
-class ProviderError : public std::runtime_error {
- public:
-  ProviderError(const std::string& what, long status, bool retryable)
-      : std::runtime_error(what), status_(status), retryable_(retryable) {}
-  long status() const { return status_; }
-  bool retryable() const { return retryable_; }
-
- private:
-  long status_;
-  bool retryable_;
 };
 
 class YooKassa {

@@ -1,4 +1,4 @@
-#include "billing/yookassa.hpp"
+#include "billing/yookassa/api.hpp"
 
 #include "billing/money.hpp"
 #include "core/encoding.hpp"

@@ -1,0 +1,49 @@
+#include "billing/yookassa/provider.hpp"
+
+#include "billing/yookassa/notification.hpp"
+
+namespace vpnbot::billing {
+
+YooKassaProvider::YooKassaProvider(http::Client& client, const YooKassaSettings& s,
+                                   const std::string& default_return_url)
+    : api_(client,
+           YooKassaOptions{s.api_url, s.shop_id, s.secret_key, s.return_url.empty() ? default_return_url : s.return_url,
+                           s.vat_code, s.receipt_email}),
+      networks_(parse_networks(s.allowed_ips.empty() ? kYooKassaNetworks : s.allowed_ips)) {}
+
+NoticeCheck YooKassaProvider::accept(const std::string& source_ip, const http::Request& request) const {
+  if (!any_contains(networks_, source_ip))
+    return RefusedNotice{http::bhttp::status::forbidden, "foreign_ip", "source address is not YooKassa's"};
+  auto notice = parse_yookassa_notification(request.message.body());
+  if (!notice) return RefusedNotice{http::bhttp::status::bad_request, "malformed", "not a YooKassa notification"};
+  return AcceptedNotice{notice->id, notice->event, std::move(notice->body)};
+}
+
+awaitable<CreatedPayment> YooKassaProvider::create_payment(const Order& order, bool) {
+  auto payment = co_await api_.create_payment(order.id, order.amount, "VPN order " + std::to_string(order.id));
+  co_return CreatedPayment{payment.id, payment.confirmation_url};
+}
+
+awaitable<Verdict> YooKassaProvider::verify(const StoredEvent& event) {
+  // Notifications are unsigned: the payment's state is taken from YooKassa's API, never from the body.
+  if (event.event.rfind("payment.", 0) == 0) {
+    auto payment = co_await api_.get_payment(event.external_id);
+    if (!payment.order_id) co_return Verdict::ignore("payment without order metadata");
+    if (payment.status == "succeeded")
+      co_return Verdict::paid_order(*payment.order_id, payment.id, payment.amount, payment.currency, false);
+    if (payment.status == "canceled") co_return Verdict::canceled_order(*payment.order_id, "payment canceled");
+    // A final notice ahead of the API's view is asked again later; an intermediate one needs nothing.
+    if (event.event == "payment.succeeded" || event.event == "payment.canceled")
+      co_return Verdict::not_yet("yookassa says " + payment.status + " for " + event.event);
+    co_return Verdict::ignore("ignored: " + payment.status);
+  }
+  if (event.event == "refund.succeeded") {
+    auto refund = co_await api_.get_refund(event.external_id);
+    if (refund.status != "succeeded") co_return Verdict::not_yet("refund is " + refund.status + " so far");
+    co_return Verdict::refunded_payment(refund.payment_id, refund.amount, refund.currency,
+                                        "yookassa refund " + refund.id);
+  }
+  co_return Verdict::ignore("ignored event " + event.event);
+}
+
+}  // namespace vpnbot::billing

@@ -1,0 +1,34 @@
+#pragma once
+#include <string>
+#include <vector>
+
+#include "billing/provider.hpp"
+#include "billing/yookassa/api.hpp"
+#include "billing/yookassa/settings.hpp"
+#include "core/ip_network.hpp"
+
+namespace vpnbot::billing {
+
+inline constexpr const char* kYooKassaWebhookPath = "/payments/yookassa";
+
+// Bank cards and SBP through YooKassa: a redirect payment per order (Idempotence-Key per order), unsigned
+// notifications accepted only from YooKassa's networks and never believed: the payment or refund is read back by API.
+class YooKassaProvider : public PaymentProvider {
+ public:
+  // `default_return_url`: where the checkout sends the user back when yookassa_return_url is not set.
+  YooKassaProvider(http::Client& client, const YooKassaSettings& settings, const std::string& default_return_url);
+  std::string name() const override { return "yookassa"; }
+  bool configured() const override { return api_.configured(); }
+  std::string webhook_path() const override { return kYooKassaWebhookPath; }
+  NoticeCheck accept(const std::string& source_ip, const http::Request& request) const override;
+  // Idempotence-Key per order: YooKassa itself answers a retry with the same payment.
+  awaitable<CreatedPayment> create_payment(const Order& order, bool retry) override;
+  awaitable<Verdict> verify(const StoredEvent& event) override;
+  YooKassa& api() { return api_; }
+
+ private:
+  YooKassa api_;
+  std::vector<IpNetwork> networks_;
+};
+
+}  // namespace vpnbot::billing
