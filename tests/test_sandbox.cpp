@@ -329,7 +329,7 @@ class SandboxTest : public ::testing::Test {
   vpnbot::testing::Process sandbox;
 };
 
-TEST_F(SandboxTest, BuyByCardReceiveConfigAndQrSeeExpiryThenCtrlCLeavesNothing) {
+TEST_F(SandboxTest, BuyByCardAndCryptoPayReceiveConfigAndQrSeeExpiryThenCtrlCLeavesNothing) {
   // The web chat page itself is served.
   auto page = http_request("GET", web_chat + "/", "");
   EXPECT_EQ(page.first, 200);
@@ -414,6 +414,24 @@ TEST_F(SandboxTest, BuyByCardReceiveConfigAndQrSeeExpiryThenCtrlCLeavesNothing) 
                         " wg show all")
         << sandbox.output();
   }
+  // Crypto through Crypto Pay (@CryptoBot), the same way: its invoice page, its signed webhook, the receipt.
+  ChatUser bob(web_chat, 1002);
+  bob.post("/client/send_message", {{"text", "/start"}});
+  ASSERT_TRUE(bob.wait_text("Main menu"));
+  bob.tap("🛒 Buy VPN");
+  ASSERT_TRUE(bob.wait_text("Plans"));
+  bob.tap("1 month");
+  ASSERT_TRUE(bob.wait_text("Choose how to pay"));
+  bob.tap("🤖 Crypto via @CryptoBot");
+  ASSERT_TRUE(bob.wait_text("Confirm your order"));
+  bob.tap("✅ Confirm and pay");
+  std::string invoice = bob.tap("💳 Pay");
+  ASSERT_NE(invoice.find("/checkout/cryptopay/"), std::string::npos) << "the bot_invoice_url: " << invoice;
+  auto invoice_page = http_request("GET", invoice, "");
+  EXPECT_NE(invoice_page.second.find("Crypto Pay (emulated)"), std::string::npos) << invoice_page.second;
+  EXPECT_NE(invoice_page.second.find("199.00 RUB"), std::string::npos) << "an invoice in roubles";
+  EXPECT_EQ(http_request("POST", invoice + "/pay", "").first, 200);
+  ASSERT_TRUE(bob.wait_text("Payment received")) << sandbox.output().substr(0, 6000);
   stop_and_check_nothing_is_left();
 }
 
