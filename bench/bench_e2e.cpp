@@ -14,9 +14,9 @@
 #include <thread>
 
 #include "bench_support.hpp"
+#include "billing/heleket/provider.hpp"
 #include "billing/jobs.hpp"
 #include "billing/orders.hpp"
-#include "billing/heleket/provider.hpp"
 #include "billing/webhooks.hpp"
 #include "billing/yookassa/provider.hpp"
 #include "core/log.hpp"

@@ -13,8 +13,8 @@
 #include <thread>
 
 #include "app/housekeeping.hpp"
-#include "billing/ledger.hpp"
 #include "billing/heleket/provider.hpp"
+#include "billing/ledger.hpp"
 #include "billing/webhooks.hpp"
 #include "billing/yookassa/provider.hpp"
 #include "ops/operations.hpp"

@@ -12,9 +12,9 @@
 #include <set>
 #include <sstream>
 
+#include "billing/heleket/provider.hpp"
 #include "billing/jobs.hpp"
 #include "billing/orders.hpp"
-#include "billing/heleket/provider.hpp"
 #include "billing/webhooks.hpp"
 #include "billing/yookassa/provider.hpp"
 #include "core/process.hpp"
