@@ -1,5 +1,6 @@
 #include "app/serve.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <random>
 
@@ -221,6 +222,9 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
       bot_options.secret_box = &box;
       bot_options.billing = billing;
       bot_options.payment_methods = config.billing.enabled_payment_methods();
+      bot_options.save_cards = config.billing.yookassa.save_cards &&
+                               std::count(bot_options.payment_methods.begin(), bot_options.payment_methods.end(),
+                                          std::string("yookassa")) > 0;
       bot_options.default_device_limit = config.billing.trial_device_limit;
       the_bot = &runtime.add<Holder<bot::Bot>>("bot", std::move(bot_options), bot::Catalog::embedded()).get();
       billing_deps.notifier = the_bot->notifier();

@@ -1,5 +1,6 @@
 #include "billing/jobs.hpp"
 
+#include "billing/saved_methods.hpp"
 #include "billing/webhooks.hpp"
 #include "core/log.hpp"
 #include "http/client.hpp"
@@ -28,6 +29,23 @@ awaitable<StoredEvent> load_event(db::Pool& pool, int64_t id) {
 
 awaitable<void> mark_event(db::Transaction& tx, int64_t event_id, const std::string& outcome) {
   co_await tx.exec("UPDATE payment_events SET processed_at = now(), outcome = $2 WHERE id = $1", event_id, outcome);
+}
+
+// Closes a pending order; for an auto-renewal (charged to a saved card) the bot then falls back to the balance,
+// otherwise the user is told the payment failed. False when the order was not pending (a replay: nothing more).
+awaitable<bool> close_unpaid(db::Transaction& tx, const BillingNotifier& notifier, int64_t order_id,
+                             const std::string& why, bool fall_back) {
+  bool closed = co_await Orders::close(tx, order_id, "canceled", why);
+  if (!closed) co_return false;
+  auto order = co_await Orders::get(tx, order_id);
+  if (!order) co_return true;
+  if (order->payment_method_id) {
+    log::info("billing", "auto-renewal charge not made", {{"order_id", order_id}, {"reason", why}});
+    if (fall_back && notifier.renewal_declined) co_await notifier.renewal_declined(tx, *order, why);
+  } else if (notifier.payment_failed) {
+    co_await notifier.payment_failed(tx, *order, why);
+  }
+  co_return true;
 }
 
 // A refund notice that overtook its payment notice: retried with backoff until the payment is applied.
@@ -79,19 +97,28 @@ class EventProcessor {
   }
 
   // Parameters by value: these coroutines start after the caller's temporaries are gone.
-  awaitable<std::string> grant(db::Transaction& tx, int64_t order_id, std::string provider, std::string payment_id,
-                               int64_t amount, std::string currency, bool allow_overpay) {
-    auto result = co_await Orders::apply_payment(tx, order_id, provider, payment_id, amount, currency, allow_overpay,
-                                                 *deps_.options);
+  awaitable<std::string> grant(db::Transaction& tx, std::string provider, Verdict verdict) {
+    auto result = co_await Orders::apply_payment(tx, *verdict.order_id, provider, verdict.payment_id, verdict.amount,
+                                                 verdict.currency, verdict.allow_overpay, *deps_.options);
+    if (result == PaymentResult::applied && !verdict.saved_method_id.empty()) {
+      auto order = co_await Orders::get(tx, *verdict.order_id);
+      // Saved only with the user's consent, given at this order's checkout.
+      if (order && order->save_method) {
+        SavedMethod method{order->user_id, provider, verdict.saved_method_id, verdict.saved_method_title};
+        co_await SavedMethods::remember(tx, order->id, method);
+        log::info("billing", "card saved for auto-renewal", {{"user_id", order->user_id}, {"order_id", order->id}});
+      }
+    }
     co_return std::string("payment ") + to_string(result);
   }
 
-  awaitable<std::string> cancel(db::Transaction& tx, int64_t order_id, std::string why) {
-    bool closed = co_await Orders::close(tx, order_id, "canceled", why);
-    if (closed && deps_.notifier.payment_failed) {
-      auto order = co_await Orders::get(tx, order_id);
-      if (order) co_await deps_.notifier.payment_failed(tx, *order, why);
+  awaitable<std::string> cancel(db::Transaction& tx, std::string provider, Verdict verdict) {
+    if (verdict.saved_method_unusable) {
+      auto order = co_await Orders::get(tx, *verdict.order_id);
+      if (order && order->payment_method_id)
+        co_await SavedMethods::forget_method(tx, provider, *order->payment_method_id);
     }
+    bool closed = co_await close_unpaid(tx, deps_.notifier, *verdict.order_id, verdict.note, true);
     co_return closed ? "order canceled" : "order not pending";
   }
 
@@ -120,13 +147,10 @@ class EventProcessor {
     using Kind = Verdict::Kind;
     switch (verdict.kind) {
       case Kind::paid:
-        co_await apply(event.id, [&](db::Transaction& tx) {
-          return grant(tx, *verdict.order_id, event.provider, verdict.payment_id, verdict.amount, verdict.currency,
-                       verdict.allow_overpay);
-        });
+        co_await apply(event.id, [&](db::Transaction& tx) { return grant(tx, event.provider, verdict); });
         co_return;
       case Kind::canceled:
-        co_await apply(event.id, [&](db::Transaction& tx) { return cancel(tx, *verdict.order_id, verdict.note); });
+        co_await apply(event.id, [&](db::Transaction& tx) { return cancel(tx, event.provider, verdict); });
         co_return;
       case Kind::refunded:
         co_await apply(event.id, [&](db::Transaction& tx) -> awaitable<std::string> {
@@ -206,8 +230,7 @@ void register_job_handlers(jobs::Worker& worker, BillingJobDeps deps_in) {
         if (deps->notifier.payment_link) co_await deps->notifier.payment_link(tx, *updated);
       } else {
         log::error("billing", "could not create a payment", {{"order_id", order->id}, {"error", failure}});
-        bool closed = co_await Orders::close(tx, order->id, "canceled", failure);
-        if (closed && deps->notifier.payment_failed) co_await deps->notifier.payment_failed(tx, *order, failure);
+        co_await close_unpaid(tx, deps->notifier, order->id, failure, false);
       }
       co_await ctx.complete_in(tx);
     });
@@ -227,6 +250,56 @@ void register_job_handlers(jobs::Worker& worker, BillingJobDeps deps_in) {
       if (order && deps->notifier.receipt) co_await deps->notifier.receipt(tx, *order);
       co_await ctx.complete_in(tx);
     });
+  });
+
+  worker.on("billing.charge_saved_method", [deps](jobs::JobContext& ctx) -> awaitable<void> {
+    int64_t order_id = id_field(ctx.job.payload, "order_id");
+    auto order = co_await ctx.pool.transaction(
+        [&](db::Transaction& tx) -> awaitable<std::optional<Order>> { co_return co_await Orders::get(tx, order_id); });
+    if (!order || !order->payment_method_id)
+      throw jobs::PermanentJobError("order " + std::to_string(order_id) + " is not an auto-renewal");
+    // Once a charge was made (its id is known) it is followed to its end whatever happened since; before that,
+    // a removed card, auto-renewal switched off or a renewal made meanwhile means no charge.
+    if (!order->provider_payment_id) {
+      auto obstacle =
+          co_await ctx.pool.transaction([&](db::Transaction& tx) -> awaitable<std::optional<ChargeObstacle>> {
+            auto why = co_await SavedMethods::obstacle_to_charge(tx, *order);
+            if (why) {
+              co_await close_unpaid(tx, deps->notifier, order->id, why->reason, why->fall_back_to_balance);
+              co_await ctx.complete_in(tx);
+            }
+            co_return why;
+          });
+      if (obstacle) co_return;
+    }
+    PaymentProvider* provider = deps->providers ? deps->providers->find(order->provider) : nullptr;
+    if (!provider || !provider->configured() || !provider->can_charge_saved_method())
+      throw std::runtime_error(order->provider + " cannot charge saved methods on this worker");
+    std::optional<AcceptedNotice> charged;
+    std::string refused;
+    try {
+      charged = co_await provider->charge_saved_method(*order);
+    } catch (const ProviderError& e) {
+      if (e.retryable()) throw;
+      refused = e.what();  // e.g. the provider no longer knows the method: it cannot be charged again
+    }
+    bool final_state = charged && (charged->event == "payment.succeeded" || charged->event == "payment.canceled");
+    co_await ctx.pool.transaction([&](db::Transaction& tx) -> awaitable<void> {
+      if (!charged) {
+        log::warn("billing", "saved method refused by the provider", {{"order_id", order->id}, {"error", refused}});
+        co_await SavedMethods::forget_method(tx, order->provider, *order->payment_method_id);
+        co_await close_unpaid(tx, deps->notifier, order->id, refused, true);
+        co_await ctx.complete_in(tx);
+        co_return;
+      }
+      co_await Orders::set_provider_payment(tx, order->id, charged->external_id, "");
+      if (!final_state) co_return;  // committed with the payment id; retried below until the payment settles
+      // The answer is stored as the notification it amounts to: the webhook's copy of it is then a redelivery.
+      co_await store_payment_event(tx, order->provider, charged->external_id, charged->event, charged->payload, "api");
+      co_await ctx.complete_in(tx);
+    });
+    if (charged && !final_state)
+      throw std::runtime_error("auto-renewal payment " + charged->external_id + " is " + charged->event);
   });
 
   worker.on("billing.refund_stars", [deps](jobs::JobContext& ctx) -> awaitable<void> {

@@ -15,6 +15,9 @@ struct BillingNotifier {
   std::function<awaitable<void>(db::Transaction&, const Order&, const std::string& reason)> payment_failed;
   std::function<awaitable<void>(db::Transaction&, const Order&)> receipt;
   std::function<awaitable<void>(db::Transaction&, const Order&)> refunded;
+  // An auto-renewal charge to a saved card did not go through (declined, card removed): the bot falls back to the
+  // balance or tells the user what is missing. Called once per such order, in the transaction that closed it.
+  std::function<awaitable<void>(db::Transaction&, const Order&, const std::string& reason)> renewal_declined;
 };
 
 struct BillingJobDeps {
@@ -27,6 +30,7 @@ struct BillingJobDeps {
 //   billing.create_payment  {order_id}  asks the provider for a payment/invoice and sends the link
 //   billing.payment_event   {event_id}  applies one stored provider notification (exactly once in effect)
 //   billing.receipt         {order_id}  tells the user the order is paid
+//   billing.charge_saved_method {order_id}  charges an auto-renewal order to the user's saved card
 //   billing.refund_stars    {order_id, note}  refundStarPayment, then the reversal
 //   billing.expire_orders   closes abandoned orders (periodic)
 //   billing.deactivate_expired  switches off the configs of subscriptions expired past the grace (periodic)

@@ -13,7 +13,7 @@ namespace {
 constexpr const char* kOrderColumns =
     "id, user_id, plan_id, provider, amount, currency, value_rub, days, device_limit, promo_id, discount_rub, "
     "bonus_days, state, provider_payment_id, confirmation_url, "
-    "to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')";
+    "to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), save_method, payment_method_id";
 
 Order read_order(const db::Result& r, int i) {
   Order o;
@@ -33,6 +33,8 @@ Order read_order(const db::Result& r, int i) {
   o.provider_payment_id = r.get<std::optional<std::string>>(i, 13);
   o.confirmation_url = r.get<std::optional<std::string>>(i, 14);
   o.expires_at = r.get<std::string>(i, 15);
+  o.save_method = r.get<bool>(i, 16);
+  o.payment_method_id = r.get<std::optional<std::string>>(i, 17);
   return o;
 }
 

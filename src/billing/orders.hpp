@@ -25,7 +25,7 @@ struct Order {
   int64_t id = 0;
   int64_t user_id = 0;
   int64_t plan_id = 0;
-  std::string provider;  // yookassa, heleket, stars, balance
+  std::string provider;  // yookassa, heleket, cryptopay, stars, balance
   int64_t amount = 0;    // minor units of `currency`
   std::string currency;  // RUB, XTR
   int64_t value_rub = 0;
@@ -36,7 +36,9 @@ struct Order {
   int bonus_days = 0;
   std::string state;
   std::optional<std::string> provider_payment_id, confirmation_url;
-  std::string expires_at;  // "YYYY-MM-DD HH:MM" UTC
+  std::string expires_at;                        // "YYYY-MM-DD HH:MM" UTC
+  bool save_method = false;                      // the user agreed to save the card (YooKassa autopayments)
+  std::optional<std::string> payment_method_id;  // an auto-renewal charged to this saved method
 };
 
 // What the confirmation screen shows before an order exists.

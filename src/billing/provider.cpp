@@ -68,6 +68,11 @@ awaitable<Verdict> PaymentProvider::verify(const StoredEvent& event) {
   co_return Verdict::ignore(name() + " has no notifications to verify");
 }
 
+awaitable<AcceptedNotice> PaymentProvider::charge_saved_method(const Order& order) {
+  throw ProviderError(name() + " cannot charge a saved method (order " + std::to_string(order.id) + ")", 0, false);
+  co_return AcceptedNotice{};
+}
+
 awaitable<void> PaymentProvider::refund(const Order& order) {
   throw ProviderError(name() + " cannot refund by API (order " + std::to_string(order.id) + ")", 0, false);
   co_return;

@@ -69,6 +69,10 @@ struct Verdict {
   std::string currency;
   bool allow_overpay = false;  // crypto: more than the invoice is still a payment
   std::string note;
+  // paid: the method the provider saved for charges without the user (kept only if the order asked to save it).
+  std::string saved_method_id, saved_method_title;
+  // canceled: the saved method that was charged can never be charged again (permission revoked, card expired).
+  bool saved_method_unusable = false;
 
   // Named constructors (plain functions: g++ 12 miscompiles aggregates built from string literals in co_return).
   static Verdict paid_order(int64_t order_id, std::string payment_id, int64_t amount, std::string currency,
@@ -98,6 +102,11 @@ class PaymentProvider {
   virtual awaitable<CreatedPayment> create_payment(const Order& order, bool retry);
   // What a stored notification means, re-checked with the provider's API where the provider asks for it.
   virtual awaitable<Verdict> verify(const StoredEvent& event);
+  // Charges the saved method of an auto-renewal order (order.payment_method_id) without the user. Idempotent per
+  // order; once an attempt's answer is known (order.provider_payment_id) it reads that payment instead. Returns the
+  // payment as the notification the provider would send about it, to be stored and applied exactly like one.
+  virtual bool can_charge_saved_method() const { return false; }
+  virtual awaitable<AcceptedNotice> charge_saved_method(const Order& order);
   // Returns the money of a paid order (where the provider can); a repeat after success must not pay twice.
   virtual bool can_refund() const { return false; }
   virtual awaitable<void> refund(const Order& order);

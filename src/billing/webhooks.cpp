@@ -38,23 +38,28 @@ http::Response answer(http::bhttp::status status, const char* text) {
 
 }  // namespace
 
+awaitable<bool> store_payment_event(db::Transaction& tx, const std::string& provider, const std::string& external_id,
+                                    const std::string& event, const json& payload, const std::string& source_ip) {
+  auto r = co_await tx.exec(
+      "INSERT INTO payment_events (provider, external_id, event, payload, source_ip) VALUES ($1, $2, $3, $4, $5) "
+      "ON CONFLICT (provider, external_id, event) DO NOTHING RETURNING id",
+      provider, external_id, event, payload, source_ip);
+  if (r.empty()) co_return false;
+  int64_t id = r.get<int64_t>(0, 0);
+  jobs::NewJob job;
+  job.kind = kPaymentEventJob;
+  job.payload = {{"event_id", id}};
+  job.unique_key = "payment-event:" + std::to_string(id);
+  job.max_attempts = 20;  // ~a day of backoff: covers a provider outage and out-of-order refunds
+  job.priority = 10;
+  co_await jobs::Queue::enqueue(tx, job);
+  co_return true;
+}
+
 awaitable<bool> store_payment_event(db::Pool& pool, const std::string& provider, const std::string& external_id,
                                     const std::string& event, const json& payload, const std::string& source_ip) {
   co_return co_await pool.transaction([&](db::Transaction& tx) -> awaitable<bool> {
-    auto r = co_await tx.exec(
-        "INSERT INTO payment_events (provider, external_id, event, payload, source_ip) VALUES ($1, $2, $3, $4, $5) "
-        "ON CONFLICT (provider, external_id, event) DO NOTHING RETURNING id",
-        provider, external_id, event, payload, source_ip);
-    if (r.empty()) co_return false;
-    int64_t id = r.get<int64_t>(0, 0);
-    jobs::NewJob job;
-    job.kind = kPaymentEventJob;
-    job.payload = {{"event_id", id}};
-    job.unique_key = "payment-event:" + std::to_string(id);
-    job.max_attempts = 20;  // ~a day of backoff: covers a provider outage and out-of-order refunds
-    job.priority = 10;
-    co_await jobs::Queue::enqueue(tx, job);
-    co_return true;
+    co_return co_await store_payment_event(tx, provider, external_id, event, payload, source_ip);
   });
 }
 

@@ -30,7 +30,11 @@ struct PaymentWebhookStats {
 void add_payment_webhook_routes(http::Router& router, db::Pool& pool, const PaymentProviders& providers,
                                 std::vector<IpNetwork> trusted_proxies, PaymentWebhookStats& stats);
 
-// Stores one event and its processing job; false when the event was already stored (a redelivery).
+// Stores one event and its processing job; false when the event was already stored (a redelivery). `source_ip`
+// is the sender's address, or "api" for a provider's synchronous answer stored as the event it amounts to.
+awaitable<bool> store_payment_event(db::Transaction& tx, const std::string& provider, const std::string& external_id,
+                                    const std::string& event, const nlohmann::json& payload,
+                                    const std::string& source_ip);
 awaitable<bool> store_payment_event(db::Pool& pool, const std::string& provider, const std::string& external_id,
                                     const std::string& event, const nlohmann::json& payload,
                                     const std::string& source_ip);

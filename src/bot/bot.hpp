@@ -21,6 +21,8 @@ struct BotOptions {
   billing::BillingOptions billing;
   std::vector<std::string> payment_methods{"stars", "balance"};  // enabled: yookassa, heleket, stars, balance
   int default_device_limit = 1;                                  // for promo days without a plan
+  // YooKassa autopayments: the card checkout offers to save the card, and auto-renewal charges it first.
+  bool save_cards = false;
 };
 
 // An update that can never be handled (no sender, unknown shape): skipped, not retried.

@@ -2,6 +2,7 @@
 
 #include "billing/ledger.hpp"
 #include "billing/orders.hpp"
+#include "billing/saved_methods.hpp"
 #include "bot/callback.hpp"
 #include "bot/context.hpp"
 #include "core/log.hpp"
@@ -20,6 +21,14 @@ int64_t at_ms_of(const jobs::ClaimedJob& job) {
 
 json renew_keyboard(const Catalog& catalog, const std::string& lang) {
   return keyboard({{button(catalog.text(lang, "reminder.renew_button"), encode_callback("m", {"buy"}))}});
+}
+
+// The provider's decline code (after "payment canceled: ") in the user's words.
+std::string decline_reason_text(const Catalog& catalog, const std::string& lang, const std::string& reason) {
+  for (const char* code : {"insufficient_funds", "card_expired", "permission_revoked"})
+    if (reason.find(code) != std::string::npos) return catalog.text(lang, std::string("decline.") + code);
+  if (reason.find("card was removed") != std::string::npos) return catalog.text(lang, "decline.card_removed");
+  return catalog.text(lang, "decline.other");
 }
 
 }  // namespace
@@ -71,8 +80,6 @@ ORDER BY s.id LIMIT $5)sql",
     // Due from `auto_renew_before` ahead of expiry; a renewal missed while no scheduler ran (up to the lookback,
     // even just past expiry) is still made: the user asked for it.
     int64_t at = at_ms_of(ctx.job), after = 0;
-    const auto& billing_options = bot.options().billing;
-    const Catalog& catalog = bot.catalog();
     for (;;) {
       auto due = co_await ctx.pool.exec(R"sql(
 SELECT s.id, s.user_id FROM subscriptions s JOIN users u ON u.id = s.user_id
@@ -89,44 +96,81 @@ ORDER BY s.id LIMIT 100)sql",
           // One attempt per expiry, even if two jobs race: the conditional UPDATE decides.
           auto claimed = co_await tx.exec(
               "UPDATE subscriptions SET auto_renew_tried_for = expires_at WHERE id = $1 AND auto_renew_tried_for IS "
-              "DISTINCT FROM expires_at RETURNING plan_id, (extract(epoch FROM expires_at) * 1000)::bigint, "
-              "to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')",
+              "DISTINCT FROM expires_at RETURNING plan_id",
               sub);
           if (claimed.empty()) co_return;
           int64_t plan_id = claimed.get<int64_t>(0, 0);
-          std::optional<billing::Quote> quote;
-          try {
-            quote = co_await billing::Orders::quote(tx, user, plan_id, billing_options);
-          } catch (const billing::PlanUnavailable&) {
-          }
-          if (!quote) co_return;  // the plan is gone: the expiry reminders take over
-          auto totals = co_await billing::Ledger::totals(tx, user);
-          if (totals.balance >= quote->price.rub) {
-            std::string provider = "balance";
-            auto order = co_await billing::Orders::create(tx, user, plan_id, provider, billing_options);
-            auto result = co_await billing::Orders::pay_from_balance(tx, order, billing_options);
-            log::info("scheduler", "auto-renewed from the balance",
-                      {{"user_id", user}, {"order_id", order.id}, {"result", billing::to_string(result)}});
+          // A saved card is charged first (by a job: the provider call is outside this transaction); the balance
+          // is the fallback when it is declined.
+          std::optional<billing::SavedMethod> card;
+          if (bot.options().save_cards) card = co_await billing::SavedMethods::get(tx, user);
+          if (card) {
+            std::optional<billing::Order> order;
+            try {
+              order = co_await billing::SavedMethods::create_renewal(tx, *card, plan_id, bot.options().billing);
+            } catch (const billing::PlanUnavailable&) {
+              co_return;  // the plan is gone: the expiry reminders take over
+            }
+            if (order)
+              log::info("scheduler", "auto-renewal: charging the saved card",
+                        {{"user_id", user}, {"order_id", order->id}});
             co_return;
           }
-          auto lang_row = co_await tx.exec("SELECT language FROM users WHERE id = $1", user);
-          std::string lang = lang_row.empty() ? "en" : lang_row.get<std::string>(0, 0);
-          telegram::OutMessage m;
-          m.chat_id = user;
-          m.priority = telegram::kPriorityNotice;
-          m.delivery = telegram::Delivery::at_most_once;  // bulk: never twice
-          m.payload = {{"text", catalog.text(lang, "reminder.auto_renew_low",
-                                             {{"expires", claimed.get<std::string>(0, 2)},
-                                              {"amount", billing::format_rub(quote->price.rub)},
-                                              {"balance", billing::format_rub(totals.balance)}})},
-                       {"reply_markup", renew_keyboard(catalog, lang)}};
-          m.unique_key = "auto-renew-low:" + std::to_string(sub) + ":" + std::to_string(claimed.get<int64_t>(0, 1));
-          co_await telegram::Outbox::enqueue(tx, m);
+          co_await renew_from_balance_or_tell(tx, bot, user, plan_id, "");
         });
       }
       if (due.rows() < 100) break;
     }
   });
+}
+
+awaitable<void> renew_from_balance_or_tell(db::Transaction& tx, const Bot& bot, int64_t user_id, int64_t plan_id,
+                                           std::string card_declined) {
+  const auto& billing_options = bot.options().billing;
+  const Catalog& catalog = bot.catalog();
+  std::optional<billing::Quote> quote;
+  try {
+    quote = co_await billing::Orders::quote(tx, user_id, plan_id, billing_options);
+  } catch (const billing::PlanUnavailable&) {
+  }
+  if (!quote) co_return;  // the plan is gone: the expiry reminders take over
+  auto lang_row = co_await tx.exec("SELECT language FROM users WHERE id = $1", user_id);
+  std::string lang = lang_row.empty() ? "en" : lang_row.get<std::string>(0, 0);
+  std::string declined_line;
+  if (!card_declined.empty())
+    declined_line =
+        catalog.text(lang, "renewal.card_declined", {{"reason", decline_reason_text(catalog, lang, card_declined)}}) +
+        "\n";
+  auto totals = co_await billing::Ledger::totals(tx, user_id);
+  auto sub = co_await tx.exec(
+      "SELECT id, (extract(epoch FROM expires_at) * 1000)::bigint, "
+      "to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM subscriptions WHERE user_id = $1",
+      user_id);
+  if (sub.empty()) co_return;
+  std::string expiry_key = std::to_string(sub.get<int64_t>(0, 0)) + ":" + std::to_string(sub.get<int64_t>(0, 1));
+  telegram::OutMessage m;
+  m.chat_id = user_id;
+  m.priority = telegram::kPriorityNotice;
+  m.delivery = telegram::Delivery::at_most_once;  // bulk: never twice
+  if (totals.balance >= quote->price.rub) {
+    std::string provider = "balance";
+    auto order = co_await billing::Orders::create(tx, user_id, plan_id, provider, billing_options);
+    auto result = co_await billing::Orders::pay_from_balance(tx, order, billing_options);
+    log::info("scheduler", "auto-renewed from the balance",
+              {{"user_id", user_id}, {"order_id", order.id}, {"result", billing::to_string(result)}});
+    if (declined_line.empty()) co_return;  // the receipt says it all
+    m.payload = {{"text", declined_line + catalog.text(lang, "renewal.paid_from_balance")}};
+    m.unique_key = "renewal-declined:" + expiry_key;
+    co_await telegram::Outbox::enqueue(tx, m);
+    co_return;
+  }
+  m.payload = {{"text", declined_line + catalog.text(lang, "reminder.auto_renew_low",
+                                                     {{"expires", sub.get<std::string>(0, 2)},
+                                                      {"amount", billing::format_rub(quote->price.rub)},
+                                                      {"balance", billing::format_rub(totals.balance)}})},
+               {"reply_markup", renew_keyboard(catalog, lang)}};
+  m.unique_key = "auto-renew-low:" + expiry_key;
+  co_await telegram::Outbox::enqueue(tx, m);
 }
 
 std::vector<jobs::PeriodicTask> reminder_tasks() {

@@ -16,9 +16,14 @@ struct ReminderOptions {
 // Scheduled notices (jobs enqueued by the scheduler leader, run by workers, "now" = the job's at_ms):
 //   billing.reminders   expiry reminders, once per (subscription, expiry, offset) by the outbox unique key, so a
 //                       renewal (a new expiry) silently retires the old schedule; unreachable and banned users skipped
-//   billing.auto_renew  pays the next period from the balance before expiry (one attempt per expiry), or says
-//                       how much is missing
+//   billing.auto_renew  renews before expiry, one attempt per expiry: charges the saved card (by a
+//                       billing.charge_saved_method job) when there is one, else pays from the balance, or says how
+//                       much is missing
 void register_reminder_jobs(jobs::Worker& worker, const Bot& bot, ReminderOptions options);
+// Pays the next period of `plan_id` from the balance when it covers the price, else tells the user what is missing
+// (once per expiry). `card_declined`: why the saved card was not charged, said first.
+awaitable<void> renew_from_balance_or_tell(db::Transaction& tx, const Bot& bot, int64_t user_id, int64_t plan_id,
+                                           std::string card_declined);
 std::vector<jobs::PeriodicTask> reminder_tasks();
 
 }  // namespace vpnbot::bot

@@ -4,9 +4,11 @@
 
 #include "billing/ledger.hpp"
 #include "billing/referral.hpp"
+#include "billing/saved_methods.hpp"
 #include "bot/bot.hpp"
 #include "bot/callback.hpp"
 #include "bot/context.hpp"
+#include "bot/reminders.hpp"
 #include "core/log.hpp"
 #include "jobs/queue.hpp"
 #include "vpn/jobs.hpp"
@@ -141,6 +143,11 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
         method_label = t(ctx, "method.balance", {{"balance", billing::format_rub(totals.balance)}});
       }
       std::string all_days = catalog_.plural(lang, "plural.days", plan.days + quote->bonus_days);
+      // The card can be saved for auto-renewal only with the user's explicit consent: a toggle, off by default.
+      bool offer_saving = options_.save_cards && method->second == "yookassa";
+      bool save = offer_saving && args.size() > 3 && args[3] == "s";
+      std::vector<std::string> pay_args{id, code};
+      if (save) pay_args.push_back("s");
       text = t(ctx, "checkout.confirm",
                {{"title", html_escape(plan.title_for(lang))},
                 {"days", all_days},
@@ -148,9 +155,17 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
                 {"method", method_label},
                 {"amount", amount},
                 {"promo", promo_line}});
-      markup =
-          keyboard({{button(t(ctx, "checkout.pay_button", {{"amount", amount}}), encode_callback("pc", {id, code}))},
-                    {button(t(ctx, "common.back"), encode_callback("pl", {id}))}});
+      if (save) text += "\n" + t(ctx, "checkout.save_card_terms", {{"amount", amount}, {"days", days}});
+      std::vector<std::vector<json>> rows;
+      rows.push_back({button(t(ctx, "checkout.pay_button", {{"amount", amount}}), encode_callback("pc", pay_args))});
+      if (offer_saving) {
+        std::vector<std::string> toggle{id, code};
+        if (!save) toggle.push_back("s");
+        rows.push_back(
+            {button(t(ctx, save ? "checkout.save_card_on" : "checkout.save_card_off"), encode_callback("pm", toggle))});
+      }
+      rows.push_back({button(t(ctx, "common.back"), encode_callback("pl", {id}))});
+      markup = keyboard(std::move(rows));
     }
   } else if (screen == "sub") {
     auto sub = co_await billing::Subscriptions::get(ctx.tx, ctx.user.id);
@@ -167,11 +182,14 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
                  {"left", catalog_.plural(lang, "plural.days", std::max<int64_t>(1, sub->seconds_left / 86400))}})
             : t(ctx, "subscription.expired", {{"expires", sub->expires_at}});
     std::string auto_state = t(ctx, sub->auto_renew ? "subscription.auto_on" : "subscription.auto_off");
+    std::optional<billing::SavedMethod> card;
+    if (options_.save_cards) card = co_await billing::SavedMethods::get(ctx.tx, ctx.user.id);
     text = t(ctx, "screen.subscription",
              {{"status", status},
               {"used", std::to_string(used)},
               {"limit", std::to_string(sub->device_limit)},
               {"auto", auto_state}});
+    if (card) text += "\n" + t(ctx, "subscription.saved_card", {{"card", html_escape(card->title)}});
     std::vector<std::vector<json>> rows;
     rows.push_back({button(t(ctx, "subscription.renew"), encode_callback("m", {"buy"}))});
     if (sub->active && used < sub->device_limit)
@@ -179,6 +197,7 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
     rows.push_back({button(t(ctx, "subscription.toggle_auto",
                              {{"state", t(ctx, sub->auto_renew ? "subscription.auto_off" : "subscription.auto_on")}}),
                            encode_callback("ar", {sub->auto_renew ? "off" : "on"}))});
+    if (card) rows.push_back({button(t(ctx, "subscription.remove_card"), encode_callback("rc"))});
     rows.push_back({back_to_menu});
     markup = keyboard(std::move(rows));
   } else if (screen == "newcfg") {
@@ -246,9 +265,16 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
     screen = {"plan", args[0]};
     co_return "";
   }
-  if (action == "pm" && args.size() == 2) {
+  if (action == "pm" && (args.size() == 2 || args.size() == 3)) {
     screen = {"confirm", args[0], args[1]};
+    if (args.size() == 3) screen.push_back(args[2]);
     co_return "";
+  }
+  if (action == "rc") {
+    screen = {"sub"};
+    bool removed = co_await billing::SavedMethods::forget(ctx.tx, ctx.user.id);
+    if (removed) log::info("bot", "saved card removed by the user", {{"user_id", ctx.user.id}});
+    co_return t(ctx, removed ? "subscription.card_removed" : "subscription.no_card");
   }
   if (action == "trial") {
     std::optional<billing::Subscription> sub;
@@ -290,7 +316,7 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
     co_await vpn::enqueue_provision(ctx.tx, request);
     co_return t(ctx, "config.creating");
   }
-  if (action == "pc" && args.size() == 2) {
+  if (action == "pc" && (args.size() == 2 || (args.size() == 3 && args[2] == "s"))) {
     auto plan_id = parse_id(args[0]);
     auto method = kMethodCodes.find(args[1]);
     screen = {"buy"};
@@ -347,6 +373,8 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
       co_await telegram::Outbox::enqueue(ctx.tx, invoice);
       status = t(ctx, "checkout.invoice_sent", {{"order", order_id}});
     } else {
+      if (args.size() == 3 && options_.save_cards && provider == "yookassa")
+        co_await billing::SavedMethods::consent_at_checkout(ctx.tx, order.id);
       co_await billing::enqueue_create_payment(ctx.tx, order.id);
       status = t(ctx, "checkout.creating_link", {{"order", order_id}});
     }
@@ -503,6 +531,10 @@ billing::BillingNotifier Bot::notifier() const {
                                      {{"order", std::to_string(order.id)}, {"expires", sub ? sub->expires_at : ""}});
     json none;
     co_await send_to_user(tx, order.user_id, std::move(text), std::move(none), "refunded:" + std::to_string(order.id));
+  };
+  n.renewal_declined = [this](db::Transaction& tx, const billing::Order& order,
+                              const std::string& reason) -> awaitable<void> {
+    co_await renew_from_balance_or_tell(tx, *this, order.user_id, order.plan_id, reason);
   };
   return n;
 }

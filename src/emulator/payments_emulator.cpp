@@ -37,6 +37,35 @@ http::Response yookassa_error(http::bhttp::status status, const std::string& cod
                                       {"description", description}});
 }
 
+// 54-FZ receipt data as YooKassa checks it: a customer contact, items with description, quantity, amount in the
+// payment's currency and a VAT code, and items adding up to the payment. Empty when valid.
+std::string receipt_error(const json& receipt, const json& amount) {
+  if (!receipt.is_object()) return "receipt must be an object";
+  const json customer = receipt.value("customer", json::object());
+  if (!customer.is_object() || (customer.value("email", "").empty() && customer.value("phone", "").empty()))
+    return "receipt.customer needs email or phone";
+  const json items = receipt.value("items", json());
+  if (!items.is_array() || items.empty() || items.size() > 100) return "receipt.items are required (1-100)";
+  int64_t total = 0;
+  for (const auto& item : items) {
+    if (!item.is_object()) return "receipt.items[] must be objects";
+    std::string description = item.value("description", "");
+    if (description.empty() || description.size() > 128 * 4) return "receipt.items[].description is required";
+    const json& q = item.value("quantity", json());
+    double quantity = q.is_string() ? std::atof(q.get<std::string>().c_str()) : q.is_number() ? q.get<double>() : 0;
+    if (quantity <= 0) return "receipt.items[].quantity must be positive";
+    const json& a = item.value("amount", json());
+    if (!a.is_object() || !a.contains("value") || !a["value"].is_string() ||
+        a.value("currency", "") != amount.value("currency", ""))
+      return "receipt.items[].amount is invalid";
+    int vat = item.value("vat_code", 0);
+    if (vat < 1 || vat > 12) return "receipt.items[].vat_code must be 1-12";
+    total += static_cast<int64_t>(std::llround(billing::parse_rub(a["value"].get<std::string>()) * quantity));
+  }
+  if (total != billing::parse_rub(amount.value("value", "0"))) return "receipt items do not add up to the amount";
+  return "";
+}
+
 http::Response heleket_error(http::bhttp::status status, const std::string& message) {
   return http::json_response(status, {{"state", 1}, {"message", message}});
 }
@@ -183,17 +212,27 @@ awaitable<http::Response> PaymentsEmulator::yookassa_api(http::Request& request)
     queue_yookassa_event("refund.succeeded", refund, 1);
     co_return http::json_response(http::bhttp::status::ok, refund);
   }
-  if (!body.contains("confirmation") || body["confirmation"].value("type", "") != "redirect")
-    co_return yookassa_error(http::bhttp::status::bad_request, "invalid_request", "confirmation.type must be redirect");
   if (body.contains("receipt")) {
-    const auto& receipt = body["receipt"];
-    if (!receipt.is_object() || !receipt.contains("items") || !receipt["items"].is_array() || receipt["items"].empty())
-      co_return yookassa_error(http::bhttp::status::bad_request, "invalid_request", "receipt.items are required");
+    std::string error = receipt_error(body["receipt"], body["amount"]);
+    if (!error.empty()) co_return yookassa_error(http::bhttp::status::bad_request, "invalid_request", error);
+  } else if (receipts_required_) {
+    co_return yookassa_error(http::bhttp::status::bad_request, "invalid_request", "Receipt is missing or illegal");
   }
+  // An autopayment: a saved method charged without the user, final at once.
+  std::string method_id = body.value("payment_method_id", "");
+  auto saved = saved_methods_.find(method_id);
+  if (!method_id.empty() && saved == saved_methods_.end())
+    co_return yookassa_error(http::bhttp::status::bad_request, "invalid_request",
+                             "Payment method with this payment_method_id is not saved or not found");
+  if (method_id.empty() && (!body.contains("confirmation") || body["confirmation"].value("type", "") != "redirect"))
+    co_return yookassa_error(http::bhttp::status::bad_request, "invalid_request", "confirmation.type must be redirect");
+  const json& save = body.value("save_payment_method", json(false));
   Payment p;
   p.provider = "yookassa";
   p.id = id;
   p.sequence = ++sequence_;
+  p.save_method = save == true || save == "true";
+  p.receipt = body.value("receipt", json());
   json metadata = body.value("metadata", json::object());
   if (metadata.contains("order_id"))
     p.order_id =
@@ -205,16 +244,51 @@ awaitable<http::Response> PaymentsEmulator::yookassa_api(http::Request& request)
               {"description", body.value("description", "")},
               {"recipient", {{"account_id", options_.yookassa_shop_id}, {"gateway_id", "100700"}}},
               {"created_at", iso_now()},
-              {"confirmation",
-               {{"type", "redirect"},
-                {"return_url", body["confirmation"].value("return_url", "")},
-                {"confirmation_url", base_url() + "/checkout/yookassa/" + id}}},
               {"test", true},
               {"refundable", false},
               {"metadata", metadata}};
-  payments_[id] = p;
+  if (!p.receipt.is_null()) p.object["receipt_registration"] = "succeeded";
+  if (method_id.empty()) {
+    p.object["confirmation"] = {{"type", "redirect"},
+                                {"return_url", body["confirmation"].value("return_url", "")},
+                                {"confirmation_url", base_url() + "/checkout/yookassa/" + id}};
+    payments_[id] = p;
+  } else {
+    p.charged_method = method_id;
+    ++saved->second.charges;
+    payments_[id] = p;
+    settle("yookassa", id, saved->second.decline_reason.empty() ? "succeeded" : "canceled", 1, std::nullopt);
+  }
   idempotence_[path + "|" + key] = id;
-  co_return http::json_response(http::bhttp::status::ok, p.object);
+  co_return http::json_response(http::bhttp::status::ok, payments_.at(id).object);
+}
+
+json PaymentsEmulator::payment_method_of(Payment& p) {
+  // The card the user paid with: saved for autopayments when the payment asked for it and it succeeded.
+  std::string method_id = p.charged_method;
+  bool saved = !method_id.empty();
+  std::string status = p.object.value("status", "");
+  if (method_id.empty()) {
+    method_id =
+        fmt::format("{:08x}-000f-5000-a000-{:012x}", static_cast<uint32_t>(random_()), random_() & 0xffffffffffffULL);
+    if (p.save_method && status == "succeeded") {
+      saved_methods_[method_id] = SavedCard{"Bank card *4444", "", 0};
+      saved = true;
+      p.charged_method = method_id;  // the method this payment is now tied to
+    }
+  }
+  return {{"type", "bank_card"},
+          {"id", method_id},
+          {"saved", saved},
+          {"status", saved ? "active" : "inactive"},
+          {"title", "Bank card *4444"},
+          {"card",
+           {{"first6", "555555"},
+            {"last4", "4444"},
+            {"expiry_month", "12"},
+            {"expiry_year", "2030"},
+            {"card_type", "MasterCard"},
+            {"issuer_country", "RU"}}}};
 }
 
 awaitable<http::Response> PaymentsEmulator::heleket_api(http::Request& request) {
@@ -338,14 +412,21 @@ bool PaymentsEmulator::settle(const std::string& provider, const std::string& id
     if (status != "succeeded" && status != "canceled" && status != "waiting_for_capture") return false;
     p.object["status"] = status;
     p.object["paid"] = status != "canceled";
+    p.object["payment_method"] = payment_method_of(p);
     if (status == "succeeded") {
       p.object["captured_at"] = iso_now();
       p.object["refundable"] = true;
-      p.object["payment_method"] = {
-          {"type", "bank_card"}, {"id", p.id}, {"saved", false}, {"title", "Bank card *4444"}};
     }
-    if (status == "canceled")
-      p.object["cancellation_details"] = {{"party", "yoo_money"}, {"reason", "expired_on_confirmation"}};
+    if (status == "canceled") {
+      std::string reason = "expired_on_confirmation";
+      if (auto saved = saved_methods_.find(p.charged_method); saved != saved_methods_.end()) {
+        reason = saved->second.decline_reason;
+        // YooKassa never charges such a method again.
+        if (reason == "permission_revoked" || reason == "card_expired") saved_methods_.erase(saved);
+      }
+      p.object["cancellation_details"] = {
+          {"party", reason == "expired_on_confirmation" ? "yoo_money" : "payment_network"}, {"reason", reason}};
+    }
     json object = p.object;
     if (amount_override) object["amount"]["value"] = *amount_override;
     queue_yookassa_event("payment." + status, object, copies);
@@ -477,6 +558,7 @@ awaitable<http::Response> PaymentsEmulator::checkout(http::Request& request) {
   std::string description =
       provider == "heleket" ? "Order " + p.object.value("order_id", "") : p.object.value("description", "");
   std::string status = p.object.value("status", "");
+  if (p.save_method && status == "pending") description += " · the card will be saved for autopayments";
   std::string actions = (status == "pending" || status == "check" || status == "active")
                             ? "<form method=\"post\" action=\"" + path +
                                   "/pay\" style=\"display:inline\"><button "
@@ -533,6 +615,19 @@ awaitable<http::Response> PaymentsEmulator::client_api(http::Request& request) {
       bool ok = refund(provider, find_id(provider), body.value("copies", 1));
       co_return http::json_response(ok ? http::bhttp::status::ok : http::bhttp::status::not_found, {{"ok", ok}});
     }
+    if (path == "/client/yookassa/decline") {
+      // Makes charges of a saved method fail with this reason from now on ("" = succeed again).
+      auto it = saved_methods_.find(body.at("payment_method_id").get<std::string>());
+      if (it == saved_methods_.end()) co_return http::json_response(http::bhttp::status::not_found, {{"ok", false}});
+      it->second.decline_reason = body.value("reason", "insufficient_funds");
+      co_return http::json_response(http::bhttp::status::ok, {{"ok", true}});
+    }
+    if (path == "/client/yookassa/saved_methods") {
+      json out = json::array();
+      for (const auto& [id, card] : saved_methods_)
+        out.push_back({{"id", id}, {"charges", card.charges}, {"decline_reason", card.decline_reason}});
+      co_return http::json_response(http::bhttp::status::ok, {{"saved_methods", out}});
+    }
     if (path == "/client/payments") {
       json out = json::array();
       std::vector<const Payment*> sorted;
@@ -543,6 +638,8 @@ awaitable<http::Response> PaymentsEmulator::client_api(http::Request& request) {
                        {"id", p->id},
                        {"order_id", p->order_id},
                        {"status", p->object.value("status", "")},
+                       {"charged_method", p->charged_method},
+                       {"receipt", p->receipt},
                        {"object", p->object}});
       co_return http::json_response(http::bhttp::status::ok, {{"payments", out}});
     }
@@ -558,6 +655,7 @@ awaitable<http::Response> PaymentsEmulator::client_api(http::Request& request) {
       if (body.contains("concurrency")) concurrency_ = std::clamp(body["concurrency"].get<int>(), 1, 256);
       if (body.contains("api_latency_ms"))
         api_latency_ = Millis(std::clamp(body["api_latency_ms"].get<int>(), 0, 60000));
+      if (body.contains("receipts_required")) receipts_required_ = body["receipts_required"].get<bool>();
       if (body.contains("api_fail_next")) api_failures_left_ = std::max(0, body["api_fail_next"].get<int>());
       if (body.contains("api_lose_answer_next"))
         lose_answers_left_ = std::max(0, body["api_lose_answer_next"].get<int>());

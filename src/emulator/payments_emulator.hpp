@@ -31,7 +31,9 @@ struct PaymentsEmulatorOptions {
 // refund objects, checkout pages with Pay/Cancel for people, and a client API under /client/ for tests: settle one or
 // all payments, refund, deliver every webhook N times in shuffled order, list payments, slow the APIs down or make the
 // next N calls fail with a 5xx or lose their answers after doing the work (/client/config: api_latency_ms,
-// api_fail_next, api_lose_answer_next). Webhooks are retried on
+// api_fail_next, api_lose_answer_next). YooKassa autopayments: a payment with save_payment_method saves the card it
+// is paid with, a payment_method_id charges it without the user (declines set by /client/yookassa/decline), and
+// 54-FZ receipts are validated (required with receipts_required). Webhooks are retried on
 // non-2xx like the real services. Single-threaded: run it on its own io_context.
 class PaymentsEmulator {
  public:
@@ -51,6 +53,14 @@ class PaymentsEmulator {
     std::string order_id;   // metadata.order_id / Heleket order_id
     std::string callback_url;
     int64_t sequence = 0;
+    bool save_method = false;    // YooKassa save_payment_method
+    std::string charged_method;  // YooKassa: the saved method this payment charged (or saved)
+    nlohmann::json receipt;      // YooKassa 54-FZ receipt data, as sent
+  };
+  struct SavedCard {
+    std::string title;
+    std::string decline_reason;  // charges are canceled with this cancellation_details.reason while set
+    int charges = 0;
   };
   struct Delivery {
     std::string url;
@@ -66,6 +76,8 @@ class PaymentsEmulator {
   awaitable<http::Response> losing_answers(awaitable<http::Response> call);
   awaitable<http::Response> yookassa_api(http::Request& request);
   awaitable<http::Response> heleket_api(http::Request& request);
+  // YooKassa's payment_method object for a payment; registers the card as saved when the payment asked for it.
+  nlohmann::json payment_method_of(Payment& p);
   awaitable<http::Response> cryptopay_api(http::Request& request);  // emulator/cryptopay_emulator.cpp
   awaitable<http::Response> checkout(http::Request& request);
   awaitable<http::Response> client_api(http::Request& request);
@@ -91,6 +103,8 @@ class PaymentsEmulator {
   std::map<std::string, std::string> idempotence_;       // Idempotence-Key -> payment/refund id
   std::map<std::string, nlohmann::json> refunds_;        // YooKassa refund objects by id
   std::map<std::string, std::string> heleket_by_order_;  // Heleket order_id -> uuid
+  std::map<std::string, SavedCard> saved_methods_;       // YooKassa payment_method_id -> card
+  bool receipts_required_ = false;                       // the shop is set up for 54-FZ: every payment needs one
   int64_t cryptopay_invoice_seq_ = 528800;
   int64_t cryptopay_update_seq_ = 0;
   std::deque<Delivery> deliveries_;

@@ -21,6 +21,13 @@ YooKassaPayment YooKassa::parse_payment(const json& j) {
   }
   if (j.contains("confirmation") && j["confirmation"].is_object())
     p.confirmation_url = j["confirmation"].value("confirmation_url", "");
+  if (auto method = j.find("payment_method"); method != j.end() && method->is_object()) {
+    p.method_id = method->value("id", "");
+    p.method_title = method->value("title", "");
+    p.method_saved = method->value("saved", false);
+  }
+  if (auto details = j.find("cancellation_details"); details != j.end() && details->is_object())
+    p.cancellation_reason = details->value("reason", "");
   return p;
 }
 
@@ -49,12 +56,10 @@ awaitable<json> YooKassa::call(std::string method, std::string path, std::string
   co_return parsed;
 }
 
-awaitable<YooKassaPayment> YooKassa::create_payment(int64_t order_id, int64_t amount_kopecks,
-                                                    const std::string& description) {
+json YooKassa::payment_body(int64_t order_id, int64_t amount_kopecks, const std::string& description) const {
   json amount{{"value", rub_decimal(amount_kopecks)}, {"currency", "RUB"}};
   json body{{"amount", amount},
             {"capture", true},
-            {"confirmation", {{"type", "redirect"}, {"return_url", options_.return_url}}},
             {"description", description.substr(0, 128)},
             {"metadata", {{"order_id", std::to_string(order_id)}}}};
   if (options_.vat_code > 0) {
@@ -67,6 +72,23 @@ awaitable<YooKassaPayment> YooKassa::create_payment(int64_t order_id, int64_t am
                           {"payment_mode", "full_payment"},
                           {"payment_subject", "service"}}}}};
   }
+  return body;
+}
+
+awaitable<YooKassaPayment> YooKassa::create_payment(int64_t order_id, int64_t amount_kopecks,
+                                                    const std::string& description, bool save_method) {
+  json body = payment_body(order_id, amount_kopecks, description);
+  body["confirmation"] = {{"type", "redirect"}, {"return_url", options_.return_url}};
+  if (save_method) body["save_payment_method"] = true;
+  std::string text = body.dump();
+  auto j = co_await call("POST", "/v3/payments", std::move(text), "order-" + std::to_string(order_id));
+  co_return parse_payment(j);
+}
+
+awaitable<YooKassaPayment> YooKassa::charge_saved_method(int64_t order_id, int64_t amount_kopecks,
+                                                         const std::string& description, const std::string& method_id) {
+  json body = payment_body(order_id, amount_kopecks, description);
+  body["payment_method_id"] = method_id;
   std::string text = body.dump();
   auto j = co_await call("POST", "/v3/payments", std::move(text), "order-" + std::to_string(order_id));
   co_return parse_payment(j);

@@ -31,6 +31,10 @@ struct YooKassaPayment {
   std::string currency;
   std::optional<int64_t> order_id;  // from metadata
   std::string confirmation_url;
+  // payment_method: what paid; `saved` when YooKassa keeps it for autopayments (then `id` charges it again).
+  std::string method_id, method_title;
+  bool method_saved = false;
+  std::string cancellation_reason;  // cancellation_details.reason of a canceled payment
 };
 
 struct YooKassaRefund {
@@ -44,13 +48,21 @@ class YooKassa {
   YooKassa(http::Client& client, YooKassaOptions options) : client_(client), options_(std::move(options)) {}
   bool configured() const { return !options_.shop_id.empty() && !options_.secret_key.empty(); }
   // POST /v3/payments with Idempotence-Key = "order-<id>": a retry after a timeout returns the same payment.
-  awaitable<YooKassaPayment> create_payment(int64_t order_id, int64_t amount_kopecks, const std::string& description);
+  // `save_method`: the user agreed to keep the card for autopayments (save_payment_method).
+  awaitable<YooKassaPayment> create_payment(int64_t order_id, int64_t amount_kopecks, const std::string& description,
+                                            bool save_method);
+  // An autopayment: charges a saved payment_method_id without the user (no confirmation), same Idempotence-Key
+  // discipline. YooKassa answers with the final status at once, or pending while a receipt is being registered.
+  awaitable<YooKassaPayment> charge_saved_method(int64_t order_id, int64_t amount_kopecks,
+                                                 const std::string& description, const std::string& method_id);
   awaitable<YooKassaPayment> get_payment(const std::string& payment_id);
   awaitable<YooKassaRefund> get_refund(const std::string& refund_id);
   static YooKassaPayment parse_payment(const nlohmann::json& j);
 
  private:
   awaitable<nlohmann::json> call(std::string method, std::string path, std::string body, std::string idempotence_key);
+  // amount, description, metadata and (with a VAT code) the 54-FZ receipt every payment carries.
+  nlohmann::json payment_body(int64_t order_id, int64_t amount_kopecks, const std::string& description) const;
   http::Client& client_;
   YooKassaOptions options_;
 };

@@ -15,6 +15,9 @@ void declare_settings(ConfigSchema& schema, YooKassaSettings& s) {
                  "When > 0, payments carry 54-FZ receipt data with this VAT code.");
   schema.string("yookassa_receipt_email", s.receipt_email, false,
                 "Customer e-mail put on 54-FZ receipts (required with yookassa_vat_code).");
+  schema.boolean("yookassa_save_cards", s.save_cards,
+                 "Offer to save the card at checkout and charge it for auto-renewal (YooKassa autopayments; "
+                 "YooKassa enables them for a live shop on request).");
   http::declare_networks(schema, "yookassa_allowed_ips", s.allowed_ips, "YooKassa's published ranges",
                          "Addresses/networks YooKassa notifications may come from (they are unsigned).");
 }

@@ -15,6 +15,7 @@ struct YooKassaSettings {
   int vat_code = 0;
   std::string receipt_email;
   std::vector<std::string> allowed_ips;  // default: YooKassa's published ranges
+  bool save_cards = false;               // autopayments are enabled for the shop (YooKassa enables them on request)
 };
 void declare_settings(ConfigSchema& schema, YooKassaSettings& settings);
 
