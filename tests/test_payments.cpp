@@ -148,6 +148,71 @@ class PaymentsTest : public AsyncDbTest {
     }
     return ids;
   }
+  // YooKassa autopayments with 54-FZ receipts (the emulator refuses a payment without one), on a fast scheduler clock
+  // (1 s = 5 h, a tick an hour; renewals 6 h ahead of expiry) and a one-day plan, so periods pass in seconds.
+  // Returns the plan's id.
+  int64_t with_autopayments(std::map<std::string, std::string>& e, PaymentsThread& payments) {
+    e["VPNBOT_YOOKASSA_SAVE_CARDS"] = "true";
+    e["VPNBOT_YOOKASSA_VAT_CODE"] = "1";
+    e["VPNBOT_YOOKASSA_RECEIPT_EMAIL"] = "receipts@example.com";
+    e["VPNBOT_SCHEDULER_TIME_SCALE"] = "18000";
+    e["VPNBOT_SCHEDULER_TICK_MS"] = "200";
+    e["VPNBOT_SCHEDULER_TIME_ORIGIN_MS"] =
+        std::to_string(std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch()).count());
+    e["VPNBOT_AUTO_RENEW_BEFORE_MS"] = std::to_string(6LL * 3600 * 1000);
+    e["VPNBOT_TELEGRAM_PRIVATE_CHAT_INTERVAL_MS"] = "50";
+    payments.client("/client/config", {{"receipts_required", true}});
+    return std::stoll(vpnbot::testing::query_value_sync(
+        url,
+        "INSERT INTO plans (code, title, days, price_rub, price_stars, device_limit, sort) VALUES ('day', "
+        "'{\"en\": \"1 day\"}', 1, 1000, 5, 1, 1) RETURNING id"));
+  }
+  // The user ticks "save the card" at checkout, confirms and pays on the checkout page. Returns the menu message.
+  int64_t buy_saving_the_card(EmulatorThread& telegram, int64_t user, int64_t plan, const vpnbot::testing::Process& p) {
+    auto with_text = [&](const std::string& needle) -> std::optional<json> {
+      for (auto& m : bot_messages_of(telegram, user))
+        if (m.value("text", "").find(needle) != std::string::npos) return m;
+      return std::nullopt;
+    };
+    telegram.client("/client/send_message", {{"user_id", user}, {"first_name", "Card"}, {"text", "/start"}});
+    EXPECT_TRUE(eventually([&] { return with_text("Main menu").has_value(); })) << p.output().substr(0, 3000);
+    int64_t menu = with_text("Main menu")->at("message_id");
+    std::string id = std::to_string(plan);
+    telegram.client("/client/press", {{"user_id", user}, {"message_id", menu}, {"data", "1:pm:" + id + ":yk:s"}});
+    EXPECT_TRUE(eventually([&] { return with_text("The card will be saved").has_value(); }))
+        << "the confirm screen states the terms once the box is ticked";
+    telegram.client("/client/press", {{"user_id", user}, {"message_id", menu}, {"data", "1:pc:" + id + ":yk:s"}});
+    EXPECT_TRUE(eventually([&] { return with_text("Tap the button to pay").has_value(); }))
+        << p.output().substr(0, 3000);
+    std::string checkout = with_text("Tap the button to pay")->at("reply_markup")["inline_keyboard"][0][0]["url"];
+    auto page = vpnbot::testing::http_request("GET", checkout, "");
+    EXPECT_NE(page.second.find("will be saved"), std::string::npos) << page.second;
+    vpnbot::testing::http_request("POST", checkout + "/pay", "");
+    EXPECT_TRUE(eventually([&] {
+      return count("SELECT count(*) FROM saved_payment_methods WHERE user_id = " + std::to_string(user)) == 1;
+    })) << p.output().substr(0, 4000);
+    return menu;
+  }
+  int64_t messages_with(EmulatorThread& telegram, int64_t user, const std::string& needle) {
+    int64_t n = 0;
+    for (auto& m : bot_messages_of(telegram, user))
+      if (m.value("text", "").find(needle) != std::string::npos) ++n;
+    return n;
+  }
+  // Every YooKassa payment the emulator took carries a 54-FZ receipt adding up to its amount; returns how many.
+  static int64_t payments_with_correct_receipts(PaymentsThread& payments) {
+    int64_t n = 0;
+    json listed = payments.client("/client/payments")["payments"];
+    for (const auto& p : listed) {
+      if (p["provider"] != "yookassa") continue;
+      EXPECT_TRUE(p["receipt"].is_object()) << p.dump();
+      if (!p["receipt"].is_object()) continue;
+      EXPECT_EQ(p["receipt"]["items"][0]["amount"]["value"], p["object"]["amount"]["value"]) << p.dump();
+      EXPECT_EQ(p["receipt"]["customer"]["email"], "receipts@example.com");
+      ++n;
+    }
+    return n;
+  }
 };
 
 TEST_F(PaymentsTest, TwentyShuffledCopiesOfFiveHundredPaymentsAcrossThreeWorkersWithAKillGrantEachOnce) {
@@ -848,4 +913,128 @@ TEST_F(PaymentsTest, SigtermUnderLoadExitsInTimeAndLosesNothing) {
   survivor.signal(SIGTERM);
   EXPECT_EQ(gateway.wait(Millis(20000)), 0);
   EXPECT_EQ(survivor.wait(Millis(20000)), 0) << survivor.output().substr(0, 2000);
+}
+
+// Issue 18: a card saved at checkout renews the subscription on a fast clock, one charge per period (a worker is
+// SIGKILLed between renewals), each with its 54-FZ receipt; after the user removes the card it is never charged again.
+TEST_F(PaymentsTest, SavedCardRenewsOncePerPeriodAndNeverAfterItIsRemoved) {
+  uint16_t port = vpnbot::testing::free_port();
+  PaymentsThread payments(payment_options(port));
+  EmulatorThread telegram;
+  add_node("10.43.0.0/24");
+  auto e = env(payments, port);
+  with_telegram(e, telegram, "autopay-test-secret");
+  int64_t plan = with_autopayments(e, payments);
+  auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
+  wait_healthy(port, serve);
+  ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
+  std::vector<vpnbot::testing::Process> workers;
+  workers.push_back(spawn(e, "worker", "worker-1"));
+  constexpr int64_t user = 5151;
+  int64_t menu = buy_saving_the_card(telegram, user, plan, serve);
+  auto saved = payments.client("/client/yookassa/saved_methods")["saved_methods"];
+  ASSERT_EQ(saved.size(), 1u);
+  EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT method_id FROM saved_payment_methods"), saved[0]["id"]);
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions WHERE auto_renew"), 1) << "saving the card turns auto-renewal on";
+  auto renewals = [&] {
+    return count("SELECT count(*) FROM orders WHERE payment_method_id IS NOT NULL AND state = 'paid'");
+  };
+  ASSERT_TRUE(eventually([&] { return renewals() >= 1; }, Millis(30000))) << serve.output().substr(0, 4000);
+  workers[0].signal(SIGKILL);
+  EXPECT_EQ(workers[0].wait(Millis(5000)), 128 + SIGKILL);
+  workers.push_back(spawn(e, "worker", "worker-2"));
+  ASSERT_TRUE(eventually([&] { return renewals() >= 3; }, Millis(60000))) << serve.output().substr(0, 4000);
+
+  auto press = [&](const std::string& data) {
+    telegram.client("/client/press", {{"user_id", user}, {"message_id", menu}, {"data", data}});
+  };
+  press("1:m:sub");
+  ASSERT_TRUE(eventually([&] { return messages_with(telegram, user, "Saved card: Bank card *4444") == 1; }));
+  press("1:rc");
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM saved_payment_methods") == 0; }));
+  std::string removed_at = vpnbot::testing::query_value_sync(url, "SELECT now()");
+  // The next expiry comes without a charge: with no card and no balance the user is told what is missing.
+  ASSERT_TRUE(eventually([&] { return messages_with(telegram, user, "on your balance") >= 1; }, Millis(30000)))
+      << serve.output().substr(0, 4000);
+  EXPECT_EQ(
+      count("SELECT count(*) FROM orders WHERE payment_method_id IS NOT NULL AND created_at > '" + removed_at + "'"),
+      0);
+  // One charge per period: the emulator's charges are the paid renewals, each for a different expiry, and the
+  // subscription is exactly that many days longer.
+  int64_t paid = renewals();
+  saved = payments.client("/client/yookassa/saved_methods")["saved_methods"];
+  ASSERT_EQ(saved.size(), 1u) << "removing the card here does not revoke it at YooKassa";
+  EXPECT_EQ(
+      saved[0]["charges"].get<int64_t>(),
+      count("SELECT count(*) FROM orders WHERE payment_method_id IS NOT NULL AND provider_payment_id IS NOT NULL"));
+  EXPECT_EQ(saved[0]["charges"].get<int64_t>(), paid);
+  EXPECT_EQ(count("SELECT count(DISTINCT renewal_for) FROM orders WHERE state = 'paid'"), paid);
+  EXPECT_EQ(count("SELECT round(extract(epoch FROM s.expires_at - o.paid_at) / 86400) FROM subscriptions s "
+                  "JOIN orders o ON o.user_id = s.user_id WHERE o.payment_method_id IS NULL AND o.state = 'paid'"),
+            1 + paid);
+  EXPECT_EQ(payments_with_correct_receipts(payments), 1 + paid);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE state = 'dead'"), 0);
+  EXPECT_EQ(messages_with(telegram, user, "Payment received"), 1 + paid) << "a receipt per period";
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(Millis(20000)), 0);
+  workers[1].signal(SIGTERM);
+  EXPECT_EQ(workers[1].wait(Millis(20000)), 0);
+}
+
+// A declined card falls back to the balance; a card whose permission was revoked is forgotten, and the next period
+// is paid from the balance without trying it again.
+TEST_F(PaymentsTest, DeclinedSavedCardFallsBackToTheBalanceAndARevokedOneIsForgotten) {
+  uint16_t port = vpnbot::testing::free_port();
+  PaymentsThread payments(payment_options(port));
+  EmulatorThread telegram;
+  add_node("10.44.0.0/24");
+  auto e = env(payments, port);
+  with_telegram(e, telegram, "decline-test-secret");
+  int64_t plan = with_autopayments(e, payments);
+  auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
+  wait_healthy(port, serve);
+  ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
+  constexpr int64_t user = 5252;
+  buy_saving_the_card(telegram, user, plan, serve);
+  std::string method = payments.client("/client/yookassa/saved_methods")["saved_methods"][0]["id"];
+  payments.client("/client/yookassa/decline", {{"payment_method_id", method}, {"reason", "insufficient_funds"}});
+  auto top_up = [&](const std::string& reference) {
+    vpnbot::testing::exec_sync(
+        url, "INSERT INTO ledger (user_id, account, amount, source, reference) VALUES (" + std::to_string(user) +
+                 ", 'balance', 1000, 'admin', '" + reference + "'); INSERT INTO accounts (user_id, balance) VALUES (" +
+                 std::to_string(user) +
+                 ", 1000) ON CONFLICT (user_id) DO UPDATE SET balance = accounts.balance + 1000");
+  };
+  top_up("first");
+  auto balance_renewals = [&] {
+    return count("SELECT count(*) FROM orders WHERE provider = 'balance' AND state = 'paid'");
+  };
+  // Period 1: the card is declined, the balance pays, the user is told both.
+  ASSERT_TRUE(eventually([&] { return messages_with(telegram, user, "renewed from your balance instead") == 1; },
+                         Millis(30000)))
+      << serve.output().substr(0, 4000);
+  EXPECT_EQ(balance_renewals(), 1);
+  EXPECT_EQ(messages_with(telegram, user, "not enough money on the card"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM saved_payment_methods"), 1) << "a temporary decline keeps the card";
+  // Period 2: the permission is revoked: the card is forgotten; the balance is empty, so the user is told.
+  payments.client("/client/yookassa/decline", {{"payment_method_id", method}, {"reason", "permission_revoked"}});
+  ASSERT_TRUE(
+      eventually([&] { return messages_with(telegram, user, "automatic charges were revoked") == 1; }, Millis(30000)))
+      << serve.output().substr(0, 4000);
+  EXPECT_EQ(count("SELECT count(*) FROM saved_payment_methods"), 0);
+  EXPECT_EQ(messages_with(telegram, user, "on your balance"), 1);
+  // Period 3 (the user renews and tops up): the balance pays, the forgotten card is not tried.
+  vpnbot::testing::exec_sync(
+      url, "UPDATE subscriptions SET expires_at = expires_at + interval '1 day', updated_at = now() WHERE user_id = " +
+               std::to_string(user));
+  top_up("second");
+  ASSERT_TRUE(eventually([&] { return balance_renewals() == 2; }, Millis(30000))) << serve.output().substr(0, 4000);
+  auto saved = payments.client("/client/yookassa/saved_methods")["saved_methods"];
+  EXPECT_TRUE(saved.empty()) << "YooKassa dropped the revoked method too";
+  EXPECT_EQ(count("SELECT count(*) FROM orders WHERE payment_method_id IS NOT NULL AND state = 'canceled'"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM orders WHERE payment_method_id IS NOT NULL"), 2) << "two periods, two charges";
+  EXPECT_EQ(payments_with_correct_receipts(payments), 3);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE state = 'dead'"), 0);
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(Millis(20000)), 0);
 }

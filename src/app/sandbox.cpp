@@ -185,6 +185,7 @@ int run_sandbox(const std::optional<std::string>& config_file, std::map<std::str
   env.try_emplace("VPNBOT_YOOKASSA_SECRET_KEY", payment_options.yookassa_secret_key);
   env.try_emplace("VPNBOT_YOOKASSA_RETURN_URL", telegram.base_url() + "/");
   env.try_emplace("VPNBOT_YOOKASSA_ALLOWED_IPS", "127.0.0.1/32,::1/128");
+  env.try_emplace("VPNBOT_YOOKASSA_SAVE_CARDS", "true");  // autopayments: the checkout offers to save the card
   env.try_emplace("VPNBOT_HELEKET_API_URL", payments.base_url());
   env.try_emplace("VPNBOT_HELEKET_MERCHANT", payment_options.heleket_merchant);
   env.try_emplace("VPNBOT_HELEKET_API_KEY", payment_options.heleket_api_key);

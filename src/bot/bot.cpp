@@ -34,7 +34,7 @@ std::pair<std::string, std::string> split_command(const std::string& text) {
 const std::string kMenu = "menu", kHelp = "help", kLanguage = "lang";
 
 const std::set<std::string>& shop_actions() {
-  static const std::set<std::string> actions{"pl", "pm", "pc", "trial", "ar", "px", "nc"};
+  static const std::set<std::string> actions{"pl", "pm", "pc", "trial", "ar", "px", "nc", "rc"};
   return actions;
 }
 
