@@ -4,6 +4,9 @@
 // Stars through the bot with a refund by the admin CLI.
 #include <signal.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "billing/cryptopay/provider.hpp"
 #include "billing/heleket/provider.hpp"
 #include "billing/jobs.hpp"
@@ -13,6 +16,8 @@
 #include "support/emulator_thread.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/process.hpp"
+#include "vpn/remnawave/accounts.hpp"
+#include "vpn/remnawave/jobs.hpp"
 #include "vpn/store.hpp"
 
 using namespace vpnbot;
@@ -20,6 +25,7 @@ using nlohmann::json;
 using vpnbot::testing::AsyncDbTest;
 using vpnbot::testing::EmulatorThread;
 using vpnbot::testing::PaymentsThread;
+using vpnbot::testing::RemnawaveThread;
 
 class PaymentsTest : public AsyncDbTest {
  protected:
@@ -130,7 +136,8 @@ class PaymentsTest : public AsyncDbTest {
   }
   // Providers take turns in the order given.
   std::vector<int64_t> create_orders(int n, int64_t first_user, std::optional<int64_t> referrer,
-                                     const std::vector<std::string>& providers = {"yookassa", "heleket"}) {
+                                     const std::vector<std::string>& providers = {"yookassa", "heleket"},
+                                     const std::string& plan_code = "month") {
     auto pool = make_pool(4);
     billing::BillingOptions options;
     std::vector<int64_t> ids;
@@ -140,7 +147,7 @@ class PaymentsTest : public AsyncDbTest {
       ids.push_back(run(pool->transaction([&](db::Transaction& tx) -> awaitable<int64_t> {
         co_await tx.exec("INSERT INTO users (id, referral_code, referrer_id) VALUES ($1, $2, $3)", user,
                          "u" + std::to_string(user), referrer);
-        int64_t month = (co_await tx.exec("SELECT id FROM plans WHERE code = 'month'")).get<int64_t>(0, 0);
+        int64_t month = (co_await tx.exec("SELECT id FROM plans WHERE code = $1", plan_code)).get<int64_t>(0, 0);
         auto order = co_await billing::Orders::create(tx, user, month, provider, options);
         co_await billing::enqueue_create_payment(tx, order.id);
         co_return order.id;
@@ -192,6 +199,68 @@ class PaymentsTest : public AsyncDbTest {
       return count("SELECT count(*) FROM saved_payment_methods WHERE user_id = " + std::to_string(user)) == 1;
     })) << p.output().substr(0, 4000);
     return menu;
+  }
+  // An Xray location on the panel emulator, and a plan whose first config is made there (50 GB, 2 devices).
+  int64_t add_panel_node(RemnawaveThread& panel) {
+    auto pool = make_pool(2);
+    auto box = vpn::SecretBox::from_file(vpnbot::testing::test_master_key_file(), false);
+    remnawave::PanelNodeSpec spec;
+    spec.name = "xray-nl";
+    spec.country_code = "NL";
+    spec.location = "Amsterdam";
+    spec.panel_url = panel.base_url();
+    spec.token = panel.options().token;
+    spec.squads = {panel.options().squads.begin()->first};
+    return run(pool->transaction([&](db::Transaction& tx) -> awaitable<int64_t> {
+      auto node = co_await remnawave::Accounts::add_node(tx, box, spec);
+      co_return node.id;
+    }));
+  }
+  void add_xray_plan() {
+    vpnbot::testing::exec_sync(
+        url,
+        "INSERT INTO plans (code, title, days, price_rub, price_stars, device_limit, sort, traffic_gb, panel_devices, "
+        "backend) VALUES ('xray', '{\"en\": \"Xray month\"}', 30, 19900, 100, 3, 5, 50, 2, 'remnawave')");
+  }
+  // The panel user of a vpnbot user, as the panel shows it.
+  static json panel_user_of(RemnawaveThread& panel, int64_t user) {
+    for (auto& u : panel.users())
+      if (u["telegramId"] == user) return u;
+    return nullptr;
+  }
+  std::string expiry_of(int64_t user) {
+    return vpnbot::testing::query_value_sync(
+        url,
+        "SELECT to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM subscriptions "
+        "WHERE user_id = " +
+            std::to_string(user));
+  }
+  void in_transaction(const std::function<awaitable<void>(db::Transaction&)>& work) {
+    auto pool = make_pool(2);
+    run(pool->transaction([&](db::Transaction& tx) -> awaitable<void> { co_await work(tx); }));
+  }
+  // Every request vpnbot sent the panel and every answer the emulator gave, against the published contract.
+  // client_only: vpnbot made every request, so each must conform (not only be refused where the contract refuses).
+  static void expect_panel_exchanges_conform(RemnawaveThread& panel, bool client_only) {
+    std::string modules = VPNBOT_CONTRACT_MODULES;
+    if (!std::filesystem::exists(modules + "/@remnawave/backend-contract/package.json")) {
+      ADD_FAILURE() << "the Remnawave contract package is not installed in " << modules
+                    << " (scripts/setup --with-test-tools installs it from the npm registry)";
+      return;
+    }
+    std::string file = ::testing::TempDir() + "/remnawave-exchanges.json";
+    std::ofstream(file) << panel.client("/client/remnawave/exchanges")["exchanges"].dump();
+    std::string command = "node " + std::string(VPNBOT_CONTRACT_SCRIPT) + (client_only ? " --client " : " ") + modules +
+                          " " + file + " 2>&1";
+    std::string output;
+    FILE* pipe = popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    char buffer[4096];
+    while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+    int status = pclose(pipe);
+    EXPECT_EQ(status, 0) << output;
+    EXPECT_NE(output.find("\"contract\""), std::string::npos) << output;
+    std::cout << "remnawave contract check: " << output;
   }
   int64_t messages_with(EmulatorThread& telegram, int64_t user, const std::string& needle) {
     int64_t n = 0;
@@ -1037,4 +1106,185 @@ TEST_F(PaymentsTest, DeclinedSavedCardFallsBackToTheBalanceAndARevokedOneIsForgo
   EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE state = 'dead'"), 0);
   serve.signal(SIGTERM);
   EXPECT_EQ(serve.wait(Millis(20000)), 0);
+}
+
+// Xray through Remnawave: an Xray plan bought with three shuffled copies of every webhook across three workers, one
+// SIGKILLed while the (slow) panel is being called -> exactly one panel user per purchase, with the plan's expiry,
+// traffic and devices; a renewal while the panel is down is delayed, then applied; a new link; expiry and the
+// deactivation disable; removal deletes; usage read back with one notice at the limit; and every request and answer
+// conforms to the panel's published contract.
+TEST_F(PaymentsTest, XrayPlanMakesOnePanelUserPerPurchaseThatFollowsTheSubscription) {
+  constexpr int kOrders = 40, kCopies = 3;
+  constexpr int64_t kFirst = 40000;
+  uint16_t port = vpnbot::testing::free_port();
+  PaymentsThread payments(payment_options(port));
+  RemnawaveThread panel;
+  add_node("10.21.0.0/24");
+  add_panel_node(panel);
+  add_xray_plan();
+  auto e = env(payments, port);
+  e["VPNBOT_REMNAWAVE_TIMEOUT_MS"] = "2000";
+  auto gateway = spawn(e, "gateway", "gateway-1");
+  wait_healthy(port, gateway);
+  std::vector<vpnbot::testing::Process> workers;
+  for (int i = 0; i < 3; ++i) workers.push_back(spawn(e, "worker", "worker-" + std::to_string(i)));
+  panel.client("/client/remnawave/config", {{"latency_ms", 40}});  // slow enough for the kill to land mid-sync
+  create_orders(kOrders, kFirst, std::nullopt, {"yookassa"}, "xray");
+  ASSERT_TRUE(eventually([&] {
+    return count("SELECT count(*) FROM orders WHERE provider_payment_id IS NOT NULL") == kOrders;
+  })) << workers[0].output().substr(0, 3000);
+  payments.client("/client/settle_all", {{"provider", "yookassa"}, {"status", "succeeded"}, {"copies", kCopies}});
+  kill_a_worker_mid_batch_and_finish(workers, e, payments, kOrders);
+  ASSERT_TRUE(eventually([&] {
+    return count(
+               "SELECT count(*) FROM panel_accounts WHERE applied_revision >= revision AND subscription_url IS NOT "
+               "NULL") == kOrders;
+  })) << workers[1].output().substr(0, 4000);
+
+  auto users = panel.users();
+  EXPECT_EQ(users.size(), size_t(kOrders));
+  EXPECT_EQ(panel.calls("POST /api/users"), kOrders) << "each panel user created once, after a kill and 3 copies";
+  EXPECT_EQ(count("SELECT count(*) FROM vpn_peers"), 0) << "an Xray plan's first config is on the panel";
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE state = 'dead'"), 0);
+  std::string squad = panel.options().squads.begin()->first;
+  for (const auto& u : users) {
+    int64_t user = u["telegramId"];
+    EXPECT_EQ(u["expireAt"], expiry_of(user)) << u.dump();
+    EXPECT_EQ(u["trafficLimitBytes"].get<int64_t>(), 50LL << 30);
+    EXPECT_EQ(u["hwidDeviceLimit"], 2);
+    EXPECT_EQ(u["status"], "ACTIVE");
+    EXPECT_EQ(u["activeInternalSquads"][0]["uuid"], squad);
+    EXPECT_EQ(count("SELECT count(*) FROM panel_accounts WHERE user_id = " + std::to_string(user) +
+                    " AND subscription_url = '" + u["subscriptionUrl"].get<std::string>() + "'"),
+              1);
+  }
+
+  // A renewal while the panel is down: attempts fail, the account stays behind, nothing is lost.
+  int64_t renewing = kFirst;
+  std::string expiry_before = expiry_of(renewing);
+  panel.client("/client/remnawave/config", {{"down", true}});
+  int64_t patches_before = panel.calls("PATCH /api/users");
+  in_transaction([&](db::Transaction& tx) -> awaitable<void> {
+    int64_t plan = (co_await tx.exec("SELECT id FROM plans WHERE code = 'xray'")).get<int64_t>(0, 0);
+    billing::BillingOptions options;
+    auto order = co_await billing::Orders::create(tx, renewing, plan, "yookassa", options);
+    co_await billing::enqueue_create_payment(tx, order.id);
+  });
+  ASSERT_TRUE(eventually(
+      [&] { return count("SELECT count(*) FROM orders WHERE provider_payment_id IS NOT NULL") == kOrders + 1; }));
+  payments.client("/client/settle_all", {{"provider", "yookassa"}, {"status", "succeeded"}, {"copies", kCopies}});
+  ASSERT_TRUE(eventually([&] { return expiry_of(renewing) != expiry_before; }));
+  ASSERT_TRUE(eventually([&] { return panel.calls("PATCH /api/users") >= patches_before + 2; }))
+      << "the sync kept trying while the panel was down";
+  EXPECT_EQ(panel_user_of(panel, renewing)["expireAt"], expiry_before) << "not applied while down";
+  panel.client("/client/remnawave/config", {{"down", false}});
+  EXPECT_TRUE(
+      eventually([&] { return panel_user_of(panel, renewing)["expireAt"] == expiry_of(renewing); }, Millis(90000)))
+      << "applied once the panel is back: " << panel_user_of(panel, renewing).dump();
+
+  // A new link: the panel's short uuid changes and vpnbot records the new URL.
+  std::string old_link = panel_user_of(panel, renewing)["subscriptionUrl"];
+  int64_t account = count("SELECT id FROM panel_accounts WHERE user_id = " + std::to_string(renewing));
+  in_transaction([&](db::Transaction& tx) -> awaitable<void> {
+    EXPECT_TRUE(co_await remnawave::Accounts::revoke(tx, account, renewing));
+    co_await remnawave::enqueue_sync(tx, account);
+  });
+  EXPECT_TRUE(eventually([&] { return panel_user_of(panel, renewing)["subscriptionUrl"] != old_link; }));
+  std::string new_link = panel_user_of(panel, renewing)["subscriptionUrl"];
+  EXPECT_TRUE(eventually([&] {
+    return count("SELECT count(*) FROM panel_accounts WHERE id = " + std::to_string(account) +
+                 " AND subscription_url = '" + new_link + "'") == 1;
+  }));
+  EXPECT_EQ(vpnbot::testing::http_request("GET", old_link, "").first, 404) << "the old link stops working";
+  EXPECT_EQ(vpnbot::testing::http_request("GET", new_link, "").first, 200);
+
+  // Expiry: the deactivation pass disables the account on the panel.
+  int64_t expiring = kFirst + 1;
+  vpnbot::testing::exec_sync(url, "UPDATE subscriptions SET expires_at = now() - interval '30 days' WHERE user_id = " +
+                                      std::to_string(expiring));
+  vpnbot::testing::exec_sync(url, "INSERT INTO jobs (kind) VALUES ('billing.deactivate_expired')");
+  EXPECT_TRUE(eventually([&] { return panel_user_of(panel, expiring)["status"] == "DISABLED"; }))
+      << panel_user_of(panel, expiring).dump();
+
+  // Removal deletes the panel user.
+  int64_t removing = kFirst + 2;
+  int64_t removed = count("SELECT id FROM panel_accounts WHERE user_id = " + std::to_string(removing));
+  in_transaction([&](db::Transaction& tx) -> awaitable<void> {
+    EXPECT_TRUE(co_await remnawave::Accounts::remove(tx, removed, removing));
+    co_await remnawave::enqueue_sync(tx, removed);
+  });
+  EXPECT_TRUE(eventually([&] { return panel_user_of(panel, removing).is_null(); }));
+
+  // Usage: read back page by page; the user past the limit is marked told once (a second read tells nobody).
+  int64_t heavy = kFirst + 3;
+  panel.client("/client/remnawave/traffic",
+               {{"username", panel_user_of(panel, heavy)["username"]}, {"bytes", int64_t(51) << 30}});
+  vpnbot::testing::exec_sync(url, "INSERT INTO jobs (kind) VALUES ('remnawave.usage')");
+  EXPECT_TRUE(eventually([&] {
+    return count("SELECT count(*) FROM panel_accounts WHERE limit_notified AND used_bytes = " +
+                 std::to_string(int64_t(51) << 30) + " AND user_id = " + std::to_string(heavy)) == 1;
+  }));
+  EXPECT_EQ(count("SELECT count(*) FROM panel_accounts WHERE limit_notified"), 1);
+  EXPECT_EQ(panel_user_of(panel, heavy)["status"], "LIMITED");
+  expect_panel_exchanges_conform(panel, true);
+  stop_all(gateway, workers);
+}
+
+// The panel client against the emulator's refusals: a wrong token and a 5xx are retryable, a field the contract
+// refuses is not (and carries the panel's message), a missing user is "not found" rather than an error.
+TEST_F(PaymentsTest, PanelClientTellsRetryableFromRefused) {
+  RemnawaveThread panel;
+  http::Client client(io.get_executor(), http::ClientOptions{});
+  remnawave::PanelApi good(client, {panel.base_url(), panel.options().token, Millis(3000)});
+  remnawave::PanelApi forged(client, {panel.base_url(), "not-the-token", Millis(3000)});
+  remnawave::DesiredUser desired;
+  desired.username = "tg7_1";
+  desired.expire_at = "2030-01-01T00:00:00.000Z";
+  desired.squads = {panel.options().squads.begin()->first};
+  desired.telegram_id = 7;
+  auto failure = [&](remnawave::PanelApi& api, remnawave::DesiredUser d) -> std::optional<remnawave::PanelError> {
+    try {
+      run(api.create_user(d));
+    } catch (const remnawave::PanelError& e) {
+      return e;
+    }
+    return std::nullopt;
+  };
+  auto unauthorized = failure(forged, desired);
+  ASSERT_TRUE(unauthorized);
+  EXPECT_EQ(unauthorized->status(), 401);
+  EXPECT_TRUE(unauthorized->retryable());
+  remnawave::DesiredUser bad = desired;
+  bad.username = "no spaces allowed";
+  auto refused = failure(good, bad);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status(), 400);
+  EXPECT_FALSE(refused->retryable());
+  EXPECT_NE(std::string(refused->what()).find("Validation failed"), std::string::npos) << refused->what();
+  remnawave::DesiredUser foreign_squad = desired;
+  foreign_squad.squads = {"00000000-0000-4000-8000-000000000000"};
+  auto no_squad = failure(good, foreign_squad);
+  ASSERT_TRUE(no_squad);
+  EXPECT_NE(std::string(no_squad->what()).find("A118"), std::string::npos) << no_squad->what();
+  panel.client("/client/remnawave/config", {{"fail_next", 1}});
+  auto outage = failure(good, desired);
+  ASSERT_TRUE(outage);
+  EXPECT_TRUE(outage->retryable());
+  EXPECT_FALSE(run(good.find_by_username("tg7_1")).has_value());
+  auto created = run(good.create_user(desired));
+  EXPECT_EQ(created.username, "tg7_1");
+  auto taken = failure(good, desired);
+  ASSERT_TRUE(taken);
+  EXPECT_NE(std::string(taken->what()).find("A019"), std::string::npos) << "username taken: " << taken->what();
+  auto found = run(good.find_by_username("tg7_1"));
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->uuid, created.uuid);
+  desired.active = false;
+  desired.expire_in_future = false;  // a past expiry is not sent: the panel refuses one
+  EXPECT_EQ(run(good.update_user(created.uuid, desired)).status, "DISABLED");
+  EXPECT_TRUE(run(good.delete_user(created.uuid)));
+  EXPECT_FALSE(run(good.delete_user(created.uuid))) << "already gone: not an error";
+  auto page = run(good.list_users(0, 10));
+  EXPECT_EQ(page.total, 0);
+  expect_panel_exchanges_conform(panel, false);
 }

@@ -17,6 +17,7 @@
 #include "db/migrations.hpp"
 #include "db/pool.hpp"
 #include "vpn/client_config.hpp"
+#include "vpn/remnawave/accounts.hpp"
 #include "vpn/store.hpp"
 
 namespace vpnbot::admin {
@@ -31,7 +32,28 @@ vpn::SecretBox master_key(const Config& config) {
 struct NodeArgs {
   vpn::NodeSpec spec;
   std::string name, state;
+  std::string backend = "wireguard";
+  remnawave::PanelNodeSpec panel;
+  std::string token_file, token_env;
 };
+
+// The panel's API token, from a file (trailing newline dropped) or an environment variable: never an argument,
+// which other users of the machine could read in the process list.
+std::string panel_token(const NodeArgs& args) {
+  std::string token;
+  if (!args.token_file.empty()) {
+    std::ifstream in(args.token_file);
+    if (!in) throw std::invalid_argument("cannot read --token-file " + args.token_file);
+    std::getline(in, token);
+  } else if (!args.token_env.empty()) {
+    const char* value = std::getenv(args.token_env.c_str());
+    if (!value) throw std::invalid_argument("environment variable " + args.token_env + " is not set");
+    token = value;
+  }
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.empty()) throw std::invalid_argument("a remnawave node needs --token-file or --token-env with the token");
+  return token;
+}
 
 }  // namespace
 
@@ -52,7 +74,14 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
   node_add->add_option("--name", s.name, "Short name ([a-z0-9-])")->required();
   node_add->add_option("--country", s.country_code, "ISO country code, e.g. NL")->required();
   node_add->add_option("--location", s.location, "Display name, e.g. Amsterdam")->required();
-  node_add->add_option("--endpoint", s.endpoint_host, "Public host or IP clients connect to")->required();
+  node_add->add_option("--backend", node_args->backend, "wireguard (a wg-agent node) or remnawave (a panel)")
+      ->check(CLI::IsMember({"wireguard", "remnawave"}));
+  node_add->add_option("--endpoint", s.endpoint_host, "WireGuard: public host or IP clients connect to");
+  node_add->add_option("--panel-url", node_args->panel.panel_url, "Remnawave: the panel's URL (https://...)");
+  node_add->add_option("--token-file", node_args->token_file, "Remnawave: file holding the panel's API token");
+  node_add->add_option("--token-env", node_args->token_env, "Remnawave: environment variable holding the token");
+  node_add->add_option("--squad", node_args->panel.squads, "Remnawave: internal squad uuid (repeat for several)");
+  node_add->add_option("--protocol", node_args->panel.protocol, "Remnawave: what users are told it speaks");
   node_add->add_option("--port", s.endpoint_port, "UDP port")->check(CLI::Range(1, 65535));
   node_add->add_option("--interface", s.interface, "Interface name");
   node_add->add_option("--subnet", s.subnet_v4, "Tunnel IPv4 subnet, e.g. 10.8.0.0/24");
@@ -146,6 +175,23 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
         auto box = master_key(config);
         co_await db::migrate(pool, db::embedded_migrations());
+        if (node_args->backend == "remnawave") {
+          auto spec = node_args->panel;
+          spec.name = node_args->spec.name;
+          spec.country_code = node_args->spec.country_code;
+          spec.location = node_args->spec.location;
+          spec.capacity = node_args->spec.capacity;
+          if (spec.panel_url.empty()) throw std::invalid_argument("a remnawave node needs --panel-url");
+          spec.token = panel_token(*node_args);
+          auto n = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<remnawave::PanelNode> {
+            co_return co_await remnawave::Accounts::add_node(tx, box, spec);
+          });
+          std::cout << (as_json ? nlohmann::json{{"id", n.id}, {"name", n.name}, {"backend", "remnawave"}}.dump()
+                                : "remnawave node " + n.name + " added (id " + std::to_string(n.id) + ")")
+                    << "\n";
+          co_return 0;
+        }
+        if (node_args->spec.endpoint_host.empty()) throw std::invalid_argument("a wireguard node needs --endpoint");
         vpn::VpnStore store(pool, box);
         auto n = co_await store.add_node(node_args->spec);
         std::cout << (as_json ? nlohmann::json{{"id", n.id}, {"name", n.spec.name}, {"public_key", n.public_key}}.dump()
@@ -168,7 +214,24 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
                          {"state", nodes[i].state},
                          {"addresses_free", fill[i].free},
                          {"addresses_total", fill[i].total},
-                         {"fill", fill[i].fill()}});
+                         {"fill", fill[i].fill()},
+                         {"backend", "wireguard"}});
+        // Panel nodes: their URL, never their token.
+        auto panels =
+            co_await pool.transaction([](db::Transaction& tx) -> awaitable<std::vector<remnawave::PanelNode>> {
+              co_return co_await remnawave::Accounts::list_nodes(tx);
+            });
+        for (const auto& p : panels)
+          out.push_back({{"name", p.name},
+                         {"location", p.country_code + " " + p.location},
+                         {"endpoint", p.panel_url},
+                         {"state", p.state},
+                         {"addresses_free", p.capacity - p.accounts},
+                         {"addresses_total", p.capacity},
+                         {"fill", p.capacity ? double(p.accounts) / p.capacity : 1.0},
+                         {"backend", "remnawave"},
+                         {"protocol", p.protocol},
+                         {"squads", p.squads}});
         if (as_json) {
           std::cout << out.dump() << "\n";
         } else {

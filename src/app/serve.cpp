@@ -33,6 +33,8 @@
 #include "telegram/ingest.hpp"
 #include "telegram/outbox.hpp"
 #include "vpn/jobs.hpp"
+#include "vpn/remnawave/apps.hpp"
+#include "vpn/remnawave/jobs.hpp"
 
 namespace vpnbot::app {
 namespace {
@@ -195,6 +197,7 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
     add_liveness_route(routes->router);
     billing::add_payment_webhook_routes(routes->router, pool, providers, parse_networks(config.http.trusted_proxies),
                                         routes->payments);
+    remnawave::add_open_app_route(routes->router, remnawave::parse_client_apps(config.vpn.panel_apps));
   }
   http::Router* internal_router = nullptr;
   if (config.http.health_listen) {
@@ -226,6 +229,8 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
                                std::count(bot_options.payment_methods.begin(), bot_options.payment_methods.end(),
                                           std::string("yookassa")) > 0;
       bot_options.default_device_limit = config.billing.trial_device_limit;
+      bot_options.public_url = config.http.public_url;
+      bot_options.panel_apps = remnawave::parse_client_apps(config.vpn.panel_apps);
       the_bot = &runtime.add<Holder<bot::Bot>>("bot", std::move(bot_options), bot::Catalog::embedded()).get();
       billing_deps.notifier = the_bot->notifier();
       after_provision = [the_bot](db::Transaction& tx, int64_t user_id, int64_t peer_id, bool) {
@@ -268,6 +273,17 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
     register_housekeeping_handlers(worker, config.jobs.retention_days);
     vpn::register_job_handlers(worker, box, Millis(config.vpn.address_grace_ms), after_provision);
     billing::register_job_handlers(worker, std::move(billing_deps));
+    remnawave::PanelJobDeps panel_deps{&client, &box,   config.process.instance_id, Millis(config.vpn.panel_timeout_ms),
+                                       nullptr, nullptr};
+    if (the_bot) {
+      panel_deps.deliver = [the_bot](db::Transaction& tx, int64_t user_id, int64_t account_id) {
+        return the_bot->deliver_panel_link_to(tx, user_id, account_id);
+      };
+      panel_deps.used_up = [the_bot](db::Transaction& tx, int64_t user_id) {
+        return the_bot->tell_traffic_used_up(tx, user_id);
+      };
+    }
+    remnawave::register_job_handlers(worker, std::move(panel_deps));
     broadcast::register_job_handlers(worker);
     if (the_bot)
       bot::register_reminder_jobs(
@@ -316,6 +332,7 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
                       .get();
     auto tasks = housekeeping_tasks();
     for (auto& t : vpn::periodic_tasks()) tasks.push_back(std::move(t));
+    for (auto& t : remnawave::periodic_tasks(Millis(config.vpn.panel_usage_interval_ms))) tasks.push_back(std::move(t));
     for (auto& t : billing::periodic_tasks()) tasks.push_back(std::move(t));
     for (auto& t : broadcast::periodic_tasks()) tasks.push_back(std::move(t));
     for (auto& t : bot::reminder_tasks()) tasks.push_back(std::move(t));

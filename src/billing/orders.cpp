@@ -5,6 +5,8 @@
 #include "core/log.hpp"
 #include "jobs/queue.hpp"
 #include "vpn/jobs.hpp"
+#include "vpn/remnawave/accounts.hpp"
+#include "vpn/remnawave/jobs.hpp"
 #include "vpn/store.hpp"
 
 namespace vpnbot::billing {
@@ -196,12 +198,17 @@ awaitable<PaymentResult> Orders::apply_payment(db::Transaction& tx, int64_t orde
     co_await Ledger::post(tx, cashback);
   }
 
+  co_await remnawave::Accounts::period_paid(tx, order.user_id);  // a new period's traffic on Xray locations
   // The first config comes with the first payment; later payments re-enable the existing ones (above).
-  auto live =
-      co_await tx.exec("SELECT count(*) FROM vpn_peers WHERE user_id = $1 AND state <> 'removed'", order.user_id);
-  if (live.get<int64_t>(0, 0) == 0) {
-    vpn::ProvisionRequest first{order.user_id, order_ref(order_id), sub.id, sub.device_limit, std::nullopt, true};
-    co_await vpn::enqueue_provision(tx, first);
+  if (co_await vpn::VpnStore::live_config_count(tx, order.user_id) == 0) {
+    auto backend = co_await tx.exec("SELECT backend FROM plans WHERE id = $1", order.plan_id);
+    bool on_panel = !backend.empty() && backend.get<std::string>(0, 0) == "remnawave";
+    std::optional<int64_t> account;
+    if (on_panel) account = co_await remnawave::provision_first(tx, order.user_id, sub.id, order_ref(order_id));
+    if (!account) {  // a WireGuard plan, or no Xray location has room: WireGuard rather than nothing
+      vpn::ProvisionRequest first{order.user_id, order_ref(order_id), sub.id, sub.device_limit, std::nullopt, true};
+      co_await vpn::enqueue_provision(tx, first);
+    }
   }
   jobs::NewJob receipt;
   receipt.kind = "billing.receipt";

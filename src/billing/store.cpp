@@ -6,7 +6,8 @@ namespace vpnbot::billing {
 namespace {
 
 constexpr const char* kPlanColumns =
-    "id, code, title, days, price_rub, price_stars, device_limit, hidden, active, sort";
+    "id, code, title, days, price_rub, price_stars, device_limit, hidden, active, sort, traffic_gb, panel_devices, "
+    "backend";
 
 Plan read_plan(const db::Result& r, int i) {
   Plan p;
@@ -20,6 +21,9 @@ Plan read_plan(const db::Result& r, int i) {
   p.hidden = r.get<bool>(i, 7);
   p.active = r.get<bool>(i, 8);
   p.sort = r.get<int>(i, 9);
+  p.traffic_gb = r.get<std::optional<int>>(i, 10);
+  p.panel_devices = r.get<std::optional<int>>(i, 11);
+  p.backend = r.get<std::string>(i, 12);
   return p;
 }
 
@@ -97,14 +101,21 @@ awaitable<bool> Plans::set_field(db::Transaction& tx, const std::string& code, c
   std::string sql;
   if (numeric.count(field))
     sql = "UPDATE plans SET " + field + " = $2::bigint WHERE code = $1";
+  else if (field == "traffic_gb" || field == "panel_devices")  // "unlimited" / "plan" clear them
+    sql = "UPDATE plans SET " + field +
+          " = NULLIF(regexp_replace($2, '^(unlimited|plan)$', ''), '')::integer "
+          "WHERE code = $1";
+  else if (field == "backend")
+    sql = "UPDATE plans SET backend = $2 WHERE code = $1";
   else if (field == "hidden" || field == "active")
     sql = "UPDATE plans SET " + field + " = $2::boolean WHERE code = $1";
   else if (field == "title_en" || field == "title_ru")
     sql = "UPDATE plans SET title = jsonb_set(title, '{" + field.substr(6) + "}', to_jsonb($2::text)) WHERE code = $1";
   else
-    throw std::invalid_argument(
-        "unknown plan field '" + field +
-        "' (price_rub, price_stars, days, device_limit, hidden, active, sort, title_en, title_ru)");
+    throw std::invalid_argument("unknown plan field '" + field +
+                                "' (price_rub, price_stars, days, device_limit, traffic_gb, panel_devices, backend, "
+                                "hidden, active, sort, title_en, "
+                                "title_ru)");
   auto r = co_await tx.exec(sql, code, value);
   co_return r.affected() > 0;
 }

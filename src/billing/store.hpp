@@ -20,6 +20,9 @@ struct Plan {
   bool hidden = false;
   bool active = true;
   int sort = 0;
+  std::optional<int> traffic_gb;      // per period; nullopt: unlimited
+  std::optional<int> panel_devices;   // devices per subscription link on Xray locations; nullopt: device_limit
+  std::string backend = "wireguard";  // where the first config is made: wireguard, or remnawave (Xray)
   std::string title_for(const std::string& language) const;
 };
 

@@ -81,7 +81,10 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
     co_await show_shop_screen(ctx, parts, text, markup);
   } else if (screen == "cfg") {
     auto configs = co_await vpn::VpnStore::user_configs(ctx.tx, ctx.user.id);
-    if (configs.empty()) {
+    std::string panel_text;
+    std::vector<std::vector<json>> panel_rows;
+    co_await add_panel_configs(ctx, panel_text, panel_rows);
+    if (configs.empty() && panel_rows.empty()) {
       text = t(ctx, "screen.configs.none");
       markup = back;
     } else {
@@ -100,6 +103,8 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
                                encode_callback("cfg", {"get", std::to_string(c.id)})),
                         button(t(ctx, "config.rekey"), encode_callback("cfg", {"rk", std::to_string(c.id)}))});
       }
+      text += panel_text;
+      for (auto& row : panel_rows) rows.push_back(std::move(row));
       rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"menu"}))});
       markup = keyboard(std::move(rows));
     }
@@ -112,6 +117,11 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
     std::string id = screen.substr(6);
     text = t(ctx, "config.rekey.confirm", {{"id", id}});
     markup = keyboard({{button(t(ctx, "config.rekey.yes"), encode_callback("cfg", {"rky", id}))},
+                       {button(t(ctx, "common.back"), encode_callback("m", {"cfg"}))}});
+  } else if (parts[0] == "xrconfirm" && parts.size() == 3 && (parts[1] == "rv" || parts[1] == "rm")) {
+    std::string key = parts[1] == "rv" ? "xray.revoke" : "xray.remove";
+    text = t(ctx, key + ".confirm", {{"id", parts[2]}});
+    markup = keyboard({{button(t(ctx, key + ".yes"), encode_callback("xr", {parts[1] + "y", parts[2]}))},
                        {button(t(ctx, "common.back"), encode_callback("m", {"cfg"}))}});
   } else if (screen == "status" && !ctx.status_text.empty()) {
     text = ctx.status_text;
@@ -314,6 +324,8 @@ awaitable<void> Bot::on_callback(Context& ctx, const json& query) {
       if (peer_id) deliver = peer_id;
       notice = t(ctx, peer_id ? "config.sending" : "error.menu_expired");
     }
+  } else if (decoded.callback.action == "xr") {
+    notice = co_await on_xray_callback(ctx, decoded.callback.args, screen);
   } else if (shop_actions().count(decoded.callback.action)) {
     std::vector<std::string> next;
     notice = co_await on_shop_callback(ctx, decoded.callback.action, decoded.callback.args, next);

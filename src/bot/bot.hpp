@@ -11,6 +11,7 @@
 #include "telegram/inbox.hpp"
 #include "telegram/outbox.hpp"
 #include "vpn/keys.hpp"
+#include "vpn/remnawave/apps.hpp"
 
 namespace vpnbot::bot {
 
@@ -23,6 +24,9 @@ struct BotOptions {
   int default_device_limit = 1;                                  // for promo days without a plan
   // YooKassa autopayments: the card checkout offers to save the card, and auto-renewal charges it first.
   bool save_cards = false;
+  // Xray (Remnawave) locations: "open in <app>" buttons point at the gateway's /open page under public_url.
+  std::string public_url;
+  std::vector<remnawave::ClientApp> panel_apps;
 };
 
 // An update that can never be handled (no sender, unknown shape): skipped, not retried.
@@ -48,6 +52,10 @@ class Bot {
   billing::BillingNotifier notifier() const;
   // Sends a config (file + QR) to its owner; used after a provisioning job created it.
   awaitable<void> deliver_config_to(db::Transaction& tx, int64_t user_id, int64_t peer_id);
+  // Sends an Xray account's subscription link (message with app buttons + QR code) to its owner.
+  awaitable<void> deliver_panel_link_to(db::Transaction& tx, int64_t user_id, int64_t account_id);
+  // One notice when a period's traffic on an Xray location is used up.
+  awaitable<void> tell_traffic_used_up(db::Transaction& tx, int64_t user_id);
   void set_bot_username(std::string username) { options_.bot_username = std::move(username); }
 
  private:
@@ -67,6 +75,10 @@ class Bot {
   // Handles shop callbacks; returns the notice for answerCallbackQuery and sets the screen to show after it.
   awaitable<std::string> on_shop_callback(Context& ctx, const std::string& action, const std::vector<std::string>& args,
                                           std::vector<std::string>& screen);
+  // Xray accounts (bot/xray.cpp): their lines and buttons in "My configs", and the "xr" callbacks.
+  awaitable<void> add_panel_configs(Context& ctx, std::string& text, std::vector<std::vector<telegram::json>>& rows);
+  awaitable<std::string> on_xray_callback(Context& ctx, const std::vector<std::string>& args, std::string& screen);
+  std::string traffic_text(const std::string& lang, int64_t used_bytes, int64_t limit_bytes) const;
   awaitable<void> on_pre_checkout(Context& ctx, const telegram::json& query);
   awaitable<void> on_successful_payment(Context& ctx, const telegram::json& payment);
   awaitable<void> on_promo_code(Context& ctx, const std::string& code);

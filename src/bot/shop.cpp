@@ -12,6 +12,8 @@
 #include "core/log.hpp"
 #include "jobs/queue.hpp"
 #include "vpn/jobs.hpp"
+#include "vpn/remnawave/accounts.hpp"
+#include "vpn/remnawave/jobs.hpp"
 #include "vpn/store.hpp"
 
 namespace vpnbot::bot {
@@ -61,6 +63,10 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
   const std::string& screen = args[0];
   const auto& lang = ctx.user.language;
   json back_to_menu = button(t(ctx, "common.back"), encode_callback("m", {"menu"}));
+  auto plan_traffic = [this](const std::string& language, const billing::Plan& plan) {
+    return plan.traffic_gb ? catalog_.text(language, "buy.traffic", {{"gb", std::to_string(*plan.traffic_gb)}})
+                           : catalog_.text(language, "buy.traffic_unlimited");
+  };
   if (screen == "buy") {
     auto plans = co_await billing::Plans::for_user(ctx.tx, ctx.user.id);
     text = t(ctx, "buy.title");
@@ -70,7 +76,8 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
                        {{"title", html_escape(plan.title_for(lang))},
                         {"price", billing::format_rub(plan.price_rub)},
                         {"stars", std::to_string(plan.price_stars)},
-                        {"devices", catalog_.plural(lang, "plural.devices", plan.device_limit)}});
+                        {"devices", catalog_.plural(lang, "plural.devices", plan.device_limit)},
+                        {"traffic", plan_traffic(lang, plan)}});
       rows.push_back({button(
           t(ctx, "buy.plan_button", {{"title", plan.title_for(lang)}, {"price", billing::format_rub(plan.price_rub)}}),
           encode_callback("pl", {std::to_string(plan.id)}))});
@@ -110,6 +117,7 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
                {{"title", html_escape(plan.title_for(lang))},
                 {"days", days},
                 {"devices", devices},
+                {"traffic", plan_traffic(lang, plan)},
                 {"price", billing::format_rub(quote->price.rub)},
                 {"stars", std::to_string(quote->price.stars)},
                 {"promo", promo_line},
@@ -190,6 +198,13 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
               {"limit", std::to_string(sub->device_limit)},
               {"auto", auto_state}});
     if (card) text += "\n" + t(ctx, "subscription.saved_card", {{"card", html_escape(card->title)}});
+    auto accounts = co_await remnawave::Accounts::user_accounts(ctx.tx, ctx.user.id);
+    for (const auto& a : accounts)
+      if (a.subscription_url)
+        text += "\n" + t(ctx, "subscription.traffic_line",
+                         {{"flag", flag(a.country_code)},
+                          {"location", html_escape(a.location)},
+                          {"traffic", traffic_text(lang, a.used_bytes, a.limit_bytes)}});
     std::vector<std::vector<json>> rows;
     rows.push_back({button(t(ctx, "subscription.renew"), encode_callback("m", {"buy"}))});
     if (sub->active && used < sub->device_limit)
@@ -210,9 +225,13 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
     text = t(ctx, "screen.locations");
     std::vector<std::vector<json>> rows;
     rows.push_back({button(t(ctx, "locations.auto"), encode_callback("nc", {"auto"}))});
-    for (const auto& l : locations)
-      rows.push_back(
-          {button(flag(l.country_code) + " " + l.location, encode_callback("nc", {std::to_string(l.node_id)}))});
+    for (const auto& l : locations) {
+      // Xray locations are "x<id>": their ids are the panel nodes', not the WireGuard nodes'.
+      std::string target = (l.backend == "wireguard" ? "" : "x") + std::to_string(l.node_id);
+      rows.push_back({button(t(ctx, "locations.protocol",
+                               {{"flag", flag(l.country_code)}, {"location", l.location}, {"protocol", l.protocol}}),
+                             encode_callback("nc", {target}))});
+    }
     rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"sub"}))});
     markup = keyboard(std::move(rows));
   } else if (screen == "bal") {
@@ -311,8 +330,20 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
     if (!sub || !sub->active) co_return t(ctx, "config.need_subscription");
     auto used = co_await vpn::VpnStore::live_config_count(ctx.tx, ctx.user.id);
     if (used >= sub->device_limit) co_return t(ctx, "config.limit", {{"limit", std::to_string(sub->device_limit)}});
-    vpn::ProvisionRequest request{
-        ctx.user.id, "update:" + std::to_string(ctx.update_id), sub->id, sub->device_limit, parse_id(args[0]), true};
+    std::string key = "update:" + std::to_string(ctx.update_id);
+    if (args[0].size() > 1 && args[0][0] == 'x') {
+      auto node = parse_id(args[0].substr(1));
+      if (!node) co_return t(ctx, "error.menu_expired");
+      bool refused = false;
+      try {
+        co_await remnawave::provision_on(ctx.tx, ctx.user.id, *node, sub->id, key);
+      } catch (const std::invalid_argument& e) {  // disabled or full since the list was shown
+        refused = true;
+        log::info("bot", "Xray location refused a new account", {{"user_id", ctx.user.id}, {"error", e.what()}});
+      }
+      co_return t(ctx, refused ? "locations.none" : "config.creating");
+    }
+    vpn::ProvisionRequest request{ctx.user.id, key, sub->id, sub->device_limit, parse_id(args[0]), true};
     co_await vpn::enqueue_provision(ctx.tx, request);
     co_return t(ctx, "config.creating");
   }

@@ -16,6 +16,10 @@ std::string sha256(std::string_view data);
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 // Escapes text for HTML (Telegram's parse_mode=HTML, the emulators' pages).
 std::string html_escape(std::string_view text);
+// Percent-encodes everything but RFC 3986's unreserved characters (a value inside a URL's query).
+std::string url_encode(std::string_view text);
+// Decodes %XX and '+' (a query value); throws std::invalid_argument on a broken escape.
+std::string url_decode(std::string_view text);
 // Compares in time independent of where the strings differ (signatures, secrets).
 bool constant_time_equal(std::string_view a, std::string_view b);
 

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "emulator/payments_emulator.hpp"
+#include "emulator/remnawave_emulator.hpp"
 #include "emulator/telegram_emulator.hpp"
 
 namespace vpnbot::emulator {
@@ -59,5 +60,6 @@ class TelegramEmulatorThread : public EmulatorThread<TelegramEmulator> {
 };
 
 using PaymentsEmulatorThread = EmulatorThread<PaymentsEmulator>;
+using RemnawaveEmulatorThread = EmulatorThread<RemnawaveEmulator>;
 
 }  // namespace vpnbot::emulator

@@ -55,14 +55,31 @@ std::string string_param(const json& params, const char* name, bool required = t
   return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
+// InlineKeyboardButton.url: "HTTP or tg:// URL to be opened when the button is pressed" -- an app's own scheme
+// (happ://, v2raytun://) is refused, which is why import links go through a web page.
+void check_button_urls(const json& markup) {
+  if (!markup.is_object() || !markup.contains("inline_keyboard") || !markup["inline_keyboard"].is_array()) return;
+  for (const auto& row : markup["inline_keyboard"]) {
+    if (!row.is_array()) continue;
+    for (const auto& button : row) {
+      if (!button.is_object() || !button.contains("url")) continue;
+      std::string url = button["url"].is_string() ? button["url"].get<std::string>() : "";
+      if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0 && url.rfind("tg://", 0) != 0)
+        throw ApiFailure{400, "Bad Request: inline keyboard button URL '" + url + "' is invalid: Wrong HTTP URL"};
+    }
+  }
+}
+
 json markup_param(const json& params) {
   auto it = params.find("reply_markup");
   if (it == params.end() || it->is_null()) return nullptr;
   if (it->is_string()) {
     auto parsed = json::parse(it->get<std::string>(), nullptr, false);
     if (parsed.is_discarded()) throw ApiFailure{400, "Bad Request: can't parse reply keyboard markup JSON object"};
+    check_button_urls(parsed);
     return parsed;
   }
+  check_button_urls(*it);
   return *it;
 }
 

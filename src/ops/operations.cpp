@@ -238,7 +238,8 @@ awaitable<bool> Operations::set_node_state(db::Transaction& tx, const Actor& act
   if (state != "enabled" && state != "draining" && state != "disabled")
     throw std::invalid_argument("node state must be enabled, draining or disabled");
   auto r = co_await tx.exec("UPDATE vpn_nodes SET state = $2 WHERE name = $1", name, state);
-  if (r.affected() == 0) co_return false;
+  auto panel = co_await tx.exec("UPDATE panel_nodes SET state = $2 WHERE name = $1", name, state);
+  if (r.affected() + panel.affected() == 0) co_return false;
   {
     std::string audit_action = "set_node_state";
     json audit_details = json{{"node", name}, {"state", state}};

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "core/log.hpp"
+#include "vpn/remnawave/accounts.hpp"
 
 #include <limits>
 
@@ -85,19 +86,27 @@ awaitable<std::vector<Node>> VpnStore::list_nodes() {
 }
 
 awaitable<std::vector<VpnStore::Location>> VpnStore::locations(db::Transaction& tx) {
+  // WireGuard nodes with free addresses, then the Xray locations of the panels with room left.
   auto r = co_await tx.exec(
-      "SELECT n.id, n.country_code, n.location FROM vpn_nodes n WHERE n.state = 'enabled' "
+      "(SELECT n.id, n.country_code, n.location, 'wireguard', 'WireGuard' FROM vpn_nodes n WHERE n.state = 'enabled' "
       "AND EXISTS (SELECT 1 FROM vpn_free_addresses f WHERE f.node_id = n.id) "
       "AND (SELECT count(*) FROM vpn_peers p WHERE p.node_id = n.id AND p.state <> 'removed') < n.capacity "
-      "ORDER BY n.country_code, n.location, n.id LIMIT 20");
+      "ORDER BY n.country_code, n.location, n.id LIMIT 20) UNION ALL "
+      "(SELECT n.id, n.country_code, n.location, n.backend, n.protocol FROM panel_nodes n WHERE n.state = 'enabled' "
+      "AND (SELECT count(*) FROM panel_accounts a WHERE a.node_id = n.id AND a.state <> 'removed') < n.capacity "
+      "ORDER BY n.country_code, n.location, n.id LIMIT 20)");
   std::vector<Location> out;
   for (int i = 0; i < r.rows(); ++i)
-    out.push_back({r.get<int64_t>(i, 0), r.get<std::string>(i, 1), r.get<std::string>(i, 2)});
+    out.push_back({r.get<int64_t>(i, 0), r.get<std::string>(i, 1), r.get<std::string>(i, 2), r.get<std::string>(i, 3),
+                   r.get<std::string>(i, 4)});
   co_return out;
 }
 
 awaitable<int64_t> VpnStore::live_config_count(db::Transaction& tx, int64_t user_id) {
-  auto r = co_await tx.exec("SELECT count(*) FROM vpn_peers WHERE user_id = $1 AND state <> 'removed'", user_id);
+  auto r = co_await tx.exec(
+      "SELECT (SELECT count(*) FROM vpn_peers WHERE user_id = $1 AND state <> 'removed') + "
+      "(SELECT count(*) FROM panel_accounts WHERE user_id = $1 AND state <> 'removed')",
+      user_id);
   co_return r.get<int64_t>(0, 0);
 }
 
@@ -192,7 +201,9 @@ awaitable<int64_t> VpnStore::set_user_peers_state(db::Transaction& tx, int64_t u
       "UPDATE vpn_peers SET state = $3, revision = vpn_next_revision(), updated_at = now() "
       "WHERE user_id = $1 AND state = $2",
       user_id, from_state, to_state);
-  co_return r.affected();
+  // The user's Xray accounts follow the same switch (the panel is brought there by the sync).
+  auto panel = co_await remnawave::Accounts::set_user_state(tx, user_id, from_state, to_state);
+  co_return r.affected() + panel;
 }
 
 awaitable<Peer> VpnStore::regenerate_keys(int64_t peer_id) {

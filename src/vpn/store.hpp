@@ -112,10 +112,11 @@ class VpnStore {
     std::string country_code, location, node_name, state;
     std::optional<std::string> last_handshake;  // UTC "YYYY-MM-DD HH:MM"
   };
-  // Locations a new config may be created in: enabled nodes with free addresses, least filled first.
+  // Locations a new config may be created in: enabled nodes with room left, WireGuard then Xray (Remnawave).
   struct Location {
-    int64_t node_id = 0;
+    int64_t node_id = 0;  // of vpn_nodes (wireguard) or panel_nodes (remnawave)
     std::string country_code, location;
+    std::string backend = "wireguard", protocol = "WireGuard";
   };
   static awaitable<std::vector<Location>> locations(db::Transaction& tx);
   static awaitable<int64_t> live_config_count(db::Transaction& tx, int64_t user_id);

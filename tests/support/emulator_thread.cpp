@@ -21,6 +21,10 @@ nlohmann::json PaymentsThread::client(const std::string& path, const nlohmann::j
   return call_client(base_url(), path, body);
 }
 
+nlohmann::json RemnawaveThread::client(const std::string& path, const nlohmann::json& body) {
+  return call_client(base_url(), path, body);
+}
+
 nlohmann::json EmulatorThread::client(const std::string& path, const nlohmann::json& body) {
   return call_client(base_url(), path, body);
 }

@@ -44,3 +44,25 @@ class PaymentsThread {
 };
 
 }  // namespace vpnbot::testing
+
+namespace vpnbot::testing {
+
+// The Remnawave panel emulator on its own thread, with its client API.
+class RemnawaveThread {
+ public:
+  explicit RemnawaveThread(emulator::RemnawaveEmulatorOptions options = {}) : options_(options), emulator_(options) {}
+  std::string base_url() const { return emulator_.base_url(); }
+  const emulator::RemnawaveEmulatorOptions& options() const { return options_; }
+  nlohmann::json client(const std::string& path, const nlohmann::json& body = nullptr);
+  nlohmann::json users() { return client("/client/remnawave/users")["users"]; }
+  int64_t calls(const std::string& route) {
+    auto c = client("/client/remnawave/stats")["calls"];
+    return c.contains(route) ? c[route].get<int64_t>() : 0;
+  }
+
+ private:
+  emulator::RemnawaveEmulatorOptions options_;
+  emulator::RemnawaveEmulatorThread emulator_;
+};
+
+}  // namespace vpnbot::testing

@@ -1,0 +1,147 @@
+// Xray (Remnawave) accounts in the bot: their lines in "My configs", the link with "open in <app>" buttons and a QR
+// code, a new link, removal, and the notice when a period's traffic is used up.
+#include <charconv>
+#include <cmath>
+
+#include "bot/callback.hpp"
+#include "bot/context.hpp"
+#include "core/encoding.hpp"
+#include "core/log.hpp"
+#include "vpn/client_config.hpp"
+#include "vpn/remnawave/accounts.hpp"
+#include "vpn/remnawave/jobs.hpp"
+
+namespace vpnbot::bot {
+
+using nlohmann::json;
+using telegram::OutMessage;
+
+namespace {
+
+std::string gigabytes(int64_t bytes) {
+  double gb = static_cast<double>(bytes) / 1073741824.0;
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, gb < 10 ? "%.1f" : "%.0f", gb);
+  return buffer;
+}
+
+// Ten cells, filled in proportion to the traffic used.
+std::string usage_bar(int64_t used, int64_t limit) {
+  int filled =
+      limit > 0 ? static_cast<int>(std::lround(10.0 * std::min<double>(1.0, double(used) / double(limit)))) : 0;
+  std::string bar;
+  for (int i = 0; i < 10; ++i) bar += i < filled ? "▰" : "▱";
+  return bar;
+}
+
+std::optional<int64_t> parse_account_id(const std::string& arg) {
+  int64_t id = 0;
+  auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), id);
+  if (ec != std::errc() || end != arg.data() + arg.size() || id <= 0) return std::nullopt;
+  return id;
+}
+
+}  // namespace
+
+std::string Bot::traffic_text(const std::string& lang, int64_t used_bytes, int64_t limit_bytes) const {
+  if (limit_bytes <= 0) return catalog_.text(lang, "xray.traffic_unlimited", {{"used", gigabytes(used_bytes)}});
+  return catalog_.text(lang, "xray.traffic",
+                       {{"bar", usage_bar(used_bytes, limit_bytes)},
+                        {"used", gigabytes(used_bytes)},
+                        {"limit", gigabytes(limit_bytes)}});
+}
+
+awaitable<void> Bot::add_panel_configs(Context& ctx, std::string& text, std::vector<std::vector<json>>& rows) {
+  auto accounts = co_await remnawave::Accounts::user_accounts(ctx.tx, ctx.user.id);
+  for (const auto& a : accounts) {
+    std::string id = std::to_string(a.id);
+    std::string usage =
+        a.subscription_url ? traffic_text(ctx.user.language, a.used_bytes, a.limit_bytes) : t(ctx, "xray.pending");
+    text += "\n" + t(ctx, "xray.line",
+                     {{"flag", flag(a.country_code)},
+                      {"location", html_escape(a.location)},
+                      {"protocol", html_escape(a.protocol)},
+                      {"id", id},
+                      {"state", t(ctx, "config.state." + a.state)},
+                      {"traffic", usage}});
+    rows.push_back(
+        {button(t(ctx, "xray.get", {{"flag", flag(a.country_code)}, {"id", id}}), encode_callback("xr", {"get", id})),
+         button(t(ctx, "xray.revoke"), encode_callback("xr", {"rv", id}))});
+    rows.push_back({button(t(ctx, "xray.remove", {{"id", id}}), encode_callback("xr", {"rm", id}))});
+  }
+}
+
+awaitable<std::string> Bot::on_xray_callback(Context& ctx, const std::vector<std::string>& args, std::string& screen) {
+  // get: the link again; rv/rm: ask first; rvy: a new link (sent when the panel made it); rmy: remove.
+  screen = "cfg";
+  auto id = args.size() == 2 ? parse_account_id(args[1]) : std::nullopt;
+  const std::string verb = args.empty() ? "" : args[0];
+  if (!id) co_return t(ctx, "error.menu_expired");
+  // Only the owner's accounts: a forged callback with someone else's id finds nothing.
+  auto account = co_await remnawave::Accounts::user_account(ctx.tx, *id, ctx.user.id);
+  if (!account) co_return t(ctx, "error.menu_expired");
+  std::string id_text = std::to_string(*id);
+  if (verb == "rv" || verb == "rm") {
+    screen = "xrconfirm:" + verb + ":" + id_text;
+    co_return "";
+  }
+  if (verb == "get") {
+    if (!account->subscription_url) co_return t(ctx, "xray.not_ready");
+    co_await deliver_panel_link_to(ctx.tx, ctx.user.id, *id);
+    co_return t(ctx, "config.sending");
+  }
+  if (verb == "rvy") {
+    co_await remnawave::Accounts::revoke(ctx.tx, *id, ctx.user.id);
+    co_await remnawave::enqueue_sync(ctx.tx, *id);
+    log::info("bot", "new Xray link asked for", {{"user_id", ctx.user.id}, {"account_id", *id}});
+    co_return t(ctx, "xray.revoking");
+  }
+  if (verb == "rmy") {
+    co_await remnawave::Accounts::remove(ctx.tx, *id, ctx.user.id);
+    co_await remnawave::enqueue_sync(ctx.tx, *id);
+    log::info("bot", "Xray account removed by the user", {{"user_id", ctx.user.id}, {"account_id", *id}});
+    co_return t(ctx, "xray.removed");
+  }
+  co_return t(ctx, "error.menu_expired");
+}
+
+awaitable<void> Bot::deliver_panel_link_to(db::Transaction& tx, int64_t user_id, int64_t account_id) {
+  auto user = co_await Users::find(tx, user_id);
+  std::string lang = user ? user->language : "en";
+  auto account = co_await remnawave::Accounts::user_account(tx, account_id, user_id);
+  if (!account || !account->subscription_url) co_return;  // removed meanwhile: nothing to send
+  const std::string& url = *account->subscription_url;
+  std::vector<std::vector<json>> rows;
+  std::vector<json> row;
+  for (size_t i = 0; i < options_.panel_apps.size(); ++i) {
+    json app_button{{"text", catalog_.text(lang, "xray.open_in", {{"app", options_.panel_apps[i].name}})},
+                    {"url", remnawave::open_page_url(options_.public_url, i, url)}};
+    row.push_back(std::move(app_button));
+    if (row.size() == 2) rows.push_back(std::move(row)), row.clear();
+  }
+  if (!row.empty()) rows.push_back(std::move(row));
+  OutMessage message;
+  message.chat_id = user_id;
+  message.payload = {{"text", catalog_.text(lang, "xray.link",
+                                            {{"protocol", html_escape(account->protocol)},
+                                             {"location", html_escape(account->location)},
+                                             {"url", html_escape(url)}})},
+                     {"parse_mode", "HTML"}};
+  if (!rows.empty()) message.payload["reply_markup"] = keyboard(std::move(rows));
+  co_await telegram::Outbox::enqueue(tx, message);
+  OutMessage photo;
+  photo.chat_id = user_id;
+  photo.method = "sendPhoto";
+  photo.payload = {{"caption", catalog_.text(lang, "xray.qr_caption")}};
+  photo.files.push_back({"photo", "subscription-qr.png", "image/png", vpn::qr_png(url)});
+  co_await telegram::Outbox::enqueue(tx, photo);
+}
+
+awaitable<void> Bot::tell_traffic_used_up(db::Transaction& tx, int64_t user_id) {
+  auto user = co_await Users::find(tx, user_id);
+  std::string lang = user ? user->language : "en";
+  json markup = keyboard({{button(catalog_.text(lang, "xray.buy_more"), encode_callback("m", {"buy"}))}});
+  co_await send_to_user(tx, user_id, catalog_.text(lang, "xray.used_up"), std::move(markup), "");
+}
+
+}  // namespace vpnbot::bot
