@@ -532,6 +532,38 @@ TEST_F(SandboxTest, BrowserBuysPlanInWebChat) {
       },
       Millis(30000)))
       << "the inviter is told";
+
+  // An Xray plan: the first config is an account on the sandbox's Remnawave location; its link and QR arrive.
+  browser.open(web_chat + "/?user=1007&name=Xena");
+  ASSERT_TRUE(browser.wait_text("vpnbot sandbox"));
+  ASSERT_TRUE(browser.type("#text", "/start"));
+  ASSERT_TRUE(browser.click_button("Send"));
+  ASSERT_TRUE(browser.wait_text("Main menu")) << browser.body_text();
+  ASSERT_TRUE(browser.click_button("Buy VPN"));
+  ASSERT_TRUE(browser.wait_text("100 GB")) << "the plan list shows the Xray plan's traffic: " << browser.body_text();
+  ASSERT_TRUE(browser.click_button("Xray VLESS Reality"));
+  ASSERT_TRUE(browser.click_button("Card / SBP"));
+  ASSERT_TRUE(browser.click_button("Confirm and pay"));
+  ASSERT_TRUE(browser.wait_text("Tap the button to pay")) << browser.body_text();
+  std::string xray_chat = browser.window();
+  auto known = browser.windows();
+  ASSERT_TRUE(browser.click_button("Pay 249"));
+  std::string xray_checkout;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (auto& w : browser.windows())
+          if (std::find(known.begin(), known.end(), w) == known.end()) xray_checkout = w;
+        return !xray_checkout.empty();
+      },
+      Millis(15000)));
+  browser.switch_to(xray_checkout);
+  ASSERT_TRUE(browser.wait_text("YooKassa (emulated)")) << browser.body_text();
+  ASSERT_TRUE(browser.click_button("Pay"));
+  ASSERT_TRUE(browser.wait_text("Payment complete")) << browser.body_text();
+  browser.switch_to(xray_chat);
+  ASSERT_TRUE(browser.wait_text("Your subscription link")) << browser.body_text();
+  EXPECT_TRUE(browser.wait_text("Happ")) << "the open-in-app buttons";
+  browser.screenshot(artifacts + "/7-xray-subscription-link.png");
   std::cout << "[  NOTE    ] screenshots in " << std::filesystem::canonical(artifacts) << "\n";
   stop_and_check_nothing_is_left();
 }

@@ -9,10 +9,13 @@
 #include "agent/persist.hpp"
 #include "agent/uapi.hpp"
 #include "agent/wg_agent.hpp"
+#include "core/encoding.hpp"
 #include "core/process.hpp"
 #include "support/process.hpp"
 #include "vpn/client_config.hpp"
 #include "vpn/keys.hpp"
+#include "vpn/remnawave/accounts.hpp"
+#include "vpn/remnawave/apps.hpp"
 
 using namespace vpnbot;
 
@@ -138,4 +141,62 @@ TEST(Persist, AtomicReplaceAndCrashBeforeRenameKeepsTheOldFile) {
   EXPECT_THROW(agent::write_file_atomically(path, "[Interface]\ntorn", 0600, true), std::runtime_error);
   EXPECT_EQ(agent::read_file(path), before) << "a crash before the rename leaves the previous file intact";
   std::filesystem::remove_all(dir);
+}
+
+// Remnawave request builders and answer parsing (the contract test checks the same bodies against the schemas).
+TEST(RemnawaveRequests, CreateCarriesTheWholeDesiredStateAndUpdateOmitsAPastExpiry) {
+  vpnbot::remnawave::DesiredUser user;
+  user.username = "tg42_7";
+  user.expire_at = "2030-01-01T00:00:00.000Z";
+  user.traffic_limit_bytes = 50LL << 30;
+  user.device_limit = 2;
+  user.telegram_id = 42;
+  user.squads = {"6f1c7c5e-2f0b-4b8e-9a51-1f2d3c4b5a69"};
+  auto create = vpnbot::remnawave::create_user_body(user);
+  EXPECT_EQ(create["username"], "tg42_7");
+  EXPECT_EQ(create["status"], "ACTIVE");
+  EXPECT_EQ(create["expireAt"], "2030-01-01T00:00:00.000Z");
+  EXPECT_EQ(create["trafficLimitBytes"], 50LL << 30);
+  EXPECT_EQ(create["trafficLimitStrategy"], "NO_RESET");
+  EXPECT_EQ(create["hwidDeviceLimit"], 2);
+  EXPECT_EQ(create["telegramId"], 42);
+  EXPECT_EQ(create["activeInternalSquads"].size(), 1u);
+  user.active = false;
+  user.expire_in_future = false;
+  auto update = vpnbot::remnawave::update_user_body("0b6c2f60-8a44-4a0e-9d1e-7d7f1f0b1c2d", user);
+  EXPECT_EQ(update["uuid"], "0b6c2f60-8a44-4a0e-9d1e-7d7f1f0b1c2d");
+  EXPECT_EQ(update["status"], "DISABLED");
+  EXPECT_FALSE(update.contains("expireAt")) << "the panel refuses an expiry in the past";
+  EXPECT_EQ(vpnbot::remnawave::panel_username(123456789012, 99), "tg123456789012_99");
+}
+
+TEST(RemnawaveRequests, ParsesUsersOfBoth2xShapesAndRefusesOthers) {
+  nlohmann::json v23 = {{"uuid", "u"},
+                        {"username", "n"},
+                        {"status", "ACTIVE"},
+                        {"subscriptionUrl", "https://s/x"},
+                        {"trafficLimitBytes", 10},
+                        {"userTraffic", {{"usedTrafficBytes", 7}}}};
+  EXPECT_EQ(vpnbot::remnawave::parse_user(v23).used_traffic_bytes, 7);
+  nlohmann::json older = {{"uuid", "u"},
+                          {"username", "n"},
+                          {"status", "LIMITED"},
+                          {"subscriptionUrl", "https://s/x"},
+                          {"usedTrafficBytes", 9}};
+  EXPECT_EQ(vpnbot::remnawave::parse_user(older).used_traffic_bytes, 9);
+  EXPECT_THROW(vpnbot::remnawave::parse_user(nlohmann::json::array()), std::invalid_argument);
+  EXPECT_THROW(vpnbot::remnawave::parse_user({{"uuid", "u"}}), std::invalid_argument);
+}
+
+TEST(RemnawaveApps, ParsesTheSettingAndBuildsOpenLinks) {
+  auto apps = vpnbot::remnawave::parse_client_apps("Happ=happ://add/{url},Hiddify=hiddify://import/{url}#x");
+  ASSERT_EQ(apps.size(), 2u);
+  EXPECT_EQ(apps[1].name, "Hiddify");
+  EXPECT_THROW(vpnbot::remnawave::parse_client_apps("Happ=happ://add/"), std::invalid_argument);
+  EXPECT_THROW(vpnbot::remnawave::parse_client_apps("Web=https://x/{url}"), std::invalid_argument);
+  EXPECT_THROW(vpnbot::remnawave::parse_client_apps("=happ://{url}"), std::invalid_argument);
+  EXPECT_EQ(vpnbot::remnawave::open_page_url("https://bot.example/", 1, "https://p/api/sub/a b"),
+            "https://bot.example/open/1?u=https%3A%2F%2Fp%2Fapi%2Fsub%2Fa%20b");
+  EXPECT_EQ(vpnbot::url_decode("https%3A%2F%2Fp%2Fa+b"), "https://p/a b");
+  EXPECT_THROW(vpnbot::url_decode("%zz"), std::invalid_argument);
 }

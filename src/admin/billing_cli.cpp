@@ -464,7 +464,19 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std
   };
 }
 
-awaitable<void> seed_demo_data(db::Pool& pool, const vpn::SecretBox& box) {
+awaitable<void> seed_demo_data(db::Pool& pool, const vpn::SecretBox& box,
+                               std::optional<remnawave::PanelNodeSpec> panel) {
+  if (panel) {
+    co_await pool.transaction([&](db::Transaction& tx) -> awaitable<void> {
+      if (co_await remnawave::Accounts::node_by_name(tx, panel->name)) co_return;
+      co_await remnawave::Accounts::add_node(tx, box, *panel);
+      co_await tx.exec(
+          "INSERT INTO plans (code, title, days, price_rub, price_stars, device_limit, sort, traffic_gb, "
+          "panel_devices, "
+          "backend) VALUES ('xray-month', '{\"en\": \"Xray VLESS Reality, 30 days\", \"ru\": \"Xray VLESS Reality, 30 "
+          "дней\"}', 30, 24900, 120, 3, 15, 100, 3, 'remnawave') ON CONFLICT (code) DO NOTHING");
+    });
+  }
   vpn::VpnStore store(pool, box);
   std::string node_name = "sandbox-nl";
   auto existing = co_await store.node_by_name(node_name);

@@ -180,6 +180,16 @@ int run_sandbox(const std::optional<std::string>& config_file, std::map<std::str
   payment_options.cryptopay_webhook_url = env["VPNBOT_PUBLIC_URL"] + billing::kCryptoPayWebhookPath;
   payment_options.chat_url = telegram.base_url() + "/";
   emulator::PaymentsEmulatorThread payments(payment_options);
+  // A Remnawave panel emulator: the Xray location beside the WireGuard node.
+  emulator::RemnawaveEmulatorOptions panel_options;
+  emulator::RemnawaveEmulatorThread panel(panel_options);
+  remnawave::PanelNodeSpec panel_node;
+  panel_node.name = "sandbox-xray";
+  panel_node.country_code = "NL";
+  panel_node.location = "Amsterdam (sandbox)";
+  panel_node.panel_url = panel.base_url();
+  panel_node.token = panel_options.token;
+  panel_node.squads = {panel_options.squads.begin()->first};
   env.try_emplace("VPNBOT_YOOKASSA_API_URL", payments.base_url());
   env.try_emplace("VPNBOT_YOOKASSA_SHOP_ID", payment_options.yookassa_shop_id);
   env.try_emplace("VPNBOT_YOOKASSA_SECRET_KEY", payment_options.yookassa_secret_key);
@@ -192,9 +202,9 @@ int run_sandbox(const std::optional<std::string>& config_file, std::map<std::str
   env.try_emplace("VPNBOT_CRYPTOPAY_API_URL", payments.base_url());
   env.try_emplace("VPNBOT_CRYPTOPAY_TOKEN", payment_options.cryptopay_token);
   config = load_config(config_file, env);
-  log::info("sandbox", "applying migrations and demo data (plans, promo codes, a VPN node)");
+  log::info("sandbox", "applying migrations and demo data (plans, promo codes, a WireGuard node, an Xray location)");
   if (int rc = migrate(config, false)) return rc;
-  if (int rc = seed_sandbox(config)) return rc;
+  if (int rc = seed_sandbox(config, panel_node)) return rc;
 
   SandboxNode node(cluster.dir() + "/wg");
   std::string no_tunnel = node.start(env);
@@ -209,6 +219,7 @@ int run_sandbox(const std::optional<std::string>& config_file, std::map<std::str
             {{"database_url", config.db.url},
              {"bot_http", config.http.public_url},
              {"payments_emulator", payments.base_url()},
+             {"remnawave_emulator", panel.base_url()},
              {"admin_user_id", env["VPNBOT_ADMIN_IDS"]},
              {"promo_codes", "WELCOME20 (-20%), GIFT100 (100 RUB on the balance), WEEK (7 days)"},
              {"telegram_emulator", telegram.base_url()},

@@ -461,10 +461,10 @@ int migrate(const Config& config, bool status_only) {
   return exit_code;
 }
 
-int seed_sandbox(const Config& config) {
+int seed_sandbox(const Config& config, std::optional<remnawave::PanelNodeSpec> panel) {
   auto box = vpn::SecretBox::from_file(config.vpn.master_key_file, false);
-  return admin::run_db(config, [&box](db::Pool& pool) -> awaitable<int> {
-    co_await admin::seed_demo_data(pool, box);
+  return admin::run_db(config, [&box, &panel](db::Pool& pool) -> awaitable<int> {
+    co_await admin::seed_demo_data(pool, box, panel);
     co_return 0;
   });
 }

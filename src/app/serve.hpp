@@ -1,5 +1,8 @@
 #pragma once
+#include <optional>
+
 #include "app/config.hpp"
+#include "vpn/remnawave/accounts.hpp"
 
 namespace vpnbot::app {
 
@@ -8,6 +11,6 @@ int serve(const Config& config);
 // Applies pending migrations and exits.
 int migrate(const Config& config, bool status_only);
 // Adds the sandbox's demo data (a node, promo codes) where missing.
-int seed_sandbox(const Config& config);
+int seed_sandbox(const Config& config, std::optional<remnawave::PanelNodeSpec> panel = std::nullopt);
 
 }  // namespace vpnbot::app
