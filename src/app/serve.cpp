@@ -35,6 +35,7 @@
 #include "vpn/jobs.hpp"
 #include "vpn/remnawave/apps.hpp"
 #include "vpn/remnawave/jobs.hpp"
+#include "vpn/remnawave/open_page.hpp"
 
 namespace vpnbot::app {
 namespace {
