@@ -52,6 +52,11 @@ UserAccount account_from(const db::Result& r, int row) {
   return a;
 }
 
+// The account a provisioning key made, or the user's live account on the node (one per user and node).
+constexpr const char* kExistingAccountSql =
+    "SELECT id FROM panel_accounts WHERE provision_key = $1 OR (user_id = $2 AND node_id = $3 AND state <> "
+    "'removed') ORDER BY id LIMIT 1";
+
 }  // namespace
 
 awaitable<PanelNode> Accounts::add_node(db::Transaction& tx, const vpn::SecretBox& box, const PanelNodeSpec& spec) {
@@ -84,10 +89,7 @@ awaitable<std::optional<PanelNode>> Accounts::node_by_name(db::Transaction& tx, 
 
 awaitable<int64_t> Accounts::provision(db::Transaction& tx, int64_t user_id, int64_t node_id,
                                        std::optional<int64_t> subscription_id, const std::string& key, bool deliver) {
-  auto existing = co_await tx.exec(
-      "SELECT id FROM panel_accounts WHERE provision_key = $1 OR (user_id = $2 AND node_id = $3 AND state <> "
-      "'removed') ORDER BY id LIMIT 1",
-      key, user_id, node_id);
+  auto existing = co_await tx.exec(kExistingAccountSql, key, user_id, node_id);
   if (!existing.empty()) co_return existing.get<int64_t>(0, 0);
   // The node row is locked so that two purchases at once cannot both take its last place.
   auto node = co_await tx.exec(
@@ -108,10 +110,7 @@ awaitable<int64_t> Accounts::provision(db::Transaction& tx, int64_t user_id, int
       user_id, node_id, subscription_id, key, deliver);
   if (!r.empty()) co_return r.get<int64_t>(0, 0);
   // A concurrent transaction created it first (same key, or the user's account on this node).
-  auto raced = co_await tx.exec(
-      "SELECT id FROM panel_accounts WHERE provision_key = $1 OR (user_id = $2 AND node_id = $3 AND state <> "
-      "'removed') ORDER BY id LIMIT 1",
-      key, user_id, node_id);
+  auto raced = co_await tx.exec(kExistingAccountSql, key, user_id, node_id);
   if (raced.empty()) throw std::runtime_error("panel account for " + key + " neither created nor found");
   co_return raced.get<int64_t>(0, 0);
 }
