@@ -561,7 +561,8 @@ TEST_F(TelegramTest, SenderKilledMidSendResendsRepliesButNeverBulk) {
   EmulatorThread emulator;
   for (int64_t chat = 301; chat <= 312; ++chat)
     emulator.client("/client/send_message", {{"user_id", chat}, {"text", "hi"}});
-  emulator.client("/client/latency", {{"ms", 1500}});  // every call takes 1.5 s: a kill lands mid-call
+  // Every call takes 6 s: all twelve are in flight together even on a loaded machine, and the kill lands mid-call.
+  emulator.client("/client/latency", {{"ms", 6000}});
   auto pool = make_pool();
   telegram::Outbox outbox(*pool);
   for (int64_t chat = 301; chat <= 312; ++chat) {
@@ -575,15 +576,17 @@ TEST_F(TelegramTest, SenderKilledMidSendResendsRepliesButNeverBulk) {
   uint16_t port = vpnbot::testing::free_port();
   auto env = serve_env(emulator, port);
   env["VPNBOT_ROLES"] = "worker";
-  env["VPNBOT_TELEGRAM_SEND_TIMEOUT_MS"] = "2000";
+  env["VPNBOT_TELEGRAM_SEND_TIMEOUT_MS"] = "10000";
   env["VPNBOT_INSTANCE_ID"] = "doomed";
   auto doomed = vpnbot::testing::spawn_vpnbot({"serve"}, env);
-  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM outbox WHERE state = 'sending'") >= 12; }))
-      << doomed.output();
+  // Kill only once every call has arrived at the emulator (a row marked `sending` may not have left the process
+  // yet): all twelve are then in flight, and their answers go nowhere.
+  ASSERT_TRUE(eventually([&] {
+    return count("SELECT count(*) FROM outbox WHERE state = 'sending'") >= 12 &&
+           emulator.stats()["calls"].value("sendMessage", 0) >= 12;
+  })) << doomed.output();
   doomed.signal(SIGKILL);
   doomed.wait(Millis(5000));
-  // Every call was in flight at the kill: each one arrives at the emulator, then the answer goes nowhere.
-  ASSERT_TRUE(eventually([&] { return emulator.stats()["calls"].value("sendMessage", 0) >= 12; }));
   env["VPNBOT_INSTANCE_ID"] = "survivor";
   emulator.client("/client/latency", {{"ms", 0}});
   auto survivor = vpnbot::testing::spawn_vpnbot({"serve"}, env);
