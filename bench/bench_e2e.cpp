@@ -27,6 +27,8 @@
 #include "vpn/store.hpp"
 
 using namespace vpnbot;
+using bench::percentile;
+using bench::wait_for;
 using nlohmann::json;
 
 namespace {
@@ -42,12 +44,6 @@ double memory_mb(pid_t pid, const std::string& field) {
 bool netns_available() {
   return geteuid() == 0 && std::filesystem::exists("/dev/net/tun") &&
          run_shell("command -v wireguard-go && command -v wg && command -v ip") == 0;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
 }
 
 }  // namespace
@@ -133,11 +129,6 @@ int main(int argc, char** argv) {
     if (tunnel) {
       remove_network_namespace(ns);
     }
-  };
-  auto wait_for = [](const std::function<bool()>& condition, Millis timeout) {
-    for (auto until = Clock::now() + timeout; Clock::now() < until; std::this_thread::sleep_for(Millis(2)))
-      if (condition()) return true;
-    return false;
   };
   if (!wait_for([&] { return bench::http_call("GET", base + "/healthz").first == 200; }, Millis(30000))) {
     std::cerr << "serve did not become ready; see " << work << "/gateway.log\n";

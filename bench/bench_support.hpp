@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
+#include <thread>
 #include <vector>
 
 #include "core/asio.hpp"
@@ -120,6 +122,20 @@ inline std::pair<double, double> fixed_rate(const std::string& url, const std::s
   std::sort(latencies.begin(), latencies.end());
   if (latencies.empty()) return {0, 0};
   return {latencies[latencies.size() / 2], latencies[latencies.size() * 99 / 100]};
+}
+
+// The p-quantile (0..1) of samples; 1.0 is the maximum.
+inline double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
+}
+
+// Polls `condition` every 2 ms until it holds or `timeout` passes; false on timeout.
+inline bool wait_for(const std::function<bool()>& condition, Millis timeout) {
+  for (auto until = Clock::now() + timeout; Clock::now() < until; std::this_thread::sleep_for(Millis(2)))
+    if (condition()) return true;
+  return false;
 }
 
 // A blocking HTTP call for a benchmark's own bookkeeping (emulator client APIs, readiness): {status, body}.
