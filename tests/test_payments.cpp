@@ -1159,10 +1159,11 @@ TEST_F(PaymentsTest, XrayPlanMakesOnePanelUserPerPurchaseThatFollowsTheSubscript
               1);
   }
 
-  // A renewal while the panel is down: attempts fail, the account stays behind, nothing is lost.
+  // A renewal while the panel is down for a minute: attempts fail, the account stays behind, nothing is lost.
   int64_t renewing = kFirst;
   std::string expiry_before = expiry_of(renewing);
   panel.client("/client/remnawave/config", {{"down", true}});
+  auto went_down = Clock::now();
   int64_t patches_before = panel.calls("PATCH /api/users");
   in_transaction([&](db::Transaction& tx) -> awaitable<void> {
     int64_t plan = (co_await tx.exec("SELECT id FROM plans WHERE code = 'xray'")).get<int64_t>(0, 0);
@@ -1177,6 +1178,8 @@ TEST_F(PaymentsTest, XrayPlanMakesOnePanelUserPerPurchaseThatFollowsTheSubscript
   ASSERT_TRUE(eventually([&] { return panel.calls("PATCH /api/users") >= patches_before + 2; }))
       << "the sync kept trying while the panel was down";
   EXPECT_EQ(panel_user_of(panel, renewing)["expireAt"], expiry_before) << "not applied while down";
+  std::this_thread::sleep_until(went_down + std::chrono::seconds(60));  // the outage itself is what is tested
+  EXPECT_EQ(panel_user_of(panel, renewing)["expireAt"], expiry_before);
   panel.client("/client/remnawave/config", {{"down", false}});
   EXPECT_TRUE(
       eventually([&] { return panel_user_of(panel, renewing)["expireAt"] == expiry_of(renewing); }, Millis(90000)))
@@ -1214,6 +1217,53 @@ TEST_F(PaymentsTest, XrayPlanMakesOnePanelUserPerPurchaseThatFollowsTheSubscript
     co_await remnawave::enqueue_sync(tx, removed);
   });
   EXPECT_TRUE(eventually([&] { return panel_user_of(panel, removing).is_null(); }));
+
+  // A refund at YooKassa takes the days back, and the panel account is disabled with them.
+  int64_t refunded = kFirst + 4;
+  int64_t refunded_order =
+      count("SELECT id FROM orders WHERE state = 'paid' AND user_id = " + std::to_string(refunded));
+  payments.client("/client/refund",
+                  {{"provider", "yookassa"}, {"order_id", std::to_string(refunded_order)}, {"copies", 2}});
+  EXPECT_TRUE(eventually([&] { return panel_user_of(panel, refunded)["status"] == "DISABLED"; }))
+      << panel_user_of(panel, refunded).dump();
+
+  // The panel refuses (an admin deleted the squad there): the refusal is recorded and shown on the admin's user
+  // card; once the squad is back, `node resync` sends the account again.
+  int64_t refused_user = kFirst + 5;
+  int64_t refused_account = count("SELECT id FROM panel_accounts WHERE user_id = " + std::to_string(refused_user));
+  std::string link_before = panel_user_of(panel, refused_user)["subscriptionUrl"];
+  panel.client("/client/remnawave/config", {{"remove_squad", squad}});
+  in_transaction([&](db::Transaction& tx) -> awaitable<void> {
+    EXPECT_TRUE(co_await remnawave::Accounts::revoke(tx, refused_account, refused_user));
+    co_await remnawave::enqueue_sync(tx, refused_account);
+  });
+  ASSERT_TRUE(eventually([&] {
+    return count("SELECT count(*) FROM panel_accounts WHERE last_error LIKE '%A118%' AND id = " +
+                 std::to_string(refused_account)) == 1;
+  })) << workers[1].output().substr(0, 4000);
+  auto card = vpnbot::testing::spawn_vpnbot({"admin", "--json", "user", "show", std::to_string(refused_user)}, e);
+  ASSERT_EQ(card.wait(Millis(20000)), 0) << card.output();
+  auto shown = json::parse(card.output().substr(card.output().find('{')));
+  ASSERT_EQ(shown["panel_accounts"].size(), 1u) << shown.dump();
+  EXPECT_NE(shown["panel_accounts"][0]["panel_refused"].get<std::string>().find("Internal squad not found"),
+            std::string::npos);
+  EXPECT_FALSE(shown["panel_accounts"][0]["in_sync"].get<bool>());
+  EXPECT_EQ(panel_user_of(panel, refused_user)["subscriptionUrl"], link_before) << "nothing applied while refused";
+  panel.client("/client/remnawave/config", {{"add_squad", {{"uuid", squad}, {"name", "Default-Squad"}}}});
+  auto resync = vpnbot::testing::spawn_vpnbot({"admin", "node", "resync", "xray-nl"}, e);
+  ASSERT_EQ(resync.wait(Millis(20000)), 0) << resync.output();
+  EXPECT_NE(resync.output().find("1 account(s) of xray-nl sent to the panel again"), std::string::npos)
+      << resync.output();
+  EXPECT_TRUE(eventually([&] {
+    return count(
+               "SELECT count(*) FROM panel_accounts WHERE last_error IS NULL AND applied_revision >= revision "
+               "AND id = " +
+               std::to_string(refused_account)) == 1;
+  }));
+  EXPECT_NE(panel_user_of(panel, refused_user)["subscriptionUrl"], link_before) << "the asked-for new link is made";
+  auto unknown = vpnbot::testing::spawn_vpnbot({"admin", "node", "resync", "no-such-node"}, e);
+  EXPECT_NE(unknown.wait(Millis(20000)), 0);
+  EXPECT_NE(unknown.output().find("no remnawave node named no-such-node"), std::string::npos) << unknown.output();
 
   // Usage: read back page by page; the user past the limit is marked told once (a second read tells nobody).
   int64_t heavy = kFirst + 3;
@@ -1266,6 +1316,9 @@ TEST_F(PaymentsTest, PanelClientTellsRetryableFromRefused) {
   auto no_squad = failure(good, foreign_squad);
   ASSERT_TRUE(no_squad);
   EXPECT_NE(std::string(no_squad->what()).find("A118"), std::string::npos) << no_squad->what();
+  EXPECT_EQ(no_squad->code(), "A118") << "a 404 that is not \"user not found\" is told apart by the panel's code";
+  EXPECT_EQ(no_squad->status(), 404);
+  EXPECT_FALSE(no_squad->retryable());
   panel.client("/client/remnawave/config", {{"fail_next", 1}});
   auto outage = failure(good, desired);
   ASSERT_TRUE(outage);

@@ -95,6 +95,12 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
   node_state->add_option("state", node_args->state)
       ->required()
       ->check(CLI::IsMember({"enabled", "draining", "disabled"}));
+  auto* node_resync = node->add_subcommand(
+      "resync", "Remnawave: send the accounts the panel refused (see `user show`) again, once fixed on the panel");
+  node_resync->add_option("name", node_args->name)->required();
+  auto resync_account = std::make_shared<int64_t>(0);
+  node_resync->add_option("--account", *resync_account, "Only this account (any state), not every refused one")
+      ->check(CLI::PositiveNumber);
 
   auto* peer = admin->add_subcommand("config", "User configs (WireGuard peers)");
   peer->require_subcommand(1);
@@ -254,6 +260,20 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
         });
         if (!ok) std::cerr << "vpnbot admin: no node named " << node_args->name << "\n";
         co_return ok ? 0 : 1;
+      });
+    if (*node_resync)
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        ops::Actor actor{*actor_id, "cli"};
+        std::optional<int64_t> account;
+        if (*resync_account > 0) account = *resync_account;
+        int64_t asked = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<int64_t> {
+          co_return co_await ops::Operations::resync_panel_node(tx, actor, node_args->name, account);
+        });
+        std::cout << (as_json
+                          ? nlohmann::json{{"node", node_args->name}, {"accounts", asked}}.dump()
+                          : std::to_string(asked) + " account(s) of " + node_args->name + " sent to the panel again")
+                  << "\n";
+        co_return 0;
       });
     if (*peer_add)
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {

@@ -11,21 +11,15 @@
 
 #include "billing/orders.hpp"
 #include "core/asio.hpp"
+#include "http/remote_error.hpp"
 #include "http/server.hpp"
 
 namespace vpnbot::billing {
 
 // The provider answered with an error. retryable: 429/5xx (try again later); otherwise the request is wrong.
-class ProviderError : public std::runtime_error {
+class ProviderError : public http::RemoteError {
  public:
-  ProviderError(const std::string& what, long status, bool retryable)
-      : std::runtime_error(what), status_(status), retryable_(retryable) {}
-  long status() const { return status_; }
-  bool retryable() const { return retryable_; }
-
- private:
-  long status_;
-  bool retryable_;
+  using RemoteError::RemoteError;
 };
 
 // A payment the provider made for an order: its id and the page where the user pays.

@@ -18,13 +18,6 @@ using telegram::OutMessage;
 
 namespace {
 
-std::string gigabytes(int64_t bytes) {
-  double gb = static_cast<double>(bytes) / 1073741824.0;
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, gb < 10 ? "%.1f" : "%.0f", gb);
-  return buffer;
-}
-
 // Ten cells, filled in proportion to the traffic used.
 std::string usage_bar(int64_t used, int64_t limit) {
   int filled =
@@ -44,11 +37,12 @@ std::optional<int64_t> parse_account_id(const std::string& arg) {
 }  // namespace
 
 std::string Bot::traffic_text(const std::string& lang, int64_t used_bytes, int64_t limit_bytes) const {
-  if (limit_bytes <= 0) return catalog_.text(lang, "xray.traffic_unlimited", {{"used", gigabytes(used_bytes)}});
+  if (limit_bytes <= 0)
+    return catalog_.text(lang, "xray.traffic_unlimited", {{"used", remnawave::gigabytes(used_bytes)}});
   return catalog_.text(lang, "xray.traffic",
                        {{"bar", usage_bar(used_bytes, limit_bytes)},
-                        {"used", gigabytes(used_bytes)},
-                        {"limit", gigabytes(limit_bytes)}});
+                        {"used", remnawave::gigabytes(used_bytes)},
+                        {"limit", remnawave::gigabytes(limit_bytes)}});
 }
 
 awaitable<void> Bot::add_panel_configs(Context& ctx, std::string& text, std::vector<std::vector<json>>& rows) {

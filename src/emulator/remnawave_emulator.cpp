@@ -194,6 +194,11 @@ void RemnawaveEmulator::register_routes() {
     fail_next_ = body.value("fail_next", fail_next_);
     fail_status_ = body.value("fail_status", fail_status_);
     down_ = body.value("down", down_);
+    // An admin deleting a squad on the panel (users keep it; new assignments of it are refused), or creating one.
+    if (body.contains("remove_squad") && body["remove_squad"].is_string())
+      options_.squads.erase(body["remove_squad"].get<std::string>());
+    if (body.contains("add_squad") && body["add_squad"].is_object())
+      options_.squads[body["add_squad"].value("uuid", "")] = body["add_squad"].value("name", "Squad");
     co_return http::json_response(status::ok, {{"ok", true}});
   });
   router_.add(verb::post, "/client/remnawave/traffic", [this](http::Request& r) -> awaitable<http::Response> {

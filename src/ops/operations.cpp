@@ -7,6 +7,7 @@
 #include "billing/money.hpp"
 #include "billing/orders.hpp"
 #include "billing/promo.hpp"
+#include "vpn/remnawave/accounts.hpp"
 #include "vpn/store.hpp"
 
 namespace vpnbot::ops {
@@ -246,6 +247,22 @@ awaitable<bool> Operations::set_node_state(db::Transaction& tx, const Actor& act
     co_await Audit::record(tx, actor, audit_action, std::nullopt, audit_details);
   }
   co_return true;
+}
+
+awaitable<int64_t> Operations::resync_panel_node(db::Transaction& tx, const Actor& actor, std::string name,
+                                                 std::optional<int64_t> account_id) {
+  auto node = co_await remnawave::Accounts::node_by_name(tx, name);
+  if (!node) throw std::invalid_argument("no remnawave node named " + name);
+  int64_t asked = co_await remnawave::Accounts::resync(tx, node->id, account_id);
+  if (account_id && asked == 0)
+    throw std::invalid_argument("no account " + std::to_string(*account_id) + " on node " + name);
+  {
+    std::string audit_action = "resync_panel_node";
+    json audit_details = json{{"node", name}, {"accounts", asked}};
+    if (account_id) audit_details["account_id"] = *account_id;
+    co_await Audit::record(tx, actor, audit_action, std::nullopt, audit_details);
+  }
+  co_return asked;
 }
 
 }  // namespace vpnbot::ops

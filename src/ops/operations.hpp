@@ -69,6 +69,10 @@ class Operations {
   static awaitable<bool> set_promo_active(db::Transaction& tx, const Actor& actor, std::string code, bool active);
   // enabled, draining (no new configs) or disabled.
   static awaitable<bool> set_node_state(db::Transaction& tx, const Actor& actor, std::string name, std::string state);
+  // A panel node's refused accounts (or one account of it) are sent to the panel again, after an admin fixed the
+  // cause there. Returns how many; throws std::invalid_argument for an unknown panel node or account.
+  static awaitable<int64_t> resync_panel_node(db::Transaction& tx, const Actor& actor, std::string name,
+                                              std::optional<int64_t> account_id);
 };
 
 }  // namespace vpnbot::ops

@@ -48,6 +48,7 @@ awaitable<std::optional<UserCard>> load_user_card(db::Transaction& tx, int64_t u
   card.ban_reason = r.get<std::string>(0, 8);
   card.subscription = co_await billing::Subscriptions::get(tx, user_id);
   card.configs = co_await vpn::VpnStore::user_configs(tx, user_id);
+  card.panel_accounts = co_await remnawave::Accounts::user_accounts(tx, user_id);
   card.orders = co_await billing::Orders::list(tx, user_id, std::nullopt, INT64_MAX, 10);
   card.totals = co_await billing::Ledger::totals(tx, user_id);
   card.referrals = co_await billing::Referrals::stats(tx, user_id, referral_depth);
@@ -100,6 +101,19 @@ json UserCard::to_json() const {
                            {"auto_renew", subscription->auto_renew}};
   out["configs"] = json::array();
   for (const auto& c : configs) out["configs"].push_back({{"id", c.id}, {"node", c.node_name}, {"state", c.state}});
+  out["panel_accounts"] = json::array();
+  for (const auto& a : panel_accounts)
+    out["panel_accounts"].push_back({{"id", a.id},
+                                     {"node", a.node_name},
+                                     {"protocol", a.protocol},
+                                     {"state", a.state},
+                                     {"in_sync", a.in_sync},
+                                     {"panel_status", a.panel_status ? json(*a.panel_status) : json()},
+                                     {"used_bytes", a.used_bytes},
+                                     {"limit_bytes", a.limit_bytes},
+                                     {"usage_read_at", a.usage_read_at ? json(*a.usage_read_at) : json()},
+                                     {"subscription_url", a.subscription_url ? json(*a.subscription_url) : json()},
+                                     {"panel_refused", a.last_error ? json(*a.last_error) : json()}});
   out["orders"] = json::array();
   for (const auto& o : orders)
     out["orders"].push_back(
@@ -129,6 +143,15 @@ std::string UserCard::render(bool html) const {
                      billing::format_rub(referrals.earned));
   out += fmt::format("configs ({}):\n", configs.size());
   for (const auto& c : configs) out += fmt::format("  #{} {} {}\n", c.id, esc(c.node_name), c.state);
+  if (!panel_accounts.empty()) out += fmt::format("xray accounts ({}):\n", panel_accounts.size());
+  for (const auto& a : panel_accounts) {
+    std::string usage = remnawave::gigabytes(a.used_bytes) + " GB / " +
+                        (a.limit_bytes > 0 ? remnawave::gigabytes(a.limit_bytes) + " GB" : "unlimited");
+    out += fmt::format("  #{} {} {} {}, panel {}, used {}{}{}\n", a.id, esc(a.node_name), esc(a.protocol), a.state,
+                       a.panel_status.value_or("not created yet"), usage,
+                       a.usage_read_at ? " (read " + *a.usage_read_at + ")" : "", a.in_sync ? "" : ", sync pending");
+    if (a.last_error) out += "    panel refused: " + esc(*a.last_error) + "\n";
+  }
   out += fmt::format("orders (last {}):\n", orders.size());
   for (const auto& o : orders) out += fmt::format("  #{} {} {} {}\n", o.id, o.provider, order_amount(o), o.state);
   return out;

@@ -10,6 +10,7 @@
 #include "billing/store.hpp"
 #include "core/asio.hpp"
 #include "db/pool.hpp"
+#include "vpn/remnawave/accounts.hpp"
 #include "vpn/store.hpp"
 
 namespace vpnbot::ops {
@@ -23,7 +24,8 @@ struct UserCard {
   std::string ban_reason;
   std::optional<billing::Subscription> subscription;
   std::vector<vpn::VpnStore::UserConfig> configs;
-  std::vector<billing::Order> orders;  // newest first, at most 10
+  std::vector<remnawave::UserAccount> panel_accounts;  // Xray, with usage as last read from the panel
+  std::vector<billing::Order> orders;                  // newest first, at most 10
   billing::Totals totals;
   billing::ReferralStats referrals;
 

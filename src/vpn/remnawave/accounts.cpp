@@ -1,5 +1,7 @@
 #include "vpn/remnawave/accounts.hpp"
 
+#include <fmt/format.h>
+
 #include "db/result.hpp"
 #include "jobs/queue.hpp"
 
@@ -34,7 +36,8 @@ PanelNode node_from(const db::Result& r, int row) {
 
 constexpr const char* kAccountColumns =
     "a.id, n.country_code, n.location, n.protocol, n.name, a.state, a.subscription_url, a.used_bytes, a.limit_bytes, "
-    "a.panel_status, a.last_error";
+    "a.panel_status, a.last_error, a.applied_revision >= a.revision, "
+    "to_char(a.usage_read_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')";
 
 UserAccount account_from(const db::Result& r, int row) {
   UserAccount a;
@@ -49,6 +52,8 @@ UserAccount account_from(const db::Result& r, int row) {
   a.limit_bytes = r.get<int64_t>(row, 8);
   a.panel_status = r.get<std::optional<std::string>>(row, 9);
   a.last_error = r.get<std::optional<std::string>>(row, 10);
+  a.in_sync = r.get<bool>(row, 11);
+  a.usage_read_at = r.get<std::optional<std::string>>(row, 12);
   return a;
 }
 
@@ -142,6 +147,11 @@ awaitable<void> Accounts::ask_sync(db::Transaction& tx, int64_t user_id) {
   }
 }
 
+std::string gigabytes(int64_t bytes) {
+  double gb = static_cast<double>(bytes) / 1073741824.0;
+  return gb < 10 ? fmt::format("{:.1f}", gb) : fmt::format("{:.0f}", gb);
+}
+
 jobs::NewJob sync_job(int64_t account_id, int64_t revision) {
   // Retried for as long as the panel needs (backoff capped at an hour); one job per revision.
   return jobs::NewJob{.kind = "remnawave.sync",
@@ -165,6 +175,17 @@ awaitable<bool> Accounts::remove(db::Transaction& tx, int64_t account_id, std::o
       "WHERE id = $1 AND ($2::bigint IS NULL OR user_id = $2) AND state <> 'removed'",
       account_id, user_id);
   co_return r.affected() > 0;
+}
+
+awaitable<int64_t> Accounts::resync(db::Transaction& tx, int64_t node_id, std::optional<int64_t> account_id) {
+  auto r = co_await tx.exec(
+      "UPDATE panel_accounts SET revision = revision + 1, last_error = NULL, updated_at = now() "
+      "WHERE node_id = $1 AND CASE WHEN $2::bigint IS NULL THEN last_error IS NOT NULL ELSE id = $2 END "
+      "RETURNING id, revision",
+      node_id, account_id);
+  for (int i = 0; i < r.rows(); ++i)
+    co_await jobs::Queue::enqueue(tx, sync_job(r.get<int64_t>(i, 0), r.get<int64_t>(i, 1)));
+  co_return r.rows();
 }
 
 awaitable<std::vector<UserAccount>> Accounts::user_accounts(db::Transaction& tx, int64_t user_id) {

@@ -37,7 +37,12 @@ struct UserAccount {
   std::optional<std::string> subscription_url;  // none until the panel created the user
   int64_t used_bytes = 0, limit_bytes = 0;
   std::optional<std::string> panel_status, last_error;
+  bool in_sync = false;                      // the panel has the latest desired state
+  std::optional<std::string> usage_read_at;  // when usage was last read from the panel (UTC)
 };
+
+// Bytes as gigabytes for people: one decimal under 10 GB, none above ("1.5", "50").
+std::string gigabytes(int64_t bytes);
 
 // What one sync needs: the account's desired state and how to reach its panel.
 struct SyncTarget {
@@ -73,6 +78,9 @@ class Accounts {
   static awaitable<bool> revoke(db::Transaction& tx, int64_t account_id, int64_t user_id);
   // The account leaves the panel; false if it is not theirs or already removed.
   static awaitable<bool> remove(db::Transaction& tx, int64_t account_id, std::optional<int64_t> user_id);
+  // An admin fixed what the panel refused: the desired state of the node's refused accounts (or of one account of
+  // the node) is sent again. Returns the accounts asked for.
+  static awaitable<int64_t> resync(db::Transaction& tx, int64_t node_id, std::optional<int64_t> account_id);
   static awaitable<std::vector<UserAccount>> user_accounts(db::Transaction& tx, int64_t user_id);
   static awaitable<std::optional<UserAccount>> user_account(db::Transaction& tx, int64_t account_id, int64_t user_id);
   static awaitable<int64_t> live_count(db::Transaction& tx, int64_t user_id);

@@ -95,12 +95,15 @@ awaitable<std::optional<json>> PanelApi::call(std::string method, std::string pa
       const json& m = parsed["message"];
       message += ": " + (m.is_string() ? m.get<std::string>() : m.dump());
     }
-    if (parsed.is_object() && parsed.contains("errorCode") && parsed["errorCode"].is_string())
-      message += " (" + parsed["errorCode"].get<std::string>() + ")";
+    std::string code;
+    if (parsed.is_object() && parsed.contains("errorCode") && parsed["errorCode"].is_string()) {
+      code = parsed["errorCode"].get<std::string>();
+      message += " (" + code + ")";
+    }
     // 401/403: a token being rotated, or a proxy in front of the panel; asking again later loses nothing.
     bool retryable = response.status == 429 || response.status >= 500 || response.status == 401 ||
                      response.status == 403 || response.status == 408;
-    throw PanelError("remnawave " + what + ": " + message.substr(0, 500), response.status, retryable);
+    throw PanelError("remnawave " + what + ": " + message.substr(0, 500), response.status, retryable, code);
   }
   if (!parsed.is_object() || !parsed.contains("response"))
     throw PanelError("remnawave " + what + ": an answer without \"response\"", response.status, true);

@@ -8,22 +8,17 @@
 
 #include "core/asio.hpp"
 #include "http/client.hpp"
+#include "http/remote_error.hpp"
 
 namespace vpnbot::remnawave {
 
 // The panel answered with an error, or not at all. retryable: the panel was down, slow or overloaded (5xx, 429,
 // timeouts, an answer that is not the documented shape), so the same call later may succeed; otherwise (4xx) the
 // request itself was refused and `what()` carries the panel's message for an admin.
-class PanelError : public std::runtime_error {
+// code(): the panel's errorCode (A025 user not found, A118 squad not found, ...), when it gave one.
+class PanelError : public http::RemoteError {
  public:
-  PanelError(const std::string& what, long status, bool retryable)
-      : std::runtime_error(what), status_(status), retryable_(retryable) {}
-  long status() const { return status_; }
-  bool retryable() const { return retryable_; }
-
- private:
-  long status_;
-  bool retryable_;
+  using RemoteError::RemoteError;
 };
 
 // What vpnbot wants the panel to hold for one account.

@@ -35,7 +35,8 @@ awaitable<Accounts::Applied> apply(PanelApi& api, const SyncTarget& t) {
     try {
       user = co_await api.update_user(*t.panel_uuid, t.desired);
     } catch (const PanelError& e) {
-      if (e.status() != 404) throw;
+      // Only "user not found" means the user is gone; another 404 (a deleted squad, A118) is a refusal.
+      if (e.status() != 404 || !(e.code().empty() || e.code() == "A025")) throw;
       lost = true;
     }
     if (lost) log::warn("remnawave", "panel user vanished, recreating", {{"account_id", t.id}});
