@@ -201,7 +201,7 @@ class PaymentsTest : public AsyncDbTest {
     return menu;
   }
   // An Xray location on the panel emulator, and a plan whose first config is made there (50 GB, 2 devices).
-  int64_t add_panel_node(RemnawaveThread& panel) {
+  int64_t add_panel_node(RemnawaveThread& panel, int api_version = 2) {
     auto pool = make_pool(2);
     auto box = vpn::SecretBox::from_file(vpnbot::testing::test_master_key_file(), false);
     remnawave::PanelNodeSpec spec;
@@ -211,6 +211,7 @@ class PaymentsTest : public AsyncDbTest {
     spec.panel_url = panel.base_url();
     spec.token = panel.options().token;
     spec.squads = {panel.options().squads.begin()->first};
+    spec.api_version = api_version;
     return run(pool->transaction([&](db::Transaction& tx) -> awaitable<int64_t> {
       auto node = co_await remnawave::Accounts::add_node(tx, box, spec);
       co_return node.id;
@@ -241,9 +242,11 @@ class PaymentsTest : public AsyncDbTest {
   }
   // Every request vpnbot sent the panel and every answer the emulator gave, against the published contract.
   // client_only: vpnbot made every request, so each must conform (not only be refused where the contract refuses).
-  static void expect_panel_exchanges_conform(RemnawaveThread& panel, bool client_only) {
-    std::string modules = VPNBOT_CONTRACT_MODULES;
-    if (!std::filesystem::exists(modules + "/@remnawave/backend-contract/package.json")) {
+  // `package`: the contract of the panel's API generation, as scripts/setup installs it (3.x under an alias).
+  static void expect_panel_exchanges_conform(RemnawaveThread& panel, bool client_only,
+                                             const std::string& package = "@remnawave/backend-contract") {
+    std::string modules = std::string(VPNBOT_CONTRACT_MODULES) + "/" + package;
+    if (!std::filesystem::exists(modules + "/package.json")) {
       ADD_FAILURE() << "the Remnawave contract package is not installed in " << modules
                     << " (scripts/setup --with-test-tools installs it from the npm registry)";
       return;
@@ -1280,6 +1283,77 @@ TEST_F(PaymentsTest, XrayPlanMakesOnePanelUserPerPurchaseThatFollowsTheSubscript
   stop_all(gateway, workers);
 }
 
+// A panel speaking the 3.x API (users addressed by numeric id, no uuid anywhere): the same lifecycle, checked
+// against the 3.x contract. Purchases (two webhook copies each) create each user once; a new link, expiry and
+// removal reach the panel by id; usage is read back.
+TEST_F(PaymentsTest, XrayOnAPanelWithThe3xApiFollowsTheSameLifecycle) {
+  constexpr int kOrders = 8;
+  constexpr int64_t kFirst = 45000;
+  uint16_t port = vpnbot::testing::free_port();
+  PaymentsThread payments(payment_options(port));
+  emulator::RemnawaveEmulatorOptions panel_options;
+  panel_options.api_version = 3;
+  RemnawaveThread panel(panel_options);
+  add_node("10.22.0.0/24");
+  add_panel_node(panel, 3);
+  add_xray_plan();
+  auto e = env(payments, port);
+  auto gateway = spawn(e, "gateway", "gateway-1");
+  wait_healthy(port, gateway);
+  std::vector<vpnbot::testing::Process> workers;
+  workers.push_back(spawn(e, "worker", "worker-0"));
+  create_orders(kOrders, kFirst, std::nullopt, {"yookassa"}, "xray");
+  ASSERT_TRUE(eventually([&] {
+    return count("SELECT count(*) FROM orders WHERE provider_payment_id IS NOT NULL") == kOrders;
+  })) << workers[0].output().substr(0, 3000);
+  payments.client("/client/settle_all", {{"provider", "yookassa"}, {"status", "succeeded"}, {"copies", 2}});
+  ASSERT_TRUE(eventually([&] {
+    return count(
+               "SELECT count(*) FROM panel_accounts WHERE applied_revision >= revision AND subscription_url IS NOT "
+               "NULL AND panel_ref ~ '^[0-9]+$'") == kOrders;
+  })) << workers[0].output().substr(0, 4000);
+  EXPECT_EQ(panel.calls("POST /api/users"), kOrders);
+  for (const auto& u : panel.users()) {
+    EXPECT_FALSE(u.contains("uuid")) << "a 3.x panel has no user uuids: " << u.dump();
+    EXPECT_EQ(u["expireAt"], expiry_of(u["telegramId"].get<int64_t>()));
+    EXPECT_EQ(u["status"], "ACTIVE");
+  }
+  // A new link, by id.
+  int64_t revoking = kFirst;
+  std::string old_link = panel_user_of(panel, revoking)["subscriptionUrl"];
+  int64_t account = count("SELECT id FROM panel_accounts WHERE user_id = " + std::to_string(revoking));
+  in_transaction([&](db::Transaction& tx) -> awaitable<void> {
+    EXPECT_TRUE(co_await remnawave::Accounts::revoke(tx, account, revoking));
+    co_await remnawave::enqueue_sync(tx, account);
+  });
+  EXPECT_TRUE(eventually([&] { return panel_user_of(panel, revoking)["subscriptionUrl"] != old_link; }));
+  // Expiry disables (PATCH by id), removal deletes (DELETE by id).
+  int64_t expiring = kFirst + 1, removing = kFirst + 2;
+  vpnbot::testing::exec_sync(url, "UPDATE subscriptions SET expires_at = now() - interval '30 days' WHERE user_id = " +
+                                      std::to_string(expiring));
+  vpnbot::testing::exec_sync(url, "INSERT INTO jobs (kind) VALUES ('billing.deactivate_expired')");
+  EXPECT_TRUE(eventually([&] { return panel_user_of(panel, expiring)["status"] == "DISABLED"; }));
+  int64_t removed = count("SELECT id FROM panel_accounts WHERE user_id = " + std::to_string(removing));
+  in_transaction([&](db::Transaction& tx) -> awaitable<void> {
+    EXPECT_TRUE(co_await remnawave::Accounts::remove(tx, removed, removing));
+    co_await remnawave::enqueue_sync(tx, removed);
+  });
+  EXPECT_TRUE(eventually([&] { return panel_user_of(panel, removing).is_null(); }));
+  // Usage, paged.
+  int64_t heavy = kFirst + 3;
+  panel.client("/client/remnawave/traffic",
+               {{"username", panel_user_of(panel, heavy)["username"]}, {"bytes", int64_t(51) << 30}});
+  vpnbot::testing::exec_sync(url, "INSERT INTO jobs (kind) VALUES ('remnawave.usage')");
+  EXPECT_TRUE(eventually([&] {
+    return count("SELECT count(*) FROM panel_accounts WHERE limit_notified AND user_id = " + std::to_string(heavy)) ==
+           1;
+  }));
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE state = 'dead'"), 0);
+  EXPECT_GE(panel.calls("PATCH /api/users"), 1);
+  expect_panel_exchanges_conform(panel, true, "remnawave-contract-v3");
+  stop_all(gateway, workers);
+}
+
 // The panel client against the emulator's refusals: a wrong token and a 5xx are retryable, a field the contract
 // refuses is not (and carries the panel's message), a missing user is "not found" rather than an error.
 TEST_F(PaymentsTest, PanelClientTellsRetryableFromRefused) {
@@ -1331,12 +1405,12 @@ TEST_F(PaymentsTest, PanelClientTellsRetryableFromRefused) {
   EXPECT_NE(std::string(taken->what()).find("A019"), std::string::npos) << "username taken: " << taken->what();
   auto found = run(good.find_by_username("tg7_1"));
   ASSERT_TRUE(found);
-  EXPECT_EQ(found->uuid, created.uuid);
+  EXPECT_EQ(found->ref, created.ref);
   desired.active = false;
   desired.expire_in_future = false;  // a past expiry is not sent: the panel refuses one
-  EXPECT_EQ(run(good.update_user(created.uuid, desired)).status, "DISABLED");
-  EXPECT_TRUE(run(good.delete_user(created.uuid)));
-  EXPECT_FALSE(run(good.delete_user(created.uuid))) << "already gone: not an error";
+  EXPECT_EQ(run(good.update_user(created.ref, desired)).status, "DISABLED");
+  EXPECT_TRUE(run(good.delete_user(created.ref)));
+  EXPECT_FALSE(run(good.delete_user(created.ref))) << "already gone: not an error";
   auto page = run(good.list_users(0, 10));
   EXPECT_EQ(page.total, 0);
   expect_panel_exchanges_conform(panel, false);

@@ -163,29 +163,46 @@ TEST(RemnawaveRequests, CreateCarriesTheWholeDesiredStateAndUpdateOmitsAPastExpi
   EXPECT_EQ(create["activeInternalSquads"].size(), 1u);
   user.active = false;
   user.expire_in_future = false;
-  auto update = vpnbot::remnawave::update_user_body("0b6c2f60-8a44-4a0e-9d1e-7d7f1f0b1c2d", user);
+  using vpnbot::remnawave::ApiVersion;
+  auto update = vpnbot::remnawave::update_user_body(ApiVersion::v2, "0b6c2f60-8a44-4a0e-9d1e-7d7f1f0b1c2d", user);
   EXPECT_EQ(update["uuid"], "0b6c2f60-8a44-4a0e-9d1e-7d7f1f0b1c2d");
+  EXPECT_FALSE(update.contains("id"));
   EXPECT_EQ(update["status"], "DISABLED");
   EXPECT_FALSE(update.contains("expireAt")) << "the panel refuses an expiry in the past";
+  // 3.x addresses the user by its numeric id, and there is no uuid to send.
+  auto update3 = vpnbot::remnawave::update_user_body(ApiVersion::v3, "17", user);
+  EXPECT_EQ(update3["id"], 17);
+  EXPECT_FALSE(update3.contains("uuid"));
+  EXPECT_THROW(vpnbot::remnawave::update_user_body(ApiVersion::v3, "0b6c2f60-8a44", user), std::invalid_argument);
+  EXPECT_EQ(vpnbot::remnawave::api_version_from(3), ApiVersion::v3);
+  EXPECT_THROW(vpnbot::remnawave::api_version_from(1), std::invalid_argument);
   EXPECT_EQ(vpnbot::remnawave::panel_username(123456789012, 99), "tg123456789012_99");
 }
 
-TEST(RemnawaveRequests, ParsesUsersOfBoth2xShapesAndRefusesOthers) {
+TEST(RemnawaveRequests, ParsesUsersOfBoth2xShapesAnd3xAndRefusesOthers) {
+  using vpnbot::remnawave::ApiVersion;
   nlohmann::json v23 = {{"uuid", "u"},
                         {"username", "n"},
                         {"status", "ACTIVE"},
                         {"subscriptionUrl", "https://s/x"},
                         {"trafficLimitBytes", 10},
                         {"userTraffic", {{"usedTrafficBytes", 7}}}};
-  EXPECT_EQ(vpnbot::remnawave::parse_user(v23).used_traffic_bytes, 7);
+  EXPECT_EQ(vpnbot::remnawave::parse_user(ApiVersion::v2, v23).used_traffic_bytes, 7);
+  EXPECT_EQ(vpnbot::remnawave::parse_user(ApiVersion::v2, v23).ref, "u");
+  nlohmann::json v3 = v23;
+  v3.erase("uuid");
+  v3["id"] = 41;
+  EXPECT_EQ(vpnbot::remnawave::parse_user(ApiVersion::v3, v3).ref, "41");
+  EXPECT_THROW(vpnbot::remnawave::parse_user(ApiVersion::v2, v3), std::invalid_argument) << "2.x needs the uuid";
+  EXPECT_THROW(vpnbot::remnawave::parse_user(ApiVersion::v3, v23), std::invalid_argument) << "3.x needs the id";
   nlohmann::json older = {{"uuid", "u"},
                           {"username", "n"},
                           {"status", "LIMITED"},
                           {"subscriptionUrl", "https://s/x"},
                           {"usedTrafficBytes", 9}};
-  EXPECT_EQ(vpnbot::remnawave::parse_user(older).used_traffic_bytes, 9);
-  EXPECT_THROW(vpnbot::remnawave::parse_user(nlohmann::json::array()), std::invalid_argument);
-  EXPECT_THROW(vpnbot::remnawave::parse_user({{"uuid", "u"}}), std::invalid_argument);
+  EXPECT_EQ(vpnbot::remnawave::parse_user(ApiVersion::v2, older).used_traffic_bytes, 9);
+  EXPECT_THROW(vpnbot::remnawave::parse_user(ApiVersion::v2, nlohmann::json::array()), std::invalid_argument);
+  EXPECT_THROW(vpnbot::remnawave::parse_user(ApiVersion::v2, {{"uuid", "u"}}), std::invalid_argument);
 }
 
 TEST(RemnawaveApps, ParsesTheSettingAndBuildsOpenLinks) {

@@ -82,6 +82,8 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
   node_add->add_option("--token-env", node_args->token_env, "Remnawave: environment variable holding the token");
   node_add->add_option("--squad", node_args->panel.squads, "Remnawave: internal squad uuid (repeat for several)");
   node_add->add_option("--protocol", node_args->panel.protocol, "Remnawave: what users are told it speaks");
+  node_add->add_option("--api-version", node_args->panel.api_version, "Remnawave: the panel's API, 2 (2.x) or 3 (3.x)")
+      ->check(CLI::IsMember({2, 3}));
   node_add->add_option("--port", s.endpoint_port, "UDP port")->check(CLI::Range(1, 65535));
   node_add->add_option("--interface", s.interface, "Interface name");
   node_add->add_option("--subnet", s.subnet_v4, "Tunnel IPv4 subnet, e.g. 10.8.0.0/24");
@@ -237,6 +239,7 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
                          {"fill", p.capacity ? double(p.accounts) / p.capacity : 1.0},
                          {"backend", "remnawave"},
                          {"protocol", p.protocol},
+                         {"api_version", p.api_version},
                          {"squads", p.squads}});
         if (as_json) {
           std::cout << out.dump() << "\n";

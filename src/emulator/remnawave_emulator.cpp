@@ -165,6 +165,7 @@ void RemnawaveEmulator::record(const std::string& method, const std::string& pat
 
 json RemnawaveEmulator::visible(const json& user) const {
   json out = user;
+  if (options_.api_version == 3) out.erase("uuid");  // 3.x knows users by id only
   auto expire = parse_datetime(user["expireAt"]);
   std::string stored = user["status"];
   // The panel's own jobs turn an ACTIVE user EXPIRED past expireAt, LIMITED past the traffic limit.
@@ -281,7 +282,16 @@ http::Response RemnawaveEmulator::users_api(const std::string& method, const std
   std::string rest = path.substr(users.size() + 1);
   auto slash = rest.find('/');
   std::string uuid = rest.substr(0, slash);
-  if (!is_uuid(json(uuid))) return validation_failed(json::array({issue("uuid", "Invalid uuid")}));
+  if (options_.api_version == 3) {
+    // 3.x: the path carries the numeric id (numberParamSchema).
+    std::string id = uuid;
+    if (id.empty() || id.size() > 15 || id.find_first_not_of("0123456789") != std::string::npos)
+      return validation_failed(json::array({issue("userId", "Expected number, received nan")}));
+    auto known = by_id_.find(std::stoll(id));
+    uuid = known == by_id_.end() ? std::string() : known->second;
+  } else if (!is_uuid(json(uuid))) {
+    return validation_failed(json::array({issue("uuid", "Invalid uuid")}));
+  }
   if (slash == std::string::npos) {
     auto it = users_.find(uuid);
     if (method == "GET") {
@@ -291,6 +301,7 @@ http::Response RemnawaveEmulator::users_api(const std::string& method, const std
     if (method == "DELETE") {
       if (it == users_.end()) return known_error(path, "A025", "User not found", 404);
       by_username_.erase(it->second["username"].get<std::string>());
+      by_id_.erase(it->second["id"].get<int64_t>());
       order_.erase(std::remove(order_.begin(), order_.end(), uuid), order_.end());
       users_.erase(it);
       return http::json_response(status::ok, {{"response", {{"isDeleted", true}}}});
@@ -324,8 +335,9 @@ http::Response RemnawaveEmulator::create_user(const json& body) {
     if (!options_.squads.count(s.get<std::string>()))
       return known_error(current_path_, "A118", "Internal squad not found", 404);
   std::string uuid = new_uuid(), now = now_iso();
+  int64_t id = next_id_++;
   json user{{"uuid", uuid},
-            {"id", next_id_++},
+            {"id", id},
             {"shortUuid", new_short_uuid()},
             {"username", username},
             {"status", body.value("status", "ACTIVE")},
@@ -355,6 +367,7 @@ http::Response RemnawaveEmulator::create_user(const json& body) {
               {"lastConnectedNodeUuid", nullptr}}}};
   users_[uuid] = user;
   by_username_[username.get<std::string>()] = uuid;
+  by_id_[id] = uuid;
   order_.push_back(uuid);
   return http::json_response(status::created, {{"response", visible(user)}});
 }
@@ -362,9 +375,16 @@ http::Response RemnawaveEmulator::create_user(const json& body) {
 http::Response RemnawaveEmulator::update_user(const json& body) {
   if (!body.is_object()) return validation_failed(json::array({issue("body", "Expected object")}));
   json issues = json::array();
-  if (body.contains("uuid") && !is_uuid(body["uuid"])) issues.push_back(issue("uuid", "Invalid uuid"));
-  if (!body.contains("uuid") && !(body.contains("username") && body["username"].is_string()))
-    issues.push_back(issue("", "Either uuid or username must be provided"));
+  // 2.x: by uuid or username; 3.x: by id or username (a uuid there is an unknown key, stripped by zod).
+  const char* key = options_.api_version == 3 ? "id" : "uuid";
+  bool by_key = body.contains(key);
+  if (by_key && options_.api_version == 2 && !is_uuid(body[key])) issues.push_back(issue("uuid", "Invalid uuid"));
+  if (by_key && options_.api_version == 3 && !body[key].is_number())
+    issues.push_back(issue("id", "Invalid input: expected number"));
+  bool by_username = body.contains("username") && body["username"].is_string();
+  if (!by_key && !by_username)
+    issues.push_back(issue("", options_.api_version == 3 ? "At least one of username, id must be provided"
+                                                         : "Either uuid or username must be provided"));
   if (body.contains("status") && body["status"] != "ACTIVE" && body["status"] != "DISABLED")
     issues.push_back(
         issue("status", "You can't change status to LIMITED or EXPIRED. These statuses handled by Remnawave."));
@@ -379,8 +399,11 @@ http::Response RemnawaveEmulator::update_user(const json& body) {
   check_common(body, issues);
   if (!issues.empty()) return validation_failed(issues);
   std::string uuid;
-  if (body.contains("uuid")) {
+  if (by_key && options_.api_version == 2) {
     uuid = body["uuid"];
+  } else if (by_key) {
+    auto known = by_id_.find(body["id"].get<int64_t>());
+    if (known != by_id_.end()) uuid = known->second;
   } else {
     auto it = by_username_.find(body["username"].get<std::string>());
     if (it != by_username_.end()) uuid = it->second;

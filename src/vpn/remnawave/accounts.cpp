@@ -17,7 +17,7 @@ namespace {
 
 constexpr const char* kNodeColumns =
     "n.id, n.name, n.country_code, n.location, n.protocol, n.panel_url, n.state, to_json(n.squads), n.capacity, "
-    "(SELECT count(*) FROM panel_accounts a WHERE a.node_id = n.id AND a.state <> 'removed')";
+    "(SELECT count(*) FROM panel_accounts a WHERE a.node_id = n.id AND a.state <> 'removed'), n.api_version";
 
 PanelNode node_from(const db::Result& r, int row) {
   PanelNode n;
@@ -31,6 +31,7 @@ PanelNode node_from(const db::Result& r, int row) {
   for (const auto& s : r.get<json>(row, 7)) n.squads.push_back(s.get<std::string>());
   n.capacity = r.get<int>(row, 8);
   n.accounts = r.get<int64_t>(row, 9);
+  n.api_version = r.get<int>(row, 10);
   return n;
 }
 
@@ -66,14 +67,15 @@ constexpr const char* kExistingAccountSql =
 
 awaitable<PanelNode> Accounts::add_node(db::Transaction& tx, const vpn::SecretBox& box, const PanelNodeSpec& spec) {
   if (spec.token.empty()) throw std::invalid_argument("a remnawave node needs the panel's API token");
+  api_version_from(spec.api_version);  // 2 or 3, or a clear error
   auto taken = co_await tx.exec("SELECT 1 FROM vpn_nodes WHERE name = $1", spec.name);
   if (!taken.empty()) throw std::invalid_argument("a WireGuard node is already named " + spec.name);
   std::vector<std::string> squads = spec.squads;
   auto r = co_await tx.exec(
-      "INSERT INTO panel_nodes (name, country_code, location, protocol, panel_url, token_enc, squads, capacity) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7::text[]::uuid[], $8) RETURNING id",
+      "INSERT INTO panel_nodes (name, country_code, location, protocol, panel_url, token_enc, squads, capacity, "
+      "api_version) VALUES ($1, $2, $3, $4, $5, $6, $7::text[]::uuid[], $8, $9) RETURNING id",
       spec.name, spec.country_code, spec.location, spec.protocol, spec.panel_url, box.seal(spec.token),
-      db::to_text_array(squads), spec.capacity);
+      db::to_text_array(squads), spec.capacity, spec.api_version);
   int64_t id = r.get<int64_t>(0, 0);
   auto n = co_await tx.exec(std::string("SELECT ") + kNodeColumns + " FROM panel_nodes n WHERE n.id = $1", id);
   co_return node_from(n, 0);
@@ -219,8 +221,8 @@ awaitable<std::optional<SyncTarget>> Accounts::claim(db::Pool& pool, const vpn::
       "  UPDATE panel_accounts SET sync_owner = $2, sync_until = now() + make_interval(secs => $3::double precision "
       "/ 1000) WHERE id = $1 AND (sync_until IS NULL OR sync_until < now() OR sync_owner = $2) RETURNING *) "
       "SELECT a.id, a.user_id, a.revision, a.revoke_generation, a.applied_revoke, a.traffic_period, "
-      "  a.applied_traffic_period, a.state, a.deliver, a.panel_uuid::text, a.subscription_url, a.username, "
-      "  n.panel_url, n.token_enc, to_json(n.squads), "
+      "  a.applied_traffic_period, a.state, a.deliver, a.panel_ref, a.subscription_url, a.username, "
+      "  n.panel_url, n.token_enc, to_json(n.squads), n.api_version, "
       "  to_char(COALESCE(s.expires_at, now()) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
       "  COALESCE(s.expires_at, now()) > now() + interval '1 minute', "
       "  COALESCE(p.traffic_gb, 0)::bigint * 1073741824, COALESCE(p.panel_devices, s.device_limit, 1) "
@@ -238,16 +240,17 @@ awaitable<std::optional<SyncTarget>> Accounts::claim(db::Pool& pool, const vpn::
   t.applied_traffic_period = r.get<int>(0, 6);
   t.state = r.get<std::string>(0, 7);
   t.deliver = r.get<bool>(0, 8);
-  t.panel_uuid = r.get<std::optional<std::string>>(0, 9);
+  t.panel_ref = r.get<std::optional<std::string>>(0, 9);
   t.subscription_url = r.get<std::optional<std::string>>(0, 10);
   t.desired.username = r.get<std::string>(0, 11);
   t.panel.base_url = r.get<std::string>(0, 12);
   t.panel.token = box.open(r.get<std::string>(0, 13));
   for (const auto& s : r.get<json>(0, 14)) t.desired.squads.push_back(s.get<std::string>());
-  t.desired.expire_at = r.get<std::string>(0, 15);
-  t.desired.expire_in_future = r.get<bool>(0, 16);
-  t.desired.traffic_limit_bytes = r.get<int64_t>(0, 17);
-  t.desired.device_limit = r.get<int>(0, 18);
+  t.panel.version = api_version_from(r.get<int>(0, 15));
+  t.desired.expire_at = r.get<std::string>(0, 16);
+  t.desired.expire_in_future = r.get<bool>(0, 17);
+  t.desired.traffic_limit_bytes = r.get<int64_t>(0, 18);
+  t.desired.device_limit = r.get<int>(0, 19);
   t.desired.active = t.state == "active";
   t.desired.telegram_id = t.user_id;
   co_return t;
@@ -255,10 +258,10 @@ awaitable<std::optional<SyncTarget>> Accounts::claim(db::Pool& pool, const vpn::
 
 awaitable<bool> Accounts::finish(db::Transaction& tx, const SyncTarget& target, const Applied& applied,
                                  const std::string& owner) {
-  std::optional<std::string> uuid, url, status;
+  std::optional<std::string> ref, url, status;
   std::optional<int64_t> used, limit;
   if (applied.user) {
-    uuid = applied.user->uuid;
+    ref = applied.user->ref;
     url = applied.user->subscription_url;
     status = applied.user->status;
     used = applied.user->used_traffic_bytes;
@@ -268,13 +271,13 @@ awaitable<bool> Accounts::finish(db::Transaction& tx, const SyncTarget& target, 
   auto r = co_await tx.exec(
       "UPDATE panel_accounts SET applied_revision = GREATEST(applied_revision, $3), "
       "  applied_revoke = GREATEST(applied_revoke, $4), applied_traffic_period = GREATEST(applied_traffic_period, $5), "
-      "  panel_uuid = CASE WHEN $11 THEN NULL ELSE COALESCE($6::uuid, panel_uuid) END, "
+      "  panel_ref = CASE WHEN $11 THEN NULL ELSE COALESCE($6, panel_ref) END, "
       "  subscription_url = COALESCE($7, subscription_url), panel_status = COALESCE($8, panel_status), "
       "  used_bytes = COALESCE($9, used_bytes), limit_bytes = COALESCE($10, limit_bytes), last_error = NULL, "
       "  sync_owner = NULL, sync_until = NULL, updated_at = now() "
       "WHERE id = $1 AND sync_owner = $2 RETURNING deliver AND subscription_url IS NOT NULL AND state <> 'removed'",
-      target.id, owner, target.revision, target.revoke_generation, target.traffic_period, uuid, url, status, used,
-      limit, !applied.user.has_value());
+      target.id, owner, target.revision, target.revoke_generation, target.traffic_period, ref, url, status, used, limit,
+      !applied.user.has_value());
   if (r.empty()) throw std::runtime_error("panel account " + std::to_string(target.id) + ": sync lease lost");
   bool send = r.get<bool>(0, 0);
   // The link goes out once per request for it (first creation, revoke): a later sync of the same account only
@@ -329,13 +332,15 @@ awaitable<std::vector<int64_t>> Accounts::record_usage(db::Transaction& tx, int6
 }
 
 awaitable<std::vector<Accounts::NodeAccess>> Accounts::node_access(db::Pool& pool, const vpn::SecretBox& box) {
-  auto r = co_await pool.exec("SELECT id, panel_url, token_enc FROM panel_nodes WHERE state <> 'disabled' ORDER BY id");
+  auto r = co_await pool.exec(
+      "SELECT id, panel_url, token_enc, api_version FROM panel_nodes WHERE state <> 'disabled' ORDER BY id");
   std::vector<NodeAccess> out;
   for (int i = 0; i < r.rows(); ++i) {
     NodeAccess n;
     n.id = r.get<int64_t>(i, 0);
     n.panel.base_url = r.get<std::string>(i, 1);
     n.panel.token = box.open(r.get<std::string>(i, 2));
+    n.panel.version = api_version_from(r.get<int>(i, 3));
     out.push_back(std::move(n));
   }
   co_return out;

@@ -20,6 +20,7 @@ struct PanelNodeSpec {
   std::string token;  // sealed before it is stored; never read back out but by a sync
   std::vector<std::string> squads;
   int capacity = 5000;
+  int api_version = 2;  // the panel's API generation: 2 (2.x) or 3 (3.x)
 };
 
 struct PanelNode {
@@ -27,6 +28,7 @@ struct PanelNode {
   std::string name, country_code, location, protocol, panel_url, state;
   std::vector<std::string> squads;
   int capacity = 0;
+  int api_version = 2;
   int64_t accounts = 0;  // live accounts
 };
 
@@ -50,7 +52,7 @@ struct SyncTarget {
   int revoke_generation = 0, applied_revoke = 0, traffic_period = 0, applied_traffic_period = 0;
   std::string state;
   bool deliver = false;
-  std::optional<std::string> panel_uuid, subscription_url;
+  std::optional<std::string> panel_ref, subscription_url;  // panel_ref: PanelUser::ref
   DesiredUser desired;
   PanelOptions panel;
 };

@@ -1,5 +1,9 @@
 #include "vpn/remnawave/api.hpp"
 
+#include <charconv>
+
+#include "core/encoding.hpp"
+
 namespace vpnbot::remnawave {
 
 using nlohmann::json;
@@ -18,12 +22,26 @@ json create_user_body(const DesiredUser& user) {
   return body;
 }
 
-json update_user_body(const std::string& uuid, const DesiredUser& user) {
-  json body{{"uuid", uuid},
-            {"status", user.active ? "ACTIVE" : "DISABLED"},
+ApiVersion api_version_from(int version) {
+  if (version == 2) return ApiVersion::v2;
+  if (version == 3) return ApiVersion::v3;
+  throw std::invalid_argument("remnawave API version must be 2 or 3, not " + std::to_string(version));
+}
+
+json update_user_body(ApiVersion version, const std::string& ref, const DesiredUser& user) {
+  json body{{"status", user.active ? "ACTIVE" : "DISABLED"},
             {"trafficLimitBytes", user.traffic_limit_bytes},
             {"trafficLimitStrategy", "NO_RESET"},
             {"activeInternalSquads", user.squads}};
+  if (version == ApiVersion::v2) {
+    body["uuid"] = ref;
+  } else {
+    int64_t id = 0;
+    auto [end, ec] = std::from_chars(ref.data(), ref.data() + ref.size(), id);
+    if (ec != std::errc() || end != ref.data() + ref.size() || id <= 0)
+      throw std::invalid_argument("a 3.x panel user id must be a positive number, not \"" + ref + "\"");
+    body["id"] = id;
+  }
   if (user.expire_in_future) body["expireAt"] = user.expire_at;
   if (user.device_limit > 0) body["hwidDeviceLimit"] = user.device_limit;
   if (user.telegram_id != 0) body["telegramId"] = user.telegram_id;
@@ -49,10 +67,17 @@ int64_t number_of(const json& value) {
 }
 }  // namespace
 
-PanelUser parse_user(const json& object) {
+PanelUser parse_user(ApiVersion version, const json& object) {
   if (!object.is_object()) throw std::invalid_argument("panel user: not an object");
   PanelUser user;
-  user.uuid = text_of(object, "uuid", true);
+  if (version == ApiVersion::v2) {
+    user.ref = text_of(object, "uuid", true);
+  } else {
+    const json& id = field(object, "id");
+    if (!id.is_number_integer() || id.get<int64_t>() <= 0)
+      throw std::invalid_argument("panel user: id is not a positive integer");
+    user.ref = std::to_string(id.get<int64_t>());
+  }
   user.username = text_of(object, "username", true);
   user.short_uuid = text_of(object, "shortUuid", false);
   user.status = text_of(object, "status", true);
@@ -114,7 +139,7 @@ awaitable<PanelUser> PanelApi::user_call(std::string method, std::string path, s
   std::string what = method + " " + path;
   auto answer = co_await call(std::move(method), std::move(path), std::move(body), false);
   try {
-    co_return parse_user(*answer);
+    co_return parse_user(options_.version, *answer);
   } catch (const std::invalid_argument& e) {
     throw PanelError("remnawave " + what + ": " + e.what(), 200, true);
   }
@@ -125,7 +150,7 @@ awaitable<std::optional<PanelUser>> PanelApi::find_by_username(const std::string
   auto answer = co_await call("GET", path, std::nullopt, true);
   if (!answer) co_return std::nullopt;
   try {
-    co_return parse_user(*answer);
+    co_return parse_user(options_.version, *answer);
   } catch (const std::invalid_argument& e) {
     throw PanelError("remnawave GET " + path + ": " + e.what(), 200, true);
   }
@@ -136,22 +161,22 @@ awaitable<PanelUser> PanelApi::create_user(const DesiredUser& user) {
   co_return co_await user_call("POST", "/api/users", std::move(body));
 }
 
-awaitable<PanelUser> PanelApi::update_user(const std::string& uuid, const DesiredUser& user) {
-  json body = update_user_body(uuid, user);
+awaitable<PanelUser> PanelApi::update_user(const std::string& ref, const DesiredUser& user) {
+  json body = update_user_body(options_.version, ref, user);
   co_return co_await user_call("PATCH", "/api/users", std::move(body));
 }
 
-awaitable<PanelUser> PanelApi::revoke_subscription(const std::string& uuid) {
+awaitable<PanelUser> PanelApi::revoke_subscription(const std::string& ref) {
   json body = json::object();
-  co_return co_await user_call("POST", "/api/users/" + uuid + "/actions/revoke", std::move(body));
+  co_return co_await user_call("POST", "/api/users/" + url_encode(ref) + "/actions/revoke", std::move(body));
 }
 
-awaitable<PanelUser> PanelApi::reset_traffic(const std::string& uuid) {
-  co_return co_await user_call("POST", "/api/users/" + uuid + "/actions/reset-traffic", std::nullopt);
+awaitable<PanelUser> PanelApi::reset_traffic(const std::string& ref) {
+  co_return co_await user_call("POST", "/api/users/" + url_encode(ref) + "/actions/reset-traffic", std::nullopt);
 }
 
-awaitable<bool> PanelApi::delete_user(const std::string& uuid) {
-  auto answer = co_await call("DELETE", "/api/users/" + uuid, std::nullopt, true);
+awaitable<bool> PanelApi::delete_user(const std::string& ref) {
+  auto answer = co_await call("DELETE", "/api/users/" + url_encode(ref), std::nullopt, true);
   co_return answer.has_value();
 }
 
@@ -162,7 +187,7 @@ awaitable<PanelApi::Page> PanelApi::list_users(int64_t start, int size) {
   const json& users = field(*answer, "users");
   if (!users.is_array()) throw PanelError("remnawave GET " + path + ": no users array", 200, true);
   try {
-    for (const auto& u : users) page.users.push_back(parse_user(u));
+    for (const auto& u : users) page.users.push_back(parse_user(options_.version, u));
   } catch (const std::invalid_argument& e) {
     throw PanelError("remnawave GET " + path + ": " + e.what(), 200, true);
   }

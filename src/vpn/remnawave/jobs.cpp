@@ -12,7 +12,7 @@ constexpr int kUsagePage = 500;
 // The panel lost the user we knew (an admin deleted it there): found again by username, or created anew.
 awaitable<PanelUser> create_or_adopt(PanelApi& api, const DesiredUser& desired) {
   auto found = co_await api.find_by_username(desired.username);
-  if (found) co_return co_await api.update_user(found->uuid, desired);
+  if (found) co_return co_await api.update_user(found->ref, desired);
   co_return co_await api.create_user(desired);
 }
 
@@ -21,19 +21,19 @@ awaitable<PanelUser> create_or_adopt(PanelApi& api, const DesiredUser& desired) 
 awaitable<Accounts::Applied> apply(PanelApi& api, const SyncTarget& t) {
   Accounts::Applied applied;
   if (t.state == "removed") {
-    std::optional<std::string> uuid = t.panel_uuid;
-    if (!uuid) {
+    std::optional<std::string> ref = t.panel_ref;
+    if (!ref) {
       auto found = co_await api.find_by_username(t.desired.username);
-      if (found) uuid = found->uuid;
+      if (found) ref = found->ref;
     }
-    if (uuid) co_await api.delete_user(*uuid);
+    if (ref) co_await api.delete_user(*ref);
     co_return applied;  // user nullopt: gone from the panel
   }
   std::optional<PanelUser> user;
-  if (t.panel_uuid) {
+  if (t.panel_ref) {
     bool lost = false;
     try {
-      user = co_await api.update_user(*t.panel_uuid, t.desired);
+      user = co_await api.update_user(*t.panel_ref, t.desired);
     } catch (const PanelError& e) {
       // Only "user not found" means the user is gone; another 404 (a deleted squad, A118) is a refusal.
       if (e.status() != 404 || !(e.code().empty() || e.code() == "A025")) throw;
@@ -43,11 +43,11 @@ awaitable<Accounts::Applied> apply(PanelApi& api, const SyncTarget& t) {
   }
   if (!user) user = co_await create_or_adopt(api, t.desired);
   if (t.revoke_generation > t.applied_revoke) {
-    user = co_await api.revoke_subscription(user->uuid);
+    user = co_await api.revoke_subscription(user->ref);
     applied.revoked = true;
   }
   if (t.traffic_period > t.applied_traffic_period) {
-    user = co_await api.reset_traffic(user->uuid);
+    user = co_await api.reset_traffic(user->ref);
     applied.traffic_reset = true;
   }
   applied.user = user;
