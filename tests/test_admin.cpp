@@ -4,11 +4,11 @@
 #include <CLI/CLI.hpp>
 
 #include "admin/cli.hpp"
-#include "ops/stats.hpp"
 #include "billing/orders.hpp"
 #include "bot/bot.hpp"
 #include "bot/callback.hpp"
 #include "broadcast/broadcasts.hpp"
+#include "ops/stats.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/process.hpp"
 #include "telegram/outbox.hpp"
@@ -424,6 +424,11 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
        {"node", "add", "--name", "de-1", "--country", "DE", "--location", "Frankfurt", "--endpoint", "127.0.0.2",
         "--subnet", "10.10.0.0/24", "--interface", "wgde"}},
       {"node set-state", {"node", "set-state", "de-1", "draining"}},
+      {"node add",
+       {"node", "add", "--backend", "remnawave", "--name", "xr-1", "--country", "NL", "--location", "Amsterdam",
+        "--panel-url", "http://127.0.0.1:9", "--token-env", "TEST_PANEL_API_TOKEN", "--squad",
+        "6f1c7c5e-2f0b-4b8e-9a51-1f2d3c4b5a69", "--api-version", "3"}},
+      {"node resync", {"node", "resync", "xr-1"}},
       {"config add", {"config", "add", "--user", "100", "--node", "nl-1"}},
       {"config show", {"config", "show", "1"}},
       {"config qr", {"config", "qr", "1", "--out", png}},
@@ -461,7 +466,8 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
 
   std::map<std::string, std::string> env{{"VPNBOT_DATABASE_URL", url},
                                          {"VPNBOT_MASTER_KEY_FILE", vpnbot::testing::test_master_key_file()},
-                                         {"VPNBOT_LOG_LEVEL", "warn"}};
+                                         {"VPNBOT_LOG_LEVEL", "warn"},
+                                         {"TEST_PANEL_API_TOKEN", "a-panel-api-token"}};
   for (const auto& [name, args] : valid) {
     std::vector<std::string> argv{"admin", "--actor", "900"};
     if (name == "stats" || name == "user show" || name == "audit") argv.push_back("--json");
@@ -471,12 +477,14 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
     if (name == "stats") EXPECT_EQ(json::parse(p.output())["users"]["total"], 3) << p.output();
     if (name == "user show") EXPECT_EQ(json::parse(p.output())["id"], 100) << p.output();
     if (name == "user list") EXPECT_NE(p.output().find("@user200"), std::string::npos) << p.output();
+    if (name == "node resync") EXPECT_NE(p.output().find("0 account(s) of xr-1"), std::string::npos) << p.output();
   }
+  EXPECT_EQ(count("SELECT count(*) FROM panel_nodes WHERE name = 'xr-1' AND api_version = 3"), 1);
   // Changes made through the CLI are audited with the actor.
   EXPECT_EQ(count("SELECT count(*) FROM admin_audit WHERE via = 'cli' AND action = 'set_promo'"), 2) << "off, on";
-  for (const char* action :
-       {"create_plan", "set_plan", "create_promo", "refund_order", "grant_days", "adjust_balance", "ban", "unban",
-        "set_node_state", "broadcast_start", "broadcast_pause", "broadcast_resume", "broadcast_cancel"})
+  for (const char* action : {"create_plan", "set_plan", "create_promo", "refund_order", "grant_days", "adjust_balance",
+                             "ban", "unban", "set_node_state", "resync_panel_node", "broadcast_start",
+                             "broadcast_pause", "broadcast_resume", "broadcast_cancel"})
     EXPECT_EQ(
         count(std::string("SELECT count(*) FROM admin_audit WHERE via = 'cli' AND actor_id = 900 AND action = '") +
               action + "'"),
@@ -497,10 +505,14 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
     EXPECT_EQ(p.wait(Millis(30000)), 2) << leaf << ": " << p.output();
     EXPECT_NE(p.output().find("Run with --help"), std::string::npos) << leaf << ": the reason is printed";
   }
-  for (std::vector<std::string> bad : {std::vector<std::string>{"admin", "user", "grant-days", "100", "0"},
-                                       {"admin", "node", "set-state", "nl-1", "melted"},
-                                       {"admin", "audit", "--limit", "many"},
-                                       {"admin", "user", "list", "--limit", "0"}}) {
+  for (std::vector<std::string> bad :
+       {std::vector<std::string>{"admin", "user", "grant-days", "100", "0"},
+        {"admin", "node", "set-state", "nl-1", "melted"},
+        {"admin", "node", "resync", "xr-1", "--account", "-5"},
+        {"admin", "node", "add", "--backend", "remnawave", "--name", "xr-2", "--country", "NL", "--location", "A",
+         "--panel-url", "http://127.0.0.1:9", "--token-env", "TEST_PANEL_API_TOKEN", "--api-version", "4"},
+        {"admin", "audit", "--limit", "many"},
+        {"admin", "user", "list", "--limit", "0"}}) {
     auto p = vpnbot::testing::spawn_vpnbot(bad, env);
     EXPECT_EQ(p.wait(Millis(30000)), 2) << bad[1] << " " << bad[2] << ": " << p.output();
   }
