@@ -4,3 +4,6 @@ ALTER TABLE panel_nodes DROP CONSTRAINT panel_nodes_api_version_check;
 ALTER TABLE panel_nodes ADD CONSTRAINT panel_nodes_api_version_check CHECK (api_version IN (2, 3));
 ALTER TABLE panel_accounts RENAME COLUMN panel_uuid TO panel_ref;
 ALTER TABLE panel_accounts ALTER COLUMN panel_ref TYPE text;
+-- When the panel last reset an account's traffic counter for vpnbot: a usage page read before that moment holds the
+-- previous period's numbers and is not recorded (no second "used up" notice).
+ALTER TABLE panel_accounts ADD COLUMN traffic_reset_at timestamptz;

@@ -1354,6 +1354,49 @@ TEST_F(PaymentsTest, XrayOnAPanelWithThe3xApiFollowsTheSameLifecycle) {
   stop_all(gateway, workers);
 }
 
+// The usage pass against a traffic reset in flight: a page read while a new period's reset is pending, or read
+// before the reset landed, holds the previous period's numbers and sends no second "used up" notice; a page read
+// after the reset does count.
+TEST_F(PaymentsTest, UsageReadAcrossATrafficResetTellsTheUserOncePerPeriod) {
+  RemnawaveThread panel;
+  int64_t node = add_panel_node(panel);
+  constexpr int64_t kUser = 46000;
+  vpnbot::testing::exec_sync(url, "INSERT INTO users (id, referral_code) VALUES (46000, 'u46000')");
+  auto pool = make_pool(2);
+  int64_t account = run(pool->transaction([&](db::Transaction& tx) -> awaitable<int64_t> {
+    co_return co_await remnawave::Accounts::provision(tx, kUser, node, std::nullopt, "usage-test", false);
+  }));
+  remnawave::PanelUser page_user;
+  page_user.username = vpnbot::testing::query_value_sync(
+      url, "SELECT username FROM panel_accounts WHERE id = " + std::to_string(account));
+  page_user.status = "LIMITED";
+  page_user.traffic_limit_bytes = int64_t(50) << 30;
+  page_user.used_traffic_bytes = int64_t(51) << 30;
+  auto now = [&] { return vpnbot::testing::query_value_sync(url, "SELECT clock_timestamp()::text"); };
+  auto record = [&](const std::string& read_at) {
+    std::vector<remnawave::PanelUser> page{page_user};
+    return run(pool->transaction([&](db::Transaction& tx) -> awaitable<std::vector<int64_t>> {
+      co_return co_await remnawave::Accounts::record_usage(tx, node, page, read_at);
+    }));
+  };
+  EXPECT_EQ(record(now()), std::vector<int64_t>{kUser}) << "used up: told";
+  EXPECT_TRUE(record(now()).empty()) << "told once";
+  run(pool->transaction([&](db::Transaction& tx) -> awaitable<int> {
+    co_await remnawave::Accounts::period_paid(tx, kUser);
+    co_return 0;
+  }));
+  std::string read_before_reset = now();
+  EXPECT_TRUE(record(read_before_reset).empty()) << "the reset is pending: the page is the old period's";
+  // The sync resets the counter (as Accounts::finish records it).
+  vpnbot::testing::exec_sync(url,
+                             "UPDATE panel_accounts SET applied_traffic_period = traffic_period, traffic_reset_at = "
+                             "clock_timestamp(), applied_revision = revision WHERE id = " +
+                                 std::to_string(account));
+  EXPECT_TRUE(record(read_before_reset).empty()) << "read before the reset landed";
+  EXPECT_EQ(count("SELECT count(*) FROM panel_accounts WHERE limit_notified AND id = " + std::to_string(account)), 0);
+  EXPECT_EQ(record(now()), std::vector<int64_t>{kUser}) << "used up again in the new period: told again";
+}
+
 // The panel client against the emulator's refusals: a wrong token and a 5xx are retryable, a field the contract
 // refuses is not (and carries the panel's message), a missing user is "not found" rather than an error.
 TEST_F(PaymentsTest, PanelClientTellsRetryableFromRefused) {

@@ -274,10 +274,11 @@ awaitable<bool> Accounts::finish(db::Transaction& tx, const SyncTarget& target, 
       "  panel_ref = CASE WHEN $11 THEN NULL ELSE COALESCE($6, panel_ref) END, "
       "  subscription_url = COALESCE($7, subscription_url), panel_status = COALESCE($8, panel_status), "
       "  used_bytes = COALESCE($9, used_bytes), limit_bytes = COALESCE($10, limit_bytes), last_error = NULL, "
+      "  traffic_reset_at = CASE WHEN $12 THEN clock_timestamp() ELSE traffic_reset_at END, "
       "  sync_owner = NULL, sync_until = NULL, updated_at = now() "
       "WHERE id = $1 AND sync_owner = $2 RETURNING deliver AND subscription_url IS NOT NULL AND state <> 'removed'",
       target.id, owner, target.revision, target.revoke_generation, target.traffic_period, ref, url, status, used, limit,
-      !applied.user.has_value());
+      !applied.user.has_value(), applied.traffic_reset);
   if (r.empty()) throw std::runtime_error("panel account " + std::to_string(target.id) + ": sync lease lost");
   bool send = r.get<bool>(0, 0);
   // The link goes out once per request for it (first creation, revoke): a later sync of the same account only
@@ -303,7 +304,8 @@ awaitable<std::vector<std::pair<int64_t, int64_t>>> Accounts::behind(db::Pool& p
 }
 
 awaitable<std::vector<int64_t>> Accounts::record_usage(db::Transaction& tx, int64_t node_id,
-                                                       const std::vector<PanelUser>& users) {
+                                                       const std::vector<PanelUser>& users,
+                                                       const std::string& read_at) {
   std::vector<std::string> names, statuses;
   std::vector<int64_t> used, limits;
   for (const auto& u : users) {
@@ -322,10 +324,12 @@ awaitable<std::vector<int64_t>> Accounts::record_usage(db::Transaction& tx, int6
       "  panel_status = page.status, usage_read_at = now(), "
       "  limit_notified = a.limit_notified OR (page.lim > 0 AND page.used >= page.lim) "
       "  FROM page WHERE a.node_id = $1 AND a.username = page.username AND a.state <> 'removed' "
+      "  AND a.traffic_period = a.applied_traffic_period "
+      "  AND (a.traffic_reset_at IS NULL OR a.traffic_reset_at < $6::timestamptz) "
       "  RETURNING a.id, a.user_id, (page.lim > 0 AND page.used >= page.lim) AS reached) "
       "SELECT u.user_id FROM updated u JOIN before b ON b.id = u.id WHERE u.reached AND NOT b.limit_notified",
       node_id, db::to_text_array(names), db::to_text_array(statuses), db::to_bigint_array(used),
-      db::to_bigint_array(limits));
+      db::to_bigint_array(limits), read_at);
   std::vector<int64_t> out;
   for (int i = 0; i < r.rows(); ++i) out.push_back(r.get<int64_t>(i, 0));
   co_return out;

@@ -104,10 +104,12 @@ class Accounts {
   // Accounts whose panel state is behind (id, revision), oldest first.
   static awaitable<std::vector<std::pair<int64_t, int64_t>>> behind(db::Pool& pool, int limit);
 
-  // Usage read from the panel for a node's accounts (matched by username). Returns the users who reached their
-  // traffic limit and have not been told yet (marked told in the same statement).
+  // Usage read from the panel for a node's accounts (matched by username), the page asked for at `read_at` (the
+  // database's clock_timestamp(), as text). Returns the users who reached their traffic limit and have not been
+  // told yet (marked told in the same statement). An account whose counter reset is pending or was applied after
+  // `read_at` is skipped: the page holds the previous period's numbers.
   static awaitable<std::vector<int64_t>> record_usage(db::Transaction& tx, int64_t node_id,
-                                                      const std::vector<PanelUser>& users);
+                                                      const std::vector<PanelUser>& users, const std::string& read_at);
   struct NodeAccess {
     int64_t id = 0;
     PanelOptions panel;

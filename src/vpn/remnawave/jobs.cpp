@@ -126,10 +126,13 @@ void register_job_handlers(jobs::Worker& worker, PanelJobDeps deps) {
       options.timeout = deps.timeout;
       PanelApi api(*deps.client, options);
       for (int64_t start = 0;;) {
+        // The database's clock, so it compares with the resets the syncs record.
+        auto clock = co_await ctx.pool.exec("SELECT clock_timestamp()::text");
+        std::string read_at = clock.get<std::string>(0, 0);
         auto page = co_await api.list_users(start, kUsagePage);
         read += static_cast<int64_t>(page.users.size());
         co_await ctx.pool.transaction([&](db::Transaction& tx) -> awaitable<void> {
-          auto reached = co_await Accounts::record_usage(tx, node.id, page.users);
+          auto reached = co_await Accounts::record_usage(tx, node.id, page.users, read_at);
           for (int64_t user : reached)
             if (deps.used_up) co_await deps.used_up(tx, user);
           told += static_cast<int64_t>(reached.size());
