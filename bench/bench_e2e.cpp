@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "bench_serve.hpp"
 #include "bench_support.hpp"
 #include "billing/heleket/provider.hpp"
 #include "billing/jobs.hpp"
@@ -62,12 +63,7 @@ int main(int argc, char** argv) {
   std::string work = database.cluster->dir();
   std::string key_file = work + "/master.key";
   auto box = vpn::SecretBox::from_file(key_file, true);
-  uint16_t port = 0;
-  {
-    asio::io_context probe;
-    asio::ip::tcp::acceptor a(probe, {asio::ip::make_address("127.0.0.1"), 0});
-    port = a.local_endpoint().port();
-  }
+  uint16_t port = bench::free_loopback_port();
   std::string base = "http://127.0.0.1:" + std::to_string(port);
   emulator::TelegramEmulatorThread telegram;
   emulator::PaymentsEmulatorOptions payment_options;
@@ -84,36 +80,11 @@ int main(int argc, char** argv) {
     bench::run_on(database.io, store.add_node(spec));
   }
   const std::string secret = "bench-e2e-secret";
-  std::vector<std::string> env;
-  for (char** e = environ; *e; ++e)
-    if (std::string_view(*e).rfind("VPNBOT_", 0) != 0) env.emplace_back(*e);
-  for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{
-           {"VPNBOT_DATABASE_URL", database.cluster->url()},
-           {"VPNBOT_HTTP_LISTEN", "127.0.0.1:" + std::to_string(port)},
-           {"VPNBOT_PUBLIC_URL", base},
-           {"VPNBOT_TELEGRAM_MODE", "webhook"},
-           {"VPNBOT_TELEGRAM_API_URL", telegram.base_url()},
-           {"VPNBOT_TELEGRAM_TOKEN", telegram.token()},
-           {"VPNBOT_TELEGRAM_WEBHOOK_SECRET", secret},
-           {"VPNBOT_MASTER_KEY_FILE", key_file},
-           {"VPNBOT_LOG_LEVEL", "warn"},
-           {"VPNBOT_YOOKASSA_API_URL", payments.base_url()},
-           {"VPNBOT_YOOKASSA_SHOP_ID", payment_options.yookassa_shop_id},
-           {"VPNBOT_YOOKASSA_SECRET_KEY", payment_options.yookassa_secret_key},
-           {"VPNBOT_YOOKASSA_ALLOWED_IPS", "127.0.0.1/32"}})
-    env.push_back(k + "=" + v);
-  auto with = [&](std::vector<std::string> extra) {
-    auto e = env;
-    e.insert(e.end(), extra.begin(), extra.end());
-    return e;
-  };
-  auto serve =
-      ChildProcess::start({VPNBOT_BINARY, "serve"}, with({"VPNBOT_ROLES=gateway", "VPNBOT_INSTANCE_ID=bench-gateway"}),
-                          work + "/gateway.log");
-  auto worker = ChildProcess::start(
-      {VPNBOT_BINARY, "serve"},
-      with({"VPNBOT_ROLES=worker,scheduler", "VPNBOT_INSTANCE_ID=bench-worker", "VPNBOT_HTTP_LISTEN=127.0.0.1:0"}),
-      work + "/worker.log");
+  bench::ServeUnderTest processes(database.cluster->url(), port, telegram, payments.base_url(), payment_options,
+                                  key_file, secret, work);
+  const auto& env = processes.env;
+  auto& serve = processes.gateway;
+  auto& worker = processes.worker;
   ChildProcess agent;
   if (tunnel && run_shell("ip netns add " + ns) == 0) {
     agent = ChildProcess::start(
@@ -123,8 +94,7 @@ int main(int argc, char** argv) {
     tunnel = false;
   }
   auto cleanup = [&] {
-    serve.stop(Millis(10000));
-    worker.stop(Millis(10000));
+    processes.stop();
     agent.stop(Millis(5000));
     if (tunnel) {
       remove_network_namespace(ns);

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bench_serve.hpp"
 #include "bench_support.hpp"
 #include "billing/jobs.hpp"
 #include "billing/orders.hpp"
@@ -48,12 +49,7 @@ int main(int argc, char** argv) {
   std::string work = database.cluster->dir();
   std::string key_file = work + "/master.key";
   auto box = vpn::SecretBox::from_file(key_file, true);
-  uint16_t port = 0;
-  {
-    asio::io_context probe;
-    asio::ip::tcp::acceptor a(probe, {asio::ip::make_address("127.0.0.1"), 0});
-    port = a.local_endpoint().port();
-  }
+  uint16_t port = bench::free_loopback_port();
   std::string base = "http://127.0.0.1:" + std::to_string(port);
   emulator::TelegramEmulatorThread telegram;
   emulator::PaymentsEmulatorOptions payment_options;
@@ -89,41 +85,9 @@ int main(int argc, char** argv) {
     co_return node.id;
   }));
 
-  const std::string secret = "bench-remnawave-secret";
-  std::vector<std::string> env;
-  for (char** e = environ; *e; ++e)
-    if (std::string_view(*e).rfind("VPNBOT_", 0) != 0) env.emplace_back(*e);
-  for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{
-           {"VPNBOT_DATABASE_URL", database.cluster->url()},
-           {"VPNBOT_HTTP_LISTEN", "127.0.0.1:" + std::to_string(port)},
-           {"VPNBOT_PUBLIC_URL", base},
-           {"VPNBOT_TELEGRAM_MODE", "webhook"},
-           {"VPNBOT_TELEGRAM_API_URL", telegram.base_url()},
-           {"VPNBOT_TELEGRAM_TOKEN", telegram.token()},
-           {"VPNBOT_TELEGRAM_WEBHOOK_SECRET", secret},
-           {"VPNBOT_MASTER_KEY_FILE", key_file},
-           {"VPNBOT_LOG_LEVEL", "warn"},
-           {"VPNBOT_YOOKASSA_API_URL", payments.base_url()},
-           {"VPNBOT_YOOKASSA_SHOP_ID", payment_options.yookassa_shop_id},
-           {"VPNBOT_YOOKASSA_SECRET_KEY", payment_options.yookassa_secret_key},
-           {"VPNBOT_YOOKASSA_ALLOWED_IPS", "127.0.0.1/32"}})
-    env.push_back(k + "=" + v);
-  auto with = [&](std::vector<std::string> extra) {
-    auto e = env;
-    e.insert(e.end(), extra.begin(), extra.end());
-    return e;
-  };
-  auto gateway =
-      ChildProcess::start({VPNBOT_BINARY, "serve"}, with({"VPNBOT_ROLES=gateway", "VPNBOT_INSTANCE_ID=bench-gateway"}),
-                          work + "/gateway.log");
-  auto worker = ChildProcess::start(
-      {VPNBOT_BINARY, "serve"},
-      with({"VPNBOT_ROLES=worker,scheduler", "VPNBOT_INSTANCE_ID=bench-worker", "VPNBOT_HTTP_LISTEN=127.0.0.1:0"}),
-      work + "/worker.log");
-  auto cleanup = [&] {
-    gateway.stop(Millis(10000));
-    worker.stop(Millis(10000));
-  };
+  bench::ServeUnderTest processes(database.cluster->url(), port, telegram, payments.base_url(), payment_options,
+                                  key_file, "bench-remnawave-secret", work);
+  auto cleanup = [&] { processes.stop(); };
   if (!wait_for([&] { return bench::http_call("GET", base + "/healthz").first == 200; }, Millis(30000))) {
     std::cerr << "serve did not become ready; see " << work << "/gateway.log\n";
     cleanup();
