@@ -58,17 +58,17 @@ int main(int argc, char** argv) {
   if (sodium_init() < 0) return 1;
   log::init("warning");
 
-  bench::BenchDatabase database(2, 4);
+  bench::ServeWorld world;
+  auto& database = world.database;
   auto& pool = database.pool;
-  std::string work = database.cluster->dir();
-  std::string key_file = work + "/master.key";
-  auto box = vpn::SecretBox::from_file(key_file, true);
-  uint16_t port = bench::free_loopback_port();
-  std::string base = "http://127.0.0.1:" + std::to_string(port);
-  emulator::TelegramEmulatorThread telegram;
-  emulator::PaymentsEmulatorOptions payment_options;
-  payment_options.yookassa_webhook_url = base + billing::kYooKassaWebhookPath;
-  emulator::PaymentsEmulatorThread payments(payment_options);
+  const auto& work = world.work;
+  const auto& key_file = world.key_file;
+  auto& box = world.box;
+  uint16_t port = world.port;
+  const auto& base = world.base;
+  auto& telegram = world.telegram;
+  const auto& payment_options = world.payment_options;
+  auto& payments = world.payments;
 
   // The node: in a private namespace with a wg-agent when possible.
   bool tunnel = netns_available();

@@ -5,8 +5,10 @@
 #include <vector>
 
 #include "bench_support.hpp"
+#include "billing/yookassa/provider.hpp"
 #include "core/process.hpp"
 #include "emulator/emulator_thread.hpp"
+#include "vpn/keys.hpp"
 
 extern char** environ;
 
@@ -18,6 +20,35 @@ inline uint16_t free_loopback_port() {
   asio::ip::tcp::acceptor a(probe, {asio::ip::make_address("127.0.0.1"), 0});
   return a.local_endpoint().port();
 }
+
+// What an end-to-end benchmark runs against: a throwaway PostgreSQL (migrated), a master key in its directory, the
+// gateway's port and URL, and the Telegram and YooKassa emulators (YooKassa notifying the gateway). Members are
+// built in this order and destroyed in reverse.
+struct ServeWorld {
+  ServeWorld()
+      : database(2, 4),
+        work(database.cluster->dir()),
+        key_file(work + "/master.key"),
+        box(vpn::SecretBox::from_file(key_file, true)),
+        port(free_loopback_port()),
+        base("http://127.0.0.1:" + std::to_string(port)),
+        payment_options(yookassa_to(base)),
+        payments(payment_options) {}
+  static emulator::PaymentsEmulatorOptions yookassa_to(const std::string& gateway) {
+    emulator::PaymentsEmulatorOptions o;
+    o.yookassa_webhook_url = gateway + billing::kYooKassaWebhookPath;
+    return o;
+  }
+
+  BenchDatabase database;
+  std::string work, key_file;
+  vpn::SecretBox box;
+  uint16_t port;
+  std::string base;
+  emulator::TelegramEmulatorThread telegram;
+  emulator::PaymentsEmulatorOptions payment_options;
+  emulator::PaymentsEmulatorThread payments;
+};
 
 // The real `vpnbot serve` (VPNBOT_BINARY) as deployed: a gateway process on `port` and a worker + scheduler process
 // (each one event-loop thread), against the Telegram and YooKassa emulators, logging into `work`. `env` is the

@@ -122,6 +122,25 @@ TEST_F(QueueTest, FailureRetriesWithBackoffThenDies) {
   EXPECT_EQ(run(q.claim({"k"}, 1, "w", Millis(60000))).size(), 1u);
 }
 
+// A capped backoff: after many failures the next attempt is within the cap (±25%), not the hour of the plain
+// exponential backoff; an uncapped job beside it backs off the full way.
+TEST_F(QueueTest, CappedBackoffRetriesWithinItsCap) {
+  auto pool = make_pool();
+  jobs::Queue q(*pool);
+  run(q.enqueue({.kind = "capped", .max_attempts = 100, .max_backoff = Millis(4000)}));
+  run(q.enqueue({.kind = "plain", .max_attempts = 100}));
+  vpnbot::testing::exec_sync(url, "UPDATE jobs SET attempts = 14");  // 2^13 s of plain backoff next
+  for (const char* kind : {"capped", "plain"}) {
+    auto claimed = run(q.claim({kind}, 1, "w", Millis(60000)));
+    ASSERT_EQ(claimed.size(), 1u);
+    run(q.fail(claimed[0], "w", "panel down"));
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'capped' AND run_at BETWEEN now() + interval '2900 ms' AND "
+                  "now() + interval '5100 ms'"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'plain' AND run_at > now() + interval '2000 seconds'"), 1);
+}
+
 TEST_F(QueueTest, ExpiredLeaseMakesJobClaimableAndFencesTheOldOwner) {
   auto pool = make_pool();
   jobs::Queue q(*pool);

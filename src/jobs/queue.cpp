@@ -9,15 +9,17 @@ namespace {
 
 constexpr const char* kEnqueueSql = R"sql(
 WITH inserted AS (
-  INSERT INTO jobs (kind, payload, unique_key, run_at, max_attempts, priority)
-  VALUES ($1, $2::jsonb, $3, now() + make_interval(secs => $4::double precision / 1000), $5, $6)
+  INSERT INTO jobs (kind, payload, unique_key, run_at, max_attempts, priority, max_backoff_ms)
+  VALUES ($1, $2::jsonb, $3, now() + make_interval(secs => $4::double precision / 1000), $5, $6, $7)
   ON CONFLICT (kind, unique_key) WHERE unique_key IS NOT NULL DO NOTHING
   RETURNING id
 )
 SELECT id, pg_notify('vpnbot_jobs', $1) FROM inserted)sql";
 
 db::Params enqueue_params(const NewJob& job) {
-  return db::make_params(job.kind, job.payload, job.unique_key, job.delay.count(), job.max_attempts, job.priority);
+  std::optional<int64_t> cap;
+  if (job.max_backoff) cap = job.max_backoff->count();
+  return db::make_params(job.kind, job.payload, job.unique_key, job.delay.count(), job.max_attempts, job.priority, cap);
 }
 
 std::optional<int64_t> first_id(const db::Result& r) {
@@ -92,7 +94,8 @@ awaitable<void> Queue::fail(const ClaimedJob& job, const std::string& owner, con
   // The owner/attempt guard keeps a stale worker from overwriting a newer attempt's state.
   co_await pool_.exec(R"sql(
 UPDATE jobs SET state = CASE WHEN $4 THEN 'dead' ELSE 'pending' END,
-  run_at = now() + make_interval(secs => $5::double precision / 1000),
+  run_at = now() + make_interval(secs => LEAST($5::double precision,
+    COALESCE(max_backoff_ms * (0.75 + 0.5 * random()), $5::double precision)) / 1000),
   last_error = left($6, 4000), locked_by = NULL, updated_at = now()
 WHERE id = $1 AND state = 'running' AND locked_by = $2 AND attempts = $3)sql",
                       job.id, owner, job.attempt, dead, delay.count(), error);

@@ -19,6 +19,8 @@ struct NewJob {
   Millis delay{0};
   int max_attempts = 10;
   int priority = 0;  // among due jobs, higher first (then the longest due)
+  // Retries back off exponentially up to an hour; with a cap, up to about this (±25% jitter) instead.
+  std::optional<Millis> max_backoff;
 };
 
 struct ClaimedJob {

@@ -155,11 +155,13 @@ std::string gigabytes(int64_t bytes) {
 }
 
 jobs::NewJob sync_job(int64_t account_id, int64_t revision) {
-  // Retried for as long as the panel needs (backoff capped at an hour); one job per revision.
+  // Retried for as long as the panel needs, at most about half a minute apart, so an outage's backlog is applied
+  // within half a minute of the panel coming back (not after an hour's backoff); one job per revision.
   return jobs::NewJob{.kind = "remnawave.sync",
                       .payload = {{"account_id", account_id}, {"revision", revision}},
                       .unique_key = std::to_string(account_id) + ":" + std::to_string(revision),
-                      .max_attempts = 1000};
+                      .max_attempts = 100000,
+                      .max_backoff = Millis(30000)};
 }
 
 awaitable<bool> Accounts::revoke(db::Transaction& tx, int64_t account_id, int64_t user_id) {
