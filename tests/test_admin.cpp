@@ -104,7 +104,7 @@ class AdminTest : public AsyncDbTest {
         "(SELECT string_agg(name || ':' || state, ',') FROM vpn_nodes), "
         "(SELECT string_agg(id || ':' || state, ',' ORDER BY id) FROM broadcasts), "
         "(SELECT string_agg(id || ':' || state, ',' ORDER BY id) FROM orders), (SELECT count(*) FROM jobs), "
-        "(SELECT count(*) FROM admin_audit))");
+        "(SELECT count(*) FROM admin_audit), (SELECT string_agg(enabled::text, ',') FROM maintenance))");
   }
   std::vector<json> messages_to(int64_t chat_id, int64_t after_id) {
     auto text = vpnbot::testing::query_value_sync(
@@ -151,7 +151,9 @@ std::map<std::string, std::vector<std::string>> admin_route_examples(int64_t sta
           {"bcgo", {bc}},
           {"bcp", {bc}},
           {"bcx", {bc}},
-          {"audit", {}}};
+          {"audit", {}},
+          {"mt", {}},
+          {"mts", {"1"}}};
 }
 
 TEST_F(AdminTest, EveryAdminRouteIsRefusedToNonAdminsAndChangesNothing) {

@@ -73,17 +73,34 @@ TEST_P(ConfigRejects, NamesTheKey) {
 
 INSTANTIATE_TEST_SUITE_P(
     All, ConfigRejects,
-    ::testing::Values(BadInput{"", {{"VPNBOT_DB_POOL_MAX", "many"}}, "VPNBOT_DB_POOL_MAX", "not an integer"},
-                      BadInput{"", {{"VPNBOT_DB_POOL_MAX", "0"}}, "VPNBOT_DB_POOL_MAX", "out of range"},
-                      BadInput{"", {{"VPNBOT_DB_POOL_MAX", "8x"}}, "VPNBOT_DB_POOL_MAX", "not an integer"},
-                      BadInput{"", {{"VPNBOT_HTTP_LISTEN", "8080"}}, "VPNBOT_HTTP_LISTEN", "host:port"},
-                      BadInput{"", {{"VPNBOT_HTTP_LISTEN", "0.0.0.0:99999"}}, "VPNBOT_HTTP_LISTEN", "0..65535"},
-                      BadInput{"", {{"VPNBOT_LOG_LEVEL", "loud"}}, "VPNBOT_LOG_LEVEL", "unknown log level"},
-                      BadInput{"", {{"VPNBOT_ROLES", "gateway,cron"}}, "VPNBOT_ROLES", "unknown role 'cron'"},
-                      BadInput{"", {{"VPNBOT_HTTP_PROXY", "ftp://x"}}, "VPNBOT_HTTP_PROXY", "socks5"},
-                      BadInput{"", {{"VPNBOT_DB_POOL_MAXX", "3"}}, "VPNBOT_DB_POOL_MAXX", "unknown setting"},
-                      BadInput{"db_pool_max = \"8\"\n", {}, "db_pool_max", "must be an integer"},
-                      BadInput{"colour = \"red\"\n", {}, "colour", "unknown key"},
-                      BadInput{"roles = \"worker\"\n", {}, "roles", "array of strings"},
-                      BadInput{"database_url = 5\n", {}, "database_url", "must be a string"},
-                      BadInput{"db_pool_max = = 3\n", {}, "config file", "line 1"}));
+    ::testing::Values(
+        BadInput{"", {{"VPNBOT_DB_POOL_MAX", "many"}}, "VPNBOT_DB_POOL_MAX", "not an integer"},
+        BadInput{"", {{"VPNBOT_DB_POOL_MAX", "0"}}, "VPNBOT_DB_POOL_MAX", "out of range"},
+        BadInput{"", {{"VPNBOT_DB_POOL_MAX", "8x"}}, "VPNBOT_DB_POOL_MAX", "not an integer"},
+        BadInput{"", {{"VPNBOT_HTTP_LISTEN", "8080"}}, "VPNBOT_HTTP_LISTEN", "host:port"},
+        BadInput{"", {{"VPNBOT_HTTP_LISTEN", "0.0.0.0:99999"}}, "VPNBOT_HTTP_LISTEN", "0..65535"},
+        BadInput{"", {{"VPNBOT_LOG_LEVEL", "loud"}}, "VPNBOT_LOG_LEVEL", "unknown log level"},
+        BadInput{"", {{"VPNBOT_ROLES", "gateway,cron"}}, "VPNBOT_ROLES", "unknown role 'cron'"},
+        BadInput{"", {{"VPNBOT_HTTP_PROXY", "ftp://x"}}, "VPNBOT_HTTP_PROXY", "socks5"},
+        BadInput{"", {{"VPNBOT_DB_POOL_MAXX", "3"}}, "VPNBOT_DB_POOL_MAXX", "unknown setting"},
+        BadInput{"db_pool_max = \"8\"\n", {}, "db_pool_max", "must be an integer"},
+        BadInput{"colour = \"red\"\n", {}, "colour", "unknown key"},
+        BadInput{"roles = \"worker\"\n", {}, "roles", "array of strings"},
+        BadInput{"database_url = 5\n", {}, "database_url", "must be a string"},
+        BadInput{"db_pool_max = = 3\n", {}, "config file", "line 1"},
+        BadInput{"", {{"VPNBOT_TIME_ZONE", "Mars/Olympus"}}, "VPNBOT_TIME_ZONE", "unknown time zone"},
+        BadInput{"", {{"VPNBOT_RULES_VERSION", "2"}}, "VPNBOT_RULES_TEXT_EN", "required when rules_version"},
+        BadInput{
+            "", {{"VPNBOT_RULES_TEXT_RU", std::string(3801, 'x')}}, "VPNBOT_RULES_TEXT_RU", "over 3800 characters"}));
+
+// The terms are counted in characters, as Telegram counts them: 3800 Cyrillic letters (7600 bytes) fit.
+TEST(Config, RulesTextIsCountedInCharacters) {
+  std::string cyrillic;
+  for (int i = 0; i < 3800; ++i) cyrillic += "ж";
+  auto c = load_config(std::nullopt, {{"VPNBOT_DATABASE_URL", "postgresql:///x"},
+                                      {"VPNBOT_RULES_VERSION", "1"},
+                                      {"VPNBOT_RULES_TEXT_EN", "Be nice."},
+                                      {"VPNBOT_RULES_TEXT_RU", cyrillic}});
+  EXPECT_EQ(c.bot.rules_version, 1);
+  EXPECT_EQ(c.bot.rules_text_ru.size(), 7600u);
+}

@@ -5,6 +5,8 @@
 
 #include <thread>
 
+#include "core/encoding.hpp"
+#include "core/local_time.hpp"
 #include "core/log.hpp"
 #include "core/sampler.hpp"
 
@@ -51,4 +53,35 @@ TEST(Log, ASlowReaderNeverBlocksTheWriter) {
   std::cout << "100000 lines into a stuck pipe: " << took.count() << " ms, " << dropped << " dropped\n";
   EXPECT_LT(took, Millis(5000)) << "the caller was blocked by the reader";
   EXPECT_GT(dropped, 0u) << "the queue is bounded";
+}
+
+// Users' dates: the database's UTC text in the configured zone, with its daylight saving time and its abbreviation.
+TEST(LocalClock, ShowsUtcTimestampsInTheZoneUsersLiveIn) {
+  LocalClock moscow;  // the default
+  EXPECT_EQ(moscow.zone_name(), "Europe/Moscow");
+  EXPECT_EQ(moscow.show("2026-06-01 12:00"), "2026-06-01 15:00 MSK");
+  EXPECT_EQ(moscow.show("2026-12-31 22:30"), "2027-01-01 01:30 MSK") << "past midnight: the next day and year";
+  EXPECT_EQ(moscow.show_date("2026-12-31 22:30"), "2027-01-01");
+  EXPECT_EQ(moscow.show("2026-12-31T22:30:59.123Z"), "2027-01-01 01:30 MSK") << "seconds ignored";
+  LocalClock berlin("Europe/Berlin");
+  EXPECT_EQ(berlin.show("2026-01-15 12:00"), "2026-01-15 13:00 CET");
+  EXPECT_EQ(berlin.show("2026-07-15 12:00"), "2026-07-15 14:00 CEST");
+  EXPECT_EQ(LocalClock("Asia/Tehran").show("2026-12-01 00:00"), "2026-12-01 03:30 +0330");
+  EXPECT_EQ(LocalClock("UTC").show("2026-12-01 00:00"), "2026-12-01 00:00 UTC");
+  // Not a timestamp: shown as it is, never an exception inside a message.
+  for (std::string text : {"", "soon", "2026-13-01 00:00", "2026-02-30 10:00", "2026-12-01 25:00", "2026-12-01"})
+    EXPECT_EQ(moscow.show(text), text);
+  EXPECT_THROW(LocalClock("Mars/Olympus"), std::invalid_argument);
+  EXPECT_THROW(LocalClock(""), std::invalid_argument);
+}
+
+TEST(Utf8, LengthCountsCharactersAndAPrefixNeverCutsOne) {
+  EXPECT_EQ(utf8_length(""), 0u);
+  EXPECT_EQ(utf8_length("abc"), 3u);
+  EXPECT_EQ(utf8_length("Привет"), 6u);
+  EXPECT_EQ(utf8_length("🚧 ok"), 4u);
+  EXPECT_EQ(utf8_prefix("Привет", 3), "При");
+  EXPECT_EQ(utf8_prefix("🚧🚧", 1), "🚧");
+  EXPECT_EQ(utf8_prefix("abc", 10), "abc");
+  EXPECT_EQ(utf8_prefix("abc", 0), "");
 }

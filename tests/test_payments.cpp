@@ -13,6 +13,7 @@
 #include "billing/orders.hpp"
 #include "billing/webhooks.hpp"
 #include "billing/yookassa/provider.hpp"
+#include "bot/users.hpp"
 #include "support/emulator_thread.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/process.hpp"
@@ -540,6 +541,284 @@ TEST_F(PaymentsTest, BotCheckoutWithStarsAndYooKassaThenAdminRefund) {
   EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state = 'failed'"), 0);
   serve.signal(SIGTERM);
   EXPECT_EQ(serve.wait(Millis(30000)), 0);
+}
+
+// Maintenance mode, switched by the CLI (with a message) and off again from the admin panel, both audited: users
+// get the notice for messages and buttons, a referral link opened meanwhile still counts, the admin keeps the panel,
+// and payments begun before it (a Stars invoice, a YooKassa checkout) are paid and granted during it.
+TEST_F(PaymentsTest, MaintenanceAnswersUsersWhileAdminsAndPaymentsKeepWorking) {
+  uint16_t port = vpnbot::testing::free_port();
+  PaymentsThread payments(payment_options(port));
+  EmulatorThread telegram;
+  add_node("10.31.0.0/24");
+  auto e = env(payments, port);
+  with_telegram(e, telegram, "maintenance-test-secret");
+  e["VPNBOT_TELEGRAM_PRIVATE_CHAT_INTERVAL_MS"] = "50";
+  constexpr int64_t admin = 7000, buyer = 7001, newcomer = 7002;
+  e["VPNBOT_ADMIN_IDS"] = std::to_string(admin);
+  auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
+  wait_healthy(port, serve);
+  ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
+  auto find = [&](int64_t user, const std::string& needle) -> std::optional<json> {
+    for (auto& m : bot_messages_of(telegram, user))
+      if (m.value("text", "").find(needle) != std::string::npos) return m;
+    return std::nullopt;
+  };
+  auto count_with = [&](int64_t user, const std::string& needle) {
+    int n = 0;
+    for (auto& m : bot_messages_of(telegram, user)) n += m.value("text", "").find(needle) != std::string::npos;
+    return n;
+  };
+  auto say = [&](int64_t user, const std::string& text) {
+    telegram.client("/client/send_message", {{"user_id", user}, {"first_name", "U"}, {"text", text}});
+  };
+  say(buyer, "/start");
+  say(admin, "/start");
+  ASSERT_TRUE(eventually([&] { return find(buyer, "Main menu") && find(admin, "Main menu"); }))
+      << serve.output().substr(0, 3000);
+  int64_t menu = find(buyer, "Main menu")->at("message_id");
+  auto press = [&](int64_t user, int64_t message, const std::string& data) {
+    telegram.client("/client/press", {{"user_id", user}, {"message_id", message}, {"data", data}});
+  };
+  // Before maintenance: a Stars invoice and a YooKassa checkout link.
+  press(buyer, menu, "1:pc:1:st");
+  std::optional<json> invoice;
+  ASSERT_TRUE(eventually([&] {
+    for (auto& m : bot_messages_of(telegram, buyer))
+      if (m.contains("invoice")) invoice = m;
+    return invoice.has_value();
+  }));
+  press(buyer, menu, "1:pc:1:yk");
+  ASSERT_TRUE(eventually([&] { return find(buyer, "Tap the button to pay").has_value(); }));
+  std::string checkout = find(buyer, "Tap the button to pay")->at("reply_markup")["inline_keyboard"][0][0]["url"];
+
+  auto on = vpnbot::testing::spawn_vpnbot(
+      {"admin", "--actor", std::to_string(admin), "maintenance", "on", "--message", "Back at 18:00 <MSK>"}, e);
+  ASSERT_EQ(on.wait(Millis(20000)), 0) << on.output();
+  EXPECT_NE(on.output().find("maintenance is on"), std::string::npos) << on.output();
+  EXPECT_EQ(count("SELECT count(*) FROM admin_audit WHERE action = 'maintenance_on' AND actor_id = 7000 AND "
+                  "details->>'message' = 'Back at 18:00 <MSK>'"),
+            1);
+
+  // Users: a message gets the notice with the operator's words (escaped for HTML), a button an alert.
+  say(buyer, "/start");
+  ASSERT_TRUE(eventually([&] { return find(buyer, "under maintenance").has_value(); }))
+      << serve.output().substr(0, 3000);
+  EXPECT_NE(find(buyer, "under maintenance")->at("text").get<std::string>().find("Back at 18:00 &lt;MSK&gt;"),
+            std::string::npos)
+      << find(buyer, "under maintenance")->dump();
+  press(buyer, menu, "1:m:sub");
+  json answers;
+  ASSERT_TRUE(eventually([&] {
+    answers = telegram.client("/client/callback_answers?user_id=" + std::to_string(buyer))["answers"];
+    return !answers.empty() && answers.back()["text"].get<std::string>().find("under maintenance") != std::string::npos;
+  })) << answers.dump();
+  EXPECT_TRUE(answers.back()["show_alert"].get<bool>());
+  // A newcomer by a referral link: the notice, and the referral is recorded for later.
+  say(newcomer, "/start ref_" + bot::referral_code_for(buyer));
+  ASSERT_TRUE(eventually([&] { return find(newcomer, "under maintenance").has_value(); }));
+  EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT referrer_id FROM users WHERE id = 7002"), "7001");
+  EXPECT_FALSE(find(newcomer, "Main menu").has_value());
+
+  // The admin keeps working: the panel shows the switch.
+  say(admin, "/admin");
+  ASSERT_TRUE(eventually([&] { return find(admin, "Maintenance is ON").has_value(); }))
+      << serve.output().substr(0, 3000);
+  int64_t panel = find(admin, "Maintenance is ON")->at("message_id");
+
+  // Payments begun before it are paid and granted during it.
+  telegram.client("/client/pay", {{"user_id", buyer}, {"message_id", (*invoice)["message_id"]}});
+  ASSERT_TRUE(eventually([&] { return find(buyer, "Payment received").has_value(); }))
+      << serve.output().substr(0, 4000);
+  auto paid = vpnbot::testing::http_request("POST", checkout + "/pay", "");
+  EXPECT_NE(paid.second.find("Payment complete"), std::string::npos);
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM orders WHERE state = 'paid'") == 2; }));
+  ASSERT_TRUE(eventually([&] { return count_with(buyer, "Payment received") == 2; }));
+  // The receipt gives the expiry in Moscow time (the default time zone), as PostgreSQL works it out.
+  std::string moscow_expiry = vpnbot::testing::query_value_sync(
+      url,
+      "SELECT to_char(expires_at AT TIME ZONE 'Europe/Moscow', 'YYYY-MM-DD HH24:MI') || ' MSK' "
+      "FROM subscriptions WHERE user_id = 7001");
+  EXPECT_EQ(count_with(buyer, "active until <b>" + moscow_expiry + "</b>"), 1) << bot_messages_of(telegram, buyer);
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions WHERE user_id = 7001 AND expires_at BETWEEN now() + interval "
+                  "'59.9 days' AND now() + interval '60.1 days'"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM tg_inbox WHERE state = 'failed'"), 0);
+
+  // Off from the panel: the maintenance screen, then its switch.
+  press(admin, panel, "1:adm:mt");
+  ASSERT_TRUE(eventually([&] { return find(admin, "Message: Back at 18:00").has_value(); }));
+  press(admin, panel, "1:adm:mts:0");
+  ASSERT_TRUE(eventually([&] { return find(admin, "<b>Maintenance</b>: off").has_value(); }))
+      << bot_messages_of(telegram, admin).dump();
+  EXPECT_EQ(count("SELECT count(*) FROM admin_audit WHERE action = 'maintenance_off' AND via = 'bot'"), 1);
+  int notices = count_with(buyer, "under maintenance");
+  size_t before = bot_messages_of(telegram, buyer).size();
+  say(buyer, "/start");
+  ASSERT_TRUE(eventually([&] {
+    auto all = bot_messages_of(telegram, buyer);
+    return all.size() > before && all.back().value("text", "").find("Main menu") != std::string::npos;
+  })) << bot_messages_of(telegram, buyer);
+  EXPECT_EQ(count_with(buyer, "under maintenance"), notices) << "no notice once it is off";
+  // The newcomer's first start after it: the welcome names the invitation, and the inviter hears of it once.
+  say(newcomer, "/start");
+  ASSERT_TRUE(eventually([&] { return find(newcomer, "a friend's invitation").has_value(); }))
+      << bot_messages_of(telegram, newcomer);
+  ASSERT_TRUE(eventually([&] { return count_with(buyer, "joined by your invitation") == 1; }))
+      << bot_messages_of(telegram, buyer);
+
+  auto status = vpnbot::testing::spawn_vpnbot({"admin", "--json", "maintenance", "status"}, e);
+  ASSERT_EQ(status.wait(Millis(20000)), 0) << status.output();
+  EXPECT_NE(status.output().find(R"("maintenance":"off")"), std::string::npos) << status.output();
+  auto again = vpnbot::testing::spawn_vpnbot({"admin", "maintenance", "off"}, e);
+  ASSERT_EQ(again.wait(Millis(20000)), 0) << again.output();
+  EXPECT_NE(again.output().find("it already was"), std::string::npos) << again.output();
+  EXPECT_EQ(count("SELECT count(*) FROM admin_audit WHERE action LIKE 'maintenance%'"), 2) << "no-op not audited";
+  for (std::vector<std::string> bad : {std::vector<std::string>{"admin", "maintenance"},
+                                       {"admin", "maintenance", "on", "--message", std::string(1001, 'x')},
+                                       {"admin", "maintenance", "sideways"}}) {
+    auto p = vpnbot::testing::spawn_vpnbot(bad, e);
+    EXPECT_EQ(p.wait(Millis(20000)), 2) << p.output();
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM maintenance WHERE enabled"), 0) << "bad arguments changed nothing";
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(Millis(30000)), 0);
+}
+
+// Terms of service: a newcomer (by a referral link) sees only the terms until accepting them, whatever is sent or
+// pressed; accepting gives the first-start welcome and tells the inviter once; a Russian speaker reads them in
+// Russian; raising the version asks again, and the Accept button of the old version does not accept the new one.
+TEST_F(PaymentsTest, TermsOfServiceAreAcceptedOnceAndAskedAgainWhenTheirVersionRises) {
+  uint16_t port = vpnbot::testing::free_port();
+  PaymentsThread payments(payment_options(port));
+  EmulatorThread telegram;
+  add_node("10.32.0.0/24");
+  auto e = env(payments, port);
+  with_telegram(e, telegram, "rules-test-secret");
+  e["VPNBOT_TELEGRAM_PRIVATE_CHAT_INTERVAL_MS"] = "50";
+  constexpr int64_t admin = 7100, newcomer = 7101, russian = 7102;
+  e["VPNBOT_ADMIN_IDS"] = std::to_string(admin);
+  e["VPNBOT_RULES_VERSION"] = "1";
+  e["VPNBOT_RULES_TEXT_EN"] = "1. No spam <ever>.\n2. One account per person.";
+  e["VPNBOT_RULES_TEXT_RU"] = "1. Никакого спама.";
+  auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
+  wait_healthy(port, serve);
+  ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
+  auto count_with = [&](int64_t user, const std::string& needle) {
+    int n = 0;
+    for (auto& m : bot_messages_of(telegram, user)) n += m.value("text", "").find(needle) != std::string::npos;
+    return n;
+  };
+  auto last_of = [&](int64_t user) {
+    auto all = bot_messages_of(telegram, user);
+    return all.empty() ? json::object() : all.back();
+  };
+  auto say = [&](int64_t user, const std::string& text, const std::string& language = "en") {
+    telegram.client("/client/send_message",
+                    {{"user_id", user}, {"first_name", "U"}, {"language_code", language}, {"text", text}});
+  };
+  auto press = [&](int64_t user, int64_t message, const std::string& data) {
+    telegram.client("/client/press", {{"user_id", user}, {"message_id", message}, {"data", data}});
+  };
+  // The admin is not asked.
+  say(admin, "/start");
+  ASSERT_TRUE(eventually([&] { return count_with(admin, "Main menu") > 0; })) << serve.output().substr(0, 3000);
+  EXPECT_EQ(count_with(admin, "Terms of service"), 0);
+
+  say(newcomer, "/start ref_" + bot::referral_code_for(admin));
+  ASSERT_TRUE(eventually([&] { return count_with(newcomer, "Terms of service") == 1; }))
+      << bot_messages_of(telegram, newcomer);
+  json terms = last_of(newcomer);
+  EXPECT_NE(terms["text"].get<std::string>().find("No spam &lt;ever&gt;.\n2. One account"), std::string::npos)
+      << terms.dump();
+  EXPECT_EQ(terms["reply_markup"]["inline_keyboard"][0][0]["callback_data"], "1:rules:1") << terms.dump();
+  EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT referrer_id FROM users WHERE id = 7101"), "7100");
+  // Anything else gets the terms again: a message, and a button of an older menu (its spinner stopped).
+  say(newcomer, "/buy");
+  ASSERT_TRUE(eventually([&] { return count_with(newcomer, "Terms of service") == 2; }));
+  press(newcomer, terms["message_id"], "1:m:sub");
+  ASSERT_TRUE(eventually([&] { return count_with(newcomer, "Terms of service") == 3; }));
+  ASSERT_TRUE(eventually([&] {
+    return !telegram.client("/client/callback_answers?user_id=" + std::to_string(newcomer))["answers"].empty();
+  }));
+  EXPECT_EQ(count_with(newcomer, "Main menu"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE id = 7101 AND (started_at IS NOT NULL OR "
+                  "rules_accepted_version > 0)"),
+            0);
+
+  press(newcomer, terms["message_id"], "1:rules:1");
+  ASSERT_TRUE(eventually([&] { return count_with(newcomer, "a friend's invitation") == 1; }))
+      << bot_messages_of(telegram, newcomer);
+  ASSERT_TRUE(eventually([&] { return count_with(admin, "joined by your invitation") == 1; }));
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE id = 7101 AND rules_accepted_version = 1 AND "
+                  "rules_accepted_at IS NOT NULL AND started_at IS NOT NULL"),
+            1);
+  // Pressing Accept again: answered, nothing asked.
+  size_t before = bot_messages_of(telegram, newcomer).size();
+  press(newcomer, terms["message_id"], "1:rules:1");
+  say(newcomer, "/start");
+  ASSERT_TRUE(eventually([&] {
+    return bot_messages_of(telegram, newcomer).size() > before &&
+           last_of(newcomer).value("text", "").find("Main menu") != std::string::npos;
+  })) << bot_messages_of(telegram, newcomer);
+  EXPECT_EQ(count_with(newcomer, "Terms of service"), 3);
+  EXPECT_EQ(count_with(newcomer, "a friend's invitation"), 1) << "one welcome";
+  // The language screen offers the four catalogs; Chinese, then back to English.
+  int64_t menu = last_of(newcomer)["message_id"];
+  press(newcomer, menu, "1:m:lang");
+  ASSERT_TRUE(eventually([&] { return count_with(newcomer, "Choose the bot's language") == 1; }));
+  EXPECT_EQ(last_of(newcomer)["reply_markup"]["inline_keyboard"][1][1]["callback_data"], "1:lang:zh");
+  press(newcomer, menu, "1:lang:zh");
+  ASSERT_TRUE(eventually([&] { return count_with(newcomer, "主菜单") == 1; })) << bot_messages_of(telegram, newcomer);
+  EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT language FROM users WHERE id = 7101"), "zh");
+  press(newcomer, menu, "1:lang:en");
+  ASSERT_TRUE(eventually([&] { return last_of(newcomer).value("text", "").find("Main menu") != std::string::npos; }));
+
+  // In Russian.
+  say(russian, "/start", "ru");
+  ASSERT_TRUE(eventually([&] { return count_with(russian, "Условия использования") == 1; }))
+      << bot_messages_of(telegram, russian);
+  EXPECT_NE(last_of(russian)["text"].get<std::string>().find("Никакого спама"), std::string::npos);
+  // In Ukrainian, whose terms are not configured: the bot's words in Ukrainian, the terms in English.
+  constexpr int64_t ukrainian = 7103;
+  say(ukrainian, "/start", "uk");
+  ASSERT_TRUE(eventually([&] { return count_with(ukrainian, "Умови використання") == 1; }))
+      << bot_messages_of(telegram, ukrainian);
+  EXPECT_NE(last_of(ukrainian)["text"].get<std::string>().find("One account per person"), std::string::npos);
+  EXPECT_EQ(last_of(ukrainian)["reply_markup"]["inline_keyboard"][0][0]["text"], "✅ Приймаю");
+
+  // The admin's user card shows the acceptance.
+  auto card = vpnbot::testing::spawn_vpnbot({"admin", "--json", "user", "show", std::to_string(newcomer)}, e);
+  ASSERT_EQ(card.wait(Millis(20000)), 0) << card.output();
+  EXPECT_NE(card.output().find(R"("rules_accepted_version":1)"), std::string::npos) << card.output();
+
+  // Version 2: asked again at the next message, and only its own button accepts it.
+  serve.signal(SIGTERM);
+  ASSERT_EQ(serve.wait(Millis(30000)), 0);
+  e["VPNBOT_RULES_VERSION"] = "2";
+  e["VPNBOT_RULES_TEXT_EN"] = "1. No spam.\n3. No torrents.";
+  auto serve2 = spawn(e, "gateway,worker,scheduler", "all-in-one");
+  wait_healthy(port, serve2);
+  say(newcomer, "/start");
+  ASSERT_TRUE(eventually([&] { return count_with(newcomer, "The terms of service have changed") == 1; }))
+      << bot_messages_of(telegram, newcomer) << serve2.output().substr(0, 3000);
+  json changed = last_of(newcomer);
+  EXPECT_NE(changed["text"].get<std::string>().find("No torrents"), std::string::npos);
+  press(newcomer, changed["message_id"], "1:rules:1");
+  ASSERT_TRUE(eventually([&] { return count_with(newcomer, "The terms of service have changed") == 2; }));
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE id = 7101 AND rules_accepted_version = 1"), 1);
+  before = bot_messages_of(telegram, newcomer).size();
+  press(newcomer, changed["message_id"], "1:rules:2");
+  ASSERT_TRUE(eventually([&] {
+    return bot_messages_of(telegram, newcomer).size() > before &&
+           last_of(newcomer).value("text", "").find("Main menu") != std::string::npos;
+  })) << bot_messages_of(telegram, newcomer);
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE id = 7101 AND rules_accepted_version = 2"), 1);
+  EXPECT_EQ(count_with(newcomer, "a friend's invitation"), 1) << "not welcomed twice";
+  EXPECT_EQ(count_with(admin, "joined by your invitation"), 1) << "the inviter told once";
+  EXPECT_EQ(count("SELECT count(*) FROM tg_inbox WHERE state = 'failed'"), 0);
+  serve2.signal(SIGTERM);
+  EXPECT_EQ(serve2.wait(Millis(30000)), 0);
 }
 
 // The worker is SIGKILLed while the receipts and configs of paid orders are in flight to a slow Bot API (1.5 s per

@@ -25,6 +25,32 @@ TEST_F(PoolTest, QueryWithParametersAndTypes) {
   EXPECT_EQ(r.get<std::optional<int>>(0, "n"), 42);
 }
 
+TEST_F(PoolTest, ARowReadsIntoFieldsInSelectOrder) {
+  auto pool = make_pool();
+  auto r =
+      run(pool->query("SELECT 7::bigint, 'x'::text, NULL::int, 3::int, true, to_json(ARRAY['a', 'b']), "
+                      "to_json(ARRAY[1, 2]::bigint[])"));
+  int64_t id = 0;
+  std::string text;
+  std::optional<int> missing = 5, present;
+  bool flag = false;
+  std::vector<std::string> words;
+  std::vector<int64_t> numbers;
+  r.read(0, id, text, missing, present, flag, words, numbers);
+  EXPECT_EQ(id, 7);
+  EXPECT_EQ(text, "x");
+  EXPECT_EQ(missing, std::nullopt);
+  EXPECT_EQ(present, 3);
+  EXPECT_TRUE(flag);
+  EXPECT_EQ(words, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(numbers, (std::vector<int64_t>{1, 2}));
+  int extra = 0;
+  EXPECT_THROW(r.read(0, id, text, missing, present, flag, words, numbers, extra), std::runtime_error)
+      << "a mapper reading more columns than the select list has is a clear error";
+  int not_null = 0;
+  EXPECT_THROW(r.read_from(0, 2, not_null), std::runtime_error) << "NULL into a plain field";
+}
+
 TEST_F(PoolTest, SqlInjectionIsJustData) {
   auto pool = make_pool();
   run(pool->query("CREATE TABLE t (v text)"));

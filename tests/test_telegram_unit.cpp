@@ -42,7 +42,7 @@ TEST(Callback, OldOrForeignButtonsAreExpiredNotErrors) {
 TEST(I18n, EveryKeyIsInEveryCatalogWithTheSameShape) {
   const auto& catalog = bot::Catalog::embedded();
   auto languages = catalog.languages();
-  ASSERT_EQ(languages, (std::vector<std::string>{"en", "ru"}));
+  ASSERT_EQ(languages, (std::vector<std::string>{"en", "ru", "uk", "zh"}));
   for (const auto& a : languages)
     for (const auto& b : languages)
       for (const auto& key : catalog.keys(a)) {
@@ -68,8 +68,49 @@ TEST(I18n, PlaceholdersMatchAcrossLanguages) {
       for (auto& [_, v] : e.items()) scan(v.get<std::string>());
     return out;
   };
-  for (const auto& key : catalog.keys("en"))
-    EXPECT_EQ(placeholders(*catalog.entry("en", key)), placeholders(*catalog.entry("ru", key))) << key;
+  for (const auto& language : catalog.languages())
+    for (const auto& key : catalog.keys("en"))
+      EXPECT_EQ(placeholders(*catalog.entry("en", key)), placeholders(*catalog.entry(language, key)))
+          << language << ": " << key;
+}
+
+// Every counted phrase of every catalog has each form its language's plural rule picks (n = 0..1000), so no count
+// falls back to another form or shows the key.
+TEST(I18n, EveryPluralPhraseHasTheFormsItsLanguageNeeds) {
+  const auto& catalog = bot::Catalog::embedded();
+  for (const auto& language : catalog.languages()) {
+    std::set<std::string> needed;
+    for (int64_t n = 0; n <= 1000; ++n) needed.insert(bot::plural_category(language, n));
+    for (const auto& key : catalog.keys(language)) {
+      const auto* e = catalog.entry(language, key);
+      if (!e->is_object()) continue;
+      for (const auto& form : needed) EXPECT_TRUE(e->contains(form)) << language << ": " << key << " lacks " << form;
+    }
+  }
+  EXPECT_EQ(std::set<std::string>({"one", "few", "many"}), [] {
+    std::set<std::string> s;
+    for (int64_t n = 0; n <= 1000; ++n) s.insert(bot::plural_category("uk", n));
+    return s;
+  }());
+}
+
+TEST(I18n, UkrainianAndChinesePluralsAndLanguageCodes) {
+  const auto& c = bot::Catalog::embedded();
+  EXPECT_EQ(c.plural("uk", "plural.days", 1), "1 день");
+  EXPECT_EQ(c.plural("uk", "plural.days", 3), "3 дні");
+  EXPECT_EQ(c.plural("uk", "plural.days", 5), "5 днів");
+  EXPECT_EQ(c.plural("uk", "plural.days", 11), "11 днів");
+  EXPECT_EQ(c.plural("uk", "plural.days", 21), "21 день");
+  EXPECT_EQ(c.plural("uk", "plural.days", 24), "24 дні");
+  EXPECT_EQ(c.plural("zh", "plural.days", 1), "1 天");
+  EXPECT_EQ(c.plural("zh", "plural.days", 30), "30 天");
+  EXPECT_EQ(c.text("zh", "menu.buy"), "🛒 购买 VPN");
+  EXPECT_EQ(bot::Catalog::normalize_language("uk"), "uk");
+  EXPECT_EQ(bot::Catalog::normalize_language("zh-hans"), "zh");
+  EXPECT_EQ(bot::Catalog::normalize_language("zh-hant"), "zh");
+  EXPECT_EQ(bot::Catalog::normalize_language("be"), "ru");
+  EXPECT_EQ(bot::Catalog::normalize_language("de"), "en");
+  EXPECT_TRUE(c.has_language("uk") && c.has_language("zh") && !c.has_language("de"));
 }
 
 TEST(I18n, RussianPluralForms) {

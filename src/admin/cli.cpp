@@ -4,6 +4,7 @@
 
 #include "admin/billing_cli.hpp"
 #include "admin/broadcast_cli.hpp"
+#include "admin/maintenance_cli.hpp"
 #include "admin/run_db.hpp"
 
 #include <unistd.h>
@@ -128,6 +129,7 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
 
   auto billing_runner = add_billing_commands(*admin, json_out, actor_id);
   auto broadcast_runner = add_broadcast_commands(*admin, json_out, actor_id);
+  auto maintenance_runner = add_maintenance_commands(*admin, json_out, actor_id);
 
   auto* agent = app.add_subcommand("wg-agent", "Apply one node's peers to its WireGuard interface (CAP_NET_ADMIN)");
   agent->add_option("--config", config_file, "TOML config file")->check(CLI::ExistingFile);
@@ -178,6 +180,7 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
     if (!*admin) return std::nullopt;
     if (auto rc = billing_runner(config)) return rc;
     if (auto rc = broadcast_runner(config)) return rc;
+    if (auto rc = maintenance_runner(config)) return rc;
     bool as_json = *json_out;
     if (*node_add)
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {

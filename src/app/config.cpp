@@ -19,7 +19,7 @@ ConfigSchema schema_of(Config& config) {
   return schema;
 }
 
-// Rules that span sections.
+// Rules that span keys or sections.
 void check_combinations(const Config& config) {
   const auto& tg = config.telegram;
   if (tg.mode != "off" && tg.token.empty())
@@ -32,6 +32,8 @@ void check_combinations(const Config& config) {
     if (config.http.public_url.empty())
       throw ConfigError("config: public_url (env VPNBOT_PUBLIC_URL) is required in webhook mode");
   }
+  if (config.bot.rules_version > 0 && config.bot.rules_text_en.empty())
+    throw ConfigError("config: rules_text_en (env VPNBOT_RULES_TEXT_EN) is required when rules_version is set");
 }
 
 }  // namespace

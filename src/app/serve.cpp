@@ -232,6 +232,12 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
       bot_options.default_device_limit = config.billing.trial_device_limit;
       bot_options.public_url = config.http.public_url;
       bot_options.panel_apps = remnawave::parse_client_apps(config.vpn.panel_apps);
+      bot_options.time_zone = config.bot.time_zone;
+      bot_options.rules_version = config.bot.rules_version;
+      bot_options.rules_text = {{"en", config.bot.rules_text_en},
+                                {"ru", config.bot.rules_text_ru},
+                                {"uk", config.bot.rules_text_uk},
+                                {"zh", config.bot.rules_text_zh}};
       the_bot = &runtime.add<Holder<bot::Bot>>("bot", std::move(bot_options), bot::Catalog::embedded()).get();
       billing_deps.notifier = the_bot->notifier();
       after_provision = [the_bot](db::Transaction& tx, int64_t user_id, int64_t peer_id, bool) {

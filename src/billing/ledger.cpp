@@ -119,13 +119,15 @@ awaitable<Totals> Ledger::totals(db::Transaction& tx, int64_t user_id) {
 
 awaitable<std::vector<LedgerLine>> Ledger::recent(db::Transaction& tx, int64_t user_id, int limit) {
   auto r = co_await tx.exec(
-      "SELECT account, source, coalesce(note, ''), to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), amount "
+      "SELECT account, source, coalesce(note, ''), to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), "
+      "amount "
       "FROM ledger WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
       user_id, limit);
   std::vector<LedgerLine> out;
-  for (int i = 0; i < r.rows(); ++i)
-    out.push_back({r.get<std::string>(i, 0), r.get<std::string>(i, 1), r.get<std::string>(i, 2),
-                   r.get<std::string>(i, 3), r.get<int64_t>(i, 4)});
+  for (int i = 0; i < r.rows(); ++i) {
+    auto& line = out.emplace_back();
+    r.read(i, line.account, line.source, line.note, line.created_at, line.amount);
+  }
   co_return out;
 }
 

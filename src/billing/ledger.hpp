@@ -24,7 +24,7 @@ struct Totals {
 };
 
 struct LedgerLine {
-  std::string account, source, note, created_at;
+  std::string account, source, note, created_at;  // created_at: "YYYY-MM-DD HH:MM" UTC
   int64_t amount = 0;
 };
 

@@ -19,24 +19,9 @@ constexpr const char* kOrderColumns =
 
 Order read_order(const db::Result& r, int i) {
   Order o;
-  o.id = r.get<int64_t>(i, 0);
-  o.user_id = r.get<int64_t>(i, 1);
-  o.plan_id = r.get<int64_t>(i, 2);
-  o.provider = r.get<std::string>(i, 3);
-  o.amount = r.get<int64_t>(i, 4);
-  o.currency = r.get<std::string>(i, 5);
-  o.value_rub = r.get<int64_t>(i, 6);
-  o.days = r.get<int>(i, 7);
-  o.device_limit = r.get<int>(i, 8);
-  o.promo_id = r.get<std::optional<int64_t>>(i, 9);
-  o.discount_rub = r.get<int64_t>(i, 10);
-  o.bonus_days = r.get<int>(i, 11);
-  o.state = r.get<std::string>(i, 12);
-  o.provider_payment_id = r.get<std::optional<std::string>>(i, 13);
-  o.confirmation_url = r.get<std::optional<std::string>>(i, 14);
-  o.expires_at = r.get<std::string>(i, 15);
-  o.save_method = r.get<bool>(i, 16);
-  o.payment_method_id = r.get<std::optional<std::string>>(i, 17);
+  r.read(i, o.id, o.user_id, o.plan_id, o.provider, o.amount, o.currency, o.value_rub, o.days, o.device_limit,
+         o.promo_id, o.discount_rub, o.bonus_days, o.state, o.provider_payment_id, o.confirmation_url, o.expires_at,
+         o.save_method, o.payment_method_id);
   return o;
 }
 

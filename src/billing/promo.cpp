@@ -9,32 +9,14 @@ namespace vpnbot::billing {
 namespace {
 
 constexpr const char* kColumns =
-    "id, code, kind, value, unlock_plan_id, coalesce(array_to_string(plan_ids, ','), ''), max_uses, uses, "
+    "id, code, kind, value, unlock_plan_id, coalesce(to_json(plan_ids), '[]'::json), max_uses, uses, "
     "max_per_user, to_char(valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
     "to_char(valid_until AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), first_purchase_only, active";
 
 PromoCode read_promo(const db::Result& r, int i) {
   PromoCode p;
-  p.id = r.get<int64_t>(i, 0);
-  p.code = r.get<std::string>(i, 1);
-  p.kind = r.get<std::string>(i, 2);
-  p.value = r.get<int64_t>(i, 3);
-  p.unlock_plan_id = r.get<std::optional<int64_t>>(i, 4);
-  std::string ids = r.get<std::string>(i, 5);
-  size_t start = 0;
-  while (start < ids.size()) {
-    auto comma = ids.find(',', start);
-    if (comma == std::string::npos) comma = ids.size();
-    p.plan_ids.push_back(std::stoll(ids.substr(start, comma - start)));
-    start = comma + 1;
-  }
-  p.max_uses = r.get<std::optional<int>>(i, 6);
-  p.uses = r.get<int>(i, 7);
-  p.max_per_user = r.get<int>(i, 8);
-  p.valid_from = r.get<std::optional<std::string>>(i, 9);
-  p.valid_until = r.get<std::optional<std::string>>(i, 10);
-  p.first_purchase_only = r.get<bool>(i, 11);
-  p.active = r.get<bool>(i, 12);
+  r.read(i, p.id, p.code, p.kind, p.value, p.unlock_plan_id, p.plan_ids, p.max_uses, p.uses, p.max_per_user,
+         p.valid_from, p.valid_until, p.first_purchase_only, p.active);
   return p;
 }
 

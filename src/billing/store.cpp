@@ -11,19 +11,8 @@ constexpr const char* kPlanColumns =
 
 Plan read_plan(const db::Result& r, int i) {
   Plan p;
-  p.id = r.get<int64_t>(i, 0);
-  p.code = r.get<std::string>(i, 1);
-  p.title = r.get<nlohmann::json>(i, 2);
-  p.days = r.get<int>(i, 3);
-  p.price_rub = r.get<int64_t>(i, 4);
-  p.price_stars = r.get<int64_t>(i, 5);
-  p.device_limit = r.get<int>(i, 6);
-  p.hidden = r.get<bool>(i, 7);
-  p.active = r.get<bool>(i, 8);
-  p.sort = r.get<int>(i, 9);
-  p.traffic_gb = r.get<std::optional<int>>(i, 10);
-  p.panel_devices = r.get<std::optional<int>>(i, 11);
-  p.backend = r.get<std::string>(i, 12);
+  r.read(i, p.id, p.code, p.title, p.days, p.price_rub, p.price_stars, p.device_limit, p.hidden, p.active, p.sort,
+         p.traffic_gb, p.panel_devices, p.backend);
   return p;
 }
 
@@ -40,15 +29,8 @@ constexpr const char* kSubscriptionColumns =
 
 Subscription read_subscription(const db::Result& r, int i) {
   Subscription s;
-  s.id = r.get<int64_t>(i, 0);
-  s.user_id = r.get<int64_t>(i, 1);
-  s.plan_id = r.get<std::optional<int64_t>>(i, 2);
-  s.expires_at = r.get<std::string>(i, 3);
-  s.seconds_left = r.get<int64_t>(i, 4);
-  s.active = r.get<bool>(i, 5);
-  s.device_limit = r.get<int>(i, 6);
-  s.trial_only = r.get<bool>(i, 7);
-  s.auto_renew = r.get<bool>(i, 8);
+  r.read(i, s.id, s.user_id, s.plan_id, s.expires_at, s.seconds_left, s.active, s.device_limit, s.trial_only,
+         s.auto_renew);
   return s;
 }
 

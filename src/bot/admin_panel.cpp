@@ -12,6 +12,7 @@
 #include "bot/context.hpp"
 #include "broadcast/broadcasts.hpp"
 #include "core/log.hpp"
+#include "ops/maintenance.hpp"
 #include "ops/operations.hpp"
 #include "ops/stats.hpp"
 #include "ops/user_card.hpp"
@@ -43,10 +44,10 @@ std::optional<int64_t> to_int(const std::string& s) {
 // Arguments each admin callback takes (the route table the admin-only test walks).
 const std::map<std::string, size_t>& admin_routes() {
   static const std::map<std::string, size_t> routes{
-      {"home", 0},   {"st", 0},   {"find", 0},  {"u", 1},     {"gd", 2},   {"ban", 1},  {"unban", 1},
-      {"bal", 1},    {"rf", 1},   {"rfy", 1},   {"plans", 0}, {"pa", 2},   {"padd", 0}, {"pedit", 0},
-      {"promos", 0}, {"po", 2},   {"poadd", 0}, {"nodes", 0}, {"ns", 2},   {"bc", 0},   {"bcn", 1},
-      {"bcs", 1},    {"bcgo", 1}, {"bcp", 1},   {"bcx", 1},   {"audit", 0}};
+      {"home", 0},   {"st", 0},   {"find", 0},  {"u", 1},     {"gd", 2},    {"ban", 1},  {"unban", 1},
+      {"bal", 1},    {"rf", 1},   {"rfy", 1},   {"plans", 0}, {"pa", 2},    {"padd", 0}, {"pedit", 0},
+      {"promos", 0}, {"po", 2},   {"poadd", 0}, {"nodes", 0}, {"ns", 2},    {"bc", 0},   {"bcn", 1},
+      {"bcs", 1},    {"bcgo", 1}, {"bcp", 1},   {"bcx", 1},   {"audit", 0}, {"mt", 0},   {"mts", 1}};
   return routes;
 }
 
@@ -88,8 +89,7 @@ awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::stri
     rows = {{admin_button("🔄 Refresh", {"st"})}, {back_to({"home"})}};
   } else if (name == "find") {
     json awaiting{{"await", "admin_find"}};
-    co_await Users::set_conversation(ctx.tx, ctx.user.id, awaiting);
-    ctx.user.conversation = awaiting;
+    co_await expect_reply(ctx, std::move(awaiting));
     text = "🔎 Send a user id or @username.";
     rows = {{back_to({"home"})}};
   } else if (name == "u" && screen.size() > 1) {
@@ -140,16 +140,14 @@ awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::stri
     rows.push_back({back_to({"home"})});
   } else if (name == "padd") {
     json awaiting{{"await", "admin_plan"}};
-    co_await Users::set_conversation(ctx.tx, ctx.user.id, awaiting);
-    ctx.user.conversation = awaiting;
+    co_await expect_reply(ctx, std::move(awaiting));
     text =
         "Send the new plan as:\n<code>CODE DAYS PRICE_RUB PRICE_STARS DEVICES Title</code>\n"
         "e.g. <code>m3 90 499 250 3 3 months</code>";
     rows = {{back_to({"plans"})}};
   } else if (name == "pedit") {
     json awaiting{{"await", "admin_plan_set"}};
-    co_await Users::set_conversation(ctx.tx, ctx.user.id, awaiting);
-    ctx.user.conversation = awaiting;
+    co_await expect_reply(ctx, std::move(awaiting));
     text =
         "Send <code>CODE FIELD VALUE</code>. FIELD: price_rub, price_stars, days, device_limit, hidden, active, "
         "sort, title_en, title_ru. e.g. <code>month price_rub 249</code>";
@@ -169,8 +167,7 @@ awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::stri
     rows.push_back({back_to({"home"})});
   } else if (name == "poadd") {
     json awaiting{{"await", "admin_promo"}};
-    co_await Users::set_conversation(ctx.tx, ctx.user.id, awaiting);
-    ctx.user.conversation = awaiting;
+    co_await expect_reply(ctx, std::move(awaiting));
     text =
         "Send the new promo code as:\n<code>CODE KIND VALUE [MAX_USES]</code>\nKIND: percent, fixed (roubles), "
         "days, balance (roubles). e.g. <code>SPRING percent 15 500</code>";
@@ -198,8 +195,7 @@ awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::stri
     rows.push_back({back_to({"home"})});
   } else if (name == "bcn" && screen.size() > 1) {
     json awaiting{{"await", "admin_broadcast"}, {"audience", screen[1]}};
-    co_await Users::set_conversation(ctx.tx, ctx.user.id, awaiting);
-    ctx.user.conversation = awaiting;
+    co_await expect_reply(ctx, std::move(awaiting));
     text = "Send the message for <b>" + html_escape(screen[1]) +
            "</b> (HTML formatting). You will get a preview before anything is sent.";
     rows = {{back_to({"bc"})}};
@@ -221,6 +217,17 @@ awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::stri
       rows.push_back({admin_button("🔄 Refresh", {"bcs", sid})});
     }
     rows.push_back({back_to({"bc"})});
+  } else if (name == "mt") {
+    auto maintenance = co_await ops::Maintenance::current(ctx.tx);
+    text = fmt::format("🚧 <b>Maintenance</b>: {} (since {} UTC)\n\n", maintenance.on ? "ON" : "off",
+                       maintenance.changed_at);
+    text += maintenance.on ? "Users get the maintenance notice; admins, webhooks and payments work as always."
+                           : "Turning it on answers users with a maintenance notice while admins keep working; "
+                             "payments are still accepted and processed.";
+    if (maintenance.message) text += "\nMessage: " + html_escape(*maintenance.message);
+    text += "\n(A message for users: <code>vpnbot admin maintenance on --message ...</code>)";
+    rows = {{admin_button(maintenance.on ? "✅ Turn off" : "🚧 Turn on", {"mts", maintenance.on ? "0" : "1"})},
+            {back_to({"home"})}};
   } else if (name == "audit") {
     auto entries = co_await ops::Audit::recent(ctx.tx, 15);
     text = "📜 <b>Audit log</b> (newest first)\n";
@@ -231,11 +238,14 @@ awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::stri
     if (entries.empty()) text += "\nempty";
     rows = {{back_to({"home"})}};
   } else {
+    auto maintenance = co_await ops::Maintenance::current(ctx.tx);
     text = "🛠 <b>Admin panel</b>";
+    if (maintenance.on) text += "\n🚧 Maintenance is ON: users get the maintenance notice.";
     rows = {{admin_button("📊 Statistics", {"st"}), admin_button("🔎 Find user", {"find"})},
             {admin_button("💳 Plans", {"plans"}), admin_button("🎟 Promo codes", {"promos"})},
             {admin_button("🖥 Nodes", {"nodes"}), admin_button("📣 Broadcast", {"bc"})},
-            {admin_button("📜 Audit log", {"audit"})},
+            {admin_button("📜 Audit log", {"audit"}),
+             admin_button(maintenance.on ? "🚧 Maintenance: ON" : "🚧 Maintenance", {"mt"})},
             {button(t(ctx, "common.back"), encode_callback("m", {"menu"}))}};
   }
   bool prompting = ctx.user.conversation.is_object() &&
@@ -292,8 +302,7 @@ awaitable<void> Bot::on_admin_callback(Context& ctx, const std::string& query_id
       next = {"u", args[1]};
     } else if (verb == "bal") {
       json awaiting{{"await", "admin_balance"}, {"user", to_int(args[1]).value_or(0)}};
-      co_await Users::set_conversation(ctx.tx, ctx.user.id, awaiting);
-      ctx.user.conversation = awaiting;
+      co_await expect_reply(ctx, std::move(awaiting));
       json markup = keyboard({{back_to({"u", args[1]})}});
       co_await telegram::Outbox::enqueue(ctx.tx, answer);
       std::string prompt =
@@ -315,6 +324,11 @@ awaitable<void> Bot::on_admin_callback(Context& ctx, const std::string& query_id
     } else if (verb == "po") {
       co_await ops::Operations::set_promo_active(ctx.tx, actor, args[1], args[2] == "1");
       next = {"promos"};
+    } else if (verb == "mts") {
+      if (args[1] != "0" && args[1] != "1") throw std::invalid_argument("maintenance is 0 or 1");
+      bool changed = co_await ops::Maintenance::set(ctx.tx, actor, args[1] == "1", std::nullopt);
+      notice = !changed ? "Already so" : args[1] == "1" ? "Maintenance is on" : "Maintenance is off";
+      next = {"mt"};
     } else if (verb == "ns") {
       co_await ops::Operations::set_node_state(ctx.tx, actor, args[1], args[2]);
       next = {"nodes"};
@@ -346,7 +360,7 @@ awaitable<void> Bot::on_admin_callback(Context& ctx, const std::string& query_id
     notice = e.what();
     next = {"home"};
   }
-  if (!notice.empty()) answer.payload["text"] = notice.substr(0, 190);
+  if (!notice.empty()) answer.payload["text"] = utf8_prefix(notice, 200);
   co_await telegram::Outbox::enqueue(ctx.tx, answer);
   co_await show_admin_screen(ctx, next, message_id);
 }

@@ -7,6 +7,7 @@
 #include "bot/context.hpp"
 #include "bot/update_shape.hpp"
 #include "core/log.hpp"
+#include "ops/maintenance.hpp"
 #include "vpn/client_config.hpp"
 #include "vpn/store.hpp"
 
@@ -91,7 +92,7 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
       text = t(ctx, "screen.configs.title");
       std::vector<std::vector<json>> rows;
       for (const auto& c : configs) {
-        std::string seen = c.last_handshake ? t(ctx, "config.handshake.at", {{"time", *c.last_handshake}})
+        std::string seen = c.last_handshake ? t(ctx, "config.handshake.at", {{"time", clock_.show(*c.last_handshake)}})
                                             : t(ctx, "config.handshake.never");
         text += "\n" + t(ctx, "config.line",
                          {{"flag", flag(c.country_code)},
@@ -110,7 +111,7 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
     }
   } else if (screen == "promo") {
     json awaiting{{"await", "promo_code"}};
-    co_await Users::set_conversation(ctx.tx, ctx.user.id, awaiting);
+    co_await expect_reply(ctx, std::move(awaiting));
     text = t(ctx, "screen.promo.ask");
     markup = keyboard({{button(t(ctx, "common.back"), encode_callback("m", {"menu"}))}});
   } else if (screen.rfind("rekey:", 0) == 0) {
@@ -133,6 +134,7 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
     text = t(ctx, "screen.language");
     markup = keyboard(
         {{button("🇬🇧 English", encode_callback("lang", {"en"})), button("🇷🇺 Русский", encode_callback("lang", {"ru"}))},
+         {button("🇺🇦 Українська", encode_callback("lang", {"uk"})), button("🇨🇳 中文", encode_callback("lang", {"zh"}))},
          {button(t(ctx, "common.back"), encode_callback("m", {"menu"}))}});
   } else {
     text = t(ctx, "menu.title");
@@ -175,23 +177,47 @@ awaitable<void> Bot::handle_update(db::Transaction& tx, const telegram::InboxUpd
   Context ctx{tx, std::move(user), *update.chat_id, update.update_id};
   if (ctx.user.banned) {
     std::string notice = t(ctx, "banned.notice");
-    if (update.kind == "pre_checkout_query") {
-      OutMessage refusal;
-      refusal.chat_id = ctx.chat_id;
-      refusal.method = "answerPreCheckoutQuery";
-      refusal.priority = telegram::kPriorityReply + 10;
-      refusal.payload = {{"pre_checkout_query_id", body.value("id", "")}, {"ok", false}, {"error_message", notice}};
-      co_await telegram::Outbox::enqueue(tx, refusal);
-    } else if (update.kind == "callback_query") {
-      OutMessage answer;
+    co_await answer_with_notice(ctx, update.kind, body, std::move(notice));
+    co_return;
+  }
+  // Maintenance: users get a notice, admins keep working, and payments keep flowing (a pre-checkout is still
+  // accepted and a successful payment still granted: the user has paid or is paying).
+  bool payment =
+      update.kind == "pre_checkout_query" || (update.kind == "message" && body.contains("successful_payment"));
+  if (!payment && !is_admin(ctx)) {
+    auto maintenance = co_await ops::Maintenance::current(tx);
+    if (maintenance.on) {
+      co_await keep_start_of(ctx, update.kind, body);
+      std::string notice = t(ctx, "maintenance.notice");
+      if (maintenance.message && !maintenance.message->empty()) notice += "\n\n" + html_escape(*maintenance.message);
+      co_await answer_with_notice(ctx, update.kind, body, std::move(notice));
+      co_return;
+    }
+  }
+  // Terms of service: nothing but their Accept button (and payments already under way) until the current version
+  // is accepted. Admins are not asked: they run the bot.
+  if (!payment && !is_admin(ctx) && ctx.user.rules_accepted_version < options_.rules_version) {
+    std::optional<DecodedCallback> pressed;
+    if (update.kind == "callback_query") {
+      pressed = decode_callback(body.value("data", ""));
+      OutMessage answer;  // stops the button's spinner; what follows is a message
       answer.chat_id = ctx.chat_id;
       answer.method = "answerCallbackQuery";
-      answer.payload = {{"callback_query_id", body.value("id", "")}, {"text", notice}};
+      answer.payload = {{"callback_query_id", body.value("id", "")}};
       co_await telegram::Outbox::enqueue(tx, answer);
-    } else {
-      json no_markup;
-      co_await reply(ctx, std::move(notice), std::move(no_markup));
     }
+    bool accepts = pressed && pressed->status == CallbackStatus::ok && pressed->callback.action == "rules" &&
+                   pressed->callback.args.size() == 1 &&
+                   pressed->callback.args[0] == std::to_string(options_.rules_version);
+    if (!accepts) {
+      co_await keep_start_of(ctx, update.kind, body);
+      co_await show_rules(ctx);
+      co_return;
+    }
+    co_await Users::accept_rules(tx, ctx.user.id, options_.rules_version);
+    ctx.user.rules_accepted_version = options_.rules_version;
+    // What the user came for: the welcome at a first start, else the menu.
+    co_await on_command(ctx, "start", "");
     co_return;
   }
   if (update.kind == "pre_checkout_query")
@@ -200,6 +226,54 @@ awaitable<void> Bot::handle_update(db::Transaction& tx, const telegram::InboxUpd
     co_await on_message(ctx, body);
   else
     co_await on_callback(ctx, body);
+}
+
+awaitable<void> Bot::answer_with_notice(Context& ctx, const std::string& kind, const json& body, std::string notice) {
+  if (kind == "pre_checkout_query") {
+    OutMessage refusal;
+    refusal.chat_id = ctx.chat_id;
+    refusal.method = "answerPreCheckoutQuery";
+    refusal.priority = telegram::kPriorityReply + 10;
+    refusal.payload = {{"pre_checkout_query_id", body.value("id", "")}, {"ok", false}, {"error_message", notice}};
+    co_await telegram::Outbox::enqueue(ctx.tx, refusal);
+  } else if (kind == "callback_query") {
+    OutMessage answer;
+    answer.chat_id = ctx.chat_id;
+    answer.method = "answerCallbackQuery";
+    // A callback answer shows at most 200 characters; the notice without the operator's message fits.
+    answer.payload = {
+        {"callback_query_id", body.value("id", "")}, {"text", utf8_prefix(notice, 200)}, {"show_alert", true}};
+    co_await telegram::Outbox::enqueue(ctx.tx, answer);
+  } else {
+    json no_markup;
+    co_await reply(ctx, std::move(notice), std::move(no_markup));
+  }
+}
+
+awaitable<void> Bot::show_rules(Context& ctx) {
+  auto text_of = options_.rules_text.find(ctx.user.language);
+  const std::string& rules =
+      text_of != options_.rules_text.end() && !text_of->second.empty() ? text_of->second : options_.rules_text.at("en");
+  std::string text = t(ctx, ctx.user.rules_accepted_version > 0 ? "rules.changed" : "rules.title") + "\n\n" +
+                     html_escape(rules) + "\n\n" + t(ctx, "rules.ask");
+  json markup =
+      keyboard({{button(t(ctx, "rules.accept"), encode_callback("rules", {std::to_string(options_.rules_version)}))}});
+  co_await reply(ctx, std::move(text), std::move(markup));
+}
+
+awaitable<void> Bot::keep_start_of(Context& ctx, const std::string& kind, const json& body) {
+  if (kind != "message" || !body.contains("text") || !body["text"].is_string()) co_return;
+  auto [command, argument] = split_command(body["text"].get<std::string>());
+  if (command != "start") co_return;
+  // A referral link opened during maintenance still counts; the user is not marked started, so the first /start
+  // after maintenance still welcomes them and tells the inviter.
+  std::string code = argument.rfind("ref_", 0) == 0 ? argument.substr(4, 32) : "";
+  co_await Users::record_referral(ctx.tx, ctx.user.id, code);
+}
+
+awaitable<void> Bot::expect_reply(Context& ctx, json awaiting) {
+  co_await Users::set_conversation(ctx.tx, ctx.user.id, awaiting);
+  ctx.user.conversation = std::move(awaiting);
 }
 
 awaitable<void> Bot::on_message(Context& ctx, const json& message) {
@@ -324,6 +398,9 @@ awaitable<void> Bot::on_callback(Context& ctx, const json& query) {
       if (peer_id) deliver = peer_id;
       notice = t(ctx, peer_id ? "config.sending" : "error.menu_expired");
     }
+  } else if (decoded.callback.action == "rules") {
+    notice = t(ctx, "rules.already");  // an Accept button pressed again: the terms are accepted, go on
+    message_id.reset();                // and the terms stay readable above a fresh menu
   } else if (decoded.callback.action == "xr") {
     notice = co_await on_xray_callback(ctx, decoded.callback.args, screen);
   } else if (shop_actions().count(decoded.callback.action)) {
@@ -332,7 +409,7 @@ awaitable<void> Bot::on_callback(Context& ctx, const json& query) {
     screen.clear();
     for (size_t i = 0; i < next.size(); ++i) screen += (i ? ":" : "") + next[i];
   } else if (decoded.callback.action == "lang" && !decoded.callback.args.empty() &&
-             (decoded.callback.args[0] == "en" || decoded.callback.args[0] == "ru")) {
+             catalog_.has_language(decoded.callback.args[0])) {
     ctx.user.language = decoded.callback.args[0];
     co_await Users::set_language(ctx.tx, ctx.user.id, ctx.user.language);
     notice = t(ctx, "language.changed");
@@ -384,12 +461,7 @@ awaitable<void> Bot::deliver_config_to(db::Transaction& tx, int64_t user_id, int
                       {"parse_mode", "HTML"}};
   document.files.push_back({"document", vpn::client_config_filename(data.node_name, peer_id), "text/plain", conf});
   co_await telegram::Outbox::enqueue(tx, document);
-  OutMessage photo;
-  photo.chat_id = user_id;
-  photo.method = "sendPhoto";
-  photo.payload = {{"caption", catalog_.text(lang, "config.qr_caption")}};
-  photo.files.push_back({"photo", "wireguard-qr.png", "image/png", vpn::qr_png(conf)});
-  co_await telegram::Outbox::enqueue(tx, photo);
+  co_await send_qr_photo(tx, user_id, catalog_.text(lang, "config.qr_caption"), "wireguard-qr.png", conf);
 }
 
 awaitable<void> Bot::on_chat_member(db::Transaction& tx, const json& member) {

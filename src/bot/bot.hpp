@@ -1,4 +1,5 @@
 #pragma once
+#include <map>
 #include <set>
 #include <string>
 
@@ -6,6 +7,7 @@
 #include "billing/orders.hpp"
 #include "bot/i18n.hpp"
 #include "bot/users.hpp"
+#include "core/local_time.hpp"
 #include "db/pool.hpp"
 #include "telegram/dispatcher.hpp"
 #include "telegram/inbox.hpp"
@@ -16,7 +18,8 @@
 namespace vpnbot::bot {
 
 struct BotOptions {
-  std::string bot_username;  // for referral links (t.me/<username>?start=ref_<code>)
+  std::string time_zone = "Europe/Moscow";  // users see dates in it (LocalClock)
+  std::string bot_username;                 // for referral links (t.me/<username>?start=ref_<code>)
   std::set<int64_t> admin_ids;
   const vpn::SecretBox* secret_box = nullptr;  // opens stored private keys for config delivery
   billing::BillingOptions billing;
@@ -27,6 +30,9 @@ struct BotOptions {
   // Xray (Remnawave) locations: "open in <app>" buttons point at the gateway's /open page under public_url.
   std::string public_url;
   std::vector<remnawave::ClientApp> panel_apps;
+  // Terms of service accepted before anything else (0 = none); text by language, "en" required when set.
+  int rules_version = 0;
+  std::map<std::string, std::string> rules_text;
 };
 
 // An update that can never be handled (no sender, unknown shape): skipped, not retried.
@@ -38,7 +44,8 @@ class UnhandledUpdate : public telegram::SkipUpdate {
 // caller's transaction (so an update's effects, its replies and its "done" mark commit together).
 class Bot {
  public:
-  Bot(BotOptions options, const Catalog& catalog) : options_(std::move(options)), catalog_(catalog) {}
+  Bot(BotOptions options, const Catalog& catalog)
+      : options_(std::move(options)), catalog_(catalog), clock_(options_.time_zone) {}
 
   awaitable<void> handle(db::Transaction& tx, const telegram::InboxUpdate& update);
   // The apology for an update that failed every attempt, in the user's language; at most one per update.
@@ -48,6 +55,8 @@ class Bot {
   // The admin panel's callback routes ("adm:<route>:..."), for the test that walks them all as a non-admin.
   static std::set<std::string> admin_actions();
   const Catalog& catalog() const { return catalog_; }
+  // Users' dates and times, in the configured time zone.
+  const LocalClock& clock() const { return clock_; }
   // Renders billing notices (payment link, failure, receipt, refund) into the outbox, in the user's language.
   billing::BillingNotifier notifier() const;
   // Sends a config (file + QR) to its owner; used after a provisioning job created it.
@@ -67,6 +76,16 @@ class Bot {
   awaitable<void> on_command(Context& ctx, const std::string& command, const std::string& argument);
   awaitable<void> show_screen(Context& ctx, const std::string& screen, std::optional<int64_t> edit_message_id);
   awaitable<void> reply(Context& ctx, std::string text, telegram::json keyboard);
+  // The user's next text message answers `awaiting` (a prompt such as {"await": "promo_code"}).
+  static awaitable<void> expect_reply(Context& ctx, telegram::json awaiting);
+  // Answers an update the bot does not serve (a banned user, maintenance) with `notice`, in the update's own way:
+  // a refused pre-checkout, a callback answer, or a message.
+  awaitable<void> answer_with_notice(Context& ctx, const std::string& kind, const telegram::json& body,
+                                     std::string notice);
+  // The terms of service with an Accept button, for a user who has not accepted the current version.
+  awaitable<void> show_rules(Context& ctx);
+  // A /start during maintenance is recorded (with its referral code) although the menu is not shown.
+  awaitable<void> keep_start_of(Context& ctx, const std::string& kind, const telegram::json& body);
   // Sends a config as a .conf document and a QR code photo (both through the outbox, as uploads).
   awaitable<void> deliver_config(Context& ctx, int64_t peer_id);
   // The shop (bot/shop.cpp): plans, checkout, payments in Telegram Stars, subscription, balance, referral, promo.
@@ -100,6 +119,7 @@ class Bot {
 
   BotOptions options_;
   const Catalog& catalog_;
+  LocalClock clock_;
 };
 
 }  // namespace vpnbot::bot

@@ -1,9 +1,12 @@
 #pragma once
 // Internal to the bot's translation units: the per-update context and small keyboard helpers.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bot/bot.hpp"
+#include "telegram/outbox.hpp"
+#include "vpn/client_config.hpp"
 
 namespace vpnbot::bot {
 
@@ -14,6 +17,17 @@ struct Bot::Context {
   int64_t update_id = 0;
   std::string status_text;  // the "status" screen: the outcome of an action, shown in place of the menu
 };
+
+// A QR code of `content` (a config or a subscription link) as a photo with a caption.
+inline awaitable<void> send_qr_photo(db::Transaction& tx, int64_t chat_id, std::string caption, std::string filename,
+                                     const std::string& content) {
+  telegram::OutMessage photo;
+  photo.chat_id = chat_id;
+  photo.method = "sendPhoto";
+  photo.payload = {{"caption", std::move(caption)}};
+  photo.files.push_back({"photo", std::move(filename), "image/png", vpn::qr_png(content)});
+  co_await telegram::Outbox::enqueue(tx, photo);
+}
 
 inline telegram::json button(std::string text, std::string data) {
   return {{"text", std::move(text)}, {"callback_data", std::move(data)}};

@@ -10,7 +10,8 @@ namespace vpnbot::bot {
 
 std::string plural_category(std::string_view language, int64_t n) {
   uint64_t a = n < 0 ? static_cast<uint64_t>(-n) : static_cast<uint64_t>(n);
-  if (language == "ru") {
+  if (language == "zh") return "other";  // Chinese does not inflect for number
+  if (language == "ru" || language == "uk") {
     if (a % 10 == 1 && a % 100 != 11) return "one";
     if (a % 10 >= 2 && a % 10 <= 4 && (a % 100 < 12 || a % 100 > 14)) return "few";
     return "many";
@@ -45,8 +46,10 @@ Catalog::Catalog(const std::map<std::string, std::string>& files) {
 }
 
 std::string Catalog::normalize_language(std::string_view code) {
-  if (code.substr(0, 2) == "ru" || code.substr(0, 2) == "uk" || code.substr(0, 2) == "be" || code.substr(0, 2) == "kk")
-    return "ru";  // Russian is the closest catalog for these users
+  auto base = code.substr(0, 2);
+  if (base == "ru" || base == "be" || base == "kk") return "ru";  // Russian is the closest catalog for these users
+  if (base == "uk") return "uk";
+  if (base == "zh") return "zh";  // Simplified Chinese for every zh-* (Telegram sends zh-hans, zh-hant, zh-cn ...)
   return "en";
 }
 

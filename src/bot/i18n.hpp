@@ -12,7 +12,8 @@ namespace vpnbot::bot {
 // Values substituted for {name} placeholders.
 using TextArgs = std::vector<std::pair<std::string, std::string>>;
 
-// Plural category of n: "one"/"other" for English; "one"/"few"/"many" for Russian (1 день, 2 дня, 5 дней).
+// Plural category of n (CLDR's integer rules): "one"/"other" for English; "one"/"few"/"many" for Russian and
+// Ukrainian (1 день, 2 дні, 5 днів); "other" only for Chinese.
 std::string plural_category(std::string_view language, int64_t n);
 
 // The message catalogs (i18n/<lang>.json, embedded in the binary). A key maps to a string or, for counted
@@ -28,6 +29,7 @@ class Catalog {
   std::string plural(std::string_view language, std::string_view key, int64_t n, const TextArgs& args = {}) const;
 
   std::vector<std::string> languages() const;
+  bool has_language(std::string_view language) const { return catalogs_.find(language) != catalogs_.end(); }
   std::vector<std::string> keys(std::string_view language) const;
   const nlohmann::json* entry(std::string_view language, std::string_view key) const;
   static std::string normalize_language(std::string_view telegram_language_code);

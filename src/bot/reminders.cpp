@@ -57,7 +57,8 @@ ORDER BY s.id LIMIT $5)sql",
           std::string left = hours % 24 == 0 ? catalog.plural(lang, "plural.days", hours / 24)
                                              : catalog.plural(lang, "plural.hours", hours);
           std::string text = hours == 0 ? catalog.text(lang, "reminder.expired")
-                                        : catalog.text(lang, "reminder.before", {{"left", left}, {"expires", expires}});
+                                        : catalog.text(lang, "reminder.before",
+                                                       {{"left", left}, {"expires", bot.clock().show(expires)}});
           telegram::OutMessage m;
           m.chat_id = user;
           m.priority = telegram::kPriorityNotice;
@@ -165,7 +166,7 @@ awaitable<void> renew_from_balance_or_tell(db::Transaction& tx, const Bot& bot, 
     co_return;
   }
   m.payload = {{"text", declined_line + catalog.text(lang, "reminder.auto_renew_low",
-                                                     {{"expires", sub.get<std::string>(0, 2)},
+                                                     {{"expires", bot.clock().show(sub.get<std::string>(0, 2))},
                                                       {"amount", billing::format_rub(quote->price.rub)},
                                                       {"balance", billing::format_rub(totals.balance)}})},
                {"reply_markup", renew_keyboard(catalog, lang)}};

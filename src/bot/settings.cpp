@@ -4,7 +4,14 @@
 
 #include <charconv>
 
+#include "core/encoding.hpp"
+#include "core/local_time.hpp"
+
 namespace vpnbot::bot {
+namespace {
+// Telegram allows 4096 characters per message; the title and the acceptance note need the rest.
+constexpr size_t kMaxRulesCharacters = 3800;
+}  // namespace
 
 void declare_settings(ConfigSchema& schema, Settings& s) {
   schema.add("admin_ids", "list", "", false, "Telegram user ids of administrators (comma-separated).",
@@ -24,6 +31,31 @@ void declare_settings(ConfigSchema& schema, Settings& s) {
                  "A reminder missed (scheduler down) is still sent if at most this late.");
   schema.integer("auto_renew_before_ms", s.auto_renew_before_ms, 60000, 604800000,
                  "Auto-renewal from the balance happens this long before expiry.");
+  schema.string("time_zone", s.time_zone, false,
+                "The time zone users' dates and times are shown in (an IANA name: Europe/Moscow, Asia/Almaty, UTC).",
+                [](const ConfigValue& v, const std::string& name) {
+                  try {
+                    LocalClock clock(name);
+                  } catch (const std::invalid_argument& e) {
+                    v.fail(e.what());
+                  }
+                });
+  schema.integer("rules_version", s.rules_version, 0, 1000000,
+                 "Terms of service users accept before using the bot (0 = none); raising it asks every user again "
+                 "at their next message. Requires rules_text_en.");
+  auto rules_text = [](const ConfigValue& v, const std::string& text) {
+    if (utf8_length(text) > kMaxRulesCharacters)
+      v.fail(fmt::format("the terms are over {} characters (one Telegram message)", kMaxRulesCharacters));
+  };
+  schema.string("rules_text_en", s.rules_text_en, false,
+                "The terms in English, plain text (shown as written, line breaks kept), up to 3800 characters.",
+                rules_text);
+  schema.string("rules_text_ru", s.rules_text_ru, false, "The terms in Russian; English is shown when empty.",
+                rules_text);
+  schema.string("rules_text_uk", s.rules_text_uk, false, "The terms in Ukrainian; English is shown when empty.",
+                rules_text);
+  schema.string("rules_text_zh", s.rules_text_zh, false, "The terms in Chinese; English is shown when empty.",
+                rules_text);
 }
 
 }  // namespace vpnbot::bot

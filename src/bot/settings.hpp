@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/config.hpp"
@@ -12,6 +13,10 @@ struct Settings {
   std::vector<int> reminder_hours{72, 24, 0};
   int reminder_lookback_ms = 6 * 3600 * 1000;
   int auto_renew_before_ms = 12 * 3600 * 1000;
+  // Terms of service a user accepts before using the bot; raising the version asks everyone again. 0 = none.
+  int rules_version = 0;
+  std::string rules_text_en, rules_text_ru, rules_text_uk, rules_text_zh;  // plain text; empty: English is shown
+  std::string time_zone = "Europe/Moscow";                                 // users' dates and times are shown in it
 };
 void declare_settings(ConfigSchema& schema, Settings& settings);
 

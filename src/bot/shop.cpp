@@ -186,9 +186,9 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
     std::string status =
         sub->active
             ? t(ctx, "subscription.active",
-                {{"expires", sub->expires_at},
+                {{"expires", clock_.show(sub->expires_at)},
                  {"left", catalog_.plural(lang, "plural.days", std::max<int64_t>(1, sub->seconds_left / 86400))}})
-            : t(ctx, "subscription.expired", {{"expires", sub->expires_at}});
+            : t(ctx, "subscription.expired", {{"expires", clock_.show(sub->expires_at)}});
     std::string auto_state = t(ctx, sub->auto_renew ? "subscription.auto_on" : "subscription.auto_off");
     std::optional<billing::SavedMethod> card;
     if (options_.save_cards) card = co_await billing::SavedMethods::get(ctx.tx, ctx.user.id);
@@ -243,7 +243,9 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
           line.account == "balance" ? billing::format_rub(line.amount) : std::to_string(line.amount) + " pt";
       if (line.amount > 0) amount = "+" + amount;
       history += "\n" + t(ctx, "balance.history_line",
-                          {{"date", line.created_at}, {"amount", amount}, {"source", t(ctx, "ledger." + line.source)}});
+                          {{"date", clock_.show_date(line.created_at)},
+                           {"amount", amount},
+                           {"source", t(ctx, "ledger." + line.source)}});
     }
     text = t(ctx, "screen.balance",
              {{"balance", billing::format_rub(totals.balance)},
@@ -305,7 +307,7 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
     vpn::ProvisionRequest first{
         ctx.user.id, "trial:" + std::to_string(ctx.user.id), sub->id, sub->device_limit, std::nullopt, true};
     co_await vpn::enqueue_provision(ctx.tx, first);
-    std::string granted = t(ctx, "trial.granted", {{"expires", sub->expires_at}});
+    std::string granted = t(ctx, "trial.granted", {{"expires", clock_.show(sub->expires_at)}});
     json none;
     co_await reply(ctx, std::move(granted), std::move(none));
     co_return "";
@@ -485,7 +487,7 @@ awaitable<void> Bot::on_promo_code(Context& ctx, const std::string& typed) {
       auto sub = co_await billing::Subscriptions::get(ctx.tx, ctx.user.id);
       answer = t(ctx, "promo.days",
                  {{"days", catalog_.plural(lang, "plural.days", outcome.promo->value)},
-                  {"expires", sub ? sub->expires_at : ""}});
+                  {"expires", sub ? clock_.show(sub->expires_at) : ""}});
       if (sub && co_await vpn::VpnStore::live_config_count(ctx.tx, ctx.user.id) == 0) {
         vpn::ProvisionRequest first{
             ctx.user.id, "update:" + std::to_string(ctx.update_id), sub->id, sub->device_limit, std::nullopt, true};
@@ -527,7 +529,8 @@ billing::BillingNotifier Bot::notifier() const {
     std::string lang = co_await language_of(tx, order.user_id);
     std::string amount = billing::format_rub(order.amount);
     std::string text = catalog_.text(
-        lang, "payment.link", {{"order", std::to_string(order.id)}, {"amount", amount}, {"until", order.expires_at}});
+        lang, "payment.link",
+        {{"order", std::to_string(order.id)}, {"amount", amount}, {"until", clock_.show(order.expires_at)}});
     json pay = {{"text", catalog_.text(lang, "payment.pay_button", {{"amount", amount}})},
                 {"url", order.confirmation_url.value_or("")}};
     json markup = keyboard({{pay}});
@@ -550,7 +553,7 @@ billing::BillingNotifier Bot::notifier() const {
     std::string text = catalog_.text(lang, "payment.receipt",
                                      {{"order", std::to_string(order.id)},
                                       {"title", plan ? html_escape(plan->title_for(lang)) : ""},
-                                      {"expires", sub ? sub->expires_at : ""}});
+                                      {"expires", sub ? clock_.show(sub->expires_at) : ""}});
     json markup = keyboard({{button(catalog_.text(lang, "menu.configs"), encode_callback("m", {"cfg"})),
                              button(catalog_.text(lang, "menu.subscription"), encode_callback("m", {"sub"}))}});
     co_await send_to_user(tx, order.user_id, std::move(text), std::move(markup), "receipt:" + std::to_string(order.id));
@@ -558,8 +561,9 @@ billing::BillingNotifier Bot::notifier() const {
   n.refunded = [this, language_of](db::Transaction& tx, const billing::Order& order) -> awaitable<void> {
     std::string lang = co_await language_of(tx, order.user_id);
     auto sub = co_await billing::Subscriptions::get(tx, order.user_id);
-    std::string text = catalog_.text(lang, "payment.refunded",
-                                     {{"order", std::to_string(order.id)}, {"expires", sub ? sub->expires_at : ""}});
+    std::string text =
+        catalog_.text(lang, "payment.refunded",
+                      {{"order", std::to_string(order.id)}, {"expires", sub ? clock_.show(sub->expires_at) : ""}});
     json none;
     co_await send_to_user(tx, order.user_id, std::move(text), std::move(none), "refunded:" + std::to_string(order.id));
   };

@@ -7,20 +7,12 @@ namespace {
 
 constexpr const char* kColumns =
     "id, coalesce(username, ''), first_name, language, referral_code, referrer_id, reachable, banned, "
-    "started_at IS NOT NULL, conversation";
+    "started_at IS NOT NULL, coalesce(conversation, 'null'::jsonb), rules_accepted_version";
 
 User read_user(const db::Result& r, int row) {
   User u;
-  u.id = r.get<int64_t>(row, 0);
-  u.username = r.get<std::string>(row, 1);
-  u.first_name = r.get<std::string>(row, 2);
-  u.language = r.get<std::string>(row, 3);
-  u.referral_code = r.get<std::string>(row, 4);
-  u.referrer_id = r.get<std::optional<int64_t>>(row, 5);
-  u.reachable = r.get<bool>(row, 6);
-  u.banned = r.get<bool>(row, 7);
-  u.started = r.get<bool>(row, 8);
-  u.conversation = r.is_null(row, 9) ? nlohmann::json() : r.get<nlohmann::json>(row, 9);
+  r.read(row, u.id, u.username, u.first_name, u.language, u.referral_code, u.referrer_id, u.reachable, u.banned,
+         u.started, u.conversation, u.rules_accepted_version);
   return u;
 }
 
@@ -53,7 +45,7 @@ awaitable<User> Users::touch(db::Transaction& tx, const nlohmann::json& from) {
                                 kColumns + ", xmax = 0",
                             id, username, first_name, language, referral_code_for(id));
   User u = read_user(r, 0);
-  u.created = r.get<bool>(0, 10);
+  u.created = r.get<bool>(0, 11);
   co_return u;
 }
 
@@ -63,19 +55,31 @@ awaitable<std::optional<User>> Users::find(db::Transaction& tx, int64_t id) {
   co_return read_user(r, 0);
 }
 
+awaitable<void> Users::record_referral(db::Transaction& tx, int64_t user_id, const std::string& referral_code) {
+  if (referral_code.empty()) co_return;
+  co_await tx.exec(
+      "UPDATE users u SET referrer_id = r.id FROM users r "
+      "WHERE u.id = $1 AND r.referral_code = $2 AND u.referrer_id IS NULL AND u.started_at IS NULL "
+      "AND r.id <> u.id AND r.created_at < u.created_at",
+      user_id, referral_code);
+}
+
 awaitable<std::optional<int64_t>> Users::record_start(db::Transaction& tx, int64_t user_id,
                                                       const std::string& referral_code) {
+  co_await record_referral(tx, user_id, referral_code);
+  auto r = co_await tx.exec(
+      "UPDATE users SET started_at = now() WHERE id = $1 AND started_at IS NULL RETURNING referrer_id", user_id);
   std::optional<int64_t> referrer;
-  if (!referral_code.empty()) {
-    auto r = co_await tx.exec(
-        "UPDATE users u SET referrer_id = r.id FROM users r "
-        "WHERE u.id = $1 AND r.referral_code = $2 AND u.referrer_id IS NULL AND u.started_at IS NULL "
-        "AND r.id <> u.id AND r.created_at < u.created_at RETURNING r.id",
-        user_id, referral_code);
-    if (!r.empty()) referrer = r.get<int64_t>(0, 0);
-  }
-  co_await tx.exec("UPDATE users SET started_at = coalesce(started_at, now()) WHERE id = $1", user_id);
+  if (!r.empty()) r.read(0, referrer);
   co_return referrer;
+}
+
+awaitable<bool> Users::accept_rules(db::Transaction& tx, int64_t user_id, int version) {
+  auto r = co_await tx.exec(
+      "UPDATE users SET rules_accepted_version = $2, rules_accepted_at = now() "
+      "WHERE id = $1 AND rules_accepted_version < $2 RETURNING 1",
+      user_id, version);
+  co_return !r.empty();
 }
 
 awaitable<void> Users::set_language(db::Transaction& tx, int64_t user_id, const std::string& language) {

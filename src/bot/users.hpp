@@ -19,7 +19,8 @@ struct User {
   bool banned = false;
   bool started = false;         // has sent /start before
   nlohmann::json conversation;  // null, or e.g. {"await": "promo_code"}
-  bool created = false;         // created by this call
+  int rules_accepted_version = 0;
+  bool created = false;  // created by this call
 };
 
 // Referral codes are the user id in base 36: unique by construction, short enough for a start link.
@@ -32,11 +33,15 @@ class Users {
   // Locks the row for the rest of the transaction.
   static awaitable<User> touch(db::Transaction& tx, const nlohmann::json& from);
   static awaitable<std::optional<User>> find(db::Transaction& tx, int64_t id);
-  // Records the referrer at the user's first /start only: never self, never changed later, and only a user who
+  // Records the referrer before the user's first start only: never self, never changed later, and only a user who
   // existed before this one can be the referrer (the graph is ordered by time, so cycles are impossible).
-  // Returns the referrer's id when recorded.
+  static awaitable<void> record_referral(db::Transaction& tx, int64_t user_id, const std::string& referral_code);
+  // record_referral, then marks the user started. Returns the referrer's id at the first start (also when the
+  // referral was recorded earlier, during maintenance), so the welcome and the inviter's notice happen once.
   static awaitable<std::optional<int64_t>> record_start(db::Transaction& tx, int64_t user_id,
                                                         const std::string& referral_code);
+  // Records acceptance of the terms' `version`; false when this or a later version was already accepted.
+  static awaitable<bool> accept_rules(db::Transaction& tx, int64_t user_id, int version);
   static awaitable<void> set_language(db::Transaction& tx, int64_t user_id, const std::string& language);
   static awaitable<void> set_reachable(db::Transaction& tx, int64_t user_id, bool reachable);
   static awaitable<void> set_conversation(db::Transaction& tx, int64_t user_id, const nlohmann::json& state);

@@ -123,12 +123,7 @@ awaitable<void> Bot::deliver_panel_link_to(db::Transaction& tx, int64_t user_id,
                      {"parse_mode", "HTML"}};
   if (!rows.empty()) message.payload["reply_markup"] = keyboard(std::move(rows));
   co_await telegram::Outbox::enqueue(tx, message);
-  OutMessage photo;
-  photo.chat_id = user_id;
-  photo.method = "sendPhoto";
-  photo.payload = {{"caption", catalog_.text(lang, "xray.qr_caption")}};
-  photo.files.push_back({"photo", "subscription-qr.png", "image/png", vpn::qr_png(url)});
-  co_await telegram::Outbox::enqueue(tx, photo);
+  co_await send_qr_photo(tx, user_id, catalog_.text(lang, "xray.qr_caption"), "subscription-qr.png", url);
 }
 
 awaitable<void> Bot::tell_traffic_used_up(db::Transaction& tx, int64_t user_id) {

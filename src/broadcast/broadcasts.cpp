@@ -57,11 +57,8 @@ std::pair<std::string, json> message_of(const std::string& text, const std::opti
 
 Progress read_progress(const db::Result& r, int i) {
   Progress p;
-  p.id = r.get<int64_t>(i, 0);
-  p.state = r.get<std::string>(i, 1);
-  p.audience = r.get<std::string>(i, 2);
-  p.queued = r.get<int64_t>(i, 3);
-  json counts = r.get<json>(i, 4);
+  json counts;
+  r.read(i, p.id, p.state, p.audience, p.queued, counts);
   p.pending = counts.value("pending", 0);
   p.sending = counts.value("sending", 0);
   p.sent = counts.value("sent", 0);

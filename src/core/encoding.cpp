@@ -126,6 +126,29 @@ std::string html_escape(std::string_view text) {
   return out;
 }
 
+namespace {
+bool continuation_byte(char c) {
+  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+}
+}  // namespace
+
+size_t utf8_length(std::string_view text) {
+  size_t n = 0;
+  for (char c : text)
+    if (!continuation_byte(c)) ++n;
+  return n;
+}
+
+std::string utf8_prefix(std::string_view text, size_t max_chars) {
+  size_t chars = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (continuation_byte(text[i])) continue;
+    if (chars == max_chars) return std::string(text.substr(0, i));
+    ++chars;
+  }
+  return std::string(text);
+}
+
 bool constant_time_equal(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   return sodium_memcmp(a.data(), b.data(), a.size()) == 0;

@@ -20,6 +20,10 @@ std::string html_escape(std::string_view text);
 std::string url_encode(std::string_view text);
 // Decodes %XX and '+' (a query value); throws std::invalid_argument on a broken escape.
 std::string url_decode(std::string_view text);
+// Characters (Unicode code points) of UTF-8 text: what Telegram's length limits count, not bytes.
+size_t utf8_length(std::string_view text);
+// At most `max_chars` characters of UTF-8 text, never cut inside a character.
+std::string utf8_prefix(std::string_view text, size_t max_chars);
 // Compares in time independent of where the strings differ (signatures, secrets).
 bool constant_time_equal(std::string_view a, std::string_view b);
 

@@ -81,6 +81,20 @@ class Result {
   T get(int row, std::string_view col) const {
     return get<T>(row, column(col));
   }
+  // Reads a row's columns, in select-list order, into `fields` (each column's type is its field's): one line per row
+  // mapper, and no column index to keep in step with the select list by hand.
+  template <typename... Fields>
+  void read(int row, Fields&... fields) const {
+    read_from(row, 0, fields...);
+  }
+  template <typename... Fields>
+  void read_from(int row, int first_col, Fields&... fields) const {
+    if (first_col + static_cast<int>(sizeof...(fields)) > cols())
+      throw std::runtime_error("db: the row has " + std::to_string(cols()) + " columns, the mapper reads " +
+                               std::to_string(first_col + sizeof...(fields)));
+    int col = first_col;
+    ((fields = get<std::remove_cvref_t<Fields>>(row, col++)), ...);
+  }
 
  private:
   void check(int row, int col) const;
@@ -92,6 +106,10 @@ template <typename T>
 struct is_optional : std::false_type {};
 template <typename T>
 struct is_optional<std::optional<T>> : std::true_type {};
+template <typename T>
+struct is_vector : std::false_type {};
+template <typename T>
+struct is_vector<std::vector<T>> : std::true_type {};
 }  // namespace detail
 
 template <typename T>
@@ -112,6 +130,9 @@ T Result::get(int row, int col) const {
       return s == "t" || s == "true";
     } else if constexpr (std::is_same_v<T, nlohmann::json>) {
       return nlohmann::json::parse(s);
+    } else if constexpr (detail::is_vector<T>::value) {
+      // An array selected as to_json(...).
+      return nlohmann::json::parse(s).get<T>();
     } else if constexpr (std::is_floating_point_v<T>) {
       return static_cast<T>(std::stod(std::string(s)));
     } else {

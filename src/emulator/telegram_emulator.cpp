@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "core/encoding.hpp"
 #include "core/log.hpp"
 #include "emulator/common.hpp"
 #include "emulator/multipart.hpp"
@@ -230,7 +231,17 @@ json TelegramEmulator::call_method(const std::string& method, const json& params
   }
   if (method == "getWebhookInfo") return {{"url", webhook_url_}, {"pending_update_count", updates_.size()}};
   if (method == "answerCallbackQuery") {
-    string_param(params, "callback_query_id");
+    auto query_id = string_param(params, "callback_query_id");
+    auto asker = callback_query_user_.find(query_id);
+    if (asker == callback_query_user_.end())
+      throw ApiFailure{400, "Bad Request: query is too old and response timeout expired or query ID is invalid"};
+    std::string text = params.contains("text") && params["text"].is_string() ? params["text"].get<std::string>() : "";
+    if (utf8_length(text) > 200) throw ApiFailure{400, "Bad Request: MESSAGE_TOO_LONG"};
+    // Answered once: a second answer to the same query is refused as Telegram does.
+    int64_t user_id = asker->second;
+    callback_query_user_.erase(asker);
+    callback_answers_[user_id].push_back(
+        {{"callback_query_id", query_id}, {"text", text}, {"show_alert", params.value("show_alert", false)}});
     stats_["callback_answers"] = stats_["callback_answers"].get<int>() + 1;
     return true;
   }
@@ -482,7 +493,9 @@ awaitable<http::Response> TelegramEmulator::client_api(http::Request& request) {
       if (message.is_null())
         co_return http::json_response(http::bhttp::status::not_found, {{"error", "no such message"}});
       static int64_t next_query = 1;
-      json query{{"id", std::to_string(next_query++)},
+      std::string query_id = std::to_string(next_query++);
+      callback_query_user_[query_id] = user_id;
+      json query{{"id", query_id},
                  {"from", user_json(u)},
                  {"message", message},
                  {"chat_instance", "ci" + std::to_string(user_id)},
@@ -562,6 +575,13 @@ awaitable<http::Response> TelegramEmulator::client_api(http::Request& request) {
           out.push_back(std::move(j));
         }
       co_return http::json_response(http::bhttp::status::ok, {{"messages", out}});
+    }
+    if (path == "/client/callback_answers") {  // what the bot answered to one user's button presses, oldest first
+      int64_t user_id = std::stoll(query.at("user_id"));
+      json out = json::array();
+      if (auto it = callback_answers_.find(user_id); it != callback_answers_.end())
+        for (const auto& a : it->second) out.push_back(a);
+      co_return http::json_response(http::bhttp::status::ok, {{"answers", out}});
     }
     if (path == "/client/file") {
       int64_t chat_id = std::stoll(query.at("chat_id"));

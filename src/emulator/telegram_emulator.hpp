@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "core/event.hpp"
 #include "http/client.hpp"
@@ -111,7 +112,9 @@ class TelegramEmulator {
   Millis latency_{0};
   Millis latency_jitter_{0};
   std::map<std::string, Injected> failures_;
-  std::map<int64_t, json> pre_checkouts_;  // pending pre_checkout_query id -> invoice
+  std::map<std::string, int64_t> callback_query_user_;     // unanswered callback query id -> the user who pressed
+  std::map<int64_t, std::vector<json>> callback_answers_;  // user -> answerCallbackQuery calls for their presses
+  std::map<int64_t, json> pre_checkouts_;                  // pending pre_checkout_query id -> invoice
   std::map<int64_t, Clock::time_point> pre_checkout_at_;
   std::map<std::string, int64_t> star_charges_;  // telegram_payment_charge_id -> user
   std::set<std::string> refunded_charges_;

@@ -45,13 +45,7 @@ awaitable<std::vector<AuditEntry>> Audit::recent(db::Transaction& tx, int limit,
   std::vector<AuditEntry> out;
   for (int i = 0; i < r.rows(); ++i) {
     AuditEntry e;
-    e.id = r.get<int64_t>(i, 0);
-    e.actor_id = r.get<int64_t>(i, 1);
-    e.via = r.get<std::string>(i, 2);
-    e.action = r.get<std::string>(i, 3);
-    if (!r.is_null(i, 4)) e.target_user_id = r.get<int64_t>(i, 4);
-    e.details = json::parse(r.get<std::string>(i, 5));
-    e.created_at = r.get<std::string>(i, 6);
+    r.read(i, e.id, e.actor_id, e.via, e.action, e.target_user_id, e.details, e.created_at);
     out.push_back(std::move(e));
   }
   co_return out;

@@ -82,35 +82,35 @@ std::string day_before(int days) {
 
 }  // namespace
 
+namespace {
+// One aggregate row of a named query into `fields`.
+template <typename... Fields>
+awaitable<void> read_counts(db::Transaction& tx, const char* query, Fields&... fields) {
+  auto r = co_await tx.exec(sql_of(query));
+  r.read(0, fields...);
+}
+}  // namespace
+
 awaitable<Stats> collect_stats(db::Transaction& tx) {
   Stats s;
-  auto r = co_await tx.exec(sql_of("users_total"));
-  s.users_total = r.get<int64_t>(0, 0);
-  r = co_await tx.exec(sql_of("users_new"));
-  s.users_today = r.get<int64_t>(0, 0);
-  s.users_7d = r.get<int64_t>(0, 1);
-  s.users_30d = r.get<int64_t>(0, 2);
-  r = co_await tx.exec(sql_of("users_blocked"));
-  s.blocked = r.get<int64_t>(0, 0);
-  r = co_await tx.exec(sql_of("users_banned"));
-  s.banned = r.get<int64_t>(0, 0);
-  r = co_await tx.exec(sql_of("subscriptions_active"));
-  s.active_subscriptions = r.get<int64_t>(0, 0);
-  s.active_trials = r.get<int64_t>(0, 1);
-  r = co_await tx.exec(sql_of("trials_total"));
-  s.trials_total = r.get<int64_t>(0, 0);
-  r = co_await tx.exec(sql_of("trials_30d"));
-  s.trials_30d = r.get<int64_t>(0, 0);
-  r = co_await tx.exec(sql_of("conversion_30d"));
-  s.payers_of_new_30d = r.get<int64_t>(0, 0);
-  r = co_await tx.exec(sql_of("revenue_30d"));
-  for (int i = 0; i < r.rows(); ++i)
-    s.revenue.push_back({r.get<std::string>(i, 0), r.get<std::string>(i, 1), r.get<std::string>(i, 2),
-                         r.get<int64_t>(i, 3), r.get<int64_t>(i, 4), r.get<int64_t>(i, 5)});
+  co_await read_counts(tx, "users_total", s.users_total);
+  co_await read_counts(tx, "users_new", s.users_today, s.users_7d, s.users_30d);
+  co_await read_counts(tx, "users_blocked", s.blocked);
+  co_await read_counts(tx, "users_banned", s.banned);
+  co_await read_counts(tx, "subscriptions_active", s.active_subscriptions, s.active_trials);
+  co_await read_counts(tx, "trials_total", s.trials_total);
+  co_await read_counts(tx, "trials_30d", s.trials_30d);
+  co_await read_counts(tx, "conversion_30d", s.payers_of_new_30d);
+  auto r = co_await tx.exec(sql_of("revenue_30d"));
+  for (int i = 0; i < r.rows(); ++i) {
+    auto& row = s.revenue.emplace_back();
+    r.read(i, row.day, row.provider, row.currency, row.orders, row.amount, row.value_rub);
+  }
   r = co_await tx.exec(sql_of("nodes"));
-  for (int i = 0; i < r.rows(); ++i)
-    s.nodes.push_back({r.get<std::string>(i, 0), r.get<std::string>(i, 1), r.get<int64_t>(i, 2), r.get<int64_t>(i, 3),
-                       r.get<int64_t>(i, 4), r.get<int64_t>(i, 5)});
+  for (int i = 0; i < r.rows(); ++i) {
+    auto& node = s.nodes.emplace_back();
+    r.read(i, node.name, node.state, node.active_peers, node.live_peers, node.pool_size, node.pool_free);
+  }
   co_return s;
 }
 

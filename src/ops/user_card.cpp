@@ -33,19 +33,13 @@ awaitable<std::optional<UserCard>> load_user_card(db::Transaction& tx, int64_t u
   auto r = co_await tx.exec(
       "SELECT id, coalesce(username, ''), first_name, language, "
       "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), referrer_id, reachable, banned, "
-      "coalesce(ban_reason, '') FROM users WHERE id = $1",
+      "coalesce(ban_reason, ''), rules_accepted_version, "
+      "to_char(rules_accepted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM users WHERE id = $1",
       user_id);
   if (r.empty()) co_return std::nullopt;
   UserCard card;
-  card.id = r.get<int64_t>(0, 0);
-  card.username = r.get<std::string>(0, 1);
-  card.first_name = r.get<std::string>(0, 2);
-  card.language = r.get<std::string>(0, 3);
-  card.created_at = r.get<std::string>(0, 4);
-  if (!r.is_null(0, 5)) card.referrer_id = r.get<int64_t>(0, 5);
-  card.reachable = r.get<bool>(0, 6);
-  card.banned = r.get<bool>(0, 7);
-  card.ban_reason = r.get<std::string>(0, 8);
+  r.read(0, card.id, card.username, card.first_name, card.language, card.created_at, card.referrer_id, card.reachable,
+         card.banned, card.ban_reason, card.rules_accepted_version, card.rules_accepted_at);
   card.subscription = co_await billing::Subscriptions::get(tx, user_id);
   card.configs = co_await vpn::VpnStore::user_configs(tx, user_id);
   card.panel_accounts = co_await remnawave::Accounts::user_accounts(tx, user_id);
@@ -63,9 +57,8 @@ awaitable<std::vector<UserRow>> list_users(db::Transaction& tx, int64_t after_id
       after_id, limit);
   std::vector<UserRow> out;
   for (int i = 0; i < r.rows(); ++i) {
-    UserRow row{r.get<int64_t>(i, 0),     r.get<std::string>(i, 1), r.get<std::string>(i, 2),
-                r.get<std::string>(i, 3), r.get<bool>(i, 4),        r.get<bool>(i, 5)};
-    if (!r.is_null(i, 6)) row.expires_at = r.get<std::string>(i, 6);
+    UserRow row;
+    r.read(i, row.id, row.username, row.first_name, row.created_at, row.reachable, row.banned, row.expires_at);
     out.push_back(std::move(row));
   }
   co_return out;
@@ -89,6 +82,8 @@ json UserCard::to_json() const {
            {"reachable", reachable},
            {"banned", banned},
            {"ban_reason", ban_reason},
+           {"rules_accepted_version", rules_accepted_version},
+           {"rules_accepted_at", rules_accepted_at ? json(*rules_accepted_at) : json()},
            {"balance", billing::rub_decimal(totals.balance)},
            {"points", totals.points},
            {"referrals_per_level", referrals.per_level},
@@ -128,6 +123,8 @@ std::string UserCard::render(bool html) const {
   out += fmt::format("joined {} UTC, language {}{}\n", created_at, language,
                      referrer_id ? ", invited by " + std::to_string(*referrer_id) : "");
   if (banned) out += "BANNED: " + esc(ban_reason) + "\n";
+  if (rules_accepted_at)
+    out += fmt::format("accepted the terms v{} at {} UTC\n", rules_accepted_version, *rules_accepted_at);
   if (!reachable) out += "has blocked the bot\n";
   if (subscription)
     out += fmt::format("subscription: {} until {} UTC, {} device(s){}{}\n", subscription->active ? "active" : "expired",

@@ -22,6 +22,8 @@ struct UserCard {
   std::optional<int64_t> referrer_id;
   bool reachable = true, banned = false;
   std::string ban_reason;
+  int rules_accepted_version = 0;  // the terms of service, 0 = never accepted
+  std::optional<std::string> rules_accepted_at;
   std::optional<billing::Subscription> subscription;
   std::vector<vpn::VpnStore::UserConfig> configs;
   std::vector<remnawave::UserAccount> panel_accounts;  // Xray, with usage as last read from the panel

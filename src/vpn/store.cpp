@@ -18,29 +18,18 @@ constexpr const char* kNodeColumns =
 
 Node read_node(const db::Result& r, int i) {
   Node n;
-  n.id = r.get<int64_t>(i, 0);
-  n.spec.name = r.get<std::string>(i, 1);
-  n.spec.country_code = r.get<std::string>(i, 2);
-  n.spec.location = r.get<std::string>(i, 3);
-  n.spec.endpoint_host = r.get<std::string>(i, 4);
-  n.spec.endpoint_port = r.get<int>(i, 5);
-  n.spec.interface = r.get<std::string>(i, 6);
-  n.spec.subnet_v4 = r.get<std::string>(i, 7);
-  n.spec.subnet_v6 = r.get<std::string>(i, 8);
-  n.spec.dns = r.get<std::string>(i, 9);
-  n.spec.mtu = r.get<int>(i, 10);
-  n.spec.capacity = r.get<int>(i, 11);
-  n.state = r.get<std::string>(i, 12);
-  n.public_key = r.get<std::string>(i, 13);
-  n.gateway_address = r.get<std::string>(i, 14);
+  auto& spec = n.spec;
+  r.read(i, n.id, spec.name, spec.country_code, spec.location, spec.endpoint_host, spec.endpoint_port, spec.interface,
+         spec.subnet_v4, spec.subnet_v6, spec.dns, spec.mtu, spec.capacity, n.state, n.public_key, n.gateway_address);
   return n;
 }
 
 constexpr const char* kPeerColumns = "id, user_id, node_id, host(address), public_key, state, revision";
 
 Peer read_peer(const db::Result& r, int i) {
-  return {r.get<int64_t>(i, 0),     r.get<int64_t>(i, 1),     r.get<int64_t>(i, 2), r.get<std::string>(i, 3),
-          r.get<std::string>(i, 4), r.get<std::string>(i, 5), r.get<int64_t>(i, 6)};
+  Peer p;
+  r.read(i, p.id, p.user_id, p.node_id, p.address, p.public_key, p.state, p.revision);
+  return p;
 }
 
 }  // namespace
@@ -96,9 +85,10 @@ awaitable<std::vector<VpnStore::Location>> VpnStore::locations(db::Transaction& 
       "AND (SELECT count(*) FROM panel_accounts a WHERE a.node_id = n.id AND a.state <> 'removed') < n.capacity "
       "ORDER BY n.country_code, n.location, n.id LIMIT 20)");
   std::vector<Location> out;
-  for (int i = 0; i < r.rows(); ++i)
-    out.push_back({r.get<int64_t>(i, 0), r.get<std::string>(i, 1), r.get<std::string>(i, 2), r.get<std::string>(i, 3),
-                   r.get<std::string>(i, 4)});
+  for (int i = 0; i < r.rows(); ++i) {
+    auto& l = out.emplace_back();
+    r.read(i, l.node_id, l.country_code, l.location, l.backend, l.protocol);
+  }
   co_return out;
 }
 
@@ -127,8 +117,10 @@ awaitable<std::vector<PoolFill>> VpnStore::pool_fill() {
       "SELECT n.id, n.name, (2::bigint ^ (32 - masklen(n.subnet_v4)))::bigint - 3, "
       "(SELECT count(*) FROM vpn_free_addresses f WHERE f.node_id = n.id) FROM vpn_nodes n ORDER BY n.name");
   std::vector<PoolFill> out;
-  for (int i = 0; i < r.rows(); ++i)
-    out.push_back({r.get<int64_t>(i, 0), r.get<std::string>(i, 1), r.get<int64_t>(i, 2), r.get<int64_t>(i, 3)});
+  for (int i = 0; i < r.rows(); ++i) {
+    auto& fill = out.emplace_back();
+    r.read(i, fill.node_id, fill.name, fill.total, fill.free);
+  }
   co_return out;
 }
 
@@ -281,9 +273,12 @@ awaitable<std::vector<DesiredPeer>> VpnStore::changes_since(int64_t node_id, int
       node_id, revision, up_to, limit);
   std::vector<DesiredPeer> out;
   out.reserve(r.rows());
-  for (int i = 0; i < r.rows(); ++i)
-    out.push_back({r.get<int64_t>(i, 0), r.get<std::string>(i, 1), box_.open(r.get<std::string>(i, 2)),
-                   r.get<std::string>(i, 3), r.get<std::string>(i, 4), r.get<int64_t>(i, 5)});
+  for (int i = 0; i < r.rows(); ++i) {
+    auto& peer = out.emplace_back();
+    std::string sealed_preshared;
+    r.read(i, peer.id, peer.public_key, sealed_preshared, peer.address, peer.state, peer.revision);
+    peer.preshared_key = box_.open(sealed_preshared);
+  }
   co_return out;
 }
 
@@ -295,15 +290,11 @@ constexpr const char* kClientConfigSql =
 
 ClientConfigData read_client_config(const db::Result& r, const SecretBox& box) {
   ClientConfigData c;
-  c.private_key = box.open(r.get<std::string>(0, 0));
-  c.preshared_key = box.open(r.get<std::string>(0, 1));
-  c.address = r.get<std::string>(0, 2);
-  c.dns = r.get<std::string>(0, 3);
-  c.server_public_key = r.get<std::string>(0, 4);
-  c.endpoint = r.get<std::string>(0, 5);
-  c.location = r.get<std::string>(0, 6);
-  c.node_name = r.get<std::string>(0, 7);
-  c.mtu = r.get<int>(0, 8);
+  std::string sealed_private, sealed_preshared;
+  r.read(0, sealed_private, sealed_preshared, c.address, c.dns, c.server_public_key, c.endpoint, c.location,
+         c.node_name, c.mtu);
+  c.private_key = box.open(sealed_private);
+  c.preshared_key = box.open(sealed_preshared);
   return c;
 }
 }  // namespace
@@ -329,9 +320,10 @@ awaitable<std::vector<VpnStore::UserConfig>> VpnStore::user_configs(db::Transact
       "ORDER BY p.id LIMIT 20",
       user_id);
   std::vector<UserConfig> out;
-  for (int i = 0; i < r.rows(); ++i)
-    out.push_back({r.get<int64_t>(i, 0), r.get<std::string>(i, 1), r.get<std::string>(i, 2), r.get<std::string>(i, 3),
-                   r.get<std::string>(i, 4), r.get<std::optional<std::string>>(i, 5)});
+  for (int i = 0; i < r.rows(); ++i) {
+    auto& c = out.emplace_back();
+    r.read(i, c.id, c.country_code, c.location, c.node_name, c.state, c.last_handshake);
+  }
   co_return out;
 }
 

@@ -21,17 +21,8 @@ constexpr const char* kNodeColumns =
 
 PanelNode node_from(const db::Result& r, int row) {
   PanelNode n;
-  n.id = r.get<int64_t>(row, 0);
-  n.name = r.get<std::string>(row, 1);
-  n.country_code = r.get<std::string>(row, 2);
-  n.location = r.get<std::string>(row, 3);
-  n.protocol = r.get<std::string>(row, 4);
-  n.panel_url = r.get<std::string>(row, 5);
-  n.state = r.get<std::string>(row, 6);
-  for (const auto& s : r.get<json>(row, 7)) n.squads.push_back(s.get<std::string>());
-  n.capacity = r.get<int>(row, 8);
-  n.accounts = r.get<int64_t>(row, 9);
-  n.api_version = r.get<int>(row, 10);
+  r.read(row, n.id, n.name, n.country_code, n.location, n.protocol, n.panel_url, n.state, n.squads, n.capacity,
+         n.accounts, n.api_version);
   return n;
 }
 
@@ -42,19 +33,8 @@ constexpr const char* kAccountColumns =
 
 UserAccount account_from(const db::Result& r, int row) {
   UserAccount a;
-  a.id = r.get<int64_t>(row, 0);
-  a.country_code = r.get<std::string>(row, 1);
-  a.location = r.get<std::string>(row, 2);
-  a.protocol = r.get<std::string>(row, 3);
-  a.node_name = r.get<std::string>(row, 4);
-  a.state = r.get<std::string>(row, 5);
-  a.subscription_url = r.get<std::optional<std::string>>(row, 6);
-  a.used_bytes = r.get<int64_t>(row, 7);
-  a.limit_bytes = r.get<int64_t>(row, 8);
-  a.panel_status = r.get<std::optional<std::string>>(row, 9);
-  a.last_error = r.get<std::optional<std::string>>(row, 10);
-  a.in_sync = r.get<bool>(row, 11);
-  a.usage_read_at = r.get<std::optional<std::string>>(row, 12);
+  r.read(row, a.id, a.country_code, a.location, a.protocol, a.node_name, a.state, a.subscription_url, a.used_bytes,
+         a.limit_bytes, a.panel_status, a.last_error, a.in_sync, a.usage_read_at);
   return a;
 }
 
@@ -233,26 +213,14 @@ awaitable<std::optional<SyncTarget>> Accounts::claim(db::Pool& pool, const vpn::
       account_id, owner, lease.count());
   if (r.empty()) co_return std::nullopt;
   SyncTarget t;
-  t.id = r.get<int64_t>(0, 0);
-  t.user_id = r.get<int64_t>(0, 1);
-  t.revision = r.get<int64_t>(0, 2);
-  t.revoke_generation = r.get<int>(0, 3);
-  t.applied_revoke = r.get<int>(0, 4);
-  t.traffic_period = r.get<int>(0, 5);
-  t.applied_traffic_period = r.get<int>(0, 6);
-  t.state = r.get<std::string>(0, 7);
-  t.deliver = r.get<bool>(0, 8);
-  t.panel_ref = r.get<std::optional<std::string>>(0, 9);
-  t.subscription_url = r.get<std::optional<std::string>>(0, 10);
-  t.desired.username = r.get<std::string>(0, 11);
-  t.panel.base_url = r.get<std::string>(0, 12);
-  t.panel.token = box.open(r.get<std::string>(0, 13));
-  for (const auto& s : r.get<json>(0, 14)) t.desired.squads.push_back(s.get<std::string>());
-  t.panel.version = api_version_from(r.get<int>(0, 15));
-  t.desired.expire_at = r.get<std::string>(0, 16);
-  t.desired.expire_in_future = r.get<bool>(0, 17);
-  t.desired.traffic_limit_bytes = r.get<int64_t>(0, 18);
-  t.desired.device_limit = r.get<int>(0, 19);
+  std::string sealed_token;
+  int api_version = 0;
+  r.read(0, t.id, t.user_id, t.revision, t.revoke_generation, t.applied_revoke, t.traffic_period,
+         t.applied_traffic_period, t.state, t.deliver, t.panel_ref, t.subscription_url, t.desired.username,
+         t.panel.base_url, sealed_token, t.desired.squads, api_version, t.desired.expire_at, t.desired.expire_in_future,
+         t.desired.traffic_limit_bytes, t.desired.device_limit);
+  t.panel.token = box.open(sealed_token);
+  t.panel.version = api_version_from(api_version);
   t.desired.active = t.state == "active";
   t.desired.telegram_id = t.user_id;
   co_return t;
@@ -343,10 +311,11 @@ awaitable<std::vector<Accounts::NodeAccess>> Accounts::node_access(db::Pool& poo
   std::vector<NodeAccess> out;
   for (int i = 0; i < r.rows(); ++i) {
     NodeAccess n;
-    n.id = r.get<int64_t>(i, 0);
-    n.panel.base_url = r.get<std::string>(i, 1);
-    n.panel.token = box.open(r.get<std::string>(i, 2));
-    n.panel.version = api_version_from(r.get<int>(i, 3));
+    std::string sealed_token;
+    int api_version = 0;
+    r.read(i, n.id, n.panel.base_url, sealed_token, api_version);
+    n.panel.token = box.open(sealed_token);
+    n.panel.version = api_version_from(api_version);
     out.push_back(std::move(n));
   }
   co_return out;

@@ -1,0 +1,12 @@
+#pragma once
+#include <CLI/CLI.hpp>
+#include <memory>
+
+#include "admin/cli.hpp"
+
+namespace vpnbot::admin {
+
+// `vpnbot admin maintenance on [--message TEXT] | off | status`, audited with `actor_id` as the admin.
+Runner add_maintenance_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std::shared_ptr<int64_t> actor_id);
+
+}  // namespace vpnbot::admin
