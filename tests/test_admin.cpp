@@ -461,6 +461,9 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
       {"broadcast resume", {"broadcast", "resume", draft}},
       {"broadcast status", {"broadcast", "status", draft}},
       {"broadcast cancel", {"broadcast", "cancel", draft}},
+      {"maintenance on", {"maintenance", "on", "--message", "Back soon"}},
+      {"maintenance status", {"maintenance", "status"}},
+      {"maintenance off", {"maintenance", "off"}},
   };
   std::set<std::string> tested;
   for (const auto& [name, args] : valid) tested.insert(name);
@@ -480,13 +483,16 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
     if (name == "user show") EXPECT_EQ(json::parse(p.output())["id"], 100) << p.output();
     if (name == "user list") EXPECT_NE(p.output().find("@user200"), std::string::npos) << p.output();
     if (name == "node resync") EXPECT_NE(p.output().find("0 account(s) of xr-1"), std::string::npos) << p.output();
+    if (name == "maintenance status")
+      EXPECT_NE(p.output().find("maintenance is on since"), std::string::npos) << p.output();
   }
   EXPECT_EQ(count("SELECT count(*) FROM panel_nodes WHERE name = 'xr-1' AND api_version = 3"), 1);
   // Changes made through the CLI are audited with the actor.
   EXPECT_EQ(count("SELECT count(*) FROM admin_audit WHERE via = 'cli' AND action = 'set_promo'"), 2) << "off, on";
   for (const char* action : {"create_plan", "set_plan", "create_promo", "refund_order", "grant_days", "adjust_balance",
                              "ban", "unban", "set_node_state", "resync_panel_node", "broadcast_start",
-                             "broadcast_pause", "broadcast_resume", "broadcast_cancel"})
+                             "broadcast_pause", "broadcast_resume", "broadcast_cancel", "maintenance_on",
+                             "maintenance_off"})
     EXPECT_EQ(
         count(std::string("SELECT count(*) FROM admin_audit WHERE via = 'cli' AND actor_id = 900 AND action = '") +
               action + "'"),

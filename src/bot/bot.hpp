@@ -18,7 +18,6 @@
 namespace vpnbot::bot {
 
 struct BotOptions {
-  std::string time_zone = "Europe/Moscow";  // users see dates in it (LocalClock)
   std::string bot_username;                 // for referral links (t.me/<username>?start=ref_<code>)
   std::set<int64_t> admin_ids;
   const vpn::SecretBox* secret_box = nullptr;  // opens stored private keys for config delivery
@@ -33,6 +32,7 @@ struct BotOptions {
   // Terms of service accepted before anything else (0 = none); text by language, "en" required when set.
   int rules_version = 0;
   std::map<std::string, std::string> rules_text;
+  std::string time_zone = "Europe/Moscow";  // users see dates in it (LocalClock)
 };
 
 // An update that can never be handled (no sender, unknown shape): skipped, not retried.

@@ -6,6 +6,7 @@
 #include <toml++/toml.h>
 #include <algorithm>
 #include <charconv>
+#include <stdexcept>
 
 #include "core/log.hpp"
 
@@ -106,7 +107,11 @@ void ConfigSchema::string(std::string key, std::string& field, bool required, st
   add(std::move(key), "string", field, required, std::move(description),
       [&field, check = std::move(check)](const ConfigValue& v) {
         auto s = v.as_string();
-        if (check) check(v, s);
+        try {
+          if (check) check(v, s);
+        } catch (const std::invalid_argument& e) {
+          v.fail(e.what());
+        }
         field = std::move(s);
       });
 }

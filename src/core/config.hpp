@@ -55,6 +55,8 @@ class ConfigValue {
 class ConfigSchema {
  public:
   using Setter = std::function<void(const ConfigValue&)>;
+  // Refuses a value by v.fail(why) or by throwing std::invalid_argument (e.g. a parser's own error), either way
+  // reported as bad input naming the key.
   using Check = std::function<void(const ConfigValue&, const std::string&)>;
 
   void add(std::string key, std::string type, std::string default_value, bool required, std::string description,

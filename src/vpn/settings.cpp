@@ -18,13 +18,7 @@ void declare_settings(ConfigSchema& schema, Settings& s) {
   schema.string("remnawave_apps", s.panel_apps, false,
                 "Client apps offered to import a subscription link: Name=scheme://...{url}, comma separated (opened "
                 "through the gateway's /open page, since Telegram buttons take only http(s) links).",
-                [](const ConfigValue& v, const std::string& apps) {
-                  try {
-                    remnawave::parse_client_apps(apps);
-                  } catch (const std::invalid_argument& e) {
-                    v.fail(e.what());
-                  }
-                });
+                [](const ConfigValue&, const std::string& apps) { remnawave::parse_client_apps(apps); });
 }
 
 }  // namespace vpnbot::vpn
