@@ -123,12 +123,8 @@ awaitable<std::vector<LedgerLine>> Ledger::recent(db::Transaction& tx, int64_t u
       "amount "
       "FROM ledger WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
       user_id, limit);
-  std::vector<LedgerLine> out;
-  for (int i = 0; i < r.rows(); ++i) {
-    auto& line = out.emplace_back();
-    r.read(i, line.account, line.source, line.note, line.created_at, line.amount);
-  }
-  co_return out;
+  co_return r.read_all<LedgerLine>(
+      [](LedgerLine& line) { return std::tie(line.account, line.source, line.note, line.created_at, line.amount); });
 }
 
 }  // namespace vpnbot::billing

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -94,6 +95,13 @@ class Result {
                                std::to_string(first_col + sizeof...(fields)));
     int col = first_col;
     ((fields = get<std::remove_cvref_t<Fields>>(row, col++)), ...);
+  }
+  // Every row as a T: `bind(T&)` names its fields in select-list order (return std::tie(t.a, t.b, ...)).
+  template <typename T, typename Bind>
+  std::vector<T> read_all(Bind bind) const {
+    std::vector<T> out(static_cast<size_t>(rows()));
+    for (int i = 0; i < rows(); ++i) std::apply([&](auto&... fields) { read(i, fields...); }, bind(out[i]));
+    return out;
   }
 
  private:

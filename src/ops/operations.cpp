@@ -42,13 +42,9 @@ awaitable<std::vector<AuditEntry>> Audit::recent(db::Transaction& tx, int limit,
     r = co_await tx.exec(sql, limit, *target_user_id);
   else
     r = co_await tx.exec(sql, limit);
-  std::vector<AuditEntry> out;
-  for (int i = 0; i < r.rows(); ++i) {
-    AuditEntry e;
-    r.read(i, e.id, e.actor_id, e.via, e.action, e.target_user_id, e.details, e.created_at);
-    out.push_back(std::move(e));
-  }
-  co_return out;
+  co_return r.read_all<AuditEntry>([](AuditEntry& e) {
+    return std::tie(e.id, e.actor_id, e.via, e.action, e.target_user_id, e.details, e.created_at);
+  });
 }
 
 awaitable<int64_t> Operations::set_banned(db::Transaction& tx, const Actor& actor, int64_t user_id, bool banned,

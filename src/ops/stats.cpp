@@ -102,15 +102,13 @@ awaitable<Stats> collect_stats(db::Transaction& tx) {
   co_await read_counts(tx, "trials_30d", s.trials_30d);
   co_await read_counts(tx, "conversion_30d", s.payers_of_new_30d);
   auto r = co_await tx.exec(sql_of("revenue_30d"));
-  for (int i = 0; i < r.rows(); ++i) {
-    auto& row = s.revenue.emplace_back();
-    r.read(i, row.day, row.provider, row.currency, row.orders, row.amount, row.value_rub);
-  }
+  s.revenue = r.read_all<RevenueRow>([](RevenueRow& row) {
+    return std::tie(row.day, row.provider, row.currency, row.orders, row.amount, row.value_rub);
+  });
   r = co_await tx.exec(sql_of("nodes"));
-  for (int i = 0; i < r.rows(); ++i) {
-    auto& node = s.nodes.emplace_back();
-    r.read(i, node.name, node.state, node.active_peers, node.live_peers, node.pool_size, node.pool_free);
-  }
+  s.nodes = r.read_all<NodeStats>([](NodeStats& node) {
+    return std::tie(node.name, node.state, node.active_peers, node.live_peers, node.pool_size, node.pool_free);
+  });
   co_return s;
 }
 

@@ -55,13 +55,9 @@ awaitable<std::vector<UserRow>> list_users(db::Transaction& tx, int64_t after_id
       "u.reachable, u.banned, to_char(s.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') "
       "FROM users u LEFT JOIN subscriptions s ON s.user_id = u.id WHERE u.id > $1 ORDER BY u.id LIMIT $2",
       after_id, limit);
-  std::vector<UserRow> out;
-  for (int i = 0; i < r.rows(); ++i) {
-    UserRow row;
-    r.read(i, row.id, row.username, row.first_name, row.created_at, row.reachable, row.banned, row.expires_at);
-    out.push_back(std::move(row));
-  }
-  co_return out;
+  co_return r.read_all<UserRow>([](UserRow& row) {
+    return std::tie(row.id, row.username, row.first_name, row.created_at, row.reachable, row.banned, row.expires_at);
+  });
 }
 
 namespace {

@@ -84,12 +84,8 @@ awaitable<std::vector<VpnStore::Location>> VpnStore::locations(db::Transaction& 
       "(SELECT n.id, n.country_code, n.location, n.backend, n.protocol FROM panel_nodes n WHERE n.state = 'enabled' "
       "AND (SELECT count(*) FROM panel_accounts a WHERE a.node_id = n.id AND a.state <> 'removed') < n.capacity "
       "ORDER BY n.country_code, n.location, n.id LIMIT 20)");
-  std::vector<Location> out;
-  for (int i = 0; i < r.rows(); ++i) {
-    auto& l = out.emplace_back();
-    r.read(i, l.node_id, l.country_code, l.location, l.backend, l.protocol);
-  }
-  co_return out;
+  co_return r.read_all<Location>(
+      [](Location& l) { return std::tie(l.node_id, l.country_code, l.location, l.backend, l.protocol); });
 }
 
 awaitable<int64_t> VpnStore::live_config_count(db::Transaction& tx, int64_t user_id) {
@@ -116,12 +112,8 @@ awaitable<std::vector<PoolFill>> VpnStore::pool_fill() {
   auto r = co_await pool_.query(
       "SELECT n.id, n.name, (2::bigint ^ (32 - masklen(n.subnet_v4)))::bigint - 3, "
       "(SELECT count(*) FROM vpn_free_addresses f WHERE f.node_id = n.id) FROM vpn_nodes n ORDER BY n.name");
-  std::vector<PoolFill> out;
-  for (int i = 0; i < r.rows(); ++i) {
-    auto& fill = out.emplace_back();
-    r.read(i, fill.node_id, fill.name, fill.total, fill.free);
-  }
-  co_return out;
+  co_return r.read_all<PoolFill>(
+      [](PoolFill& fill) { return std::tie(fill.node_id, fill.name, fill.total, fill.free); });
 }
 
 awaitable<std::string> VpnStore::node_private_key(int64_t node_id) {
@@ -319,12 +311,8 @@ awaitable<std::vector<VpnStore::UserConfig>> VpnStore::user_configs(db::Transact
       "FROM vpn_peers p JOIN vpn_nodes n ON n.id = p.node_id WHERE p.user_id = $1 AND p.state <> 'removed' "
       "ORDER BY p.id LIMIT 20",
       user_id);
-  std::vector<UserConfig> out;
-  for (int i = 0; i < r.rows(); ++i) {
-    auto& c = out.emplace_back();
-    r.read(i, c.id, c.country_code, c.location, c.node_name, c.state, c.last_handshake);
-  }
-  co_return out;
+  co_return r.read_all<UserConfig>(
+      [](UserConfig& c) { return std::tie(c.id, c.country_code, c.location, c.node_name, c.state, c.last_handshake); });
 }
 
 }  // namespace vpnbot::vpn
