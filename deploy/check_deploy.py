@@ -122,6 +122,53 @@ for name in sorted(used - registered):
 for name in sorted(registered - used):
     fail(f"metric {name} has no panel in the grafana dashboard")
 
+# The image: its runtime stage installs the package of every shared library the binary links directly (as this
+# machine's dpkg names them; the image is Debian 12 as well) plus tzdata, which users' local times are read from;
+# its build stage installs every -dev package scripts/setup installs for the binary.
+with open(os.path.join(here, "Dockerfile")) as f:
+    dockerfile = f.read()
+stages = re.split(r"^FROM ", dockerfile, flags=re.M)[1:]
+
+
+def installed_in(stage):
+    names = set()
+    for block in re.findall(r"apt-get install((?:[^\n]*\\\n)*[^\n]*)", stage):
+        for word in re.split(r"[\s\\]+", block):
+            if re.fullmatch(r"[a-z0-9][a-z0-9+.-]+", word) and word != "rm":
+                names.add(word)
+    return names
+
+
+if len(stages) != 2:
+    fail("Dockerfile: expected a build stage and a runtime stage")
+else:
+    build_packages, runtime_packages = installed_in(stages[0]), installed_in(stages[1])
+    base = {"libc6", "libstdc++6", "libgcc-s1"}  # in every Debian image
+    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]",
+                        subprocess.run(["readelf", "-d", binary], capture_output=True, text=True).stdout)
+    paths = dict(re.findall(r"^\s*(\S+) => (/\S+)", subprocess.run(["ldd", binary], capture_output=True,
+                                                                    text=True).stdout, flags=re.M))
+    for soname in needed:
+        owner = subprocess.run(["dpkg", "-S", os.path.realpath(paths.get(soname, soname))], capture_output=True,
+                               text=True)
+        if owner.returncode != 0:
+            continue  # not from a package (e.g. a sanitizer runtime of a test build)
+        package = owner.stdout.split(":", 1)[0]
+        if re.match(r"lib[aul]san\d", package):
+            continue  # a sanitizer runtime: a test build, never the image's
+        if package not in base and package not in runtime_packages:
+            fail(f"Dockerfile: the runtime stage lacks {package}, which provides {soname}")
+    if "tzdata" not in runtime_packages:
+        fail("Dockerfile: the runtime stage lacks tzdata (users' local times are read from it)")
+    with open(os.path.join(os.path.dirname(here), "scripts", "setup")) as f:
+        setup = f.read()
+    setup_packages = setup[setup.index("packages=("):setup.index(")", setup.index("packages=("))]
+    for package in re.findall(r"\b([a-z0-9+.-]+-dev)\b", setup_packages):
+        if package in ("libgtest-dev", "libgmock-dev", "libbenchmark-dev"):
+            continue  # tests and benchmarks only
+        if package not in build_packages:
+            fail(f"Dockerfile: the build stage lacks {package} (scripts/setup installs it for the build)")
+
 if errors:
     for e in errors:
         print("deploy check: " + e)
