@@ -489,10 +489,10 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
   EXPECT_EQ(count("SELECT count(*) FROM panel_nodes WHERE name = 'xr-1' AND api_version = 3"), 1);
   // Changes made through the CLI are audited with the actor.
   EXPECT_EQ(count("SELECT count(*) FROM admin_audit WHERE via = 'cli' AND action = 'set_promo'"), 2) << "off, on";
-  for (const char* action : {"create_plan", "set_plan", "create_promo", "refund_order", "grant_days", "adjust_balance",
-                             "ban", "unban", "set_node_state", "resync_panel_node", "broadcast_start",
-                             "broadcast_pause", "broadcast_resume", "broadcast_cancel", "maintenance_on",
-                             "maintenance_off"})
+  for (const char* action :
+       {"create_plan", "set_plan", "create_promo", "refund_order", "grant_days", "adjust_balance", "ban", "unban",
+        "set_node_state", "resync_panel_node", "broadcast_start", "broadcast_pause", "broadcast_resume",
+        "broadcast_cancel", "maintenance_on", "maintenance_off"})
     EXPECT_EQ(
         count(std::string("SELECT count(*) FROM admin_audit WHERE via = 'cli' AND actor_id = 900 AND action = '") +
               action + "'"),

@@ -89,6 +89,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"database_url = 5\n", {}, "database_url", "must be a string"},
         BadInput{"db_pool_max = = 3\n", {}, "config file", "line 1"},
         BadInput{"", {{"VPNBOT_TIME_ZONE", "Mars/Olympus"}}, "VPNBOT_TIME_ZONE", "unknown time zone"},
+        BadInput{"",
+                 {{"VPNBOT_REQUIRED_CHANNELS", "@news,vpn_news"}},
+                 "VPNBOT_REQUIRED_CHANNELS",
+                 "'@news' is not a public channel's @username"},
+        BadInput{"", {{"VPNBOT_REQUIRED_CHANNELS", "@vpn-news"}}, "VPNBOT_REQUIRED_CHANNELS", "not a public channel"},
+        BadInput{
+            "", {{"VPNBOT_CHANNEL_LEFT_POLICY", "kick"}}, "VPNBOT_CHANNEL_LEFT_POLICY", "suspend_purchases or ignore"},
         BadInput{"", {{"VPNBOT_RULES_VERSION", "2"}}, "VPNBOT_RULES_TEXT_EN", "required when rules_version"},
         BadInput{
             "", {{"VPNBOT_RULES_TEXT_RU", std::string(3801, 'x')}}, "VPNBOT_RULES_TEXT_RU", "over 3800 characters"}));

@@ -77,6 +77,35 @@ class PaymentsTest : public AsyncDbTest {
       if (m.value("from_bot", false)) out.push_back(m);
     return out;
   }
+  // A user's side of the chat in the Telegram emulator: what they send and press, and what the bot said to them.
+  struct ChatUser {
+    EmulatorThread& telegram;
+    int64_t id;
+    std::string language = "en";
+
+    void say(const std::string& text) const {
+      telegram.client("/client/send_message",
+                      {{"user_id", id}, {"first_name", "U"}, {"language_code", language}, {"text", text}});
+    }
+    void press(int64_t message_id, const std::string& data) const {
+      telegram.client("/client/press", {{"user_id", id}, {"message_id", message_id}, {"data", data}});
+    }
+    json messages() const { return bot_messages_of(telegram, id); }
+    json last() const {
+      auto all = messages();
+      return all.empty() ? json::object() : all.back();
+    }
+    std::optional<json> find(const std::string& needle) const {
+      for (auto& m : messages())
+        if (m.value("text", "").find(needle) != std::string::npos) return m;
+      return std::nullopt;
+    }
+    int count_with(const std::string& needle) const {
+      int n = 0;
+      for (auto& m : messages()) n += m.value("text", "").find(needle) != std::string::npos;
+      return n;
+    }
+  };
   vpnbot::testing::Process spawn(std::map<std::string, std::string> e, const std::string& roles,
                                  const std::string& instance) {
     e["VPNBOT_ROLES"] = roles;
@@ -559,38 +588,23 @@ TEST_F(PaymentsTest, MaintenanceAnswersUsersWhileAdminsAndPaymentsKeepWorking) {
   auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
   wait_healthy(port, serve);
   ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
-  auto find = [&](int64_t user, const std::string& needle) -> std::optional<json> {
-    for (auto& m : bot_messages_of(telegram, user))
-      if (m.value("text", "").find(needle) != std::string::npos) return m;
-    return std::nullopt;
-  };
-  auto count_with = [&](int64_t user, const std::string& needle) {
-    int n = 0;
-    for (auto& m : bot_messages_of(telegram, user)) n += m.value("text", "").find(needle) != std::string::npos;
-    return n;
-  };
-  auto say = [&](int64_t user, const std::string& text) {
-    telegram.client("/client/send_message", {{"user_id", user}, {"first_name", "U"}, {"text", text}});
-  };
-  say(buyer, "/start");
-  say(admin, "/start");
-  ASSERT_TRUE(eventually([&] { return find(buyer, "Main menu") && find(admin, "Main menu"); }))
+  auto chat = [&](int64_t id, const std::string& language = "en") { return ChatUser{telegram, id, language}; };
+  chat(buyer).say("/start");
+  chat(admin).say("/start");
+  ASSERT_TRUE(eventually([&] { return chat(buyer).find("Main menu") && chat(admin).find("Main menu"); }))
       << serve.output().substr(0, 3000);
-  int64_t menu = find(buyer, "Main menu")->at("message_id");
-  auto press = [&](int64_t user, int64_t message, const std::string& data) {
-    telegram.client("/client/press", {{"user_id", user}, {"message_id", message}, {"data", data}});
-  };
+  int64_t menu = chat(buyer).find("Main menu")->at("message_id");
   // Before maintenance: a Stars invoice and a YooKassa checkout link.
-  press(buyer, menu, "1:pc:1:st");
+  chat(buyer).press(menu, "1:pc:1:st");
   std::optional<json> invoice;
   ASSERT_TRUE(eventually([&] {
     for (auto& m : bot_messages_of(telegram, buyer))
       if (m.contains("invoice")) invoice = m;
     return invoice.has_value();
   }));
-  press(buyer, menu, "1:pc:1:yk");
-  ASSERT_TRUE(eventually([&] { return find(buyer, "Tap the button to pay").has_value(); }));
-  std::string checkout = find(buyer, "Tap the button to pay")->at("reply_markup")["inline_keyboard"][0][0]["url"];
+  chat(buyer).press(menu, "1:pc:1:yk");
+  ASSERT_TRUE(eventually([&] { return chat(buyer).find("Tap the button to pay").has_value(); }));
+  std::string checkout = chat(buyer).find("Tap the button to pay")->at("reply_markup")["inline_keyboard"][0][0]["url"];
 
   auto on = vpnbot::testing::spawn_vpnbot(
       {"admin", "--actor", std::to_string(admin), "maintenance", "on", "--message", "Back at 18:00 <MSK>"}, e);
@@ -601,13 +615,13 @@ TEST_F(PaymentsTest, MaintenanceAnswersUsersWhileAdminsAndPaymentsKeepWorking) {
             1);
 
   // Users: a message gets the notice with the operator's words (escaped for HTML), a button an alert.
-  say(buyer, "/start");
-  ASSERT_TRUE(eventually([&] { return find(buyer, "under maintenance").has_value(); }))
+  chat(buyer).say("/start");
+  ASSERT_TRUE(eventually([&] { return chat(buyer).find("under maintenance").has_value(); }))
       << serve.output().substr(0, 3000);
-  EXPECT_NE(find(buyer, "under maintenance")->at("text").get<std::string>().find("Back at 18:00 &lt;MSK&gt;"),
+  EXPECT_NE(chat(buyer).find("under maintenance")->at("text").get<std::string>().find("Back at 18:00 &lt;MSK&gt;"),
             std::string::npos)
-      << find(buyer, "under maintenance")->dump();
-  press(buyer, menu, "1:m:sub");
+      << chat(buyer).find("under maintenance")->dump();
+  chat(buyer).press(menu, "1:m:sub");
   json answers;
   ASSERT_TRUE(eventually([&] {
     answers = telegram.client("/client/callback_answers?user_id=" + std::to_string(buyer))["answers"];
@@ -615,56 +629,56 @@ TEST_F(PaymentsTest, MaintenanceAnswersUsersWhileAdminsAndPaymentsKeepWorking) {
   })) << answers.dump();
   EXPECT_TRUE(answers.back()["show_alert"].get<bool>());
   // A newcomer by a referral link: the notice, and the referral is recorded for later.
-  say(newcomer, "/start ref_" + bot::referral_code_for(buyer));
-  ASSERT_TRUE(eventually([&] { return find(newcomer, "under maintenance").has_value(); }));
+  chat(newcomer).say("/start ref_" + bot::referral_code_for(buyer));
+  ASSERT_TRUE(eventually([&] { return chat(newcomer).find("under maintenance").has_value(); }));
   EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT referrer_id FROM users WHERE id = 7002"), "7001");
-  EXPECT_FALSE(find(newcomer, "Main menu").has_value());
+  EXPECT_FALSE(chat(newcomer).find("Main menu").has_value());
 
   // The admin keeps working: the panel shows the switch.
-  say(admin, "/admin");
-  ASSERT_TRUE(eventually([&] { return find(admin, "Maintenance is ON").has_value(); }))
+  chat(admin).say("/admin");
+  ASSERT_TRUE(eventually([&] { return chat(admin).find("Maintenance is ON").has_value(); }))
       << serve.output().substr(0, 3000);
-  int64_t panel = find(admin, "Maintenance is ON")->at("message_id");
+  int64_t panel = chat(admin).find("Maintenance is ON")->at("message_id");
 
   // Payments begun before it are paid and granted during it.
   telegram.client("/client/pay", {{"user_id", buyer}, {"message_id", (*invoice)["message_id"]}});
-  ASSERT_TRUE(eventually([&] { return find(buyer, "Payment received").has_value(); }))
+  ASSERT_TRUE(eventually([&] { return chat(buyer).find("Payment received").has_value(); }))
       << serve.output().substr(0, 4000);
   auto paid = vpnbot::testing::http_request("POST", checkout + "/pay", "");
   EXPECT_NE(paid.second.find("Payment complete"), std::string::npos);
   ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM orders WHERE state = 'paid'") == 2; }));
-  ASSERT_TRUE(eventually([&] { return count_with(buyer, "Payment received") == 2; }));
+  ASSERT_TRUE(eventually([&] { return chat(buyer).count_with("Payment received") == 2; }));
   // The receipt gives the expiry in Moscow time (the default time zone), as PostgreSQL works it out.
   std::string moscow_expiry = vpnbot::testing::query_value_sync(
       url,
       "SELECT to_char(expires_at AT TIME ZONE 'Europe/Moscow', 'YYYY-MM-DD HH24:MI') || ' MSK' "
       "FROM subscriptions WHERE user_id = 7001");
-  EXPECT_EQ(count_with(buyer, "active until <b>" + moscow_expiry + "</b>"), 1) << bot_messages_of(telegram, buyer);
+  EXPECT_EQ(chat(buyer).count_with("active until <b>" + moscow_expiry + "</b>"), 1) << bot_messages_of(telegram, buyer);
   EXPECT_EQ(count("SELECT count(*) FROM subscriptions WHERE user_id = 7001 AND expires_at BETWEEN now() + interval "
                   "'59.9 days' AND now() + interval '60.1 days'"),
             1);
   EXPECT_EQ(count("SELECT count(*) FROM tg_inbox WHERE state = 'failed'"), 0);
 
   // Off from the panel: the maintenance screen, then its switch.
-  press(admin, panel, "1:adm:mt");
-  ASSERT_TRUE(eventually([&] { return find(admin, "Message: Back at 18:00").has_value(); }));
-  press(admin, panel, "1:adm:mts:0");
-  ASSERT_TRUE(eventually([&] { return find(admin, "<b>Maintenance</b>: off").has_value(); }))
+  chat(admin).press(panel, "1:adm:mt");
+  ASSERT_TRUE(eventually([&] { return chat(admin).find("Message: Back at 18:00").has_value(); }));
+  chat(admin).press(panel, "1:adm:mts:0");
+  ASSERT_TRUE(eventually([&] { return chat(admin).find("<b>Maintenance</b>: off").has_value(); }))
       << bot_messages_of(telegram, admin).dump();
   EXPECT_EQ(count("SELECT count(*) FROM admin_audit WHERE action = 'maintenance_off' AND via = 'bot'"), 1);
-  int notices = count_with(buyer, "under maintenance");
+  int notices = chat(buyer).count_with("under maintenance");
   size_t before = bot_messages_of(telegram, buyer).size();
-  say(buyer, "/start");
+  chat(buyer).say("/start");
   ASSERT_TRUE(eventually([&] {
     auto all = bot_messages_of(telegram, buyer);
     return all.size() > before && all.back().value("text", "").find("Main menu") != std::string::npos;
   })) << bot_messages_of(telegram, buyer);
-  EXPECT_EQ(count_with(buyer, "under maintenance"), notices) << "no notice once it is off";
+  EXPECT_EQ(chat(buyer).count_with("under maintenance"), notices) << "no notice once it is off";
   // The newcomer's first start after it: the welcome names the invitation, and the inviter hears of it once.
-  say(newcomer, "/start");
-  ASSERT_TRUE(eventually([&] { return find(newcomer, "a friend's invitation").has_value(); }))
+  chat(newcomer).say("/start");
+  ASSERT_TRUE(eventually([&] { return chat(newcomer).find("a friend's invitation").has_value(); }))
       << bot_messages_of(telegram, newcomer);
-  ASSERT_TRUE(eventually([&] { return count_with(buyer, "joined by your invitation") == 1; }))
+  ASSERT_TRUE(eventually([&] { return chat(buyer).count_with("joined by your invitation") == 1; }))
       << bot_messages_of(telegram, buyer);
 
   auto status = vpnbot::testing::spawn_vpnbot({"admin", "--json", "maintenance", "status"}, e);
@@ -704,88 +718,75 @@ TEST_F(PaymentsTest, TermsOfServiceAreAcceptedOnceAndAskedAgainWhenTheirVersionR
   auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
   wait_healthy(port, serve);
   ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
-  auto count_with = [&](int64_t user, const std::string& needle) {
-    int n = 0;
-    for (auto& m : bot_messages_of(telegram, user)) n += m.value("text", "").find(needle) != std::string::npos;
-    return n;
-  };
-  auto last_of = [&](int64_t user) {
-    auto all = bot_messages_of(telegram, user);
-    return all.empty() ? json::object() : all.back();
-  };
-  auto say = [&](int64_t user, const std::string& text, const std::string& language = "en") {
-    telegram.client("/client/send_message",
-                    {{"user_id", user}, {"first_name", "U"}, {"language_code", language}, {"text", text}});
-  };
-  auto press = [&](int64_t user, int64_t message, const std::string& data) {
-    telegram.client("/client/press", {{"user_id", user}, {"message_id", message}, {"data", data}});
-  };
+  auto chat = [&](int64_t id, const std::string& language = "en") { return ChatUser{telegram, id, language}; };
   // The admin is not asked.
-  say(admin, "/start");
-  ASSERT_TRUE(eventually([&] { return count_with(admin, "Main menu") > 0; })) << serve.output().substr(0, 3000);
-  EXPECT_EQ(count_with(admin, "Terms of service"), 0);
+  chat(admin).say("/start");
+  ASSERT_TRUE(eventually([&] { return chat(admin).count_with("Main menu") > 0; })) << serve.output().substr(0, 3000);
+  EXPECT_EQ(chat(admin).count_with("Terms of service"), 0);
 
-  say(newcomer, "/start ref_" + bot::referral_code_for(admin));
-  ASSERT_TRUE(eventually([&] { return count_with(newcomer, "Terms of service") == 1; }))
+  chat(newcomer).say("/start ref_" + bot::referral_code_for(admin));
+  ASSERT_TRUE(eventually([&] { return chat(newcomer).count_with("Terms of service") == 1; }))
       << bot_messages_of(telegram, newcomer);
-  json terms = last_of(newcomer);
+  json terms = chat(newcomer).last();
   EXPECT_NE(terms["text"].get<std::string>().find("No spam &lt;ever&gt;.\n2. One account"), std::string::npos)
       << terms.dump();
   EXPECT_EQ(terms["reply_markup"]["inline_keyboard"][0][0]["callback_data"], "1:rules:1") << terms.dump();
   EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT referrer_id FROM users WHERE id = 7101"), "7100");
   // Anything else gets the terms again: a message, and a button of an older menu (its spinner stopped).
-  say(newcomer, "/buy");
-  ASSERT_TRUE(eventually([&] { return count_with(newcomer, "Terms of service") == 2; }));
-  press(newcomer, terms["message_id"], "1:m:sub");
-  ASSERT_TRUE(eventually([&] { return count_with(newcomer, "Terms of service") == 3; }));
+  chat(newcomer).say("/buy");
+  ASSERT_TRUE(eventually([&] { return chat(newcomer).count_with("Terms of service") == 2; }));
+  chat(newcomer).press(terms["message_id"], "1:m:sub");
+  ASSERT_TRUE(eventually([&] { return chat(newcomer).count_with("Terms of service") == 3; }));
   ASSERT_TRUE(eventually([&] {
     return !telegram.client("/client/callback_answers?user_id=" + std::to_string(newcomer))["answers"].empty();
   }));
-  EXPECT_EQ(count_with(newcomer, "Main menu"), 0);
+  EXPECT_EQ(chat(newcomer).count_with("Main menu"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM users WHERE id = 7101 AND (started_at IS NOT NULL OR "
                   "rules_accepted_version > 0)"),
             0);
 
-  press(newcomer, terms["message_id"], "1:rules:1");
-  ASSERT_TRUE(eventually([&] { return count_with(newcomer, "a friend's invitation") == 1; }))
+  chat(newcomer).press(terms["message_id"], "1:rules:1");
+  ASSERT_TRUE(eventually([&] { return chat(newcomer).count_with("a friend's invitation") == 1; }))
       << bot_messages_of(telegram, newcomer);
-  ASSERT_TRUE(eventually([&] { return count_with(admin, "joined by your invitation") == 1; }));
+  ASSERT_TRUE(eventually([&] { return chat(admin).count_with("joined by your invitation") == 1; }));
   EXPECT_EQ(count("SELECT count(*) FROM users WHERE id = 7101 AND rules_accepted_version = 1 AND "
                   "rules_accepted_at IS NOT NULL AND started_at IS NOT NULL"),
             1);
   // Pressing Accept again: answered, nothing asked.
   size_t before = bot_messages_of(telegram, newcomer).size();
-  press(newcomer, terms["message_id"], "1:rules:1");
-  say(newcomer, "/start");
+  chat(newcomer).press(terms["message_id"], "1:rules:1");
+  chat(newcomer).say("/start");
   ASSERT_TRUE(eventually([&] {
     return bot_messages_of(telegram, newcomer).size() > before &&
-           last_of(newcomer).value("text", "").find("Main menu") != std::string::npos;
+           chat(newcomer).last().value("text", "").find("Main menu") != std::string::npos;
   })) << bot_messages_of(telegram, newcomer);
-  EXPECT_EQ(count_with(newcomer, "Terms of service"), 3);
-  EXPECT_EQ(count_with(newcomer, "a friend's invitation"), 1) << "one welcome";
+  EXPECT_EQ(chat(newcomer).count_with("Terms of service"), 3);
+  EXPECT_EQ(chat(newcomer).count_with("a friend's invitation"), 1) << "one welcome";
   // The language screen offers the four catalogs; Chinese, then back to English.
-  int64_t menu = last_of(newcomer)["message_id"];
-  press(newcomer, menu, "1:m:lang");
-  ASSERT_TRUE(eventually([&] { return count_with(newcomer, "Choose the bot's language") == 1; }));
-  EXPECT_EQ(last_of(newcomer)["reply_markup"]["inline_keyboard"][1][1]["callback_data"], "1:lang:zh");
-  press(newcomer, menu, "1:lang:zh");
-  ASSERT_TRUE(eventually([&] { return count_with(newcomer, "主菜单") == 1; })) << bot_messages_of(telegram, newcomer);
+  int64_t menu = chat(newcomer).last()["message_id"];
+  chat(newcomer).press(menu, "1:m:lang");
+  ASSERT_TRUE(eventually([&] { return chat(newcomer).count_with("Choose the bot's language") == 1; }));
+  EXPECT_EQ(chat(newcomer).last()["reply_markup"]["inline_keyboard"][1][1]["callback_data"], "1:lang:zh");
+  chat(newcomer).press(menu, "1:lang:zh");
+  ASSERT_TRUE(eventually([&] { return chat(newcomer).count_with("主菜单") == 1; }))
+      << bot_messages_of(telegram, newcomer);
   EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT language FROM users WHERE id = 7101"), "zh");
-  press(newcomer, menu, "1:lang:en");
-  ASSERT_TRUE(eventually([&] { return last_of(newcomer).value("text", "").find("Main menu") != std::string::npos; }));
+  chat(newcomer).press(menu, "1:lang:en");
+  ASSERT_TRUE(
+      eventually([&] { return chat(newcomer).last().value("text", "").find("Main menu") != std::string::npos; }));
 
   // In Russian.
-  say(russian, "/start", "ru");
-  ASSERT_TRUE(eventually([&] { return count_with(russian, "Условия использования") == 1; }))
+  chat(russian, "ru").say("/start");
+  ASSERT_TRUE(eventually([&] { return chat(russian).count_with("Условия использования") == 1; }))
       << bot_messages_of(telegram, russian);
-  EXPECT_NE(last_of(russian)["text"].get<std::string>().find("Никакого спама"), std::string::npos);
+  EXPECT_NE(chat(russian).last()["text"].get<std::string>().find("Никакого спама"), std::string::npos);
   // In Ukrainian, whose terms are not configured: the bot's words in Ukrainian, the terms in English.
   constexpr int64_t ukrainian = 7103;
-  say(ukrainian, "/start", "uk");
-  ASSERT_TRUE(eventually([&] { return count_with(ukrainian, "Умови використання") == 1; }))
+  chat(ukrainian, "uk").say("/start");
+  ASSERT_TRUE(eventually([&] { return chat(ukrainian).count_with("Умови використання") == 1; }))
       << bot_messages_of(telegram, ukrainian);
-  EXPECT_NE(last_of(ukrainian)["text"].get<std::string>().find("One account per person"), std::string::npos);
-  EXPECT_EQ(last_of(ukrainian)["reply_markup"]["inline_keyboard"][0][0]["text"], "✅ Приймаю");
+  EXPECT_NE(chat(ukrainian).last()["text"].get<std::string>().find("One account per person"), std::string::npos);
+  EXPECT_EQ(chat(ukrainian).last()["reply_markup"]["inline_keyboard"][0][0]["text"], "✅ Приймаю");
 
   // The admin's user card shows the acceptance.
   auto card = vpnbot::testing::spawn_vpnbot({"admin", "--json", "user", "show", std::to_string(newcomer)}, e);
@@ -799,26 +800,131 @@ TEST_F(PaymentsTest, TermsOfServiceAreAcceptedOnceAndAskedAgainWhenTheirVersionR
   e["VPNBOT_RULES_TEXT_EN"] = "1. No spam.\n3. No torrents.";
   auto serve2 = spawn(e, "gateway,worker,scheduler", "all-in-one");
   wait_healthy(port, serve2);
-  say(newcomer, "/start");
-  ASSERT_TRUE(eventually([&] { return count_with(newcomer, "The terms of service have changed") == 1; }))
+  chat(newcomer).say("/start");
+  ASSERT_TRUE(eventually([&] { return chat(newcomer).count_with("The terms of service have changed") == 1; }))
       << bot_messages_of(telegram, newcomer) << serve2.output().substr(0, 3000);
-  json changed = last_of(newcomer);
+  json changed = chat(newcomer).last();
   EXPECT_NE(changed["text"].get<std::string>().find("No torrents"), std::string::npos);
-  press(newcomer, changed["message_id"], "1:rules:1");
-  ASSERT_TRUE(eventually([&] { return count_with(newcomer, "The terms of service have changed") == 2; }));
+  chat(newcomer).press(changed["message_id"], "1:rules:1");
+  ASSERT_TRUE(eventually([&] { return chat(newcomer).count_with("The terms of service have changed") == 2; }));
   EXPECT_EQ(count("SELECT count(*) FROM users WHERE id = 7101 AND rules_accepted_version = 1"), 1);
   before = bot_messages_of(telegram, newcomer).size();
-  press(newcomer, changed["message_id"], "1:rules:2");
+  chat(newcomer).press(changed["message_id"], "1:rules:2");
   ASSERT_TRUE(eventually([&] {
     return bot_messages_of(telegram, newcomer).size() > before &&
-           last_of(newcomer).value("text", "").find("Main menu") != std::string::npos;
+           chat(newcomer).last().value("text", "").find("Main menu") != std::string::npos;
   })) << bot_messages_of(telegram, newcomer);
   EXPECT_EQ(count("SELECT count(*) FROM users WHERE id = 7101 AND rules_accepted_version = 2"), 1);
-  EXPECT_EQ(count_with(newcomer, "a friend's invitation"), 1) << "not welcomed twice";
-  EXPECT_EQ(count_with(admin, "joined by your invitation"), 1) << "the inviter told once";
+  EXPECT_EQ(chat(newcomer).count_with("a friend's invitation"), 1) << "not welcomed twice";
+  EXPECT_EQ(chat(admin).count_with("joined by your invitation"), 1) << "the inviter told once";
   EXPECT_EQ(count("SELECT count(*) FROM tg_inbox WHERE state = 'failed'"), 0);
   serve2.signal(SIGTERM);
   EXPECT_EQ(serve2.wait(Millis(30000)), 0);
+}
+
+// Required channels: the shop waits for the user to join (getChatMember through the emulator), "I've subscribed"
+// asks again, a membership is trusted for a while (no call per button), a channel Telegram will not tell about is
+// not held against the user; after leaving, "suspend_purchases" asks again once the cached answer is old, and
+// "ignore" lets a user who passed once buy without asking Telegram.
+TEST_F(PaymentsTest, RequiredChannelGatesTheShopUntilJoinedAndFollowsTheLeavePolicy) {
+  uint16_t port = vpnbot::testing::free_port();
+  PaymentsThread payments(payment_options(port));
+  EmulatorThread telegram;
+  add_node("10.33.0.0/24");
+  telegram.client("/client/channel", {{"channel", "@vpn_news"}});
+  auto e = env(payments, port);
+  with_telegram(e, telegram, "channels-test-secret");
+  e["VPNBOT_TELEGRAM_PRIVATE_CHAT_INTERVAL_MS"] = "50";
+  e["VPNBOT_REQUIRED_CHANNELS"] = "@vpn_news,@gone_channel";  // the second does not exist: Telegram says so
+  e["VPNBOT_CHANNEL_CHECK_CACHE_MS"] = "60000";
+  auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
+  wait_healthy(port, serve);
+  ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
+  constexpr int64_t reader = 7201, other = 7202;
+  ChatUser user{telegram, reader};
+  auto member_calls = [&] { return telegram.stats()["calls"].value("getChatMember", 0); };
+  auto answers = [&](int64_t id) {
+    return telegram.client("/client/callback_answers?user_id=" + std::to_string(id))["answers"];
+  };
+  user.say("/start");
+  ASSERT_TRUE(eventually([&] { return user.find("Main menu").has_value(); })) << serve.output().substr(0, 3000);
+  int64_t menu = user.find("Main menu")->at("message_id");
+
+  user.press(menu, "1:m:buy");
+  ASSERT_TRUE(eventually([&] { return user.find("Join our channel first").has_value(); }))
+      << user.messages() << serve.output().substr(0, 3000);
+  json gate = *user.find("Join our channel first");
+  EXPECT_EQ(gate["message_id"], menu) << "the gate takes the menu's place";
+  EXPECT_EQ(gate["reply_markup"]["inline_keyboard"][0][0]["url"], "https://t.me/vpn_news") << gate.dump();
+  EXPECT_EQ(gate["reply_markup"]["inline_keyboard"].size(), 4u) << "two channels, I've subscribed, back";
+  EXPECT_EQ(gate["reply_markup"]["inline_keyboard"][2][0]["callback_data"], "1:chk");
+  ASSERT_TRUE(eventually([&] { return answers(reader).size() == 1; }));
+  EXPECT_EQ(answers(reader)[0]["text"], "Please join our channel first.");
+  int calls = member_calls();
+  EXPECT_EQ(calls, 2) << "one read per channel";
+  EXPECT_NE(serve.output().find("getChatMember refused"), std::string::npos) << "the missing channel is logged";
+
+  // "I've subscribed" before joining: asked again, an alert, still the gate.
+  user.press(menu, "1:chk");
+  ASSERT_TRUE(eventually([&] { return answers(reader).size() == 2; }));
+  EXPECT_NE(answers(reader)[1]["text"].get<std::string>().find("not joined every channel"), std::string::npos);
+  EXPECT_TRUE(answers(reader)[1]["show_alert"].get<bool>());
+  EXPECT_GT(member_calls(), calls) << "a fresh read, not the cache";
+  // Joined: the shop.
+  telegram.client("/client/channel/join", {{"channel", "@vpn_news"}, {"user_id", reader}});
+  user.press(menu, "1:chk");
+  ASSERT_TRUE(eventually([&] { return user.find("<b>Plans</b>").has_value(); })) << user.messages();
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE id = 7201 AND channels_passed_at IS NOT NULL"), 1);
+  // Trusted for a while: the shop again without asking Telegram.
+  calls = member_calls();
+  user.press(menu, "1:m:menu");
+  ASSERT_TRUE(eventually([&] { return user.find("Main menu").has_value(); }));
+  user.press(menu, "1:m:buy");
+  ASSERT_TRUE(eventually([&] { return user.find("<b>Plans</b>").has_value(); }));
+  EXPECT_EQ(member_calls(), calls);
+  // Another user of the same channel can buy as soon as they have joined: no gate at all.
+  telegram.client("/client/channel/join", {{"channel", "@vpn_news"}, {"user_id", other}});
+  ChatUser second{telegram, other};
+  second.say("/start");
+  ASSERT_TRUE(eventually([&] { return second.find("Main menu").has_value(); }));
+  second.press(second.find("Main menu")->at("message_id"), "1:m:buy");
+  ASSERT_TRUE(eventually([&] { return second.find("<b>Plans</b>").has_value(); })) << second.messages();
+  serve.signal(SIGTERM);
+  ASSERT_EQ(serve.wait(Millis(30000)), 0);
+
+  // suspend_purchases: the reader leaves; once the cached answer is older than the (now one-second) cache, the shop
+  // asks again and shows the gate.
+  telegram.client("/client/channel/leave", {{"channel", "@vpn_news"}, {"user_id", reader}});
+  e["VPNBOT_CHANNEL_CHECK_CACHE_MS"] = "1000";
+  auto serve2 = spawn(e, "gateway,worker,scheduler", "all-in-one");
+  wait_healthy(port, serve2);
+  ASSERT_TRUE(eventually([&] {
+    return count(
+               "SELECT count(*) FROM channel_checks WHERE user_id = 7201 AND checked_at < now() - "
+               "interval '1 second'") == 2;
+  }));
+  user.press(menu, "1:m:menu");
+  ASSERT_TRUE(eventually([&] { return user.find("Main menu").has_value(); }));
+  user.press(menu, "1:m:buy");
+  ASSERT_TRUE(eventually([&] { return user.find("Join our channel first").has_value(); })) << user.messages();
+  serve2.signal(SIGTERM);
+  ASSERT_EQ(serve2.wait(Millis(30000)), 0);
+
+  // ignore: the second user leaves too, and still buys (passed once); Telegram is not asked.
+  telegram.client("/client/channel/leave", {{"channel", "@vpn_news"}, {"user_id", other}});
+  e["VPNBOT_CHANNEL_LEFT_POLICY"] = "ignore";
+  auto serve3 = spawn(e, "gateway,worker,scheduler", "all-in-one");
+  wait_healthy(port, serve3);
+  calls = member_calls();
+  int64_t second_menu = second.last()["message_id"];
+  second.press(second_menu, "1:m:menu");
+  ASSERT_TRUE(eventually([&] { return second.find("Main menu").has_value(); }));
+  second.press(second_menu, "1:m:buy");
+  ASSERT_TRUE(eventually([&] { return second.find("<b>Plans</b>").has_value(); })) << second.messages();
+  EXPECT_EQ(member_calls(), calls) << "passed once: not asked again";
+  EXPECT_EQ(count("SELECT count(*) FROM tg_inbox WHERE state = 'failed'"), 0);
+  serve3.signal(SIGTERM);
+  EXPECT_EQ(serve3.wait(Millis(30000)), 0);
 }
 
 // The worker is SIGKILLed while the receipts and configs of paid orders are in flight to a slow Bot API (1.5 s per
@@ -1220,6 +1326,8 @@ TEST_F(PaymentsTest, SigtermUnderLoadExitsInTimeAndLosesNothing) {
   ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM orders WHERE state = 'paid'") > 0; }))
       << "payments are being applied";
   int64_t inbox_pending = count("SELECT count(*) FROM tg_inbox WHERE state <> 'done'");
+  // What is in flight at the moment of the stop (the sender may well finish it during the grace).
+  int64_t outbox_open = count("SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')");
   int64_t unpaid = count("SELECT count(*) FROM orders WHERE state <> 'paid'");
   auto stop_started = Clock::now();
   worker.signal(SIGTERM);
@@ -1228,11 +1336,10 @@ TEST_F(PaymentsTest, SigtermUnderLoadExitsInTimeAndLosesNothing) {
   EXPECT_EQ(code, 0) << worker.output().substr(0, 4000);
   EXPECT_LT(stop_ms, kGraceMs + 2000) << "the grace plus the tail of calls already on the wire";
   EXPECT_NE(worker.output().find("\"msg\":\"stopped\""), std::string::npos);
-  std::cout << "stopped in " << stop_ms << " ms with " << inbox_pending << " updates and " << unpaid
-            << " orders still open\n";
+  std::cout << "stopped in " << stop_ms << " ms with " << inbox_pending << " updates, " << outbox_open
+            << " messages and " << unpaid << " orders still open\n";
 
-  EXPECT_GT(inbox_pending + count("SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')"), 0)
-      << "the stop came while updates or messages were in flight";
+  EXPECT_GT(inbox_pending + outbox_open, 0) << "the stop came while updates or messages were in flight";
   EXPECT_GT(unpaid, 0) << "the stop came while payments were being confirmed";
   telegram.client("/client/latency", {{"ms", 0}});
   payments.client("/client/config", {{"api_latency_ms", 0}});

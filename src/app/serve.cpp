@@ -233,6 +233,12 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
       bot_options.public_url = config.http.public_url;
       bot_options.panel_apps = remnawave::parse_client_apps(config.vpn.panel_apps);
       bot_options.time_zone = config.bot.time_zone;
+      bot_options.required_channels = config.bot.required_channels;
+      bot_options.channel_cache = Millis(config.bot.channel_check_cache_ms);
+      bot_options.recheck_channels = config.bot.channel_left_policy == "suspend_purchases";
+      bot_options.channel_member = [api](std::string channel, int64_t user_id) {
+        return bot::is_channel_member(*api, std::move(channel), user_id);
+      };
       bot_options.rules_version = config.bot.rules_version;
       bot_options.rules_text = {{"en", config.bot.rules_text_en},
                                 {"ru", config.bot.rules_text_ru},

@@ -39,6 +39,13 @@ const std::set<std::string>& shop_actions() {
   return actions;
 }
 
+// The buttons that lead to a purchase (and "I've subscribed"): where the required channels are checked.
+bool leads_to_purchase(const Callback& callback) {
+  static const std::set<std::string> screens{"buy", "plan", "confirm"}, actions{"pl", "pm", "pc", "trial", "chk"};
+  if (callback.action == "m") return !callback.args.empty() && screens.count(callback.args[0]);
+  return actions.count(callback.action) > 0;
+}
+
 }  // namespace
 
 std::string Bot::t(const Context& ctx, std::string_view key, const TextArgs& args) const {
@@ -250,6 +257,67 @@ awaitable<void> Bot::answer_with_notice(Context& ctx, const std::string& kind, c
   }
 }
 
+awaitable<std::optional<bool>> is_channel_member(telegram::BotApi& api, std::string channel, int64_t user_id) {
+  std::optional<bool> member;
+  json params{{"chat_id", channel}, {"user_id", user_id}};  // named: no braced temporaries in co_await (g++ 12)
+  try {
+    json answer = co_await api.call("getChatMember", std::move(params), Millis(2000));
+    std::string status = answer.value("status", "");
+    member = status == "creator" || status == "administrator" || status == "member" ||
+             (status == "restricted" && answer.value("is_member", false));
+  } catch (const telegram::ApiError& e) {
+    log::warn("bot", "getChatMember refused: this channel is not required of the user",
+              {{"channel", channel}, {"error", e.what()}});
+  } catch (const std::exception& e) {  // no answer in time, a broken connection, an answer of another shape
+    log::warn("bot", "getChatMember failed: this channel is not required of the user",
+              {{"channel", channel}, {"error", e.what()}});
+  }
+  co_return member;
+}
+
+awaitable<bool> Bot::channels_allow(Context& ctx, bool fresh) {
+  if (options_.required_channels.empty() || is_admin(ctx)) co_return true;
+  if (!options_.recheck_channels) {
+    auto passed = co_await ctx.tx.exec("SELECT channels_passed_at IS NOT NULL FROM users WHERE id = $1", ctx.user.id);
+    if (!passed.empty() && passed.get<bool>(0, 0)) co_return true;
+  }
+  bool all = true;
+  for (const auto& channel : options_.required_channels) {
+    std::optional<bool> member;  // nullopt: Telegram could not tell, which is not held against the user
+    bool cached = false;
+    if (!fresh) {
+      auto r = co_await ctx.tx.exec(
+          "SELECT member FROM channel_checks WHERE user_id = $1 AND channel = $2 AND "
+          "checked_at > now() - make_interval(secs => $3::double precision / 1000)",
+          ctx.user.id, channel, static_cast<int64_t>(options_.channel_cache.count()));
+      cached = !r.empty();
+      if (cached) r.read(0, member);
+    }
+    if (!cached && options_.channel_member) {
+      member = co_await options_.channel_member(channel, ctx.user.id);
+      co_await ctx.tx.exec(
+          "INSERT INTO channel_checks (user_id, channel, member) VALUES ($1, $2, $3) "
+          "ON CONFLICT (user_id, channel) DO UPDATE SET member = EXCLUDED.member, checked_at = now()",
+          ctx.user.id, channel, member);
+    }
+    if (member && !*member) all = false;
+  }
+  if (all)
+    co_await ctx.tx.exec("UPDATE users SET channels_passed_at = coalesce(channels_passed_at, now()) WHERE id = $1",
+                         ctx.user.id);
+  co_return all;
+}
+
+awaitable<void> Bot::show_channel_gate(Context& ctx, std::optional<int64_t> edit_message_id) {
+  std::vector<std::vector<json>> rows;
+  for (const auto& channel : options_.required_channels)
+    rows.push_back({json{{"text", t(ctx, "channels.subscribe", {{"channel", channel}})},
+                         {"url", "https://t.me/" + channel.substr(1)}}});
+  rows.push_back({button(t(ctx, "channels.check"), encode_callback("chk"))});
+  rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"menu"}))});
+  co_await present(ctx, t(ctx, "channels.ask"), keyboard(std::move(rows)), edit_message_id);
+}
+
 awaitable<void> Bot::show_rules(Context& ctx) {
   auto text_of = options_.rules_text.find(ctx.user.language);
   const std::string& rules =
@@ -265,8 +333,8 @@ awaitable<void> Bot::keep_start_of(Context& ctx, const std::string& kind, const 
   if (kind != "message" || !body.contains("text") || !body["text"].is_string()) co_return;
   auto [command, argument] = split_command(body["text"].get<std::string>());
   if (command != "start") co_return;
-  // A referral link opened during maintenance still counts; the user is not marked started, so the first /start
-  // after maintenance still welcomes them and tells the inviter.
+  // A referral link opened at a gate (maintenance, terms of service) still counts; the user is not marked started,
+  // so the first /start past the gate still welcomes them and tells the inviter.
   std::string code = argument.rfind("ref_", 0) == 0 ? argument.substr(4, 32) : "";
   co_await Users::record_referral(ctx.tx, ctx.user.id, code);
 }
@@ -363,6 +431,22 @@ awaitable<void> Bot::on_callback(Context& ctx, const json& query) {
       query["message"]["message_id"].is_number_integer())
     message_id = query["message"]["message_id"].get<int64_t>();
   auto decoded = decode_callback(data);
+  if (decoded.status == CallbackStatus::ok && leads_to_purchase(decoded.callback)) {
+    bool fresh = decoded.callback.action == "chk";
+    bool allowed = co_await channels_allow(ctx, fresh);
+    if (!allowed) {
+      OutMessage answer;
+      answer.chat_id = ctx.chat_id;
+      answer.method = "answerCallbackQuery";
+      answer.payload = {{"callback_query_id", query_id},
+                        {"text", t(ctx, fresh ? "channels.not_yet" : "channels.required")},
+                        {"show_alert", fresh}};
+      co_await telegram::Outbox::enqueue(ctx.tx, answer);
+      co_await show_channel_gate(ctx, message_id);
+      co_return;
+    }
+    if (fresh) decoded.callback = Callback{"m", {"buy"}};  // joined: on to the shop
+  }
   std::optional<int64_t> deliver;
   std::string notice;
   std::string screen = "menu";

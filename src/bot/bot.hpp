@@ -1,5 +1,7 @@
 #pragma once
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -9,6 +11,7 @@
 #include "bot/users.hpp"
 #include "core/local_time.hpp"
 #include "db/pool.hpp"
+#include "telegram/bot_api.hpp"
 #include "telegram/dispatcher.hpp"
 #include "telegram/inbox.hpp"
 #include "telegram/outbox.hpp"
@@ -18,7 +21,7 @@
 namespace vpnbot::bot {
 
 struct BotOptions {
-  std::string bot_username;                 // for referral links (t.me/<username>?start=ref_<code>)
+  std::string bot_username;  // for referral links (t.me/<username>?start=ref_<code>)
   std::set<int64_t> admin_ids;
   const vpn::SecretBox* secret_box = nullptr;  // opens stored private keys for config delivery
   billing::BillingOptions billing;
@@ -33,7 +36,18 @@ struct BotOptions {
   int rules_version = 0;
   std::map<std::string, std::string> rules_text;
   std::string time_zone = "Europe/Moscow";  // users see dates in it (LocalClock)
+  // Channels a user must have joined before buying, read through `channel_member` (nullopt: Telegram could not
+  // tell, which is not held against the user) and trusted for `channel_cache`; recheck_channels = false ("ignore"
+  // policy): a user who passed once is not asked again.
+  std::vector<std::string> required_channels;
+  Millis channel_cache{300000};
+  bool recheck_channels = true;
+  std::function<awaitable<std::optional<bool>>(std::string channel, int64_t user_id)> channel_member;
 };
+
+// getChatMember through the Bot API, with a deadline: whether the user is in the channel, or nullopt when Telegram
+// refused (the bot is not an administrator there, no such channel) or did not answer in time (logged).
+awaitable<std::optional<bool>> is_channel_member(telegram::BotApi& api, std::string channel, int64_t user_id);
 
 // An update that can never be handled (no sender, unknown shape): skipped, not retried.
 class UnhandledUpdate : public telegram::SkipUpdate {
@@ -82,9 +96,13 @@ class Bot {
   // a refused pre-checkout, a callback answer, or a message.
   awaitable<void> answer_with_notice(Context& ctx, const std::string& kind, const telegram::json& body,
                                      std::string notice);
+  // Whether the user may buy: a member of every required channel (asked again when `fresh`, else from the cache).
+  awaitable<bool> channels_allow(Context& ctx, bool fresh);
+  // The channels to join, with their links and an "I've subscribed" button.
+  awaitable<void> show_channel_gate(Context& ctx, std::optional<int64_t> edit_message_id);
   // The terms of service with an Accept button, for a user who has not accepted the current version.
   awaitable<void> show_rules(Context& ctx);
-  // A /start during maintenance is recorded (with its referral code) although the menu is not shown.
+  // A /start held at a gate (maintenance, terms of service) keeps its referral code although no menu is shown.
   awaitable<void> keep_start_of(Context& ctx, const std::string& kind, const telegram::json& body);
   // Sends a config as a .conf document and a QR code photo (both through the outbox, as uploads).
   awaitable<void> deliver_config(Context& ctx, int64_t peer_id);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <charconv>
 
 #include "core/encoding.hpp"
@@ -34,6 +35,28 @@ void declare_settings(ConfigSchema& schema, Settings& s) {
   schema.string("time_zone", s.time_zone, false,
                 "The time zone users' dates and times are shown in (an IANA name: Europe/Moscow, Asia/Almaty, UTC).",
                 [](const ConfigValue&, const std::string& name) { LocalClock{name}; });  // throws if unknown
+  schema.add("required_channels", "list", "", false,
+             "Public channels (@username, comma-separated) a user must join before buying; the bot must be an "
+             "administrator there to see members. Empty: no requirement.",
+             [&s](const ConfigValue& v) {
+               s.required_channels.clear();
+               for (const auto& item : v.as_list()) {
+                 bool name_ok = item.size() >= 6 && item.size() <= 33 && item[0] == '@';
+                 for (size_t i = 1; name_ok && i < item.size(); ++i)
+                   name_ok = std::isalnum(static_cast<unsigned char>(item[i])) || item[i] == '_';
+                 if (!name_ok) v.fail(fmt::format("'{}' is not a public channel's @username", item));
+                 s.required_channels.push_back(item);
+               }
+             });
+  schema.integer("channel_check_cache_ms", s.channel_check_cache_ms, 1000, 86400000,
+                 "How long a membership read with getChatMember is trusted before asking Telegram again.");
+  schema.string("channel_left_policy", s.channel_left_policy, false,
+                "A member who later leaves a required channel: suspend_purchases (asked to rejoin before the next "
+                "purchase) or ignore (a user who joined once is never checked again).",
+                [](const ConfigValue& v, const std::string& policy) {
+                  if (policy != "suspend_purchases" && policy != "ignore")
+                    v.fail("must be suspend_purchases or ignore");
+                });
   schema.integer("rules_version", s.rules_version, 0, 1000000,
                  "Terms of service users accept before using the bot (0 = none); raising it asks every user again "
                  "at their next message. Requires rules_text_en.");

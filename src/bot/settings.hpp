@@ -17,6 +17,10 @@ struct Settings {
   int rules_version = 0;
   std::string rules_text_en, rules_text_ru, rules_text_uk, rules_text_zh;  // plain text; empty: English is shown
   std::string time_zone = "Europe/Moscow";                                 // users' dates and times are shown in it
+  // Public channels (@username) a user must have joined before buying; checked with getChatMember, cached.
+  std::vector<std::string> required_channels;
+  int channel_check_cache_ms = 5 * 60 * 1000;
+  std::string channel_left_policy = "suspend_purchases";  // or "ignore": checked until passed once, then never
 };
 void declare_settings(ConfigSchema& schema, Settings& settings);
 

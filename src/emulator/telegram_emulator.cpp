@@ -230,6 +230,18 @@ json TelegramEmulator::call_method(const std::string& method, const json& params
     return true;
   }
   if (method == "getWebhookInfo") return {{"url", webhook_url_}, {"pending_update_count", updates_.size()}};
+  if (method == "getChatMember") {
+    // A channel by its @username (numeric ids of private chats are not emulated); the bot must administer it.
+    auto chat = string_param(params, "chat_id");
+    int64_t user_id = int_param(params, "user_id");
+    auto channel = channels_.find(chat);
+    if (channel == channels_.end()) throw ApiFailure{400, "Bad Request: chat not found"};
+    if (!channel->second.bot_is_admin) throw ApiFailure{400, "Bad Request: member list is inaccessible"};
+    auto known = users_.find(user_id);
+    json member_user = known != users_.end() ? user_json(known->second)
+                                             : json{{"id", user_id}, {"is_bot", false}, {"first_name", "User"}};
+    return {{"status", channel->second.members.count(user_id) ? "member" : "left"}, {"user", member_user}};
+  }
   if (method == "answerCallbackQuery") {
     auto query_id = string_param(params, "callback_query_id");
     auto asker = callback_query_user_.find(query_id);
@@ -575,6 +587,22 @@ awaitable<http::Response> TelegramEmulator::client_api(http::Request& request) {
           out.push_back(std::move(j));
         }
       co_return http::json_response(http::bhttp::status::ok, {{"messages", out}});
+    }
+    if (path == "/client/channel") {  // creates or changes a channel: {"channel": "@name", "bot_is_admin": bool}
+      auto& channel = channels_[body.at("channel").get<std::string>()];
+      channel.bot_is_admin = body.value("bot_is_admin", channel.bot_is_admin);
+      co_return http::json_response(http::bhttp::status::ok, {{"ok", true}});
+    }
+    if (path == "/client/channel/join" || path == "/client/channel/leave") {  // {"channel": "@name", "user_id": N}
+      auto channel = channels_.find(body.at("channel").get<std::string>());
+      if (channel == channels_.end())
+        co_return http::json_response(http::bhttp::status::not_found, {{"error", "no such channel"}});
+      int64_t user_id = body.at("user_id");
+      if (path == "/client/channel/join")
+        channel->second.members.insert(user_id);
+      else
+        channel->second.members.erase(user_id);
+      co_return http::json_response(http::bhttp::status::ok, {{"ok", true}});
     }
     if (path == "/client/callback_answers") {  // what the bot answered to one user's button presses, oldest first
       int64_t user_id = std::stoll(query.at("user_id"));

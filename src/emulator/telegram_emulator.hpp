@@ -114,7 +114,14 @@ class TelegramEmulator {
   std::map<std::string, Injected> failures_;
   std::map<std::string, int64_t> callback_query_user_;     // unanswered callback query id -> the user who pressed
   std::map<int64_t, std::vector<json>> callback_answers_;  // user -> answerCallbackQuery calls for their presses
-  std::map<int64_t, json> pre_checkouts_;                  // pending pre_checkout_query id -> invoice
+  // Public channels by @username: their members, and whether the bot is an administrator (getChatMember on a
+  // channel answers only then).
+  struct Channel {
+    std::set<int64_t> members;
+    bool bot_is_admin = true;
+  };
+  std::map<std::string, Channel> channels_;
+  std::map<int64_t, json> pre_checkouts_;  // pending pre_checkout_query id -> invoice
   std::map<int64_t, Clock::time_point> pre_checkout_at_;
   std::map<std::string, int64_t> star_charges_;  // telegram_payment_charge_id -> user
   std::set<std::string> refunded_charges_;
