@@ -1,13 +1,18 @@
 // The admin panel and the admin CLI against a real PostgreSQL: every admin route refused to non-admins (walked
 // from the bot's own route table), every panel action applied and audited, statistics checked on 100k seeded
 // users with their query plans, and every `vpnbot admin` subcommand run as a process.
+#include <unistd.h>
 #include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <fstream>
 
 #include "admin/cli.hpp"
 #include "billing/orders.hpp"
 #include "bot/bot.hpp"
 #include "bot/callback.hpp"
 #include "broadcast/broadcasts.hpp"
+#include "ops/backup.hpp"
 #include "ops/stats.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/process.hpp"
@@ -104,7 +109,9 @@ class AdminTest : public AsyncDbTest {
         "(SELECT string_agg(name || ':' || state, ',') FROM vpn_nodes), "
         "(SELECT string_agg(id || ':' || state, ',' ORDER BY id) FROM broadcasts), "
         "(SELECT string_agg(id || ':' || state, ',' ORDER BY id) FROM orders), (SELECT count(*) FROM jobs), "
-        "(SELECT count(*) FROM admin_audit), (SELECT string_agg(enabled::text, ',') FROM maintenance))");
+        "(SELECT count(*) FROM admin_audit), (SELECT string_agg(enabled::text, ',') FROM maintenance), "
+        "(SELECT string_agg(name || ':' || plan_percent, ',' ORDER BY name) FROM promo_groups), "
+        "(SELECT string_agg(id || ':' || promo_group_id, ',' ORDER BY id) FROM users))");
   }
   std::vector<json> messages_to(int64_t chat_id, int64_t after_id) {
     auto text = vpnbot::testing::query_value_sync(
@@ -153,7 +160,11 @@ std::map<std::string, std::vector<std::string>> admin_route_examples(int64_t sta
           {"bcx", {bc}},
           {"audit", {}},
           {"mt", {}},
-          {"mts", {"1"}}};
+          {"mts", {"1"}},
+          {"grp", {}},
+          {"grpadd", {}},
+          {"grpset", {}},
+          {"gifts", {}}};
 }
 
 TEST_F(AdminTest, EveryAdminRouteIsRefusedToNonAdminsAndChangesNothing) {
@@ -175,7 +186,8 @@ TEST_F(AdminTest, EveryAdminRouteIsRefusedToNonAdminsAndChangesNothing) {
   // A prompt left open by someone who is no longer an admin is not acted on either.
   for (const char* prompt : {R"({"await": "admin_balance", "user": 100})", R"({"await": "admin_find"})",
                              R"({"await": "admin_plan"})", R"({"await": "admin_plan_set"})",
-                             R"({"await": "admin_promo"})", R"({"await": "admin_broadcast", "audience": "all"})"}) {
+                             R"({"await": "admin_promo"})", R"({"await": "admin_broadcast", "audience": "all"})",
+                             R"({"await": "admin_group"})", R"({"await": "admin_group_set"})"}) {
     vpnbot::testing::exec_sync(url, std::string("UPDATE users SET conversation = '") + prompt + "' WHERE id = 200");
     send_text(kOtherId, "500 because m3 90 499 250 3 x");
   }
@@ -285,6 +297,33 @@ TEST_F(AdminTest, PanelActionsApplyOnceAndAreAudited) {
   press_admin({"ns", "nl-1", "draining"});
   EXPECT_EQ(count("SELECT count(*) FROM vpn_nodes WHERE state = 'draining'"), 1);
 
+  // Promo groups: a group, a member, a group code, and the errors said clearly.
+  press_admin({"grpadd"});
+  send_text(kAdminId, "friends 15");
+  EXPECT_EQ(count("SELECT count(*) FROM promo_groups WHERE name = 'friends' AND plan_percent = 15"), 1);
+  press_admin({"grpadd"});
+  send_text(kAdminId, "greedy 95");
+  EXPECT_NE(last_text().find("1-90"), std::string::npos) << last_text();
+  press_admin({"grpset"});
+  send_text(kAdminId, "100 friends");
+  EXPECT_EQ(count("SELECT count(*) FROM users u JOIN promo_groups g ON g.id = u.promo_group_id WHERE u.id = 100"), 1);
+  press_admin({"grpset"});
+  send_text(kAdminId, "100 nosuch");
+  EXPECT_NE(last_text().find("no promo group nosuch"), std::string::npos) << last_text();
+  press_admin({"grp"});
+  EXPECT_NE(last_text().find("15% off, 1 member(s)"), std::string::npos) << last_text();
+  press_admin({"grpset"});
+  send_text(kAdminId, "100 -");
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE id = 100 AND promo_group_id IS NOT NULL"), 0);
+  EXPECT_EQ(audits("create_group"), 1);
+  EXPECT_EQ(audits("assign_group"), 2);
+  press_admin({"poadd"});
+  send_text(kAdminId, "VIPJOIN group friends 10");
+  EXPECT_EQ(
+      count("SELECT count(*) FROM promo_codes WHERE code = 'VIPJOIN' AND kind = 'group' AND group_id IS NOT NULL"), 1);
+  press_admin({"gifts"});
+  EXPECT_NE(last_text().find("Gifts"), std::string::npos) << last_text();
+
   // A broadcast from the panel: audience, text, a preview to the admin, start, cancel.
   press_admin({"bcn", "active"});
   send_text(kAdminId, "<b>News</b>");
@@ -299,7 +338,7 @@ TEST_F(AdminTest, PanelActionsApplyOnceAndAreAudited) {
   EXPECT_EQ(audits("broadcast_start") + audits("broadcast_cancel") + audits("broadcast_create"), 3);
 
   press_admin({"audit"});
-  EXPECT_NE(last_text().find("grant_days"), std::string::npos);
+  EXPECT_NE(last_text().find("create_group"), std::string::npos) << "the newest 15 entries";
   // Malformed admin callbacks: wrong arity, unknown route, non-numeric ids: an error notice, nothing changes.
   std::string snapshot = state_snapshot();
   for (auto parts : std::vector<std::vector<std::string>>{{"gd", "100"}, {"nope"}, {"gd", "x", "y"}, {"rfy", "999"}})
@@ -417,6 +456,15 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
   auto order = std::to_string(count("SELECT id FROM orders WHERE provider = 'stars'"));
   auto draft = std::to_string(count("SELECT id FROM broadcasts"));
   auto png = ::testing::TempDir() + "/admin-qr.png";
+  // A backup, then its restore into an empty database ("@newest-backup" is the file the backup row made).
+  auto backup_dir = ::testing::TempDir() + "/admin-backups-" + std::to_string(::getpid());
+  auto backup_key = ::testing::TempDir() + "/admin-backup-" + std::to_string(::getpid()) + ".key";
+  {
+    std::ofstream key(backup_key);
+    key << std::string(64, 'b') << "\n";
+  }
+  std::filesystem::permissions(backup_key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  auto restore_target = vpnbot::testing::empty_database_url();
   // In order: later rows use what earlier ones created (the config, the second broadcast).
   std::vector<std::pair<std::string, std::vector<std::string>>> valid{
       {"stats", {"stats"}},
@@ -464,6 +512,12 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
       {"maintenance on", {"maintenance", "on", "--message", "Back soon"}},
       {"maintenance status", {"maintenance", "status"}},
       {"maintenance off", {"maintenance", "off"}},
+      {"group add", {"group", "add", "vip", "--percent", "10"}},
+      {"group assign", {"group", "assign", "100", "--group", "vip"}},
+      {"group list", {"group", "list"}},
+      {"gift list", {"gift", "list", "--state", "open"}},
+      {"backup", {"backup", "--dir", backup_dir, "--key-file", backup_key, "--keep", "3"}},
+      {"restore", {"restore", "@newest-backup", "--target-url", restore_target, "--key-file", backup_key}},
   };
   std::set<std::string> tested;
   for (const auto& [name, args] : valid) tested.insert(name);
@@ -477,6 +531,8 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
     std::vector<std::string> argv{"admin", "--actor", "900"};
     if (name == "stats" || name == "user show" || name == "audit") argv.push_back("--json");
     argv.insert(argv.end(), args.begin(), args.end());
+    for (auto& arg : argv)
+      if (arg == "@newest-backup") arg = ops::list_backups(backup_dir).back().path;
     auto p = vpnbot::testing::spawn_vpnbot(argv, env);
     EXPECT_EQ(p.wait(Millis(30000)), 0) << name << ": " << p.output();
     if (name == "stats") EXPECT_EQ(json::parse(p.output())["users"]["total"], 3) << p.output();
@@ -485,6 +541,9 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
     if (name == "node resync") EXPECT_NE(p.output().find("0 account(s) of xr-1"), std::string::npos) << p.output();
     if (name == "maintenance status")
       EXPECT_NE(p.output().find("maintenance is on since"), std::string::npos) << p.output();
+    if (name == "group list") EXPECT_NE(p.output().find("vip"), std::string::npos) << p.output();
+    if (name == "restore")
+      EXPECT_EQ(vpnbot::testing::query_value_sync(restore_target, "SELECT count(*) FROM users"), "3") << p.output();
   }
   EXPECT_EQ(count("SELECT count(*) FROM panel_nodes WHERE name = 'xr-1' AND api_version = 3"), 1);
   // Changes made through the CLI are audited with the actor.
@@ -492,7 +551,7 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
   for (const char* action :
        {"create_plan", "set_plan", "create_promo", "refund_order", "grant_days", "adjust_balance", "ban", "unban",
         "set_node_state", "resync_panel_node", "broadcast_start", "broadcast_pause", "broadcast_resume",
-        "broadcast_cancel", "maintenance_on", "maintenance_off"})
+        "broadcast_cancel", "maintenance_on", "maintenance_off", "create_group", "assign_group"})
     EXPECT_EQ(
         count(std::string("SELECT count(*) FROM admin_audit WHERE via = 'cli' AND actor_id = 900 AND action = '") +
               action + "'"),

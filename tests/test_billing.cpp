@@ -2,6 +2,8 @@
 // races, the referral upline in one query, refunds, trials, order expiry, and ledger consistency.
 #include <gtest/gtest.h>
 
+#include "billing/gifts.hpp"
+#include "billing/groups.hpp"
 #include "billing/ledger.hpp"
 #include "billing/orders.hpp"
 #include "billing/promo.hpp"
@@ -31,9 +33,28 @@ class BillingTest : public AsyncDbTest {
     return run(pool->transaction([&](db::Transaction& t) -> awaitable<T> { co_return co_await body(t); }));
   }
   int64_t plan_id(const std::string& code) { return count("SELECT id FROM plans WHERE code = '" + code + "'"); }
-  Order new_order(int64_t user, const std::string& provider = "yookassa", const std::string& plan = "month") {
+  Order new_order(int64_t user, const std::string& provider = "yookassa", const std::string& plan = "month",
+                  bool gift = false) {
     int64_t id = plan_id(plan);
-    return tx<Order>([&](db::Transaction& t) { return Orders::create(t, user, id, provider, options); });
+    return tx<Order>([&](db::Transaction& t) { return Orders::create(t, user, id, provider, options, nullptr, gift); });
+  }
+  // Runs `body(i)` for i in [0, n) on concurrent transactions and returns each result.
+  template <typename T, typename F>
+  std::vector<T> concurrently(int n, F body) {
+    std::vector<T> out(static_cast<size_t>(n));
+    int pending = n;
+    for (int i = 0; i < n; ++i)
+      asio::co_spawn(
+          io, pool->transaction([&body, i](db::Transaction& t) -> awaitable<T> { co_return co_await body(t, i); }),
+          [&out, &pending, i](std::exception_ptr e, T r) {
+            if (e) std::rethrow_exception(e);
+            out[static_cast<size_t>(i)] = std::move(r);
+            --pending;
+          });
+    run([&]() -> awaitable<void> {
+      while (pending > 0) co_await sleep_for(Millis(10));
+    }());
+    return out;
   }
   PaymentResult pay(const Order& o, std::optional<int64_t> amount = std::nullopt) {
     // A coroutine lambda: a temporary passed straight to a lazily started coroutine would dangle.
@@ -450,4 +471,151 @@ TEST_F(BillingTest, ExpiredSubscriptionsSwitchConfigsOffAndRenewalBringsTheSameO
   vpnbot::testing::exec_sync(url, "UPDATE users SET banned = true WHERE id = 1");
   EXPECT_EQ(pay(new_order(1)), PaymentResult::applied);
   EXPECT_EQ(count("SELECT count(*) FROM vpn_peers WHERE user_id = 1 AND state = 'active'"), 0);
+}
+
+// A gift order paid (twice, as a replay) issues one code and gives the buyer nothing; of a hundred users redeeming
+// it at once exactly one gets the days and the first config; a refund of the gift order takes them back.
+TEST_F(BillingTest, GiftIsRedeemedByExactlyOneOfAHundredConcurrentTries) {
+  add_user(1);
+  add_user(2, 1);  // the buyer was invited: the inviter's reward is paid on the gift too, the bonus days are not
+  options.referral_bonus_days = 7;
+  for (int i = 0; i < 100; ++i) add_user(500 + i);
+  auto order = new_order(2, "yookassa", "month", true);
+  EXPECT_TRUE(order.gift);
+  EXPECT_EQ(order.bonus_days, 0) << "welcome bonus days are the buyer's, not the gift's";
+  EXPECT_EQ(pay(order), PaymentResult::applied);
+  EXPECT_EQ(pay(order), PaymentResult::already_applied);
+  EXPECT_EQ(count("SELECT count(*) FROM gifts"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions"), 0) << "the buyer's subscription is not extended";
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'vpn.provision'"), 0);
+  EXPECT_EQ(count("SELECT balance FROM accounts WHERE user_id = 1"), 1990) << "the inviter's reward";
+  auto gift = tx<std::optional<Gift>>([&](db::Transaction& t) { return Gifts::for_order(t, order.id); });
+  ASSERT_TRUE(gift);
+  EXPECT_EQ(gift->state, "open");
+  EXPECT_EQ(Gifts::normalize(gift->code.substr(0, 4) + "-" + gift->code.substr(4, 4) + " " + gift->code.substr(8)),
+            gift->code)
+      << "dashes and spaces typed by people are ignored";
+  std::string lower = gift->code;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  EXPECT_EQ(Gifts::normalize(lower), gift->code);
+
+  auto outcomes = concurrently<GiftStatus>(100, [&](db::Transaction& t, int i) -> awaitable<GiftStatus> {
+    co_return (co_await Gifts::redeem(t, gift->code, 500 + i)).status;
+  });
+  EXPECT_EQ(std::count(outcomes.begin(), outcomes.end(), GiftStatus::redeemed), 1);
+  EXPECT_EQ(std::count(outcomes.begin(), outcomes.end(), GiftStatus::already_redeemed), 99);
+  int64_t winner = 500 + (std::find(outcomes.begin(), outcomes.end(), GiftStatus::redeemed) - outcomes.begin());
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions"), 1);
+  EXPECT_NEAR(days_left(winner), 30, 0.01);
+  EXPECT_EQ(count("SELECT device_limit FROM subscriptions"), 3) << "the plan's device limit";
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'vpn.provision'"), 1) << "one first config, the winner's";
+  EXPECT_EQ(count("SELECT redeemed_by FROM gifts"), winner);
+  // Too late, a typo, a code that is none.
+  auto late = tx<GiftOutcome>([&](db::Transaction& t) { return Gifts::redeem(t, gift->code, 501); });
+  EXPECT_EQ(late.status, GiftStatus::already_redeemed);
+  auto typo = tx<GiftOutcome>([&](db::Transaction& t) -> awaitable<GiftOutcome> {
+    co_return co_await Gifts::redeem(t, "AAAAAAAAAAAA", 501);  // a coroutine lambda: the temporary must live
+  });
+  EXPECT_EQ(typo.status, GiftStatus::not_found);
+  EXPECT_FALSE(Gifts::normalize("SHORT"));
+  EXPECT_FALSE(Gifts::normalize("ABCDEFGHJKM!"));
+
+  // The gift order refunded: the redeemer loses the days (configs off), the gift is revoked; a replay does nothing.
+  EXPECT_TRUE(
+      tx<bool>([&](db::Transaction& t) -> awaitable<bool> { co_return co_await Orders::refund(t, order.id, "t"); }));
+  EXPECT_FALSE(
+      tx<bool>([&](db::Transaction& t) -> awaitable<bool> { co_return co_await Orders::refund(t, order.id, "t"); }));
+  EXPECT_NEAR(days_left(winner), 0, 0.01);
+  EXPECT_EQ(count("SELECT count(*) FROM gifts WHERE state = 'revoked'"), 1);
+  EXPECT_EQ(count("SELECT balance FROM accounts WHERE user_id = 1"), 0) << "the inviter's reward reversed";
+
+  // An open gift refunded can no longer be redeemed.
+  auto second = new_order(2, "yookassa", "month", true);
+  EXPECT_EQ(pay(second), PaymentResult::applied);
+  EXPECT_TRUE(
+      tx<bool>([&](db::Transaction& t) -> awaitable<bool> { co_return co_await Orders::refund(t, second.id, "t"); }));
+  auto revoked = tx<std::optional<Gift>>([&](db::Transaction& t) { return Gifts::for_order(t, second.id); });
+  ASSERT_TRUE(revoked);
+  EXPECT_EQ(tx<GiftOutcome>([&](db::Transaction& t) { return Gifts::redeem(t, revoked->code, 502); }).status,
+            GiftStatus::revoked);
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions WHERE user_id = 502"), 0);
+  expect_ledger_consistent();
+}
+
+// A promo group's percent comes off first and a percent code applies to what is left; the order records both
+// parts; if the code can no longer be reserved the group's price still holds. A group code puts users in the group
+// within its use limit, even when a hundred enter it at once.
+TEST_F(BillingTest, PromoGroupDiscountComposesWithACodeAndAGroupCodeFillsOnlyItsUses) {
+  for (int i = 0; i < 100; ++i) add_user(700 + i);
+  auto create_group = [&](std::string name, int percent) {
+    return tx<PromoGroup>([&](db::Transaction& t) { return PromoGroups::create(t, name, percent); });
+  };
+  auto group = create_group("friends", 20);
+  EXPECT_THROW(create_group("friends", 10), std::invalid_argument) << "the name is taken";
+  EXPECT_THROW(create_group("Big Spenders", 10), std::invalid_argument);
+  EXPECT_THROW(create_group("greedy", 95), std::invalid_argument);
+  tx<PromoCode>([&](db::Transaction& t) -> awaitable<PromoCode> {
+    NewPromo p;
+    p.code = "JOINFRIENDS";
+    p.kind = "group";
+    p.group_id = group.id;
+    p.max_uses = 10;
+    co_return co_await Promos::create(t, p);
+  });
+  auto joined = concurrently<PromoStatus>(100, [](db::Transaction& t, int i) -> awaitable<PromoStatus> {
+    co_return (co_await Promos::enter(t, 700 + i, "joinfriends", 1)).status;
+  });
+  EXPECT_EQ(std::count(joined.begin(), joined.end(), PromoStatus::joined_group), 10);
+  EXPECT_EQ(std::count(joined.begin(), joined.end(), PromoStatus::exhausted), 90);
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE promo_group_id IS NOT NULL"), 10);
+  int64_t member = 700 + (std::find(joined.begin(), joined.end(), PromoStatus::joined_group) - joined.begin());
+  int64_t outsider = 700 + (std::find(joined.begin(), joined.end(), PromoStatus::exhausted) - joined.begin());
+
+  // Group only: 199 - 20 % = 159.20; stars in proportion.
+  auto plain = new_order(member);
+  EXPECT_EQ(plain.amount, 15920);
+  EXPECT_EQ(plain.discount_rub, 3980);
+  EXPECT_EQ(plain.group_discount_rub, 3980);
+  EXPECT_EQ(new_order(member, "stars").amount, 80);
+  EXPECT_EQ(new_order(outsider).amount, 19900) << "no group, no discount";
+  // Group and a 10 % code: 10 % of 159.20 more.
+  tx<PromoCode>([&](db::Transaction& t) -> awaitable<PromoCode> {
+    NewPromo p;
+    p.code = "TEN";
+    p.kind = "percent";
+    p.value = 10;
+    p.max_uses = 1;
+    co_return co_await Promos::create(t, p);
+  });
+  EXPECT_EQ(tx<PromoOutcome>([&](db::Transaction& t) { return Promos::enter(t, member, "TEN", 1); }).status,
+            PromoStatus::applied);
+  auto quote = tx<Quote>([&](db::Transaction& t) { return Orders::quote(t, member, plan_id("month"), options); });
+  ASSERT_TRUE(quote.group);
+  EXPECT_EQ(quote.group->plan_percent, 20);
+  EXPECT_EQ(quote.price.rub, 14328);
+  auto both = new_order(member);
+  EXPECT_EQ(both.amount, 14328);
+  EXPECT_EQ(both.discount_rub, 3980 + 1592);
+  EXPECT_EQ(both.group_discount_rub, 3980);
+  EXPECT_EQ(pay(both), PaymentResult::applied);
+  // The code is used up: an order made with it attached falls back to the group's price, not the full one.
+  vpnbot::testing::exec_sync(url, "INSERT INTO promo_redemptions (promo_id, user_id, state) SELECT id, " +
+                                      std::to_string(outsider) + ", 'applied' FROM promo_codes WHERE code = 'TEN'");
+  vpnbot::testing::exec_sync(
+      url, "UPDATE users SET promo_group_id = " + std::to_string(group.id) + " WHERE id = " + std::to_string(outsider));
+  bool dropped = false;
+  std::string provider = "yookassa";
+  int64_t month = plan_id("month");
+  auto fallback =
+      tx<Order>([&](db::Transaction& t) { return Orders::create(t, outsider, month, provider, options, &dropped); });
+  EXPECT_TRUE(dropped);
+  EXPECT_EQ(fallback.amount, 15920);
+  EXPECT_EQ(fallback.group_discount_rub, 3980);
+  // Out of the group: full price again.
+  EXPECT_TRUE(tx<bool>([&](db::Transaction& t) { return PromoGroups::assign(t, member, std::nullopt); }));
+  EXPECT_EQ(new_order(member).amount, 19900);
+  auto groups = tx<std::vector<PromoGroup>>([](db::Transaction& t) { return PromoGroups::list(t); });
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].members, 10) << "nine left from the code plus the outsider put in by hand";
+  expect_ledger_consistent();
 }

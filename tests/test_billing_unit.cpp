@@ -46,6 +46,28 @@ TEST(Money, PromoPricing) {
   EXPECT_EQ(unlock.rub, 19900) << "a plan-unlock code changes no price";
 }
 
+TEST(Money, PromoGroupDiscountComesFirstAndACodeAppliesToWhatIsLeft) {
+  auto group = price_with_discounts(19900, 100, 20, std::nullopt);
+  EXPECT_EQ(group.group_discount_rub, 3980);
+  EXPECT_EQ(group.discount_rub, 3980);
+  EXPECT_EQ(group.rub, 15920);
+  EXPECT_EQ(group.stars, 80);
+  auto both = price_with_discounts(19900, 100, 20, PromoTerms{"percent", 10});
+  EXPECT_EQ(both.group_discount_rub, 3980);
+  EXPECT_EQ(both.discount_rub, 3980 + 1592) << "10 % of the 159.20 left, not of 199";
+  EXPECT_EQ(both.rub, 14328);
+  EXPECT_EQ(both.stars, 72);
+  auto fixed = price_with_discounts(19900, 100, 50, PromoTerms{"fixed", 20000});
+  EXPECT_EQ(fixed.group_discount_rub, 9950);
+  EXPECT_EQ(fixed.rub, 100) << "a fixed code larger than what is left still leaves 1 rouble";
+  auto whole = price_with_discounts(19900, 100, 100, std::nullopt);
+  EXPECT_EQ(whole.rub, 100);
+  EXPECT_EQ(whole.group_discount_rub, 19800);
+  EXPECT_EQ(price_with_discounts(19900, 100, 0, PromoTerms{"percent", 20}).discount_rub,
+            price_with_promo(19900, 100, PromoTerms{"percent", 20}).discount_rub);
+  EXPECT_EQ(price_with_discounts(100, 1, 50, std::nullopt).rub, 100) << "nothing comes off 1 rouble";
+}
+
 TEST(Money, ReferralRewardsAndCashback) {
   EXPECT_EQ(referral_rewards(19900, {10, 5, 2}), (std::vector<int64_t>{1990, 995, 398}));
   EXPECT_EQ(referral_rewards(0, {10}), (std::vector<int64_t>{0}));

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 
 #include "billing/cryptopay/provider.hpp"
 #include "billing/heleket/provider.hpp"
@@ -925,6 +926,128 @@ TEST_F(PaymentsTest, RequiredChannelGatesTheShopUntilJoinedAndFollowsTheLeavePol
   EXPECT_EQ(count("SELECT count(*) FROM tg_inbox WHERE state = 'failed'"), 0);
   serve3.signal(SIGTERM);
   EXPECT_EQ(serve3.wait(Millis(30000)), 0);
+}
+
+// Gifts and promo groups through the bot: an admin makes a group and a group code (CLI); the buyer enters the code,
+// sees the personal discount at checkout, buys the plan as a gift by card and gets a link and a code instead of
+// days; the first user to open the link gets the days and a config, the buyer is told; a later link or typed code
+// is refused; the CLI lists the gift and shows it on both users' cards.
+TEST_F(PaymentsTest, GiftBoughtAtAGroupDiscountIsRedeemedOnceByLinkOrCode) {
+  uint16_t port = vpnbot::testing::free_port();
+  PaymentsThread payments(payment_options(port));
+  EmulatorThread telegram;
+  add_node("10.34.0.0/24");
+  auto e = env(payments, port);
+  with_telegram(e, telegram, "gifts-test-secret");
+  e["VPNBOT_TELEGRAM_PRIVATE_CHAT_INTERVAL_MS"] = "50";
+  auto admin = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "admin");
+    auto p = vpnbot::testing::spawn_vpnbot(args, e);
+    int rc = p.wait(Millis(20000));
+    return std::make_pair(rc, p.output());
+  };
+  auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
+  wait_healthy(port, serve);
+  ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
+  auto made = admin({"group", "add", "friends", "--percent", "20"});
+  ASSERT_EQ(made.first, 0) << made.second;
+  auto code = admin({"promo", "add", "--code", "FRIENDS", "--kind", "group", "--group", "friends", "--max-uses", "5"});
+  ASSERT_EQ(code.first, 0) << code.second;
+  EXPECT_EQ(admin({"promo", "add", "--code", "NOGROUP", "--kind", "group"}).first, 2) << "kind group needs --group";
+  EXPECT_EQ(admin({"group", "add", "greedy", "--percent", "95"}).first, 2);
+  EXPECT_NE(admin({"group", "assign", "1", "--group", "nosuch"}).first, 0);
+
+  constexpr int64_t buyer_id = 7301, friend_id = 7302, late_id = 7303;
+  ChatUser buyer{telegram, buyer_id}, recipient{telegram, friend_id}, late{telegram, late_id};
+  buyer.say("/start");
+  ASSERT_TRUE(eventually([&] { return buyer.find("Main menu").has_value(); })) << serve.output().substr(0, 3000);
+  int64_t menu = buyer.find("Main menu")->at("message_id");
+  buyer.press(menu, "1:m:promo");
+  ASSERT_TRUE(eventually([&] { return buyer.find("Send the promo code").has_value(); }));
+  buyer.say("friends");
+  ASSERT_TRUE(eventually([&] { return buyer.find("personal discount: 20%").has_value(); })) << buyer.messages();
+  EXPECT_EQ(count("SELECT count(*) FROM users u JOIN promo_groups g ON g.id = u.promo_group_id WHERE u.id = 7301"), 1);
+
+  // The plan as a gift: the note, the group's discount, no welcome bonus, a way back to buying for oneself.
+  buyer.press(menu, "1:pl:1:g");
+  ASSERT_TRUE(eventually([&] { return buyer.find("A gift.").has_value(); })) << buyer.messages();
+  json plan = *buyer.find("A gift.");
+  EXPECT_NE(plan["text"].get<std::string>().find("Personal discount 20%: −39.80 ₽"), std::string::npos) << plan;
+  EXPECT_NE(plan["text"].get<std::string>().find("159.20 ₽"), std::string::npos) << plan;
+  EXPECT_NE(plan.dump().find("Buy for myself"), std::string::npos);
+  buyer.press(menu, "1:pc:1:yk:g");
+  ASSERT_TRUE(eventually([&] { return buyer.find("Tap the button to pay").has_value(); }))
+      << buyer.messages() << serve.output().substr(0, 4000);
+  std::string checkout = buyer.find("Tap the button to pay")->at("reply_markup")["inline_keyboard"][0][0]["url"];
+  auto page = vpnbot::testing::http_request("GET", checkout, "");
+  EXPECT_NE(page.second.find("159.20"), std::string::npos) << "the card is charged the discounted price";
+  auto paid = vpnbot::testing::http_request("POST", checkout + "/pay", "");
+  EXPECT_NE(paid.second.find("Payment complete"), std::string::npos) << paid.second;
+  ASSERT_TRUE(eventually([&] { return buyer.find("Your gift").has_value(); }))
+      << buyer.messages()
+      << vpnbot::testing::query_value_sync(url,
+                                           "SELECT string_agg(kind || ' ' || state || ' ' || coalesce(last_error, ''), "
+                                           "'; ') FROM jobs")
+      << vpnbot::testing::query_value_sync(url,
+                                           "SELECT string_agg(method || ' ' || state || ' ' || coalesce(last_error, "
+                                           "''), '; ') FROM outbox");
+  std::string ready = buyer.find("Your gift")->at("text");
+  std::smatch link;
+  ASSERT_TRUE(std::regex_search(ready, link, std::regex("start=gift_([A-Z0-9]{12})"))) << ready;
+  std::string gift_code = link[1];
+  EXPECT_NE(ready.find("<code>" + gift_code + "</code>"), std::string::npos);
+  EXPECT_NE(buyer.find("Your gift")->dump().find("t.me/share/url"), std::string::npos) << "a share button";
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions WHERE user_id = 7301"), 0) << "the buyer gets no days";
+  EXPECT_EQ(count("SELECT group_discount_rub FROM orders WHERE gift"), 3980);
+
+  // The friend opens the link: welcome, the days, a config; the buyer is told.
+  recipient.say("/start gift_" + gift_code);
+  ASSERT_TRUE(eventually([&] { return recipient.find("A gift for you").has_value(); })) << recipient.messages();
+  ASSERT_TRUE(eventually([&] {
+    for (auto& m : recipient.messages())
+      if (m.contains("document")) return true;
+    return false;
+  })) << "the first config comes with the gift";
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions WHERE user_id = 7302 AND expires_at > now() + interval '29.9 "
+                  "days'"),
+            1);
+  ASSERT_TRUE(eventually([&] { return buyer.find("has redeemed your gift").has_value(); })) << buyer.messages();
+  // Too late by link, by typed code (with a dash, lower case), and the recipient again.
+  late.say("/start");
+  ASSERT_TRUE(eventually([&] { return late.find("Main menu").has_value(); }));
+  late.press(late.find("Main menu")->at("message_id"), "1:m:promo");
+  ASSERT_TRUE(eventually([&] { return late.find("Send the promo code").has_value(); }));
+  std::string typed = gift_code.substr(0, 6) + "-" + gift_code.substr(6);
+  for (auto& c : typed) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  late.say(typed);
+  ASSERT_TRUE(eventually([&] { return late.find("already been redeemed").has_value(); })) << late.messages();
+  late.say("/start gift_" + gift_code);
+  ASSERT_TRUE(eventually([&] { return late.count_with("already been redeemed") == 2; })) << late.messages();
+  recipient.say("/start gift_" + gift_code);
+  ASSERT_TRUE(eventually([&] { return recipient.find("already yours").has_value(); }));
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM vpn_peers WHERE user_id = 7302"), 1);
+
+  // The operator's view.
+  auto gifts = admin({"--json", "gift", "list"});
+  ASSERT_EQ(gifts.first, 0) << gifts.second;
+  json listed = json::parse(gifts.second.substr(gifts.second.find('[')));
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["state"], "redeemed");
+  EXPECT_EQ(listed[0]["redeemed_by"], friend_id);
+  auto card = admin({"user", "show", "7302"});
+  EXPECT_NE(card.second.find("redeemed from 7301"), std::string::npos) << card.second;
+  auto buyer_card = admin({"user", "show", "7301"});
+  EXPECT_NE(buyer_card.second.find("promo group friends (20% off plans)"), std::string::npos) << buyer_card.second;
+  auto out = admin({"group", "assign", "7301", "--none"});
+  EXPECT_EQ(out.first, 0) << out.second;
+  auto groups = admin({"--json", "group", "list"});
+  EXPECT_NE(groups.second.find("\"members\":0"), std::string::npos) << groups.second;
+  EXPECT_EQ(count("SELECT count(*) FROM admin_audit WHERE action IN ('create_group', 'assign_group')"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM tg_inbox WHERE state = 'failed'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state = 'failed'"), 0);
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(Millis(30000)), 0);
 }
 
 // The worker is SIGKILLed while the receipts and configs of paid orders are in flight to a slow Bot API (1.5 s per

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "admin/run_db.hpp"
+#include "billing/groups.hpp"
 #include "billing/jobs.hpp"
 #include "billing/ledger.hpp"
 #include "billing/orders.hpp"
@@ -27,7 +28,7 @@ struct PlanArgs {
 
 struct PromoArgs {
   billing::NewPromo promo;
-  std::string value, unlock_plan, plans, code;
+  std::string value, unlock_plan, plans, code, group;
 };
 
 struct OrderArgs {
@@ -94,6 +95,7 @@ void print_promos(const std::vector<billing::PromoCode>& promos, bool as_json) {
                    {"max_per_user", p.max_per_user},
                    {"valid_until", p.valid_until ? json(*p.valid_until) : json()},
                    {"first_purchase_only", p.first_purchase_only},
+                   {"group_id", p.group_id ? json(*p.group_id) : json()},
                    {"active", p.active}});
   if (as_json) {
     std::cout << out.dump() << "\n";
@@ -105,7 +107,7 @@ void print_promos(const std::vector<billing::PromoCode>& promos, bool as_json) {
     std::string value = (p.kind == "fixed" || p.kind == "balance") ? billing::rub_decimal(p.value)
                         : p.kind == "percent"                      ? std::to_string(p.value) + "%"
                         : p.kind == "days"                         ? std::to_string(p.value) + "d"
-                                                                   : "plan";
+                                                                   : p.kind;
     std::string uses = std::to_string(p.uses) + "/" + (p.max_uses ? std::to_string(*p.max_uses) : "∞");
     std::cout << fmt::format("{:<16} {:<8} {:>10} {:>11} {:<22} {:<6}\n", p.code, p.kind, value, uses,
                              p.valid_until.value_or("-"), p.active ? "yes" : "no");
@@ -146,11 +148,12 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std
   auto pr = std::make_shared<PromoArgs>();
   auto* promo_add = promo->add_subcommand("add", "Create a promo code");
   promo_add->add_option("--code", pr->promo.code, "The code (A-Z 0-9 _ -, 3-32)")->required();
-  promo_add->add_option("--kind", pr->promo.kind, "percent, fixed, days, balance or plan")
+  promo_add->add_option("--kind", pr->promo.kind, "percent, fixed, days, balance, plan or group")
       ->required()
-      ->check(CLI::IsMember({"percent", "fixed", "days", "balance", "plan"}));
+      ->check(CLI::IsMember({"percent", "fixed", "days", "balance", "plan", "group"}));
   promo_add->add_option("--value", pr->value, "percent: 1-100; fixed/balance: roubles; days: days");
   promo_add->add_option("--unlock-plan", pr->unlock_plan, "kind plan: the hidden plan's code");
+  promo_add->add_option("--group", pr->group, "kind group: the promo group the code puts users in");
   promo_add->add_option("--plans", pr->plans, "Only for these plan codes (comma-separated)");
   promo_add->add_option("--max-uses", pr->promo.max_uses, "Total uses")->check(CLI::Range(1, 100000000));
   promo_add->add_option("--per-user", pr->promo.max_per_user, "Uses per user")->check(CLI::Range(1, 1000));
@@ -336,7 +339,7 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std
       const auto& kind = pr->promo.kind;
       if (kind == "fixed" || kind == "balance") {
         pr->promo.value = rub_arg(pr->value, "--value");
-      } else if (kind != "plan") {
+      } else if (kind != "plan" && kind != "group") {
         try {
           pr->promo.value = std::stoll(pr->value);
         } catch (const std::exception&) {
@@ -345,6 +348,8 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std
       }
       if (kind == "plan" && pr->unlock_plan.empty())
         throw CLI::ValidationError("--unlock-plan", "kind plan needs --unlock-plan CODE");
+      if ((kind == "group") != !pr->group.empty())
+        throw CLI::ValidationError("--group", "--group NAME goes with kind group, and only with it");
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
         auto created = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<billing::PromoCode> {
           billing::NewPromo p = pr->promo;
@@ -352,6 +357,11 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std
             auto target = co_await billing::Plans::by_code(tx, pr->unlock_plan);
             if (!target) throw std::invalid_argument("no plan with code " + pr->unlock_plan);
             p.unlock_plan_id = target->id;
+          }
+          if (!pr->group.empty()) {
+            auto group = co_await billing::PromoGroups::by_name(tx, pr->group);
+            if (!group) throw std::invalid_argument("no promo group " + pr->group);
+            p.group_id = group->id;
           }
           std::string rest = pr->plans;
           while (!rest.empty()) {
@@ -511,6 +521,14 @@ awaitable<void> seed_demo_data(db::Pool& pool, const vpn::SecretBox& box,
     week.kind = "days";
     week.value = 7;
     co_await billing::Promos::create(tx, week);
+    // A personal discount: FRIENDS puts the user in a 15 % promo group (shown at checkout beside any other code).
+    auto friends = co_await billing::PromoGroups::create(tx, "friends", 15);
+    billing::NewPromo join;
+    join.code = "FRIENDS";
+    join.kind = "group";
+    join.group_id = friends.id;
+    join.max_uses = 1000;
+    co_await billing::Promos::create(tx, join);
   });
 }
 

@@ -2,10 +2,12 @@
 
 #include "ops/operations.hpp"
 
+#include "admin/backup_cli.hpp"
 #include "admin/billing_cli.hpp"
 #include "admin/broadcast_cli.hpp"
 #include "admin/maintenance_cli.hpp"
 #include "admin/run_db.hpp"
+#include "admin/shop_cli.hpp"
 
 #include <unistd.h>
 
@@ -130,6 +132,8 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
   auto billing_runner = add_billing_commands(*admin, json_out, actor_id);
   auto broadcast_runner = add_broadcast_commands(*admin, json_out, actor_id);
   auto maintenance_runner = add_maintenance_commands(*admin, json_out, actor_id);
+  auto shop_runner = add_shop_commands(*admin, json_out, actor_id);
+  auto backup_runner = add_backup_commands(*admin, json_out);
 
   auto* agent = app.add_subcommand("wg-agent", "Apply one node's peers to its WireGuard interface (CAP_NET_ADMIN)");
   agent->add_option("--config", config_file, "TOML config file")->check(CLI::ExistingFile);
@@ -181,6 +185,8 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
     if (auto rc = billing_runner(config)) return rc;
     if (auto rc = broadcast_runner(config)) return rc;
     if (auto rc = maintenance_runner(config)) return rc;
+    if (auto rc = shop_runner(config)) return rc;
+    if (auto rc = backup_runner(config)) return rc;
     bool as_json = *json_out;
     if (*node_add)
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {

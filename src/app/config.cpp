@@ -16,6 +16,7 @@ ConfigSchema schema_of(Config& config) {
   bot::declare_settings(schema, config.bot);
   vpn::declare_settings(schema, config.vpn);
   billing::declare_settings(schema, config.billing);
+  ops::declare_settings(schema, config.ops);
   return schema;
 }
 
@@ -34,6 +35,8 @@ void check_combinations(const Config& config) {
   }
   if (config.bot.rules_version > 0 && config.bot.rules_text_en.empty())
     throw ConfigError("config: rules_text_en (env VPNBOT_RULES_TEXT_EN) is required when rules_version is set");
+  if (!config.ops.backup_dir.empty() && config.ops.backup_key_file.empty())
+    throw ConfigError("config: backup_key_file (env VPNBOT_BACKUP_KEY_FILE) is required when backup_dir is set");
 }
 
 }  // namespace

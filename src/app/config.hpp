@@ -11,6 +11,7 @@
 #include "db/settings.hpp"
 #include "http/settings.hpp"
 #include "jobs/settings.hpp"
+#include "ops/settings.hpp"
 #include "telegram/settings.hpp"
 #include "vpn/settings.hpp"
 
@@ -27,6 +28,7 @@ struct Config {
   bot::Settings bot;
   vpn::Settings vpn;
   billing::Settings billing;
+  ops::Settings ops;
 
   bool has_role(std::string_view role) const;
 };

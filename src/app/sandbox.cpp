@@ -221,7 +221,8 @@ int run_sandbox(const std::optional<std::string>& config_file, std::map<std::str
              {"payments_emulator", payments.base_url()},
              {"remnawave_emulator", panel.base_url()},
              {"admin_user_id", env["VPNBOT_ADMIN_IDS"]},
-             {"promo_codes", "WELCOME20 (-20%), GIFT100 (100 RUB on the balance), WEEK (7 days)"},
+             {"promo_codes",
+              "WELCOME20 (-20%), GIFT100 (100 RUB on the balance), WEEK (7 days), FRIENDS (a 15% personal discount)"},
              {"telegram_emulator", telegram.base_url()},
              {"try", "curl -s " + telegram.base_url() +
                          "/client/send_message -d '{\"user_id\":1,\"text\":\"/start\"}' && sleep 2 && curl -s '" +

@@ -28,6 +28,7 @@
 #include "jobs/lease.hpp"
 #include "jobs/scheduler.hpp"
 #include "jobs/worker.hpp"
+#include "ops/backup_jobs.hpp"
 #include "telegram/dispatcher.hpp"
 #include "telegram/inbox_writer.hpp"
 #include "telegram/ingest.hpp"
@@ -298,6 +299,8 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
     }
     remnawave::register_job_handlers(worker, std::move(panel_deps));
     broadcast::register_job_handlers(worker);
+    ops::register_backup_jobs(worker, ops::BackupJobOptions{config.ops, config.db.listen_url, pool.blocking_executor(),
+                                                            config.telegram.mode != "off"});
     if (the_bot)
       bot::register_reminder_jobs(
           worker, *the_bot,
@@ -349,6 +352,7 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
     for (auto& t : billing::periodic_tasks()) tasks.push_back(std::move(t));
     for (auto& t : broadcast::periodic_tasks()) tasks.push_back(std::move(t));
     for (auto& t : bot::reminder_tasks()) tasks.push_back(std::move(t));
+    for (auto& t : ops::backup_tasks(config.ops)) tasks.push_back(std::move(t));
     auto origin = config.jobs.scheduler_time_origin_ms
                       ? std::chrono::system_clock::time_point(Millis(config.jobs.scheduler_time_origin_ms))
                       : std::chrono::system_clock::now();

@@ -41,17 +41,25 @@ std::string format_rub(int64_t kopecks) {
 }
 
 Price price_with_promo(int64_t price_rub, int64_t price_stars, const std::optional<PromoTerms>& promo) {
-  Price p{price_rub, price_stars, 0};
-  if (!promo || price_rub <= 0) return p;
-  int64_t discount = 0;
-  if (promo->kind == "percent")
-    discount = price_rub * std::clamp<int64_t>(promo->value, 0, 100) / 100;
-  else if (promo->kind == "fixed")
-    discount = std::max<int64_t>(0, promo->value);
-  discount = std::min(discount, price_rub - 100);  // at least 1 ₽ is paid
-  if (discount <= 0) return p;
-  p.discount_rub = discount;
-  p.rub = price_rub - discount;
+  return price_with_discounts(price_rub, price_stars, 0, promo);
+}
+
+Price price_with_discounts(int64_t price_rub, int64_t price_stars, int group_percent,
+                           const std::optional<PromoTerms>& promo) {
+  Price p{price_rub, price_stars, 0, 0};
+  if (price_rub <= 100) return p;  // nothing to take off a price of 1 ₽ or less
+  int64_t group = std::min(price_rub * std::clamp(group_percent, 0, 100) / 100, price_rub - 100);
+  int64_t after_group = price_rub - group;
+  int64_t code = 0;
+  if (promo && promo->kind == "percent")
+    code = after_group * std::clamp<int64_t>(promo->value, 0, 100) / 100;
+  else if (promo && promo->kind == "fixed")
+    code = std::max<int64_t>(0, promo->value);
+  code = std::clamp<int64_t>(code, 0, after_group - 100);  // at least 1 ₽ is paid
+  if (group + code <= 0) return p;
+  p.group_discount_rub = group;
+  p.discount_rub = group + code;
+  p.rub = price_rub - p.discount_rub;
   // stars * rub / price_rub, rounded up
   p.stars = std::max<int64_t>(1, (price_stars * p.rub + price_rub - 1) / price_rub);
   return p;

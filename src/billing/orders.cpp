@@ -1,12 +1,11 @@
 #include "billing/orders.hpp"
 
+#include "billing/access.hpp"
+#include "billing/gifts.hpp"
 #include "billing/ledger.hpp"
 #include "billing/referral.hpp"
 #include "core/log.hpp"
 #include "jobs/queue.hpp"
-#include "vpn/jobs.hpp"
-#include "vpn/remnawave/accounts.hpp"
-#include "vpn/remnawave/jobs.hpp"
 #include "vpn/store.hpp"
 
 namespace vpnbot::billing {
@@ -15,13 +14,14 @@ namespace {
 constexpr const char* kOrderColumns =
     "id, user_id, plan_id, provider, amount, currency, value_rub, days, device_limit, promo_id, discount_rub, "
     "bonus_days, state, provider_payment_id, confirmation_url, "
-    "to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), save_method, payment_method_id";
+    "to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), save_method, payment_method_id, gift, "
+    "group_discount_rub";
 
 Order read_order(const db::Result& r, int i) {
   Order o;
   r.read(i, o.id, o.user_id, o.plan_id, o.provider, o.amount, o.currency, o.value_rub, o.days, o.device_limit,
          o.promo_id, o.discount_rub, o.bonus_days, o.state, o.provider_payment_id, o.confirmation_url, o.expires_at,
-         o.save_method, o.payment_method_id);
+         o.save_method, o.payment_method_id, o.gift, o.group_discount_rub);
   return o;
 }
 
@@ -52,7 +52,8 @@ const char* to_string(PaymentResult r) {
   return "?";
 }
 
-awaitable<Quote> Orders::quote(db::Transaction& tx, int64_t user_id, int64_t plan_id, const BillingOptions& options) {
+awaitable<Quote> Orders::quote(db::Transaction& tx, int64_t user_id, int64_t plan_id, const BillingOptions& options,
+                               bool gift) {
   auto plan = co_await Plans::get(tx, plan_id);
   auto promo = co_await Promos::applied(tx, user_id);
   if (promo && !promo->applies_to(plan_id)) promo.reset();
@@ -64,9 +65,10 @@ awaitable<Quote> Orders::quote(db::Transaction& tx, int64_t user_id, int64_t pla
   q.plan = *plan;
   std::optional<PromoTerms> terms;
   if (promo) terms = promo->terms();
-  q.price = price_with_promo(plan->price_rub, plan->price_stars, terms);
+  q.group = co_await PromoGroups::of_user(tx, user_id);
+  q.price = price_with_discounts(plan->price_rub, plan->price_stars, q.group ? q.group->plan_percent : 0, terms);
   q.promo = promo;
-  if (first_purchase && options.referral_bonus_days > 0) {
+  if (first_purchase && !gift && options.referral_bonus_days > 0) {
     auto r = co_await tx.exec("SELECT referrer_id IS NOT NULL FROM users WHERE id = $1", user_id);
     if (!r.empty() && r.get<bool>(0, 0)) q.bonus_days = options.referral_bonus_days;
   }
@@ -74,17 +76,20 @@ awaitable<Quote> Orders::quote(db::Transaction& tx, int64_t user_id, int64_t pla
 }
 
 awaitable<Order> Orders::create(db::Transaction& tx, int64_t user_id, int64_t plan_id, const std::string& provider,
-                                const BillingOptions& options, bool* promo_dropped) {
-  auto q = co_await quote(tx, user_id, plan_id, options);
+                                const BillingOptions& options, bool* promo_dropped, bool gift) {
+  auto q = co_await quote(tx, user_id, plan_id, options, gift);
   bool stars = provider == "stars";
   auto insert = [&](const Price& price, std::optional<int64_t> promo_id) -> awaitable<Order> {
     auto r = co_await tx.exec(
-        std::string("INSERT INTO orders (user_id, plan_id, provider, amount, currency, value_rub, days, device_limit, "
-                    "promo_id, discount_rub, bonus_days, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-                    "$11, now() + make_interval(secs => $12::double precision / 1000)) RETURNING ") +
+        std::string(
+            "INSERT INTO orders (user_id, plan_id, provider, amount, currency, value_rub, days, device_limit, "
+            "promo_id, discount_rub, bonus_days, expires_at, gift, group_discount_rub) VALUES ($1, $2, $3, $4, $5, "
+            "$6, $7, $8, $9, $10, $11, now() + make_interval(secs => $12::double precision / 1000), $13, "
+            "$14) RETURNING ") +
             kOrderColumns,
         user_id, plan_id, provider, stars ? price.stars : price.rub, stars ? "XTR" : "RUB", price.rub, q.plan.days,
-        q.plan.device_limit, promo_id, price.discount_rub, q.bonus_days, options.order_ttl.count());
+        q.plan.device_limit, promo_id, price.discount_rub, q.bonus_days, options.order_ttl.count(), gift,
+        price.group_discount_rub);
     co_return read_order(r, 0);
   };
   if (!q.promo) co_return co_await insert(q.price, std::nullopt);
@@ -92,11 +97,14 @@ awaitable<Order> Orders::create(db::Transaction& tx, int64_t user_id, int64_t pl
   // the code could not be reserved.
   Order order = co_await insert(q.price, q.promo->id);
   if (co_await Promos::reserve(tx, *q.promo, user_id, order.id)) co_return order;
-  Price full = price_with_promo(q.plan.price_rub, q.plan.price_stars, std::nullopt);
-  auto r = co_await tx.exec(std::string("UPDATE orders SET amount = $2, value_rub = $3, discount_rub = 0, promo_id = "
-                                        "NULL WHERE id = $1 RETURNING ") +
+  // Without the code the group's discount (if any) still applies.
+  Price without_code =
+      price_with_discounts(q.plan.price_rub, q.plan.price_stars, q.group ? q.group->plan_percent : 0, std::nullopt);
+  auto r = co_await tx.exec(std::string("UPDATE orders SET amount = $2, value_rub = $3, discount_rub = $4, "
+                                        "group_discount_rub = $4, promo_id = NULL WHERE id = $1 RETURNING ") +
                                 kOrderColumns,
-                            order.id, stars ? full.stars : full.rub, full.rub);
+                            order.id, stars ? without_code.stars : without_code.rub, without_code.rub,
+                            without_code.group_discount_rub);
   co_await Promos::detach(tx, user_id);
   if (promo_dropped) *promo_dropped = true;
   co_return read_order(r, 0);
@@ -157,11 +165,15 @@ awaitable<PaymentResult> Orders::apply_payment(db::Transaction& tx, int64_t orde
       "provider_payment_id = coalesce(provider_payment_id, $2) WHERE id = $1",
       order_id, payment_id);
   co_await Promos::consume(tx, order_id);
-  auto sub = co_await Subscriptions::extend(tx, order.user_id, order.days + order.bonus_days, order.device_limit,
-                                            order.plan_id, false);
-  auto banned = co_await tx.exec("SELECT banned FROM users WHERE id = $1", order.user_id);
-  if (banned.empty() || !banned.get<bool>(0, 0))
-    co_await vpn::VpnStore::set_user_peers_state(tx, order.user_id, "disabled", "active");
+  std::string expires_at;  // for the log: the buyer's subscription, or nothing for a gift
+  if (order.gift) {
+    auto gift = co_await Gifts::issue(tx, order);
+    expires_at = "gift " + std::to_string(gift.id);
+  } else {
+    auto sub = co_await grant_paid_access(tx, order.user_id, order.days + order.bonus_days, order.device_limit,
+                                          order.plan_id, order_ref(order_id));
+    expires_at = sub.expires_at;
+  }
 
   auto upline = co_await Referrals::upline(tx, order.user_id, static_cast<int>(options.referral_percents.size()));
   auto rewards = referral_rewards(order.value_rub, options.referral_percents);
@@ -183,18 +195,6 @@ awaitable<PaymentResult> Orders::apply_payment(db::Transaction& tx, int64_t orde
     co_await Ledger::post(tx, cashback);
   }
 
-  co_await remnawave::Accounts::period_paid(tx, order.user_id);  // a new period's traffic on Xray locations
-  // The first config comes with the first payment; later payments re-enable the existing ones (above).
-  if (co_await vpn::VpnStore::live_config_count(tx, order.user_id) == 0) {
-    auto backend = co_await tx.exec("SELECT backend FROM plans WHERE id = $1", order.plan_id);
-    bool on_panel = !backend.empty() && backend.get<std::string>(0, 0) == "remnawave";
-    std::optional<int64_t> account;
-    if (on_panel) account = co_await remnawave::provision_first(tx, order.user_id, sub.id, order_ref(order_id));
-    if (!account) {  // a WireGuard plan, or no Xray location has room: WireGuard rather than nothing
-      vpn::ProvisionRequest first{order.user_id, order_ref(order_id), sub.id, sub.device_limit, std::nullopt, true};
-      co_await vpn::enqueue_provision(tx, first);
-    }
-  }
   jobs::NewJob receipt;
   receipt.kind = "billing.receipt";
   receipt.payload = {{"order_id", order_id}};
@@ -206,7 +206,7 @@ awaitable<PaymentResult> Orders::apply_payment(db::Transaction& tx, int64_t orde
              {"provider", provider},
              {"amount", amount},
              {"currency", currency},
-             {"expires_at", sub.expires_at}});
+             {"expires_at", expires_at}});
   co_return PaymentResult::applied;
 }
 
@@ -239,8 +239,12 @@ awaitable<bool> Orders::refund(db::Transaction& tx, int64_t order_id, const std:
                             order_id, note);
   if (r.empty()) co_return false;
   Order order = read_order(r, 0);
-  auto sub = co_await Subscriptions::shorten(tx, order.user_id, order.days + order.bonus_days);
-  if (sub && !sub->active) co_await vpn::VpnStore::set_user_peers_state(tx, order.user_id, "active", "disabled");
+  if (order.gift) {
+    co_await Gifts::revoke(tx, order_id);
+  } else {
+    auto sub = co_await Subscriptions::shorten(tx, order.user_id, order.days + order.bonus_days);
+    if (sub && !sub->active) co_await vpn::VpnStore::set_user_peers_state(tx, order.user_id, "active", "disabled");
+  }
   std::vector<std::string> sources{"referral", "cashback"};
   co_await Ledger::reverse(tx, sources, order_ref(order_id));
   if (order.provider == "balance") {

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "billing/groups.hpp"
 #include "billing/money.hpp"
 #include "billing/promo.hpp"
 #include "billing/store.hpp"
@@ -39,14 +40,17 @@ struct Order {
   std::string expires_at;                        // "YYYY-MM-DD HH:MM" UTC
   bool save_method = false;                      // the user agreed to save the card (YooKassa autopayments)
   std::optional<std::string> payment_method_id;  // an auto-renewal charged to this saved method
+  bool gift = false;                             // paid for someone else: paying it issues a gift code
+  int64_t group_discount_rub = 0;                // the promo group's part of discount_rub
 };
 
 // What the confirmation screen shows before an order exists.
 struct Quote {
   Plan plan;
   Price price;
-  std::optional<PromoCode> promo;  // the applied code, when it applies to this plan
-  int bonus_days = 0;              // referral bonus on a first purchase
+  std::optional<PromoCode> promo;   // the applied code, when it applies to this plan
+  std::optional<PromoGroup> group;  // the user's promo group (a personal discount), if any
+  int bonus_days = 0;               // referral bonus on a first purchase
 };
 
 enum class PaymentResult {
@@ -66,19 +70,22 @@ class PlanUnavailable : public std::runtime_error {
 // and every effect a row with a unique key, so replays and concurrent deliveries produce one effect.
 class Orders {
  public:
-  static awaitable<Quote> quote(db::Transaction& tx, int64_t user_id, int64_t plan_id, const BillingOptions& options);
+  // A gift carries no referral bonus days: those are the buyer's first-purchase reward, not the recipient's.
+  static awaitable<Quote> quote(db::Transaction& tx, int64_t user_id, int64_t plan_id, const BillingOptions& options,
+                                bool gift = false);
   // Creates a pending order at the quoted price and reserves the promo use (if the code ran out meanwhile, the
   // order is made without it: `promo_dropped` tells the caller to say so).
   static awaitable<Order> create(db::Transaction& tx, int64_t user_id, int64_t plan_id, const std::string& provider,
-                                 const BillingOptions& options, bool* promo_dropped = nullptr);
+                                 const BillingOptions& options, bool* promo_dropped = nullptr, bool gift = false);
   static awaitable<std::optional<Order>> get(db::Transaction& tx, int64_t order_id);
   static awaitable<std::optional<Order>> by_provider_payment(db::Transaction& tx, const std::string& provider,
                                                              const std::string& payment_id);
   static awaitable<void> set_provider_payment(db::Transaction& tx, int64_t order_id, const std::string& payment_id,
                                               const std::string& confirmation_url);
 
-  // The one place where money turns into access: order paid, subscription extended, promo consumed, referral
-  // rewards and cashback in the ledger, configs re-enabled, follow-up jobs (first config, receipt) enqueued.
+  // The one place where money turns into access: order paid, subscription extended (or, for a gift, its code
+  // issued), promo consumed, referral rewards and cashback in the ledger, configs re-enabled, follow-up jobs (first
+  // config, receipt) enqueued.
   // `allow_overpay` accepts amount >= the order's (crypto "paid_over"); otherwise it must be equal.
   static awaitable<PaymentResult> apply_payment(db::Transaction& tx, int64_t order_id, const std::string& provider,
                                                 const std::string& payment_id, int64_t amount,
@@ -90,8 +97,9 @@ class Orders {
   // pending -> canceled/expired, giving the promo use back. False when not pending.
   static awaitable<bool> close(db::Transaction& tx, int64_t order_id, const std::string& state,
                                const std::string& note);
-  // paid -> refunded: takes the days back, reverses referral rewards and cashback, returns balance payments to
-  // the balance, disables configs if nothing is left. False when not paid (a replay).
+  // paid -> refunded: takes the days back (from whoever redeemed a gift; an open gift is revoked), reverses
+  // referral rewards and cashback, returns balance payments to the balance, disables configs if nothing is left.
+  // False when not paid (a replay).
   static awaitable<bool> refund(db::Transaction& tx, int64_t order_id, const std::string& note);
   // Closes pending orders past their expiry (a bounded batch); returns how many.
   static awaitable<int64_t> expire_due(db::Transaction& tx, int limit);

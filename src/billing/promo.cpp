@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "billing/groups.hpp"
 #include "billing/ledger.hpp"
 #include "billing/store.hpp"
 
@@ -11,12 +12,12 @@ namespace {
 constexpr const char* kColumns =
     "id, code, kind, value, unlock_plan_id, coalesce(to_json(plan_ids), '[]'::json), max_uses, uses, "
     "max_per_user, to_char(valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-    "to_char(valid_until AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), first_purchase_only, active";
+    "to_char(valid_until AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), first_purchase_only, active, group_id";
 
 PromoCode read_promo(const db::Result& r, int i) {
   PromoCode p;
   r.read(i, p.id, p.code, p.kind, p.value, p.unlock_plan_id, p.plan_ids, p.max_uses, p.uses, p.max_per_user,
-         p.valid_from, p.valid_until, p.first_purchase_only, p.active);
+         p.valid_from, p.valid_until, p.first_purchase_only, p.active, p.group_id);
   return p;
 }
 
@@ -64,11 +65,11 @@ awaitable<PromoOutcome> Promos::enter(db::Transaction& tx, int64_t user_id, std:
   if (r.empty() || !r.get<bool>(0, 12)) co_return out;
   out.promo = read_promo(r, 0);
   const PromoCode& p = *out.promo;
-  if (r.get<std::optional<bool>>(0, 13).value_or(false)) {
+  if (r.get<std::optional<bool>>(0, 14).value_or(false)) {
     out.status = PromoStatus::not_yet_valid;
     co_return out;
   }
-  if (r.get<std::optional<bool>>(0, 14).value_or(false)) {
+  if (r.get<std::optional<bool>>(0, 15).value_or(false)) {
     out.status = PromoStatus::expired;
     co_return out;
   }
@@ -91,7 +92,7 @@ awaitable<PromoOutcome> Promos::enter(db::Transaction& tx, int64_t user_id, std:
     out.status = PromoStatus::applied;
     co_return out;
   }
-  // days / balance: one use now.
+  // days / balance / group: one use now.
   auto taken = co_await tx.exec(kTakeUse, p.id);
   if (taken.empty()) {
     out.status = PromoStatus::exhausted;
@@ -106,7 +107,10 @@ awaitable<PromoOutcome> Promos::enter(db::Transaction& tx, int64_t user_id, std:
   auto redemption = co_await tx.exec(
       "INSERT INTO promo_redemptions (promo_id, user_id, state) VALUES ($1, $2, 'used') RETURNING id", p.id, user_id);
   std::string reference = "redemption:" + std::to_string(redemption.get<int64_t>(0, 0));
-  if (p.kind == "balance") {
+  if (p.kind == "group") {
+    co_await PromoGroups::assign(tx, user_id, p.group_id);
+    out.status = PromoStatus::joined_group;
+  } else if (p.kind == "balance") {
     LedgerEntry credit{user_id, "balance", p.value, "promo", reference, std::nullopt, "promo " + p.code};
     co_await Ledger::post(tx, credit);
     out.status = PromoStatus::credited_balance;
@@ -169,11 +173,11 @@ awaitable<PromoCode> Promos::create(db::Transaction& tx, const NewPromo& n) {
   if (!ids.empty()) plan_ids = *db::to_text_array(ids);
   auto r = co_await tx.exec(std::string("INSERT INTO promo_codes (code, kind, value, unlock_plan_id, plan_ids, "
                                         "max_uses, max_per_user, valid_from, valid_until, first_purchase_only, "
-                                        "created_by) VALUES ($1, $2, $3, $4, $5::text[]::bigint[], $6, $7, $8, $9, "
-                                        "$10, $11) RETURNING ") +
+                                        "created_by, group_id) VALUES ($1, $2, $3, $4, $5::text[]::bigint[], $6, $7, "
+                                        "$8, $9, $10, $11, $12) RETURNING ") +
                                 kColumns,
                             normalize(n.code), n.kind, n.value, n.unlock_plan_id, plan_ids, n.max_uses, n.max_per_user,
-                            n.valid_from, n.valid_until, n.first_purchase_only, n.created_by);
+                            n.valid_from, n.valid_until, n.first_purchase_only, n.created_by, n.group_id);
   co_return read_promo(r, 0);
 }
 

@@ -12,10 +12,11 @@ namespace vpnbot::billing {
 struct PromoCode {
   int64_t id = 0;
   std::string code;
-  std::string kind;  // percent, fixed, days, balance, plan
+  std::string kind;  // percent, fixed, days, balance, plan, group
   int64_t value = 0;
   std::optional<int64_t> unlock_plan_id;
-  std::vector<int64_t> plan_ids;  // empty: every plan
+  std::optional<int64_t> group_id;  // a group code puts the user into this promo group
+  std::vector<int64_t> plan_ids;    // empty: every plan
   std::optional<int> max_uses;
   int uses = 0;
   int max_per_user = 1;
@@ -31,6 +32,7 @@ enum class PromoStatus {
   applied,           // percent/fixed/plan: attached to the user for the next checkout
   credited_balance,  // balance code: money added
   added_days,        // days code: subscription extended
+  joined_group,      // group code: the user is in the code's promo group now
   not_found,         // unknown or disabled
   not_yet_valid,
   expired,
@@ -49,6 +51,7 @@ struct NewPromo {
   std::string code, kind;
   int64_t value = 0;
   std::optional<int64_t> unlock_plan_id;
+  std::optional<int64_t> group_id;
   std::vector<int64_t> plan_ids;
   std::optional<int> max_uses;
   int max_per_user = 1;
@@ -61,7 +64,7 @@ struct NewPromo {
 // redemptions never oversell; per-user limits are checked after that lock is held.
 class Promos {
  public:
-  // Code typed by a user: days/balance codes take effect at once, the others attach to the user for checkout.
+  // Code typed by a user: days/balance/group codes take effect at once, the others attach to the user for checkout.
   static awaitable<PromoOutcome> enter(db::Transaction& tx, int64_t user_id, std::string code,
                                        int default_device_limit);
   // The code attached to the user (state 'applied'), if still usable.

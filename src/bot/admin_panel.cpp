@@ -6,6 +6,8 @@
 #include <charconv>
 #include <sstream>
 
+#include "billing/gifts.hpp"
+#include "billing/groups.hpp"
 #include "billing/money.hpp"
 #include "billing/promo.hpp"
 #include "bot/callback.hpp"
@@ -44,10 +46,10 @@ std::optional<int64_t> to_int(const std::string& s) {
 // Arguments each admin callback takes (the route table the admin-only test walks).
 const std::map<std::string, size_t>& admin_routes() {
   static const std::map<std::string, size_t> routes{
-      {"home", 0},   {"st", 0},   {"find", 0},  {"u", 1},     {"gd", 2},    {"ban", 1},  {"unban", 1},
-      {"bal", 1},    {"rf", 1},   {"rfy", 1},   {"plans", 0}, {"pa", 2},    {"padd", 0}, {"pedit", 0},
-      {"promos", 0}, {"po", 2},   {"poadd", 0}, {"nodes", 0}, {"ns", 2},    {"bc", 0},   {"bcn", 1},
-      {"bcs", 1},    {"bcgo", 1}, {"bcp", 1},   {"bcx", 1},   {"audit", 0}, {"mt", 0},   {"mts", 1}};
+      {"home", 0},  {"st", 0},    {"find", 0},  {"u", 1},   {"gd", 2},   {"ban", 1},    {"unban", 1},  {"bal", 1},
+      {"rf", 1},    {"rfy", 1},   {"plans", 0}, {"pa", 2},  {"padd", 0}, {"pedit", 0},  {"promos", 0}, {"po", 2},
+      {"poadd", 0}, {"nodes", 0}, {"ns", 2},    {"bc", 0},  {"bcn", 1},  {"bcs", 1},    {"bcgo", 1},   {"bcp", 1},
+      {"bcx", 1},   {"audit", 0}, {"mt", 0},    {"mts", 1}, {"grp", 0},  {"grpadd", 0}, {"grpset", 0}, {"gifts", 0}};
   return routes;
 }
 
@@ -170,8 +172,34 @@ awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::stri
     co_await expect_reply(ctx, std::move(awaiting));
     text =
         "Send the new promo code as:\n<code>CODE KIND VALUE [MAX_USES]</code>\nKIND: percent, fixed (roubles), "
-        "days, balance (roubles). e.g. <code>SPRING percent 15 500</code>";
+        "days, balance (roubles), group (VALUE: the promo group's name). e.g. <code>SPRING percent 15 500</code>";
     rows = {{back_to({"promos"})}};
+  } else if (name == "grp") {
+    auto groups = co_await billing::PromoGroups::list(ctx.tx);
+    text = "👥 <b>Promo groups</b> (a personal discount on every plan; a promo code of kind group puts users in)\n";
+    for (const auto& g : groups)
+      text += fmt::format("\n<code>{}</code>: {}% off, {} member(s)", html_escape(g.name), g.plan_percent, g.members);
+    if (groups.empty()) text += "\nnone yet";
+    rows = {{admin_button("➕ New group", {"grpadd"}), admin_button("👤 Put a user in a group", {"grpset"})},
+            {back_to({"home"})}};
+  } else if (name == "grpadd") {
+    json awaiting{{"await", "admin_group"}};
+    co_await expect_reply(ctx, std::move(awaiting));
+    text = "Send the new group as:\n<code>NAME PERCENT</code>\ne.g. <code>friends 15</code>";
+    rows = {{back_to({"grp"})}};
+  } else if (name == "grpset") {
+    json awaiting{{"await", "admin_group_set"}};
+    co_await expect_reply(ctx, std::move(awaiting));
+    text = "Send <code>USER_ID GROUP</code>, or <code>USER_ID -</code> to take the user out of any group.";
+    rows = {{back_to({"grp"})}};
+  } else if (name == "gifts") {
+    auto gifts = co_await billing::Gifts::list(ctx.tx, std::nullopt, std::nullopt, INT64_MAX, 20);
+    text = "🎁 <b>Gifts</b> (newest first)\n";
+    for (const auto& g : gifts)
+      text += fmt::format("\n#{} <code>{}</code> from {} (order #{}, {} days): {}{}", g.id, g.code, g.buyer_id,
+                          g.order_id, g.days, g.state, g.redeemed_by ? " by " + std::to_string(*g.redeemed_by) : "");
+    if (gifts.empty()) text += "\nnone yet";
+    rows = {{back_to({"home"})}};
   } else if (name == "nodes") {
     auto stats = co_await ops::collect_stats(ctx.tx);
     text = "🖥 <b>Nodes</b>\n";
@@ -244,13 +272,15 @@ awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::stri
     rows = {{admin_button("📊 Statistics", {"st"}), admin_button("🔎 Find user", {"find"})},
             {admin_button("💳 Plans", {"plans"}), admin_button("🎟 Promo codes", {"promos"})},
             {admin_button("🖥 Nodes", {"nodes"}), admin_button("📣 Broadcast", {"bc"})},
+            {admin_button("👥 Promo groups", {"grp"}), admin_button("🎁 Gifts", {"gifts"})},
             {admin_button("📜 Audit log", {"audit"}),
              admin_button(maintenance.on ? "🚧 Maintenance: ON" : "🚧 Maintenance", {"mt"})},
             {button(t(ctx, "common.back"), encode_callback("m", {"menu"}))}};
   }
   bool prompting = ctx.user.conversation.is_object() &&
                    ctx.user.conversation.value("await", "").rfind("admin_", 0) == 0 &&
-                   (name == "find" || name == "padd" || name == "pedit" || name == "poadd" || name == "bcn");
+                   (name == "find" || name == "padd" || name == "pedit" || name == "poadd" || name == "bcn" ||
+                    name == "grpadd" || name == "grpset");
   if (!prompting && !ctx.user.conversation.is_null()) {
     json none;
     co_await Users::set_conversation(ctx.tx, ctx.user.id, none);  // leaving a prompt cancels it
@@ -440,11 +470,36 @@ awaitable<bool> Bot::on_admin_text(Context& ctx, const std::string& text) {
         promo.value = billing::parse_rub(value);
       else if (promo.kind == "percent" || promo.kind == "days")
         promo.value = to_int(value).value_or(0);
-      else
-        throw std::invalid_argument("KIND must be percent, fixed, days or balance");  // plan codes: the CLI
+      else if (promo.kind == "group") {
+        auto group = co_await billing::PromoGroups::by_name(ctx.tx, value);
+        if (!group) throw std::invalid_argument("no promo group " + value);
+        promo.group_id = group->id;
+      } else
+        throw std::invalid_argument("KIND must be percent, fixed, days, balance or group");  // plan codes: the CLI
       co_await ops::Operations::create_promo(ctx.tx, actor, promo);
       std::vector<std::string> promos{"promos"};
       co_await show_admin_screen(ctx, promos, std::nullopt);
+      co_return true;
+    } else if (awaiting == "admin_group" || awaiting == "admin_group_set") {
+      std::istringstream in(text);
+      std::string first, second, rest;
+      in >> first >> second;
+      std::getline(in >> std::ws, rest);
+      if (second.empty() || !rest.empty())
+        throw std::invalid_argument(awaiting == "admin_group" ? "expected NAME PERCENT" : "expected USER_ID GROUP");
+      if (awaiting == "admin_group") {
+        auto percent = to_int(second);
+        if (!percent) throw std::invalid_argument("PERCENT is a whole number, 1-90");
+        co_await ops::Operations::create_group(ctx.tx, actor, first, static_cast<int>(*percent));
+      } else {
+        auto user_id = to_int(first);
+        if (!user_id) throw std::invalid_argument("USER_ID is a Telegram id");
+        std::optional<std::string> group;
+        if (second != "-") group = second;
+        co_await ops::Operations::assign_group(ctx.tx, actor, *user_id, group);
+      }
+      std::vector<std::string> groups{"grp"};
+      co_await show_admin_screen(ctx, groups, std::nullopt);
       co_return true;
     } else if (awaiting == "admin_broadcast") {
       broadcast::BroadcastSpec spec;

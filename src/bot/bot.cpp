@@ -3,6 +3,7 @@
 #include <charconv>
 #include <set>
 
+#include "billing/gifts.hpp"
 #include "bot/callback.hpp"
 #include "bot/context.hpp"
 #include "bot/update_shape.hpp"
@@ -84,7 +85,7 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
     if (colon == std::string::npos) break;
     start = colon + 1;
   }
-  static const std::set<std::string> shop_screens{"buy", "plan", "confirm", "sub", "newcfg", "bal", "ref"};
+  static const std::set<std::string> shop_screens{"buy", "plan", "confirm", "sub", "newcfg", "bal", "ref", "gifts"};
   if (shop_screens.count(parts[0])) {
     co_await show_shop_screen(ctx, parts, text, markup);
   } else if (screen == "cfg") {
@@ -337,6 +338,13 @@ awaitable<void> Bot::keep_start_of(Context& ctx, const std::string& kind, const 
   // so the first /start past the gate still welcomes them and tells the inviter.
   std::string code = argument.rfind("ref_", 0) == 0 ? argument.substr(4, 32) : "";
   co_await Users::record_referral(ctx.tx, ctx.user.id, code);
+  // A gift link opened at a gate is redeemed at the first /start past it.
+  if (argument.rfind("gift_", 0) == 0) {
+    if (auto gift = billing::Gifts::normalize(argument.substr(5, 32))) {
+      json pending{{"pending_gift", *gift}};
+      co_await expect_reply(ctx, std::move(pending));
+    }
+  }
 }
 
 awaitable<void> Bot::expect_reply(Context& ctx, json awaiting) {
@@ -397,7 +405,22 @@ awaitable<void> Bot::on_command(Context& ctx, const std::string& command, const 
         co_await telegram::Outbox::enqueue(ctx.tx, notice);
       }
     }
-    if (welcome.empty()) {
+    // A gift link: the welcome (first start) and the gift's outcome, which carries its own buttons.
+    std::optional<std::string> gift_code;
+    if (argument.rfind("gift_", 0) == 0) gift_code = billing::Gifts::normalize(argument.substr(5, 32));
+    if (!gift_code && ctx.user.conversation.is_object() && ctx.user.conversation.contains("pending_gift")) {
+      gift_code = ctx.user.conversation.value("pending_gift", "");  // opened at a gate (terms of service)
+      json none;
+      co_await Users::set_conversation(ctx.tx, ctx.user.id, none);
+      ctx.user.conversation = nullptr;
+    }
+    if (gift_code) {
+      if (!welcome.empty()) {
+        json none;
+        co_await reply(ctx, std::move(welcome), std::move(none));
+      }
+      co_await redeem_gift(ctx, *gift_code);
+    } else if (welcome.empty()) {
       co_await show_screen(ctx, kMenu, std::nullopt);
     } else {
       std::string text = welcome + "\n\n" + t(ctx, "menu.title");

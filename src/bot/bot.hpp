@@ -119,6 +119,12 @@ class Bot {
   awaitable<void> on_pre_checkout(Context& ctx, const telegram::json& query);
   awaitable<void> on_successful_payment(Context& ctx, const telegram::json& payment);
   awaitable<void> on_promo_code(Context& ctx, const std::string& code);
+  // Gifts (bot/shop.cpp): the buyer's code and link after payment, and a redemption by /start gift_<code> or a
+  // typed code.
+  std::string gift_link(const std::string& code) const;
+  awaitable<void> send_gift_code(db::Transaction& tx, const billing::Order& order, const std::string& lang,
+                                 const std::string& title) const;
+  awaitable<void> redeem_gift(Context& ctx, const std::string& code);
   // The admin panel (bot/admin_panel.cpp): every route checks is_admin first.
   bool is_admin(const Context& ctx) const;
   awaitable<void> on_admin_callback(Context& ctx, const std::string& query_id, const std::vector<std::string>& args,

@@ -2,6 +2,7 @@
 // screens. Every effect happens inside the update's transaction; provider calls happen later in jobs.
 #include <charconv>
 
+#include "billing/gifts.hpp"
 #include "billing/ledger.hpp"
 #include "billing/referral.hpp"
 #include "billing/saved_methods.hpp"
@@ -9,6 +10,7 @@
 #include "bot/callback.hpp"
 #include "bot/context.hpp"
 #include "bot/reminders.hpp"
+#include "core/encoding.hpp"
 #include "core/log.hpp"
 #include "jobs/queue.hpp"
 #include "vpn/jobs.hpp"
@@ -86,14 +88,30 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
       rows.push_back({button(
           t(ctx, "buy.trial_button", {{"days", catalog_.plural(lang, "plural.days", options_.billing.trial_days)}}),
           encode_callback("trial"))});
+    auto gifts = co_await billing::Gifts::list(ctx.tx, ctx.user.id, std::nullopt, INT64_MAX, 1);
+    if (!gifts.empty()) rows.push_back({button(t(ctx, "gift.mine_button"), encode_callback("m", {"gifts"}))});
     rows.push_back({back_to_menu});
     markup = keyboard(std::move(rows));
+  } else if (screen == "gifts") {
+    auto gifts = co_await billing::Gifts::list(ctx.tx, ctx.user.id, std::nullopt, INT64_MAX, 10);
+    text = t(ctx, "gift.mine_title");
+    for (const auto& gift : gifts) {
+      auto plan = co_await billing::Plans::get(ctx.tx, gift.plan_id);
+      text += "\n" + t(ctx, "gift.mine_line",
+                       {{"title", plan ? html_escape(plan->title_for(lang)) : ""},
+                        {"code", gift.code},
+                        {"state", t(ctx, "gift.state_" + gift.state)}});
+    }
+    markup = keyboard({{button(t(ctx, "common.back"), encode_callback("m", {"buy"}))}});
   } else if (screen == "plan" || screen == "confirm") {
     auto plan_id = args.size() > 1 ? parse_id(args[1]) : std::nullopt;
+    // A gift: the plan's days for someone else, paid now and redeemed later by whoever gets the code first.
+    size_t mode_arg = screen == "plan" ? 2 : 3;
+    bool gift = args.size() > mode_arg && args[mode_arg] == "g";
     std::optional<billing::Quote> quote;
     if (plan_id) {
       try {
-        quote = co_await billing::Orders::quote(ctx.tx, ctx.user.id, *plan_id, options_.billing);
+        quote = co_await billing::Orders::quote(ctx.tx, ctx.user.id, *plan_id, options_.billing, gift);
       } catch (const billing::PlanUnavailable&) {
       }
     }
@@ -104,9 +122,15 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
     }
     const auto& plan = quote->plan;
     std::string promo_line, bonus_line;
-    if (quote->promo && quote->price.discount_rub > 0)
-      promo_line = t(ctx, "checkout.promo_line",
-                     {{"code", quote->promo->code}, {"discount", billing::format_rub(quote->price.discount_rub)}});
+    // The promo group's personal discount and the code's part of the rest (docs/ARCHITECTURE.md, "Prices").
+    if (quote->group && quote->price.group_discount_rub > 0)
+      promo_line = t(ctx, "checkout.group_line",
+                     {{"percent", std::to_string(quote->group->plan_percent)},
+                      {"discount", billing::format_rub(quote->price.group_discount_rub)}});
+    int64_t code_discount = quote->price.discount_rub - quote->price.group_discount_rub;
+    if (quote->promo && code_discount > 0)
+      promo_line += t(ctx, "checkout.promo_line",
+                      {{"code", quote->promo->code}, {"discount", billing::format_rub(code_discount)}});
     if (quote->bonus_days > 0)
       bonus_line = t(ctx, "checkout.bonus_line", {{"days", catalog_.plural(lang, "plural.days", quote->bonus_days)}});
     std::string days = catalog_.plural(lang, "plural.days", plan.days);
@@ -122,15 +146,22 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
                 {"stars", std::to_string(quote->price.stars)},
                 {"promo", promo_line},
                 {"bonus", bonus_line}});
+      if (gift) text = t(ctx, "gift.checkout_note") + "\n\n" + text;
       auto totals = co_await billing::Ledger::totals(ctx.tx, ctx.user.id);
       std::vector<std::vector<json>> rows;
       for (const auto& method : options_.payment_methods) {
         std::string label = method == "balance"
                                 ? t(ctx, "method.balance", {{"balance", billing::format_rub(totals.balance)}})
                                 : t(ctx, "method." + method);
-        rows.push_back({button(label, encode_callback("pm", {id, method_code(method)}))});
+        std::vector<std::string> pick{id, method_code(method)};
+        if (gift) pick.push_back("g");
+        rows.push_back({button(label, encode_callback("pm", pick))});
       }
       if (!quote->promo) rows.push_back({button(t(ctx, "menu.promo"), encode_callback("m", {"promo"}))});
+      if (gift)
+        rows.push_back({button(t(ctx, "gift.for_myself_button"), encode_callback("pl", {id}))});
+      else
+        rows.push_back({button(t(ctx, "gift.buy_button"), encode_callback("pl", {id, "g"}))});
       rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"buy"}))});
       markup = keyboard(std::move(rows));
     } else {
@@ -152,10 +183,11 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
       }
       std::string all_days = catalog_.plural(lang, "plural.days", plan.days + quote->bonus_days);
       // The card can be saved for auto-renewal only with the user's explicit consent: a toggle, off by default.
-      bool offer_saving = options_.save_cards && method->second == "yookassa";
+      bool offer_saving = options_.save_cards && method->second == "yookassa" && !gift;
       bool save = offer_saving && args.size() > 3 && args[3] == "s";
       std::vector<std::string> pay_args{id, code};
       if (save) pay_args.push_back("s");
+      if (gift) pay_args.push_back("g");
       text = t(ctx, "checkout.confirm",
                {{"title", html_escape(plan.title_for(lang))},
                 {"days", all_days},
@@ -164,6 +196,7 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
                 {"amount", amount},
                 {"promo", promo_line}});
       if (save) text += "\n" + t(ctx, "checkout.save_card_terms", {{"amount", amount}, {"days", days}});
+      if (gift) text = t(ctx, "gift.checkout_note") + "\n\n" + text;
       std::vector<std::vector<json>> rows;
       rows.push_back({button(t(ctx, "checkout.pay_button", {{"amount", amount}}), encode_callback("pc", pay_args))});
       if (offer_saving) {
@@ -172,7 +205,9 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
         rows.push_back(
             {button(t(ctx, save ? "checkout.save_card_on" : "checkout.save_card_off"), encode_callback("pm", toggle))});
       }
-      rows.push_back({button(t(ctx, "common.back"), encode_callback("pl", {id}))});
+      std::vector<std::string> back{id};
+      if (gift) back.push_back("g");
+      rows.push_back({button(t(ctx, "common.back"), encode_callback("pl", back))});
       markup = keyboard(std::move(rows));
     }
   } else if (screen == "sub") {
@@ -282,8 +317,9 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
 awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& action,
                                              const std::vector<std::string>& args, std::vector<std::string>& screen) {
   const auto& lang = ctx.user.language;
-  if (action == "pl" && args.size() == 1) {
+  if (action == "pl" && (args.size() == 1 || (args.size() == 2 && args[1] == "g"))) {
     screen = {"plan", args[0]};
+    if (args.size() == 2) screen.push_back(args[1]);
     co_return "";
   }
   if (action == "pm" && (args.size() == 2 || args.size() == 3)) {
@@ -349,8 +385,9 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
     co_await vpn::enqueue_provision(ctx.tx, request);
     co_return t(ctx, "config.creating");
   }
-  if (action == "pc" && (args.size() == 2 || (args.size() == 3 && args[2] == "s"))) {
+  if (action == "pc" && (args.size() == 2 || (args.size() == 3 && (args[2] == "s" || args[2] == "g")))) {
     auto plan_id = parse_id(args[0]);
+    bool gift = args.size() == 3 && args[2] == "g";
     auto method = kMethodCodes.find(args[1]);
     screen = {"buy"};
     if (!plan_id || method == kMethodCodes.end() ||
@@ -360,7 +397,7 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
     const std::string& provider = method->second;
     std::optional<billing::Quote> quote;
     try {
-      quote = co_await billing::Orders::quote(ctx.tx, ctx.user.id, *plan_id, options_.billing);
+      quote = co_await billing::Orders::quote(ctx.tx, ctx.user.id, *plan_id, options_.billing, gift);
     } catch (const billing::PlanUnavailable&) {
     }
     if (!quote) co_return t(ctx, "checkout.unavailable");
@@ -374,8 +411,8 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
       }
     }
     bool promo_dropped = false;
-    auto order =
-        co_await billing::Orders::create(ctx.tx, ctx.user.id, *plan_id, provider, options_.billing, &promo_dropped);
+    auto order = co_await billing::Orders::create(ctx.tx, ctx.user.id, *plan_id, provider, options_.billing,
+                                                  &promo_dropped, gift);
     if (promo_dropped && quote->promo) {
       std::string dropped = t(ctx, "checkout.promo_dropped", {{"code", quote->promo->code}});
       json none;
@@ -406,7 +443,7 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
       co_await telegram::Outbox::enqueue(ctx.tx, invoice);
       status = t(ctx, "checkout.invoice_sent", {{"order", order_id}});
     } else {
-      if (args.size() == 3 && options_.save_cards && provider == "yookassa")
+      if (args.size() == 3 && args[2] == "s" && options_.save_cards && provider == "yookassa")
         co_await billing::SavedMethods::consent_at_checkout(ctx.tx, order.id);
       co_await billing::enqueue_create_payment(ctx.tx, order.id);
       status = t(ctx, "checkout.creating_link", {{"order", order_id}});
@@ -471,6 +508,14 @@ awaitable<void> Bot::on_successful_payment(Context& ctx, const json& payment) {
 }
 
 awaitable<void> Bot::on_promo_code(Context& ctx, const std::string& typed) {
+  // Gift codes are typed where promo codes are: a gift is tried first, a code that is none is a promo code.
+  if (auto gift_code = billing::Gifts::normalize(typed)) {
+    auto r = co_await ctx.tx.exec("SELECT 1 FROM gifts WHERE code = $1", *gift_code);
+    if (!r.empty()) {
+      co_await redeem_gift(ctx, *gift_code);
+      co_return;
+    }
+  }
   auto outcome = co_await billing::Promos::enter(ctx.tx, ctx.user.id, typed, options_.default_device_limit);
   const auto& lang = ctx.user.language;
   std::string code = html_escape(outcome.promo ? outcome.promo->code : billing::Promos::normalize(typed));
@@ -497,6 +542,11 @@ awaitable<void> Bot::on_promo_code(Context& ctx, const std::string& typed) {
       }
       break;
     }
+    case S::joined_group: {
+      auto group = co_await billing::PromoGroups::of_user(ctx.tx, ctx.user.id);
+      answer = t(ctx, "promo.group", {{"percent", std::to_string(group ? group->plan_percent : 0)}});
+      break;
+    }
     case S::not_found:
       answer = t(ctx, "promo.not_found", {{"code", code}});
       break;
@@ -516,6 +566,67 @@ awaitable<void> Bot::on_promo_code(Context& ctx, const std::string& typed) {
   }
   json markup = keyboard({{button(t(ctx, "menu.buy"), encode_callback("m", {"buy"}))},
                           {button(t(ctx, "common.menu"), encode_callback("m", {"menu"}))}});
+  co_await reply(ctx, std::move(answer), std::move(markup));
+}
+
+std::string Bot::gift_link(const std::string& code) const {
+  return "https://t.me/" + options_.bot_username + "?start=gift_" + code;
+}
+
+awaitable<void> Bot::send_gift_code(db::Transaction& tx, const billing::Order& order, const std::string& lang,
+                                    const std::string& title) const {
+  auto gift = co_await billing::Gifts::for_order(tx, order.id);
+  if (!gift) throw std::runtime_error("paid gift order " + std::to_string(order.id) + " has no gift");
+  std::string link = gift_link(gift->code);
+  std::string text = catalog_.text(lang, "gift.ready",
+                                   {{"order", std::to_string(order.id)},
+                                    {"title", html_escape(title)},
+                                    {"days", catalog_.plural(lang, "plural.days", gift->days)},
+                                    {"link", link},
+                                    {"code", gift->code}});
+  // Telegram's share page: the buyer picks the recipient's chat and the link goes there as a message.
+  json share = {{"text", catalog_.text(lang, "gift.share_button")},
+                {"url", "https://t.me/share/url?url=" + url_encode(link)}};
+  json markup = keyboard({{share}});
+  co_await send_to_user(tx, order.user_id, std::move(text), std::move(markup), "receipt:" + std::to_string(order.id));
+}
+
+awaitable<void> Bot::redeem_gift(Context& ctx, const std::string& code) {
+  auto outcome = co_await billing::Gifts::redeem(ctx.tx, code, ctx.user.id);
+  const auto& lang = ctx.user.language;
+  std::string answer;
+  json markup;
+  switch (outcome.status) {
+    case billing::GiftStatus::redeemed: {
+      const auto& gift = *outcome.gift;
+      answer = t(ctx, "gift.redeemed",
+                 {{"days", catalog_.plural(lang, "plural.days", gift.days)},
+                  {"expires", clock_.show(outcome.subscription->expires_at)}});
+      markup = keyboard({{button(t(ctx, "menu.configs"), encode_callback("m", {"cfg"})),
+                          button(t(ctx, "menu.subscription"), encode_callback("m", {"sub"}))}});
+      if (gift.buyer_id != ctx.user.id) {
+        auto buyer = co_await Users::find(ctx.tx, gift.buyer_id);
+        if (buyer && buyer->reachable) {
+          std::string notice = catalog_.text(buyer->language, "gift.redeemed_notice",
+                                             {{"name", html_escape(ctx.user.first_name)}, {"code", gift.code}});
+          json none;
+          co_await send_to_user(ctx.tx, buyer->id, std::move(notice), std::move(none),
+                                "gift-redeemed:" + std::to_string(gift.id));
+        }
+      }
+      break;
+    }
+    case billing::GiftStatus::already_redeemed:
+      answer = t(ctx, outcome.gift->redeemed_by == ctx.user.id ? "gift.yours_already" : "gift.already_redeemed");
+      break;
+    case billing::GiftStatus::revoked:
+      answer = t(ctx, "gift.revoked");
+      break;
+    case billing::GiftStatus::not_found:
+      answer = t(ctx, "gift.not_found");
+      break;
+  }
+  if (markup.is_null()) markup = main_menu_keyboard(ctx);
   co_await reply(ctx, std::move(answer), std::move(markup));
 }
 
@@ -549,6 +660,12 @@ billing::BillingNotifier Bot::notifier() const {
   n.receipt = [this, language_of](db::Transaction& tx, const billing::Order& order) -> awaitable<void> {
     std::string lang = co_await language_of(tx, order.user_id);
     auto plan = co_await billing::Plans::get(tx, order.plan_id);
+    if (order.gift) {
+      // A named local: g++ 12 mis-destroys a conditional's temporary inside a co_await expression.
+      std::string title = plan ? plan->title_for(lang) : "";
+      co_await send_gift_code(tx, order, lang, title);
+      co_return;
+    }
     auto sub = co_await billing::Subscriptions::get(tx, order.user_id);
     std::string text = catalog_.text(lang, "payment.receipt",
                                      {{"order", std::to_string(order.id)},

@@ -57,6 +57,8 @@ class LeasedConsumer {
   }
   void wake() { wakeup_.notify(); }
   int running() const { return items_.running(); }
+  // True once stop() began: long items (a backup) check it to end early rather than hold the stop up.
+  bool stopping() const { return stopping_; }
 
   // Stops claiming and waits for the running items until `deadline`. Items still running then are awaited
   // further, with their leases kept alive: each is bounded by its own deadlines (query, transaction and HTTP

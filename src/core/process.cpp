@@ -19,15 +19,22 @@ namespace vpnbot {
 namespace {
 
 // posix_spawnp with stdout+stderr appended to `log_file` ("" = inherited); `envp` null = this process's environment.
-pid_t spawn(const std::vector<std::string>& argv, char* const* envp, const std::string& log_file) {
+// `pipe_end` >= 0 becomes the child's stdin (`pipe_is_stdin`) or stdout; the log then takes only what remains.
+pid_t spawn(const std::vector<std::string>& argv, char* const* envp, const std::string& log_file, int pipe_end = -1,
+            bool pipe_is_stdin = false) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   if (!log_file.empty()) {
-    posix_spawn_file_actions_addopen(&actions, 1, log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    bool stdout_taken = pipe_end >= 0 && !pipe_is_stdin;
+    posix_spawn_file_actions_addopen(&actions, 2, log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (!stdout_taken) posix_spawn_file_actions_adddup2(&actions, 2, 1);
+  }
+  if (pipe_end >= 0) {
+    posix_spawn_file_actions_adddup2(&actions, pipe_end, pipe_is_stdin ? 0 : 1);
+    posix_spawn_file_actions_addclose(&actions, pipe_end);
   }
   pid_t pid = 0;
   int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp ? envp : environ);
@@ -38,12 +45,33 @@ pid_t spawn(const std::vector<std::string>& argv, char* const* envp, const std::
 
 }  // namespace
 
-int run_process(const std::vector<std::string>& argv, const std::string& log_file) {
-  pid_t pid = spawn(argv, nullptr, log_file);
+int wait_for_child(pid_t pid) {
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int run_process(const std::vector<std::string>& argv, const std::string& log_file) {
+  return wait_for_child(spawn(argv, nullptr, log_file));
+}
+
+PipedChild spawn_piped(const std::vector<std::string>& argv, PipeDirection direction, const std::string& log_file) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  bool child_reads = direction == PipeDirection::to_child;
+  int child_end = child_reads ? fds[0] : fds[1];
+  int our_end = child_reads ? fds[1] : fds[0];
+  pid_t pid = 0;
+  try {
+    pid = spawn(argv, nullptr, log_file, child_end, child_reads);
+  } catch (const std::exception&) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    throw;
+  }
+  ::close(child_end);
+  return PipedChild{pid, our_end};
 }
 
 int run_shell(const std::string& command) {

@@ -12,6 +12,18 @@ namespace vpnbot {
 // Runs a command (argv[0] looked up in PATH) to completion and returns its exit status (128+signal if killed);
 // output goes to `log_file` (appended) or is inherited. Blocking: off the event loop use run_process_async.
 int run_process(const std::vector<std::string>& argv, const std::string& log_file = "");
+// Waits for a child started by this process; its exit status (128+signal if killed).
+int wait_for_child(pid_t pid);
+
+// A child streaming through a pipe: its stdout to us (from_child) or our writes to its stdin (to_child). `fd` is our
+// end (close it when done, then wait_for_child); stderr goes to `log_file` ("" = inherited). Blocking use only.
+enum class PipeDirection { from_child, to_child };
+struct PipedChild {
+  pid_t pid = 0;
+  int fd = -1;
+};
+PipedChild spawn_piped(const std::vector<std::string>& argv, PipeDirection direction, const std::string& log_file);
+
 // The same on the `blocking` executor, awaited from the event loop.
 awaitable<int> run_process_async(asio::any_io_executor blocking, std::vector<std::string> argv, std::string log_file);
 inline awaitable<int> run_process_async(asio::any_io_executor blocking, std::vector<std::string> argv) {

@@ -335,6 +335,9 @@ json TelegramEmulator::call_method(const std::string& method, const json& params
     m.kind = method == "sendDocument" ? "document" : "photo";
     auto file = files.find(m.kind);
     if (file == files.end()) throw ApiFailure{400, "Bad Request: there is no " + m.kind + " in the request"};
+    // Bots upload files of up to 50 MB (photos 10 MB); a larger request is refused before it reaches the API.
+    if (file->second.size() > (m.kind == "photo" ? 10 : 50) * 1024 * 1024)
+      throw ApiFailure{413, "Request Entity Too Large"};
     m.filename = file->first == "document" ? string_param(params, "__filename_document", false) : "photo.png";
     m.file_data = file->second;
     m.text = string_param(params, "caption", false);

@@ -27,7 +27,7 @@ awaitable<void> Worker::extend(const std::vector<int64_t>& ids) {
 
 awaitable<void> Worker::process(ClaimedJob job) {
   auto it = handlers_.find(job.kind);
-  JobContext ctx{job, pool_, options_.owner};
+  JobContext ctx{job, pool_, options_.owner, [this] { return consumer_.stopping(); }};
   std::string error;
   bool permanent = false;
   bool lease_lost = false;

@@ -17,6 +17,7 @@ struct JobContext {
   const ClaimedJob& job;
   db::Pool& pool;
   const std::string& owner;
+  std::function<bool()> stopping;  // the worker is stopping: a long handler ends early and is retried later
   bool completed = false;
 
   // Marks the job done inside the handler's transaction, so its effects and completion commit together.

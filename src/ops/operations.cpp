@@ -164,12 +164,13 @@ awaitable<billing::PromoCode> Operations::create_promo(db::Transaction& tx, cons
     code_ok = code_ok && ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
   if (!code_ok) throw std::invalid_argument("promo code: 3-32 of A-Z, 0-9, _ and -");
   const auto& kind = promo.kind;
-  if (kind != "percent" && kind != "fixed" && kind != "days" && kind != "balance" && kind != "plan")
-    throw std::invalid_argument("kind must be percent, fixed, days, balance or plan");
+  if (kind != "percent" && kind != "fixed" && kind != "days" && kind != "balance" && kind != "plan" && kind != "group")
+    throw std::invalid_argument("kind must be percent, fixed, days, balance, plan or group");
   if (kind == "percent" && (promo.value < 1 || promo.value > 100))
     throw std::invalid_argument("a percent code takes 1-100");
-  if (kind != "plan" && kind != "percent" && promo.value <= 0)
+  if (kind != "plan" && kind != "percent" && kind != "group" && promo.value <= 0)
     throw std::invalid_argument("the value must be above zero");
+  if (kind == "group" && !promo.group_id) throw std::invalid_argument("a group code needs the group it puts users in");
   if (kind == "plan" && !promo.unlock_plan_id) throw std::invalid_argument("a plan code needs the plan it unlocks");
   if (promo.max_uses && *promo.max_uses < 1) throw std::invalid_argument("max uses must be at least 1");
   auto existing = co_await tx.exec("SELECT 1 FROM promo_codes WHERE code = $1", promo.code);
@@ -222,6 +223,43 @@ awaitable<bool> Operations::set_promo_active(db::Transaction& tx, const Actor& a
     co_await Audit::record(tx, actor, audit_action, std::nullopt, audit_details);
   }
   co_return changed;
+}
+
+awaitable<billing::PromoGroup> Operations::create_group(db::Transaction& tx, const Actor& actor, std::string name,
+                                                        int plan_percent) {
+  auto created = co_await billing::PromoGroups::create(tx, name, plan_percent);
+  {
+    std::string audit_action = "create_group";
+    json audit_details = json{{"group", created.name}, {"plan_percent", created.plan_percent}};
+    co_await Audit::record(tx, actor, audit_action, std::nullopt, audit_details);
+  }
+  co_return created;
+}
+
+awaitable<bool> Operations::assign_group(db::Transaction& tx, const Actor& actor, int64_t user_id,
+                                         std::optional<std::string> group) {
+  std::optional<billing::PromoGroup> target;
+  if (group) {
+    target = co_await billing::PromoGroups::by_name(tx, *group);
+    if (!target) throw std::invalid_argument("no promo group " + *group);
+  }
+  auto current = co_await billing::PromoGroups::of_user(tx, user_id);
+  if ((current ? current->id : 0) == (target ? target->id : 0)) {
+    auto user = co_await tx.exec("SELECT 1 FROM users WHERE id = $1", user_id);
+    if (user.empty()) throw std::invalid_argument("no user " + std::to_string(user_id));
+    co_return false;
+  }
+  std::optional<int64_t> group_id;
+  if (target) group_id = target->id;
+  if (!co_await billing::PromoGroups::assign(tx, user_id, group_id))
+    throw std::invalid_argument("no user " + std::to_string(user_id));
+  {
+    std::string audit_action = "assign_group";
+    json audit_details =
+        json{{"group", target ? json(target->name) : json()}, {"previous", current ? json(current->name) : json()}};
+    co_await Audit::record(tx, actor, audit_action, user_id, audit_details);
+  }
+  co_return true;
 }
 
 awaitable<bool> Operations::set_node_state(db::Transaction& tx, const Actor& actor, std::string name,

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "billing/groups.hpp"
 #include "billing/ledger.hpp"
 #include "billing/promo.hpp"
 #include "billing/store.hpp"
@@ -67,6 +68,12 @@ class Operations {
   static awaitable<bool> set_plan_field(db::Transaction& tx, const Actor& actor, std::string code, std::string field,
                                         std::string value);
   static awaitable<bool> set_promo_active(db::Transaction& tx, const Actor& actor, std::string code, bool active);
+  // Promo groups: a personal discount on plans for their members.
+  static awaitable<billing::PromoGroup> create_group(db::Transaction& tx, const Actor& actor, std::string name,
+                                                     int plan_percent);
+  // Puts a user in the group named `group` (nullopt: out of any group). Returns false when nothing changed.
+  static awaitable<bool> assign_group(db::Transaction& tx, const Actor& actor, int64_t user_id,
+                                      std::optional<std::string> group);
   // enabled, draining (no new configs) or disabled.
   static awaitable<bool> set_node_state(db::Transaction& tx, const Actor& actor, std::string name, std::string state);
   // A panel node's refused accounts (or one account of it) are sent to the panel again, after an admin fixed the

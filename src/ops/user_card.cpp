@@ -40,10 +40,13 @@ awaitable<std::optional<UserCard>> load_user_card(db::Transaction& tx, int64_t u
   UserCard card;
   r.read(0, card.id, card.username, card.first_name, card.language, card.created_at, card.referrer_id, card.reachable,
          card.banned, card.ban_reason, card.rules_accepted_version, card.rules_accepted_at);
+  card.promo_group = co_await billing::PromoGroups::of_user(tx, user_id);
   card.subscription = co_await billing::Subscriptions::get(tx, user_id);
   card.configs = co_await vpn::VpnStore::user_configs(tx, user_id);
   card.panel_accounts = co_await remnawave::Accounts::user_accounts(tx, user_id);
   card.orders = co_await billing::Orders::list(tx, user_id, std::nullopt, INT64_MAX, 10);
+  card.gifts_bought = co_await billing::Gifts::list(tx, user_id, std::nullopt, INT64_MAX, 10);
+  card.gifts_redeemed = co_await billing::Gifts::redeemed_by(tx, user_id, 10);
   card.totals = co_await billing::Ledger::totals(tx, user_id);
   card.referrals = co_await billing::Referrals::stats(tx, user_id, referral_depth);
   co_return card;
@@ -83,7 +86,9 @@ json UserCard::to_json() const {
            {"balance", billing::rub_decimal(totals.balance)},
            {"points", totals.points},
            {"referrals_per_level", referrals.per_level},
-           {"referral_earnings", billing::rub_decimal(referrals.earned)}};
+           {"referral_earnings", billing::rub_decimal(referrals.earned)},
+           {"promo_group",
+            promo_group ? json{{"name", promo_group->name}, {"plan_percent", promo_group->plan_percent}} : json()}};
   if (subscription)
     out["subscription"] = {{"expires_at", subscription->expires_at},
                            {"active", subscription->active},
@@ -107,8 +112,25 @@ json UserCard::to_json() const {
                                      {"panel_refused", a.last_error ? json(*a.last_error) : json()}});
   out["orders"] = json::array();
   for (const auto& o : orders)
-    out["orders"].push_back(
-        {{"id", o.id}, {"provider", o.provider}, {"amount", o.amount}, {"currency", o.currency}, {"state", o.state}});
+    out["orders"].push_back({{"id", o.id},
+                             {"provider", o.provider},
+                             {"amount", o.amount},
+                             {"currency", o.currency},
+                             {"state", o.state},
+                             {"gift", o.gift}});
+  auto gift_json = [](const billing::Gift& g) {
+    return json{{"id", g.id},
+                {"code", g.code},
+                {"order_id", g.order_id},
+                {"days", g.days},
+                {"state", g.state},
+                {"buyer_id", g.buyer_id},
+                {"redeemed_by", g.redeemed_by ? json(*g.redeemed_by) : json()}};
+  };
+  out["gifts_bought"] = json::array();
+  for (const auto& g : gifts_bought) out["gifts_bought"].push_back(gift_json(g));
+  out["gifts_redeemed"] = json::array();
+  for (const auto& g : gifts_redeemed) out["gifts_redeemed"].push_back(gift_json(g));
   return out;
 }
 
@@ -122,6 +144,8 @@ std::string UserCard::render(bool html) const {
   if (rules_accepted_at)
     out += fmt::format("accepted the terms v{} at {} UTC\n", rules_accepted_version, *rules_accepted_at);
   if (!reachable) out += "has blocked the bot\n";
+  if (promo_group)
+    out += fmt::format("promo group {} ({}% off plans)\n", esc(promo_group->name), promo_group->plan_percent);
   if (subscription)
     out += fmt::format("subscription: {} until {} UTC, {} device(s){}{}\n", subscription->active ? "active" : "expired",
                        subscription->expires_at, subscription->device_limit, subscription->trial_only ? ", trial" : "",
@@ -146,7 +170,14 @@ std::string UserCard::render(bool html) const {
     if (a.last_error) out += "    panel refused: " + esc(*a.last_error) + "\n";
   }
   out += fmt::format("orders (last {}):\n", orders.size());
-  for (const auto& o : orders) out += fmt::format("  #{} {} {} {}\n", o.id, o.provider, order_amount(o), o.state);
+  for (const auto& o : orders)
+    out += fmt::format("  #{} {} {} {}{}\n", o.id, o.provider, order_amount(o), o.state, o.gift ? ", a gift" : "");
+  for (const auto& g : gifts_bought)
+    out += fmt::format("gift #{} bought (order #{}, {} days): {}{}\n", g.id, g.order_id, g.days, g.state,
+                       g.redeemed_by ? " by " + std::to_string(*g.redeemed_by) : "");
+  for (const auto& g : gifts_redeemed)
+    out += fmt::format("gift #{} redeemed from {} ({} days){}\n", g.id, g.buyer_id, g.days,
+                       g.state == "revoked" ? ", revoked by a refund" : "");
   return out;
 }
 

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "billing/gifts.hpp"
+#include "billing/groups.hpp"
 #include "billing/ledger.hpp"
 #include "billing/orders.hpp"
 #include "billing/referral.hpp"
@@ -24,10 +26,13 @@ struct UserCard {
   std::string ban_reason;
   int rules_accepted_version = 0;  // the terms of service, 0 = never accepted
   std::optional<std::string> rules_accepted_at;
+  std::optional<billing::PromoGroup> promo_group;  // a personal discount
   std::optional<billing::Subscription> subscription;
   std::vector<vpn::VpnStore::UserConfig> configs;
   std::vector<remnawave::UserAccount> panel_accounts;  // Xray, with usage as last read from the panel
   std::vector<billing::Order> orders;                  // newest first, at most 10
+  std::vector<billing::Gift> gifts_bought;             // newest first, at most 10
+  std::vector<billing::Gift> gifts_redeemed;           // newest first, at most 10
   billing::Totals totals;
   billing::ReferralStats referrals;
 

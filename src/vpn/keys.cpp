@@ -71,23 +71,23 @@ std::string hex_to_key(const std::string& hex) {
   return encode_key(key);
 }
 
-SecretBox SecretBox::from_file(const std::string& path, bool create) {
+std::array<unsigned char, 32> read_key_file(const std::string& path, const std::string& what, bool create) {
   std::array<unsigned char, 32> key{};
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    if (!create) throw std::runtime_error("master key file " + path + " does not exist (VPNBOT_MASTER_KEY_FILE)");
+    if (!create) throw std::runtime_error(what + " file " + path + " does not exist");
     randombytes_buf(key.data(), key.size());
     char hex[65];
     sodium_bin2hex(hex, sizeof hex, key.data(), key.size());
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) throw std::runtime_error("cannot create master key file " + path + ": " + strerror(errno));
+    if (fd < 0) throw std::runtime_error("cannot create " + what + " file " + path + ": " + strerror(errno));
     std::string line = std::string(hex) + "\n";
     bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
     ::close(fd);
-    if (!ok) throw std::runtime_error("cannot write master key file " + path);
-    return SecretBox(key);
+    if (!ok) throw std::runtime_error("cannot write " + what + " file " + path);
+    return key;
   }
-  if (st.st_mode & 077) throw std::runtime_error("master key file " + path + " is readable by others: chmod 600 it");
+  if (st.st_mode & 077) throw std::runtime_error(what + " file " + path + " is readable by others: chmod 600 it");
   std::ifstream in(path, std::ios::binary);
   std::stringstream buf;
   buf << in.rdbuf();
@@ -96,13 +96,17 @@ SecretBox SecretBox::from_file(const std::string& path, bool create) {
   size_t len = 0;
   if (data.size() == 64) {
     if (sodium_hex2bin(key.data(), key.size(), data.data(), data.size(), nullptr, &len, nullptr) != 0 || len != 32)
-      throw std::runtime_error("master key file " + path + " is not 64 hex characters");
+      throw std::runtime_error(what + " file " + path + " is not 64 hex characters");
   } else if (data.size() == 32) {
     std::copy(data.begin(), data.end(), key.begin());
   } else {
-    throw std::runtime_error("master key file " + path + " must hold 32 bytes or 64 hex characters");
+    throw std::runtime_error(what + " file " + path + " must hold 32 bytes or 64 hex characters");
   }
-  return SecretBox(key);
+  return key;
+}
+
+SecretBox SecretBox::from_file(const std::string& path, bool create) {
+  return SecretBox(read_key_file(path, "master key (VPNBOT_MASTER_KEY_FILE)", create));
 }
 
 std::string SecretBox::seal(const std::string& plaintext) const {

@@ -20,6 +20,10 @@ std::string encode_key(const unsigned char* key32);
 std::string key_to_hex(const std::string& b64);
 std::string hex_to_key(const std::string& hex);
 
+// A 32-byte key from a file of 32 raw bytes or 64 hex characters; created (mode 0600, random) when `create` is set
+// and it is missing. Refuses files readable by group/others. `what` names the key in errors.
+std::array<unsigned char, 32> read_key_file(const std::string& path, const std::string& what, bool create);
+
 // Private keys at rest: XSalsa20-Poly1305 (libsodium secretbox) under a 32-byte master key.
 class SecretBox {
  public:

@@ -1,0 +1,143 @@
+#include "admin/shop_cli.hpp"
+
+#include <fmt/format.h>
+
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "admin/run_db.hpp"
+#include "billing/gifts.hpp"
+#include "billing/groups.hpp"
+#include "ops/operations.hpp"
+
+namespace vpnbot::admin {
+namespace {
+
+using nlohmann::json;
+
+struct GroupArgs {
+  std::string name;
+  int percent = 0;
+  int64_t user = 0;
+  bool none = false;
+};
+
+struct GiftArgs {
+  std::string state;
+  int64_t buyer = 0;
+  int limit = 50;
+};
+
+void print_groups(const std::vector<billing::PromoGroup>& groups, bool as_json) {
+  json out = json::array();
+  for (const auto& g : groups)
+    out.push_back({{"id", g.id}, {"name", g.name}, {"plan_percent", g.plan_percent}, {"members", g.members}});
+  if (as_json) {
+    std::cout << out.dump() << "\n";
+    return;
+  }
+  std::cout << fmt::format("{:<6} {:<32} {:>8} {:>8}\n", "ID", "NAME", "PERCENT", "MEMBERS");
+  for (const auto& g : groups)
+    std::cout << fmt::format("{:<6} {:<32} {:>7}% {:>8}\n", g.id, g.name, g.plan_percent, g.members);
+}
+
+}  // namespace
+
+Runner add_shop_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std::shared_ptr<int64_t> actor_id) {
+  auto* group = admin.add_subcommand("group", "Promo groups: a personal discount on plans for their members");
+  group->require_subcommand(1);
+  auto ga = std::make_shared<GroupArgs>();
+  auto* group_add = group->add_subcommand("add", "Create a promo group");
+  group_add->add_option("name", ga->name, "1-32 of a-z, 0-9, _ and -")->required();
+  group_add->add_option("--percent", ga->percent, "Discount on every plan, renewals included (1-90)")
+      ->required()
+      ->check(CLI::Range(1, 90));
+  auto* group_list = group->add_subcommand("list", "Promo groups with their member counts");
+  auto* group_assign = group->add_subcommand("assign", "Put a user in a promo group (or, with --none, out of any)");
+  group_assign->add_option("user", ga->user, "Telegram user id")->required();
+  auto* group_name = group_assign->add_option("--group", ga->name, "The group's name");
+  auto* group_none = group_assign->add_flag("--none", ga->none, "Out of any group: full prices again");
+  group_name->excludes(group_none);
+
+  auto* gift = admin.add_subcommand("gift", "Gift subscriptions bought for someone else");
+  gift->require_subcommand(1);
+  auto gi = std::make_shared<GiftArgs>();
+  auto* gift_list = gift->add_subcommand("list", "Gifts, newest first");
+  gift_list->add_option("--state", gi->state, "Only this state")->check(CLI::IsMember({"open", "redeemed", "revoked"}));
+  gift_list->add_option("--buyer", gi->buyer, "Only gifts this Telegram user bought");
+  gift_list->add_option("--limit", gi->limit, "How many")->check(CLI::Range(1, 1000));
+
+  return [=](const Config& config) -> std::optional<int> {
+    bool as_json = *json_out;
+    ops::Actor actor{*actor_id, "cli"};
+    if (*group_add)
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        auto created = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<billing::PromoGroup> {
+          co_return co_await ops::Operations::create_group(tx, actor, ga->name, ga->percent);
+        });
+        print_groups({created}, as_json);
+        co_return 0;
+      });
+    if (*group_list)
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        auto groups = co_await pool.transaction([](db::Transaction& tx) -> awaitable<std::vector<billing::PromoGroup>> {
+          co_return co_await billing::PromoGroups::list(tx);
+        });
+        print_groups(groups, as_json);
+        co_return 0;
+      });
+    if (*group_assign) {
+      if (ga->name.empty() && !ga->none) throw CLI::ValidationError("--group", "give --group NAME or --none");
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        std::optional<std::string> name;
+        if (!ga->none) name = ga->name;
+        bool changed = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<bool> {
+          co_return co_await ops::Operations::assign_group(tx, actor, ga->user, name);
+        });
+        std::string where = name ? "in group " + *name : "in no group";
+        std::cout
+            << (as_json
+                    ? json{{"user_id", ga->user}, {"group", name ? json(*name) : json()}, {"changed", changed}}.dump()
+                    : "user " + std::to_string(ga->user) + " is " + where + (changed ? "" : " (already was)"))
+            << "\n";
+        co_return 0;
+      });
+    }
+    if (*gift_list)
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        auto gifts = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<std::vector<billing::Gift>> {
+          std::optional<int64_t> buyer;
+          if (gi->buyer) buyer = gi->buyer;
+          std::optional<std::string> state;
+          if (!gi->state.empty()) state = gi->state;
+          co_return co_await billing::Gifts::list(tx, buyer, state, INT64_MAX, gi->limit);
+        });
+        json out = json::array();
+        for (const auto& g : gifts)
+          out.push_back({{"id", g.id},
+                         {"code", g.code},
+                         {"order_id", g.order_id},
+                         {"buyer_id", g.buyer_id},
+                         {"days", g.days},
+                         {"state", g.state},
+                         {"redeemed_by", g.redeemed_by ? json(*g.redeemed_by) : json()},
+                         {"redeemed_at", g.redeemed_at ? json(*g.redeemed_at) : json()},
+                         {"created_at", g.created_at}});
+        if (as_json) {
+          std::cout << out.dump() << "\n";
+        } else {
+          std::cout << fmt::format("{:<6} {:<12} {:<8} {:<14} {:>5} {:<9} {:<14} {}\n", "ID", "CODE", "ORDER", "BUYER",
+                                   "DAYS", "STATE", "REDEEMED BY", "CREATED (UTC)");
+          for (const auto& g : gifts)
+            std::cout << fmt::format("{:<6} {:<12} {:<8} {:<14} {:>5} {:<9} {:<14} {}\n", g.id, g.code, g.order_id,
+                                     g.buyer_id, g.days, g.state, g.redeemed_by ? std::to_string(*g.redeemed_by) : "-",
+                                     g.created_at);
+        }
+        co_return 0;
+      });
+    return std::nullopt;
+  };
+}
+
+}  // namespace vpnbot::admin
