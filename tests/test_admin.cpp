@@ -164,7 +164,8 @@ std::map<std::string, std::vector<std::string>> admin_route_examples(int64_t sta
           {"grp", {}},
           {"grpadd", {}},
           {"grpset", {}},
-          {"gifts", {}}};
+          {"gifts", {}},
+          {"tickets", {}}};
 }
 
 TEST_F(AdminTest, EveryAdminRouteIsRefusedToNonAdminsAndChangesNothing) {
@@ -465,6 +466,7 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
   }
   std::filesystem::permissions(backup_key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   auto restore_target = vpnbot::testing::empty_database_url();
+  auto ticket = count("INSERT INTO tickets (user_id) VALUES (100) RETURNING id");
   // In order: later rows use what earlier ones created (the config, the second broadcast).
   std::vector<std::pair<std::string, std::vector<std::string>>> valid{
       {"stats", {"stats"}},
@@ -516,6 +518,8 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
       {"group assign", {"group", "assign", "100", "--group", "vip"}},
       {"group list", {"group", "list"}},
       {"gift list", {"gift", "list", "--state", "open"}},
+      {"ticket list", {"ticket", "list", "--state", "all"}},
+      {"ticket close", {"ticket", "close", std::to_string(ticket)}},
       {"backup", {"backup", "--dir", backup_dir, "--key-file", backup_key, "--keep", "3"}},
       {"restore", {"restore", "@newest-backup", "--target-url", restore_target, "--key-file", backup_key}},
   };
@@ -526,7 +530,8 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
   std::map<std::string, std::string> env{{"VPNBOT_DATABASE_URL", url},
                                          {"VPNBOT_MASTER_KEY_FILE", vpnbot::testing::test_master_key_file()},
                                          {"VPNBOT_LOG_LEVEL", "warn"},
-                                         {"TEST_PANEL_API_TOKEN", "a-panel-api-token"}};
+                                         {"TEST_PANEL_API_TOKEN", "a-panel-api-token"},
+                                         {"VPNBOT_SUPPORT_CHAT_ID", "-1001234567890"}};
   for (const auto& [name, args] : valid) {
     std::vector<std::string> argv{"admin", "--actor", "900"};
     if (name == "stats" || name == "user show" || name == "audit") argv.push_back("--json");
@@ -542,6 +547,7 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
     if (name == "maintenance status")
       EXPECT_NE(p.output().find("maintenance is on since"), std::string::npos) << p.output();
     if (name == "group list") EXPECT_NE(p.output().find("vip"), std::string::npos) << p.output();
+    if (name == "ticket close") EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'support.close'"), 1);
     if (name == "restore")
       EXPECT_EQ(vpnbot::testing::query_value_sync(restore_target, "SELECT count(*) FROM users"), "3") << p.output();
   }
@@ -551,7 +557,7 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
   for (const char* action :
        {"create_plan", "set_plan", "create_promo", "refund_order", "grant_days", "adjust_balance", "ban", "unban",
         "set_node_state", "resync_panel_node", "broadcast_start", "broadcast_pause", "broadcast_resume",
-        "broadcast_cancel", "maintenance_on", "maintenance_off", "create_group", "assign_group"})
+        "broadcast_cancel", "maintenance_on", "maintenance_off", "create_group", "assign_group", "close_ticket"})
     EXPECT_EQ(
         count(std::string("SELECT count(*) FROM admin_audit WHERE via = 'cli' AND actor_id = 900 AND action = '") +
               action + "'"),

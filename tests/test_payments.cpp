@@ -1050,6 +1050,138 @@ TEST_F(PaymentsTest, GiftBoughtAtAGroupDiscountIsRedeemedOnceByLinkOrCode) {
   EXPECT_EQ(serve.wait(Millis(30000)), 0);
 }
 
+// Support tickets through a forum group: the user opens a ticket from the Support screen with a text and a photo;
+// the worker makes the ticket's topic and copies both in (with a header saying who the user is); the staff get an
+// SLA reminder once; a staff reply in the topic goes back to the user once (a redelivered update changes nothing),
+// a message in General is not relayed; /close closes the topic and tells the user; a new message opens ticket #2,
+// which the user closes from the button and the staff /reopen; the CLI lists and closes tickets.
+TEST_F(PaymentsTest, SupportTicketTravelsBothWaysThroughAForumTopic) {
+  uint16_t port = vpnbot::testing::free_port();
+  PaymentsThread payments(payment_options(port));
+  EmulatorThread telegram;
+  add_node("10.35.0.0/24");
+  constexpr int64_t kGroup = -1001234567890, kStaff = 555001, kUser = 7401;
+  telegram.client("/client/forum", {{"chat_id", kGroup}, {"title", "VPN support"}});
+  auto e = env(payments, port);
+  with_telegram(e, telegram, "support-test-secret");
+  e["VPNBOT_TELEGRAM_PRIVATE_CHAT_INTERVAL_MS"] = "50";
+  e["VPNBOT_SUPPORT_CHAT_ID"] = std::to_string(kGroup);
+  e["VPNBOT_SUPPORT_SLA_MINUTES"] = "2";
+  e["VPNBOT_SCHEDULER_TIME_SCALE"] = "120";  // two minutes of waiting in one second
+  auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
+  wait_healthy(port, serve);
+  ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
+  auto forum = [&] { return telegram.client("/client/forum/state?chat_id=" + std::to_string(kGroup)); };
+  auto topic_messages = [&](int64_t thread) {
+    json out = json::array();
+    json state = forum();  // a named copy: a range-for over a temporary's member would dangle
+    for (auto& m : state["messages"])
+      if (m.value("message_thread_id", int64_t{0}) == thread) out.push_back(m);
+    return out;
+  };
+  auto staff_says = [&](int64_t thread, const std::string& text) {
+    json post{{"chat_id", kGroup}, {"user_id", kStaff}, {"first_name", "Olga"}, {"text", text}};
+    if (thread) post["thread_id"] = thread;
+    return telegram.client("/client/forum/post", post);
+  };
+  ChatUser user{telegram, kUser};
+  user.say("/start");
+  ASSERT_TRUE(eventually([&] { return user.find("Main menu").has_value(); })) << serve.output().substr(0, 3000);
+  int64_t menu = user.find("Main menu")->at("message_id");
+  EXPECT_NE(user.find("Main menu")->dump().find("1:m:support"), std::string::npos) << "the Support button";
+  user.press(menu, "1:m:support");
+  ASSERT_TRUE(eventually([&] { return user.find("Describe your problem").has_value(); })) << user.messages();
+  user.say("My VPN does not connect on LTE");
+  ASSERT_TRUE(eventually([&] { return user.find("Ticket #1 is open").has_value(); })) << user.messages();
+  telegram.client("/client/send_message", {{"user_id", kUser}, {"photo", "PNG-bytes"}, {"caption", "the error"}});
+
+  // The topic, its header, then the text and the photo, in order.
+  ASSERT_TRUE(eventually([&] {
+    return forum()["topics"].size() == 1 && topic_messages(forum()["topics"][0]["message_thread_id"]).size() >= 3;
+  })) << forum()
+      << serve.output().substr(0, 4000);
+  int64_t topic = forum()["topics"][0]["message_thread_id"];
+  EXPECT_EQ(forum()["topics"][0]["name"], "#1 U");
+  auto in_topic = topic_messages(topic);
+  EXPECT_NE(in_topic[0].value("text", "").find("Ticket #1"), std::string::npos) << in_topic[0];
+  EXPECT_NE(in_topic[0].value("text", "").find("7401"), std::string::npos) << "who the user is";
+  EXPECT_EQ(in_topic[1].value("text", ""), "My VPN does not connect on LTE");
+  EXPECT_TRUE(in_topic[2].contains("photo")) << in_topic[2];
+  EXPECT_EQ(in_topic[2].value("caption", ""), "the error");
+  // Nobody answered within the SLA: one reminder in the topic for this wait.
+  ASSERT_TRUE(eventually([&] {
+    for (auto& m : topic_messages(topic))
+      if (m.value("text", "").find("waiting for an answer") != std::string::npos) return true;
+    return false;
+  })) << topic_messages(topic);
+
+  // The staff answer in the topic: the user gets it, once, even when Telegram delivers the update again.
+  auto answer = staff_says(topic, "Switch to the Netherlands location and try again");
+  staff_says(0, "coffee anyone?");  // General: not a ticket
+  ASSERT_TRUE(eventually([&] { return user.find("Switch to the Netherlands").has_value(); })) << user.messages();
+  json again{{"message",
+              {{"message_id", answer["message_id"]},
+               {"date", 1700000000},
+               {"chat", {{"id", kGroup}, {"type", "supergroup"}, {"title", "VPN support"}, {"is_forum", true}}},
+               {"from", {{"id", kStaff}, {"is_bot", false}, {"first_name", "Olga"}}},
+               {"message_thread_id", topic},
+               {"is_topic_message", true},
+               {"text", "Switch to the Netherlands location and try again"}}}};
+  telegram.client("/client/raw_update", again);
+  user.say("Works now, thanks");
+  ASSERT_TRUE(eventually([&] { return topic_messages(topic).back().value("text", "") == "Works now, thanks"; }))
+      << topic_messages(topic);
+  ASSERT_TRUE(
+      eventually([&] { return count("SELECT count(*) FROM tg_inbox WHERE state IN ('pending','running')") == 0; }));
+  EXPECT_EQ(user.count_with("Switch to the Netherlands"), 1) << "relayed once";
+  EXPECT_EQ(user.count_with("coffee"), 0) << "General is not a ticket";
+  int reminders = 0;
+  for (auto& m : topic_messages(topic))
+    reminders += m.value("text", "").find("waiting for an answer") != std::string::npos;
+  EXPECT_EQ(reminders, 1) << "one reminder per wait";
+
+  // The staff close it: the topic closes and the user is told; the next message opens ticket #2 in a new topic.
+  staff_says(topic, "/close");
+  ASSERT_TRUE(eventually([&] { return user.find("Support closed ticket #1").has_value(); })) << user.messages();
+  ASSERT_TRUE(eventually([&] { return forum()["topics"][0]["closed"].get<bool>(); })) << forum();
+  user.press(user.last()["message_id"], "1:m:support");
+  ASSERT_TRUE(eventually([&] { return user.count_with("Describe your problem") == 2; })) << user.messages();
+  user.say("It broke again");
+  ASSERT_TRUE(eventually([&] { return user.find("Ticket #2 is open").has_value(); })) << user.messages();
+  ASSERT_TRUE(eventually([&] { return forum()["topics"].size() == 2; })) << forum();
+  int64_t topic2 = forum()["topics"][1]["message_thread_id"];
+  EXPECT_NE(topic2, topic);
+  // The user closes #2 from its button; the staff reopen it.
+  int64_t opened = user.find("Ticket #2 is open")->at("message_id");
+  user.press(opened, "1:tk:c:2");
+  ASSERT_TRUE(eventually([&] {
+    for (auto& m : topic_messages(topic2))
+      if (m.value("text", "").find("The user closed ticket #2") != std::string::npos) return true;
+    return false;
+  })) << topic_messages(topic2);
+  ASSERT_TRUE(eventually([&] { return forum()["topics"][1]["closed"].get<bool>(); }));
+  staff_says(topic2, "/reopen");
+  ASSERT_TRUE(eventually([&] { return user.find("reopened ticket #2").has_value(); })) << user.messages();
+  ASSERT_TRUE(eventually([&] { return !forum()["topics"][1]["closed"].get<bool>(); }));
+  EXPECT_EQ(count("SELECT count(*) FROM tickets WHERE state = 'open'"), 1);
+
+  // The operator's view and a close from the CLI, carried out by the worker.
+  auto listed = vpnbot::testing::spawn_vpnbot({"admin", "--json", "ticket", "list", "--state", "all"}, e);
+  ASSERT_EQ(listed.wait(Millis(20000)), 0) << listed.output();
+  json tickets = json::parse(listed.output().substr(listed.output().find('[')));
+  EXPECT_EQ(tickets.size(), 2u);
+  auto closing = vpnbot::testing::spawn_vpnbot({"admin", "--actor", "900", "ticket", "close", "2"}, e);
+  EXPECT_EQ(closing.wait(Millis(20000)), 0) << closing.output();
+  ASSERT_TRUE(eventually([&] { return user.find("Support closed ticket #2").has_value(); })) << user.messages();
+  ASSERT_TRUE(eventually([&] { return forum()["topics"][1]["closed"].get<bool>(); }));
+  EXPECT_EQ(count("SELECT count(*) FROM admin_audit WHERE action = 'close_ticket' AND actor_id = 900"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM tg_inbox WHERE state = 'failed'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state = 'failed'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE state = 'dead'"), 0);
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(Millis(30000)), 0);
+}
+
 // The worker is SIGKILLed while the receipts and configs of paid orders are in flight to a slow Bot API (1.5 s per
 // call): every buyer still ends up with the receipt, the .conf and the QR code, and every order is paid once.
 TEST_F(PaymentsTest, WorkerKilledMidSendStillDeliversEveryReceiptAndConfig) {

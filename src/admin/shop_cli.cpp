@@ -9,7 +9,9 @@
 #include "admin/run_db.hpp"
 #include "billing/gifts.hpp"
 #include "billing/groups.hpp"
+#include "jobs/queue.hpp"
 #include "ops/operations.hpp"
+#include "support/tickets.hpp"
 
 namespace vpnbot::admin {
 namespace {
@@ -21,6 +23,12 @@ struct GroupArgs {
   int percent = 0;
   int64_t user = 0;
   bool none = false;
+};
+
+struct TicketArgs {
+  std::string state = "open";
+  int64_t id = 0;
+  int limit = 50;
 };
 
 struct GiftArgs {
@@ -68,9 +76,70 @@ Runner add_shop_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std::s
   gift_list->add_option("--buyer", gi->buyer, "Only gifts this Telegram user bought");
   gift_list->add_option("--limit", gi->limit, "How many")->check(CLI::Range(1, 1000));
 
+  auto* ticket = admin.add_subcommand("ticket", "Support tickets (answered in the support group's topics)");
+  ticket->require_subcommand(1);
+  auto ta = std::make_shared<TicketArgs>();
+  auto* ticket_list = ticket->add_subcommand("list", "Tickets, newest first, with how long the user has waited");
+  ticket_list->add_option("--state", ta->state, "open, closed or all")->check(CLI::IsMember({"open", "closed", "all"}));
+  ticket_list->add_option("--limit", ta->limit, "How many")->check(CLI::Range(1, 1000));
+  auto* ticket_close = ticket->add_subcommand("close", "Close a ticket: its topic is closed and the user told");
+  ticket_close->add_option("id", ta->id, "Ticket number")->required()->check(CLI::PositiveNumber);
+
   return [=](const Config& config) -> std::optional<int> {
     bool as_json = *json_out;
     ops::Actor actor{*actor_id, "cli"};
+    if (*ticket_list)
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        auto tickets = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<std::vector<support::Ticket>> {
+          std::string state = ta->state == "all" ? "" : ta->state;  // named: the g++ 12 note in core/asio.hpp
+          co_return co_await support::Tickets::list(tx, state, ta->limit);
+        });
+        json out = json::array();
+        for (const auto& t : tickets)
+          out.push_back({{"id", t.id},
+                         {"user_id", t.user_id},
+                         {"state", t.state},
+                         {"topic_id", t.topic_id ? json(*t.topic_id) : json()},
+                         {"created_at", t.created_at},
+                         {"waiting_minutes", t.waiting_minutes ? json(*t.waiting_minutes) : json()},
+                         {"messages", t.messages},
+                         {"closed_by", t.closed_by ? json(*t.closed_by) : json()}});
+        if (as_json) {
+          std::cout << out.dump() << "\n";
+        } else {
+          std::cout << fmt::format("{:<6} {:<14} {:<7} {:<17} {:>8} {:>9}\n", "ID", "USER", "STATE", "OPENED (UTC)",
+                                   "MESSAGES", "WAITING");
+          for (const auto& t : tickets)
+            std::cout << fmt::format("{:<6} {:<14} {:<7} {:<17} {:>8} {:>9}\n", t.id, t.user_id, t.state, t.created_at,
+                                     t.messages, t.waiting_minutes ? std::to_string(*t.waiting_minutes) + " min" : "-");
+        }
+        co_return 0;
+      });
+    if (*ticket_close) {
+      if (config.support.chat_id == 0)
+        throw CLI::ValidationError("ticket close", "support_chat_id is not set: there are no support tickets");
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        // The worker closes it (the topic and the user's notice are the bot's); the request is audited here.
+        bool queued = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<bool> {
+          auto found = co_await support::Tickets::get(tx, ta->id);
+          if (!found) throw std::invalid_argument("no ticket " + std::to_string(ta->id));
+          if (found->state != "open") co_return false;
+          jobs::NewJob close;
+          close.kind = "support.close";
+          close.payload = {{"ticket_id", ta->id}};
+          close.unique_key = "support.close:" + std::to_string(ta->id) + ":" + found->created_at;
+          co_await jobs::Queue::enqueue(tx, close);
+          std::string action = "close_ticket";
+          json details{{"ticket_id", ta->id}};
+          co_await ops::Audit::record(tx, actor, action, found->user_id, details);
+          co_return true;
+        });
+        std::cout << (as_json ? json{{"ticket_id", ta->id}, {"closing", queued}}.dump()
+                              : "ticket " + std::to_string(ta->id) + (queued ? " is being closed" : " is not open"))
+                  << "\n";
+        co_return queued ? 0 : 1;
+      });
+    }
     if (*group_add)
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
         auto created = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<billing::PromoGroup> {

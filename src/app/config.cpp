@@ -17,6 +17,7 @@ ConfigSchema schema_of(Config& config) {
   vpn::declare_settings(schema, config.vpn);
   billing::declare_settings(schema, config.billing);
   ops::declare_settings(schema, config.ops);
+  support::declare_settings(schema, config.support);
   return schema;
 }
 

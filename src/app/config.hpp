@@ -12,6 +12,7 @@
 #include "http/settings.hpp"
 #include "jobs/settings.hpp"
 #include "ops/settings.hpp"
+#include "support/settings.hpp"
 #include "telegram/settings.hpp"
 #include "vpn/settings.hpp"
 
@@ -29,6 +30,7 @@ struct Config {
   vpn::Settings vpn;
   billing::Settings billing;
   ops::Settings ops;
+  support::Settings support;
 
   bool has_role(std::string_view role) const;
 };

@@ -167,6 +167,13 @@ int run_sandbox(const std::optional<std::string>& config_file, std::map<std::str
   env.try_emplace("VPNBOT_TELEGRAM_WEBHOOK_SECRET", random_secret());
   // User 1000 of the web chat is the sandbox's admin: /admin opens the panel.
   env.try_emplace("VPNBOT_ADMIN_IDS", "1000");
+  // A support group (a forum in the emulator): Support in the menu opens tickets, each a topic there.
+  constexpr int64_t kSupportGroup = -1000000000001;
+  telegram.call([](emulator::TelegramEmulator& t) {
+    t.add_forum(kSupportGroup, "vpnbot sandbox support");
+    return 0;
+  });
+  env.try_emplace("VPNBOT_SUPPORT_CHAT_ID", std::to_string(kSupportGroup));
   if (!env.count("VPNBOT_MASTER_KEY_FILE")) {
     env["VPNBOT_MASTER_KEY_FILE"] = cluster.dir() + "/master.key";
     vpn::SecretBox::from_file(env["VPNBOT_MASTER_KEY_FILE"], true);
@@ -224,6 +231,7 @@ int run_sandbox(const std::optional<std::string>& config_file, std::map<std::str
              {"promo_codes",
               "WELCOME20 (-20%), GIFT100 (100 RUB on the balance), WEEK (7 days), FRIENDS (a 15% personal discount)"},
              {"telegram_emulator", telegram.base_url()},
+             {"support_topics", telegram.base_url() + "/client/forum/state?chat_id=" + env["VPNBOT_SUPPORT_CHAT_ID"]},
              {"try", "curl -s " + telegram.base_url() +
                          "/client/send_message -d '{\"user_id\":1,\"text\":\"/start\"}' && sleep 2 && curl -s '" +
                          telegram.base_url() + "/client/messages?chat_id=1'"}});

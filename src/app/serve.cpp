@@ -29,6 +29,7 @@
 #include "jobs/scheduler.hpp"
 #include "jobs/worker.hpp"
 #include "ops/backup_jobs.hpp"
+#include "support/jobs.hpp"
 #include "telegram/dispatcher.hpp"
 #include "telegram/inbox_writer.hpp"
 #include "telegram/ingest.hpp"
@@ -108,6 +109,16 @@ awaitable<void> register_webhook(const Config& config, telegram::BotApi& api) {
 }
 
 // Learns the bot's @username (for referral links).
+// A support ticket's topic in the support group: its message_thread_id.
+awaitable<int64_t> create_forum_topic(telegram::BotApi* api, int64_t chat_id, std::string name) {
+  if (!api) throw std::runtime_error("support tickets need Telegram (telegram_mode is off)");
+  telegram::json params{{"chat_id", chat_id}, {"name", name}};
+  auto topic = co_await api->call("createForumTopic", std::move(params), Millis(10000));
+  if (!topic.is_object() || !topic.contains("message_thread_id") || !topic["message_thread_id"].is_number_integer())
+    throw std::runtime_error("createForumTopic answered without a message_thread_id: " + topic.dump());
+  co_return topic["message_thread_id"].get<int64_t>();
+}
+
 awaitable<void> learn_bot_username(telegram::BotApi& api, bot::Bot& bot) {
   auto me = co_await api.get_me();
   bot.set_bot_username(me.value("username", ""));
@@ -240,6 +251,8 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
       bot_options.channel_member = [api](std::string channel, int64_t user_id) {
         return bot::is_channel_member(*api, std::move(channel), user_id);
       };
+      bot_options.support_chat_id = config.support.chat_id;
+      bot_options.support_sla_minutes = config.support.sla_minutes;
       bot_options.rules_version = config.bot.rules_version;
       bot_options.rules_text = {{"en", config.bot.rules_text_en},
                                 {"ru", config.bot.rules_text_ru},
@@ -299,6 +312,16 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
     }
     remnawave::register_job_handlers(worker, std::move(panel_deps));
     broadcast::register_job_handlers(worker);
+    support::SupportJobOptions support_jobs{config.support.chat_id, config.support.sla_minutes, nullptr};
+    int64_t support_chat = config.support.chat_id;
+    support_jobs.create_topic = [api, support_chat](std::string name) {
+      return create_forum_topic(api, support_chat, std::move(name));
+    };
+    if (the_bot)
+      support_jobs.close_by_staff = [the_bot](db::Transaction& tx, int64_t ticket_id, std::string suffix) {
+        return the_bot->close_ticket_by_staff(tx, ticket_id, std::move(suffix));
+      };
+    support::register_job_handlers(worker, std::move(support_jobs));
     ops::register_backup_jobs(worker, ops::BackupJobOptions{config.ops, config.db.listen_url, pool.blocking_executor(),
                                                             config.telegram.mode != "off"});
     if (the_bot)
@@ -353,6 +376,7 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
     for (auto& t : broadcast::periodic_tasks()) tasks.push_back(std::move(t));
     for (auto& t : bot::reminder_tasks()) tasks.push_back(std::move(t));
     for (auto& t : ops::backup_tasks(config.ops)) tasks.push_back(std::move(t));
+    for (auto& t : support::periodic_tasks(config.support.chat_id)) tasks.push_back(std::move(t));
     auto origin = config.jobs.scheduler_time_origin_ms
                       ? std::chrono::system_clock::time_point(Millis(config.jobs.scheduler_time_origin_ms))
                       : std::chrono::system_clock::now();

@@ -18,6 +18,7 @@
 #include "ops/operations.hpp"
 #include "ops/stats.hpp"
 #include "ops/user_card.hpp"
+#include "support/tickets.hpp"
 
 namespace vpnbot::bot {
 
@@ -46,10 +47,11 @@ std::optional<int64_t> to_int(const std::string& s) {
 // Arguments each admin callback takes (the route table the admin-only test walks).
 const std::map<std::string, size_t>& admin_routes() {
   static const std::map<std::string, size_t> routes{
-      {"home", 0},  {"st", 0},    {"find", 0},  {"u", 1},   {"gd", 2},   {"ban", 1},    {"unban", 1},  {"bal", 1},
-      {"rf", 1},    {"rfy", 1},   {"plans", 0}, {"pa", 2},  {"padd", 0}, {"pedit", 0},  {"promos", 0}, {"po", 2},
-      {"poadd", 0}, {"nodes", 0}, {"ns", 2},    {"bc", 0},  {"bcn", 1},  {"bcs", 1},    {"bcgo", 1},   {"bcp", 1},
-      {"bcx", 1},   {"audit", 0}, {"mt", 0},    {"mts", 1}, {"grp", 0},  {"grpadd", 0}, {"grpset", 0}, {"gifts", 0}};
+      {"home", 0},   {"st", 0},     {"find", 0},   {"u", 1},     {"gd", 2},     {"ban", 1},  {"unban", 1},
+      {"bal", 1},    {"rf", 1},     {"rfy", 1},    {"plans", 0}, {"pa", 2},     {"padd", 0}, {"pedit", 0},
+      {"promos", 0}, {"po", 2},     {"poadd", 0},  {"nodes", 0}, {"ns", 2},     {"bc", 0},   {"bcn", 1},
+      {"bcs", 1},    {"bcgo", 1},   {"bcp", 1},    {"bcx", 1},   {"audit", 0},  {"mt", 0},   {"mts", 1},
+      {"grp", 0},    {"grpadd", 0}, {"grpset", 0}, {"gifts", 0}, {"tickets", 0}};
   return routes;
 }
 
@@ -200,6 +202,15 @@ awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::stri
                           g.order_id, g.days, g.state, g.redeemed_by ? " by " + std::to_string(*g.redeemed_by) : "");
     if (gifts.empty()) text += "\nnone yet";
     rows = {{back_to({"home"})}};
+  } else if (name == "tickets") {
+    auto open = co_await support::Tickets::list(ctx.tx, "open", 30);
+    text = "🆘 <b>Open support tickets</b> (answer in the support group's topics; /close there closes one)\n";
+    for (const auto& t : open)
+      text += fmt::format("\n#{} user {}: {} message(s), {}", t.id, t.user_id, t.messages,
+                          t.waiting_minutes ? "waiting " + std::to_string(*t.waiting_minutes) + " min" : "answered");
+    if (open.empty()) text += "\nnone";
+    if (options_.support_chat_id == 0) text += "\n\nSupport is off: set support_chat_id to a forum group.";
+    rows = {{admin_button("🔄 Refresh", {"tickets"})}, {back_to({"home"})}};
   } else if (name == "nodes") {
     auto stats = co_await ops::collect_stats(ctx.tx);
     text = "🖥 <b>Nodes</b>\n";
@@ -273,6 +284,7 @@ awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::stri
             {admin_button("💳 Plans", {"plans"}), admin_button("🎟 Promo codes", {"promos"})},
             {admin_button("🖥 Nodes", {"nodes"}), admin_button("📣 Broadcast", {"bc"})},
             {admin_button("👥 Promo groups", {"grp"}), admin_button("🎁 Gifts", {"gifts"})},
+            {admin_button("🆘 Tickets", {"tickets"})},
             {admin_button("📜 Audit log", {"audit"}),
              admin_button(maintenance.on ? "🚧 Maintenance: ON" : "🚧 Maintenance", {"mt"})},
             {button(t(ctx, "common.back"), encode_callback("m", {"menu"}))}};

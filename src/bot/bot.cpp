@@ -62,6 +62,7 @@ json Bot::main_menu_keyboard(const Context& ctx) const {
                                       {m("menu.balance", "bal"), m("menu.referral", "ref")},
                                       {m("menu.promo", "promo"), m("menu.help", "help")},
                                       {m("menu.language", "lang")}};
+  if (options_.support_chat_id != 0) rows.back().push_back(m("menu.support", "support"));
   if (is_admin(ctx)) rows.push_back({button(t(ctx, "menu.admin"), encode_callback("adm", {"home"}))});
   return keyboard(std::move(rows));
 }
@@ -138,6 +139,8 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
   } else if (screen == "help") {
     text = t(ctx, "screen.help");
     markup = back;
+  } else if (screen == "support" && options_.support_chat_id != 0) {
+    co_await show_support_screen(ctx, text, markup);
   } else if (screen == "lang") {
     text = t(ctx, "screen.language");
     markup = keyboard(
@@ -148,7 +151,7 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
     text = t(ctx, "menu.title");
     markup = main_menu_keyboard(ctx);
   }
-  if (screen != "promo" && !ctx.user.conversation.is_null()) {
+  if (screen != "promo" && screen != "support" && !ctx.user.conversation.is_null()) {
     json none;
     co_await Users::set_conversation(ctx.tx, ctx.user.id, none);  // leaving a prompt cancels it
     ctx.user.conversation = nullptr;
@@ -178,7 +181,12 @@ awaitable<void> Bot::handle_update(db::Transaction& tx, const telegram::InboxUpd
     throw UnhandledUpdate("update kind '" + update.kind + "' is not handled by this bot");
   const json& body = payload[update.kind];
   if (!body.contains("from") || !update.chat_id) throw UnhandledUpdate("update has no sender");
-  // Groups and channels are not served: the bot is a private shop.
+  // The support group: the staff's messages in ticket topics. Other groups and channels are not served.
+  if (update.kind == "message" && options_.support_chat_id != 0 && body.contains("chat") &&
+      body["chat"].value("id", int64_t{0}) == options_.support_chat_id) {
+    co_await on_support_group_message(tx, update.update_id, body);
+    co_return;
+  }
   if (update.kind == "message" && body.contains("chat") && body["chat"].value("type", "private") != "private")
     throw UnhandledUpdate("message from a non-private chat");
   User user = co_await Users::touch(tx, body["from"]);
@@ -374,6 +382,7 @@ awaitable<void> Bot::on_message(Context& ctx, const json& message) {
     co_await on_promo_code(ctx, text.substr(0, 64));
     co_return;
   }
+  if (co_await on_support_message(ctx, message)) co_return;
   std::string answer = t(ctx, "unknown.text");
   json markup = main_menu_keyboard(ctx);
   co_await reply(ctx, std::move(answer), std::move(markup));
@@ -510,6 +519,8 @@ awaitable<void> Bot::on_callback(Context& ctx, const json& query) {
     message_id.reset();                // and the terms stay readable above a fresh menu
   } else if (decoded.callback.action == "xr") {
     notice = co_await on_xray_callback(ctx, decoded.callback.args, screen);
+  } else if (decoded.callback.action == "tk" && options_.support_chat_id != 0) {
+    notice = co_await on_ticket_callback(ctx, decoded.callback.args, screen);
   } else if (shop_actions().count(decoded.callback.action)) {
     std::vector<std::string> next;
     notice = co_await on_shop_callback(ctx, decoded.callback.action, decoded.callback.args, next);

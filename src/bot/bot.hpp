@@ -43,6 +43,10 @@ struct BotOptions {
   Millis channel_cache{300000};
   bool recheck_channels = true;
   std::function<awaitable<std::optional<bool>>(std::string channel, int64_t user_id)> channel_member;
+  // Support tickets go to topics of this forum supergroup (0: no Support button); the staff are reminded after
+  // support_sla_minutes without an answer.
+  int64_t support_chat_id = 0;
+  int support_sla_minutes = 60;
 };
 
 // getChatMember through the Bot API, with a deadline: whether the user is in the channel, or nullopt when Telegram
@@ -80,6 +84,9 @@ class Bot {
   // One notice when a period's traffic on an Xray location is used up.
   awaitable<void> tell_traffic_used_up(db::Transaction& tx, int64_t user_id);
   void set_bot_username(std::string username) { options_.bot_username = std::move(username); }
+  // A ticket closed by the staff (topic closed, the user told), for the bot's support group and the admin CLI.
+  // False when it was not open.
+  awaitable<bool> close_ticket_by_staff(db::Transaction& tx, int64_t ticket_id, std::string unique_suffix) const;
 
  private:
   struct Context;
@@ -115,6 +122,14 @@ class Bot {
   // Xray accounts (bot/xray.cpp): their lines and buttons in "My configs", and the "xr" callbacks.
   awaitable<void> add_panel_configs(Context& ctx, std::string& text, std::vector<std::vector<telegram::json>>& rows);
   awaitable<std::string> on_xray_callback(Context& ctx, const std::vector<std::string>& args, std::string& screen);
+  // Support tickets (bot/support.cpp).
+  awaitable<void> show_support_screen(Context& ctx, std::string& text, telegram::json& markup);
+  // A user's message for their ticket (opened now if none is open and they asked on the Support screen); false
+  // when it is not one.
+  awaitable<bool> on_support_message(Context& ctx, const telegram::json& message);
+  awaitable<std::string> on_ticket_callback(Context& ctx, const std::vector<std::string>& args, std::string& screen);
+  awaitable<void> on_support_group_message(db::Transaction& tx, int64_t update_id, const telegram::json& message);
+
   std::string traffic_text(const std::string& lang, int64_t used_bytes, int64_t limit_bytes) const;
   awaitable<void> on_pre_checkout(Context& ctx, const telegram::json& query);
   awaitable<void> on_successful_payment(Context& ctx, const telegram::json& payment);

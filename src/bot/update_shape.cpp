@@ -57,9 +57,13 @@ std::string payment_problem(const json& payment, const std::string& at) {
 std::string message_problem(const json& message) {
   const std::string at = "message";
   if (auto p = first_problem({user_problem(message, at), chat_problem(message, at, false),
-                              optional_string(message, "text", at), optional_integer(message, "message_id", at)});
+                              optional_string(message, "text", at), optional_string(message, "caption", at),
+                              optional_integer(message, "message_id", at),
+                              optional_integer(message, "message_thread_id", at)});
       !p.empty())
     return p;
+  if (message.contains("is_topic_message") && !message["is_topic_message"].is_boolean())
+    return at + ".is_topic_message is not a boolean";
   if (message.contains("successful_payment") && !message["successful_payment"].is_null()) {
     if (!message["successful_payment"].is_object()) return "message.successful_payment is not an object";
     return payment_problem(message["successful_payment"], "message.successful_payment");

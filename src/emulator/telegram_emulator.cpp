@@ -295,9 +295,26 @@ json TelegramEmulator::call_method(const std::string& method, const json& params
     return true;
   }
   int64_t chat_id = int_param(params, "chat_id");
+  if (forums_.count(chat_id)) return forum_method(method, params, files);
+  if (method == "createForumTopic" || method == "closeForumTopic" || method == "reopenForumTopic")
+    throw ApiFailure{400,
+                     users_.count(chat_id) ? "Bad Request: the chat is not a forum" : "Bad Request: chat not found"};
   auto found = users_.find(chat_id);
   if (found == users_.end()) throw ApiFailure{400, "Bad Request: chat not found"};
   User& u = found->second;
+  if (method == "copyMessage") {  // into a private chat: a copy of the source, answered with its MessageId only
+    if (u.blocked) {
+      stats_["forbidden"] = stats_["forbidden"].get<int>() + 1;
+      throw ApiFailure{403, "Forbidden: bot was blocked by the user"};
+    }
+    Message copy = source_message(int_param(params, "from_chat_id"), int_param(params, "message_id"));
+    copy.from_bot = true;
+    copy.message_id = next_message_id_++;
+    copy.date = now_unix();
+    copy.reply_markup = markup_param(params);
+    u.messages.push_back(copy);
+    return {{"message_id", copy.message_id}};
+  }
   if (u.blocked) {
     stats_["forbidden"] = stats_["forbidden"].get<int>() + 1;
     throw ApiFailure{403, "Forbidden: bot was blocked by the user"};
@@ -363,6 +380,94 @@ json TelegramEmulator::call_method(const std::string& method, const json& params
   m.message_id = next_message_id_++;
   u.messages.push_back(m);
   return message_json(u, u.messages.back());
+}
+
+void TelegramEmulator::add_forum(int64_t chat_id, std::string title) {
+  forums_[chat_id].title = std::move(title);
+}
+
+TelegramEmulator::Message TelegramEmulator::source_message(int64_t from_chat_id, int64_t message_id) const {
+  if (auto user = users_.find(from_chat_id); user != users_.end()) {
+    for (const auto& m : user->second.messages)
+      if (m.message_id == message_id && !m.deleted) return m;
+  } else if (auto forum = forums_.find(from_chat_id); forum != forums_.end()) {
+    for (const auto& m : forum->second.messages)
+      if (m.message.message_id == message_id) return m.message;
+  }
+  throw ApiFailure{400, "Bad Request: message to copy not found"};
+}
+
+json TelegramEmulator::forum_message_json(int64_t chat_id, const Forum& forum, const ForumMessage& m) const {
+  json j{{"message_id", m.message.message_id},
+         {"date", m.message.date},
+         {"chat", {{"id", chat_id}, {"type", "supergroup"}, {"title", forum.title}, {"is_forum", true}}}};
+  if (m.from_user)
+    j["from"] = {{"id", m.from_user}, {"is_bot", false}, {"first_name", m.from_name}};
+  else
+    j["from"] = {{"id", 123456}, {"is_bot", true}, {"first_name", "VPN"}, {"username", options_.bot_username}};
+  if (m.thread_id) {
+    j["message_thread_id"] = m.thread_id;
+    j["is_topic_message"] = true;
+  }
+  const Message& msg = m.message;
+  if (msg.kind == "text") j["text"] = msg.text;
+  if (msg.kind == "document") j["document"] = {{"file_name", msg.filename}, {"file_size", msg.file_data.size()}};
+  if (msg.kind == "photo") j["photo"] = json::array({{{"file_id", "photo" + std::to_string(msg.message_id)}}});
+  if (!msg.text.empty() && msg.kind != "text") j["caption"] = msg.text;
+  return j;
+}
+
+json TelegramEmulator::forum_method(const std::string& method, const json& params,
+                                    const std::map<std::string, std::string>& files) {
+  int64_t chat_id = int_param(params, "chat_id");
+  Forum& forum = forums_.at(chat_id);
+  if (method == "createForumTopic") {
+    if (!forum.bot_can_manage_topics) throw ApiFailure{400, "Bad Request: not enough rights to create a topic"};
+    std::string name = string_param(params, "name");
+    if (name.empty() || utf8_length(name) > 128) throw ApiFailure{400, "Bad Request: TOPIC_TITLE_INVALID"};
+    // The topic is the thread of its creation message: its id is that message's id.
+    int64_t thread_id = next_message_id_++;
+    forum.topics[thread_id] = Topic{name, false};
+    return {{"message_thread_id", thread_id}, {"name", name}, {"icon_color", 7322096}};
+  }
+  int64_t thread_id = params.contains("message_thread_id") ? int_param(params, "message_thread_id") : 0;
+  auto topic = forum.topics.find(thread_id);
+  if (thread_id != 0 && topic == forum.topics.end()) throw ApiFailure{400, "Bad Request: message thread not found"};
+  if (method == "closeForumTopic" || method == "reopenForumTopic") {
+    if (topic == forum.topics.end()) throw ApiFailure{400, "Bad Request: message thread not found"};
+    if (!forum.bot_can_manage_topics) throw ApiFailure{400, "Bad Request: not enough rights to manage topics"};
+    bool close = method == "closeForumTopic";
+    if (topic->second.closed == close) throw ApiFailure{400, "Bad Request: TOPIC_NOT_MODIFIED"};
+    topic->second.closed = close;
+    return true;
+  }
+  // Closed topics take messages only from those who may manage topics.
+  if (topic != forum.topics.end() && topic->second.closed && !forum.bot_can_manage_topics)
+    throw ApiFailure{400, "Bad Request: TOPIC_CLOSED"};
+  ForumMessage m;
+  m.thread_id = thread_id;
+  m.message.date = now_unix();
+  if (method == "sendMessage") {
+    m.message.text = string_param(params, "text");
+    if (m.message.text.empty()) throw ApiFailure{400, "Bad Request: message text is empty"};
+    if (m.message.text.size() > 4096) throw ApiFailure{400, "Bad Request: message is too long"};
+  } else if (method == "copyMessage") {
+    m.message = source_message(int_param(params, "from_chat_id"), int_param(params, "message_id"));
+    m.message.date = now_unix();
+  } else if (method == "sendDocument" || method == "sendPhoto") {
+    m.message.kind = method == "sendDocument" ? "document" : "photo";
+    auto file = files.find(m.message.kind);
+    if (file == files.end()) throw ApiFailure{400, "Bad Request: there is no " + m.message.kind + " in the request"};
+    m.message.file_data = file->second;
+    m.message.text = string_param(params, "caption", false);
+  } else {
+    throw ApiFailure{404, "Not Found: method " + method + " is not emulated in groups"};
+  }
+  m.message.from_bot = true;
+  m.message.message_id = next_message_id_++;
+  forum.messages.push_back(m);
+  if (method == "copyMessage") return {{"message_id", m.message.message_id}};
+  return forum_message_json(chat_id, forum, forum.messages.back());
 }
 
 json TelegramEmulator::get_updates_now(int64_t offset, int limit) {
@@ -483,6 +588,64 @@ awaitable<http::Response> TelegramEmulator::client_api(http::Request& request) {
       co_return http::json_response(http::bhttp::status::bad_request, {{"error", "body must be a JSON object"}});
   }
   try {
+    if (path == "/client/forum") {  // {"chat_id": -100..., "title": "...", "can_manage_topics": bool}
+      int64_t chat_id = body.at("chat_id");
+      auto& forum = forums_[chat_id];
+      forum.title = body.value("title", forum.title.empty() ? "Support" : forum.title);
+      forum.bot_can_manage_topics = body.value("can_manage_topics", forum.bot_can_manage_topics);
+      co_return http::json_response(http::bhttp::status::ok, {{"ok", true}});
+    }
+    if (path == "/client/forum/post") {  // a member writes in a topic: {"chat_id", "thread_id", "user_id", "text"}
+      int64_t chat_id = body.at("chat_id");
+      auto forum = forums_.find(chat_id);
+      if (forum == forums_.end())
+        co_return http::json_response(http::bhttp::status::not_found, {{"error", "no forum"}});
+      ForumMessage m;
+      m.thread_id = body.value("thread_id", int64_t{0});
+      m.from_user = body.at("user_id");
+      m.from_name = body.value("first_name", "Staff");
+      m.message.from_bot = false;
+      m.message.message_id = next_message_id_++;
+      m.message.date = now_unix();
+      m.message.text = body.at("text").get<std::string>();
+      forum->second.messages.push_back(m);
+      json message = forum_message_json(chat_id, forum->second, m);
+      if (m.message.text.rfind('/', 0) == 0) {
+        auto end = m.message.text.find(' ');
+        message["entities"] = json::array({{{"type", "bot_command"},
+                                            {"offset", 0},
+                                            {"length", end == std::string::npos ? m.message.text.size() : end}}});
+      }
+      int64_t id = push_update({{"message", message}});
+      co_return http::json_response(http::bhttp::status::ok, {{"update_id", id}, {"message_id", m.message.message_id}});
+    }
+    if (path == "/client/forum/state") {  // ?chat_id=: topics and every message in them
+      int64_t chat_id = std::stoll(query.at("chat_id"));
+      auto forum = forums_.find(chat_id);
+      if (forum == forums_.end())
+        co_return http::json_response(http::bhttp::status::not_found, {{"error", "no forum"}});
+      json topics = json::array(), messages = json::array();
+      for (const auto& [id, topic] : forum->second.topics)
+        topics.push_back({{"message_thread_id", id}, {"name", topic.name}, {"closed", topic.closed}});
+      for (const auto& m : forum->second.messages) {
+        json j = forum_message_json(chat_id, forum->second, m);
+        j["from_bot"] = m.message.from_bot;
+        messages.push_back(j);
+      }
+      co_return http::json_response(http::bhttp::status::ok, {{"topics", topics}, {"messages", messages}});
+    }
+    if (path == "/client/send_message" && (body.contains("photo") || body.contains("document"))) {
+      // A photo ({"photo": "bytes"}) or a file ({"document": "bytes", "file_name": ...}) with an optional caption.
+      int64_t user_id = body.at("user_id");
+      auto& u = user(user_id, body);
+      Message m{next_message_id_++, false, body.contains("photo") ? "photo" : "document", body.value("caption", "")};
+      m.date = now_unix();
+      m.file_data = body.value(m.kind, "");
+      m.filename = body.value("file_name", "file");
+      u.messages.push_back(m);
+      int64_t id = push_update({{"message", message_json(u, m)}});
+      co_return http::json_response(http::bhttp::status::ok, {{"update_id", id}, {"message_id", m.message_id}});
+    }
     if (path == "/client/send_message") {
       int64_t user_id = body.at("user_id");
       auto& u = user(user_id, body);

@@ -50,6 +50,8 @@ class TelegramEmulator {
   uint16_t port() const { return server_->port(); }
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port()); }
   awaitable<void> shutdown();
+  // A forum supergroup the bot administers (as /client/forum does), e.g. the sandbox's support group.
+  void add_forum(int64_t chat_id, std::string title);
 
  private:
   struct Message {
@@ -121,6 +123,29 @@ class TelegramEmulator {
     bool bot_is_admin = true;
   };
   std::map<std::string, Channel> channels_;
+  // Forum supergroups (a support team's): topics the bot creates, closes and reopens (with can_manage_topics),
+  // and every message in them, the bot's and the members'.
+  struct Topic {
+    std::string name;
+    bool closed = false;
+  };
+  struct ForumMessage {
+    Message message;
+    int64_t thread_id = 0;  // 0: the General topic
+    int64_t from_user = 0;  // a member; 0: the bot
+    std::string from_name;
+  };
+  struct Forum {
+    std::string title;
+    bool bot_can_manage_topics = true;
+    std::map<int64_t, Topic> topics;
+    std::vector<ForumMessage> messages;
+  };
+  std::map<int64_t, Forum> forums_;
+  json forum_method(const std::string& method, const json& params, const std::map<std::string, std::string>& files);
+  json forum_message_json(int64_t chat_id, const Forum& forum, const ForumMessage& m) const;
+  // The message a copyMessage names, from a private chat or a forum (400 when there is none).
+  Message source_message(int64_t from_chat_id, int64_t message_id) const;
   std::map<int64_t, json> pre_checkouts_;  // pending pre_checkout_query id -> invoice
   std::map<int64_t, Clock::time_point> pre_checkout_at_;
   std::map<std::string, int64_t> star_charges_;  // telegram_payment_charge_id -> user
