@@ -6,6 +6,7 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -155,14 +156,23 @@ class BackupTest : public vpnbot::testing::AsyncDbTest {
 
 TEST_F(BackupTest, CliKeepsTheNewestBackupsAndRestoresIntoAFreshClusterAllOrNothing) {
   std::string backups = dir.file("backups");
+  // A crashed run's partial file (two days old) is removed; one still being written (fresh) is left alone.
+  fs::create_directories(backups);
+  write_all(backups + "/.vpnbot-crashed.dump.enc.partial", "half");
+  fs::last_write_time(backups + "/.vpnbot-crashed.dump.enc.partial",
+                      fs::file_time_type::clock::now() - std::chrono::hours(48));
+  write_all(backups + "/.vpnbot-running.dump.enc.partial", "in progress");
   for (int i = 0; i < 3; ++i) {
     auto made = admin({"--json", "backup", "--dir", backups, "--key-file", key_file, "--keep", "2"});
     ASSERT_EQ(made.first, 0) << made.second;
   }
   auto files = ops::list_backups(backups);
   ASSERT_EQ(files.size(), 2u) << "the oldest of three deleted";
+  EXPECT_FALSE(fs::exists(backups + "/.vpnbot-crashed.dump.enc.partial"));
+  EXPECT_TRUE(fs::exists(backups + "/.vpnbot-running.dump.enc.partial"));
+  fs::remove(backups + "/.vpnbot-running.dump.enc.partial");
   for (const auto& f : fs::directory_iterator(backups))
-    EXPECT_EQ(f.path().filename().string().rfind("vpnbot-", 0), 0u) << "no partial files left: " << f.path();
+    EXPECT_EQ(f.path().filename().string().rfind("vpnbot-", 0), 0u) << "no partial files of these runs: " << f.path();
   EXPECT_EQ((fs::status(files.back().path).permissions() & fs::perms::others_read), fs::perms::none);
   std::string newest = files.back().path;
   EXPECT_EQ(read_all(newest).find("PGDMP"), std::string::npos) << "the dump's header is not in the clear";

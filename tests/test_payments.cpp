@@ -1558,10 +1558,6 @@ TEST_F(PaymentsTest, SigtermUnderLoadExitsInTimeAndLosesNothing) {
   telegram.client("/client/latency", {{"ms", 300}});  // a busy API: calls are on the wire when SIGTERM comes
   for (int round = 0; round < kMessagesEach; ++round)
     for (int i = 0; i < kTalkers; ++i) send(kFirstTalker + i);
-  // A slow YooKassa API (each confirming GET takes 1.5 s, under the grace): payments are mid-confirmation at the stop.
-  payments.client("/client/config", {{"concurrency", 16}, {"api_latency_ms", 1500}});
-  payments.client("/client/settle_all", {{"provider", "yookassa"}, {"status", "succeeded"}, {"copies", 3}});
-  payments.client("/client/settle_all", {{"provider", "heleket"}, {"status", "paid"}, {"copies", 3}});
   auto admin = [&](std::vector<std::string> args) {
     args.insert(args.begin(), {"admin", "--json", "broadcast"});
     auto p = vpnbot::testing::spawn_vpnbot(args, e);
@@ -1569,6 +1565,12 @@ TEST_F(PaymentsTest, SigtermUnderLoadExitsInTimeAndLosesNothing) {
   };
   admin({"create", "--text", "Stop test news", "--audience", "all"});
   admin({"start", "1"});
+  // The payments last, right before the stop (the admin commands above take seconds on a loaded machine, long
+  // enough to confirm them all): a slow YooKassa API (each confirming GET takes 1.5 s, under the grace) keeps them
+  // mid-confirmation at the stop.
+  payments.client("/client/config", {{"concurrency", 16}, {"api_latency_ms", 1500}});
+  payments.client("/client/settle_all", {{"provider", "yookassa"}, {"status", "succeeded"}, {"copies", 3}});
+  payments.client("/client/settle_all", {{"provider", "heleket"}, {"status", "paid"}, {"copies", 3}});
   // Stop it while every kind of work is under way.
   ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM outbox WHERE broadcast_id = 1") > 0; }))
       << vpnbot::testing::query_value_sync(

@@ -127,7 +127,6 @@ Runner add_shop_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std::s
           jobs::NewJob close;
           close.kind = "support.close";
           close.payload = {{"ticket_id", ta->id}};
-          close.unique_key = "support.close:" + std::to_string(ta->id) + ":" + found->created_at;
           co_await jobs::Queue::enqueue(tx, close);
           std::string action = "close_ticket";
           json details{{"ticket_id", ta->id}};

@@ -103,7 +103,7 @@ awaitable<std::string> Bot::on_ticket_callback(Context& ctx, const std::vector<s
                                    "✅ The user closed ticket #" + std::to_string(id) + ".",
                                    "ticket-closed:" + std::to_string(id) + ":" + std::to_string(ctx.update_id));
     co_await support::set_topic_state(ctx.tx, options_.support_chat_id, *ticket->topic_id, false,
-                                      "ticket-close:" + std::to_string(ctx.update_id));
+                                      "ticket-close:" + std::to_string(id) + ":" + std::to_string(ctx.update_id));
   }
   log::info("support", "ticket closed", {{"ticket_id", id}, {"by", "user"}});
   co_return t(ctx, "support.closed_by_you", {{"id", std::to_string(id)}});

@@ -245,16 +245,20 @@ BackupFile make_backup(const BackupOptions& options, const std::string& database
   FdGuard dir{::open(options.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
   if (dir.fd >= 0) ::fsync(dir.fd);  // the rename itself survives a crash
   BackupFile made{final_path.string(), name, static_cast<int64_t>(fs::file_size(final_path))};
-  // Old copies go only after the new one is safely in place; leftovers of crashed runs too.
+  // Old copies go only after the new one is safely in place.
   auto all = list_backups(options.dir);
   for (size_t i = 0; i + static_cast<size_t>(options.keep) < all.size(); ++i) {
     fs::remove(all[i].path, ec);
     log::info("backup", "old backup deleted", {{"file", all[i].name}});
   }
+  // Partial files a day old are leftovers of crashed runs; younger ones may be another backup still being written.
+  auto stale_before = fs::file_time_type::clock::now() - std::chrono::hours(24);
   for (const auto& entry : fs::directory_iterator(options.dir, ec)) {
     std::string leftover = entry.path().filename().string();
-    if (leftover.size() > 8 && leftover[0] == '.' && leftover.rfind(".partial") == leftover.size() - 8 &&
-        entry.path() != temp_path)
+    std::error_code age_error;
+    auto written = entry.last_write_time(age_error);
+    if (leftover.size() > 8 && leftover[0] == '.' && leftover.rfind(".partial") == leftover.size() - 8 && !age_error &&
+        written < stale_before)
       fs::remove(entry.path(), ec);
   }
   return made;

@@ -65,7 +65,8 @@ void register_job_handlers(jobs::Worker& worker, SupportJobOptions options) {
       for (const auto& m : co_await Tickets::unrelayed(tx, ticket_id))
         co_await relay_to_topic(tx, deps->chat_id, topic_id, m.from_chat_id, m.message_id, m.id);
       if (ticket->state == "closed")
-        co_await set_topic_state(tx, deps->chat_id, topic_id, false, "ticket-close:" + std::to_string(ticket_id));
+        co_await set_topic_state(tx, deps->chat_id, topic_id, false,
+                                 "ticket-close:" + std::to_string(ticket_id) + ":topic");
       co_await ctx.complete_in(tx);
     });
     log::info("support", "ticket topic made", {{"ticket_id", ticket_id}, {"topic_id", topic_id}});
