@@ -177,23 +177,10 @@ TEST_F(BillingTest, PromoWithTenUsesSurvivesHundredConcurrentRedemptions) {
   });
   for (int i = 0; i < 100; ++i) add_user(1000 + i);
   std::map<PromoStatus, int> outcomes;
-  int pending = 0;
-  for (int i = 0; i < 100; ++i) {
-    ++pending;
-    int64_t user = 1000 + i;
-    asio::co_spawn(io, pool->transaction([user](db::Transaction& t) -> awaitable<PromoStatus> {
-      auto outcome = co_await Promos::enter(t, user, "gift", 1);
-      co_return outcome.status;
-    }),
-                   [&](std::exception_ptr e, PromoStatus s) {
-                     if (e) std::rethrow_exception(e);
-                     ++outcomes[s];
-                     --pending;
-                   });
-  }
-  run([&]() -> awaitable<void> {
-    while (pending > 0) co_await sleep_for(Millis(10));
-  }());
+  for (auto status : concurrently<PromoStatus>(100, [](db::Transaction&t, int i) -> awaitable<PromoStatus> {
+         co_return (co_await Promos::enter(t, 1000 + i, "gift", 1)).status;
+       }))
+    ++outcomes[status];
   EXPECT_EQ(outcomes[PromoStatus::credited_balance], 10);
   EXPECT_EQ(outcomes[PromoStatus::exhausted], 90);
   EXPECT_EQ(count("SELECT uses FROM promo_codes WHERE code = 'GIFT'"), 10);

@@ -54,9 +54,15 @@ awaitable<bool> Bot::on_support_message(Context& ctx, const json& message) {
   auto kind = message_kind(message);
   if (!kind) co_return false;
   bool asked = ctx.user.conversation.is_object() && ctx.user.conversation.value("await", "") == "support";
-  if (!asked && !co_await support::Tickets::open_of(ctx.tx, ctx.user.id)) co_return false;
+  // Not asked on the Support screen: only a user with an open ticket is writing to it (read once, locked).
+  std::optional<support::Ticket> open;
+  if (!asked) {
+    open = co_await support::Tickets::open_of(ctx.tx, ctx.user.id, true);
+    if (!open) co_return false;
+  }
   bool opened = false;
-  auto ticket = co_await support::Tickets::open_for(ctx.tx, ctx.user.id, opened);
+  if (!open) open = co_await support::Tickets::open_for(ctx.tx, ctx.user.id, opened);
+  const support::Ticket& ticket = *open;
   int64_t message_id = message.value("message_id", int64_t{0});
   auto row = co_await support::Tickets::record(ctx.tx, ticket.id, "user", ctx.chat_id, message_id, *kind,
                                                message_text(message));

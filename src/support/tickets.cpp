@@ -35,9 +35,11 @@ awaitable<Ticket> Tickets::open_for(db::Transaction& tx, int64_t user_id, bool& 
   co_return *ticket;
 }
 
-awaitable<std::optional<Ticket>> Tickets::open_of(db::Transaction& tx, int64_t user_id) {
-  auto r = co_await tx.exec(
-      std::string("SELECT ") + kTicketColumns + " FROM tickets t WHERE t.user_id = $1 AND t.state = 'open'", user_id);
+awaitable<std::optional<Ticket>> Tickets::open_of(db::Transaction& tx, int64_t user_id, bool lock) {
+  auto r =
+      co_await tx.exec(std::string("SELECT ") + kTicketColumns +
+                           " FROM tickets t WHERE t.user_id = $1 AND t.state = 'open'" + (lock ? " FOR UPDATE" : ""),
+                       user_id);
   co_return first(r);
 }
 

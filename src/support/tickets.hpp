@@ -34,7 +34,7 @@ class Tickets {
  public:
   // The user's open ticket, locked for this transaction, opened now if there was none (`opened` says so).
   static awaitable<Ticket> open_for(db::Transaction& tx, int64_t user_id, bool& opened);
-  static awaitable<std::optional<Ticket>> open_of(db::Transaction& tx, int64_t user_id);
+  static awaitable<std::optional<Ticket>> open_of(db::Transaction& tx, int64_t user_id, bool lock = false);
   static awaitable<std::optional<Ticket>> get(db::Transaction& tx, int64_t ticket_id, bool lock = false);
   static awaitable<std::optional<Ticket>> by_topic(db::Transaction& tx, int64_t topic_id);
   // Records a message (false when this update was seen before). User messages start the waiting clock.
