@@ -14,6 +14,7 @@
 #include "support/process.hpp"
 #include "vpn/client_config.hpp"
 #include "vpn/store.hpp"
+#include "vpn/traffic.hpp"
 
 #include <libpq-fe.h>
 #include <atomic>
@@ -181,6 +182,109 @@ TEST_F(VpnTest, TwoThousandConfigsByFourWorkerProcessesNoDuplicateNoLoss) {
   for (auto& w : workers) EXPECT_EQ(w.wait(Millis(20000)), 0);
 }
 
+// ---- Traffic accounting and quotas (vpn/traffic.hpp) on the readings an agent takes. ----
+
+namespace {
+
+awaitable<std::vector<int64_t>> record_reading(db::Pool& pool, int64_t node_id, std::vector<vpn::PeerCounters> r) {
+  co_return co_await pool.transaction([&](db::Transaction& tx) -> awaitable<std::vector<int64_t>> {
+    co_return co_await vpn::Traffic::record(tx, node_id, r);
+  });
+}
+
+}  // namespace
+
+TEST_F(VpnTest, TrafficIsCountedOnceAcrossRereadsAndCounterResetsAndTheQuotaSwitchesConfigsOffOnce) {
+  auto pool = make_pool();
+  vpn::VpnStore store(*pool, *box);
+  auto node = run(store.add_node({"t-1", "NL", "Lab", "198.18.0.1", 51820, "wgt", "10.70.0.0/24"}));
+  add_users(1, 2);
+  vpnbot::testing::exec_sync(url,
+                             "INSERT INTO subscriptions (user_id, expires_at, device_limit, plan_id) VALUES "
+                             "(1, now() + interval '30 days', 3, (SELECT id FROM plans WHERE code = 'month')), "
+                             "(2, now() + interval '30 days', 3, NULL)");
+  auto a = run(store.provision(1, std::nullopt, "t:a", 3));
+  auto b = run(store.provision(1, std::nullopt, "t:b", 3));
+  auto c = run(store.provision(2, std::nullopt, "t:c", 3));
+  auto used = [&](const std::string& where) {
+    return count("SELECT COALESCE(sum(traffic_used_bytes), -1) FROM subscriptions WHERE " + where);
+  };
+  auto peer_used = [&](int64_t id) {
+    return count("SELECT used_bytes FROM vpn_peers WHERE id = " + std::to_string(id));
+  };
+  auto reading = [&](std::vector<vpn::PeerCounters> r) { return run(record_reading(*pool, node.id, std::move(r))); };
+
+  reading({{a.public_key, 1, 100, 50}, {b.public_key, 1, 10, 10}, {c.public_key, 1, 1000, 1000}});
+  EXPECT_EQ(peer_used(a.id), 150);
+  EXPECT_EQ(used("user_id = 1"), 170);
+  EXPECT_EQ(used("user_id = 2"), 2000);
+  // A restarted agent reads the same counters again: nothing more is counted.
+  reading({{a.public_key, 1, 100, 50}, {b.public_key, 1, 10, 10}, {c.public_key, 1, 1000, 1000}});
+  EXPECT_EQ(used("user_id = 1"), 170);
+  reading({{a.public_key, 2, 300, 80}});
+  EXPECT_EQ(peer_used(a.id), 380);
+  // wireguard-go restarted behind the agent's back: a counter below its baseline is all new.
+  reading({{a.public_key, 3, 20, 10}});
+  EXPECT_EQ(peer_used(a.id), 410);
+  // The agent knows the counters restart (a new interface, a peer put back): baselines go to zero first.
+  run(pool->transaction(
+      [&](db::Transaction& tx) -> awaitable<void> { co_await vpn::Traffic::reset_node_baselines(tx, node.id); }));
+  reading({{a.public_key, 4, 5, 5}});
+  EXPECT_EQ(peer_used(a.id), 420);
+  EXPECT_EQ(used("user_id = 1"), 440);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'vpn.traffic_used_up'"), 0);
+
+  // A quota of 1000 bytes for user 1 (unlimited user 2 keeps going): crossing it switches both of user 1's configs
+  // off and asks for one notice.
+  vpnbot::testing::exec_sync(url, "UPDATE subscriptions SET traffic_limit_bytes = 1000 WHERE user_id = 1");
+  auto off = reading({{a.public_key, 5, 500, 5}, {c.public_key, 5, 100000, 1000}});
+  EXPECT_TRUE(off.empty());
+  EXPECT_EQ(used("user_id = 1"), 935);
+  EXPECT_EQ(count("SELECT count(*) FROM vpn_peers WHERE user_id = 1 AND state = 'active'"), 2) << "not over yet";
+  off = reading({{a.public_key, 6, 800, 5}});
+  EXPECT_EQ(off, std::vector<int64_t>{1});
+  EXPECT_EQ(count("SELECT count(*) FROM vpn_peers WHERE user_id = 1 AND state = 'disabled'"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM vpn_peers WHERE user_id = 2 AND state = 'active'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions WHERE user_id = 1 AND traffic_blocked"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'vpn.traffic_used_up' AND payload->>'user_id' = '1'"), 1);
+  // Whatever switches configs on for other reasons (an admin's days, an unban) leaves a used-up quota alone.
+  auto switched = run(pool->transaction([&](db::Transaction& tx) -> awaitable<int64_t> {
+    co_return co_await vpn::VpnStore::set_user_peers_state(tx, 1, "disabled", "active");
+  }));
+  EXPECT_EQ(switched, 0);
+  // A config switched on by hand and used again goes off again; the notice is still the one of this period.
+  vpnbot::testing::exec_sync(url, "UPDATE vpn_peers SET state = 'active' WHERE id = " + std::to_string(b.id));
+  reading({{b.public_key, 7, 60, 10}});
+  EXPECT_EQ(count("SELECT count(*) FROM vpn_peers WHERE user_id = 1 AND state = 'active'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'vpn.traffic_used_up'"), 1);
+
+  // A top-up that covers the usage switches the configs back on; refunded, they go off again.
+  bool back_on = run(pool->transaction(
+      [&](db::Transaction& tx) -> awaitable<bool> { co_return co_await vpn::Traffic::add_extra(tx, 1, 1000); }));
+  EXPECT_TRUE(back_on);
+  EXPECT_EQ(count("SELECT count(*) FROM vpn_peers WHERE user_id = 1 AND state = 'active'"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions WHERE user_id = 1 AND traffic_blocked"), 0);
+  run(pool->transaction(
+      [&](db::Transaction& tx) -> awaitable<void> { co_await vpn::Traffic::take_back_extra(tx, 1, 1000); }));
+  EXPECT_EQ(count("SELECT count(*) FROM vpn_peers WHERE user_id = 1 AND state = 'active'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions WHERE user_id = 1 AND traffic_blocked"), 1);
+
+  // A renewal starts a new period: the plan's allowance, usage from zero, configs on, and a notice of its own.
+  vpnbot::testing::exec_sync(url, "UPDATE plans SET traffic_gb = 1 WHERE code = 'month'");
+  run(pool->transaction([&](db::Transaction& tx) -> awaitable<void> {
+    auto plan = co_await tx.exec("SELECT id FROM plans WHERE code = 'month'");
+    co_await vpn::Traffic::start_period(tx, 1, plan.get<int64_t>(0, 0));
+    co_await vpn::VpnStore::set_user_peers_state(tx, 1, "disabled", "active");
+  }));
+  EXPECT_EQ(used("user_id = 1"), 0);
+  EXPECT_EQ(count("SELECT traffic_limit_bytes FROM subscriptions WHERE user_id = 1"), vpn::kBytesPerGb);
+  EXPECT_EQ(count("SELECT count(*) FROM vpn_peers WHERE user_id = 1 AND state = 'active'"), 2);
+  EXPECT_EQ(peer_used(a.id), 420 + 495 + 300) << "a config's lifetime usage is kept";
+  vpnbot::testing::exec_sync(url, "UPDATE subscriptions SET traffic_limit_bytes = 100 WHERE user_id = 1");
+  reading({{a.public_key, 8, 1000, 5}});
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'vpn.traffic_used_up'"), 2);
+}
+
 // ---- A real tunnel: server namespace with the agent and wireguard-go, client namespace with wireguard-go. ----
 
 namespace {
@@ -218,6 +322,32 @@ struct Namespaces {
   bool ping(const std::string& address) {
     return run_shell("ip netns exec " + cli + " ping -c 1 -W 1 " + address) == 0;
   }
+  // The client side of a generated config, as a phone would have it (AllowedIPs narrowed to the tunnel subnet so
+  // the test does not reroute the namespace's default traffic). Returns whether every step worked.
+  bool connect_client(const vpn::ClientConfigData& data, const std::string& dir, const std::string& ifname,
+                      const std::string& subnet, bool keepalive) {
+    std::string key_file = dir + "/client.key", psk_file = dir + "/client.psk";
+    std::ofstream(key_file) << data.private_key << "\n";
+    std::ofstream(psk_file) << data.preshared_key << "\n";
+    return run_shell("ip netns exec " + cli + " wireguard-go " + ifname) == 0 &&
+           run_shell("ip netns exec " + cli + " wg set " + ifname + " private-key " + key_file + " peer " +
+                     data.server_public_key + " preshared-key " + psk_file + " endpoint " + data.endpoint +
+                     " allowed-ips " + subnet + (keepalive ? " persistent-keepalive 1" : "")) == 0 &&
+           run_shell("ip -n " + cli + " addr add " + data.address + "/24 dev " + ifname) == 0 &&
+           run_shell("ip -n " + cli + " link set " + ifname + " up") == 0;
+  }
+  // The agent as the tests run it: in the server namespace, with short intervals.
+  vpnbot::testing::Process start_agent(const std::string& url, const std::string& key_file, const std::string& node,
+                                       const std::string& state_dir) {
+    return vpnbot::testing::spawn_process(
+        "/usr/bin/ip",
+        {"netns", "exec", srv, VPNBOT_BINARY, "wg-agent", "--node", node, "--state-dir", state_dir, "--poll-ms", "200",
+         "--full-reconcile-ms", "3000", "--stats-ms", "1000"},
+        {{"VPNBOT_DATABASE_URL", url},
+         {"VPNBOT_MASTER_KEY_FILE", key_file},
+         {"VPNBOT_LEASE_TTL_MS", "3000"},
+         {"VPNBOT_INSTANCE_ID", "agent-" + std::to_string(Clock::now().time_since_epoch().count())}});
+  }
 };
 
 }  // namespace
@@ -235,30 +365,10 @@ TEST_F(VpnTest, RealTunnelFollowsDesiredStateThroughTheAgent) {
   auto peer = run(store.provision(1, std::nullopt, "tunnel:1", 3));
   auto other = run(store.provision(2, std::nullopt, "tunnel:2", 3));
   auto data = run(store.client_config(peer.id));
-  // The client uses the generated config's keys, address and endpoint (AllowedIPs narrowed to the tunnel
-  // subnet so the test does not reroute the namespace's default traffic).
-  std::string key_file_client = dir + "/client.key", psk_file = dir + "/client.psk";
-  std::ofstream(key_file_client) << data.private_key << "\n";
-  std::ofstream(psk_file) << data.preshared_key << "\n";
-  ASSERT_EQ(run_shell("ip netns exec " + ns.cli + " wireguard-go " + cli_if), 0);
-  ASSERT_EQ(run_shell("ip netns exec " + ns.cli + " wg set " + cli_if + " private-key " + key_file_client + " peer " +
-                      data.server_public_key + " preshared-key " + psk_file + " endpoint " + data.endpoint +
-                      " allowed-ips 10.77.0.0/24 persistent-keepalive 1"),
-            0);
-  ASSERT_EQ(run_shell("ip -n " + ns.cli + " addr add " + data.address + "/24 dev " + cli_if), 0);
-  ASSERT_EQ(run_shell("ip -n " + ns.cli + " link set " + cli_if + " up"), 0);
+  ASSERT_TRUE(ns.connect_client(data, dir, cli_if, "10.77.0.0/24", true));
 
   std::string state_dir = dir + "/agent";
-  auto start_agent = [&] {
-    return vpnbot::testing::spawn_process(
-        "/usr/bin/ip",
-        {"netns", "exec", ns.srv, VPNBOT_BINARY, "wg-agent", "--node", "lab-1", "--state-dir", state_dir, "--poll-ms",
-         "200", "--full-reconcile-ms", "3000", "--stats-ms", "1000"},
-        {{"VPNBOT_DATABASE_URL", url},
-         {"VPNBOT_MASTER_KEY_FILE", key_file},
-         {"VPNBOT_LEASE_TTL_MS", "3000"},
-         {"VPNBOT_INSTANCE_ID", "agent-" + std::to_string(Clock::now().time_since_epoch().count())}});
-  };
+  auto start_agent = [&] { return ns.start_agent(url, key_file, "lab-1", state_dir); };
   auto agent = start_agent();
   auto wg_show = [&] {
     return shell_output("ip netns exec " + ns.srv + " wg show all; ip netns exec " + ns.cli + " wg show all; ip -n " +
@@ -326,6 +436,100 @@ TEST_F(VpnTest, RealTunnelFollowsDesiredStateThroughTheAgent) {
   EXPECT_TRUE(eventually([&] { return ns.ping("10.77.0.1"); }, Millis(45000))) << wg_show();
   offline.signal(SIGTERM);
   offline.wait(Millis(10000));
+}
+
+TEST_F(VpnTest, RealTunnelTrafficIsCountedAcrossAgentAndWireguardRestartsAndTheQuotaStopsIt) {
+  if (!netns_available())
+    GTEST_SKIP() << "needs root, /dev/net/tun, ip netns, wireguard-go, wg and ping: skipped, not passed";
+  Namespaces ns;
+  std::string ifname = "vqs" + std::to_string(getpid() % 100000), cli_if = "vqc" + std::to_string(getpid() % 100000);
+  auto pool = make_pool();
+  vpn::VpnStore store(*pool, *box);
+  run(store.add_node({"lab-q", "NL", "Lab", "198.18.0.1", 51821, ifname, "10.78.0.0/24"}));
+  add_users(1, 1);
+  vpnbot::testing::exec_sync(url,
+                             "INSERT INTO subscriptions (user_id, expires_at, device_limit) "
+                             "VALUES (1, now() + interval '30 days', 3)");
+  auto peer = run(store.provision(1, std::nullopt, "quota:1", 3));
+  auto data = run(store.client_config(peer.id));
+  // No keepalive: once the pings stop, the interface's counters stand still and can be compared exactly.
+  ASSERT_TRUE(ns.connect_client(data, dir, cli_if, "10.78.0.0/24", false));
+  std::string state_dir = dir + "/agent";
+  auto agent = ns.start_agent(url, key_file, "lab-q", state_dir);
+  auto wg_show = [&] {
+    return shell_output("ip netns exec " + ns.srv + " wg show all; ip netns exec " + ns.cli + " wg show all");
+  };
+  ASSERT_TRUE(eventually([&] { return ns.ping("10.78.0.1"); }, Millis(20000))) << agent.output() << wg_show();
+  // What the server's interface itself counts for the peer (received + sent), as `wg show transfer` prints it.
+  auto interface_total = [&]() -> int64_t {
+    std::stringstream out(shell_output("ip netns exec " + ns.srv + " wg show " + ifname + " transfer"));
+    std::string key;
+    int64_t rx = 0, tx = 0;
+    while (out >> key >> rx >> tx)
+      if (key == peer.public_key) return rx + tx;
+    return -1;
+  };
+  auto recorded = [&] { return count("SELECT used_bytes FROM vpn_peers WHERE id = " + std::to_string(peer.id)); };
+  auto subscription_used = [&] { return count("SELECT traffic_used_bytes FROM subscriptions WHERE user_id = 1"); };
+  auto flood = [&](int packets) {
+    return run_shell("ip netns exec " + ns.cli + " ping -q -c " + std::to_string(packets) +
+                     " -s 1200 -i 0.002 -W 1 10.78.0.1") == 0;
+  };
+  // The database catches up with the interface and then holds exactly its count (plus what earlier interfaces
+  // of this node counted).
+  auto settles_at = [&](int64_t before) {
+    int64_t want = -2;
+    bool ok = eventually([&] { return recorded() == (want = before + interface_total()); }, Millis(15000));
+    EXPECT_TRUE(ok) << "recorded " << recorded() << ", the interface counts " << want << "\n" << agent.output();
+    EXPECT_EQ(subscription_used(), recorded());
+    return want;
+  };
+
+  ASSERT_TRUE(flood(200));
+  int64_t first = settles_at(0);
+  EXPECT_GT(first, 200 * 1200 * 2) << "both directions of every ping";
+  // The agent killed mid-work and started again: the interface kept counting, nothing is counted twice.
+  agent.signal(SIGKILL);
+  agent.wait(Millis(5000));
+  ASSERT_TRUE(flood(100));
+  agent = ns.start_agent(url, key_file, "lab-q", state_dir);
+  int64_t second = settles_at(0);
+  EXPECT_GT(second, first + 100 * 1200 * 2);
+
+  // wireguard-go killed with the agent (a crash of the node): the interface comes back with counters from zero.
+  run_shell("ip netns pids " + ns.srv + " | xargs -r kill -9");
+  agent.wait(Millis(5000));
+  ASSERT_TRUE(eventually([&] { return run_shell("ip -n " + ns.srv + " link show " + ifname) != 0; }));
+  agent = ns.start_agent(url, key_file, "lab-q", state_dir);
+  ASSERT_TRUE(eventually([&] { return ns.ping("10.78.0.1"); }, Millis(40000))) << agent.output() << wg_show();
+  ASSERT_TRUE(flood(100));
+  int64_t third = settles_at(second);
+  EXPECT_GT(third, second + 100 * 1200 * 2);
+  EXPECT_LT(interface_total(), third - second + 1) << "the new interface counted from zero";
+
+  // A quota 300 KB above the usage: a flood of ~500 KB crosses it, the config goes off and the tunnel stops.
+  vpnbot::testing::exec_sync(url, "UPDATE subscriptions SET traffic_limit_bytes = traffic_used_bytes + 300000");
+  flood(200);
+  ASSERT_TRUE(
+      eventually([&] { return count("SELECT count(*) FROM vpn_peers WHERE state = 'disabled'") == 1; }, Millis(15000)))
+      << agent.output();
+  EXPECT_TRUE(eventually([&] { return !ns.ping("10.78.0.1"); }, Millis(10000))) << agent.output();
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'vpn.traffic_used_up'"), 1);
+  // The removal took a last reading first: what the peer carried is all recorded.
+  EXPECT_GE(subscription_used(), count("SELECT traffic_limit_bytes FROM subscriptions"));
+  // A top-up brings it back; the client re-handshakes on its own. (Read while the peer is off the interface.)
+  int64_t before_readd = recorded();
+  bool back_on = run(pool->transaction([&](db::Transaction& tx) -> awaitable<bool> {
+    co_return co_await vpn::Traffic::add_extra(tx, 1, vpn::kBytesPerGb);
+  }));
+  EXPECT_TRUE(back_on);
+  EXPECT_TRUE(eventually([&] { return ns.ping("10.78.0.1"); }, Millis(40000))) << agent.output() << wg_show();
+  ASSERT_TRUE(flood(50));
+  // The peer was put back with counters from zero: counted from its reset baseline, not from the old one.
+  EXPECT_TRUE(eventually([&] { return recorded() == before_readd + interface_total(); }, Millis(15000)))
+      << recorded() << " vs " << before_readd << " + " << interface_total();
+  agent.signal(SIGTERM);
+  EXPECT_EQ(agent.wait(Millis(15000)), 0) << agent.output();
 }
 
 TEST_F(VpnTest, WgToolBackendReadsAndChangesAnInterface) {

@@ -9,6 +9,8 @@
 #include "admin/run_db.hpp"
 #include "billing/gifts.hpp"
 #include "billing/groups.hpp"
+#include "billing/money.hpp"
+#include "billing/traffic_packages.hpp"
 #include "jobs/queue.hpp"
 #include "ops/operations.hpp"
 #include "support/tickets.hpp"
@@ -36,6 +38,34 @@ struct GiftArgs {
   int64_t buyer = 0;
   int limit = 50;
 };
+
+struct TrafficArgs {
+  int gb = 0;
+  std::string price_rub;
+  int64_t price_stars = 0;
+  int sort = 0;
+  int64_t id = 0;
+  bool all = false;
+};
+
+void print_traffic_packages(const std::vector<billing::TrafficPackage>& packages, bool as_json) {
+  json out = json::array();
+  for (const auto& p : packages)
+    out.push_back({{"id", p.id},
+                   {"gb", p.gb},
+                   {"price_rub", billing::rub_decimal(p.price_rub)},
+                   {"price_stars", p.price_stars},
+                   {"active", p.active},
+                   {"sort", p.sort}});
+  if (as_json) {
+    std::cout << out.dump() << "\n";
+    return;
+  }
+  std::cout << fmt::format("{:<6} {:>7} {:>10} {:>6} {:<7} {:>5}\n", "ID", "GB", "RUB", "STARS", "ACTIVE", "SORT");
+  for (const auto& p : packages)
+    std::cout << fmt::format("{:<6} {:>7} {:>10} {:>6} {:<7} {:>5}\n", p.id, p.gb, billing::rub_decimal(p.price_rub),
+                             p.price_stars, p.active ? "yes" : "no", p.sort);
+}
 
 void print_groups(const std::vector<billing::PromoGroup>& groups, bool as_json) {
   json out = json::array();
@@ -85,9 +115,73 @@ Runner add_shop_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std::s
   auto* ticket_close = ticket->add_subcommand("close", "Close a ticket: its topic is closed and the user told");
   ticket_close->add_option("id", ta->id, "Ticket number")->required()->check(CLI::PositiveNumber);
 
+  auto* traffic = admin.add_subcommand("traffic", "Traffic packages: gigabytes sold on top of a plan's allowance");
+  traffic->require_subcommand(1);
+  auto tr = std::make_shared<TrafficArgs>();
+  auto* traffic_add = traffic->add_subcommand("add", "Put a traffic package on sale");
+  traffic_add->add_option("--gb", tr->gb, "Gigabytes added to the buyer's current period")
+      ->required()
+      ->check(CLI::Range(1, 100000));
+  traffic_add->add_option("--price-rub", tr->price_rub, "Price in rubles, e.g. 99 or 99.50")->required();
+  traffic_add->add_option("--price-stars", tr->price_stars, "Price in Telegram Stars")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  traffic_add->add_option("--sort", tr->sort, "Order in the list (smaller first)");
+  auto* traffic_list = traffic->add_subcommand("list", "Traffic packages on sale");
+  traffic_list->add_flag("--all", tr->all, "Packages taken off sale too");
+  auto* traffic_disable = traffic->add_subcommand("disable", "Take a package off sale (paid orders are kept)");
+  traffic_disable->add_option("id", tr->id, "Package id")->required()->check(CLI::PositiveNumber);
+  auto* traffic_enable = traffic->add_subcommand("enable", "Put a package back on sale");
+  traffic_enable->add_option("id", tr->id, "Package id")->required()->check(CLI::PositiveNumber);
+
   return [=](const Config& config) -> std::optional<int> {
     bool as_json = *json_out;
     ops::Actor actor{*actor_id, "cli"};
+    if (*traffic_add) {
+      int64_t price_rub = 0;
+      try {
+        price_rub = billing::parse_rub(tr->price_rub);
+      } catch (const std::invalid_argument& e) {
+        throw CLI::ValidationError("--price-rub", e.what());
+      }
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        auto created = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<billing::TrafficPackage> {
+          auto package = co_await billing::TrafficPackages::create(tx, tr->gb, price_rub, tr->price_stars, tr->sort);
+          std::string action = "add_traffic_package";
+          json details{{"id", package.id}, {"gb", package.gb}, {"price_rub", package.price_rub}};
+          co_await ops::Audit::record(tx, actor, action, std::nullopt, details);
+          co_return package;
+        });
+        print_traffic_packages({created}, as_json);
+        co_return 0;
+      });
+    }
+    if (*traffic_list)
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        auto packages =
+            co_await pool.transaction([&](db::Transaction& tx) -> awaitable<std::vector<billing::TrafficPackage>> {
+              co_return co_await billing::TrafficPackages::list(tx, !tr->all);
+            });
+        print_traffic_packages(packages, as_json);
+        co_return 0;
+      });
+    if (*traffic_disable || *traffic_enable) {
+      bool active = traffic_enable->parsed();
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        bool found = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<bool> {
+          bool changed = co_await billing::TrafficPackages::set_active(tx, tr->id, active);
+          std::string action = active ? "enable_traffic_package" : "disable_traffic_package";
+          json details{{"id", tr->id}};
+          if (changed) co_await ops::Audit::record(tx, actor, action, std::nullopt, details);
+          co_return changed;
+        });
+        if (!found) throw std::invalid_argument("no traffic package " + std::to_string(tr->id));
+        std::cout << (as_json ? json{{"id", tr->id}, {"active", active}}.dump()
+                              : "traffic package " + std::to_string(tr->id) + (active ? " is on sale" : " is off sale"))
+                  << "\n";
+        co_return 0;
+      });
+    }
     if (*ticket_list)
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
         auto tickets = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<std::vector<support::Ticket>> {

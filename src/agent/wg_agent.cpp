@@ -9,6 +9,7 @@
 #include "core/log.hpp"
 #include "core/process.hpp"
 #include "db/listener.hpp"
+#include "vpn/traffic.hpp"
 
 namespace vpnbot::agent {
 namespace {
@@ -123,6 +124,7 @@ awaitable<void> WgAgent::ensure_interface(const std::string& ifname, const std::
   if (backend_ == "kernel") {
     std::vector<std::string> exists{"sh", "-c", "ip link show dev '" + ifname + "' >/dev/null 2>&1"};
     if (co_await run_process_async(blocking, std::move(exists)) != 0) {
+      co_await interface_counters_restart();
       std::vector<std::string> create{"ip", "link", "add", "dev", ifname, "type", "wireguard"};
       if (co_await run_process_async(blocking, std::move(create)) != 0)
         throw std::runtime_error("ip link add " + ifname +
@@ -131,6 +133,7 @@ awaitable<void> WgAgent::ensure_interface(const std::string& ifname, const std::
     }
   } else if (options_.uapi_socket.empty() && !co_await userspace_interface_alive(ifname)) {
     // Userspace WireGuard (the kernel module is optional): wireguard-go daemonises once the interface exists.
+    co_await interface_counters_restart();
     std::vector<std::string> create{options_.wireguard_go, ifname};
     std::string log_file = options_.state_dir + "/wireguard-go.log";
     int rc = co_await run_process_async(blocking, std::move(create), std::move(log_file));
@@ -177,9 +180,11 @@ awaitable<int> WgAgent::full_reconcile() {
   auto actual = co_await uapi_->get();
   std::vector<PeerChange> changes;
   std::set<std::string> wanted_keys;
+  std::vector<int64_t> added;  // new on the interface: their counters start from zero
   for (const auto& [id, w] : wanted) {
     wanted_keys.insert(w.public_key);
     auto it = actual.peers.find(w.public_key);
+    if (it == actual.peers.end()) added.push_back(id);
     if (it == actual.peers.end() || it->second.preshared_key != w.preshared_key ||
         !same_allowed_ips(it->second, w.address))
       changes.push_back({w.public_key, false, w.preshared_key, w.address + "/32"});
@@ -187,6 +192,7 @@ awaitable<int> WgAgent::full_reconcile() {
   for (const auto& [key, _] : actual.peers)
     if (!wanted_keys.count(key)) changes.push_back({key, true, "", ""});  // peers it does not know are removed
   int drift = static_cast<int>(changes.size());
+  co_await reset_baselines(std::move(added));  // first: a crash between the two then counts nothing twice
   co_await apply(std::move(changes));
   wanted_ = std::move(wanted);
   applied_revision_ = std::max(applied_revision_, snapshot);
@@ -207,12 +213,17 @@ awaitable<int> WgAgent::apply_changes() {
       break;
     }
     std::vector<PeerChange> ops;
+    std::vector<int64_t> added;  // new on the interface: their counters start from zero
+    bool removes = false;
     for (const auto& c : changes) {
       auto old = wanted_.find(c.id);
       bool key_changed = old != wanted_.end() && old->second.public_key != c.public_key;
-      if (key_changed || (old != wanted_.end() && c.state != "active"))
+      if (key_changed || (old != wanted_.end() && c.state != "active")) {
         ops.push_back({old->second.public_key, true, "", ""});
+        removes = true;
+      }
       if (c.state == "active") {
+        if (old == wanted_.end() || key_changed) added.push_back(c.id);
         ops.push_back({c.public_key, false, c.preshared_key, c.address + "/32"});
         wanted_[c.id] = {c.public_key, c.preshared_key, c.address};
       } else {
@@ -220,6 +231,9 @@ awaitable<int> WgAgent::apply_changes() {
         wanted_.erase(c.id);
       }
     }
+    // A removed peer takes its counters with it: what it carried since the last reading is recorded first.
+    if (removes) co_await report_stats();
+    co_await reset_baselines(std::move(added));
     co_await apply(std::move(ops));
     applied_revision_ = changes.back().revision;
     total += static_cast<int>(changes.size());
@@ -258,26 +272,30 @@ awaitable<void> WgAgent::report_status(int drift) {
 
 awaitable<void> WgAgent::report_stats() {
   auto state = co_await uapi_->get();
-  std::vector<std::string> keys;
-  std::string handshakes = "{", rx = "{", tx = "{";
-  for (const auto& [key, p] : state.peers) {
-    if (p.last_handshake_sec == 0 && p.rx_bytes == 0) continue;
-    bool first = keys.empty();
-    keys.push_back(key);
-    handshakes += (first ? "" : ",") + std::to_string(p.last_handshake_sec);
-    rx += (first ? "" : ",") + std::to_string(p.rx_bytes);
-    tx += (first ? "" : ",") + std::to_string(p.tx_bytes);
+  std::vector<vpn::PeerCounters> readings;
+  for (const auto& [key, p] : state.peers) readings.push_back({key, p.last_handshake_sec, p.rx_bytes, p.tx_bytes});
+  // One statement for all peers; usage and quotas move in the same transaction (vpn/traffic.hpp).
+  int64_t node_id = node_->id;
+  co_await pool_.transaction(
+      [&](db::Transaction& tx) -> awaitable<void> { co_await vpn::Traffic::record(tx, node_id, readings); });
+}
+
+awaitable<void> WgAgent::reset_baselines(std::vector<int64_t> peer_ids) {
+  if (peer_ids.empty()) co_return;
+  int64_t node_id = node_->id;
+  co_await pool_.transaction(
+      [&](db::Transaction& tx) -> awaitable<void> { co_await vpn::Traffic::reset_baselines(tx, node_id, peer_ids); });
+}
+
+awaitable<void> WgAgent::interface_counters_restart() {
+  if (!node_) {
+    node_baselines_stale_ = true;  // the database is away: reset once the node is known
+    co_return;
   }
-  if (keys.empty()) co_return;
-  handshakes += "}";
-  rx += "}";
-  tx += "}";
-  // One statement for all peers (the original wrote nothing back at all).
-  co_await pool_.exec(
-      "UPDATE vpn_peers p SET last_handshake_at = CASE WHEN s.h > 0 THEN to_timestamp(s.h) END, rx_bytes = s.rx, "
-      "tx_bytes = s.tx FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS s(k, h, rx, tx) "
-      "WHERE p.node_id = $1 AND p.public_key = s.k AND p.state <> 'removed'",
-      node_->id, db::to_text_array(keys), handshakes, rx, tx);
+  int64_t node_id = node_->id;
+  co_await pool_.transaction(
+      [&](db::Transaction& tx) -> awaitable<void> { co_await vpn::Traffic::reset_node_baselines(tx, node_id); });
+  node_baselines_stale_ = false;
 }
 
 awaitable<bool> WgAgent::restore_from_file() {
@@ -328,6 +346,7 @@ awaitable<void> WgAgent::run() {
     delay = std::min(delay * 2, Millis(30000));
   }
   if (!node_) co_return;
+  if (node_baselines_stale_) co_await interface_counters_restart();  // the interface restored without the database
   choose_backend(node_->spec.interface);
   lease_ = std::make_unique<jobs::LeaderLease>(ex_, pool_, "wg-agent:" + node_->spec.name, options_.owner,
                                                options_.lease_ttl);

@@ -65,6 +65,10 @@ class WgAgent {
   awaitable<void> apply(std::vector<PeerChange> changes);
   awaitable<void> persist();
   awaitable<void> report_stats();
+  // Counters restart from zero for peers newly put on the interface, and for all of them with a new interface:
+  // their baselines are set to zero first (vpn/traffic.hpp).
+  awaitable<void> reset_baselines(std::vector<int64_t> peer_ids);
+  awaitable<void> interface_counters_restart();
   awaitable<void> report_status(int drift);
   awaitable<bool> restore_from_file();
   std::string conf_path() const;
@@ -86,6 +90,7 @@ class WgAgent {
   Event wake_;
   bool stopping_ = false;
   bool lease_lost_ = false;
+  bool node_baselines_stale_ = false;  // an interface was made before the node was known
 };
 
 }  // namespace vpnbot::agent

@@ -298,7 +298,13 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
         jobs::WorkerOptions{config.process.instance_id, config.jobs.worker_concurrency,
                             Millis(config.jobs.job_lease_ms), Millis(config.jobs.poll_interval_ms)});
     register_housekeeping_handlers(worker, config.jobs.retention_days);
-    vpn::register_job_handlers(worker, box, Millis(config.vpn.address_grace_ms), after_provision);
+    vpn::TrafficUsedUp wireguard_used_up;
+    if (the_bot)
+      wireguard_used_up = [the_bot](db::Transaction& tx, int64_t user_id) {
+        return the_bot->tell_traffic_used_up(tx, user_id, true);
+      };
+    vpn::register_job_handlers(worker, box, Millis(config.vpn.address_grace_ms), after_provision,
+                               std::move(wireguard_used_up));
     billing::register_job_handlers(worker, std::move(billing_deps));
     remnawave::PanelJobDeps panel_deps{&client, &box,   config.process.instance_id, Millis(config.vpn.panel_timeout_ms),
                                        nullptr, nullptr};
@@ -307,7 +313,7 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
         return the_bot->deliver_panel_link_to(tx, user_id, account_id);
       };
       panel_deps.used_up = [the_bot](db::Transaction& tx, int64_t user_id) {
-        return the_bot->tell_traffic_used_up(tx, user_id);
+        return the_bot->tell_traffic_used_up(tx, user_id, false);
       };
     }
     remnawave::register_job_handlers(worker, std::move(panel_deps));

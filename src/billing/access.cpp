@@ -4,12 +4,14 @@
 #include "vpn/remnawave/accounts.hpp"
 #include "vpn/remnawave/jobs.hpp"
 #include "vpn/store.hpp"
+#include "vpn/traffic.hpp"
 
 namespace vpnbot::billing {
 
 awaitable<Subscription> grant_paid_access(db::Transaction& tx, int64_t user_id, int days, int device_limit,
                                           int64_t plan_id, const std::string& reference) {
   auto sub = co_await Subscriptions::extend(tx, user_id, days, device_limit, plan_id, false);
+  co_await vpn::Traffic::start_period(tx, user_id, plan_id);  // before the configs come back on: it lifts a block
   auto banned = co_await tx.exec("SELECT banned FROM users WHERE id = $1", user_id);
   if (banned.empty() || !banned.get<bool>(0, 0))
     co_await vpn::VpnStore::set_user_peers_state(tx, user_id, "disabled", "active");

@@ -9,9 +9,10 @@
 
 namespace vpnbot::billing {
 
-// Paid days turning into access, the same for a paid order and a redeemed gift: the subscription extended, the
-// user's configs switched back on (unless banned), a new traffic period on Xray locations, and the first config
-// provisioned when there is none. `reference` keys the provisioning job (one per grant, ever).
+// Paid days turning into access, the same for a paid order and a redeemed gift: the subscription extended, a new
+// traffic period (WireGuard quota from the plan, Xray locations reset), the user's configs switched back on (unless
+// banned), and the first config provisioned when there is none. `reference` keys the provisioning job (one per grant,
+// ever).
 awaitable<Subscription> grant_paid_access(db::Transaction& tx, int64_t user_id, int days, int device_limit,
                                           int64_t plan_id, const std::string& reference);
 

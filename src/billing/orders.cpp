@@ -4,9 +4,11 @@
 #include "billing/gifts.hpp"
 #include "billing/ledger.hpp"
 #include "billing/referral.hpp"
+#include "billing/traffic_packages.hpp"
 #include "core/log.hpp"
 #include "jobs/queue.hpp"
 #include "vpn/store.hpp"
+#include "vpn/traffic.hpp"
 
 namespace vpnbot::billing {
 namespace {
@@ -15,13 +17,13 @@ constexpr const char* kOrderColumns =
     "id, user_id, plan_id, provider, amount, currency, value_rub, days, device_limit, promo_id, discount_rub, "
     "bonus_days, state, provider_payment_id, confirmation_url, "
     "to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), save_method, payment_method_id, gift, "
-    "group_discount_rub";
+    "group_discount_rub, traffic_gb";
 
 Order read_order(const db::Result& r, int i) {
   Order o;
   r.read(i, o.id, o.user_id, o.plan_id, o.provider, o.amount, o.currency, o.value_rub, o.days, o.device_limit,
          o.promo_id, o.discount_rub, o.bonus_days, o.state, o.provider_payment_id, o.confirmation_url, o.expires_at,
-         o.save_method, o.payment_method_id, o.gift, o.group_discount_rub);
+         o.save_method, o.payment_method_id, o.gift, o.group_discount_rub, o.traffic_gb);
   return o;
 }
 
@@ -110,6 +112,27 @@ awaitable<Order> Orders::create(db::Transaction& tx, int64_t user_id, int64_t pl
   co_return read_order(r, 0);
 }
 
+awaitable<Order> Orders::create_traffic(db::Transaction& tx, int64_t user_id, int64_t package_id,
+                                        const std::string& provider, const BillingOptions& options) {
+  auto package = co_await TrafficPackages::get(tx, package_id);
+  if (!package || !package->active)
+    throw PlanUnavailable("traffic package " + std::to_string(package_id) + " is not available");
+  auto sub = co_await tx.exec(
+      "SELECT plan_id, device_limit FROM subscriptions WHERE user_id = $1 AND expires_at > now() "
+      "AND plan_id IS NOT NULL AND traffic_limit_bytes IS NOT NULL",
+      user_id);
+  if (sub.empty()) throw PlanUnavailable("no active subscription with a traffic limit to add traffic to");
+  bool stars = provider == "stars";
+  auto r = co_await tx.exec(
+      std::string("INSERT INTO orders (user_id, plan_id, provider, amount, currency, value_rub, days, device_limit, "
+                  "traffic_gb, expires_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, "
+                  "now() + make_interval(secs => $9::double precision / 1000)) RETURNING ") +
+          kOrderColumns,
+      user_id, sub.get<int64_t>(0, 0), provider, stars ? package->price_stars : package->price_rub,
+      stars ? "XTR" : "RUB", package->price_rub, sub.get<int64_t>(0, 1), package->gb, options.order_ttl.count());
+  co_return read_order(r, 0);
+}
+
 awaitable<std::optional<Order>> Orders::get(db::Transaction& tx, int64_t order_id) {
   auto r = co_await tx.exec(std::string("SELECT ") + kOrderColumns + " FROM orders WHERE id = $1", order_id);
   if (r.empty()) co_return std::nullopt;
@@ -166,7 +189,10 @@ awaitable<PaymentResult> Orders::apply_payment(db::Transaction& tx, int64_t orde
       order_id, payment_id);
   co_await Promos::consume(tx, order_id);
   std::string expires_at;  // for the log: the buyer's subscription, or nothing for a gift
-  if (order.gift) {
+  if (order.traffic_gb) {
+    co_await vpn::Traffic::add_extra(tx, order.user_id, *order.traffic_gb * vpn::kBytesPerGb);
+    expires_at = "traffic +" + std::to_string(*order.traffic_gb) + " GB";
+  } else if (order.gift) {
     auto gift = co_await Gifts::issue(tx, order);
     expires_at = "gift " + std::to_string(gift.id);
   } else {
@@ -239,7 +265,9 @@ awaitable<bool> Orders::refund(db::Transaction& tx, int64_t order_id, const std:
                             order_id, note);
   if (r.empty()) co_return false;
   Order order = read_order(r, 0);
-  if (order.gift) {
+  if (order.traffic_gb) {
+    co_await vpn::Traffic::take_back_extra(tx, order.user_id, *order.traffic_gb * vpn::kBytesPerGb);
+  } else if (order.gift) {
     co_await Gifts::revoke(tx, order_id);
   } else {
     auto sub = co_await Subscriptions::shorten(tx, order.user_id, order.days + order.bonus_days);

@@ -42,6 +42,7 @@ struct Order {
   std::optional<std::string> payment_method_id;  // an auto-renewal charged to this saved method
   bool gift = false;                             // paid for someone else: paying it issues a gift code
   int64_t group_discount_rub = 0;                // the promo group's part of discount_rub
+  std::optional<int> traffic_gb;                 // a traffic top-up (days is 0): gigabytes added to the period
 };
 
 // What the confirmation screen shows before an order exists.
@@ -77,6 +78,10 @@ class Orders {
   // order is made without it: `promo_dropped` tells the caller to say so).
   static awaitable<Order> create(db::Transaction& tx, int64_t user_id, int64_t plan_id, const std::string& provider,
                                  const BillingOptions& options, bool* promo_dropped = nullptr, bool gift = false);
+  // A pending order for a traffic package, added to the current period of the user's subscription. Throws
+  // PlanUnavailable when the package is gone or the subscription is not active with a traffic limit.
+  static awaitable<Order> create_traffic(db::Transaction& tx, int64_t user_id, int64_t package_id,
+                                         const std::string& provider, const BillingOptions& options);
   static awaitable<std::optional<Order>> get(db::Transaction& tx, int64_t order_id);
   static awaitable<std::optional<Order>> by_provider_payment(db::Transaction& tx, const std::string& provider,
                                                              const std::string& payment_id);
@@ -84,9 +89,9 @@ class Orders {
                                               const std::string& confirmation_url);
 
   // The one place where money turns into access: order paid, subscription extended (or, for a gift, its code
-  // issued), promo consumed, referral rewards and cashback in the ledger, configs re-enabled, follow-up jobs (first
-  // config, receipt) enqueued.
-  // `allow_overpay` accepts amount >= the order's (crypto "paid_over"); otherwise it must be equal.
+  // issued; for a traffic package, the period's allowance raised), promo consumed, referral rewards and cashback in the
+  // ledger, configs re-enabled, follow-up jobs (first config, receipt) enqueued. `allow_overpay` accepts amount >= the
+  // order's (crypto "paid_over"); otherwise it must be equal.
   static awaitable<PaymentResult> apply_payment(db::Transaction& tx, int64_t order_id, const std::string& provider,
                                                 const std::string& payment_id, int64_t amount,
                                                 const std::string& currency, bool allow_overpay,
@@ -97,7 +102,8 @@ class Orders {
   // pending -> canceled/expired, giving the promo use back. False when not pending.
   static awaitable<bool> close(db::Transaction& tx, int64_t order_id, const std::string& state,
                                const std::string& note);
-  // paid -> refunded: takes the days back (from whoever redeemed a gift; an open gift is revoked), reverses
+  // paid -> refunded: takes the days back (from whoever redeemed a gift; an open gift is revoked; a traffic
+  // package's gigabytes), reverses
   // referral rewards and cashback, returns balance payments to the balance, disables configs if nothing is left.
   // False when not paid (a replay).
   static awaitable<bool> refund(db::Transaction& tx, int64_t order_id, const std::string& note);

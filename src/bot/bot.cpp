@@ -36,13 +36,14 @@ std::pair<std::string, std::string> split_command(const std::string& text) {
 const std::string kMenu = "menu", kHelp = "help", kLanguage = "lang";
 
 const std::set<std::string>& shop_actions() {
-  static const std::set<std::string> actions{"pl", "pm", "pc", "trial", "ar", "px", "nc", "rc"};
+  static const std::set<std::string> actions{"pl", "pm", "pc", "trial", "ar", "px", "nc", "rc", "tb", "tp"};
   return actions;
 }
 
 // The buttons that lead to a purchase (and "I've subscribed"): where the required channels are checked.
 bool leads_to_purchase(const Callback& callback) {
-  static const std::set<std::string> screens{"buy", "plan", "confirm"}, actions{"pl", "pm", "pc", "trial", "chk"};
+  static const std::set<std::string> screens{"buy", "plan", "confirm", "trf", "tpk"},
+      actions{"pl", "pm", "pc", "trial", "chk", "tb", "tp"};
   if (callback.action == "m") return !callback.args.empty() && screens.count(callback.args[0]);
   return actions.count(callback.action) > 0;
 }
@@ -86,7 +87,8 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
     if (colon == std::string::npos) break;
     start = colon + 1;
   }
-  static const std::set<std::string> shop_screens{"buy", "plan", "confirm", "sub", "newcfg", "bal", "ref", "gifts"};
+  static const std::set<std::string> shop_screens{"buy", "plan", "confirm", "sub", "newcfg",
+                                                  "bal", "ref",  "gifts",   "trf", "tpk"};
   if (shop_screens.count(parts[0])) {
     co_await show_shop_screen(ctx, parts, text, markup);
   } else if (screen == "cfg") {

@@ -81,8 +81,9 @@ class Bot {
   awaitable<void> deliver_config_to(db::Transaction& tx, int64_t user_id, int64_t peer_id);
   // Sends an Xray account's subscription link (message with app buttons + QR code) to its owner.
   awaitable<void> deliver_panel_link_to(db::Transaction& tx, int64_t user_id, int64_t account_id);
-  // One notice when a period's traffic on an Xray location is used up.
-  awaitable<void> tell_traffic_used_up(db::Transaction& tx, int64_t user_id);
+  // One notice when a period's traffic is used up: on an Xray location, or the WireGuard quota (whose configs are
+  // off until a top-up or a renewal).
+  awaitable<void> tell_traffic_used_up(db::Transaction& tx, int64_t user_id, bool wireguard);
   void set_bot_username(std::string username) { options_.bot_username = std::move(username); }
   // A ticket closed by the staff (topic closed, the user told), for the bot's support group and the admin CLI.
   // False when it was not open.
@@ -131,6 +132,13 @@ class Bot {
   awaitable<void> on_support_group_message(db::Transaction& tx, int64_t update_id, const telegram::json& message);
 
   std::string traffic_text(const std::string& lang, int64_t used_bytes, int64_t limit_bytes) const;
+  // Traffic top-ups (bot/shop.cpp): the packages, one package's payment methods.
+  awaitable<void> show_traffic_screen(Context& ctx, const std::vector<std::string>& args, std::string& text,
+                                      telegram::json& markup);
+  // Starts paying a pending order the way its provider takes money (balance at once, a Stars invoice, a payment
+  // link made by a job); returns the status shown in place of the screen.
+  awaitable<std::string> start_payment(Context& ctx, const billing::Order& order, const std::string& title,
+                                       const std::string& description);
   awaitable<void> on_pre_checkout(Context& ctx, const telegram::json& query);
   awaitable<void> on_successful_payment(Context& ctx, const telegram::json& payment);
   awaitable<void> on_promo_code(Context& ctx, const std::string& code);

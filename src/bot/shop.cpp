@@ -6,6 +6,7 @@
 #include "billing/ledger.hpp"
 #include "billing/referral.hpp"
 #include "billing/saved_methods.hpp"
+#include "billing/traffic_packages.hpp"
 #include "bot/bot.hpp"
 #include "bot/callback.hpp"
 #include "bot/context.hpp"
@@ -17,6 +18,7 @@
 #include "vpn/remnawave/accounts.hpp"
 #include "vpn/remnawave/jobs.hpp"
 #include "vpn/store.hpp"
+#include "vpn/traffic.hpp"
 
 namespace vpnbot::bot {
 
@@ -92,6 +94,8 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
     if (!gifts.empty()) rows.push_back({button(t(ctx, "gift.mine_button"), encode_callback("m", {"gifts"}))});
     rows.push_back({back_to_menu});
     markup = keyboard(std::move(rows));
+  } else if (screen == "trf" || screen == "tpk") {
+    co_await show_traffic_screen(ctx, args, text, markup);
   } else if (screen == "gifts") {
     auto gifts = co_await billing::Gifts::list(ctx.tx, ctx.user.id, std::nullopt, INT64_MAX, 10);
     text = t(ctx, "gift.mine_title");
@@ -233,6 +237,15 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
               {"limit", std::to_string(sub->device_limit)},
               {"auto", auto_state}});
     if (card) text += "\n" + t(ctx, "subscription.saved_card", {{"card", html_escape(card->title)}});
+    // The WireGuard quota of this period (Xray locations count theirs in the panel, below).
+    auto traffic = co_await vpn::Traffic::usage(ctx.tx, ctx.user.id);
+    bool limited = traffic && traffic->limit_bytes;
+    if (limited || (traffic && traffic->used_bytes > 0))
+      text += "\n" + t(ctx, "subscription.wireguard_traffic",
+                       {{"traffic", traffic_text(lang, traffic->used_bytes, traffic->limit_bytes.value_or(0))}});
+    if (traffic && traffic->blocked) text += "\n" + t(ctx, "traffic.blocked_line");
+    auto packages = co_await billing::TrafficPackages::list(ctx.tx, true);
+    bool can_top_up = limited && sub->active && !packages.empty();
     auto accounts = co_await remnawave::Accounts::user_accounts(ctx.tx, ctx.user.id);
     for (const auto& a : accounts)
       if (a.subscription_url)
@@ -242,7 +255,8 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
                           {"traffic", traffic_text(lang, a.used_bytes, a.limit_bytes)}});
     std::vector<std::vector<json>> rows;
     rows.push_back({button(t(ctx, "subscription.renew"), encode_callback("m", {"buy"}))});
-    if (sub->active && used < sub->device_limit)
+    if (can_top_up) rows.push_back({button(t(ctx, "traffic.buy_button"), encode_callback("m", {"trf"}))});
+    if (sub->active && used < sub->device_limit && !(traffic && traffic->blocked))
       rows.push_back({button(t(ctx, "subscription.new_config"), encode_callback("m", {"newcfg"}))});
     rows.push_back({button(t(ctx, "subscription.toggle_auto",
                              {{"state", t(ctx, sub->auto_renew ? "subscription.auto_off" : "subscription.auto_on")}}),
@@ -314,6 +328,55 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
   }
 }
 
+awaitable<void> Bot::show_traffic_screen(Context& ctx, const std::vector<std::string>& args, std::string& text,
+                                         json& markup) {
+  const auto& lang = ctx.user.language;
+  auto traffic = co_await vpn::Traffic::usage(ctx.tx, ctx.user.id);
+  std::string usage = traffic && traffic->limit_bytes ? traffic_text(lang, traffic->used_bytes, *traffic->limit_bytes)
+                                                      : t(ctx, "traffic.no_limit");
+  if (args[0] == "trf") {
+    auto packages = co_await billing::TrafficPackages::list(ctx.tx, true);
+    text = t(ctx, "traffic.title", {{"usage", usage}});
+    std::vector<std::vector<json>> rows;
+    for (const auto& p : packages) {
+      std::string gb = std::to_string(p.gb);
+      text +=
+          "\n" + t(ctx, "traffic.package_line",
+                   {{"gb", gb}, {"price", billing::format_rub(p.price_rub)}, {"stars", std::to_string(p.price_stars)}});
+      rows.push_back(
+          {button(t(ctx, "traffic.package_button", {{"gb", gb}, {"price", billing::format_rub(p.price_rub)}}),
+                  encode_callback("tb", {std::to_string(p.id)}))});
+    }
+    if (packages.empty()) text += "\n" + t(ctx, "traffic.none");
+    rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"sub"}))});
+    markup = keyboard(std::move(rows));
+    co_return;
+  }
+  auto id = args.size() > 1 ? parse_id(args[1]) : std::nullopt;
+  std::optional<billing::TrafficPackage> package;
+  if (id) package = co_await billing::TrafficPackages::get(ctx.tx, *id);
+  if (!package || !package->active) {
+    text = t(ctx, "traffic.unavailable");
+    markup = keyboard({{button(t(ctx, "common.back"), encode_callback("m", {"trf"}))}});
+    co_return;
+  }
+  auto totals = co_await billing::Ledger::totals(ctx.tx, ctx.user.id);
+  text = t(ctx, "traffic.package",
+           {{"gb", std::to_string(package->gb)},
+            {"price", billing::format_rub(package->price_rub)},
+            {"stars", std::to_string(package->price_stars)},
+            {"usage", usage}});
+  std::vector<std::vector<json>> rows;
+  for (const auto& method : options_.payment_methods) {
+    std::string label = method == "balance"
+                            ? t(ctx, "method.balance", {{"balance", billing::format_rub(totals.balance)}})
+                            : t(ctx, "method." + method);
+    rows.push_back({button(label, encode_callback("tp", {std::to_string(package->id), method_code(method)}))});
+  }
+  rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"trf"}))});
+  markup = keyboard(std::move(rows));
+}
+
 awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& action,
                                              const std::vector<std::string>& args, std::vector<std::string>& screen) {
   const auto& lang = ctx.user.language;
@@ -381,6 +444,9 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
       }
       co_return t(ctx, refused ? "locations.none" : "config.creating");
     }
+    // A used-up WireGuard quota: a new WireGuard config would be switched off too (Xray has the panel's limit).
+    auto traffic = co_await vpn::Traffic::usage(ctx.tx, ctx.user.id);
+    if (traffic && traffic->blocked) co_return t(ctx, "traffic.blocked_line");
     vpn::ProvisionRequest request{ctx.user.id, key, sub->id, sub->device_limit, parse_id(args[0]), true};
     co_await vpn::enqueue_provision(ctx.tx, request);
     co_return t(ctx, "config.creating");
@@ -418,43 +484,85 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
       json none;
       co_await reply(ctx, std::move(dropped), std::move(none));
     }
-    std::string order_id = std::to_string(order.id);
-    std::string status;
-    if (provider == "balance") {
-      auto result = co_await billing::Orders::pay_from_balance(ctx.tx, order, options_.billing);
-      if (result != billing::PaymentResult::applied)
-        throw std::runtime_error("balance payment of order " + order_id + ": " + billing::to_string(result));
-      status = t(ctx, "checkout.paid_from_balance", {{"order", order_id}});
-    } else if (provider == "stars") {
-      OutMessage invoice;
-      invoice.chat_id = ctx.chat_id;
-      invoice.method = "sendInvoice";
-      std::string days = catalog_.plural(lang, "plural.days", order.days + order.bonus_days);
-      std::string devices = catalog_.plural(lang, "plural.devices", order.device_limit);
-      json price = json::array();
-      price.push_back({{"label", quote->plan.title_for(lang)}, {"amount", order.amount}});
-      invoice.payload = {{"title", t(ctx, "invoice.title", {{"title", quote->plan.title_for(lang)}})},
-                         {"description", t(ctx, "invoice.description", {{"days", days}, {"devices", devices}})},
-                         {"payload", "order:" + order_id},
-                         {"provider_token", ""},
-                         {"currency", "XTR"},
-                         {"prices", price}};
-      invoice.unique_key = "invoice:" + order_id;
-      co_await telegram::Outbox::enqueue(ctx.tx, invoice);
-      status = t(ctx, "checkout.invoice_sent", {{"order", order_id}});
-    } else {
-      if (args.size() == 3 && args[2] == "s" && options_.save_cards && provider == "yookassa")
-        co_await billing::SavedMethods::consent_at_checkout(ctx.tx, order.id);
-      co_await billing::enqueue_create_payment(ctx.tx, order.id);
-      status = t(ctx, "checkout.creating_link", {{"order", order_id}});
-    }
+    std::string days = catalog_.plural(lang, "plural.days", order.days + order.bonus_days);
+    std::string devices = catalog_.plural(lang, "plural.devices", order.device_limit);
+    std::string title = quote->plan.title_for(lang);
+    std::string description = t(ctx, "invoice.description", {{"days", days}, {"devices", devices}});
+    if (args.size() == 3 && args[2] == "s" && options_.save_cards && provider == "yookassa")
+      co_await billing::SavedMethods::consent_at_checkout(ctx.tx, order.id);
+    std::string status = co_await start_payment(ctx, order, title, description);
     // Shown in place of the confirm screen (one edit, not one more message; the button cannot be pressed twice).
     ctx.status_text = std::move(status);
     screen = {"status"};
     co_return "";
   }
+  if (action == "tb" && args.size() == 1) {
+    screen = {"tpk", args[0]};
+    co_return "";
+  }
+  if (action == "tp" && args.size() == 2) {
+    auto package_id = parse_id(args[0]);
+    auto method = kMethodCodes.find(args[1]);
+    screen = {"trf"};
+    if (!package_id || method == kMethodCodes.end() ||
+        std::find(options_.payment_methods.begin(), options_.payment_methods.end(), method->second) ==
+            options_.payment_methods.end())
+      co_return t(ctx, "error.menu_expired");
+    const std::string& provider = method->second;
+    auto package = co_await billing::TrafficPackages::get(ctx.tx, *package_id);
+    if (package && provider == "balance") {
+      auto totals = co_await billing::Ledger::totals(ctx.tx, ctx.user.id);
+      if (totals.balance < package->price_rub) {
+        screen = {"tpk", args[0]};
+        co_return t(
+            ctx, "checkout.insufficient_balance",
+            {{"balance", billing::format_rub(totals.balance)}, {"amount", billing::format_rub(package->price_rub)}});
+      }
+    }
+    std::optional<billing::Order> order;
+    try {
+      order = co_await billing::Orders::create_traffic(ctx.tx, ctx.user.id, *package_id, provider, options_.billing);
+    } catch (const billing::PlanUnavailable&) {
+    }
+    if (!order) co_return t(ctx, "traffic.unavailable");
+    std::string gb = std::to_string(*order->traffic_gb);
+    std::string title = t(ctx, "traffic.invoice_title", {{"gb", gb}});
+    std::string description = t(ctx, "traffic.invoice_description", {{"gb", gb}});
+    ctx.status_text = co_await start_payment(ctx, *order, title, description);
+    screen = {"status"};
+    co_return "";
+  }
   screen = {"menu"};
   co_return t(ctx, "error.menu_expired");
+}
+
+awaitable<std::string> Bot::start_payment(Context& ctx, const billing::Order& order, const std::string& title,
+                                          const std::string& description) {
+  std::string order_id = std::to_string(order.id);
+  if (order.provider == "balance") {
+    auto result = co_await billing::Orders::pay_from_balance(ctx.tx, order, options_.billing);
+    if (result != billing::PaymentResult::applied)
+      throw std::runtime_error("balance payment of order " + order_id + ": " + billing::to_string(result));
+    co_return t(ctx, "checkout.paid_from_balance", {{"order", order_id}});
+  }
+  if (order.provider == "stars") {
+    OutMessage invoice;
+    invoice.chat_id = ctx.chat_id;
+    invoice.method = "sendInvoice";
+    json price = json::array();
+    price.push_back({{"label", title}, {"amount", order.amount}});
+    invoice.payload = {{"title", t(ctx, "invoice.title", {{"title", title}})},
+                       {"description", description},
+                       {"payload", "order:" + order_id},
+                       {"provider_token", ""},
+                       {"currency", "XTR"},
+                       {"prices", price}};
+    invoice.unique_key = "invoice:" + order_id;
+    co_await telegram::Outbox::enqueue(ctx.tx, invoice);
+    co_return t(ctx, "checkout.invoice_sent", {{"order", order_id}});
+  }
+  co_await billing::enqueue_create_payment(ctx.tx, order.id);
+  co_return t(ctx, "checkout.creating_link", {{"order", order_id}});
 }
 
 awaitable<void> Bot::on_pre_checkout(Context& ctx, const json& query) {
@@ -664,6 +772,19 @@ billing::BillingNotifier Bot::notifier() const {
       // A named local: g++ 12 mis-destroys a conditional's temporary inside a co_await expression.
       std::string title = plan ? plan->title_for(lang) : "";
       co_await send_gift_code(tx, order, lang, title);
+      co_return;
+    }
+    if (order.traffic_gb) {
+      auto traffic = co_await vpn::Traffic::usage(tx, order.user_id);
+      std::string usage = traffic && traffic->limit_bytes
+                              ? traffic_text(lang, traffic->used_bytes, *traffic->limit_bytes)
+                              : catalog_.text(lang, "traffic.no_limit");
+      std::string text = catalog_.text(
+          lang, "traffic.receipt",
+          {{"order", std::to_string(order.id)}, {"gb", std::to_string(*order.traffic_gb)}, {"usage", usage}});
+      json markup = keyboard({{button(catalog_.text(lang, "menu.subscription"), encode_callback("m", {"sub"}))}});
+      co_await send_to_user(tx, order.user_id, std::move(text), std::move(markup),
+                            "receipt:" + std::to_string(order.id));
       co_return;
     }
     auto sub = co_await billing::Subscriptions::get(tx, order.user_id);

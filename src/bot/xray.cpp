@@ -1,8 +1,8 @@
 // Xray (Remnawave) accounts in the bot: their lines in "My configs", the link with "open in <app>" buttons and a QR
 // code, a new link, removal, and the notice when a period's traffic is used up.
 #include <charconv>
-#include <cmath>
 
+#include "billing/traffic_packages.hpp"
 #include "bot/callback.hpp"
 #include "bot/context.hpp"
 #include "core/encoding.hpp"
@@ -10,6 +10,7 @@
 #include "vpn/client_config.hpp"
 #include "vpn/remnawave/accounts.hpp"
 #include "vpn/remnawave/jobs.hpp"
+#include "vpn/traffic.hpp"
 
 namespace vpnbot::bot {
 
@@ -17,15 +18,6 @@ using nlohmann::json;
 using telegram::OutMessage;
 
 namespace {
-
-// Ten cells, filled in proportion to the traffic used.
-std::string usage_bar(int64_t used, int64_t limit) {
-  int filled =
-      limit > 0 ? static_cast<int>(std::lround(10.0 * std::min<double>(1.0, double(used) / double(limit)))) : 0;
-  std::string bar;
-  for (int i = 0; i < 10; ++i) bar += i < filled ? "▰" : "▱";
-  return bar;
-}
 
 std::optional<int64_t> parse_account_id(const std::string& arg) {
   int64_t id = 0;
@@ -40,7 +32,7 @@ std::string Bot::traffic_text(const std::string& lang, int64_t used_bytes, int64
   if (limit_bytes <= 0)
     return catalog_.text(lang, "xray.traffic_unlimited", {{"used", remnawave::gigabytes(used_bytes)}});
   return catalog_.text(lang, "xray.traffic",
-                       {{"bar", usage_bar(used_bytes, limit_bytes)},
+                       {{"bar", vpn::usage_bar(used_bytes, limit_bytes)},
                         {"used", remnawave::gigabytes(used_bytes)},
                         {"limit", remnawave::gigabytes(limit_bytes)}});
 }
@@ -126,11 +118,16 @@ awaitable<void> Bot::deliver_panel_link_to(db::Transaction& tx, int64_t user_id,
   co_await send_qr_photo(tx, user_id, catalog_.text(lang, "xray.qr_caption"), "subscription-qr.png", url);
 }
 
-awaitable<void> Bot::tell_traffic_used_up(db::Transaction& tx, int64_t user_id) {
+awaitable<void> Bot::tell_traffic_used_up(db::Transaction& tx, int64_t user_id, bool wireguard) {
   auto user = co_await Users::find(tx, user_id);
   std::string lang = user ? user->language : "en";
-  json markup = keyboard({{button(catalog_.text(lang, "xray.buy_more"), encode_callback("m", {"buy"}))}});
-  co_await send_to_user(tx, user_id, catalog_.text(lang, "xray.used_up"), std::move(markup), "");
+  std::vector<std::vector<json>> rows;
+  auto packages = co_await billing::TrafficPackages::list(tx, true);
+  if (wireguard && !packages.empty())
+    rows.push_back({button(catalog_.text(lang, "traffic.buy_button"), encode_callback("m", {"trf"}))});
+  rows.push_back({button(catalog_.text(lang, "xray.buy_more"), encode_callback("m", {"buy"}))});
+  co_await send_to_user(tx, user_id, catalog_.text(lang, wireguard ? "traffic.used_up" : "xray.used_up"),
+                        keyboard(std::move(rows)), "");
 }
 
 }  // namespace vpnbot::bot

@@ -42,6 +42,7 @@ awaitable<std::optional<UserCard>> load_user_card(db::Transaction& tx, int64_t u
          card.banned, card.ban_reason, card.rules_accepted_version, card.rules_accepted_at);
   card.promo_group = co_await billing::PromoGroups::of_user(tx, user_id);
   card.subscription = co_await billing::Subscriptions::get(tx, user_id);
+  card.traffic = co_await vpn::Traffic::usage(tx, user_id);
   card.configs = co_await vpn::VpnStore::user_configs(tx, user_id);
   card.panel_accounts = co_await remnawave::Accounts::user_accounts(tx, user_id);
   card.orders = co_await billing::Orders::list(tx, user_id, std::nullopt, INT64_MAX, 10);
@@ -95,6 +96,11 @@ json UserCard::to_json() const {
                            {"device_limit", subscription->device_limit},
                            {"trial_only", subscription->trial_only},
                            {"auto_renew", subscription->auto_renew}};
+  if (traffic)
+    out["wireguard_traffic"] = {{"used_bytes", traffic->used_bytes},
+                                {"limit_bytes", traffic->limit_bytes ? json(*traffic->limit_bytes) : json()},
+                                {"extra_bytes", traffic->extra_bytes},
+                                {"blocked", traffic->blocked}};
   out["configs"] = json::array();
   for (const auto& c : configs) out["configs"].push_back({{"id", c.id}, {"node", c.node_name}, {"state", c.state}});
   out["panel_accounts"] = json::array();
@@ -152,6 +158,10 @@ std::string UserCard::render(bool html) const {
                        subscription->auto_renew ? ", auto-renew" : "");
   else
     out += "no subscription\n";
+  if (traffic && (traffic->limit_bytes || traffic->used_bytes > 0))
+    out += fmt::format("WireGuard traffic this period: {} GB of {}{}\n", remnawave::gigabytes(traffic->used_bytes),
+                       traffic->limit_bytes ? remnawave::gigabytes(*traffic->limit_bytes) + " GB" : "unlimited",
+                       traffic->blocked ? ", configs off for the quota" : "");
   out += fmt::format("balance {}, points {}\n", billing::format_rub(totals.balance), totals.points);
   std::string levels;
   for (size_t i = 0; i < referrals.per_level.size(); ++i)

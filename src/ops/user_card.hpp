@@ -14,6 +14,7 @@
 #include "db/pool.hpp"
 #include "vpn/remnawave/accounts.hpp"
 #include "vpn/store.hpp"
+#include "vpn/traffic.hpp"
 
 namespace vpnbot::ops {
 
@@ -28,6 +29,7 @@ struct UserCard {
   std::optional<std::string> rules_accepted_at;
   std::optional<billing::PromoGroup> promo_group;  // a personal discount
   std::optional<billing::Subscription> subscription;
+  std::optional<vpn::TrafficUsage> traffic;  // WireGuard traffic in the current period
   std::vector<vpn::VpnStore::UserConfig> configs;
   std::vector<remnawave::UserAccount> panel_accounts;  // Xray, with usage as last read from the panel
   std::vector<billing::Order> orders;                  // newest first, at most 10

@@ -6,7 +6,7 @@
 namespace vpnbot::vpn {
 
 void register_job_handlers(jobs::Worker& worker, const SecretBox& box, Millis address_grace,
-                           AfterProvision after_provision) {
+                           AfterProvision after_provision, TrafficUsedUp used_up) {
   worker.on("vpn.provision", [&box, after_provision](jobs::JobContext& ctx) -> awaitable<void> {
     const auto& p = ctx.job.payload;
     if (!p.contains("user_id") || !p["user_id"].is_number_integer() || !p.contains("provision_key") ||
@@ -32,6 +32,19 @@ void register_job_handlers(jobs::Worker& worker, const SecretBox& box, Millis ad
       refused = e.what();
     }
     if (!refused.empty()) throw jobs::PermanentJobError(refused);
+  });
+  worker.on("vpn.traffic_used_up", [used_up](jobs::JobContext& ctx) -> awaitable<void> {
+    const auto& p = ctx.job.payload;
+    if (!p.contains("user_id") || !p["user_id"].is_number_integer())
+      throw jobs::PermanentJobError("vpn.traffic_used_up needs user_id");
+    int64_t user_id = p["user_id"];
+    co_await ctx.pool.transaction([&](db::Transaction& tx) -> awaitable<void> {
+      if (used_up)
+        co_await used_up(tx, user_id);
+      else
+        log::warn("vpn", "traffic used up, no bot on this worker to tell the user", {{"user_id", user_id}});
+      co_await ctx.complete_in(tx);  // the notice and "done" commit together: one notice
+    });
   });
   worker.on("vpn.release_addresses", [&box, address_grace](jobs::JobContext& ctx) -> awaitable<void> {
     VpnStore store(ctx.pool, box);

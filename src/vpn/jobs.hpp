@@ -9,10 +9,13 @@ namespace vpnbot::vpn {
 //   vpn.provision          {user_id, provision_key, node_id?, device_limit}: creates one config (idempotent by key)
 //   vpn.release_addresses  returns addresses of removed configs to their pools after the grace period
 //                          with "deliver": true, after_provision runs in the same transaction (sends the config)
+//   vpn.traffic_used_up    {user_id}: tells the user their WireGuard quota is used up (one per period, enqueued
+//                          by the agent's reading that switched the configs off)
 using AfterProvision =
     std::function<awaitable<void>(db::Transaction& tx, int64_t user_id, int64_t peer_id, bool created)>;
+using TrafficUsedUp = std::function<awaitable<void>(db::Transaction& tx, int64_t user_id)>;
 void register_job_handlers(jobs::Worker& worker, const SecretBox& box, Millis address_grace,
-                           AfterProvision after_provision = nullptr);
+                           AfterProvision after_provision = nullptr, TrafficUsedUp used_up = nullptr);
 std::vector<jobs::PeriodicTask> periodic_tasks();
 
 // A request for one new config, enqueued inside the caller's transaction; `key` makes it idempotent (the job's

@@ -183,9 +183,11 @@ awaitable<int64_t> VpnStore::set_user_peers_state(db::Transaction& tx, int64_t u
                                                   std::string to_state) {
   auto r = co_await tx.exec(
       "UPDATE vpn_peers SET state = $3, revision = vpn_next_revision(), updated_at = now() "
-      "WHERE user_id = $1 AND state = $2",
+      "WHERE user_id = $1 AND state = $2 AND NOT ($3 = 'active' AND EXISTS ("
+      "  SELECT 1 FROM subscriptions WHERE user_id = $1 AND traffic_blocked))",
       user_id, from_state, to_state);
-  // The user's Xray accounts follow the same switch (the panel is brought there by the sync).
+  // A subscription whose WireGuard quota is used up keeps those configs off until a renewal or a top-up
+  // (vpn/traffic.hpp). The user's Xray accounts follow the same switch (the panel is brought there by the sync).
   auto panel = co_await remnawave::Accounts::set_user_state(tx, user_id, from_state, to_state);
   co_return r.affected() + panel;
 }
