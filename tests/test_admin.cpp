@@ -491,6 +491,10 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
        {"plan", "add", "--code", "week", "--title-en", "Week", "--days", "7", "--price-rub", "59", "--price-stars",
         "30"}},
       {"plan set", {"plan", "set", "week", "price_rub", "69.90"}},
+      {"traffic add", {"traffic", "add", "--gb", "10", "--price-rub", "49", "--price-stars", "25"}},
+      {"traffic list", {"traffic", "list", "--all"}},
+      {"traffic disable", {"traffic", "disable", "1"}},
+      {"traffic enable", {"traffic", "enable", "1"}},
       {"promo add", {"promo", "add", "--code", "CLI10", "--kind", "percent", "--value", "10"}},
       {"promo list", {"promo", "list"}},
       {"promo disable", {"promo", "disable", "CLI10"}},
@@ -547,6 +551,7 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
     if (name == "maintenance status")
       EXPECT_NE(p.output().find("maintenance is on since"), std::string::npos) << p.output();
     if (name == "group list") EXPECT_NE(p.output().find("vip"), std::string::npos) << p.output();
+    if (name == "traffic list") EXPECT_NE(p.output().find("49.00"), std::string::npos) << p.output();
     if (name == "ticket close") EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'support.close'"), 1);
     if (name == "restore")
       EXPECT_EQ(vpnbot::testing::query_value_sync(restore_target, "SELECT count(*) FROM users"), "3") << p.output();
@@ -554,10 +559,28 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
   EXPECT_EQ(count("SELECT count(*) FROM panel_nodes WHERE name = 'xr-1' AND api_version = 3"), 1);
   // Changes made through the CLI are audited with the actor.
   EXPECT_EQ(count("SELECT count(*) FROM admin_audit WHERE via = 'cli' AND action = 'set_promo'"), 2) << "off, on";
-  for (const char* action :
-       {"create_plan", "set_plan", "create_promo", "refund_order", "grant_days", "adjust_balance", "ban", "unban",
-        "set_node_state", "resync_panel_node", "broadcast_start", "broadcast_pause", "broadcast_resume",
-        "broadcast_cancel", "maintenance_on", "maintenance_off", "create_group", "assign_group", "close_ticket"})
+  for (const char* action : {"create_plan",
+                             "set_plan",
+                             "create_promo",
+                             "refund_order",
+                             "grant_days",
+                             "adjust_balance",
+                             "ban",
+                             "unban",
+                             "set_node_state",
+                             "resync_panel_node",
+                             "broadcast_start",
+                             "broadcast_pause",
+                             "broadcast_resume",
+                             "broadcast_cancel",
+                             "maintenance_on",
+                             "maintenance_off",
+                             "create_group",
+                             "assign_group",
+                             "close_ticket",
+                             "add_traffic_package",
+                             "disable_traffic_package",
+                             "enable_traffic_package"})
     EXPECT_EQ(
         count(std::string("SELECT count(*) FROM admin_audit WHERE via = 'cli' AND actor_id = 900 AND action = '") +
               action + "'"),
@@ -585,6 +608,8 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
         {"admin", "node", "add", "--backend", "remnawave", "--name", "xr-2", "--country", "NL", "--location", "A",
          "--panel-url", "http://127.0.0.1:9", "--token-env", "TEST_PANEL_API_TOKEN", "--api-version", "4"},
         {"admin", "audit", "--limit", "many"},
+        {"admin", "traffic", "add", "--gb", "100001", "--price-rub", "1", "--price-stars", "1"},
+        {"admin", "traffic", "add", "--gb", "1", "--price-rub", "-1", "--price-stars", "1"},
         {"admin", "user", "list", "--limit", "0"}}) {
     auto p = vpnbot::testing::spawn_vpnbot(bad, env);
     EXPECT_EQ(p.wait(Millis(30000)), 2) << bad[1] << " " << bad[2] << ": " << p.output();

@@ -21,6 +21,7 @@
 #include "vpn/remnawave/accounts.hpp"
 #include "vpn/remnawave/jobs.hpp"
 #include "vpn/store.hpp"
+#include "vpn/traffic.hpp"
 
 using namespace vpnbot;
 using nlohmann::json;
@@ -1046,6 +1047,147 @@ TEST_F(PaymentsTest, GiftBoughtAtAGroupDiscountIsRedeemedOnceByLinkOrCode) {
   EXPECT_EQ(count("SELECT count(*) FROM admin_audit WHERE action IN ('create_group', 'assign_group')"), 2);
   EXPECT_EQ(count("SELECT count(*) FROM tg_inbox WHERE state = 'failed'"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state = 'failed'"), 0);
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(Millis(30000)), 0);
+}
+
+// A WireGuard plan with a traffic allowance: "My subscription" shows the usage with a bar, the reading that crosses
+// the quota switches the config off with one notice (a later reading adds none), a traffic package bought with
+// Telegram Stars from the notice's button brings the config back (a replayed payment adds nothing), and a refund
+// takes the package back. The readings are the agent's own accounting code fed with counter values.
+TEST_F(PaymentsTest, WireguardQuotaUsedUpTellsOnceAndATrafficTopUpBroughtWithStarsIsCountedOnce) {
+  uint16_t port = vpnbot::testing::free_port();
+  PaymentsThread payments(payment_options(port));
+  EmulatorThread telegram;
+  add_node("10.35.0.0/24");
+  auto e = env(payments, port);
+  with_telegram(e, telegram, "traffic-test-secret");
+  e["VPNBOT_TELEGRAM_PRIVATE_CHAT_INTERVAL_MS"] = "50";
+  auto admin = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "admin");
+    auto p = vpnbot::testing::spawn_vpnbot(args, e);
+    int rc = p.wait(Millis(20000));
+    return std::make_pair(rc, p.output());
+  };
+  auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
+  wait_healthy(port, serve);
+  ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
+  auto set = admin({"plan", "set", "month", "traffic_gb", "1"});
+  ASSERT_EQ(set.first, 0) << set.second;
+  EXPECT_NE(admin({"plan", "set", "month", "traffic_gb", "lots"}).first, 0);
+  auto added = admin({"--json", "traffic", "add", "--gb", "5", "--price-rub", "49", "--price-stars", "25"});
+  ASSERT_EQ(added.first, 0) << added.second;
+  int64_t package = json::parse(added.second.substr(added.second.find('[')))[0]["id"];
+  EXPECT_EQ(admin({"traffic", "add", "--gb", "0", "--price-rub", "49", "--price-stars", "25"}).first, 2);
+  EXPECT_EQ(admin({"traffic", "add", "--gb", "5", "--price-rub", "4.9.9", "--price-stars", "25"}).first, 2);
+  EXPECT_NE(admin({"traffic", "disable", "999"}).first, 0);
+  EXPECT_EQ(count("SELECT count(*) FROM traffic_packages"), 1);
+
+  constexpr int64_t user_id = 7401;
+  ChatUser user{telegram, user_id};
+  user.say("/start");
+  ASSERT_TRUE(eventually([&] { return user.find("Main menu").has_value(); })) << serve.output().substr(0, 3000);
+  int64_t menu = user.find("Main menu")->at("message_id");
+  auto invoice_of = [&](const std::string& title) -> std::optional<json> {
+    for (auto& m : user.messages())
+      if (m.contains("invoice") && m["invoice"].value("title", "").find(title) != std::string::npos) return m;
+    return std::nullopt;
+  };
+  user.press(menu, "1:pc:1:st");
+  ASSERT_TRUE(eventually([&] { return invoice_of("1 month").has_value(); })) << user.messages();
+  telegram.client("/client/pay", {{"user_id", user_id}, {"message_id", invoice_of("1 month")->at("message_id")}});
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM vpn_peers WHERE user_id = 7401") == 1; }))
+      << serve.output().substr(0, 4000);
+  EXPECT_EQ(count("SELECT traffic_limit_bytes FROM subscriptions WHERE user_id = 7401"), vpn::kBytesPerGb);
+  std::string key = vpnbot::testing::query_value_sync(url, "SELECT public_key FROM vpn_peers WHERE user_id = 7401");
+  int64_t node = count("SELECT node_id FROM vpn_peers WHERE user_id = 7401");
+  auto reading = [&](int64_t rx, int64_t tx) {
+    std::vector<vpn::PeerCounters> counters{{key, 1700000000, rx, tx}};
+    auto pool = make_pool(2);
+    return run(pool->transaction([&](db::Transaction& tx_) -> awaitable<std::vector<int64_t>> {
+      co_return co_await vpn::Traffic::record(tx_, node, counters);
+    }));
+  };
+  auto screen_shows = [&](const std::string& needle) {
+    return eventually([&] {
+      for (auto& m : user.messages())
+        if (m["message_id"] == menu && m.value("text", "").find(needle) != std::string::npos) return true;
+      return false;
+    });
+  };
+  const int64_t gb = vpn::kBytesPerGb;
+  reading(gb / 2, gb / 10);  // 0.6 GB
+  user.press(menu, "1:m:sub");
+  ASSERT_TRUE(screen_shows("WireGuard traffic: ▰▰▰▰▰▰▱▱▱▱ 0.6 of 1.0 GB")) << user.messages();
+  EXPECT_NE(user.find("WireGuard traffic")->dump().find("Buy traffic"), std::string::npos);
+
+  // Past the quota: the config goes off, one notice with "Buy traffic" and "Renew".
+  EXPECT_EQ(reading(gb, gb / 10), std::vector<int64_t>{user_id});
+  ASSERT_TRUE(eventually([&] { return user.find("traffic for this period is used up").has_value(); }))
+      << user.messages();
+  json notice = *user.find("traffic for this period is used up");
+  EXPECT_NE(notice.dump().find("1:m:trf"), std::string::npos) << notice;
+  EXPECT_NE(notice.dump().find("Renew"), std::string::npos) << notice;
+  EXPECT_EQ(count("SELECT count(*) FROM vpn_peers WHERE user_id = 7401 AND state = 'disabled'"), 1);
+  reading(gb + gb / 2, gb / 10);  // more counted (the reading before the agent removed the peer), no new notice
+  user.press(menu, "1:m:sub");
+  ASSERT_TRUE(screen_shows("▰▰▰▰▰▰▰▰▰▰ 1.6 of 1.0 GB")) << user.messages();
+  ASSERT_TRUE(screen_shows("WireGuard configs are paused"));
+  EXPECT_EQ(user.count_with("traffic for this period is used up"), 1);
+
+  // The top-up from the notice's button, paid in Stars.
+  user.press(notice["message_id"], "1:m:trf");
+  ASSERT_TRUE(eventually([&] { return user.find("5 GB — 49 ₽ or 25 ⭐").has_value(); })) << user.messages();
+  int64_t list = user.find("5 GB — 49 ₽ or 25 ⭐")->at("message_id");
+  user.press(list, "1:tb:" + std::to_string(package));
+  ASSERT_TRUE(eventually([&] { return user.find("Choose how to pay").has_value(); })) << user.messages();
+  user.press(list, "1:tp:" + std::to_string(package) + ":st");
+  ASSERT_TRUE(eventually([&] { return invoice_of("5 GB of traffic").has_value(); })) << user.messages();
+  json invoice = *invoice_of("5 GB of traffic");
+  EXPECT_EQ(invoice["invoice"]["prices"][0]["amount"], 25);
+  telegram.client("/client/pay", {{"user_id", user_id}, {"message_id", invoice["message_id"]}});
+  ASSERT_TRUE(eventually([&] { return user.find("+5 GB of traffic").has_value(); }))
+      << user.messages() << serve.output().substr(0, 4000);
+  EXPECT_NE(user.find("+5 GB of traffic")->at("text").get<std::string>().find("1.6 of 6.0 GB"), std::string::npos);
+  EXPECT_EQ(count("SELECT count(*) FROM vpn_peers WHERE user_id = 7401 AND state = 'active'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM orders WHERE traffic_gb = 5 AND days = 0 AND state = 'paid'"), 1);
+  // The same successful payment again as a new update: nothing more.
+  std::string charge =
+      vpnbot::testing::query_value_sync(url, "SELECT provider_payment_id FROM orders WHERE traffic_gb = 5");
+  int64_t order = count("SELECT id FROM orders WHERE traffic_gb = 5");
+  json replay{{"message",
+               {{"message_id", 999},
+                {"date", 1700000000},
+                {"chat", {{"id", user_id}, {"type", "private"}}},
+                {"from", {{"id", user_id}, {"is_bot", false}, {"first_name", "U"}}},
+                {"successful_payment",
+                 {{"currency", "XTR"},
+                  {"total_amount", 25},
+                  {"invoice_payload", "order:" + std::to_string(order)},
+                  {"telegram_payment_charge_id", charge},
+                  {"provider_payment_charge_id", ""}}}}}};
+  telegram.client("/client/raw_update", replay);
+  ASSERT_TRUE(
+      eventually([&] { return count("SELECT count(*) FROM tg_inbox WHERE state IN ('pending','running')") == 0; }));
+  EXPECT_EQ(count("SELECT traffic_extra_bytes FROM subscriptions WHERE user_id = 7401"), 5 * gb);
+  auto card = admin({"user", "show", "7401"});
+  EXPECT_NE(card.second.find("WireGuard traffic this period: 1.6 GB of 6.0 GB"), std::string::npos) << card.second;
+
+  // Refunded: the gigabytes are taken back and the config goes off again (still past the plan's 1 GB).
+  auto refund = admin({"order", "refund", std::to_string(order), "--note", "asked"});
+  EXPECT_EQ(refund.first, 0) << refund.second;
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM orders WHERE state = 'refunded'") == 1; }))
+      << serve.output().substr(0, 4000);
+  EXPECT_EQ(count("SELECT traffic_extra_bytes FROM subscriptions WHERE user_id = 7401"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM vpn_peers WHERE user_id = 7401 AND state = 'disabled'"), 1);
+  // Taken off sale: the list says so.
+  EXPECT_EQ(admin({"traffic", "disable", std::to_string(package)}).first, 0);
+  user.press(menu, "1:m:trf");
+  ASSERT_TRUE(screen_shows("No traffic packages are on sale now")) << user.messages();
+  EXPECT_EQ(count("SELECT count(*) FROM admin_audit WHERE action LIKE '%traffic_package'"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM tg_inbox WHERE state = 'failed'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state = 'failed'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE state = 'failed'"), 0);
   serve.signal(SIGTERM);
   EXPECT_EQ(serve.wait(Millis(30000)), 0);
 }

@@ -10,6 +10,7 @@
 #include "billing/ledger.hpp"
 #include "billing/orders.hpp"
 #include "billing/promo.hpp"
+#include "billing/traffic_packages.hpp"
 #include "db/migrations.hpp"
 #include "ops/operations.hpp"
 #include "ops/stats.hpp"
@@ -135,12 +136,13 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std
   plan_add->add_option("--sort", pa->plan.sort, "Position in the list");
   auto* plan_set = plan->add_subcommand("set",
                                         "Change a plan: price_rub, price_stars, days, device_limit, hidden, "
-                                        "active, sort, title_en, title_ru");
+                                        "active, sort, title_en, title_ru, traffic_gb (GB per period or "
+                                        "'unlimited'), panel_devices (or 'plan'), backend (wireguard or remnawave)");
   plan_set->add_option("code", pa->code)->required();
   plan_set->add_option("field", pa->field)
       ->required()
-      ->check(CLI::IsMember(
-          {"price_rub", "price_stars", "days", "device_limit", "hidden", "active", "sort", "title_en", "title_ru"}));
+      ->check(CLI::IsMember({"price_rub", "price_stars", "days", "device_limit", "hidden", "active", "sort", "title_en",
+                             "title_ru", "traffic_gb", "panel_devices", "backend"}));
   plan_set->add_option("value", pa->value)->required();
 
   auto* promo = admin.add_subcommand("promo", "Promo codes");
@@ -529,6 +531,17 @@ awaitable<void> seed_demo_data(db::Pool& pool, const vpn::SecretBox& box,
     join.group_id = friends.id;
     join.max_uses = 1000;
     co_await billing::Promos::create(tx, join);
+  });
+  // A WireGuard plan with a traffic allowance, and traffic packages to top it up.
+  co_await pool.transaction([](db::Transaction& tx) -> awaitable<void> {
+    auto r = co_await tx.exec("SELECT count(*) FROM traffic_packages");
+    if (r.get<int64_t>(0, 0) > 0) co_return;
+    co_await tx.exec(
+        "INSERT INTO plans (code, title, days, price_rub, price_stars, device_limit, sort, traffic_gb) VALUES "
+        "('lite', '{\"en\": \"Lite: 30 days, 50 GB\", \"ru\": \"Лайт: 30 дней, 50 ГБ\"}', 30, 9900, 50, 2, 5, 50) "
+        "ON CONFLICT (code) DO NOTHING");
+    co_await billing::TrafficPackages::create(tx, 10, 4900, 25, 10);
+    co_await billing::TrafficPackages::create(tx, 50, 14900, 75, 20);
   });
 }
 
