@@ -29,3 +29,19 @@ ALTER TABLE orders ADD COLUMN traffic_gb integer CHECK (traffic_gb IS NULL OR tr
 ALTER TABLE orders DROP CONSTRAINT orders_days_check;
 ALTER TABLE orders ADD CONSTRAINT orders_days_check CHECK (days > 0 OR (days = 0 AND traffic_gb IS NOT NULL));
 ALTER TABLE orders ADD CONSTRAINT orders_traffic_is_not_a_gift CHECK (traffic_gb IS NULL OR NOT gift);
+
+-- A plan's traffic_gb was the Xray accounts' allowance; it is now the WireGuard quota too. Subscriptions on such a
+-- plan get it from now on (their usage counted from zero).
+UPDATE subscriptions s SET traffic_limit_bytes = p.traffic_gb::bigint * 1073741824
+FROM plans p WHERE p.id = s.plan_id AND p.traffic_gb IS NOT NULL;
+
+-- A top-up raises the Xray accounts' limit as well (the panel turns a LIMITED user ACTIVE when its limit grows).
+CREATE OR REPLACE FUNCTION panel_subscription_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.expires_at IS DISTINCT FROM OLD.expires_at OR NEW.device_limit IS DISTINCT FROM OLD.device_limit
+     OR NEW.plan_id IS DISTINCT FROM OLD.plan_id OR NEW.traffic_extra_bytes IS DISTINCT FROM OLD.traffic_extra_bytes THEN
+    UPDATE panel_accounts SET revision = revision + 1, updated_at = now()
+    WHERE user_id = NEW.user_id AND state <> 'removed';
+  END IF;
+  RETURN NEW;
+END $$;

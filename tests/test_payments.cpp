@@ -2066,6 +2066,14 @@ TEST_F(PaymentsTest, XrayPlanMakesOnePanelUserPerPurchaseThatFollowsTheSubscript
   }));
   EXPECT_EQ(count("SELECT count(*) FROM panel_accounts WHERE limit_notified"), 1);
   EXPECT_EQ(panel_user_of(panel, heavy)["status"], "LIMITED");
+  // A traffic top-up raises the panel's limit by as much: the panel turns the user ACTIVE again.
+  in_transaction([&](db::Transaction& tx) -> awaitable<void> {
+    co_await vpn::Traffic::add_extra(tx, heavy, 5 * vpn::kBytesPerGb);
+  });
+  EXPECT_TRUE(eventually([&] {
+    return panel_user_of(panel, heavy)["trafficLimitBytes"].get<int64_t>() == int64_t(55) << 30;
+  })) << panel_user_of(panel, heavy).dump();
+  EXPECT_EQ(panel_user_of(panel, heavy)["status"], "ACTIVE");
   expect_panel_exchanges_conform(panel, true);
   stop_all(gateway, workers);
 }

@@ -123,7 +123,7 @@ awaitable<void> Bot::tell_traffic_used_up(db::Transaction& tx, int64_t user_id, 
   std::string lang = user ? user->language : "en";
   std::vector<std::vector<json>> rows;
   auto packages = co_await billing::TrafficPackages::list(tx, true);
-  if (wireguard && !packages.empty())
+  if (!packages.empty())  // a top-up raises the Xray accounts' limit as well as the WireGuard quota
     rows.push_back({button(catalog_.text(lang, "traffic.buy_button"), encode_callback("m", {"trf"}))});
   rows.push_back({button(catalog_.text(lang, "xray.buy_more"), encode_callback("m", {"buy"}))});
   co_await send_to_user(tx, user_id, catalog_.text(lang, wireguard ? "traffic.used_up" : "xray.used_up"),

@@ -4,6 +4,7 @@
 
 #include "core/log.hpp"
 #include "jobs/queue.hpp"
+#include "vpn/remnawave/accounts.hpp"
 
 namespace vpnbot::vpn {
 namespace {
@@ -105,6 +106,12 @@ awaitable<void> Traffic::start_period(db::Transaction& tx, int64_t user_id, int6
 }
 
 awaitable<bool> Traffic::add_extra(db::Transaction& tx, int64_t user_id, int64_t bytes) {
+  bool unblocked = co_await add_extra_to_wireguard(tx, user_id, bytes);
+  co_await remnawave::Accounts::ask_sync(tx, user_id);  // the Xray accounts' limit grows too (a trigger bumped them)
+  co_return unblocked;
+}
+
+awaitable<bool> Traffic::add_extra_to_wireguard(db::Transaction& tx, int64_t user_id, int64_t bytes) {
   auto r = co_await tx.exec(
       "WITH before AS (SELECT id, traffic_blocked FROM subscriptions WHERE user_id = $1 FOR UPDATE) "
       "UPDATE subscriptions s SET traffic_extra_bytes = s.traffic_extra_bytes + $2, "
@@ -132,6 +139,7 @@ awaitable<void> Traffic::take_back_extra(db::Transaction& tx, int64_t user_id, i
       "  AND traffic_used_bytes >= traffic_limit_bytes + traffic_extra_bytes",
       user_id, bytes);
   if (!r.empty() && r.get<bool>(0, 0)) co_await block(tx, user_id);
+  co_await remnawave::Accounts::ask_sync(tx, user_id);
 }
 
 awaitable<std::optional<TrafficUsage>> Traffic::usage(db::Transaction& tx, int64_t user_id) {

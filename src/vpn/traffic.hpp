@@ -42,12 +42,16 @@ class Traffic {
   static awaitable<void> reset_node_baselines(db::Transaction& tx, int64_t node_id);
   // A paid period begins: usage and top-ups back to zero, the plan's allowance, the quota block lifted.
   static awaitable<void> start_period(db::Transaction& tx, int64_t user_id, int64_t plan_id);
-  // A top-up adds to the current period's allowance; the configs come back on when it covers the usage (and the
-  // subscription is active and the user not banned). Returns whether they did.
+  // A top-up adds to the current period's allowance, on WireGuard and on the user's Xray accounts (whose panel limit
+  // grows by as much). The WireGuard configs come back on when it covers the usage (and the subscription is active
+  // and the user not banned). Returns whether they did.
   static awaitable<bool> add_extra(db::Transaction& tx, int64_t user_id, int64_t bytes);
   // A refunded top-up: taken back; the configs go off again when the usage is past the smaller allowance.
   static awaitable<void> take_back_extra(db::Transaction& tx, int64_t user_id, int64_t bytes);
   static awaitable<std::optional<TrafficUsage>> usage(db::Transaction& tx, int64_t user_id);
+
+ private:
+  static awaitable<bool> add_extra_to_wireguard(db::Transaction& tx, int64_t user_id, int64_t bytes);
 };
 
 // "▰▰▰▱▱▱▱▱▱▱": ten cells filled in proportion to used/limit.

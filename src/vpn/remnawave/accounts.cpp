@@ -207,7 +207,9 @@ awaitable<std::optional<SyncTarget>> Accounts::claim(db::Pool& pool, const vpn::
       "  n.panel_url, n.token_enc, to_json(n.squads), n.api_version, "
       "  to_char(COALESCE(s.expires_at, now()) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
       "  COALESCE(s.expires_at, now()) > now() + interval '1 minute', "
-      "  COALESCE(p.traffic_gb, 0)::bigint * 1073741824, COALESCE(p.panel_devices, s.device_limit, 1) "
+      "  CASE WHEN p.traffic_gb IS NULL THEN 0 "  // unlimited; else the plan's allowance plus this period's top-ups
+      "    ELSE p.traffic_gb::bigint * 1073741824 + COALESCE(s.traffic_extra_bytes, 0) END, "
+      "  COALESCE(p.panel_devices, s.device_limit, 1) "
       "FROM claimed a JOIN panel_nodes n ON n.id = a.node_id "
       "LEFT JOIN subscriptions s ON s.user_id = a.user_id LEFT JOIN plans p ON p.id = s.plan_id",
       account_id, owner, lease.count());
