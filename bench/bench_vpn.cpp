@@ -18,6 +18,7 @@
 #include "db/local_cluster.hpp"
 #include "db/migrations.hpp"
 #include "vpn/store.hpp"
+#include "vpn/traffic.hpp"
 
 using namespace vpnbot;
 using vpnbot::bench::row;
@@ -76,6 +77,49 @@ int main(int argc, char** argv) {
   row("provision one config, empty /16 pool", fmt::format("{:.3f} ms", empty_cost * 1e3));
   row("provision one config, /16 pool at 99%", fmt::format("{:.3f} ms", full_cost * 1e3));
   row("ratio 99% / empty", fmt::format("{:.2f}x", full_cost / empty_cost));
+
+  // 2b. A traffic reading of a node's peers (vpn/traffic.hpp): every peer grew vs none did (idle peers are not
+  // written), beside the plain counter write the agent did before there was accounting.
+  run_on(io, pool.query("INSERT INTO subscriptions (user_id, expires_at, device_limit, traffic_limit_bytes) "
+                        "SELECT g, now() + interval '30 days', 5, 1099511627776 FROM generate_series(1, 2000) g"));
+  auto keys_of = [&](int64_t node_id) {
+    return run_on(io, pool.exec("SELECT public_key FROM vpn_peers WHERE node_id = $1 ORDER BY id", node_id));
+  };
+  auto node_keys = keys_of(empty_node.id);
+  auto reading_at = [&](int64_t step) {
+    std::vector<vpn::PeerCounters> r;
+    for (int i = 0; i < node_keys.rows(); ++i)
+      r.push_back({node_keys.get<std::string>(i, 0), 1700000000 + step, 1000 * step + i, 500 * step + i});
+    return r;
+  };
+  auto record = [&](const std::vector<vpn::PeerCounters>& r) -> double {
+    auto start = Clock::now();
+    run_on(io, pool.transaction([&](db::Transaction& tx) -> awaitable<int> {
+      co_await vpn::Traffic::record(tx, empty_node.id, r);
+      co_return 0;
+    }));
+    return seconds_since(start);
+  };
+  const int readings = 20;
+  double grown = 0, idle = 0, plain = 0;
+  for (int step = 1; step <= readings; ++step) {
+    auto r = reading_at(step);
+    grown += record(r) / readings;
+    idle += record(r) / readings;  // the same counters again: nothing to write
+    std::vector<std::string> keys;
+    std::vector<int64_t> rx, tx;
+    for (const auto& c : r) keys.push_back(c.public_key), rx.push_back(c.rx_bytes + 1), tx.push_back(c.tx_bytes);
+    auto start = Clock::now();
+    run_on(io, pool.exec("UPDATE vpn_peers p SET rx_bytes = s.rx, tx_bytes = s.tx FROM unnest($2::text[], "
+                         "$3::bigint[], $4::bigint[]) AS s(k, rx, tx) WHERE p.node_id = $1 AND p.public_key = s.k",
+                         empty_node.id, db::to_text_array(keys), db::to_bigint_array(rx), db::to_bigint_array(tx)));
+    plain += seconds_since(start) / readings;
+  }
+  row(fmt::format("traffic reading of {} peers, all grew (usage + subscriptions)", node_keys.rows()),
+      fmt::format("{:.2f} ms", grown * 1e3));
+  row(fmt::format("traffic reading of {} peers, all idle", node_keys.rows()), fmt::format("{:.2f} ms", idle * 1e3));
+  row("plain counter write of the same peers (no accounting)", fmt::format("{:.2f} ms", plain * 1e3));
+  row("ratio accounting / plain write", fmt::format("{:.2f}x", grown / plain));
 
   // 3. Incremental peer add vs full rewrite + syncconf, on a real wireguard-go interface in a private namespace.
   std::string ns = "vb-bench-" + std::to_string(getpid());
