@@ -165,7 +165,9 @@ std::map<std::string, std::vector<std::string>> admin_route_examples(int64_t sta
           {"grpadd", {}},
           {"grpset", {}},
           {"gifts", {}},
-          {"tickets", {}}};
+          {"tickets", {}},
+          {"trf", {}},
+          {"ta", {"1", "0"}}};
 }
 
 TEST_F(AdminTest, EveryAdminRouteIsRefusedToNonAdminsAndChangesNothing) {
@@ -324,6 +326,19 @@ TEST_F(AdminTest, PanelActionsApplyOnceAndAreAudited) {
       count("SELECT count(*) FROM promo_codes WHERE code = 'VIPJOIN' AND kind = 'group' AND group_id IS NOT NULL"), 1);
   press_admin({"gifts"});
   EXPECT_NE(last_text().find("Gifts"), std::string::npos) << last_text();
+  // Traffic packages: listed, taken off sale and back, audited; an unknown one refused.
+  int64_t package =
+      count("INSERT INTO traffic_packages (gb, price_rub, price_stars) VALUES (20, 9900, 50) RETURNING id");
+  press_admin({"trf"});
+  EXPECT_NE(last_text().find("20 GB, 99 ₽, 50 ⭐"), std::string::npos) << last_text();
+  press_admin({"ta", std::to_string(package), "0"});
+  EXPECT_EQ(count("SELECT count(*) FROM traffic_packages WHERE NOT active"), 1);
+  EXPECT_NE(last_text().find("OFF"), std::string::npos) << last_text();
+  press_admin({"ta", std::to_string(package), "1"});
+  EXPECT_EQ(count("SELECT count(*) FROM traffic_packages WHERE active"), 1);
+  EXPECT_EQ(audits("disable_traffic_package") + audits("enable_traffic_package"), 2);
+  press_admin({"ta", "999", "0"});
+  EXPECT_EQ(audits("disable_traffic_package"), 1);
 
   // A broadcast from the panel: audience, text, a preview to the admin, start, cancel.
   press_admin({"bcn", "active"});

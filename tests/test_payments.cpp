@@ -121,6 +121,34 @@ class PaymentsTest : public AsyncDbTest {
              200;
     })) << p.output();
   }
+  // One all-in-one bot process (gateway, worker, scheduler) with a WireGuard node, against the Telegram and payment
+  // emulators: what the bot's end-to-end tests share. Settings go into `env` before start_bot().
+  struct BotRig {
+    BotRig(PaymentsTest& test, const std::string& subnet, const std::string& webhook_secret)
+        : port(vpnbot::testing::free_port()), payments(payment_options(port)) {
+      test.add_node(subnet);
+      env = test.env(payments, port);
+      with_telegram(env, telegram, webhook_secret);
+      env["VPNBOT_TELEGRAM_PRIVATE_CHAT_INTERVAL_MS"] = "50";
+    }
+    // `vpnbot admin ARGS` with the bot's settings: its exit code and output.
+    std::pair<int, std::string> admin(std::vector<std::string> args) const {
+      args.insert(args.begin(), "admin");
+      auto p = vpnbot::testing::spawn_vpnbot(args, env);
+      int rc = p.wait(Millis(20000));
+      return std::make_pair(rc, p.output());
+    }
+    uint16_t port;
+    PaymentsThread payments;
+    EmulatorThread telegram;
+    std::map<std::string, std::string> env;
+    vpnbot::testing::Process serve;
+  };
+  void start_bot(BotRig& bot) {
+    bot.serve = spawn(bot.env, "gateway,worker,scheduler", "all-in-one");
+    wait_healthy(bot.port, bot.serve);
+    ASSERT_TRUE(eventually([&] { return bot.telegram.stats()["webhook_url"] != ""; })) << bot.serve.output();
+  }
   void add_node(const std::string& subnet) {
     auto pool = make_pool(2);
     auto box = vpn::SecretBox::from_file(vpnbot::testing::test_master_key_file(), false);
@@ -463,16 +491,11 @@ TEST_F(PaymentsTest, ForgedForeignAndMismatchedNotificationsGrantNothing) {
 // The whole purchase in the bot, as a user does it: Stars (invoice, pre-checkout, successful payment, a replayed
 // payment update, an admin refund through the CLI) and a card payment through YooKassa's checkout page.
 TEST_F(PaymentsTest, BotCheckoutWithStarsAndYooKassaThenAdminRefund) {
-  uint16_t port = vpnbot::testing::free_port();
-  PaymentsThread payments(payment_options(port));
-  EmulatorThread telegram;
-  add_node("10.30.0.0/24");
-  auto e = env(payments, port);
-  with_telegram(e, telegram, "payments-test-secret");
-  e["VPNBOT_TELEGRAM_PRIVATE_CHAT_INTERVAL_MS"] = "50";
-  auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
-  wait_healthy(port, serve);
-  ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
+  BotRig bot(*this, "10.30.0.0/24", "payments-test-secret");
+  auto& telegram = bot.telegram;
+  auto& e = bot.env;
+  ASSERT_NO_FATAL_FAILURE(start_bot(bot));
+  auto& serve = bot.serve;
   constexpr int64_t user = 4242;
   auto bot_messages = [&] { return bot_messages_of(telegram, user); };
   auto find = [&](const std::function<bool(const json&)>& match) -> std::optional<json> {
@@ -578,18 +601,13 @@ TEST_F(PaymentsTest, BotCheckoutWithStarsAndYooKassaThenAdminRefund) {
 // get the notice for messages and buttons, a referral link opened meanwhile still counts, the admin keeps the panel,
 // and payments begun before it (a Stars invoice, a YooKassa checkout) are paid and granted during it.
 TEST_F(PaymentsTest, MaintenanceAnswersUsersWhileAdminsAndPaymentsKeepWorking) {
-  uint16_t port = vpnbot::testing::free_port();
-  PaymentsThread payments(payment_options(port));
-  EmulatorThread telegram;
-  add_node("10.31.0.0/24");
-  auto e = env(payments, port);
-  with_telegram(e, telegram, "maintenance-test-secret");
-  e["VPNBOT_TELEGRAM_PRIVATE_CHAT_INTERVAL_MS"] = "50";
+  BotRig bot(*this, "10.31.0.0/24", "maintenance-test-secret");
+  auto& telegram = bot.telegram;
+  auto& e = bot.env;
   constexpr int64_t admin = 7000, buyer = 7001, newcomer = 7002;
   e["VPNBOT_ADMIN_IDS"] = std::to_string(admin);
-  auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
-  wait_healthy(port, serve);
-  ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
+  ASSERT_NO_FATAL_FAILURE(start_bot(bot));
+  auto& serve = bot.serve;
   auto chat = [&](int64_t id, const std::string& language = "en") { return ChatUser{telegram, id, language}; };
   chat(buyer).say("/start");
   chat(admin).say("/start");
@@ -705,21 +723,16 @@ TEST_F(PaymentsTest, MaintenanceAnswersUsersWhileAdminsAndPaymentsKeepWorking) {
 // pressed; accepting gives the first-start welcome and tells the inviter once; a Russian speaker reads them in
 // Russian; raising the version asks again, and the Accept button of the old version does not accept the new one.
 TEST_F(PaymentsTest, TermsOfServiceAreAcceptedOnceAndAskedAgainWhenTheirVersionRises) {
-  uint16_t port = vpnbot::testing::free_port();
-  PaymentsThread payments(payment_options(port));
-  EmulatorThread telegram;
-  add_node("10.32.0.0/24");
-  auto e = env(payments, port);
-  with_telegram(e, telegram, "rules-test-secret");
-  e["VPNBOT_TELEGRAM_PRIVATE_CHAT_INTERVAL_MS"] = "50";
+  BotRig bot(*this, "10.32.0.0/24", "rules-test-secret");
+  auto& telegram = bot.telegram;
+  auto& e = bot.env;
   constexpr int64_t admin = 7100, newcomer = 7101, russian = 7102;
   e["VPNBOT_ADMIN_IDS"] = std::to_string(admin);
   e["VPNBOT_RULES_VERSION"] = "1";
   e["VPNBOT_RULES_TEXT_EN"] = "1. No spam <ever>.\n2. One account per person.";
   e["VPNBOT_RULES_TEXT_RU"] = "1. Никакого спама.";
-  auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
-  wait_healthy(port, serve);
-  ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
+  ASSERT_NO_FATAL_FAILURE(start_bot(bot));
+  auto& serve = bot.serve;
   auto chat = [&](int64_t id, const std::string& language = "en") { return ChatUser{telegram, id, language}; };
   // The admin is not asked.
   chat(admin).say("/start");
@@ -801,7 +814,7 @@ TEST_F(PaymentsTest, TermsOfServiceAreAcceptedOnceAndAskedAgainWhenTheirVersionR
   e["VPNBOT_RULES_VERSION"] = "2";
   e["VPNBOT_RULES_TEXT_EN"] = "1. No spam.\n3. No torrents.";
   auto serve2 = spawn(e, "gateway,worker,scheduler", "all-in-one");
-  wait_healthy(port, serve2);
+  wait_healthy(bot.port, serve2);
   chat(newcomer).say("/start");
   ASSERT_TRUE(eventually([&] { return chat(newcomer).count_with("The terms of service have changed") == 1; }))
       << bot_messages_of(telegram, newcomer) << serve2.output().substr(0, 3000);
@@ -829,19 +842,14 @@ TEST_F(PaymentsTest, TermsOfServiceAreAcceptedOnceAndAskedAgainWhenTheirVersionR
 // not held against the user; after leaving, "suspend_purchases" asks again once the cached answer is old, and
 // "ignore" lets a user who passed once buy without asking Telegram.
 TEST_F(PaymentsTest, RequiredChannelGatesTheShopUntilJoinedAndFollowsTheLeavePolicy) {
-  uint16_t port = vpnbot::testing::free_port();
-  PaymentsThread payments(payment_options(port));
-  EmulatorThread telegram;
-  add_node("10.33.0.0/24");
+  BotRig bot(*this, "10.33.0.0/24", "channels-test-secret");
+  auto& telegram = bot.telegram;
+  auto& e = bot.env;
   telegram.client("/client/channel", {{"channel", "@vpn_news"}});
-  auto e = env(payments, port);
-  with_telegram(e, telegram, "channels-test-secret");
-  e["VPNBOT_TELEGRAM_PRIVATE_CHAT_INTERVAL_MS"] = "50";
   e["VPNBOT_REQUIRED_CHANNELS"] = "@vpn_news,@gone_channel";  // the second does not exist: Telegram says so
   e["VPNBOT_CHANNEL_CHECK_CACHE_MS"] = "60000";
-  auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
-  wait_healthy(port, serve);
-  ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
+  ASSERT_NO_FATAL_FAILURE(start_bot(bot));
+  auto& serve = bot.serve;
   constexpr int64_t reader = 7201, other = 7202;
   ChatUser user{telegram, reader};
   auto member_calls = [&] { return telegram.stats()["calls"].value("getChatMember", 0); };
@@ -899,7 +907,7 @@ TEST_F(PaymentsTest, RequiredChannelGatesTheShopUntilJoinedAndFollowsTheLeavePol
   telegram.client("/client/channel/leave", {{"channel", "@vpn_news"}, {"user_id", reader}});
   e["VPNBOT_CHANNEL_CHECK_CACHE_MS"] = "1000";
   auto serve2 = spawn(e, "gateway,worker,scheduler", "all-in-one");
-  wait_healthy(port, serve2);
+  wait_healthy(bot.port, serve2);
   ASSERT_TRUE(eventually([&] {
     return count(
                "SELECT count(*) FROM channel_checks WHERE user_id = 7201 AND checked_at < now() - "
@@ -916,7 +924,7 @@ TEST_F(PaymentsTest, RequiredChannelGatesTheShopUntilJoinedAndFollowsTheLeavePol
   telegram.client("/client/channel/leave", {{"channel", "@vpn_news"}, {"user_id", other}});
   e["VPNBOT_CHANNEL_LEFT_POLICY"] = "ignore";
   auto serve3 = spawn(e, "gateway,worker,scheduler", "all-in-one");
-  wait_healthy(port, serve3);
+  wait_healthy(bot.port, serve3);
   calls = member_calls();
   int64_t second_menu = second.last()["message_id"];
   second.press(second_menu, "1:m:menu");
@@ -934,22 +942,12 @@ TEST_F(PaymentsTest, RequiredChannelGatesTheShopUntilJoinedAndFollowsTheLeavePol
 // days; the first user to open the link gets the days and a config, the buyer is told; a later link or typed code
 // is refused; the CLI lists the gift and shows it on both users' cards.
 TEST_F(PaymentsTest, GiftBoughtAtAGroupDiscountIsRedeemedOnceByLinkOrCode) {
-  uint16_t port = vpnbot::testing::free_port();
-  PaymentsThread payments(payment_options(port));
-  EmulatorThread telegram;
-  add_node("10.34.0.0/24");
-  auto e = env(payments, port);
-  with_telegram(e, telegram, "gifts-test-secret");
-  e["VPNBOT_TELEGRAM_PRIVATE_CHAT_INTERVAL_MS"] = "50";
-  auto admin = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), "admin");
-    auto p = vpnbot::testing::spawn_vpnbot(args, e);
-    int rc = p.wait(Millis(20000));
-    return std::make_pair(rc, p.output());
-  };
-  auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
-  wait_healthy(port, serve);
-  ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
+  BotRig bot(*this, "10.34.0.0/24", "gifts-test-secret");
+  auto& telegram = bot.telegram;
+  auto& e = bot.env;
+  auto admin = [&bot](std::vector<std::string> args) { return bot.admin(std::move(args)); };
+  ASSERT_NO_FATAL_FAILURE(start_bot(bot));
+  auto& serve = bot.serve;
   auto made = admin({"group", "add", "friends", "--percent", "20"});
   ASSERT_EQ(made.first, 0) << made.second;
   auto code = admin({"promo", "add", "--code", "FRIENDS", "--kind", "group", "--group", "friends", "--max-uses", "5"});
@@ -1056,22 +1054,12 @@ TEST_F(PaymentsTest, GiftBoughtAtAGroupDiscountIsRedeemedOnceByLinkOrCode) {
 // Telegram Stars from the notice's button brings the config back (a replayed payment adds nothing), and a refund
 // takes the package back. The readings are the agent's own accounting code fed with counter values.
 TEST_F(PaymentsTest, WireguardQuotaUsedUpTellsOnceAndATrafficTopUpBroughtWithStarsIsCountedOnce) {
-  uint16_t port = vpnbot::testing::free_port();
-  PaymentsThread payments(payment_options(port));
-  EmulatorThread telegram;
-  add_node("10.35.0.0/24");
-  auto e = env(payments, port);
-  with_telegram(e, telegram, "traffic-test-secret");
-  e["VPNBOT_TELEGRAM_PRIVATE_CHAT_INTERVAL_MS"] = "50";
-  auto admin = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), "admin");
-    auto p = vpnbot::testing::spawn_vpnbot(args, e);
-    int rc = p.wait(Millis(20000));
-    return std::make_pair(rc, p.output());
-  };
-  auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
-  wait_healthy(port, serve);
-  ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
+  BotRig bot(*this, "10.35.0.0/24", "traffic-test-secret");
+  auto& telegram = bot.telegram;
+  auto& e = bot.env;
+  auto admin = [&bot](std::vector<std::string> args) { return bot.admin(std::move(args)); };
+  ASSERT_NO_FATAL_FAILURE(start_bot(bot));
+  auto& serve = bot.serve;
   auto set = admin({"plan", "set", "month", "traffic_gb", "1"});
   ASSERT_EQ(set.first, 0) << set.second;
   EXPECT_NE(admin({"plan", "set", "month", "traffic_gb", "lots"}).first, 0);
@@ -1198,21 +1186,16 @@ TEST_F(PaymentsTest, WireguardQuotaUsedUpTellsOnceAndATrafficTopUpBroughtWithSta
 // a message in General is not relayed; /close closes the topic and tells the user; a new message opens ticket #2,
 // which the user closes from the button and the staff /reopen; the CLI lists and closes tickets.
 TEST_F(PaymentsTest, SupportTicketTravelsBothWaysThroughAForumTopic) {
-  uint16_t port = vpnbot::testing::free_port();
-  PaymentsThread payments(payment_options(port));
-  EmulatorThread telegram;
-  add_node("10.35.0.0/24");
+  BotRig bot(*this, "10.36.0.0/24", "support-test-secret");
+  auto& telegram = bot.telegram;
+  auto& e = bot.env;
   constexpr int64_t kGroup = -1001234567890, kStaff = 555001, kUser = 7401;
   telegram.client("/client/forum", {{"chat_id", kGroup}, {"title", "VPN support"}});
-  auto e = env(payments, port);
-  with_telegram(e, telegram, "support-test-secret");
-  e["VPNBOT_TELEGRAM_PRIVATE_CHAT_INTERVAL_MS"] = "50";
   e["VPNBOT_SUPPORT_CHAT_ID"] = std::to_string(kGroup);
   e["VPNBOT_SUPPORT_SLA_MINUTES"] = "2";
   e["VPNBOT_SCHEDULER_TIME_SCALE"] = "120";  // two minutes of waiting in one second
-  auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
-  wait_healthy(port, serve);
-  ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
+  ASSERT_NO_FATAL_FAILURE(start_bot(bot));
+  auto& serve = bot.serve;
   auto forum = [&] { return telegram.client("/client/forum/state?chat_id=" + std::to_string(kGroup)); };
   auto topic_messages = [&](int64_t thread) {
     json out = json::array();
@@ -1409,15 +1392,13 @@ TEST_F(PaymentsTest, WorkerKilledMidSendStillDeliversEveryReceiptAndConfig) {
 // What each user action costs in Bot API calls (each counts against the bot's 30/s): printed as the table in
 // docs/SCALING.md and held to its current values, so a change that adds a message to a common action shows here.
 TEST_F(PaymentsTest, BotApiCallsPerUserAction) {
-  uint16_t port = vpnbot::testing::free_port();
-  PaymentsThread payments(payment_options(port));
-  EmulatorThread telegram;
-  add_node("10.50.0.0/24");
-  auto e = env(payments, port);
-  with_telegram(e, telegram, "calls-test-secret");
-  auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
-  wait_healthy(port, serve);
-  ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
+  BotRig bot(*this, "10.50.0.0/24", "calls-test-secret");
+  auto& telegram = bot.telegram;
+  auto& payments = bot.payments;
+  auto& e = bot.env;
+  e.erase("VPNBOT_TELEGRAM_PRIVATE_CHAT_INTERVAL_MS");  // the default pacing
+  ASSERT_NO_FATAL_FAILURE(start_bot(bot));
+  auto& serve = bot.serve;
   constexpr int64_t user = 7777;
   auto calls = [&] {
     std::map<std::string, int> out;
@@ -1775,16 +1756,14 @@ TEST_F(PaymentsTest, SigtermUnderLoadExitsInTimeAndLosesNothing) {
 // Issue 18: a card saved at checkout renews the subscription on a fast clock, one charge per period (a worker is
 // SIGKILLed between renewals), each with its 54-FZ receipt; after the user removes the card it is never charged again.
 TEST_F(PaymentsTest, SavedCardRenewsOncePerPeriodAndNeverAfterItIsRemoved) {
-  uint16_t port = vpnbot::testing::free_port();
-  PaymentsThread payments(payment_options(port));
-  EmulatorThread telegram;
-  add_node("10.43.0.0/24");
-  auto e = env(payments, port);
-  with_telegram(e, telegram, "autopay-test-secret");
+  BotRig bot(*this, "10.43.0.0/24", "autopay-test-secret");
+  auto& telegram = bot.telegram;
+  auto& payments = bot.payments;
+  auto& e = bot.env;
+  e.erase("VPNBOT_TELEGRAM_PRIVATE_CHAT_INTERVAL_MS");  // the default pacing
   int64_t plan = with_autopayments(e, payments);
-  auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
-  wait_healthy(port, serve);
-  ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
+  ASSERT_NO_FATAL_FAILURE(start_bot(bot));
+  auto& serve = bot.serve;
   std::vector<vpnbot::testing::Process> workers;
   workers.push_back(spawn(e, "worker", "worker-1"));
   constexpr int64_t user = 5151;
@@ -1841,16 +1820,14 @@ TEST_F(PaymentsTest, SavedCardRenewsOncePerPeriodAndNeverAfterItIsRemoved) {
 // A declined card falls back to the balance; a card whose permission was revoked is forgotten, and the next period
 // is paid from the balance without trying it again.
 TEST_F(PaymentsTest, DeclinedSavedCardFallsBackToTheBalanceAndARevokedOneIsForgotten) {
-  uint16_t port = vpnbot::testing::free_port();
-  PaymentsThread payments(payment_options(port));
-  EmulatorThread telegram;
-  add_node("10.44.0.0/24");
-  auto e = env(payments, port);
-  with_telegram(e, telegram, "decline-test-secret");
+  BotRig bot(*this, "10.44.0.0/24", "decline-test-secret");
+  auto& telegram = bot.telegram;
+  auto& payments = bot.payments;
+  auto& e = bot.env;
+  e.erase("VPNBOT_TELEGRAM_PRIVATE_CHAT_INTERVAL_MS");  // the default pacing
   int64_t plan = with_autopayments(e, payments);
-  auto serve = spawn(e, "gateway,worker,scheduler", "all-in-one");
-  wait_healthy(port, serve);
-  ASSERT_TRUE(eventually([&] { return telegram.stats()["webhook_url"] != ""; })) << serve.output();
+  ASSERT_NO_FATAL_FAILURE(start_bot(bot));
+  auto& serve = bot.serve;
   constexpr int64_t user = 5252;
   buy_saving_the_card(telegram, user, plan, serve);
   std::string method = payments.client("/client/yookassa/saved_methods")["saved_methods"][0]["id"];

@@ -3,6 +3,7 @@
 // scheduler killed with SIGKILL mid-way: each recipient at most one copy, blocked users marked, limits kept.
 #include <signal.h>
 
+#include "bot/reminders.hpp"
 #include "support/emulator_thread.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/process.hpp"
@@ -245,4 +246,48 @@ TEST_F(SchedulerTest, FiftyThousandRecipientBroadcastSurvivesKillingTheSenderAnd
   scheduler2.signal(SIGTERM);
   EXPECT_EQ(worker2.wait(Millis(30000)), 0);
   EXPECT_EQ(scheduler2.wait(Millis(30000)), 0);
+}
+
+// Two auto-renewal jobs reach the same subscription at once: the second waits on the row while the first renews, and
+// must not take the new expiry for one not tried yet (it did: a balance was charged twice under load).
+TEST_F(SchedulerTest, AutoRenewalIsClaimedOncePerExpiryWhenTwoJobsRace) {
+  vpnbot::testing::exec_sync(url, R"sql(
+INSERT INTO users (id, referral_code) VALUES (1, 'u1');
+INSERT INTO subscriptions (user_id, expires_at, device_limit, auto_renew, plan_id)
+VALUES (1, now() + interval '10 hours', 1, true, (SELECT id FROM plans WHERE code = 'month'));)sql");
+  int64_t sub = count("SELECT id FROM subscriptions WHERE user_id = 1");
+  std::string expiry = vpnbot::testing::query_value_sync(url, "SELECT expires_at::text FROM subscriptions");
+  auto pool = make_pool(4);
+  std::optional<int64_t> first, second;
+  bool second_done = false, second_waited = false;
+  run([&]() -> awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    co_await pool->transaction([&](db::Transaction& tx) -> awaitable<void> {
+      first = co_await bot::claim_auto_renewal(tx, sub, expiry);
+      co_await tx.exec("UPDATE subscriptions SET expires_at = expires_at + interval '30 days' WHERE id = $1", sub);
+      asio::co_spawn(
+          ex,
+          [&]() -> awaitable<void> {
+            second = co_await pool->transaction([&](db::Transaction& tx2) -> awaitable<std::optional<int64_t>> {
+              co_return co_await bot::claim_auto_renewal(tx2, sub, expiry);
+            });
+          },
+          [&](std::exception_ptr) { second_done = true; });
+      // The positive event first: the second claim is waiting on this row's lock.
+      for (int i = 0; i < 1000 && !second_waited; ++i) {
+        auto waiting = co_await pool->exec(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE subscriptions "
+            "SET auto_renew_tried_for%'");
+        second_waited = waiting.get<int64_t>(0, 0) == 1;
+        if (!second_waited) co_await sleep_for(Millis(10));
+      }
+    });
+    while (!second_done) co_await sleep_for(Millis(10));
+  }());
+  EXPECT_TRUE(second_waited);
+  EXPECT_TRUE(first.has_value());
+  EXPECT_FALSE(second.has_value()) << "the renewal moved the expiry: nothing left to claim";
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions WHERE auto_renew_tried_for IS NOT NULL "
+                  "AND auto_renew_tried_for < expires_at"),
+            1);
 }

@@ -169,11 +169,7 @@ Runner add_shop_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std::s
       bool active = traffic_enable->parsed();
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
         bool found = co_await pool.transaction([&](db::Transaction& tx) -> awaitable<bool> {
-          bool changed = co_await billing::TrafficPackages::set_active(tx, tr->id, active);
-          std::string action = active ? "enable_traffic_package" : "disable_traffic_package";
-          json details{{"id", tr->id}};
-          if (changed) co_await ops::Audit::record(tx, actor, action, std::nullopt, details);
-          co_return changed;
+          co_return co_await ops::Operations::set_traffic_package_active(tx, actor, tr->id, active);
         });
         if (!found) throw std::invalid_argument("no traffic package " + std::to_string(tr->id));
         std::cout << (as_json ? json{{"id", tr->id}, {"active", active}}.dump()

@@ -10,6 +10,7 @@
 #include "billing/groups.hpp"
 #include "billing/money.hpp"
 #include "billing/promo.hpp"
+#include "billing/traffic_packages.hpp"
 #include "bot/callback.hpp"
 #include "bot/context.hpp"
 #include "broadcast/broadcasts.hpp"
@@ -47,11 +48,11 @@ std::optional<int64_t> to_int(const std::string& s) {
 // Arguments each admin callback takes (the route table the admin-only test walks).
 const std::map<std::string, size_t>& admin_routes() {
   static const std::map<std::string, size_t> routes{
-      {"home", 0},   {"st", 0},     {"find", 0},   {"u", 1},     {"gd", 2},     {"ban", 1},  {"unban", 1},
-      {"bal", 1},    {"rf", 1},     {"rfy", 1},    {"plans", 0}, {"pa", 2},     {"padd", 0}, {"pedit", 0},
-      {"promos", 0}, {"po", 2},     {"poadd", 0},  {"nodes", 0}, {"ns", 2},     {"bc", 0},   {"bcn", 1},
-      {"bcs", 1},    {"bcgo", 1},   {"bcp", 1},    {"bcx", 1},   {"audit", 0},  {"mt", 0},   {"mts", 1},
-      {"grp", 0},    {"grpadd", 0}, {"grpset", 0}, {"gifts", 0}, {"tickets", 0}};
+      {"home", 0},   {"st", 0},     {"find", 0},   {"u", 1},     {"gd", 2},      {"ban", 1},  {"unban", 1},
+      {"bal", 1},    {"rf", 1},     {"rfy", 1},    {"plans", 0}, {"pa", 2},      {"padd", 0}, {"pedit", 0},
+      {"promos", 0}, {"po", 2},     {"poadd", 0},  {"nodes", 0}, {"ns", 2},      {"bc", 0},   {"bcn", 1},
+      {"bcs", 1},    {"bcgo", 1},   {"bcp", 1},    {"bcx", 1},   {"audit", 0},   {"mt", 0},   {"mts", 1},
+      {"grp", 0},    {"grpadd", 0}, {"grpset", 0}, {"gifts", 0}, {"tickets", 0}, {"trf", 0},  {"ta", 2}};
   return routes;
 }
 
@@ -134,9 +135,10 @@ awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::stri
     auto plans = co_await billing::Plans::all(ctx.tx);
     text = "💳 <b>Plans</b>\n";
     for (const auto& p : plans) {
-      text += fmt::format("\n<code>{}</code> {}: {} days, {}, {} ⭐, {} device(s){}{}", html_escape(p.code),
+      text += fmt::format("\n<code>{}</code> {}: {} days, {}, {} ⭐, {} device(s), {}{}{}", html_escape(p.code),
                           html_escape(p.title_for("en")), p.days, billing::format_rub(p.price_rub), p.price_stars,
-                          p.device_limit, p.hidden ? ", hidden" : "", p.active ? "" : ", OFF");
+                          p.device_limit, p.traffic_gb ? std::to_string(*p.traffic_gb) + " GB" : "unlimited",
+                          p.hidden ? ", hidden" : "", p.active ? "" : ", OFF");
       rows.push_back(
           {admin_button((p.active ? "Turn off " : "Turn on ") + p.code, {"pa", p.code, p.active ? "0" : "1"})});
     }
@@ -194,6 +196,20 @@ awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::stri
     co_await expect_reply(ctx, std::move(awaiting));
     text = "Send <code>USER_ID GROUP</code>, or <code>USER_ID -</code> to take the user out of any group.";
     rows = {{back_to({"grp"})}};
+  } else if (name == "trf") {
+    auto packages = co_await billing::TrafficPackages::list(ctx.tx, false);
+    text =
+        "📶 <b>Traffic packages</b> (added to a buyer's current period; <code>vpnbot admin traffic add</code> makes "
+        "new ones)\n";
+    for (const auto& p : packages) {
+      text += fmt::format("\n#{}: {} GB, {}, {} ⭐{}", p.id, p.gb, billing::format_rub(p.price_rub), p.price_stars,
+                          p.active ? "" : ", OFF");
+      std::string id = std::to_string(p.id);
+      rows.push_back({admin_button(fmt::format("{} #{} ({} GB)", p.active ? "Turn off" : "Turn on", p.id, p.gb),
+                                   {"ta", id, p.active ? "0" : "1"})});
+    }
+    if (packages.empty()) text += "\nnone yet";
+    rows.push_back({back_to({"home"})});
   } else if (name == "gifts") {
     auto gifts = co_await billing::Gifts::list(ctx.tx, std::nullopt, std::nullopt, INT64_MAX, 20);
     text = "🎁 <b>Gifts</b> (newest first)\n";
@@ -284,7 +300,7 @@ awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::stri
             {admin_button("💳 Plans", {"plans"}), admin_button("🎟 Promo codes", {"promos"})},
             {admin_button("🖥 Nodes", {"nodes"}), admin_button("📣 Broadcast", {"bc"})},
             {admin_button("👥 Promo groups", {"grp"}), admin_button("🎁 Gifts", {"gifts"})},
-            {admin_button("🆘 Tickets", {"tickets"})},
+            {admin_button("🆘 Tickets", {"tickets"}), admin_button("📶 Traffic packages", {"trf"})},
             {admin_button("📜 Audit log", {"audit"}),
              admin_button(maintenance.on ? "🚧 Maintenance: ON" : "🚧 Maintenance", {"mt"})},
             {button(t(ctx, "common.back"), encode_callback("m", {"menu"}))}};
@@ -363,6 +379,12 @@ awaitable<void> Bot::on_admin_callback(Context& ctx, const std::string& query_id
       std::string field = "active", value = args[2] == "1" ? "true" : "false";
       co_await ops::Operations::set_plan_field(ctx.tx, actor, args[1], field, value);
       next = {"plans"};
+    } else if (verb == "ta") {
+      auto id = to_int(args[1]);
+      if (!id || (args[2] != "0" && args[2] != "1")) throw std::invalid_argument("a package id and 0 or 1");
+      if (!co_await ops::Operations::set_traffic_package_active(ctx.tx, actor, *id, args[2] == "1"))
+        throw std::invalid_argument("no traffic package " + args[1]);
+      next = {"trf"};
     } else if (verb == "po") {
       co_await ops::Operations::set_promo_active(ctx.tx, actor, args[1], args[2] == "1");
       next = {"promos"};

@@ -83,7 +83,7 @@ ORDER BY s.id LIMIT $5)sql",
     int64_t at = at_ms_of(ctx.job), after = 0;
     for (;;) {
       auto due = co_await ctx.pool.exec(R"sql(
-SELECT s.id, s.user_id FROM subscriptions s JOIN users u ON u.id = s.user_id
+SELECT s.id, s.user_id, s.expires_at::text FROM subscriptions s JOIN users u ON u.id = s.user_id
 WHERE s.auto_renew AND s.plan_id IS NOT NULL AND NOT u.banned
   AND s.expires_at > to_timestamp(($1::bigint - $4::bigint)::double precision / 1000)
   AND s.expires_at <= to_timestamp(($1::bigint + $2::bigint)::double precision / 1000)
@@ -92,15 +92,12 @@ ORDER BY s.id LIMIT 100)sql",
                                         at, options.auto_renew_before.count(), after, options.lookback.count());
       for (int i = 0; i < due.rows(); ++i) {
         int64_t sub = due.get<int64_t>(i, 0), user = due.get<int64_t>(i, 1);
+        std::string expiry = due.get<std::string>(i, 2);
         after = sub;
         co_await ctx.pool.transaction([&](db::Transaction& tx) -> awaitable<void> {
-          // One attempt per expiry, even if two jobs race: the conditional UPDATE decides.
-          auto claimed = co_await tx.exec(
-              "UPDATE subscriptions SET auto_renew_tried_for = expires_at WHERE id = $1 AND auto_renew_tried_for IS "
-              "DISTINCT FROM expires_at RETURNING plan_id",
-              sub);
-          if (claimed.empty()) co_return;
-          int64_t plan_id = claimed.get<int64_t>(0, 0);
+          auto claimed = co_await claim_auto_renewal(tx, sub, expiry);
+          if (!claimed) co_return;
+          int64_t plan_id = *claimed;
           // A saved card is charged first (by a job: the provider call is outside this transaction); the balance
           // is the fallback when it is declined.
           std::optional<billing::SavedMethod> card;
@@ -123,6 +120,18 @@ ORDER BY s.id LIMIT 100)sql",
       if (due.rows() < 100) break;
     }
   });
+}
+
+awaitable<std::optional<int64_t>> claim_auto_renewal(db::Transaction& tx, int64_t subscription_id,
+                                                     const std::string& expiry) {
+  // The conditional UPDATE decides, and it names the expiry the job saw: a racing job that waited on the row lock
+  // while the other renewed would otherwise find the new expiry "not tried yet" and renew a second time.
+  auto claimed = co_await tx.exec(
+      "UPDATE subscriptions SET auto_renew_tried_for = expires_at WHERE id = $1 AND expires_at = $2::timestamptz "
+      "AND auto_renew_tried_for IS DISTINCT FROM expires_at RETURNING plan_id",
+      subscription_id, expiry);
+  if (claimed.empty()) co_return std::nullopt;
+  co_return claimed.get<int64_t>(0, 0);
 }
 
 awaitable<void> renew_from_balance_or_tell(db::Transaction& tx, const Bot& bot, int64_t user_id, int64_t plan_id,

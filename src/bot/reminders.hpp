@@ -22,6 +22,10 @@ struct ReminderOptions {
 void register_reminder_jobs(jobs::Worker& worker, const Bot& bot, ReminderOptions options);
 // Pays the next period of `plan_id` from the balance when it covers the price, else tells the user what is missing
 // (once per expiry). `card_declined`: why the saved card was not charged, said first.
+// One auto-renewal attempt per expiry: claims the subscription's `expiry` (as the due query read it, text) and
+// returns its plan, or nullopt when that expiry was tried already or has moved (a renewal came first).
+awaitable<std::optional<int64_t>> claim_auto_renewal(db::Transaction& tx, int64_t subscription_id,
+                                                     const std::string& expiry);
 awaitable<void> renew_from_balance_or_tell(db::Transaction& tx, const Bot& bot, int64_t user_id, int64_t plan_id,
                                            std::string card_declined);
 std::vector<jobs::PeriodicTask> reminder_tasks();

@@ -1,5 +1,7 @@
 #include "ops/operations.hpp"
 
+#include "billing/traffic_packages.hpp"
+
 #include <charconv>
 #include <map>
 
@@ -223,6 +225,17 @@ awaitable<bool> Operations::set_promo_active(db::Transaction& tx, const Actor& a
     co_await Audit::record(tx, actor, audit_action, std::nullopt, audit_details);
   }
   co_return changed;
+}
+
+awaitable<bool> Operations::set_traffic_package_active(db::Transaction& tx, const Actor& actor, int64_t id,
+                                                       bool active) {
+  bool found = co_await billing::TrafficPackages::set_active(tx, id, active);
+  if (found) {
+    std::string audit_action = active ? "enable_traffic_package" : "disable_traffic_package";
+    json audit_details = json{{"id", id}};
+    co_await Audit::record(tx, actor, audit_action, std::nullopt, audit_details);
+  }
+  co_return found;
 }
 
 awaitable<billing::PromoGroup> Operations::create_group(db::Transaction& tx, const Actor& actor, std::string name,

@@ -68,6 +68,8 @@ class Operations {
   static awaitable<bool> set_plan_field(db::Transaction& tx, const Actor& actor, std::string code, std::string field,
                                         std::string value);
   static awaitable<bool> set_promo_active(db::Transaction& tx, const Actor& actor, std::string code, bool active);
+  // A traffic package on or off sale; false when there is no such package.
+  static awaitable<bool> set_traffic_package_active(db::Transaction& tx, const Actor& actor, int64_t id, bool active);
   // Promo groups: a personal discount on plans for their members.
   static awaitable<billing::PromoGroup> create_group(db::Transaction& tx, const Actor& actor, std::string name,
                                                      int plan_percent);
