@@ -338,8 +338,13 @@ TEST_F(SandboxTest, BuyByCardAndCryptoPayReceiveConfigAndQrSeeExpiryThenCtrlCLea
   ChatUser alice(web_chat, 1001);
   alice.post("/client/send_message", {{"text", "/start"}});
   ASSERT_TRUE(alice.wait_text("Main menu")) << sandbox.output().substr(0, 4000);
+  // The sandbox's required channel: asked first, joined (as the Subscribe button does in Telegram), then the shop.
   alice.tap("🛒 Buy VPN");
+  ASSERT_TRUE(alice.wait_text("Join our channel first")) << alice.bot_messages().dump(1);
+  alice.post("/client/channel/join", {{"channel", "@vpnbot_sandbox"}});
+  alice.tap("✅ I've subscribed");
   ASSERT_TRUE(alice.wait_text("Plans"));
+  EXPECT_TRUE(alice.wait_text("Lite: 30 days, 50 GB")) << "the traffic-limited plan";
   alice.tap("1 month");
   ASSERT_TRUE(alice.wait_text("Choose how to pay"));
   alice.tap("💳 Card / SBP");
@@ -418,6 +423,7 @@ TEST_F(SandboxTest, BuyByCardAndCryptoPayReceiveConfigAndQrSeeExpiryThenCtrlCLea
   ChatUser bob(web_chat, 1002);
   bob.post("/client/send_message", {{"text", "/start"}});
   ASSERT_TRUE(bob.wait_text("Main menu"));
+  bob.post("/client/channel/join", {{"channel", "@vpnbot_sandbox"}});
   bob.tap("🛒 Buy VPN");
   ASSERT_TRUE(bob.wait_text("Plans"));
   bob.tap("1 month");
@@ -432,6 +438,22 @@ TEST_F(SandboxTest, BuyByCardAndCryptoPayReceiveConfigAndQrSeeExpiryThenCtrlCLea
   EXPECT_NE(invoice_page.second.find("199.00 RUB"), std::string::npos) << "an invoice in roubles";
   EXPECT_EQ(http_request("POST", invoice + "/pay", "").first, 200);
   ASSERT_TRUE(bob.wait_text("Payment received")) << sandbox.output().substr(0, 6000);
+  // A support ticket: Support in the menu, one message, and its topic in the sandbox's support group.
+  auto details = *log_event(sandbox.output(), "or talk to the bot");
+  std::string topics = details["support_topics"];
+  bob.post("/client/send_message", {{"text", "/start"}});
+  bob.tap("🆘 Support");
+  ASSERT_TRUE(bob.wait_text("Describe your problem"));
+  bob.post("/client/send_message", {{"text", "The VPN is slow in the evening"}});
+  ASSERT_TRUE(bob.wait_text("Ticket #1 is open")) << bob.bot_messages().dump(1);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto state = json::parse(http_request("GET", topics, "").second, nullptr, false);
+        return state.is_object() && state["topics"].size() == 1 &&
+               state.dump().find("The VPN is slow in the evening") != std::string::npos;
+      },
+      Millis(30000)))
+      << http_request("GET", topics, "").second;
   stop_and_check_nothing_is_left();
 }
 
@@ -475,7 +497,11 @@ TEST_F(SandboxTest, BrowserBuysPlanInWebChat) {
   ASSERT_TRUE(browser.wait_text("Main menu")) << browser.body_text();
   browser.screenshot(artifacts + "/1-main-menu.png");
   ASSERT_TRUE(browser.click_button("Buy VPN"));
-  ASSERT_TRUE(browser.wait_text("Plans"));
+  ASSERT_TRUE(browser.wait_text("Join our channel first")) << browser.body_text();
+  ASSERT_TRUE(browser.click_button("Subscribe: @vpnbot_sandbox"));
+  ASSERT_TRUE(browser.wait_text("Joined @vpnbot_sandbox")) << browser.body_text();
+  ASSERT_TRUE(browser.click_button("subscribed"));
+  ASSERT_TRUE(browser.wait_text("Plans")) << browser.body_text();
   ASSERT_TRUE(browser.click_button("1 month"));
   ASSERT_TRUE(browser.click_button("Card / SBP"));
   ASSERT_TRUE(browser.click_button("Confirm and pay"));
@@ -540,6 +566,9 @@ TEST_F(SandboxTest, BrowserBuysPlanInWebChat) {
   ASSERT_TRUE(browser.click_button("Send"));
   ASSERT_TRUE(browser.wait_text("Main menu")) << browser.body_text();
   ASSERT_TRUE(browser.click_button("Buy VPN"));
+  ASSERT_TRUE(browser.click_button("Subscribe: @vpnbot_sandbox"));
+  ASSERT_TRUE(browser.wait_text("Joined @vpnbot_sandbox")) << browser.body_text();
+  ASSERT_TRUE(browser.click_button("subscribed"));
   ASSERT_TRUE(browser.wait_text("100 GB")) << "the plan list shows the Xray plan's traffic: " << browser.body_text();
   ASSERT_TRUE(browser.click_button("Xray VLESS Reality"));
   ASSERT_TRUE(browser.click_button("Card / SBP"));

@@ -174,6 +174,12 @@ int run_sandbox(const std::optional<std::string>& config_file, std::map<std::str
     return 0;
   });
   env.try_emplace("VPNBOT_SUPPORT_CHAT_ID", std::to_string(kSupportGroup));
+  // A required channel: the shop asks users to join it first (in the web chat, its Subscribe button joins).
+  telegram.call([](emulator::TelegramEmulator& t) {
+    t.add_channel("@vpnbot_sandbox");
+    return 0;
+  });
+  env.try_emplace("VPNBOT_REQUIRED_CHANNELS", "@vpnbot_sandbox");
   if (!env.count("VPNBOT_MASTER_KEY_FILE")) {
     env["VPNBOT_MASTER_KEY_FILE"] = cluster.dir() + "/master.key";
     vpn::SecretBox::from_file(env["VPNBOT_MASTER_KEY_FILE"], true);
@@ -209,7 +215,9 @@ int run_sandbox(const std::optional<std::string>& config_file, std::map<std::str
   env.try_emplace("VPNBOT_CRYPTOPAY_API_URL", payments.base_url());
   env.try_emplace("VPNBOT_CRYPTOPAY_TOKEN", payment_options.cryptopay_token);
   config = load_config(config_file, env);
-  log::info("sandbox", "applying migrations and demo data (plans, promo codes, a WireGuard node, an Xray location)");
+  log::info("sandbox",
+            "applying migrations and demo data (plans, a traffic-limited plan and traffic packages, promo codes, a "
+            "WireGuard node, an Xray location)");
   if (int rc = migrate(config, false)) return rc;
   if (int rc = seed_sandbox(config, panel_node)) return rc;
 
@@ -232,6 +240,8 @@ int run_sandbox(const std::optional<std::string>& config_file, std::map<std::str
               "WELCOME20 (-20%), GIFT100 (100 RUB on the balance), WEEK (7 days), FRIENDS (a 15% personal discount)"},
              {"telegram_emulator", telegram.base_url()},
              {"support_topics", telegram.base_url() + "/client/forum/state?chat_id=" + env["VPNBOT_SUPPORT_CHAT_ID"]},
+             {"required_channel", env["VPNBOT_REQUIRED_CHANNELS"] + " (join: POST " + telegram.base_url() +
+                                      "/client/channel/join {\"channel\", \"user_id\"})"},
              {"try", "curl -s " + telegram.base_url() +
                          "/client/send_message -d '{\"user_id\":1,\"text\":\"/start\"}' && sleep 2 && curl -s '" +
                          telegram.base_url() + "/client/messages?chat_id=1'"}});

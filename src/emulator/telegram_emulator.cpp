@@ -386,6 +386,10 @@ void TelegramEmulator::add_forum(int64_t chat_id, std::string title) {
   forums_[chat_id].title = std::move(title);
 }
 
+void TelegramEmulator::add_channel(const std::string& name) {
+  channels_[name].bot_is_admin = true;
+}
+
 TelegramEmulator::Message TelegramEmulator::source_message(int64_t from_chat_id, int64_t message_id) const {
   if (auto user = users_.find(from_chat_id); user != users_.end()) {
     for (const auto& m : user->second.messages)

@@ -52,6 +52,8 @@ class TelegramEmulator {
   awaitable<void> shutdown();
   // A forum supergroup the bot administers (as /client/forum does), e.g. the sandbox's support group.
   void add_forum(int64_t chat_id, std::string title);
+  // A channel the bot administers (as /client/channel does), e.g. the sandbox's required channel.
+  void add_channel(const std::string& name);
 
  private:
   struct Message {

@@ -66,7 +66,10 @@ async function refresh() {
         const r = document.createElement('div'); r.className = 'row';
         for (const b of row) {
           const btn = document.createElement('button'); btn.textContent = b.text;
-          if (b.url) btn.onclick = () => window.open(b.url, '_blank');
+          // A channel's t.me link stands for opening the channel and pressing Join there: the emulator joins.
+          const channel = b.url && b.url.match(/^https:\/\/t\.me\/([A-Za-z][A-Za-z0-9_]{3,})$/);
+          if (channel) btn.onclick = async () => { await post('/client/channel/join', {user_id: uid(), channel: '@' + channel[1]}); btn.textContent = '✅ Joined @' + channel[1]; };
+          else if (b.url) btn.onclick = () => window.open(b.url, '_blank');
           else btn.onclick = async () => { await post('/client/press', {...profile(), message_id: m.message_id, data: b.callback_data}); refresh(); };
           r.appendChild(btn);
         }
