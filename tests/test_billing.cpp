@@ -9,9 +9,11 @@
 #include "billing/promo.hpp"
 #include "billing/referral.hpp"
 #include "billing/store.hpp"
+#include "billing/traffic_packages.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/process.hpp"
 #include "vpn/store.hpp"
+#include "vpn/traffic.hpp"
 
 using namespace vpnbot;
 using namespace vpnbot::billing;
@@ -462,6 +464,46 @@ TEST_F(BillingTest, ExpiredSubscriptionsSwitchConfigsOffAndRenewalBringsTheSameO
 
 // A gift order paid (twice, as a replay) issues one code and gives the buyer nothing; of a hundred users redeeming
 // it at once exactly one gets the days and the first config; a refund of the gift order takes them back.
+// A traffic package's payment delivered twenty times at once adds its gigabytes once; two refunds at once take them
+// back once; packages are sold only to an active subscription with a traffic limit.
+TEST_F(BillingTest, TrafficTopUpDeliveredTwentyTimesAtOnceIsAddedOnceAndRefundedOnce) {
+  add_user(1);
+  add_user(2);
+  vpnbot::testing::exec_sync(url, "UPDATE plans SET traffic_gb = 1 WHERE code = 'month'");
+  EXPECT_EQ(pay(new_order(1)), PaymentResult::applied);
+  EXPECT_EQ(count("SELECT traffic_limit_bytes FROM subscriptions WHERE user_id = 1"), vpn::kBytesPerGb);
+  auto package = tx<TrafficPackage>([](db::Transaction& t) { return TrafficPackages::create(t, 5, 4900, 25, 0); });
+  auto create = [&](int64_t user, int64_t package_id) {
+    return tx<Order>([&](db::Transaction& t) -> awaitable<Order> {
+      co_return co_await Orders::create_traffic(t, user, package_id, "yookassa", options);
+    });
+  };
+  EXPECT_THROW(create(2, package.id), PlanUnavailable) << "no subscription";
+  EXPECT_THROW(create(1, package.id + 1), PlanUnavailable) << "no such package";
+  auto order = create(1, package.id);
+  EXPECT_EQ(order.traffic_gb, 5);
+  EXPECT_EQ(order.days, 0);
+  EXPECT_EQ(order.amount, 4900);
+  auto results = concurrently<PaymentResult>(20, [&](db::Transaction& t, int) -> awaitable<PaymentResult> {
+    co_return co_await Orders::apply_payment(t, order.id, "yookassa", "pay-traffic", order.amount, "RUB", false,
+                                             options);
+  });
+  EXPECT_EQ(std::count(results.begin(), results.end(), PaymentResult::applied), 1);
+  EXPECT_EQ(std::count(results.begin(), results.end(), PaymentResult::already_applied), 19);
+  EXPECT_EQ(count("SELECT traffic_extra_bytes FROM subscriptions WHERE user_id = 1"), 5 * vpn::kBytesPerGb);
+  EXPECT_EQ(count("SELECT count(*) FROM ledger WHERE source = 'cashback' AND reference = 'order:" +
+                  std::to_string(order.id) + "'"),
+            1);
+  EXPECT_NEAR(days_left(1), 30, 0.01) << "a package adds no days";
+  auto refunds = concurrently<bool>(
+      2, [&](db::Transaction& t, int) -> awaitable<bool> { co_return co_await Orders::refund(t, order.id, "asked"); });
+  EXPECT_EQ(std::count(refunds.begin(), refunds.end(), true), 1);
+  EXPECT_EQ(count("SELECT traffic_extra_bytes FROM subscriptions WHERE user_id = 1"), 0);
+  EXPECT_NEAR(days_left(1), 30, 0.01) << "a refunded package takes no days";
+  tx<bool>([&](db::Transaction& t) { return TrafficPackages::set_active(t, package.id, false); });
+  EXPECT_THROW(create(1, package.id), PlanUnavailable) << "off sale";
+}
+
 TEST_F(BillingTest, GiftIsRedeemedByExactlyOneOfAHundredConcurrentTries) {
   add_user(1);
   add_user(2, 1);  // the buyer was invited: the inviter's reward is paid on the gift too, the bonus days are not
