@@ -36,6 +36,14 @@ std::string method_code(const std::string& provider) {
   return "";
 }
 
+// The provider a button's method code stands for, when this bot offers it.
+std::optional<std::string> offered_provider(const std::string& code, const std::vector<std::string>& offered) {
+  auto method = kMethodCodes.find(code);
+  if (method == kMethodCodes.end() || std::find(offered.begin(), offered.end(), method->second) == offered.end())
+    return std::nullopt;
+  return method->second;
+}
+
 std::optional<int64_t> parse_id(const std::string& s) {
   int64_t v = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -170,24 +178,22 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
       markup = keyboard(std::move(rows));
     } else {
       std::string code = args.size() > 2 ? args[2] : "";
-      auto method = kMethodCodes.find(code);
-      if (method == kMethodCodes.end() || std::find(options_.payment_methods.begin(), options_.payment_methods.end(),
-                                                    method->second) == options_.payment_methods.end()) {
+      auto provider = offered_provider(code, options_.payment_methods);
+      if (!provider) {
         text = t(ctx, "error.menu_expired");
         markup = keyboard({{button(t(ctx, "common.back"), encode_callback("m", {"buy"}))}});
         co_return;
       }
-      bool stars = method->second == "stars";
+      bool stars = *provider == "stars";
       std::string amount = stars ? std::to_string(quote->price.stars) + " ⭐" : billing::format_rub(quote->price.rub);
-      std::string method_label =
-          method->second == "balance" ? t(ctx, "ledger.purchase") : t(ctx, "method." + method->second);
-      if (method->second == "balance") {
+      std::string method_label = *provider == "balance" ? t(ctx, "ledger.purchase") : t(ctx, "method." + *provider);
+      if (*provider == "balance") {
         auto totals = co_await billing::Ledger::totals(ctx.tx, ctx.user.id);
         method_label = t(ctx, "method.balance", {{"balance", billing::format_rub(totals.balance)}});
       }
       std::string all_days = catalog_.plural(lang, "plural.days", plan.days + quote->bonus_days);
       // The card can be saved for auto-renewal only with the user's explicit consent: a toggle, off by default.
-      bool offer_saving = options_.save_cards && method->second == "yookassa" && !gift;
+      bool offer_saving = options_.save_cards && *provider == "yookassa" && !gift;
       bool save = offer_saving && args.size() > 3 && args[3] == "s";
       std::vector<std::string> pay_args{id, code};
       if (save) pay_args.push_back("s");
@@ -454,13 +460,10 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
   if (action == "pc" && (args.size() == 2 || (args.size() == 3 && (args[2] == "s" || args[2] == "g")))) {
     auto plan_id = parse_id(args[0]);
     bool gift = args.size() == 3 && args[2] == "g";
-    auto method = kMethodCodes.find(args[1]);
+    auto offered = offered_provider(args[1], options_.payment_methods);
     screen = {"buy"};
-    if (!plan_id || method == kMethodCodes.end() ||
-        std::find(options_.payment_methods.begin(), options_.payment_methods.end(), method->second) ==
-            options_.payment_methods.end())
-      co_return t(ctx, "error.menu_expired");
-    const std::string& provider = method->second;
+    if (!plan_id || !offered) co_return t(ctx, "error.menu_expired");
+    const std::string& provider = *offered;
     std::optional<billing::Quote> quote;
     try {
       quote = co_await billing::Orders::quote(ctx.tx, ctx.user.id, *plan_id, options_.billing, gift);
@@ -502,13 +505,10 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
   }
   if (action == "tp" && args.size() == 2) {
     auto package_id = parse_id(args[0]);
-    auto method = kMethodCodes.find(args[1]);
+    auto offered = offered_provider(args[1], options_.payment_methods);
     screen = {"trf"};
-    if (!package_id || method == kMethodCodes.end() ||
-        std::find(options_.payment_methods.begin(), options_.payment_methods.end(), method->second) ==
-            options_.payment_methods.end())
-      co_return t(ctx, "error.menu_expired");
-    const std::string& provider = method->second;
+    if (!package_id || !offered) co_return t(ctx, "error.menu_expired");
+    const std::string& provider = *offered;
     auto package = co_await billing::TrafficPackages::get(ctx.tx, *package_id);
     if (package && provider == "balance") {
       auto totals = co_await billing::Ledger::totals(ctx.tx, ctx.user.id);
