@@ -346,7 +346,6 @@ awaitable<void> WgAgent::run() {
     delay = std::min(delay * 2, Millis(30000));
   }
   if (!node_) co_return;
-  if (node_baselines_stale_) co_await interface_counters_restart();  // the interface restored without the database
   choose_backend(node_->spec.interface);
   lease_ = std::make_unique<jobs::LeaderLease>(ex_, pool_, "wg-agent:" + node_->spec.name, options_.owner,
                                                options_.lease_ttl);
@@ -365,6 +364,8 @@ awaitable<void> WgAgent::run() {
   };
   bool lease_done = false;
   asio::co_spawn(ex_, lease_->run(), [&lease_done](std::exception_ptr) { lease_done = true; });
+  // Only the lease holder touches the node's baselines: reset now if the interface was restored without the database.
+  if (node_baselines_stale_) co_await interface_counters_restart();
   co_await ensure_interface(node_->spec.interface, node_address(), node_->spec.mtu, node_private_key_,
                             node_->spec.endpoint_port);
   db::Listener listener(

@@ -246,7 +246,8 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
     // The WireGuard quota of this period (Xray locations count theirs in the panel, below).
     auto traffic = co_await vpn::Traffic::usage(ctx.tx, ctx.user.id);
     bool limited = traffic && traffic->limit_bytes;
-    if (limited || (traffic && traffic->used_bytes > 0))
+    auto wireguard_configs = co_await vpn::VpnStore::user_configs(ctx.tx, ctx.user.id);
+    if (traffic && (!wireguard_configs.empty() || traffic->used_bytes > 0))
       text += "\n" + t(ctx, "subscription.wireguard_traffic",
                        {{"traffic", traffic_text(lang, traffic->used_bytes, traffic->limit_bytes.value_or(0))}});
     if (traffic && traffic->blocked) text += "\n" + t(ctx, "traffic.blocked_line");
