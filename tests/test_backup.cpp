@@ -92,7 +92,8 @@ TEST(BackupStream, RoundTripsAndRefusesAWrongKeyAChangedByteACutFileAndTrailingB
   for (const std::string& plain : {std::string(), std::string("x"), std::string(64 * 1024, 'a'), big}) {
     auto cipher = encrypt(plain, key, dir);
     EXPECT_EQ(cipher.substr(0, 8), "VPNBKP01");
-    EXPECT_EQ(cipher.find(plain.substr(0, 64)), plain.empty() ? 0 : std::string::npos) << "nothing in the clear";
+    // Nothing in the clear (a short plaintext's bytes turn up in any random-looking output by chance: not checked).
+    if (plain.size() >= 64) EXPECT_EQ(cipher.find(plain.substr(0, 64)), std::string::npos) << plain.size();
     auto [back, error] = decrypt(cipher, key, dir);
     EXPECT_EQ(error, "") << plain.size();
     EXPECT_EQ(back, plain) << plain.size();

@@ -33,8 +33,12 @@ std::vector<std::string> processes_with(const std::string& needle) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     std::string pid = entry.path().filename();
     if (pid.find_first_not_of("0123456789") != std::string::npos || pid == std::to_string(getpid())) continue;
+    // A process that exits while it is read fails the read (ESRCH): the stream's failbit says so, and it is not one
+    // left behind.
     std::ifstream in(entry.path() / "cmdline", std::ios::binary);
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::stringstream read;
+    read << in.rdbuf();
+    std::string cmdline = read.str();
     std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
     if (cmdline.find(needle) != std::string::npos) found.push_back(pid + ": " + cmdline);
   }
