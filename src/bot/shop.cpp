@@ -251,8 +251,11 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
       text += "\n" + t(ctx, "subscription.wireguard_traffic",
                        {{"traffic", traffic_text(lang, traffic->used_bytes, traffic->limit_bytes.value_or(0))}});
     if (traffic && traffic->blocked) text += "\n" + t(ctx, "traffic.blocked_line");
-    auto packages = co_await billing::TrafficPackages::list(ctx.tx, true);
-    bool can_top_up = limited && sub->active && !packages.empty();
+    bool can_top_up = false;
+    if (limited && sub->active) {  // the packages are read only for a subscription they can be bought for
+      auto packages = co_await billing::TrafficPackages::list(ctx.tx, true);
+      can_top_up = !packages.empty();
+    }
     auto accounts = co_await remnawave::Accounts::user_accounts(ctx.tx, ctx.user.id);
     for (const auto& a : accounts)
       if (a.subscription_url)

@@ -12,7 +12,7 @@ namespace {
 // One statement per reading (idle peers are not written): the growth of each counter since its baseline (a counter
 // below its baseline went back to zero, so all of it is new), added to the config and summed into its user's
 // subscription. Only one agent writes a node's counters (its lease), and the row locks order it with a renewal
-// resetting the period.
+// resetting the period. (`peers` runs although nothing reads it: PostgreSQL executes every data-modifying WITH.)
 constexpr const char* kRecordSql = R"sql(
 WITH reading AS (
   SELECT * FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS r(public_key, handshake, rx, tx)),
@@ -36,7 +36,7 @@ subs AS (
   RETURNING s.id, s.user_id, s.traffic_period,
             s.traffic_limit_bytes IS NOT NULL
             AND s.traffic_used_bytes >= s.traffic_limit_bytes + s.traffic_extra_bytes AS over_quota)
-SELECT id, user_id, traffic_period, (SELECT count(*) FROM peers) FROM subs WHERE over_quota
+SELECT id, user_id, traffic_period FROM subs WHERE over_quota
 )sql";
 
 // Switches off a subscription's WireGuard configs for its quota (Xray accounts have the panel's own limit).
