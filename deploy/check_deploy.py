@@ -112,7 +112,8 @@ import re
 with open(os.path.join(here, "grafana", "vpnbot-dashboard.json")) as f:
     dashboard = json.load(f)
 with open(os.path.join(os.path.dirname(here), "src", "app", "metrics.cpp")) as f:
-    registered = set(re.findall(r'Name\("(vpnbot_[a-z_]+)"\)', f.read()))
+    # Families are registered as BuildX().Name("vpnbot_...") or through gauge(*registry_, "vpnbot_...", help).
+    registered = set(re.findall(r'(?:Name\(|gauge\(\*registry_, )"(vpnbot_[a-z_]+)"', f.read()))
 used = set()
 for p in dashboard.get("panels", []):
     for t in p.get("targets", []):

@@ -9,6 +9,7 @@
 #include "core/local_time.hpp"
 #include "core/log.hpp"
 #include "core/sampler.hpp"
+#include "http/url.hpp"
 
 using namespace vpnbot;
 
@@ -84,4 +85,16 @@ TEST(Utf8, LengthCountsCharactersAndAPrefixNeverCutsOne) {
   EXPECT_EQ(utf8_prefix("🚧🚧", 1), "🚧");
   EXPECT_EQ(utf8_prefix("abc", 10), "abc");
   EXPECT_EQ(utf8_prefix("abc", 0), "");
+}
+
+TEST(Url, JoinUrlKeepsOneSlashBetweenAConfiguredBaseAndAPath) {
+  EXPECT_EQ(http::join_url("https://pay.crypt.bot", "/api/createInvoice"), "https://pay.crypt.bot/api/createInvoice");
+  EXPECT_EQ(http::join_url("https://pay.crypt.bot//", "/api/createInvoice"), "https://pay.crypt.bot/api/createInvoice");
+  EXPECT_EQ(http::join_url("http://127.0.0.1:8080/", ""), "http://127.0.0.1:8080");
+  EXPECT_EQ(http::join_url("", "/x"), "/x");
+}
+
+TEST(Log, WhatGivesAStdExceptionsMessageAndLetsAnythingElsePropagate) {
+  EXPECT_EQ(log::what(std::make_exception_ptr(std::runtime_error("disk full"))), "disk full");
+  EXPECT_THROW(log::what(std::make_exception_ptr(42)), int);
 }

@@ -1382,7 +1382,7 @@ TEST_F(PaymentsTest, WorkerKilledMidSendStillDeliversEveryReceiptAndConfig) {
   EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE delivery = 'at_least_once' AND state IN ('ambiguous', 'failed')"),
             0)
       << "no reply or deliverable given up";
-  EXPECT_EQ(telegram.stats()["rate_limited"], 0);
+  EXPECT_EQ(telegram.stats()["rate_limited"], 0) << telegram.stats().dump();
   gateway.signal(SIGTERM);
   survivor.signal(SIGTERM);
   EXPECT_EQ(gateway.wait(Millis(20000)), 0);

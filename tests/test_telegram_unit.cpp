@@ -168,6 +168,25 @@ TEST(RateLimiter, PrivateChatBurstOfThreeThenOnePerSecondFromCompletion) {
   EXPECT_EQ(limiter.ready_at(8, t), t) << "other chats are not held back";
 }
 
+// A sender that takes over knows nothing of its predecessor's last calls, which may have reached Telegram right up to
+// the takeover (it died mid-call): every private chat and the global bucket count as spent at that moment.
+TEST(RateLimiter, ATakeoverCountsEveryChatAsSpentAtThatMoment) {
+  telegram::RateLimiter limiter({30, 1.0, 20, 3});
+  auto t0 = Clock::now();
+  limiter.assume_spent(t0);
+  EXPECT_GT(limiter.global_ready_at(t0), t0) << "the global bucket too: one global interval";
+  EXPECT_LE(limiter.global_ready_at(t0), t0 + std::chrono::milliseconds(34));
+  auto first = limiter.ready_at(7, t0);
+  EXPECT_GE(first, t0 + std::chrono::seconds(1)) << "one token refilled since the takeover";
+  EXPECT_LE(first, t0 + std::chrono::milliseconds(1001));
+  auto slot = limiter.take(7, first);
+  limiter.completed(slot, first + std::chrono::milliseconds(10));
+  auto second = limiter.ready_at(7, first + std::chrono::milliseconds(10));
+  EXPECT_GE(second, first + std::chrono::seconds(1)) << "then one per second, not a fresh burst";
+  auto later = t0 + std::chrono::seconds(10);
+  EXPECT_EQ(limiter.ready_at(8, later), later) << "long after the takeover a chat has its whole burst again";
+}
+
 TEST(RateLimiter, GroupsTwentyPerMinuteAndPauseAfter429) {
   telegram::RateLimiter limiter({1000, 1.0, 20, 3});
   auto t0 = Clock::now();

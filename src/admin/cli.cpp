@@ -167,12 +167,8 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
       int rc = 0;
       asio::co_spawn(io, wg.run(), [&](std::exception_ptr e) {
         if (e) {
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& ex) {
-            log::error("agent", "stopped", {{"error", ex.what()}});
-            rc = 1;
-          }
+          log::error("agent", "stopped", {{"error", log::what(e)}});
+          rc = 1;
         }
         signals.cancel();
         pool.close();

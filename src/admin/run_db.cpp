@@ -27,12 +27,9 @@ int run_db(const Config& config, std::function<awaitable<int>(db::Pool&)> body) 
       rc = code;
       return;
     }
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      std::cerr << "vpnbot admin: " << ex.what() << "\n";
-      log::error("admin", "command failed", {{"error", ex.what()}});
-    }
+    std::string error = log::what(e);
+    std::cerr << "vpnbot admin: " << error << "\n";
+    log::error("admin", "command failed", {{"error", error}});
   });
   io.run();
   pool.close();

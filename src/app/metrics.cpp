@@ -5,6 +5,34 @@
 #include <prometheus/text_serializer.h>
 
 namespace vpnbot::app {
+namespace {
+
+prometheus::Family<prometheus::Gauge>& gauge(prometheus::Registry& registry, const char* name, const char* help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(registry);
+}
+
+// One gauge per row and value column of `rows`: a row's first columns are the values of `labels`; from column
+// `first_value` on, each column is labelled `value_label` = its name in `value_names` (or is the row's only value
+// when value_names is empty).
+void set_from_rows(prometheus::Family<prometheus::Gauge>& family, const db::Result& rows,
+                   const std::vector<std::string>& labels, int first_value, const std::string& value_label = "",
+                   const std::vector<std::string>& value_names = {}) {
+  for (int i = 0; i < rows.rows(); ++i) {
+    prometheus::Labels row_labels;
+    for (size_t l = 0; l < labels.size(); ++l) row_labels[labels[l]] = rows.get<std::string>(i, static_cast<int>(l));
+    if (value_names.empty()) {
+      family.Add(row_labels).Set(rows.get<double>(i, first_value));
+      continue;
+    }
+    for (size_t v = 0; v < value_names.size(); ++v) {
+      auto labelled = row_labels;
+      labelled[value_label] = value_names[v];
+      family.Add(labelled).Set(rows.get<double>(i, first_value + static_cast<int>(v)));
+    }
+  }
+}
+
+}  // namespace
 
 Metrics::Metrics()
     : registry_(std::make_shared<prometheus::Registry>()),
@@ -16,53 +44,29 @@ Metrics::Metrics()
                    .Name("vpnbot_http_request_duration_seconds")
                    .Help("Time to answer an HTTP request, by route")
                    .Register(*registry_)),
-      pool_(prometheus::BuildGauge()
-                .Name("vpnbot_db_pool")
-                .Help("PostgreSQL pool of this process: open, in_use, idle, waiting, acquired_total, timeouts_total")
-                .Register(*registry_)),
-      jobs_(prometheus::BuildGauge()
-                .Name("vpnbot_jobs")
-                .Help("Job queue by kind and state (due, running, dead), and the oldest due job's age in seconds")
-                .Register(*registry_)),
-      outbox_(prometheus::BuildGauge()
-                  .Name("vpnbot_outbox_messages")
-                  .Help("Outbound Telegram messages by state (sent, blocked = 403, failed, ambiguous, pending)")
-                  .Register(*registry_)),
-      inbox_(prometheus::BuildGauge()
-                 .Name("vpnbot_telegram_updates")
-                 .Help("Telegram updates by state in the inbox")
-                 .Register(*registry_)),
-      ingest_(prometheus::BuildGauge()
-                  .Name("vpnbot_webhook_updates_total")
-                  .Help("Webhook deliveries seen by this gateway: stored, duplicate, malformed, rejected_secret")
-                  .Register(*registry_)),
-      vpn_pool_(prometheus::BuildGauge()
-                    .Name("vpnbot_vpn_pool_fill_ratio")
-                    .Help("Share of a node's tunnel addresses in use")
-                    .Register(*registry_)),
-      agent_(prometheus::BuildGauge()
-                 .Name("vpnbot_wg_agent")
-                 .Help("Per node: peers applied, drift of the last full reconcile, seconds since it ran")
-                 .Register(*registry_)),
-      payment_webhooks_(prometheus::BuildGauge()
-                            .Name("vpnbot_payment_webhooks_total")
-                            .Help("Payment provider webhooks seen by this gateway by provider and result (accepted, "
-                                  "duplicate, foreign_ip, bad_sign, malformed)")
-                            .Register(*registry_)),
-      orders_(prometheus::BuildGauge()
-                  .Name("vpnbot_orders")
-                  .Help("Orders by provider and state (paid, pending, expired, canceled, refunded, mismatch)")
-                  .Register(*registry_)),
-      sender_(prometheus::BuildGauge()
-                  .Name("vpnbot_telegram_sender_total")
-                  .Help("Bot API calls by this process's sender: sent, rate_limited (429), blocked (403), failed, "
-                        "retried, ambiguous, recovered")
-                  .Register(*registry_)),
-      process_(prometheus::BuildGauge()
-                   .Name("vpnbot_process")
-                   .Help("This process: log lines dropped by a slow stdout reader, public connections open, "
-                         "evicted (idle longest, to make room) and refused (all busy)")
-                   .Register(*registry_)) {}
+      pool_(gauge(*registry_, "vpnbot_db_pool",
+                  "PostgreSQL pool of this process: open, in_use, idle, waiting, acquired_total, timeouts_total")),
+      jobs_(gauge(*registry_, "vpnbot_jobs",
+                  "Job queue by kind and state (due, running, dead), and the oldest due job's age in seconds")),
+      outbox_(gauge(*registry_, "vpnbot_outbox_messages",
+                    "Outbound Telegram messages by state (sent, blocked = 403, failed, ambiguous, pending)")),
+      inbox_(gauge(*registry_, "vpnbot_telegram_updates", "Telegram updates by state in the inbox")),
+      ingest_(gauge(*registry_, "vpnbot_webhook_updates_total",
+                    "Webhook deliveries seen by this gateway: stored, duplicate, malformed, rejected_secret")),
+      vpn_pool_(gauge(*registry_, "vpnbot_vpn_pool_fill_ratio", "Share of a node's tunnel addresses in use")),
+      agent_(gauge(*registry_, "vpnbot_wg_agent",
+                   "Per node: peers applied, drift of the last full reconcile, seconds since it ran")),
+      payment_webhooks_(gauge(*registry_, "vpnbot_payment_webhooks_total",
+                              "Payment provider webhooks seen by this gateway by provider and result (accepted, "
+                              "duplicate, foreign_ip, bad_sign, malformed)")),
+      orders_(gauge(*registry_, "vpnbot_orders",
+                    "Orders by provider and state (paid, pending, expired, canceled, refunded, mismatch)")),
+      sender_(gauge(*registry_, "vpnbot_telegram_sender_total",
+                    "Bot API calls by this process's sender: sent, rate_limited (429), blocked (403), failed, "
+                    "retried, ambiguous, recovered")),
+      process_(gauge(*registry_, "vpnbot_process",
+                     "This process: log lines dropped by a slow stdout reader, public connections open, "
+                     "evicted (idle longest, to make room) and refused (all busy)")) {}
 
 void Metrics::observe_request(const std::string& route, int status, double seconds) {
   requests_.Add({{"route", route}, {"status", std::to_string(status)}}).Increment();
@@ -109,39 +113,24 @@ awaitable<std::string> Metrics::scrape(db::Pool& pool, const telegram::IngestSta
     for (const auto& [key, n] : payments->counts)
       payment_webhooks_.Add({{"provider", key.first}, {"result", key.second}}).Set(static_cast<double>(n));
   auto orders = co_await pool.query("SELECT provider, state, count(*) FROM orders GROUP BY provider, state");
-  for (int i = 0; i < orders.rows(); ++i)
-    orders_.Add({{"provider", orders.get<std::string>(i, 0)}, {"state", orders.get<std::string>(i, 1)}})
-        .Set(static_cast<double>(orders.get<int64_t>(i, 2)));
+  set_from_rows(orders_, orders, {"provider", "state"}, 2);
   auto jobs = co_await pool.query(
       "SELECT kind, count(*) FILTER (WHERE state = 'pending' AND run_at <= now()), "
       "count(*) FILTER (WHERE state = 'running'), count(*) FILTER (WHERE state = 'dead'), "
       "coalesce(extract(epoch FROM now() - min(run_at) FILTER (WHERE state = 'pending' AND run_at <= now())), 0) "
       "FROM jobs WHERE state IN ('pending', 'running', 'dead') GROUP BY kind");
-  for (int i = 0; i < jobs.rows(); ++i) {
-    auto kind = jobs.get<std::string>(i, 0);
-    jobs_.Add({{"kind", kind}, {"state", "due"}}).Set(static_cast<double>(jobs.get<int64_t>(i, 1)));
-    jobs_.Add({{"kind", kind}, {"state", "running"}}).Set(static_cast<double>(jobs.get<int64_t>(i, 2)));
-    jobs_.Add({{"kind", kind}, {"state", "dead"}}).Set(static_cast<double>(jobs.get<int64_t>(i, 3)));
-    jobs_.Add({{"kind", kind}, {"state", "oldest_due_seconds"}}).Set(jobs.get<double>(i, 4));
-  }
+  set_from_rows(jobs_, jobs, {"kind"}, 1, "state", {"due", "running", "dead", "oldest_due_seconds"});
   auto outbox = co_await pool.query("SELECT state, count(*) FROM outbox GROUP BY state");
-  for (int i = 0; i < outbox.rows(); ++i)
-    outbox_.Add({{"state", outbox.get<std::string>(i, 0)}}).Set(static_cast<double>(outbox.get<int64_t>(i, 1)));
+  set_from_rows(outbox_, outbox, {"state"}, 1);
   auto inbox = co_await pool.query("SELECT state, count(*) FROM tg_inbox GROUP BY state");
-  for (int i = 0; i < inbox.rows(); ++i)
-    inbox_.Add({{"state", inbox.get<std::string>(i, 0)}}).Set(static_cast<double>(inbox.get<int64_t>(i, 1)));
+  set_from_rows(inbox_, inbox, {"state"}, 1);
   auto nodes = co_await pool.query(
       "SELECT n.name, 1 - (SELECT count(*) FROM vpn_free_addresses f WHERE f.node_id = n.id)::float / "
       "greatest((2::bigint ^ (32 - masklen(n.subnet_v4)))::bigint - 3, 1), coalesce(a.peers, 0), coalesce(a.drift, 0), "
       "coalesce(extract(epoch FROM now() - a.last_reconcile), -1) "
       "FROM vpn_nodes n LEFT JOIN vpn_agent_status a ON a.node_id = n.id");
-  for (int i = 0; i < nodes.rows(); ++i) {
-    auto node = nodes.get<std::string>(i, 0);
-    vpn_pool_.Add({{"node", node}}).Set(nodes.get<double>(i, 1));
-    agent_.Add({{"node", node}, {"kind", "peers"}}).Set(static_cast<double>(nodes.get<int64_t>(i, 2)));
-    agent_.Add({{"node", node}, {"kind", "drift"}}).Set(static_cast<double>(nodes.get<int64_t>(i, 3)));
-    agent_.Add({{"node", node}, {"kind", "seconds_since_reconcile"}}).Set(nodes.get<double>(i, 4));
-  }
+  set_from_rows(vpn_pool_, nodes, {"node"}, 1);
+  set_from_rows(agent_, nodes, {"node"}, 2, "kind", {"peers", "drift", "seconds_since_reconcile"});
   co_return prometheus::TextSerializer().Serialize(registry_->Collect());
 }
 

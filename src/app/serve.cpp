@@ -25,6 +25,7 @@
 #include "db/migrations.hpp"
 #include "db/pool.hpp"
 #include "http/server.hpp"
+#include "http/url.hpp"
 #include "jobs/lease.hpp"
 #include "jobs/scheduler.hpp"
 #include "jobs/worker.hpp"
@@ -98,9 +99,7 @@ void add_internal_routes(http::Router& router, db::Pool& pool) {
 // Registers the webhook with Telegram (url, secret, max_connections, allowed_updates).
 awaitable<void> register_webhook(const Config& config, telegram::BotApi& api) {
   telegram::WebhookSettings settings;
-  std::string base = config.http.public_url;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  settings.url = base + telegram::kWebhookPath;
+  settings.url = http::join_url(config.http.public_url, telegram::kWebhookPath);
   settings.secret_token = config.telegram.webhook_secret;
   settings.max_connections = config.telegram.webhook_max_connections;
   settings.allowed_updates = {"message", "callback_query", "my_chat_member", "pre_checkout_query"};
@@ -137,9 +136,7 @@ billing::BillingOptions billing_options(const Config& c) {
 }
 
 std::string trimmed_public_url(const Config& c) {
-  std::string base = c.http.public_url;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  return base;
+  return http::join_url(c.http.public_url, "");
 }
 
 // Every payment provider this build knows, each built from its own settings; configured() decides which are offered
@@ -494,14 +491,9 @@ int migrate(const Config& config, bool status_only) {
         }
       },
       [&](std::exception_ptr e) {
-        if (e) {
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& ex) {
-            log::error("migrate", "failed", {{"error", ex.what()}});
-          }
-          exit_code = 1;
-        }
+        if (!e) return;
+        log::error("migrate", "failed", {{"error", log::what(e)}});
+        exit_code = 1;
       });
   io.run();
   blocking.join();

@@ -52,8 +52,7 @@ awaitable<std::optional<PromoGroup>> PromoGroups::of_user(db::Transaction& tx, i
 }
 
 awaitable<bool> PromoGroups::assign(db::Transaction& tx, int64_t user_id, std::optional<int64_t> group_id) {
-  auto r = co_await tx.exec("UPDATE users SET promo_group_id = $2 WHERE id = $1", user_id, group_id);
-  co_return r.affected() > 0;
+  co_return co_await tx.changed("UPDATE users SET promo_group_id = $2 WHERE id = $1", user_id, group_id);
 }
 
 }  // namespace vpnbot::billing

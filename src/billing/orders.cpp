@@ -19,13 +19,28 @@ constexpr const char* kOrderColumns =
     "to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), save_method, payment_method_id, gift, "
     "group_discount_rub, traffic_gb";
 
-Order read_order(const db::Result& r, int i) {
-  Order o;
-  r.read(i, o.id, o.user_id, o.plan_id, o.provider, o.amount, o.currency, o.value_rub, o.days, o.device_limit,
-         o.promo_id, o.discount_rub, o.bonus_days, o.state, o.provider_payment_id, o.confirmation_url, o.expires_at,
-         o.save_method, o.payment_method_id, o.gift, o.group_discount_rub, o.traffic_gb);
-  return o;
-}
+const db::RowMap kOrderRow{kOrderColumns,
+                           &Order::id,
+                           &Order::user_id,
+                           &Order::plan_id,
+                           &Order::provider,
+                           &Order::amount,
+                           &Order::currency,
+                           &Order::value_rub,
+                           &Order::days,
+                           &Order::device_limit,
+                           &Order::promo_id,
+                           &Order::discount_rub,
+                           &Order::bonus_days,
+                           &Order::state,
+                           &Order::provider_payment_id,
+                           &Order::confirmation_url,
+                           &Order::expires_at,
+                           &Order::save_method,
+                           &Order::payment_method_id,
+                           &Order::gift,
+                           &Order::group_discount_rub,
+                           &Order::traffic_gb};
 
 awaitable<bool> has_paid_before(db::Transaction& tx, int64_t user_id) {
   auto r = co_await tx.exec("SELECT 1 FROM orders WHERE user_id = $1 AND paid_at IS NOT NULL LIMIT 1", user_id);
@@ -92,7 +107,7 @@ awaitable<Order> Orders::create(db::Transaction& tx, int64_t user_id, int64_t pl
         user_id, plan_id, provider, stars ? price.stars : price.rub, stars ? "XTR" : "RUB", price.rub, q.plan.days,
         q.plan.device_limit, promo_id, price.discount_rub, q.bonus_days, options.order_ttl.count(), gift,
         price.group_discount_rub);
-    co_return read_order(r, 0);
+    co_return kOrderRow.read(r, 0);
   };
   if (!q.promo) co_return co_await insert(q.price, std::nullopt);
   // The order id is needed for the reservation, and the reservation decides the price: insert, then reprice if
@@ -109,7 +124,7 @@ awaitable<Order> Orders::create(db::Transaction& tx, int64_t user_id, int64_t pl
                             without_code.group_discount_rub);
   co_await Promos::detach(tx, user_id);
   if (promo_dropped) *promo_dropped = true;
-  co_return read_order(r, 0);
+  co_return kOrderRow.read(r, 0);
 }
 
 awaitable<Order> Orders::create_traffic(db::Transaction& tx, int64_t user_id, int64_t package_id,
@@ -130,13 +145,13 @@ awaitable<Order> Orders::create_traffic(db::Transaction& tx, int64_t user_id, in
           kOrderColumns,
       user_id, sub.get<int64_t>(0, 0), provider, stars ? package->price_stars : package->price_rub,
       stars ? "XTR" : "RUB", package->price_rub, sub.get<int64_t>(0, 1), package->gb, options.order_ttl.count());
-  co_return read_order(r, 0);
+  co_return kOrderRow.read(r, 0);
 }
 
 awaitable<std::optional<Order>> Orders::get(db::Transaction& tx, int64_t order_id) {
   auto r = co_await tx.exec(std::string("SELECT ") + kOrderColumns + " FROM orders WHERE id = $1", order_id);
   if (r.empty()) co_return std::nullopt;
-  co_return read_order(r, 0);
+  co_return kOrderRow.read(r, 0);
 }
 
 awaitable<std::optional<Order>> Orders::by_provider_payment(db::Transaction& tx, const std::string& provider,
@@ -145,7 +160,7 @@ awaitable<std::optional<Order>> Orders::by_provider_payment(db::Transaction& tx,
       std::string("SELECT ") + kOrderColumns + " FROM orders WHERE provider = $1 AND provider_payment_id = $2",
       provider, payment_id);
   if (r.empty()) co_return std::nullopt;
-  co_return read_order(r, 0);
+  co_return kOrderRow.read(r, 0);
 }
 
 awaitable<void> Orders::set_provider_payment(db::Transaction& tx, int64_t order_id, const std::string& payment_id,
@@ -166,7 +181,7 @@ awaitable<PaymentResult> Orders::apply_payment(db::Transaction& tx, int64_t orde
     log::warn("billing", "payment for an unknown order", {{"order_id", order_id}, {"provider", provider}});
     co_return PaymentResult::unknown_order;
   }
-  Order order = read_order(r, 0);
+  Order order = kOrderRow.read(r, 0);
   if (order.state == "paid") co_return PaymentResult::already_applied;
   if (order.state == "refunded" || order.state == "mismatch") co_return PaymentResult::closed;
   bool amount_ok = allow_overpay ? amount >= order.amount : amount == order.amount;
@@ -264,7 +279,7 @@ awaitable<bool> Orders::refund(db::Transaction& tx, int64_t order_id, const std:
                                 kOrderColumns,
                             order_id, note);
   if (r.empty()) co_return false;
-  Order order = read_order(r, 0);
+  Order order = kOrderRow.read(r, 0);
   if (order.traffic_gb) {
     co_await vpn::Traffic::take_back_extra(tx, order.user_id, *order.traffic_gb * vpn::kBytesPerGb);
   } else if (order.gift) {
@@ -307,9 +322,7 @@ awaitable<std::vector<Order>> Orders::list(db::Transaction& tx, std::optional<in
                                 " FROM orders WHERE ($1::bigint IS NULL OR user_id = $1) AND ($2::text IS NULL OR "
                                 "state = $2) AND id < $3 ORDER BY id DESC LIMIT $4",
                             user_id, state, before_id, limit);
-  std::vector<Order> out;
-  for (int i = 0; i < r.rows(); ++i) out.push_back(read_order(r, i));
-  co_return out;
+  co_return kOrderRow.read_all(r);
 }
 
 }  // namespace vpnbot::billing

@@ -14,12 +14,21 @@ constexpr const char* kColumns =
     "max_per_user, to_char(valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
     "to_char(valid_until AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), first_purchase_only, active, group_id";
 
-PromoCode read_promo(const db::Result& r, int i) {
-  PromoCode p;
-  r.read(i, p.id, p.code, p.kind, p.value, p.unlock_plan_id, p.plan_ids, p.max_uses, p.uses, p.max_per_user,
-         p.valid_from, p.valid_until, p.first_purchase_only, p.active, p.group_id);
-  return p;
-}
+const db::RowMap kPromoRow{kColumns,
+                           &PromoCode::id,
+                           &PromoCode::code,
+                           &PromoCode::kind,
+                           &PromoCode::value,
+                           &PromoCode::unlock_plan_id,
+                           &PromoCode::plan_ids,
+                           &PromoCode::max_uses,
+                           &PromoCode::uses,
+                           &PromoCode::max_per_user,
+                           &PromoCode::valid_from,
+                           &PromoCode::valid_until,
+                           &PromoCode::first_purchase_only,
+                           &PromoCode::active,
+                           &PromoCode::group_id};
 
 // Takes one use if the code is usable right now; the UPDATE holds the row lock until commit, which serialises
 // concurrent redemptions of the same code.
@@ -33,10 +42,9 @@ awaitable<bool> has_paid_before(db::Transaction& tx, int64_t user_id) {
 }
 
 awaitable<int64_t> uses_by_user(db::Transaction& tx, int64_t promo_id, int64_t user_id) {
-  auto r = co_await tx.exec(
+  co_return co_await tx.value<int64_t>(
       "SELECT count(*) FROM promo_redemptions WHERE promo_id = $1 AND user_id = $2 AND state IN ('reserved', 'used')",
       promo_id, user_id);
-  co_return r.get<int64_t>(0, 0);
 }
 
 }  // namespace
@@ -63,7 +71,7 @@ awaitable<PromoOutcome> Promos::enter(db::Transaction& tx, int64_t user_id, std:
       std::string("SELECT ") + kColumns + ", valid_from > now(), valid_until <= now() FROM promo_codes WHERE code = $1",
       code);
   if (r.empty() || !r.get<bool>(0, 12)) co_return out;
-  out.promo = read_promo(r, 0);
+  out.promo = kPromoRow.read(r, 0);
   const PromoCode& p = *out.promo;
   if (r.get<std::optional<bool>>(0, 14).value_or(false)) {
     out.status = PromoStatus::not_yet_valid;
@@ -130,7 +138,7 @@ awaitable<std::optional<PromoCode>> Promos::applied(db::Transaction& tx, int64_t
                                 "'applied')",
                             user_id);
   if (r.empty()) co_return std::nullopt;
-  co_return read_promo(r, 0);
+  co_return kPromoRow.read(r, 0);
 }
 
 awaitable<void> Promos::detach(db::Transaction& tx, int64_t user_id) {
@@ -178,20 +186,17 @@ awaitable<PromoCode> Promos::create(db::Transaction& tx, const NewPromo& n) {
                                 kColumns,
                             normalize(n.code), n.kind, n.value, n.unlock_plan_id, plan_ids, n.max_uses, n.max_per_user,
                             n.valid_from, n.valid_until, n.first_purchase_only, n.created_by, n.group_id);
-  co_return read_promo(r, 0);
+  co_return kPromoRow.read(r, 0);
 }
 
 awaitable<std::vector<PromoCode>> Promos::list(db::Transaction& tx, int64_t after_id, int limit) {
   auto r = co_await tx.exec(std::string("SELECT ") + kColumns + " FROM promo_codes WHERE id > $1 ORDER BY id LIMIT $2",
                             after_id, limit);
-  std::vector<PromoCode> out;
-  for (int i = 0; i < r.rows(); ++i) out.push_back(read_promo(r, i));
-  co_return out;
+  co_return kPromoRow.read_all(r);
 }
 
 awaitable<bool> Promos::set_active(db::Transaction& tx, const std::string& code, bool active) {
-  auto r = co_await tx.exec("UPDATE promo_codes SET active = $2 WHERE code = $1", normalize(code), active);
-  co_return r.affected() > 0;
+  co_return co_await tx.changed("UPDATE promo_codes SET active = $2 WHERE code = $1", normalize(code), active);
 }
 
 }  // namespace vpnbot::billing

@@ -11,6 +11,7 @@
 
 #include "billing/orders.hpp"
 #include "core/asio.hpp"
+#include "core/owned.hpp"
 #include "http/remote_error.hpp"
 #include "http/server.hpp"
 
@@ -84,11 +85,11 @@ class PaymentProvider {
  public:
   virtual ~PaymentProvider() = default;
   // orders.provider and payment_events.provider.
-  virtual std::string name() const = 0;
+  const std::string& name() const { return name_; }
+  // Where the provider posts its notifications (a path under public_url); empty when it has none (Stars: updates).
+  const std::string& webhook_path() const { return webhook_path_; }
   // Credentials present: offered at checkout, its webhook route served.
   virtual bool configured() const = 0;
-  // Where the provider posts its notifications (a path under public_url); empty when it has none (Stars: updates).
-  virtual std::string webhook_path() const { return ""; }
   // Authenticates and parses one notification as the provider documents it (source address, signature). No I/O.
   virtual NoticeCheck accept(const std::string& source_ip, const http::Request& request) const;
   // Creates the payment for a pending order. Idempotent per order: a retry (`retry`: an earlier attempt may have
@@ -104,6 +105,14 @@ class PaymentProvider {
   // Returns the money of a paid order (where the provider can); a repeat after success must not pay twice.
   virtual bool can_refund() const { return false; }
   virtual awaitable<void> refund(const Order& order);
+
+ protected:
+  explicit PaymentProvider(std::string name, std::string webhook_path = "")
+      : name_(std::move(name)), webhook_path_(std::move(webhook_path)) {}
+
+ private:
+  std::string name_;
+  std::string webhook_path_;
 };
 
 // The providers this process knows, by name. Built once at startup (app/serve) and read-only afterwards.
@@ -111,10 +120,7 @@ class PaymentProviders {
  public:
   template <typename Provider, typename... Args>
   Provider& add(Args&&... args) {
-    auto provider = std::make_unique<Provider>(std::forward<Args>(args)...);
-    Provider& ref = *provider;
-    providers_.push_back(std::move(provider));
-    return ref;
+    return emplace_owned<Provider>(providers_, std::forward<Args>(args)...);
   }
   // A provider by name (configured or not: callers decide what an unconfigured one means), or null.
   PaymentProvider* find(std::string_view name) const;

@@ -26,8 +26,7 @@ ON CONFLICT (user_id) DO UPDATE SET provider = EXCLUDED.provider, method_id = EX
 }
 
 awaitable<bool> SavedMethods::forget(db::Transaction& tx, int64_t user_id) {
-  auto r = co_await tx.exec("DELETE FROM saved_payment_methods WHERE user_id = $1", user_id);
-  co_return r.affected() > 0;
+  co_return co_await tx.changed("DELETE FROM saved_payment_methods WHERE user_id = $1", user_id);
 }
 
 awaitable<void> SavedMethods::forget_method(db::Transaction& tx, const std::string& provider,

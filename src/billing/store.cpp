@@ -9,30 +9,19 @@ constexpr const char* kPlanColumns =
     "id, code, title, days, price_rub, price_stars, device_limit, hidden, active, sort, traffic_gb, panel_devices, "
     "backend";
 
-Plan read_plan(const db::Result& r, int i) {
-  Plan p;
-  r.read(i, p.id, p.code, p.title, p.days, p.price_rub, p.price_stars, p.device_limit, p.hidden, p.active, p.sort,
-         p.traffic_gb, p.panel_devices, p.backend);
-  return p;
-}
-
-std::vector<Plan> read_plans(const db::Result& r) {
-  std::vector<Plan> out;
-  for (int i = 0; i < r.rows(); ++i) out.push_back(read_plan(r, i));
-  return out;
-}
+const db::RowMap kPlanRow{kPlanColumns,     &Plan::id,          &Plan::code,          &Plan::title,  &Plan::days,
+                          &Plan::price_rub, &Plan::price_stars, &Plan::device_limit,  &Plan::hidden, &Plan::active,
+                          &Plan::sort,      &Plan::traffic_gb,  &Plan::panel_devices, &Plan::backend};
 
 constexpr const char* kSubscriptionColumns =
     "id, user_id, plan_id, to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), "
     "greatest(0, extract(epoch FROM expires_at - now()))::bigint, expires_at > now(), device_limit, trial_only, "
     "auto_renew";
 
-Subscription read_subscription(const db::Result& r, int i) {
-  Subscription s;
-  r.read(i, s.id, s.user_id, s.plan_id, s.expires_at, s.seconds_left, s.active, s.device_limit, s.trial_only,
-         s.auto_renew);
-  return s;
-}
+const db::RowMap kSubscriptionRow{kSubscriptionColumns,     &Subscription::id,           &Subscription::user_id,
+                                  &Subscription::plan_id,   &Subscription::expires_at,   &Subscription::seconds_left,
+                                  &Subscription::active,    &Subscription::device_limit, &Subscription::trial_only,
+                                  &Subscription::auto_renew};
 
 }  // namespace
 
@@ -49,24 +38,24 @@ awaitable<std::vector<Plan>> Plans::for_user(db::Transaction& tx, int64_t user_i
                                 "r.promo_id WHERE r.user_id = $1 AND r.state = 'applied' AND p.kind = 'plan' AND "
                                 "p.active)) ORDER BY sort, id",
                             user_id);
-  co_return read_plans(r);
+  co_return kPlanRow.read_all(r);
 }
 
 awaitable<std::optional<Plan>> Plans::get(db::Transaction& tx, int64_t plan_id) {
   auto r = co_await tx.exec(std::string("SELECT ") + kPlanColumns + " FROM plans WHERE id = $1", plan_id);
   if (r.empty()) co_return std::nullopt;
-  co_return read_plan(r, 0);
+  co_return kPlanRow.read(r, 0);
 }
 
 awaitable<std::optional<Plan>> Plans::by_code(db::Transaction& tx, const std::string& code) {
   auto r = co_await tx.exec(std::string("SELECT ") + kPlanColumns + " FROM plans WHERE code = $1", code);
   if (r.empty()) co_return std::nullopt;
-  co_return read_plan(r, 0);
+  co_return kPlanRow.read(r, 0);
 }
 
 awaitable<std::vector<Plan>> Plans::all(db::Transaction& tx) {
   auto r = co_await tx.exec(std::string("SELECT ") + kPlanColumns + " FROM plans ORDER BY sort, id");
-  co_return read_plans(r);
+  co_return kPlanRow.read_all(r);
 }
 
 awaitable<Plan> Plans::create(db::Transaction& tx, const NewPlan& p) {
@@ -74,7 +63,7 @@ awaitable<Plan> Plans::create(db::Transaction& tx, const NewPlan& p) {
                                         "hidden, sort) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ") +
                                 kPlanColumns,
                             p.code, p.title, p.days, p.price_rub, p.price_stars, p.device_limit, p.hidden, p.sort);
-  co_return read_plan(r, 0);
+  co_return kPlanRow.read(r, 0);
 }
 
 awaitable<bool> Plans::set_field(db::Transaction& tx, const std::string& code, const std::string& field,
@@ -98,15 +87,14 @@ awaitable<bool> Plans::set_field(db::Transaction& tx, const std::string& code, c
                                 "' (price_rub, price_stars, days, device_limit, traffic_gb, panel_devices, backend, "
                                 "hidden, active, sort, title_en, "
                                 "title_ru)");
-  auto r = co_await tx.exec(sql, code, value);
-  co_return r.affected() > 0;
+  co_return co_await tx.changed(sql, code, value);
 }
 
 awaitable<std::optional<Subscription>> Subscriptions::get(db::Transaction& tx, int64_t user_id) {
   auto r = co_await tx.exec(std::string("SELECT ") + kSubscriptionColumns + " FROM subscriptions WHERE user_id = $1",
                             user_id);
   if (r.empty()) co_return std::nullopt;
-  co_return read_subscription(r, 0);
+  co_return kSubscriptionRow.read(r, 0);
 }
 
 awaitable<Subscription> Subscriptions::extend(db::Transaction& tx, int64_t user_id, int days, int device_limit,
@@ -124,7 +112,7 @@ ON CONFLICT (user_id) DO UPDATE SET
   updated_at = now()
 RETURNING )sql") + kSubscriptionColumns,
                             user_id, plan_id, days, device_limit, trial);
-  co_return read_subscription(r, 0);
+  co_return kSubscriptionRow.read(r, 0);
 }
 
 awaitable<std::optional<Subscription>> Subscriptions::shorten(db::Transaction& tx, int64_t user_id, int days) {
@@ -133,7 +121,7 @@ awaitable<std::optional<Subscription>> Subscriptions::shorten(db::Transaction& t
                                 kSubscriptionColumns,
                             user_id, days);
   if (r.empty()) co_return std::nullopt;
-  co_return read_subscription(r, 0);
+  co_return kSubscriptionRow.read(r, 0);
 }
 
 awaitable<std::vector<int64_t>> Subscriptions::deactivate_expired(db::Transaction& tx, Millis grace, int limit,
@@ -153,17 +141,15 @@ RETURNING s.user_id)sql",
 }
 
 awaitable<bool> Subscriptions::set_auto_renew(db::Transaction& tx, int64_t user_id, bool on) {
-  auto r =
-      co_await tx.exec("UPDATE subscriptions SET auto_renew = $2, updated_at = now() WHERE user_id = $1", user_id, on);
-  co_return r.affected() > 0;
+  co_return co_await tx.changed("UPDATE subscriptions SET auto_renew = $2, updated_at = now() WHERE user_id = $1",
+                                user_id, on);
 }
 
 awaitable<bool> Subscriptions::trial_available(db::Transaction& tx, int64_t user_id) {
-  auto r = co_await tx.exec(
+  co_return co_await tx.value<bool>(
       "SELECT NOT EXISTS (SELECT 1 FROM trials WHERE user_id = $1) "
       "AND NOT EXISTS (SELECT 1 FROM subscriptions WHERE user_id = $1)",
       user_id);
-  co_return r.get<bool>(0, 0);
 }
 
 awaitable<std::optional<Subscription>> Subscriptions::grant_trial(db::Transaction& tx, int64_t user_id, int days,

@@ -57,6 +57,25 @@ std::optional<int64_t> order_from_payload(const std::string& payload) {
   return parse_id(payload.substr(6));
 }
 
+// What a pre_checkout_query and a successful_payment both carry about the invoice, as Telegram sends it (the amount
+// -1 when missing: never equal to an order's).
+struct StarsInvoice {
+  std::string payload;
+  std::optional<int64_t> order_id;
+  std::string currency;
+  int64_t total = -1;
+};
+
+StarsInvoice stars_invoice(const json& update_part) {
+  StarsInvoice invoice;
+  invoice.payload = update_part.value("invoice_payload", "");
+  invoice.order_id = order_from_payload(invoice.payload);
+  invoice.currency = update_part.value("currency", "");
+  auto total = update_part.find("total_amount");
+  if (total != update_part.end() && total->is_number_integer()) invoice.total = total->get<int64_t>();
+  return invoice;
+}
+
 }  // namespace
 
 awaitable<void> Bot::send_to_user(db::Transaction& tx, int64_t user_id, std::string text, json markup,
@@ -571,17 +590,13 @@ awaitable<std::string> Bot::start_payment(Context& ctx, const billing::Order& or
 
 awaitable<void> Bot::on_pre_checkout(Context& ctx, const json& query) {
   std::string query_id = query.value("id", "");
-  std::string payload = query.value("invoice_payload", "");
-  std::string currency = query.value("currency", "");
-  int64_t total = query.contains("total_amount") && query["total_amount"].is_number_integer()
-                      ? query["total_amount"].get<int64_t>()
-                      : -1;
+  auto invoice = stars_invoice(query);
   // Telegram waits at most 10 s for this answer; the order must still be payable and match exactly.
   bool ok = false;
-  if (auto order_id = order_from_payload(payload)) {
-    auto order = co_await billing::Orders::get(ctx.tx, *order_id);
-    ok = order && order->user_id == ctx.user.id && order->provider == "stars" && order->currency == currency &&
-         order->amount == total && (order->state == "pending" || order->state == "expired");
+  if (invoice.order_id) {
+    auto order = co_await billing::Orders::get(ctx.tx, *invoice.order_id);
+    ok = order && order->user_id == ctx.user.id && order->provider == "stars" && order->currency == invoice.currency &&
+         order->amount == invoice.total && (order->state == "pending" || order->state == "expired");
   }
   OutMessage answer;
   answer.chat_id = ctx.chat_id;
@@ -591,19 +606,15 @@ awaitable<void> Bot::on_pre_checkout(Context& ctx, const json& query) {
   if (!ok) answer.payload["error_message"] = t(ctx, "precheckout.invalid");
   answer.unique_key = "pre-checkout:" + query_id;
   co_await telegram::Outbox::enqueue(ctx.tx, answer);
-  if (!ok) log::warn("billing", "pre-checkout refused", {{"user_id", ctx.user.id}, {"payload", payload}});
+  if (!ok) log::warn("billing", "pre-checkout refused", {{"user_id", ctx.user.id}, {"payload", invoice.payload}});
 }
 
 awaitable<void> Bot::on_successful_payment(Context& ctx, const json& payment) {
-  std::string payload = payment.value("invoice_payload", "");
+  auto invoice = stars_invoice(payment);
   std::string charge = payment.value("telegram_payment_charge_id", "");
-  std::string currency = payment.value("currency", "");
-  int64_t total = payment.contains("total_amount") && payment["total_amount"].is_number_integer()
-                      ? payment["total_amount"].get<int64_t>()
-                      : -1;
-  auto order_id = order_from_payload(payload);
-  if (!order_id || charge.empty()) {
-    log::error("billing", "successful_payment without our order", {{"user_id", ctx.user.id}, {"payload", payload}});
+  if (!invoice.order_id || charge.empty()) {
+    log::error("billing", "successful_payment without our order",
+               {{"user_id", ctx.user.id}, {"payload", invoice.payload}});
     co_return;
   }
   // Stored like provider notifications: the charge id is unique, so a replayed update applies nothing twice.
@@ -613,8 +624,8 @@ awaitable<void> Bot::on_successful_payment(Context& ctx, const json& payment) {
       "ON CONFLICT (provider, external_id, event) DO NOTHING RETURNING id",
       charge, payment);
   if (stored.empty()) co_return;
-  auto result = co_await billing::Orders::apply_payment(ctx.tx, *order_id, "stars", charge, total, currency, false,
-                                                        options_.billing);
+  auto result = co_await billing::Orders::apply_payment(ctx.tx, *invoice.order_id, "stars", charge, invoice.total,
+                                                        invoice.currency, false, options_.billing);
   co_await ctx.tx.exec("UPDATE payment_events SET outcome = $2 WHERE id = $1", stored.get<int64_t>(0, 0),
                        std::string("payment ") + billing::to_string(result));
 }

@@ -9,12 +9,10 @@ constexpr const char* kColumns =
     "id, coalesce(username, ''), first_name, language, referral_code, referrer_id, reachable, banned, "
     "started_at IS NOT NULL, coalesce(conversation, 'null'::jsonb), rules_accepted_version";
 
-User read_user(const db::Result& r, int row) {
-  User u;
-  r.read(row, u.id, u.username, u.first_name, u.language, u.referral_code, u.referrer_id, u.reachable, u.banned,
-         u.started, u.conversation, u.rules_accepted_version);
-  return u;
-}
+const db::RowMap kUserRow{kColumns,           &User::id,           &User::username,
+                          &User::first_name,  &User::language,     &User::referral_code,
+                          &User::referrer_id, &User::reachable,    &User::banned,
+                          &User::started,     &User::conversation, &User::rules_accepted_version};
 
 }  // namespace
 
@@ -44,7 +42,7 @@ awaitable<User> Users::touch(db::Transaction& tx, const nlohmann::json& from) {
                                         "first_name = EXCLUDED.first_name, last_seen_at = now() RETURNING ") +
                                 kColumns + ", xmax = 0",
                             id, username, first_name, language, referral_code_for(id));
-  User u = read_user(r, 0);
+  User u = kUserRow.read(r, 0);
   u.created = r.get<bool>(0, 11);
   co_return u;
 }
@@ -52,7 +50,7 @@ awaitable<User> Users::touch(db::Transaction& tx, const nlohmann::json& from) {
 awaitable<std::optional<User>> Users::find(db::Transaction& tx, int64_t id) {
   auto r = co_await tx.exec(std::string("SELECT ") + kColumns + " FROM users WHERE id = $1", id);
   if (r.empty()) co_return std::nullopt;
-  co_return read_user(r, 0);
+  co_return kUserRow.read(r, 0);
 }
 
 awaitable<void> Users::record_referral(db::Transaction& tx, int64_t user_id, const std::string& referral_code) {
@@ -97,8 +95,7 @@ awaitable<void> Users::set_conversation(db::Transaction& tx, int64_t user_id, co
 }
 
 awaitable<int64_t> Users::count_referrals(db::Transaction& tx, int64_t user_id) {
-  auto r = co_await tx.exec("SELECT count(*) FROM users WHERE referrer_id = $1", user_id);
-  co_return r.get<int64_t>(0, 0);
+  co_return co_await tx.value<int64_t>("SELECT count(*) FROM users WHERE referrer_id = $1", user_id);
 }
 
 }  // namespace vpnbot::bot

@@ -105,11 +105,10 @@ awaitable<int64_t> Broadcasts::create(db::Transaction& tx, const BroadcastSpec& 
         (b["url"].get<std::string>().rfind("https://", 0) != 0 &&
          b["url"].get<std::string>().rfind("http://", 0) != 0 && b["url"].get<std::string>().rfind("tg://", 0) != 0))
       throw std::invalid_argument("buttons are {text, url} with an http(s):// or tg:// url");
-  auto r = co_await tx.exec(
+  co_return co_await tx.value<int64_t>(
       "INSERT INTO broadcasts (created_by, text, photo, buttons, audience, audience_arg) VALUES ($1, $2, $3, $4, $5, "
       "$6) RETURNING id",
       spec.created_by, spec.text, spec.photo, spec.buttons, spec.audience, spec.audience_arg);
-  co_return r.get<int64_t>(0, 0);
 }
 
 awaitable<void> Broadcasts::preview(db::Transaction& tx, int64_t id, int64_t chat_id) {
@@ -187,9 +186,8 @@ moved AS (
 SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM moved), pg_notify('vpnbot_outbox', ''),
        $2::text AS audience_arg  -- typed even when the audience does not use it)sql",
                                 audience_filter(b.get<std::string>(0, 5)));
-  auto r =
-      co_await tx.exec(sql, b.get<int64_t>(0, 1), b.get<std::optional<std::string>>(0, 6), batch, method, payload, id);
-  co_return r.get<int64_t>(0, 0);
+  co_return co_await tx.value<int64_t>(sql, b.get<int64_t>(0, 1), b.get<std::optional<std::string>>(0, 6), batch,
+                                       method, payload, id);
 }
 
 awaitable<std::optional<Progress>> Broadcasts::progress(db::Transaction& tx, int64_t id) {

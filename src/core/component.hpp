@@ -7,6 +7,7 @@
 #include "core/asio.hpp"
 #include "core/event.hpp"
 #include "core/log.hpp"
+#include "core/owned.hpp"
 #include "core/task_group.hpp"
 
 namespace vpnbot {
@@ -132,10 +133,7 @@ class ComponentRuntime {
  public:
   template <typename T, typename... Args>
   T& add(Args&&... args) {
-    auto component = std::make_unique<T>(std::forward<Args>(args)...);
-    auto& ref = *component;
-    components_.push_back(std::move(component));
-    return ref;
+    return emplace_owned<T>(components_, std::forward<Args>(args)...);
   }
   void add(std::unique_ptr<Component> component) { components_.push_back(std::move(component)); }
 

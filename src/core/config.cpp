@@ -83,6 +83,38 @@ std::string join(const std::vector<int>& values, const char* separator) {
   return out;
 }
 
+namespace {
+
+template <class Integer>
+void set_integer_list(const ConfigValue& v, std::vector<Integer>& field, Integer min, Integer max, size_t max_items) {
+  std::vector<Integer> values;
+  for (const auto& item : v.as_list()) {
+    Integer n = 0;
+    auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
+    if (ec != std::errc() || ptr != item.data() + item.size() || n < min || n > max)
+      v.fail(fmt::format("'{}' is not a whole number in [{}, {}]", item, min, max));
+    values.push_back(n);
+  }
+  if (values.size() > max_items) v.fail(fmt::format("at most {} entries", max_items));
+  field = std::move(values);
+}
+
+std::string host_port_text(const HostPort& hp) {
+  if (hp.host.find(':') != std::string::npos) return fmt::format("[{}]:{}", hp.host, hp.port);
+  return fmt::format("{}:{}", hp.host, hp.port);
+}
+
+// A check's std::invalid_argument (a parser's own error) is bad input too, named like v.fail's.
+void run_check(const ConfigSchema::Check& check, const ConfigValue& v, const std::string& value) {
+  try {
+    if (check) check(v, value);
+  } catch (const std::invalid_argument& e) {
+    v.fail(e.what());
+  }
+}
+
+}  // namespace
+
 void ConfigSchema::add(std::string key, std::string type, std::string default_value, bool required,
                        std::string description, Setter set) {
   if (find(key)) throw std::logic_error("config key declared twice: " + key);
@@ -107,11 +139,7 @@ void ConfigSchema::string(std::string key, std::string& field, bool required, st
   add(std::move(key), "string", field, required, std::move(description),
       [&field, check = std::move(check)](const ConfigValue& v) {
         auto s = v.as_string();
-        try {
-          if (check) check(v, s);
-        } catch (const std::invalid_argument& e) {
-          v.fail(e.what());
-        }
+        run_check(check, v, s);
         field = std::move(s);
       });
 }
@@ -121,21 +149,56 @@ void ConfigSchema::boolean(std::string key, bool& field, std::string description
       [&field](const ConfigValue& v) { field = v.as_bool(); });
 }
 
-void ConfigSchema::int_list(std::string key, std::vector<int>& field, int min, int max, size_t max_items,
-                            std::string description) {
+void ConfigSchema::integer_list(std::string key, std::vector<int>& field, int min, int max, size_t max_items,
+                                std::string description) {
   add(std::move(key), "list", join(field), false, std::move(description),
-      [&field, min, max, max_items](const ConfigValue& v) {
-        std::vector<int> values;
-        for (const auto& item : v.as_list()) {
-          int n = 0;
-          auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
-          if (ec != std::errc() || ptr != item.data() + item.size() || n < min || n > max)
-            v.fail(fmt::format("'{}' is not a whole number in [{}, {}]", item, min, max));
-          values.push_back(n);
-        }
-        if (values.size() > max_items) v.fail(fmt::format("at most {} entries", max_items));
-        field = std::move(values);
+      [&field, min, max, max_items](const ConfigValue& v) { set_integer_list(v, field, min, max, max_items); });
+}
+
+void ConfigSchema::integer_list(std::string key, std::vector<int64_t>& field, int64_t min, int64_t max,
+                                size_t max_items, std::string description) {
+  std::string default_text;
+  for (size_t i = 0; i < field.size(); ++i) default_text += (i ? "," : "") + std::to_string(field[i]);
+  add(std::move(key), "list", std::move(default_text), false, std::move(description),
+      [&field, min, max, max_items](const ConfigValue& v) { set_integer_list(v, field, min, max, max_items); });
+}
+
+void ConfigSchema::list(std::string key, std::vector<std::string>& field, std::string description, Check item_check,
+                        std::string default_description) {
+  std::string default_text = default_description;
+  for (size_t i = 0; default_description.empty() && i < field.size(); ++i) default_text += (i ? "," : "") + field[i];
+  add(std::move(key), "list", default_text, false, std::move(description),
+      [&field, item_check = std::move(item_check)](const ConfigValue& v) {
+        auto items = v.as_list();
+        for (const auto& item : items) run_check(item_check, v, item);
+        field = std::move(items);
       });
+}
+
+void ConfigSchema::host_port(std::string key, HostPort& field, std::string description) {
+  add(std::move(key), "host:port", host_port_text(field), false, std::move(description),
+      [&field](const ConfigValue& v) { field = parse_host_port(v.source(), v.as_string()); });
+}
+
+void ConfigSchema::host_port(std::string key, std::optional<HostPort>& field, std::string description) {
+  add(std::move(key), "host:port", field ? host_port_text(*field) : "", false, std::move(description),
+      [&field](const ConfigValue& v) {
+        std::string value = v.as_string();
+        if (value.empty())
+          field.reset();
+        else
+          field = parse_host_port(v.source(), value);
+      });
+}
+
+ConfigSchema::Check ConfigSchema::one_of(std::vector<std::string> values) {
+  std::string alternatives;
+  for (size_t i = 0; i < values.size(); ++i)
+    alternatives += (i == 0 ? "" : i + 1 == values.size() ? " or " : ", ") + values[i];
+  return [values = std::move(values), alternatives](const ConfigValue& v, const std::string& value) {
+    if (std::find(values.begin(), values.end(), value) == values.end())
+      v.fail(fmt::format("'{}' must be {}", value, alternatives));
+  };
 }
 
 const ConfigSchema::Key* ConfigSchema::find(const std::string& key) const {

@@ -66,7 +66,19 @@ class ConfigSchema {
   void string(std::string key, std::string& field, bool required, std::string description, Check check = {});
   void boolean(std::string key, bool& field, std::string description);
   // A list of integers, each in [min, max], at most max_items of them.
-  void int_list(std::string key, std::vector<int>& field, int min, int max, size_t max_items, std::string description);
+  void integer_list(std::string key, std::vector<int>& field, int min, int max, size_t max_items,
+                    std::string description);
+  void integer_list(std::string key, std::vector<int64_t>& field, int64_t min, int64_t max, size_t max_items,
+                    std::string description);
+  // A list of strings, each passed to item_check; default_description documents a default the empty list stands
+  // for (else the field's items are).
+  void list(std::string key, std::vector<std::string>& field, std::string description, Check item_check,
+            std::string default_description);
+  void host_port(std::string key, HostPort& field, std::string description);
+  // An empty value leaves it unset.
+  void host_port(std::string key, std::optional<HostPort>& field, std::string description);
+  // A check that the value is one of these ("'x' must be a, b or c").
+  static Check one_of(std::vector<std::string> values);
 
   // `not_required`: required keys that this command does without (e.g. database_url for `config keys`).
   void load(const std::optional<std::string>& toml_path, const std::map<std::string, std::string>& env,

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/asio.hpp"
+#include "core/component.hpp"
 #include "core/event.hpp"
 #include "core/log.hpp"
 #include "core/task_group.hpp"
@@ -158,6 +159,23 @@ class LeasedConsumer {
   TaskGroup claimer_;
   TaskGroup items_;
   TaskGroup heartbeat_;
+};
+
+// A component whose work is a leased queue: the one consumer loop over the source the derived class implements,
+// started and stopped with the component.
+template <typename Item>
+class LeasedQueueComponent : public Component, protected LeasedSource<Item> {
+ public:
+  void start() override { consumer_.start(); }
+  // Stops claiming and drains the running items (see LeasedConsumer::stop).
+  awaitable<void> stop(Clock::time_point deadline) override { co_await consumer_.stop(deadline); }
+  void wake() { consumer_.wake(); }
+
+ protected:
+  LeasedQueueComponent(asio::any_io_executor ex, LeasedConsumerOptions options)
+      : consumer_(std::move(ex), *this, std::move(options)) {}
+
+  LeasedConsumer<Item> consumer_;
 };
 
 }  // namespace vpnbot

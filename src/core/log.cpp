@@ -101,4 +101,12 @@ void write(spdlog::level::level_enum level, std::string_view component, std::str
   l->log(level, "{}", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
+std::string what(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
 }  // namespace vpnbot::log

@@ -1,6 +1,7 @@
 #pragma once
 #include <spdlog/common.h>
 #include <cstdint>
+#include <exception>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -18,6 +19,9 @@ void use_writer_thread();
 uint64_t dropped_lines();
 // Waits (bounded, ~1 s) until queued lines are written: before exit, so the last lines are not lost.
 void flush();
+// The message of the std::exception `error` holds, for the log line that reports it (anything that is not a
+// std::exception propagates, as a bug should).
+std::string what(const std::exception_ptr& error);
 
 void write(spdlog::level::level_enum level, std::string_view component, std::string_view msg,
            const nlohmann::json& fields = nlohmann::json::object());

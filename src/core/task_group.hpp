@@ -5,6 +5,7 @@
 
 #include "core/asio.hpp"
 #include "core/event.hpp"
+#include "core/log.hpp"
 
 namespace vpnbot {
 
@@ -42,12 +43,7 @@ class TaskGroup {
 
  private:
   void report(const std::string& name, std::exception_ptr error) {
-    std::string text;
-    try {
-      std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-      text = e.what();
-    }
+    std::string text = log::what(error);
     if (on_error_) on_error_(name, text);
   }
 

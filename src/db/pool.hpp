@@ -62,6 +62,16 @@ class Transaction {
   awaitable<Result> exec(std::string_view sql, Args&&... args) {
     return conn_.query(std::string(sql), make_params(std::forward<Args>(args)...), next_timeout());
   }
+  // An UPDATE or DELETE, true when it changed a row (a guarded state change that may find nothing to do).
+  template <typename... Args>
+  awaitable<bool> changed(std::string_view sql, Args&&... args) {
+    return any_row_changed(exec(sql, std::forward<Args>(args)...));
+  }
+  // A statement with one row whose first column is the answer (a count, an EXISTS, a RETURNING id).
+  template <typename T, typename... Args>
+  awaitable<T> value(std::string_view sql, Args&&... args) {
+    return first_value<T>(exec(sql, std::forward<Args>(args)...));
+  }
   awaitable<Result> execute_script(std::string_view sql) {
     return conn_.execute_script(std::string(sql), next_timeout());
   }
@@ -74,6 +84,15 @@ class Transaction {
   }
 
  private:
+  static awaitable<bool> any_row_changed(awaitable<Result> statement) {
+    auto result = co_await std::move(statement);
+    co_return result.affected() > 0;
+  }
+  template <typename T>
+  static awaitable<T> first_value(awaitable<Result> statement) {
+    Result result = co_await std::move(statement);
+    co_return result.get<T>(0, 0);
+  }
   Connection& conn_;
   Millis timeout_;
   Clock::time_point deadline_;

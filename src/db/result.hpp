@@ -109,6 +109,31 @@ class Result {
   std::shared_ptr<PGresult> res_;
 };
 
+// A select list and the members of Row its columns fill, in the same order: a store names both in one place, so the
+// two cannot drift apart (`RowMap kPlan{"id, code", &Plan::id, &Plan::code}`).
+template <typename Row, typename... Members>
+class RowMap {
+ public:
+  constexpr RowMap(const char* columns, Members Row::*... members) : columns(columns), members_(members...) {}
+
+  Row read(const Result& r, int row) const {
+    Row out;
+    std::apply([&](auto... member) { r.read(row, (out.*member)...); }, members_);
+    return out;
+  }
+  std::vector<Row> read_all(const Result& r) const {
+    std::vector<Row> out;
+    out.reserve(static_cast<size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(read(r, i));
+    return out;
+  }
+
+  const char* const columns;
+
+ private:
+  std::tuple<Members Row::*...> members_;
+};
+
 namespace detail {
 template <typename T>
 struct is_optional : std::false_type {};

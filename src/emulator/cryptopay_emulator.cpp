@@ -2,6 +2,7 @@
 // Crypto-Pay-API-Token header, parameters as JSON or a query string, {"ok":true,"result":...} answers and
 // {"ok":false,"error":{"code":...,"name":...}} errors with the API's names, invoices that expire, and invoice_paid
 // updates signed with HMAC-SHA-256 keyed by SHA-256 of the token.
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <regex>
@@ -18,12 +19,7 @@ namespace {
 using json = nlohmann::json;
 
 std::string iso_at(std::chrono::system_clock::time_point at) {
-  auto t = std::chrono::system_clock::to_time_t(at);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-  return buf;
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.000Z", fmt::gmtime(std::chrono::system_clock::to_time_t(at)));
 }
 
 http::Response cryptopay_error(http::bhttp::status status, const std::string& name) {

@@ -1,5 +1,6 @@
 #include "emulator/payments_emulator.hpp"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -22,12 +23,7 @@ int64_t now_unix() {
 }
 
 std::string iso_now() {
-  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-  return buf;
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.000Z", fmt::gmtime(std::time(nullptr)));
 }
 
 http::Response yookassa_error(http::bhttp::status status, const std::string& code, const std::string& description) {
@@ -85,7 +81,7 @@ std::string html_page(const std::string& title, const std::string& body) {
 }  // namespace
 
 PaymentsEmulator::PaymentsEmulator(asio::any_io_executor ex, PaymentsEmulatorOptions options)
-    : ex_(ex), options_(std::move(options)), deliveries_arrived_(ex) {
+    : HttpEmulator(ex), options_(std::move(options)), deliveries_arrived_(ex) {
   register_routes();
   server_ = std::make_unique<http::Server>(ex_, http::ServerOptions{options_.listen}, router_);
   client_ = std::make_unique<http::Client>(ex_, http::ClientOptions{"", Millis(10000), Millis(5000), 64});

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/event.hpp"
+#include "emulator/http_emulator.hpp"
 #include "http/client.hpp"
 #include "http/server.hpp"
 
@@ -35,13 +36,11 @@ struct PaymentsEmulatorOptions {
 // is paid with, a payment_method_id charges it without the user (declines set by /client/yookassa/decline), and
 // 54-FZ receipts are validated (required with receipts_required). Webhooks are retried on
 // non-2xx like the real services. Single-threaded: run it on its own io_context.
-class PaymentsEmulator {
+class PaymentsEmulator : public HttpEmulator {
  public:
   PaymentsEmulator(asio::any_io_executor ex, PaymentsEmulatorOptions options);
   ~PaymentsEmulator();
   void start();
-  uint16_t port() const { return server_->port(); }
-  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port()); }
   awaitable<void> shutdown();
   void set_yookassa_webhook_url(std::string url) { options_.yookassa_webhook_url = std::move(url); }
 
@@ -94,10 +93,7 @@ class PaymentsEmulator {
   awaitable<void> deliverer();
   awaitable<void> requeue_later(Delivery d, Millis delay);
 
-  asio::any_io_executor ex_;
   PaymentsEmulatorOptions options_;
-  http::Router router_;
-  std::unique_ptr<http::Server> server_;
   std::unique_ptr<http::Client> client_;
   std::map<std::string, Payment> payments_;              // by id
   std::map<std::string, std::string> idempotence_;       // Idempotence-Key -> payment/refund id

@@ -1,5 +1,6 @@
 #include "emulator/remnawave_emulator.hpp"
 
+#include <fmt/chrono.h>
 #include <chrono>
 #include <regex>
 
@@ -18,13 +19,7 @@ constexpr int64_t kMaxSafeInteger = 9007199254740991;  // JSON numbers the panel
 
 std::string iso(std::chrono::system_clock::time_point at) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
-  std::time_t seconds = ms / 1000;
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buffer[40];
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buffer;
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", fmt::gmtime(static_cast<std::time_t>(ms / 1000)), ms % 1000);
 }
 
 // zod's .datetime({offset: true, local: true}) in the contract: a date and time with optional fraction and zone.
@@ -108,7 +103,7 @@ void check_common(const json& body, json& issues) {
 }  // namespace
 
 RemnawaveEmulator::RemnawaveEmulator(asio::any_io_executor ex, RemnawaveEmulatorOptions options)
-    : ex_(ex), options_(std::move(options)) {
+    : HttpEmulator(ex), options_(std::move(options)) {
   register_routes();
   server_ = std::make_unique<http::Server>(ex_, http::ServerOptions{options_.listen}, router_);
 }

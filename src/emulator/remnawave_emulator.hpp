@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/event.hpp"
+#include "emulator/http_emulator.hpp"
 #include "http/server.hpp"
 
 namespace vpnbot::emulator {
@@ -32,13 +33,11 @@ struct RemnawaveEmulatorOptions {
 // otherwise), squads deleted and created, traffic use, the users, call counts and every exchange (for the contract
 // check). Single-threaded: run
 // it on its own io_context.
-class RemnawaveEmulator {
+class RemnawaveEmulator : public HttpEmulator {
  public:
   RemnawaveEmulator(asio::any_io_executor ex, RemnawaveEmulatorOptions options);
   ~RemnawaveEmulator();
   void start();
-  uint16_t port() const { return server_->port(); }
-  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port()); }
   awaitable<void> shutdown();
 
  private:
@@ -58,10 +57,7 @@ class RemnawaveEmulator {
   void record(const std::string& method, const std::string& path, const nlohmann::json& request, int status,
               const std::string& response_body);
 
-  asio::any_io_executor ex_;
   RemnawaveEmulatorOptions options_;
-  http::Router router_;
-  std::unique_ptr<http::Server> server_;
   std::mt19937_64 rng_{std::random_device{}()};
   std::map<std::string, nlohmann::json> users_;  // by uuid
   std::map<std::string, std::string> by_username_;

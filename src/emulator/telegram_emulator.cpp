@@ -87,7 +87,7 @@ json markup_param(const json& params) {
 }  // namespace
 
 TelegramEmulator::TelegramEmulator(asio::any_io_executor ex, TelegramEmulatorOptions options)
-    : ex_(ex), options_(std::move(options)), updates_arrived_(ex) {
+    : HttpEmulator(ex), options_(std::move(options)), updates_arrived_(ex) {
   client_ = std::make_unique<http::Client>(ex, http::ClientOptions{"", Millis(10000), Millis(3000), 64});
   register_routes();
   server_ = std::make_unique<http::Server>(ex, http::ServerOptions{options_.listen, 64 << 20}, router_);

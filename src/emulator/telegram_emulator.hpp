@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/event.hpp"
+#include "emulator/http_emulator.hpp"
 #include "http/client.hpp"
 #include "http/server.hpp"
 
@@ -42,13 +43,11 @@ class TokenBucket {
 // 403 for users who blocked the bot, stored messages, edits, files and invoices per chat, injectable failures and
 // latency (fixed plus random jitter, applied after the call was counted, as a slow server would). A small client API
 // under /client/ lets tests and the sandbox's web chat act as users. Single-threaded: run it on its own io_context.
-class TelegramEmulator {
+class TelegramEmulator : public HttpEmulator {
  public:
   TelegramEmulator(asio::any_io_executor ex, TelegramEmulatorOptions options);
   ~TelegramEmulator();
   void start();
-  uint16_t port() const { return server_->port(); }
-  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port()); }
   awaitable<void> shutdown();
   // A forum supergroup the bot administers (as /client/forum does), e.g. the sandbox's support group.
   void add_forum(int64_t chat_id, std::string title);
@@ -97,10 +96,7 @@ class TelegramEmulator {
   awaitable<void> deliver_webhooks();
   awaitable<http::Response> client_api(http::Request& request);
 
-  asio::any_io_executor ex_;
   TelegramEmulatorOptions options_;
-  http::Router router_;
-  std::unique_ptr<http::Server> server_;
   std::unique_ptr<http::Client> client_;
   std::map<int64_t, User> users_;
   std::deque<json> updates_;  // not yet confirmed (getUpdates) or delivered (webhook)

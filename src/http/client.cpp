@@ -133,25 +133,25 @@ int Client::on_timer(CURLM*, long timeout_ms, void* self_ptr) {
 
 void Client::arm(const std::shared_ptr<Socket>& socket) {
   if (socket->removed || !socket->descriptor.is_open()) return;
-  if ((socket->what & CURL_POLL_IN) && !socket->read_pending) {
-    socket->read_pending = true;
-    socket->descriptor.async_wait(asio::posix::stream_descriptor::wait_read,
-                                  [this, socket](boost::system::error_code ec) {
-                                    socket->read_pending = false;
-                                    if (ec || socket->removed) return;
-                                    socket_action(socket->fd, CURL_CSELECT_IN);
-                                    arm(socket);
-                                  });
-  }
-  if ((socket->what & CURL_POLL_OUT) && !socket->write_pending) {
-    socket->write_pending = true;
-    socket->descriptor.async_wait(asio::posix::stream_descriptor::wait_write,
-                                  [this, socket](boost::system::error_code ec) {
-                                    socket->write_pending = false;
-                                    if (ec || socket->removed) return;
-                                    socket_action(socket->fd, CURL_CSELECT_OUT);
-                                    arm(socket);
-                                  });
+  // One readiness wait at a time per direction curl asked for; when it fires, curl is told and the socket re-armed.
+  struct Direction {
+    int curl_poll;
+    bool Socket::*pending;
+    asio::posix::stream_descriptor::wait_type wait;
+    int curl_select;
+  };
+  static constexpr Direction kDirections[] = {
+      {CURL_POLL_IN, &Socket::read_pending, asio::posix::stream_descriptor::wait_read, CURL_CSELECT_IN},
+      {CURL_POLL_OUT, &Socket::write_pending, asio::posix::stream_descriptor::wait_write, CURL_CSELECT_OUT}};
+  for (const Direction& direction : kDirections) {
+    if (!(socket->what & direction.curl_poll) || (*socket).*direction.pending) continue;
+    (*socket).*direction.pending = true;
+    socket->descriptor.async_wait(direction.wait, [this, socket, direction](boost::system::error_code ec) {
+      (*socket).*direction.pending = false;
+      if (ec || socket->removed) return;
+      socket_action(socket->fd, direction.curl_select);
+      arm(socket);
+    });
   }
 }
 

@@ -5,10 +5,10 @@
 namespace vpnbot::jobs {
 
 Worker::Worker(asio::any_io_executor ex, db::Pool& pool, WorkerOptions options)
-    : pool_(pool),
+    : LeasedQueueComponent(ex, {"jobs", options.concurrency, options.poll_interval, options.lease / 3}),
+      pool_(pool),
       queue_(pool),
-      options_(std::move(options)),
-      consumer_(ex, *this, {"jobs", options_.concurrency, options_.poll_interval, options_.lease / 3}) {}
+      options_(std::move(options)) {}
 
 awaitable<std::vector<ClaimedJob>> Worker::claim(int capacity) {
   // Only claim kinds this worker can handle: other processes may run other handlers.

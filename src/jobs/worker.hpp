@@ -2,7 +2,6 @@
 #include <functional>
 #include <map>
 
-#include "core/component.hpp"
 #include "core/leased_consumer.hpp"
 #include "jobs/queue.hpp"
 
@@ -45,17 +44,13 @@ struct WorkerStats {
 
 // Runs jobs from the queue: up to `concurrency` at once as coroutines on one executor, extends the leases
 // of running jobs, and retries failures with backoff. Wake it with wake() (e.g. from a LISTEN listener).
-class Worker : public Component, private LeasedSource<ClaimedJob> {
+class Worker : public LeasedQueueComponent<ClaimedJob> {
  public:
   Worker(asio::any_io_executor ex, db::Pool& pool, WorkerOptions options);
 
   // Handlers are registered before start().
   void on(const std::string& kind, JobHandler handler) { handlers_[kind] = std::move(handler); }
   std::string name() const override { return "jobs-worker"; }
-  void start() override { consumer_.start(); }
-  // Stops claiming and drains the running jobs (see LeasedConsumer::stop).
-  awaitable<void> stop(Clock::time_point deadline) override { co_await consumer_.stop(deadline); }
-  void wake() { consumer_.wake(); }
   const WorkerStats& stats() const { return stats_; }
 
  private:
@@ -69,7 +64,6 @@ class Worker : public Component, private LeasedSource<ClaimedJob> {
   WorkerOptions options_;
   std::map<std::string, JobHandler> handlers_;
   WorkerStats stats_;
-  LeasedConsumer<ClaimedJob> consumer_;
 };
 
 }  // namespace vpnbot::jobs

@@ -1,6 +1,7 @@
 #include "ops/backup.hpp"
 
 #include <fcntl.h>
+#include <fmt/chrono.h>
 #include <poll.h>
 #include <signal.h>
 #include <sodium.h>
@@ -98,12 +99,7 @@ struct StderrLog {
 };
 
 std::string utc_stamp() {
-  auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
-  return buf;
+  return fmt::format("{:%Y%m%d-%H%M%S}", fmt::gmtime(std::time(nullptr)));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "ops/stats.hpp"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <map>
@@ -74,10 +75,7 @@ std::string amount_text(const RevenueRow& r) {
 
 std::string day_before(int days) {
   auto t = std::chrono::system_clock::now() - std::chrono::hours(24 * days);
-  auto tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+  return fmt::format("{:%Y-%m-%d}", fmt::gmtime(std::chrono::system_clock::to_time_t(t)));
 }
 
 }  // namespace

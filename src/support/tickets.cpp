@@ -77,8 +77,8 @@ awaitable<void> Tickets::mark_relayed(db::Transaction& tx, int64_t message_row_i
 }
 
 awaitable<bool> Tickets::set_topic(db::Transaction& tx, int64_t ticket_id, int64_t topic_id) {
-  auto r = co_await tx.exec("UPDATE tickets SET topic_id = $2 WHERE id = $1 AND topic_id IS NULL", ticket_id, topic_id);
-  co_return r.affected() > 0;
+  co_return co_await tx.changed("UPDATE tickets SET topic_id = $2 WHERE id = $1 AND topic_id IS NULL", ticket_id,
+                                topic_id);
 }
 
 awaitable<std::vector<TicketMessage>> Tickets::unrelayed(db::Transaction& tx, int64_t ticket_id) {
@@ -90,19 +90,17 @@ awaitable<std::vector<TicketMessage>> Tickets::unrelayed(db::Transaction& tx, in
 }
 
 awaitable<bool> Tickets::close(db::Transaction& tx, int64_t ticket_id, const std::string& by) {
-  auto r = co_await tx.exec(
+  co_return co_await tx.changed(
       "UPDATE tickets SET state = 'closed', closed_at = now(), closed_by = $2, waiting_since = NULL WHERE id = $1 AND "
       "state = 'open'",
       ticket_id, by);
-  co_return r.affected() > 0;
 }
 
 awaitable<bool> Tickets::reopen(db::Transaction& tx, int64_t ticket_id) {
-  auto r = co_await tx.exec(
+  co_return co_await tx.changed(
       "UPDATE tickets t SET state = 'open', closed_at = NULL, closed_by = NULL WHERE id = $1 AND state = 'closed' AND "
       "NOT EXISTS (SELECT 1 FROM tickets o WHERE o.user_id = t.user_id AND o.state = 'open')",
       ticket_id);
-  co_return r.affected() > 0;
 }
 
 awaitable<std::vector<Ticket>> Tickets::take_overdue(db::Transaction& tx, int sla_minutes, int64_t now_ms, int limit) {

@@ -6,12 +6,12 @@ namespace vpnbot::telegram {
 
 Dispatcher::Dispatcher(asio::any_io_executor ex, db::Pool& pool, UpdateHandler handler, FailureHandler on_failure,
                        DispatcherOptions options)
-    : pool_(pool),
+    : LeasedQueueComponent(ex, {"dispatcher", options.concurrency, options.poll_interval, options.lease / 3}),
+      pool_(pool),
       inbox_(pool),
       handler_(std::move(handler)),
       on_failure_(std::move(on_failure)),
-      options_(std::move(options)),
-      consumer_(ex, *this, {"dispatcher", options_.concurrency, options_.poll_interval, options_.lease / 3}) {}
+      options_(std::move(options)) {}
 
 awaitable<std::vector<InboxUpdate>> Dispatcher::claim(int capacity) {
   co_return co_await inbox_.claim(capacity, options_.owner, options_.lease);

@@ -1,7 +1,6 @@
 #pragma once
 #include <functional>
 
-#include "core/component.hpp"
 #include "core/leased_consumer.hpp"
 #include "telegram/inbox.hpp"
 
@@ -33,14 +32,11 @@ struct DispatcherStats {
 };
 
 // Claims updates from the inbox (one per chat at a time, in order, across all processes) and runs the handler.
-class Dispatcher : public Component, private LeasedSource<InboxUpdate> {
+class Dispatcher : public LeasedQueueComponent<InboxUpdate> {
  public:
   Dispatcher(asio::any_io_executor ex, db::Pool& pool, UpdateHandler handler, FailureHandler on_failure,
              DispatcherOptions options);
   std::string name() const override { return "dispatcher"; }
-  void start() override { consumer_.start(); }
-  awaitable<void> stop(Clock::time_point deadline) override { co_await consumer_.stop(deadline); }
-  void wake() { consumer_.wake(); }
   const DispatcherStats& stats() const { return stats_; }
   static constexpr const char* kNotifyChannel = "vpnbot_inbox";
 
@@ -56,7 +52,6 @@ class Dispatcher : public Component, private LeasedSource<InboxUpdate> {
   FailureHandler on_failure_;
   DispatcherOptions options_;
   DispatcherStats stats_;
-  LeasedConsumer<InboxUpdate> consumer_;
 };
 
 }  // namespace vpnbot::telegram

@@ -111,12 +111,11 @@ awaitable<int64_t> store_polled_updates(db::Pool& pool, const json& updates, Ing
       }
     }
     json state{{"offset", next_offset}};
-    auto r = co_await tx.exec(
+    co_return co_await tx.value<int64_t>(
         "INSERT INTO bot_state (key, value) VALUES ('telegram_poll', $1) ON CONFLICT (key) DO UPDATE "
         "SET value = jsonb_build_object('offset', GREATEST((bot_state.value->>'offset')::bigint, "
         "(EXCLUDED.value->>'offset')::bigint)), updated_at = now() RETURNING (value->>'offset')::bigint",
         state);
-    co_return r.get<int64_t>(0, 0);
   });
 }
 

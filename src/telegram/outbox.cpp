@@ -62,11 +62,11 @@ awaitable<std::optional<int64_t>> Outbox::enqueue(db::Transaction& tx, const Out
 }
 
 Sender::Sender(asio::any_io_executor ex, db::Pool& pool, BotApi& api, SenderOptions options)
-    : pool_(pool),
+    : LeasedQueueComponent(ex, {"sender", options.max_in_flight, options.poll_interval, Millis(0)}),
+      pool_(pool),
       api_(api),
       options_(std::move(options)),
-      limiter_(options_.limits),
-      consumer_(ex, *this, {"sender", options_.max_in_flight, options_.poll_interval, Millis(0)}) {}
+      limiter_(options_.limits) {}
 
 awaitable<std::vector<OutboxRow>> Sender::claim(int capacity) {
   if (options_.may_send && !options_.may_send()) co_return std::vector<Row>{};
@@ -91,6 +91,7 @@ Clock::time_point Sender::next_claim(Clock::time_point fallback) {
 }
 
 void Sender::lease_acquired() {
+  limiter_.assume_spent(Clock::now());
   recover_now_ = true;
   consumer_.wake();
 }

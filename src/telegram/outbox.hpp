@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "core/asio.hpp"
-#include "core/component.hpp"
 #include "core/leased_consumer.hpp"
 #include "db/pool.hpp"
 #include "telegram/bot_api.hpp"
@@ -89,14 +88,11 @@ struct OutboxRow {
 // are global to the bot token). Each row is marked 'sending' before its HTTP call and 'sent' after. Rows a
 // stopped sender left in 'sending' are sent again when at-least-once (as soon as another sender holds the lease)
 // and become 'ambiguous' when at-most-once (once their lease passes).
-class Sender : public Component, private LeasedSource<OutboxRow> {
+class Sender : public LeasedQueueComponent<OutboxRow> {
  public:
   Sender(asio::any_io_executor ex, db::Pool& pool, BotApi& api, SenderOptions options);
   std::string name() const override { return "sender"; }
-  void start() override { consumer_.start(); }
-  // Stops picking rows and waits for the calls in flight (each bounded by send_timeout).
-  awaitable<void> stop(Clock::time_point deadline) override { co_await consumer_.stop(deadline); }
-  void wake() { consumer_.wake(); }
+  // stop() waits for the calls in flight (each bounded by send_timeout).
   // This process just became the bot's sender: rows a previous sender left in flight are recovered at once.
   void lease_acquired();
   const SenderStats& stats() const { return stats_; }
@@ -123,7 +119,6 @@ class Sender : public Component, private LeasedSource<OutboxRow> {
   Clock::time_point next_recovery_{};
   bool recover_now_ = true;
   SenderStats stats_;
-  LeasedConsumer<Row> consumer_;
 };
 
 }  // namespace vpnbot::telegram

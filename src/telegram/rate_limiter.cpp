@@ -22,6 +22,10 @@ Clock::duration RateLimiter::global_interval() const {
   return interval_of(limits_.global_per_second);
 }
 
+Clock::time_point RateLimiter::private_arrival(const ChatState& chat) const {
+  return std::max(chat.theoretical_arrival, private_spent_until_);
+}
+
 Clock::time_point RateLimiter::global_ready_at(Clock::time_point now, size_t reserved) const {
   auto ready = std::max(now, paused_until_);
   auto burst = static_cast<int64_t>(std::max(limits_.global_per_second, 0));
@@ -36,13 +40,15 @@ Clock::time_point RateLimiter::global_ready_at(Clock::time_point now, size_t res
 Clock::time_point RateLimiter::ready_at(int64_t chat_id, Clock::time_point now, size_t reserved) const {
   auto ready = global_ready_at(now, reserved);
   auto it = chats_.find(chat_id);
-  if (it == chats_.end()) return ready;
-  const auto& chat = it->second;
+  const ChatState untracked;
+  const auto& chat = it == chats_.end() ? untracked : it->second;
   if (chat.in_flight) return Clock::time_point::max();
   if (chat_id > 0) {
+    auto arrival = private_arrival(chat);
+    if (arrival == Clock::time_point{}) return ready;
     // GCRA: conforming when now >= TAT - (burst - 1) * interval.
     auto tolerance = private_interval() * std::max(limits_.private_chat_burst - 1, 0);
-    return std::max(ready, chat.theoretical_arrival - tolerance + kMargin);
+    return std::max(ready, arrival - tolerance + kMargin);
   }
   size_t limit = static_cast<size_t>(std::max(limits_.group_per_minute, 1));
   if (chat.recent.size() >= limit) ready = std::max(ready, chat.recent[chat.recent.size() - limit] + kMinute);
@@ -76,7 +82,7 @@ void RateLimiter::completed(Slot slot, Clock::time_point finished) {
   chat.in_flight = false;
   chat.last_activity = finished;
   if (*chat_id > 0) {
-    chat.theoretical_arrival = std::max(chat.theoretical_arrival, finished) + private_interval();
+    chat.theoretical_arrival = std::max(private_arrival(chat), finished) + private_interval();
   } else {
     chat.recent.push_back(finished);
     size_t keep = static_cast<size_t>(std::max(limits_.group_per_minute, 1));
@@ -86,6 +92,12 @@ void RateLimiter::completed(Slot slot, Clock::time_point finished) {
 
 void RateLimiter::pause_until(Clock::time_point until) {
   paused_until_ = std::max(paused_until_, until);
+}
+
+void RateLimiter::assume_spent(Clock::time_point now) {
+  private_spent_until_ = now + private_interval() * std::max(limits_.private_chat_burst, 0);
+  auto global_burst = std::max(limits_.global_per_second, 0);
+  global_theoretical_arrival_ = std::max(global_theoretical_arrival_, now + global_interval() * global_burst);
 }
 
 void RateLimiter::forget_idle(Clock::time_point now) {

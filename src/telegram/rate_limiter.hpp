@@ -47,6 +47,10 @@ class RateLimiter {
   void completed(Slot slot, Clock::time_point finished);
   // After a 429: nothing goes out before `until` (Telegram's retry_after applies to the whole bot).
   void pause_until(Clock::time_point until);
+  // This sender took over from another (which may have died mid-call): that one's calls may have reached Telegram
+  // right up to now, unknown to this limiter, so every private chat and the global bucket count as spent at `now`
+  // (a private chat's next message goes out one interval later, then at the usual rate).
+  void assume_spent(Clock::time_point now);
   Clock::time_point paused_until() const { return paused_until_; }
   const RateLimits& limits() const { return limits_; }
   // Forgets chats idle for over a minute and freed slots (bounded memory during a broadcast to many chats).
@@ -63,6 +67,8 @@ class RateLimiter {
   };
   Clock::duration private_interval() const;
   Clock::duration global_interval() const;
+  // A private chat's theoretical arrival time, at least what a takeover assumed spent.
+  Clock::time_point private_arrival(const ChatState& chat) const;
 
   RateLimits limits_;
   std::unordered_map<Slot, std::optional<int64_t>> in_flight_;  // slot -> its chat (none: an answer to a query)
@@ -70,6 +76,7 @@ class RateLimiter {
   std::unordered_map<int64_t, ChatState> chats_;
   Slot next_slot_ = 1;
   Clock::time_point paused_until_{};
+  Clock::time_point private_spent_until_{};  // assume_spent: every private chat's TAT is at least this
 };
 
 }  // namespace vpnbot::telegram

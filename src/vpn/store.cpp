@@ -26,11 +26,8 @@ Node read_node(const db::Result& r, int i) {
 
 constexpr const char* kPeerColumns = "id, user_id, node_id, host(address), public_key, state, revision";
 
-Peer read_peer(const db::Result& r, int i) {
-  Peer p;
-  r.read(i, p.id, p.user_id, p.node_id, p.address, p.public_key, p.state, p.revision);
-  return p;
-}
+const db::RowMap kPeerRow{kPeerColumns,   &Peer::id,         &Peer::user_id, &Peer::node_id,
+                          &Peer::address, &Peer::public_key, &Peer::state,   &Peer::revision};
 
 }  // namespace
 
@@ -89,11 +86,10 @@ awaitable<std::vector<VpnStore::Location>> VpnStore::locations(db::Transaction& 
 }
 
 awaitable<int64_t> VpnStore::live_config_count(db::Transaction& tx, int64_t user_id) {
-  auto r = co_await tx.exec(
+  co_return co_await tx.value<int64_t>(
       "SELECT (SELECT count(*) FROM vpn_peers WHERE user_id = $1 AND state <> 'removed') + "
       "(SELECT count(*) FROM panel_accounts WHERE user_id = $1 AND state <> 'removed')",
       user_id);
-  co_return r.get<int64_t>(0, 0);
 }
 
 awaitable<std::optional<Node>> VpnStore::node_by_name(std::string name) {
@@ -127,7 +123,7 @@ awaitable<Peer> VpnStore::provision(db::Transaction& tx, const SecretBox& box, i
                                     std::string provision_key, int device_limit) {
   auto existing = co_await tx.exec(std::string("SELECT ") + kPeerColumns + " FROM vpn_peers WHERE provision_key = $1",
                                    provision_key);
-  if (!existing.empty()) co_return read_peer(existing, 0);  // a retried job: the config already exists
+  if (!existing.empty()) co_return kPeerRow.read(existing, 0);  // a retried job: the config already exists
   // Serialises provisioning per user, so the device limit holds under concurrency.
   auto user = co_await tx.exec("SELECT id FROM users WHERE id = $1 FOR UPDATE", user_id);
   if (user.empty()) throw std::invalid_argument("no user " + std::to_string(user_id));
@@ -160,7 +156,7 @@ awaitable<Peer> VpnStore::provision(db::Transaction& tx, const SecretBox& box, i
                                 kPeerColumns,
                             user_id, subscription_id, *node_id, addr, keys.public_key, private_sealed, psk_sealed,
                             provision_key);
-  co_return read_peer(r, 0);
+  co_return kPeerRow.read(r, 0);
 }
 
 awaitable<Peer> VpnStore::provision(int64_t user_id, std::optional<int64_t> node_id, std::string provision_key,
@@ -209,7 +205,7 @@ awaitable<Peer> VpnStore::regenerate_keys(db::Transaction& tx, const SecretBox& 
                                 kPeerColumns,
                             peer_id, keys.public_key, private_sealed, psk_sealed, user_id);
   if (r.empty()) throw std::invalid_argument("no live config " + std::to_string(peer_id));
-  co_return read_peer(r, 0);
+  co_return kPeerRow.read(r, 0);
 }
 
 awaitable<Peer> VpnStore::move_to_node(int64_t peer_id, int64_t node_id) {
@@ -243,9 +239,7 @@ awaitable<std::vector<Peer>> VpnStore::user_peers(int64_t user_id) {
   auto r = co_await pool_.exec(
       std::string("SELECT ") + kPeerColumns + " FROM vpn_peers WHERE user_id = $1 AND state <> 'removed' ORDER BY id",
       user_id);
-  std::vector<Peer> out;
-  for (int i = 0; i < r.rows(); ++i) out.push_back(read_peer(r, i));
-  co_return out;
+  co_return kPeerRow.read_all(r);
 }
 
 awaitable<int64_t> VpnStore::committed_revision() {

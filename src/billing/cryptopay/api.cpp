@@ -1,6 +1,7 @@
 #include "billing/cryptopay/api.hpp"
 
 #include "billing/money.hpp"
+#include "http/url.hpp"
 
 namespace vpnbot::billing {
 
@@ -8,15 +9,12 @@ using nlohmann::json;
 
 awaitable<json> CryptoPay::call(std::string method, json params) {
   if (!configured()) throw ProviderError("cryptopay: the API token is not configured", 0, false);
-  http::ClientRequest request;
-  request.method = "POST";
-  std::string base = options_.api_url;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  request.url = base + "/api/" + method;
-  request.headers.push_back({"Crypto-Pay-API-Token", options_.token});
-  request.headers.push_back({"Content-Type", "application/json"});
-  request.body = params.dump();
-  request.timeout = options_.timeout;
+  http::ClientRequest request{
+      .method = "POST",
+      .url = http::join_url(options_.api_url, "/api/" + method),
+      .headers = {{"Crypto-Pay-API-Token", options_.token}, {"Content-Type", "application/json"}},
+      .body = params.dump(),
+      .timeout = options_.timeout};
   auto response = co_await client_.send(std::move(request));
   json parsed = json::parse(response.body, nullptr, false);
   auto field = [&](const char* key) { return parsed.is_object() ? parsed.find(key) : parsed.end(); };

@@ -24,7 +24,9 @@ int64_t rub_amount(const CryptoPayInvoice& invoice) {
 }  // namespace
 
 CryptoPayProvider::CryptoPayProvider(http::Client& client, const CryptoPaySettings& s, int invoice_lifetime_s)
-    : api_(client, CryptoPayOptions{s.api_url, s.token, s.accepted_assets, invoice_lifetime_s}), token_(s.token) {}
+    : PaymentProvider("cryptopay", kCryptoPayWebhookPath),
+      api_(client, CryptoPayOptions{s.api_url, s.token, s.accepted_assets, invoice_lifetime_s}),
+      token_(s.token) {}
 
 NoticeCheck CryptoPayProvider::accept(const std::string&, const http::Request& request) const {
   // Crypto Pay publishes no source addresses: the signature is the check.

@@ -14,9 +14,7 @@ inline constexpr const char* kCryptoPayWebhookPath = "/payments/cryptopay";
 class CryptoPayProvider : public PaymentProvider {
  public:
   CryptoPayProvider(http::Client& client, const CryptoPaySettings& settings, int invoice_lifetime_s);
-  std::string name() const override { return "cryptopay"; }
   bool configured() const override { return api_.configured(); }
-  std::string webhook_path() const override { return kCryptoPayWebhookPath; }
   NoticeCheck accept(const std::string& source_ip, const http::Request& request) const override;
   // createInvoice is not idempotent: a retry first looks for the order's live invoice (by payload) and reuses it.
   awaitable<CreatedPayment> create_payment(const Order& order, bool retry) override;

@@ -4,6 +4,7 @@
 
 #include "billing/money.hpp"
 #include "core/encoding.hpp"
+#include "http/url.hpp"
 
 namespace vpnbot::billing {
 
@@ -12,17 +13,15 @@ using nlohmann::ordered_json;
 
 awaitable<json> Heleket::call(std::string path, json body) {
   if (!configured()) throw ProviderError("heleket: merchant and API key are not configured", 0, false);
-  http::ClientRequest request;
-  request.method = "POST";
-  std::string base = options_.api_url;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  request.url = base + path;
   // The signature covers the exact bytes sent: sign the dumped text, then send that same text.
-  request.body = body.dump();
-  request.headers.push_back({"merchant", options_.merchant});
-  request.headers.push_back({"sign", heleket_sign(request.body, options_.api_key)});
-  request.headers.push_back({"Content-Type", "application/json"});
-  request.timeout = options_.timeout;
+  std::string text = body.dump();
+  std::string sign = heleket_sign(text, options_.api_key);
+  http::ClientRequest request{
+      .method = "POST",
+      .url = http::join_url(options_.api_url, path),
+      .headers = {{"merchant", options_.merchant}, {"sign", std::move(sign)}, {"Content-Type", "application/json"}},
+      .body = std::move(text),
+      .timeout = options_.timeout};
   auto response = co_await client_.send(std::move(request));
   json parsed = json::parse(response.body, nullptr, false);
   if (response.status != 200 || !parsed.is_object() || parsed.value("state", -1) != 0) {

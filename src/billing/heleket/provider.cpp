@@ -23,7 +23,8 @@ int64_t rub_or_mismatch(const nlohmann::json& body) {
 
 HeleketProvider::HeleketProvider(http::Client& client, const HeleketSettings& s, std::string callback_url,
                                  std::string return_url, int invoice_lifetime_s)
-    : api_(client, HeleketOptions{s.api_url, s.merchant, s.api_key, std::move(callback_url), std::move(return_url),
+    : PaymentProvider("heleket", kHeleketWebhookPath),
+      api_(client, HeleketOptions{s.api_url, s.merchant, s.api_key, std::move(callback_url), std::move(return_url),
                                   invoice_lifetime_s}),
       api_key_(s.api_key),
       networks_(parse_networks(s.allowed_ips)) {}

@@ -18,9 +18,7 @@ class HeleketProvider : public PaymentProvider {
   // `callback_url`: this gateway's webhook address; `invoice_lifetime_s`: how long an invoice can be paid.
   HeleketProvider(http::Client& client, const HeleketSettings& settings, std::string callback_url,
                   std::string return_url, int invoice_lifetime_s);
-  std::string name() const override { return "heleket"; }
   bool configured() const override { return api_.configured(); }
-  std::string webhook_path() const override { return kHeleketWebhookPath; }
   NoticeCheck accept(const std::string& source_ip, const http::Request& request) const override;
   // Heleket answers a known order_id with its live invoice, so a retry is the same call.
   awaitable<CreatedPayment> create_payment(const Order& order, bool retry) override;

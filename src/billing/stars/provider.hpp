@@ -11,8 +11,7 @@ namespace vpnbot::billing {
 // that same update. What is left for the provider is the refund: refundStarPayment.
 class StarsProvider : public PaymentProvider {
  public:
-  explicit StarsProvider(telegram::BotApi* api) : api_(api) {}
-  std::string name() const override { return "stars"; }
+  explicit StarsProvider(telegram::BotApi* api) : PaymentProvider("stars"), api_(api) {}
   bool configured() const override { return api_ != nullptr; }
   bool can_refund() const override { return true; }
   // Already refunded (an earlier attempt whose answer was lost) counts as done; another 400 is a refusal.

@@ -2,6 +2,7 @@
 
 #include "billing/money.hpp"
 #include "core/encoding.hpp"
+#include "http/url.hpp"
 
 namespace vpnbot::billing {
 
@@ -33,11 +34,7 @@ YooKassaPayment YooKassa::parse_payment(const json& j) {
 
 awaitable<json> YooKassa::call(std::string method, std::string path, std::string body, std::string idempotence_key) {
   if (!configured()) throw ProviderError("yookassa: shop id and secret key are not configured", 0, false);
-  http::ClientRequest request;
-  request.method = method;
-  std::string base = options_.api_url;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  request.url = base + path;
+  http::ClientRequest request{.method = method, .url = http::join_url(options_.api_url, path)};
   request.headers.push_back({"Authorization", "Basic " + to_base64(options_.shop_id + ":" + options_.secret_key)});
   if (!idempotence_key.empty()) request.headers.push_back({"Idempotence-Key", idempotence_key});
   if (!body.empty()) request.headers.push_back({"Content-Type", "application/json"});

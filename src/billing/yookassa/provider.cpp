@@ -6,7 +6,8 @@ namespace vpnbot::billing {
 
 YooKassaProvider::YooKassaProvider(http::Client& client, const YooKassaSettings& s,
                                    const std::string& default_return_url)
-    : api_(client,
+    : PaymentProvider("yookassa", kYooKassaWebhookPath),
+      api_(client,
            YooKassaOptions{s.api_url, s.shop_id, s.secret_key, s.return_url.empty() ? default_return_url : s.return_url,
                            s.vat_code, s.receipt_email}),
       networks_(parse_networks(s.allowed_ips.empty() ? kYooKassaNetworks : s.allowed_ips)),

@@ -21,9 +21,7 @@ class YooKassaProvider : public PaymentProvider {
  public:
   // `default_return_url`: where the checkout sends the user back when yookassa_return_url is not set.
   YooKassaProvider(http::Client& client, const YooKassaSettings& settings, const std::string& default_return_url);
-  std::string name() const override { return "yookassa"; }
   bool configured() const override { return api_.configured(); }
-  std::string webhook_path() const override { return kYooKassaWebhookPath; }
   NoticeCheck accept(const std::string& source_ip, const http::Request& request) const override;
   // Idempotence-Key per order: YooKassa itself answers a retry with the same payment.
   awaitable<CreatedPayment> create_payment(const Order& order, bool retry) override;

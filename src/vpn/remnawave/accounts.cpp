@@ -19,24 +19,20 @@ constexpr const char* kNodeColumns =
     "n.id, n.name, n.country_code, n.location, n.protocol, n.panel_url, n.state, to_json(n.squads), n.capacity, "
     "(SELECT count(*) FROM panel_accounts a WHERE a.node_id = n.id AND a.state <> 'removed'), n.api_version";
 
-PanelNode node_from(const db::Result& r, int row) {
-  PanelNode n;
-  r.read(row, n.id, n.name, n.country_code, n.location, n.protocol, n.panel_url, n.state, n.squads, n.capacity,
-         n.accounts, n.api_version);
-  return n;
-}
+const db::RowMap kNodeRow{kNodeColumns,         &PanelNode::id,       &PanelNode::name,      &PanelNode::country_code,
+                          &PanelNode::location, &PanelNode::protocol, &PanelNode::panel_url, &PanelNode::state,
+                          &PanelNode::squads,   &PanelNode::capacity, &PanelNode::accounts,  &PanelNode::api_version};
 
 constexpr const char* kAccountColumns =
     "a.id, n.country_code, n.location, n.protocol, n.name, a.state, a.subscription_url, a.used_bytes, a.limit_bytes, "
     "a.panel_status, a.last_error, a.applied_revision >= a.revision, "
     "to_char(a.usage_read_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')";
 
-UserAccount account_from(const db::Result& r, int row) {
-  UserAccount a;
-  r.read(row, a.id, a.country_code, a.location, a.protocol, a.node_name, a.state, a.subscription_url, a.used_bytes,
-         a.limit_bytes, a.panel_status, a.last_error, a.in_sync, a.usage_read_at);
-  return a;
-}
+const db::RowMap kAccountRow{
+    kAccountColumns,          &UserAccount::id,           &UserAccount::country_code, &UserAccount::location,
+    &UserAccount::protocol,   &UserAccount::node_name,    &UserAccount::state,        &UserAccount::subscription_url,
+    &UserAccount::used_bytes, &UserAccount::limit_bytes,  &UserAccount::panel_status, &UserAccount::last_error,
+    &UserAccount::in_sync,    &UserAccount::usage_read_at};
 
 // The account a provisioning key made, or the user's live account on the node (one per user and node).
 constexpr const char* kExistingAccountSql =
@@ -58,20 +54,18 @@ awaitable<PanelNode> Accounts::add_node(db::Transaction& tx, const vpn::SecretBo
       db::to_text_array(squads), spec.capacity, spec.api_version);
   int64_t id = r.get<int64_t>(0, 0);
   auto n = co_await tx.exec(std::string("SELECT ") + kNodeColumns + " FROM panel_nodes n WHERE n.id = $1", id);
-  co_return node_from(n, 0);
+  co_return kNodeRow.read(n, 0);
 }
 
 awaitable<std::vector<PanelNode>> Accounts::list_nodes(db::Transaction& tx) {
   auto r = co_await tx.exec(std::string("SELECT ") + kNodeColumns + " FROM panel_nodes n ORDER BY n.name");
-  std::vector<PanelNode> out;
-  for (int i = 0; i < r.rows(); ++i) out.push_back(node_from(r, i));
-  co_return out;
+  co_return kNodeRow.read_all(r);
 }
 
 awaitable<std::optional<PanelNode>> Accounts::node_by_name(db::Transaction& tx, const std::string& name) {
   auto r = co_await tx.exec(std::string("SELECT ") + kNodeColumns + " FROM panel_nodes n WHERE n.name = $1", name);
   if (r.empty()) co_return std::nullopt;
-  co_return node_from(r, 0);
+  co_return kNodeRow.read(r, 0);
 }
 
 awaitable<int64_t> Accounts::provision(db::Transaction& tx, int64_t user_id, int64_t node_id,
@@ -146,19 +140,17 @@ jobs::NewJob sync_job(int64_t account_id, int64_t revision) {
 
 awaitable<bool> Accounts::revoke(db::Transaction& tx, int64_t account_id, int64_t user_id) {
   // deliver: the new link goes to the user as soon as the panel made it.
-  auto r = co_await tx.exec(
+  co_return co_await tx.changed(
       "UPDATE panel_accounts SET revoke_generation = revoke_generation + 1, deliver = true, "
       "revision = revision + 1, updated_at = now() WHERE id = $1 AND user_id = $2 AND state <> 'removed'",
       account_id, user_id);
-  co_return r.affected() > 0;
 }
 
 awaitable<bool> Accounts::remove(db::Transaction& tx, int64_t account_id, std::optional<int64_t> user_id) {
-  auto r = co_await tx.exec(
+  co_return co_await tx.changed(
       "UPDATE panel_accounts SET state = 'removed', removed_at = now(), revision = revision + 1, updated_at = now() "
       "WHERE id = $1 AND ($2::bigint IS NULL OR user_id = $2) AND state <> 'removed'",
       account_id, user_id);
-  co_return r.affected() > 0;
 }
 
 awaitable<int64_t> Accounts::resync(db::Transaction& tx, int64_t node_id, std::optional<int64_t> account_id) {
@@ -177,9 +169,7 @@ awaitable<std::vector<UserAccount>> Accounts::user_accounts(db::Transaction& tx,
                                 " FROM panel_accounts a JOIN panel_nodes n ON n.id = a.node_id "
                                 "WHERE a.user_id = $1 AND a.state <> 'removed' ORDER BY a.id",
                             user_id);
-  std::vector<UserAccount> out;
-  for (int i = 0; i < r.rows(); ++i) out.push_back(account_from(r, i));
-  co_return out;
+  co_return kAccountRow.read_all(r);
 }
 
 awaitable<std::optional<UserAccount>> Accounts::user_account(db::Transaction& tx, int64_t account_id, int64_t user_id) {
@@ -188,12 +178,12 @@ awaitable<std::optional<UserAccount>> Accounts::user_account(db::Transaction& tx
                                 "WHERE a.id = $1 AND a.user_id = $2 AND a.state <> 'removed'",
                             account_id, user_id);
   if (r.empty()) co_return std::nullopt;
-  co_return account_from(r, 0);
+  co_return kAccountRow.read(r, 0);
 }
 
 awaitable<int64_t> Accounts::live_count(db::Transaction& tx, int64_t user_id) {
-  auto r = co_await tx.exec("SELECT count(*) FROM panel_accounts WHERE user_id = $1 AND state <> 'removed'", user_id);
-  co_return r.get<int64_t>(0, 0);
+  co_return co_await tx.value<int64_t>("SELECT count(*) FROM panel_accounts WHERE user_id = $1 AND state <> 'removed'",
+                                       user_id);
 }
 
 awaitable<std::optional<SyncTarget>> Accounts::claim(db::Pool& pool, const vpn::SecretBox& box, int64_t account_id,

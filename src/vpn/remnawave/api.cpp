@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "core/encoding.hpp"
+#include "http/url.hpp"
 
 namespace vpnbot::remnawave {
 
@@ -93,13 +94,10 @@ PanelUser parse_user(ApiVersion version, const json& object) {
 
 awaitable<std::optional<json>> PanelApi::call(std::string method, std::string path, std::optional<json> body,
                                               bool missing_ok) {
-  http::ClientRequest request;
-  request.method = method;
-  std::string base = options_.base_url;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  request.url = base + path;
-  request.headers.push_back({"Authorization", "Bearer " + options_.token});
-  request.headers.push_back({"Accept", "application/json"});
+  http::ClientRequest request{
+      .method = method,
+      .url = http::join_url(options_.base_url, path),
+      .headers = {{"Authorization", "Bearer " + options_.token}, {"Accept", "application/json"}}};
   if (body) {
     request.headers.push_back({"Content-Type", "application/json"});
     request.body = body->dump();

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "core/encoding.hpp"
+#include "http/url.hpp"
 
 namespace vpnbot::remnawave {
 
@@ -30,9 +31,7 @@ std::vector<ClientApp> parse_client_apps(const std::string& setting) {
 }
 
 std::string open_page_url(const std::string& public_url, size_t app_index, const std::string& subscription_url) {
-  std::string base = public_url;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  return base + "/open/" + std::to_string(app_index) + "?u=" + url_encode(subscription_url);
+  return http::join_url(public_url, "/open/" + std::to_string(app_index) + "?u=" + url_encode(subscription_url));
 }
 
 }  // namespace vpnbot::remnawave
