@@ -157,17 +157,15 @@ void ConfigSchema::integer_list(std::string key, std::vector<int>& field, int mi
 
 void ConfigSchema::integer_list(std::string key, std::vector<int64_t>& field, int64_t min, int64_t max,
                                 size_t max_items, std::string description) {
-  std::string default_text;
-  for (size_t i = 0; i < field.size(); ++i) default_text += (i ? "," : "") + std::to_string(field[i]);
-  add(std::move(key), "list", std::move(default_text), false, std::move(description),
+  add(std::move(key), "list", fmt::format("{}", fmt::join(field, ",")), false, std::move(description),
       [&field, min, max, max_items](const ConfigValue& v) { set_integer_list(v, field, min, max, max_items); });
 }
 
 void ConfigSchema::list(std::string key, std::vector<std::string>& field, std::string description, Check item_check,
                         std::string default_description) {
-  std::string default_text = default_description;
-  for (size_t i = 0; default_description.empty() && i < field.size(); ++i) default_text += (i ? "," : "") + field[i];
-  add(std::move(key), "list", default_text, false, std::move(description),
+  std::string default_text =
+      default_description.empty() ? fmt::format("{}", fmt::join(field, ",")) : std::move(default_description);
+  add(std::move(key), "list", std::move(default_text), false, std::move(description),
       [&field, item_check = std::move(item_check)](const ConfigValue& v) {
         auto items = v.as_list();
         for (const auto& item : items) run_check(item_check, v, item);
