@@ -40,16 +40,18 @@ Clock::time_point RateLimiter::global_ready_at(Clock::time_point now, size_t res
 Clock::time_point RateLimiter::ready_at(int64_t chat_id, Clock::time_point now, size_t reserved) const {
   auto ready = global_ready_at(now, reserved);
   auto it = chats_.find(chat_id);
-  const ChatState untracked;
-  const auto& chat = it == chats_.end() ? untracked : it->second;
-  if (chat.in_flight) return Clock::time_point::max();
+  bool tracked = it != chats_.end();
+  if (tracked && it->second.in_flight) return Clock::time_point::max();
   if (chat_id > 0) {
-    auto arrival = private_arrival(chat);
+    // An untracked chat still honours a takeover's assume_spent.
+    auto arrival = tracked ? private_arrival(it->second) : private_spent_until_;
     if (arrival == Clock::time_point{}) return ready;
     // GCRA: conforming when now >= TAT - (burst - 1) * interval.
     auto tolerance = private_interval() * std::max(limits_.private_chat_burst - 1, 0);
     return std::max(ready, arrival - tolerance + kMargin);
   }
+  if (!tracked) return ready;
+  const auto& chat = it->second;
   size_t limit = static_cast<size_t>(std::max(limits_.group_per_minute, 1));
   if (chat.recent.size() >= limit) ready = std::max(ready, chat.recent[chat.recent.size() - limit] + kMinute);
   return ready;
