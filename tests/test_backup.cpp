@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sodium.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -155,6 +156,34 @@ class BackupTest : public vpnbot::testing::AsyncDbTest {
   std::string key_file;
 };
 
+// pg_dump gets the database password by environment, never on its command line (which `ps` shows every user): a
+// stand-in pg_dump records what it was given.
+TEST(BackupTool, GetsThePasswordByEnvironmentNeverOnItsCommandLine) {
+  TempDir dir;
+  write_all(dir.file("pg_dump"), "#!/bin/sh\nprintf '%s\\n' \"$@\" > '" + dir.file("args") +
+                                     "'\nprintf '%s' \"$PGPASSWORD\" > '" + dir.file("password") +
+                                     "'\nprintf 'dump'\n");
+  ::chmod(dir.file("pg_dump").c_str(), 0755);
+  std::string hex_key(64, 'a');
+  write_all(dir.file("key"), hex_key);
+  ::chmod(dir.file("key").c_str(), 0600);
+  ops::BackupOptions options{dir.file("backups"), dir.file("key"), 2, dir.path.string()};
+  auto made = ops::make_backup(options, "postgresql://vpnbot:s3cr'et%20pw@127.0.0.1:5432/shop?sslmode=disable");
+  std::string args = read_all(dir.file("args"));
+  EXPECT_EQ(args.find("s3cr"), std::string::npos) << args;
+  EXPECT_NE(args.find("--dbname="), std::string::npos) << args;
+  for (const char* part : {"user='vpnbot'", "host='127.0.0.1'", "port='5432'", "dbname='shop'", "sslmode='disable'"})
+    EXPECT_NE(args.find(part), std::string::npos) << part << " in " << args;
+  EXPECT_EQ(read_all(dir.file("password")), "s3cr'et pw");
+  EXPECT_GT(made.bytes, 0);
+  try {
+    ops::make_backup(options, "host='s3cret-unterminated");
+    ADD_FAILURE() << "an unreadable connection string was used";
+  } catch (const ops::BackupError& e) {
+    EXPECT_EQ(std::string(e.what()).find("s3cret"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(BackupTest, CliKeepsTheNewestBackupsAndRestoresIntoAFreshClusterAllOrNothing) {
   std::string backups = dir.file("backups");
   // A crashed run's partial file (two days old) is removed; one still being written (fresh) is left alone.
@@ -277,6 +306,14 @@ TEST_F(BackupTest, ScheduledBackupGoesToTheAdminChatOncePerFile) {
     EXPECT_TRUE(names.insert(name).second) << "each backup is sent once: " << name;
     EXPECT_NE(d.value("caption", "").find("vpnbot backup"), std::string::npos) << d;
   }
+  // A sent backup leaves nothing of itself in the outbox, so no backup embeds the one before it (they would double).
+  EXPECT_EQ(vpnbot::testing::query_value_sync(url,
+                                              "SELECT count(*) FROM outbox WHERE files IS NOT NULL AND state "
+                                              "NOT IN ('pending', 'sending')"),
+            "0");
+  for (auto& d : sent)
+    EXPECT_LT(d["document"]["file_size"].get<int64_t>(), sent[0]["document"]["file_size"].get<int64_t>() * 3 / 2)
+        << "a backup grew by an earlier one: " << d;
   auto files = ops::list_backups(backups);
   ASSERT_LE(files.size(), 2u);
   ASSERT_GE(files.size(), 1u);

@@ -10,6 +10,7 @@
 #include "billing/referral.hpp"
 #include "billing/store.hpp"
 #include "billing/traffic_packages.hpp"
+#include "budgets/budgets.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/process.hpp"
 #include "vpn/store.hpp"
@@ -250,6 +251,156 @@ TEST_F(BillingTest, DiscountCodeReservationsNeverOversell) {
     if (o.promo_id) late = o;
   EXPECT_EQ(pay(late), PaymentResult::applied);
   EXPECT_EQ(count("SELECT count(*) FROM subscriptions WHERE user_id = " + std::to_string(late.user_id)), 1);
+}
+
+// What an order promised beyond its plan is checked again when its money arrives: an expired order whose promo use
+// was taken by someone else meanwhile is credited to the balance (once, refundable), not granted at the discount;
+// a first purchase's referral bonus goes to one purchase only, however many orders were made before the first paid.
+TEST_F(BillingTest, LatePaymentsAreCheckedAgainAgainstTheirCodeAndBonusOrCreditedToTheBalance) {
+  options.referral_bonus_days = 7;
+  tx<PromoCode>([&](db::Transaction& t) -> awaitable<PromoCode> {
+    NewPromo p;
+    p.code = "ONCE";
+    p.kind = "percent";
+    p.value = 20;
+    p.max_uses = 1;
+    co_return co_await Promos::create(t, p);
+  });
+  add_user(1);
+  add_user(2, 1);
+  add_user(3);
+  auto enter = [&](int64_t user) {
+    return tx<PromoOutcome>([&](db::Transaction& t) { return Promos::enter(t, user, "ONCE", 1); }).status;
+  };
+  ASSERT_EQ(enter(2), PromoStatus::applied);
+  auto late = new_order(2);
+  ASSERT_TRUE(late.promo_id);
+  EXPECT_EQ(late.bonus_days, 7);
+  auto second = new_order(2);
+  auto third = new_order(2);
+  EXPECT_FALSE(second.promo_id);
+  EXPECT_EQ(second.bonus_days, 7) << "made before any purchase was paid";
+  EXPECT_EQ(third.bonus_days, 7);
+  vpnbot::testing::exec_sync(
+      url, "UPDATE orders SET expires_at = now() - interval '1 minute' WHERE id = " + std::to_string(late.id));
+  EXPECT_EQ(tx<int64_t>([](db::Transaction& t) { return Orders::expire_due(t, 10); }), 1);
+  EXPECT_EQ(count("SELECT uses FROM promo_codes WHERE code = 'ONCE'"), 0) << "the expired order gave its use back";
+  ASSERT_EQ(enter(3), PromoStatus::applied);
+  EXPECT_EQ(pay(new_order(3)), PaymentResult::applied) << "user 3 takes the code's only use";
+
+  EXPECT_EQ(pay(late), PaymentResult::credited);
+  EXPECT_EQ(pay(late), PaymentResult::already_applied) << "a redelivery";
+  EXPECT_EQ(count("SELECT balance FROM accounts WHERE user_id = 2"), late.value_rub);
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions WHERE user_id = 2"), 0) << "nothing granted at the discount";
+  EXPECT_EQ(count("SELECT uses FROM promo_codes WHERE code = 'ONCE'"), 1) << "never beyond max_uses";
+  EXPECT_EQ(count("SELECT count(*) FROM orders WHERE state = 'credited' AND paid_at IS NULL"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'billing.receipt' AND unique_key = 'order:" +
+                  std::to_string(late.id) + "'"),
+            1)
+      << "the user is told";
+  EXPECT_EQ(count("SELECT coalesce((SELECT balance FROM accounts WHERE user_id = 1), 0)"), 0)
+      << "no referral reward for a credit";
+
+  EXPECT_EQ(pay(second), PaymentResult::applied);
+  EXPECT_NEAR(days_left(2), 37, 0.01) << "the first paid purchase carries the bonus";
+  EXPECT_EQ(pay(third), PaymentResult::applied);
+  EXPECT_NEAR(days_left(2), 67, 0.01) << "the next one does not";
+  EXPECT_EQ(count("SELECT bonus_days FROM orders WHERE id = " + std::to_string(third.id)), 0);
+  EXPECT_TRUE(
+      tx<bool>([&](db::Transaction& t) -> awaitable<bool> { co_return co_await Orders::refund(t, third.id, "test"); }));
+  EXPECT_NEAR(days_left(2), 37, 0.01) << "a refund takes back exactly what was granted";
+
+  // An expired order whose code is still free takes its use again and is honoured as offered.
+  ASSERT_EQ(count("SELECT count(*) FROM promo_codes WHERE code = 'ONCE'"), 1);
+  vpnbot::testing::exec_sync(url, "UPDATE promo_codes SET max_uses = 2 WHERE code = 'ONCE'");
+  add_user(4);
+  ASSERT_EQ(enter(4), PromoStatus::applied);
+  auto honoured = new_order(4);
+  vpnbot::testing::exec_sync(
+      url, "UPDATE orders SET expires_at = now() - interval '1 minute' WHERE id = " + std::to_string(honoured.id));
+  EXPECT_EQ(tx<int64_t>([](db::Transaction& t) { return Orders::expire_due(t, 10); }), 1);
+  EXPECT_EQ(pay(honoured), PaymentResult::applied);
+  EXPECT_EQ(count("SELECT uses FROM promo_codes WHERE code = 'ONCE'"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM promo_redemptions WHERE order_id = " + std::to_string(honoured.id) +
+                  " AND state = 'used'"),
+            1);
+
+  // The credited payment refunded by the provider: the balance it became is taken back.
+  EXPECT_TRUE(
+      tx<bool>([&](db::Transaction& t) -> awaitable<bool> { co_return co_await Orders::refund(t, late.id, "test"); }));
+  EXPECT_EQ(count("SELECT balance FROM accounts WHERE user_id = 2"), 0);
+  expect_ledger_consistent();
+}
+
+// Ten expired discounted orders paid at once, with one use of their code left: exactly one is honoured at the
+// discount, nine are credited to their buyers' balances, and the code is never used beyond its limit.
+TEST_F(BillingTest, LatePaymentsRacingForTheLastUseOfACodeHonourOneAndCreditTheRest) {
+  tx<PromoCode>([&](db::Transaction& t) -> awaitable<PromoCode> {
+    NewPromo p;
+    p.code = "RACE";
+    p.kind = "percent";
+    p.value = 30;
+    p.max_uses = 10;
+    co_return co_await Promos::create(t, p);
+  });
+  std::vector<Order> orders;
+  for (int i = 0; i < 10; ++i) {
+    add_user(5000 + i);
+    ASSERT_EQ(tx<PromoOutcome>([&](db::Transaction& t) { return Promos::enter(t, 5000 + i, "RACE", 1); }).status,
+              PromoStatus::applied);
+    orders.push_back(new_order(5000 + i));
+    ASSERT_TRUE(orders.back().promo_id);
+  }
+  vpnbot::testing::exec_sync(url, "UPDATE orders SET expires_at = now() - interval '1 minute'");
+  EXPECT_EQ(tx<int64_t>([](db::Transaction& t) { return Orders::expire_due(t, 100); }), 10);
+  vpnbot::testing::exec_sync(url, "UPDATE promo_codes SET max_uses = 1 WHERE code = 'RACE'");
+  auto results = concurrently<PaymentResult>(10, [&](db::Transaction& t, int i) -> awaitable<PaymentResult> {
+    const Order& o = orders[static_cast<size_t>(i)];
+    co_return co_await Orders::apply_payment(t, o.id, o.provider, "race-" + std::to_string(o.id), o.amount, o.currency,
+                                             false, options);
+  });
+  int applied = 0, credited = 0;
+  for (auto r : results) applied += r == PaymentResult::applied, credited += r == PaymentResult::credited;
+  EXPECT_EQ(applied, 1);
+  EXPECT_EQ(credited, 9);
+  EXPECT_EQ(count("SELECT uses FROM promo_codes WHERE code = 'RACE'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM subscriptions"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM accounts WHERE balance = " + std::to_string(orders[0].value_rub)), 9);
+  expect_ledger_consistent();
+}
+
+// A user's budget: within the limit every ask is allowed; the first ask past it is told (once), the rest are refused
+// quietly until the window ends; concurrent asks never let more than the limit through; kinds are separate.
+TEST_F(BillingTest, BudgetsAllowTheLimitPerWindowTellOnceAndHoldUnderConcurrency) {
+  add_user(1);
+  budgets::Settings limits;
+  limits.checkouts_per_hour = 3;
+  auto spend = [&](budgets::Kind kind) {
+    return tx<budgets::Spent>([&](db::Transaction& t) { return budgets::spend(t, 1, kind, limits); });
+  };
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(spend(budgets::Kind::checkouts).allowed);
+  auto over = spend(budgets::Kind::checkouts);
+  EXPECT_FALSE(over.allowed);
+  EXPECT_TRUE(over.tell);
+  EXPECT_GT(over.retry_after_s, 3500);
+  EXPECT_LE(over.retry_after_s, 3600);
+  auto again = spend(budgets::Kind::checkouts);
+  EXPECT_FALSE(again.allowed);
+  EXPECT_FALSE(again.tell) << "told once per window";
+  EXPECT_TRUE(spend(budgets::Kind::config_requests).allowed) << "another kind has its own count";
+  vpnbot::testing::exec_sync(url, "UPDATE user_budgets SET window_start = now() - interval '61 minutes'");
+  auto next_window = spend(budgets::Kind::checkouts);
+  EXPECT_TRUE(next_window.allowed);
+  EXPECT_FALSE(next_window.tell);
+  // 50 asks at once in a fresh window: exactly the limit pass, exactly one is told.
+  vpnbot::testing::exec_sync(url, "DELETE FROM user_budgets");
+  auto results = concurrently<budgets::Spent>(
+      50, [&](db::Transaction& t, int) { return budgets::spend(t, 1, budgets::Kind::checkouts, limits); });
+  int allowed = 0, told = 0;
+  for (const auto& r : results) allowed += r.allowed, told += r.tell;
+  EXPECT_EQ(allowed, 3);
+  EXPECT_EQ(told, 1);
+  EXPECT_EQ(count("SELECT count(*) FROM user_budgets"), 1) << "one row per user and kind, whatever the flood";
 }
 
 TEST_F(BillingTest, ReferralChainOfTwelveWithACyclePaysConfiguredLevelsInOneQuery) {

@@ -133,6 +133,36 @@ TEST(Heleket, VerifiesWebhookSignOverTheRawFieldOrder) {
   EXPECT_FALSE(Heleket::parse_order_ref("other-12"));
 }
 
+// The signature is checked over PHP's encoding made in one pass of the raw text, before any DOM: bodies deeper or
+// wider than the limits are refused as malformed whatever they carry, and "sign" must be text.
+TEST(Heleket, HostileShapesAreRefusedBeforeTheSignatureAndTheSignIsLeftOutOfTheSignedText) {
+  std::string deep;
+  for (int i = 0; i < 500'000; ++i) deep += "[";
+  try {
+    verify_heleket_webhook(R"({"sign":"x","data":)" + deep, "key");
+    ADD_FAILURE() << "a deep body was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()), "nested deeper than 48 levels");
+  }
+  std::string wide = "{";
+  for (int i = 0; i < 100'000; ++i) wide += "\"k" + std::to_string(i) + "\":1,";
+  wide += "\"sign\":\"x\"}";
+  try {
+    verify_heleket_webhook(wide, "key");
+    ADD_FAILURE() << "a wide body was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()), "an object has more than 1000 members");
+  }
+  std::string sign;
+  EXPECT_EQ(php_json_encode_text(R"({"a":{"sign":"inner","b":[]},"sign":"outer","c":"x/y"})", &sign),
+            R"({"a":{"sign":"inner","b":[]},"c":"x\/y"})");
+  EXPECT_EQ(sign, "outer") << "only the top level's sign is the signature";
+  EXPECT_EQ(php_json_encode_text(R"({"sign":"s"})", &sign), "[]");
+  EXPECT_EQ(php_json_encode_text(R"([{},[],1.5,-3,true,null])"), R"([[],[],1.5,-3,true,null])");
+  EXPECT_THROW(verify_heleket_webhook(R"({"uuid":"u","sign":{"x":1}})", "key"), std::invalid_argument);
+  EXPECT_THROW(verify_heleket_webhook(R"({"sign":"s"})", "key"), std::invalid_argument);
+}
+
 TEST(Heleket, NullCurrencyInASignedBodyReadsAsNone) {
   nlohmann::ordered_json body{{"uuid", "u-1"}, {"order_id", "vpnbot-1"}, {"status", "paid"}, {"currency", nullptr}};
   body["sign"] = billing::heleket_sign(billing::php_json_encode(body), "key");

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "core/encoding.hpp"
+#include "core/json.hpp"
 #include "core/local_time.hpp"
 #include "core/log.hpp"
 #include "core/sampler.hpp"
@@ -94,7 +95,67 @@ TEST(Url, JoinUrlKeepsOneSlashBetweenAConfiguredBaseAndAPath) {
   EXPECT_EQ(http::join_url("", "/x"), "/x");
 }
 
+TEST(Url, OriginDropsPathQueryAndUserInfoWhereSecretsLive) {
+  EXPECT_EQ(http::url_origin("https://api.telegram.org/bot123:SECRET/sendMessage"), "https://api.telegram.org");
+  EXPECT_EQ(http::url_origin("http://127.0.0.1:8081/file/bot1:S/doc.txt?x=1"), "http://127.0.0.1:8081");
+  EXPECT_EQ(http::url_origin("https://user:pass@panel.example:8443?token=t#f"), "https://panel.example:8443");
+  EXPECT_EQ(http::url_origin("https://host"), "https://host");
+  EXPECT_EQ(http::url_origin("host/path"), "host");
+}
+
 TEST(Log, WhatGivesAStdExceptionsMessageAndLetsAnythingElsePropagate) {
   EXPECT_EQ(log::what(std::make_exception_ptr(std::runtime_error("disk full"))), "disk full");
   EXPECT_THROW(log::what(std::make_exception_ptr(42)), int);
+}
+
+// Untrusted JSON: shapes that would recurse a million frames deep or insert 100k members into one object are refused
+// at the limit, on a stack and in time bounded by the text; anything within the limits parses as nlohmann would.
+TEST(Json, RefusesTooDeepAndTooWideBodiesAtTheLimitAndParsesEverythingWithin) {
+  auto nested = [](size_t levels, const std::string& open, const std::string& close) {
+    std::string text;
+    for (size_t i = 0; i < levels; ++i) text += open;
+    text += "1";
+    for (size_t i = 0; i < levels; ++i) text += close;
+    return text;
+  };
+  auto object_of = [](size_t members) {
+    std::string text = "{";
+    for (size_t i = 0; i < members; ++i) text += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":" + std::to_string(i);
+    return text + "}";
+  };
+  auto problem = [](const std::string& text, const JsonLimits& limits = {}) -> std::string {
+    try {
+      parse_json(text, limits);
+      return "";
+    } catch (const BadJson& e) {
+      return e.what();
+    }
+  };
+  const JsonLimits limits;
+  EXPECT_EQ(problem(nested(limits.max_depth, "[", "]")), "");
+  EXPECT_EQ(problem(nested(limits.max_depth + 1, "[", "]")), "nested deeper than 48 levels");
+  EXPECT_EQ(problem(nested(limits.max_depth + 1, "{\"a\":", "}")), "nested deeper than 48 levels");
+  // A million levels in 2 MB: without the limit nlohmann parses it, but its recursive dump or copy would not survive.
+  EXPECT_EQ(problem(nested(1'000'000, "[", "]")), "nested deeper than 48 levels");
+  EXPECT_EQ(problem(object_of(limits.max_members)), "");
+  EXPECT_EQ(problem(object_of(limits.max_members + 1)), "an object has more than 1000 members");
+  EXPECT_EQ(problem(object_of(100'000)), "an object has more than 1000 members");
+  // Duplicate keys count too: width is members read, not members kept.
+  std::string duplicates = "{";
+  for (int i = 0; i < 1500; ++i) duplicates += i ? ",\"a\":1" : "\"a\":1";
+  EXPECT_EQ(problem(duplicates + "}"), "an object has more than 1000 members");
+  // Stored JSON keeps the depth cap only.
+  EXPECT_EQ(problem(object_of(100'000), kStoredJsonLimits), "");
+  EXPECT_EQ(problem(nested(49, "[", "]"), kStoredJsonLimits), "nested deeper than 48 levels");
+  EXPECT_EQ(problem("{\"a\":1} trailing"), "not JSON (at byte 11)");
+  EXPECT_EQ(problem("{\"a\":\"\xff\xfe\"}"), "not JSON (at byte 7)") << "invalid UTF-8 in a string";
+  EXPECT_EQ(problem(""), "not JSON (at byte 1)");
+  std::string escapes = "\"";
+  for (int i = 0; i < 100'000; ++i) escapes += "\\u00e9\\n";
+  EXPECT_EQ(parse_json(escapes + "\"").get<std::string>().size(), 300'000u) << "long runs of escapes parse";
+  auto value = parse_json(R"({"a":[1,{"b":null}],"c":"d","e":1.5,"f":-2})");
+  EXPECT_EQ(value, nlohmann::json::parse(R"({"a":[1,{"b":null}],"c":"d","e":1.5,"f":-2})"));
+  EXPECT_TRUE(parse_json_or_discarded("[").is_discarded());
+  EXPECT_TRUE(parse_json_or_discarded(nested(49, "[", "]")).is_discarded());
+  EXPECT_EQ(parse_json_or_discarded("[1]"), nlohmann::json::array({1}));
 }

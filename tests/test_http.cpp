@@ -14,6 +14,9 @@ class HttpTest : public ::testing::Test {
     router.add(bhttp::verb::get, "/hello", [](Request& r) -> awaitable<Response> {
       co_return json_response(bhttp::status::ok, {{"hello", r.header("X-Name")}, {"id", r.request_id}});
     });
+    router.add(bhttp::verb::get, "/forwarded", [](Request& r) -> awaitable<Response> {
+      co_return make_response(bhttp::status::ok, r.header_list("X-Forwarded-For"));
+    });
     router.add(bhttp::verb::post, "/echo", [](Request& r) -> awaitable<Response> {
       co_return make_response(bhttp::status::ok, r.message.body(), "application/octet-stream");
     });
@@ -134,6 +137,49 @@ TEST_F(HttpTest, ClientTimeoutAndConnectionRefused) {
   auto closed_port = unused.local_endpoint().port();
   unused.close();
   EXPECT_THROW(run(client->send({.url = "http://127.0.0.1:" + std::to_string(closed_port) + "/"})), TransportError);
+}
+
+// A proxy that adds its own X-Forwarded-For line after the client's forged one: both are read, in order, so the
+// rightmost-untrusted rule sees the proxy's hop last.
+TEST_F(HttpTest, RepeatedHeaderLinesAreReadAsOneListInOrder) {
+  auto r =
+      run(client->send({.url = base + "/forwarded",
+                        .headers = {{"X-Forwarded-For", "6.6.6.6"}, {"X-Forwarded-For", "185.71.76.1, 10.0.0.2"}}}));
+  EXPECT_EQ(r.body, "6.6.6.6, 185.71.76.1, 10.0.0.2");
+  EXPECT_EQ(get("/forwarded").body, "");
+}
+
+// Request paths carry secrets (the Bot API's /bot<token>/): no transport error names more than the origin.
+TEST_F(HttpTest, TransportErrorsNameTheOriginNeverThePath) {
+  const std::string secret_path = "/bot123456:SECRET-TOKEN/sendMessage";
+  std::vector<std::string> texts;
+  // Never answered: a listener nobody accepts on (the kernel completes the connection), so the call times out.
+  asio::ip::tcp::acceptor silent(io, {asio::ip::make_address("127.0.0.1"), 0});
+  try {
+    run(client->send({.url = "http://127.0.0.1:" + std::to_string(silent.local_endpoint().port()) + secret_path,
+                      .timeout = Millis(150)}));
+  } catch (const TransportError& e) {
+    EXPECT_TRUE(e.timed_out()) << e.what();
+    texts.push_back(e.what());
+  }
+  asio::ip::tcp::acceptor unused(io, {asio::ip::make_address("127.0.0.1"), 0});
+  auto closed_port = unused.local_endpoint().port();
+  unused.close();
+  try {
+    run(client->send({.url = "http://127.0.0.1:" + std::to_string(closed_port) + secret_path}));
+  } catch (const TransportError& e) {
+    texts.push_back(e.what());
+  }
+  try {
+    run(client->send({.url = "http://bad host" + secret_path}));
+  } catch (const TransportError& e) {
+    texts.push_back(e.what());
+  }
+  ASSERT_EQ(texts.size(), 3u) << "each request failed";
+  for (const auto& text : texts) {
+    EXPECT_EQ(text.find("SECRET-TOKEN"), std::string::npos) << text;
+    EXPECT_NE(text.find("http://"), std::string::npos) << "still names where it went: " << text;
+  }
 }
 
 TEST_F(HttpTest, ManyConcurrentRequestsReuseConnections) {

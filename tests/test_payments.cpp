@@ -15,6 +15,7 @@
 #include "billing/webhooks.hpp"
 #include "billing/yookassa/provider.hpp"
 #include "bot/users.hpp"
+#include "core/encoding.hpp"
 #include "support/emulator_thread.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/process.hpp"
@@ -525,6 +526,25 @@ TEST_F(PaymentsTest, BotCheckoutWithStarsAndYooKassaThenAdminRefund) {
   ASSERT_TRUE(eventually([&] { return find([](const json& m) { return m.contains("document"); }).has_value(); }))
       << "the first config arrives with the first payment";
   EXPECT_EQ(count("SELECT count(*) FROM orders WHERE state = 'paid' AND provider = 'stars'"), 1);
+  {
+    // Once delivered, nothing of the .conf rests in plaintext: not its PrivateKey, not the file as the outbox kept
+    // it (base64), in no column of any table; and the bot token is nowhere either.
+    int64_t document = find([](const json& m) { return m.contains("document"); })->at("message_id");
+    std::string conf =
+        vpnbot::testing::http_request("GET",
+                                      telegram.base_url() + "/client/file?chat_id=" + std::to_string(user) +
+                                          "&message_id=" + std::to_string(document),
+                                      "")
+            .second;
+    auto key_at = conf.find("PrivateKey = ");
+    ASSERT_NE(key_at, std::string::npos) << conf;
+    std::string private_key = conf.substr(key_at + 13, 44);
+    ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM outbox WHERE files IS NOT NULL") == 0; }))
+        << "delivered files are dropped";
+    EXPECT_EQ(vpnbot::testing::columns_containing(url, private_key), "");
+    EXPECT_EQ(vpnbot::testing::columns_containing(url, to_base64(conf).substr(0, 200)), "");
+    EXPECT_EQ(vpnbot::testing::columns_containing(url, telegram.token()), "");
+  }
   std::string charge = vpnbot::testing::query_value_sync(url, "SELECT provider_payment_id FROM orders WHERE id = 1");
   // The same successful payment delivered again as a new update: nothing more is granted.
   json replay{{"message",
@@ -580,6 +600,24 @@ TEST_F(PaymentsTest, BotCheckoutWithStarsAndYooKassaThenAdminRefund) {
   ASSERT_TRUE(eventually([&] { return find(text_has("was refunded")).has_value(); }));
   auto again = vpnbot::testing::spawn_vpnbot({"admin", "order", "refund", "1"}, e);
   EXPECT_EQ(again.wait(Millis(20000)), 1) << "already refunded: " << again.output();
+  // A user banned between the invoice and the payment: the money that arrived is recorded all the same (the ban's
+  // policy, configs kept off, applies where access is granted).
+  press("1:pc:1:st");
+  ASSERT_TRUE(eventually([&] {
+    return count("SELECT count(*) FROM orders WHERE state = 'pending' AND provider = 'stars'") == 1;
+  })) << serve.output().substr(0, 3000);
+  int64_t unpaid = count("SELECT id FROM orders WHERE state = 'pending' AND provider = 'stars'");
+  vpnbot::testing::exec_sync(url, "UPDATE users SET banned = true WHERE id = 4242");
+  json paid_while_banned = replay;
+  paid_while_banned["message"]["message_id"] = 1001;
+  paid_while_banned["message"]["successful_payment"]["invoice_payload"] = "order:" + std::to_string(unpaid);
+  paid_while_banned["message"]["successful_payment"]["telegram_payment_charge_id"] = "charge-while-banned";
+  telegram.client("/client/raw_update", paid_while_banned);
+  ASSERT_TRUE(eventually([&] {
+    return count("SELECT count(*) FROM orders WHERE state = 'paid' AND id = " + std::to_string(unpaid)) == 1;
+  })) << serve.output().substr(0, 3000);
+  vpnbot::testing::exec_sync(url, "UPDATE users SET banned = false WHERE id = 4242");
+
   // Bad arguments: a clear message and exit code 2, nothing changed.
   for (std::vector<std::string> bad :
        {std::vector<std::string>{"admin", "promo", "add", "--code", "X1X", "--kind", "fixed", "--value", "ten"},

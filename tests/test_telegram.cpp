@@ -1,8 +1,12 @@
 // Telegram layer against a real PostgreSQL and the Bot API emulator: ingestion, sender, referrals, and the
 // real binary end to end (webhook flow, 3 worker processes, polling failover).
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include "bot/bot.hpp"
@@ -218,6 +222,126 @@ TEST_F(TelegramTest, ReferralIsRecordedOnceNeverSelfNeverCyclic) {
   EXPECT_EQ(start(5, dave.referral_code), 4);
   EXPECT_EQ(start(4, erin.referral_code), std::nullopt);
   (void)carol;
+}
+
+// The Bot API's URL holds the token (/bot<token>/): when Telegram refuses the connection or never answers, no log
+// line, no outbox error and no other column shows it.
+TEST_F(TelegramTest, TheBotTokenIsInNoLogLineAndNoColumnWhenTheApiRefusesOrNeverAnswers) {
+  const std::string token = "424242:LEAK-CHECK-7f3a9c";
+  // A listener that never accepts: the kernel completes connections, nobody answers.
+  int silent = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(silent, 64), 0);
+  socklen_t length = sizeof address;
+  ::getsockname(silent, reinterpret_cast<sockaddr*>(&address), &length);
+  const std::vector<std::pair<std::string, std::string>> apis{
+      {"never answers", "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port))},
+      {"refuses", "http://127.0.0.1:" + std::to_string(vpnbot::testing::free_port())}};
+  vpnbot::testing::exec_sync(url, "INSERT INTO users (id, referral_code) VALUES (1001, 'leak')");
+  EmulatorThread unused;
+  for (const auto& [what, api] : apis) {
+    vpnbot::testing::exec_sync(url,
+                               "INSERT INTO outbox (chat_id, method, payload) VALUES (1001, 'sendMessage', "
+                               "'{\"chat_id\": 1001, \"text\": \"hello\"}')");
+    auto env = serve_env(unused, vpnbot::testing::free_port());
+    env["VPNBOT_TELEGRAM_API_URL"] = api;
+    env["VPNBOT_TELEGRAM_TOKEN"] = token;
+    env["VPNBOT_TELEGRAM_SEND_TIMEOUT_MS"] = "1000";
+    auto serve = vpnbot::testing::spawn_vpnbot({"serve"}, env);
+    ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM outbox WHERE last_error LIKE '%127.0.0.1%'") > 0; },
+                           Millis(30000)))
+        << what << ": the send failed and says where it went\n"
+        << serve.output().substr(0, 3000);
+    serve.signal(SIGTERM);
+    serve.wait(Millis(30000));
+    std::string output = serve.output();
+    EXPECT_NE(output.find("127.0.0.1"), std::string::npos) << what << ": the failures were logged";
+    EXPECT_EQ(output.find("LEAK-CHECK"), std::string::npos) << what << ":\n" << output.substr(0, 4000);
+    EXPECT_EQ(vpnbot::testing::columns_containing(url, "LEAK-CHECK"), "") << what;
+    vpnbot::testing::exec_sync(url, "DELETE FROM outbox");
+  }
+  ::close(silent);
+}
+
+// One user floods 2000 updates of every kind (commands, text, button presses) while 50 others start the bot: the
+// others are answered within 2 s each (p99 of 50 is their slowest), the flooder gets exactly one "too many
+// requests" notice, and what the flood costs (outbox rows, budget rows) stays bounded by the budget, not the flood.
+TEST_F(TelegramTest, AFloodingUserGetsOneNoticeCostsBoundedRowsAndSlowsNobodyElse) {
+  EmulatorThread emulator;
+  uint16_t port = vpnbot::testing::free_port();
+  auto serve = vpnbot::testing::spawn_vpnbot({"serve"}, serve_env(emulator, port));
+  ASSERT_TRUE(eventually([&] { return emulator.stats()["webhook_url"] != ""; })) << serve.output();
+  auto answers = [&](int64_t chat) {
+    json out = json::array();
+    for (const auto& m : emulator.messages(chat))
+      if (m["from_bot"].get<bool>()) out.push_back(m);
+    return out;
+  };
+  constexpr int64_t kFlooder = 7000;
+  emulator.client("/client/send_message", {{"user_id", kFlooder}, {"text", "/start"}, {"first_name", "Flood"}});
+  ASSERT_TRUE(eventually([&] { return !answers(kFlooder).empty(); })) << serve.output().substr(0, 3000);
+  int64_t menu = answers(kFlooder)[0]["message_id"];
+  std::thread flood([&] {
+    for (int i = 0; i < 2000; ++i) {
+      switch (i % 4) {
+        case 0:
+          emulator.client("/client/send_message", {{"user_id", kFlooder}, {"text", "/start"}});
+          break;
+        case 1:
+          emulator.client("/client/send_message", {{"user_id", kFlooder}, {"text", "hello " + std::to_string(i)}});
+          break;
+        default:
+          emulator.client("/client/press",
+                          {{"user_id", kFlooder}, {"message_id", menu}, {"data", i % 4 == 2 ? "1:m:sub" : "1:m:ref"}});
+      }
+    }
+  });
+  std::map<int64_t, Clock::time_point> asked;
+  std::map<int64_t, Millis> took;
+  for (int64_t user = 7100; user < 7150; ++user) {
+    emulator.client("/client/send_message", {{"user_id", user}, {"text", "/start"}, {"first_name", "Other"}});
+    asked[user] = Clock::now();
+    for (auto& [waiting, since] : asked)
+      if (!took.count(waiting) && !answers(waiting).empty())
+        took[waiting] = std::chrono::duration_cast<Millis>(Clock::now() - since);
+  }
+  ASSERT_TRUE(eventually([&] {
+    for (auto& [waiting, since] : asked)
+      if (!took.count(waiting) && !answers(waiting).empty())
+        took[waiting] = std::chrono::duration_cast<Millis>(Clock::now() - since);
+    return took.size() == asked.size();
+  })) << serve.output().substr(0, 3000);
+  flood.join();
+  Millis slowest{0};
+  for (auto& [user, latency] : took) slowest = std::max(slowest, latency);
+  std::cout << "50 users answered during a 2000-update flood; slowest " << slowest.count() << " ms\n";
+  EXPECT_LT(slowest, Millis(2000));
+  // Every flood update handled (the positive event), then the flooder's answers are counted.
+  ASSERT_TRUE(eventually(
+      [&] {
+        return count("SELECT count(*) FROM tg_inbox WHERE chat_id = " + std::to_string(kFlooder) +
+                     " AND state IN ('pending', 'running')") == 0 &&
+               count("SELECT count(*) FROM tg_inbox WHERE chat_id = " + std::to_string(kFlooder)) == 2001;
+      },
+      Millis(60000)));
+  ASSERT_TRUE(eventually([&] {
+    return count("SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending') AND chat_id = " +
+                 std::to_string(kFlooder)) == 0;
+  }));
+  int notices = 0;
+  for (const auto& m : answers(kFlooder)) notices += m.value("text", "").find("Too many requests") != std::string::npos;
+  for (const auto& a : emulator.client("/client/callback_answers?user_id=" + std::to_string(kFlooder))["answers"])
+    notices += a.value("text", "").find("Too many requests") != std::string::npos;
+  EXPECT_EQ(notices, 1);
+  auto outbox_rows = count("SELECT count(*) FROM outbox WHERE chat_id = " + std::to_string(kFlooder));
+  std::cout << "the flooder's 2001 updates left " << outbox_rows << " outbox rows\n";
+  EXPECT_LE(outbox_rows, 2 * 60 + 2) << "at most two answers (a callback answer and an edit) per update in budget";
+  EXPECT_LE(count("SELECT count(*) FROM user_budgets WHERE user_id = " + std::to_string(kFlooder)), 5);
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(Millis(20000)), 0);
 }
 
 TEST_F(TelegramTest, EndToEndWebhookFlowWithTheRealBinary) {

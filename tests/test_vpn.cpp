@@ -44,6 +44,34 @@ class VpnTest : public AsyncDbTest {
   std::unique_ptr<vpn::SecretBox> box;
 };
 
+// The node a user picks travels in a button's data (hostile): it is used only while enabled and below its capacity,
+// and every device counts against the plan's limit, an Xray account as much as a WireGuard config.
+TEST_F(VpnTest, ANamedNodeIsUsedOnlyWhileEnabledAndBelowCapacityAndXrayAccountsAreDevicesToo) {
+  auto pool = make_pool();
+  vpn::VpnStore store(*pool, *box);
+  auto disabled = run(store.add_node({"n-1", "NL", "Amsterdam", "198.51.100.7", 51820, "wg0", "10.8.0.0/24"}));
+  auto small = run(store.add_node({"n-2", "DE", "Berlin", "198.51.100.8", 51820, "wg0", "10.9.0.0/24"}));
+  vpnbot::testing::exec_sync(url, "UPDATE vpn_nodes SET state = 'disabled' WHERE id = " + std::to_string(disabled.id));
+  vpnbot::testing::exec_sync(url, "UPDATE vpn_nodes SET capacity = 1 WHERE id = " + std::to_string(small.id));
+  add_users(1, 3);
+  EXPECT_THROW(run(store.provision(1, disabled.id, "a", 5)), vpn::NoCapacity);
+  EXPECT_EQ(run(store.provision(1, small.id, "b", 5)).node_id, small.id);
+  EXPECT_THROW(run(store.provision(2, small.id, "c", 5)), vpn::NoCapacity) << "full";
+  EXPECT_THROW(run(store.provision(2, std::nullopt, "d", 5)), vpn::NoCapacity) << "no node has room";
+  EXPECT_THROW(run(store.provision(2, 999999, "e", 5)), vpn::NoCapacity) << "no such node";
+  vpnbot::testing::exec_sync(url, "UPDATE vpn_nodes SET state = 'enabled' WHERE id = " + std::to_string(disabled.id));
+  EXPECT_EQ(run(store.provision(2, std::nullopt, "f", 5)).node_id, disabled.id);
+  EXPECT_EQ(count("SELECT count(*) FROM vpn_peers"), 2);
+  // User 3 has an Xray account: with a limit of one device there is no room for a WireGuard config.
+  vpnbot::testing::exec_sync(url,
+                             "INSERT INTO panel_nodes (name, country_code, location, panel_url, token_enc, capacity) "
+                             "VALUES ('x-1', 'FI', 'Helsinki', 'http://127.0.0.1:1', 'sealed', 10); "
+                             "INSERT INTO panel_accounts (user_id, node_id, username) "
+                             "SELECT 3, id, 'user_3_x' FROM panel_nodes");
+  EXPECT_THROW(run(store.provision(3, std::nullopt, "g", 1)), vpn::DeviceLimitReached);
+  EXPECT_EQ(run(store.provision(3, std::nullopt, "h", 2)).user_id, 3);
+}
+
 TEST_F(VpnTest, PoolSkipsNetworkGatewayBroadcastAndEnforcesDeviceLimit) {
   auto pool = make_pool();
   vpn::VpnStore store(*pool, *box);

@@ -212,8 +212,18 @@ TEST(RemnawaveApps, ParsesTheSettingAndBuildsOpenLinks) {
   EXPECT_THROW(vpnbot::remnawave::parse_client_apps("Happ=happ://add/"), std::invalid_argument);
   EXPECT_THROW(vpnbot::remnawave::parse_client_apps("Web=https://x/{url}"), std::invalid_argument);
   EXPECT_THROW(vpnbot::remnawave::parse_client_apps("=happ://{url}"), std::invalid_argument);
-  EXPECT_EQ(vpnbot::remnawave::open_page_url("https://bot.example/", 1, "https://p/api/sub/a b"),
-            "https://bot.example/open/1?u=https%3A%2F%2Fp%2Fapi%2Fsub%2Fa%20b");
+  const std::string key = vpnbot::remnawave::open_page_key("123:token");
+  const std::string signature = vpnbot::remnawave::open_page_signature(key, 1, "https://p/api/sub/a b");
+  EXPECT_EQ(signature.size(), 32u);
+  EXPECT_EQ(vpnbot::remnawave::open_page_url("https://bot.example/", 1, "https://p/api/sub/a b", key),
+            "https://bot.example/open/1?s=" + signature + "&u=https%3A%2F%2Fp%2Fapi%2Fsub%2Fa%20b");
+  EXPECT_NE(vpnbot::remnawave::open_page_signature(key, 0, "https://p/api/sub/a b"), signature) << "per app";
+  EXPECT_NE(vpnbot::remnawave::open_page_signature(key, 1, "https://p/api/sub/a c"), signature) << "per link";
+  EXPECT_NE(
+      vpnbot::remnawave::open_page_signature(vpnbot::remnawave::open_page_key("124:token"), 1, "https://p/api/sub/a b"),
+      signature)
+      << "per bot";
+  EXPECT_EQ(key.find("token"), std::string::npos);
   EXPECT_EQ(vpnbot::url_decode("https%3A%2F%2Fp%2Fa+b"), "https://p/a b");
   EXPECT_THROW(vpnbot::url_decode("%zz"), std::invalid_argument);
 }

@@ -174,7 +174,7 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std
   auto* order_list = order->add_subcommand("list", "Recent orders (newest first)");
   order_list->add_option("--user", oa->user, "Only this Telegram user");
   order_list->add_option("--state", oa->state, "Only this state")
-      ->check(CLI::IsMember({"pending", "paid", "canceled", "expired", "refunded", "mismatch"}));
+      ->check(CLI::IsMember({"pending", "paid", "canceled", "expired", "refunded", "mismatch", "credited"}));
   order_list->add_option("--limit", oa->limit, "How many")->check(CLI::Range(1, 1000));
   auto* order_refund = order->add_subcommand(
       "refund",

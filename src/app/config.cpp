@@ -18,6 +18,7 @@ ConfigSchema schema_of(Config& config) {
   billing::declare_settings(schema, config.billing);
   ops::declare_settings(schema, config.ops);
   support::declare_settings(schema, config.support);
+  budgets::declare_settings(schema, config.budgets);
   return schema;
 }
 

@@ -7,6 +7,7 @@
 
 #include "billing/settings.hpp"
 #include "bot/settings.hpp"
+#include "budgets/settings.hpp"
 #include "core/config.hpp"
 #include "db/settings.hpp"
 #include "http/settings.hpp"
@@ -31,6 +32,7 @@ struct Config {
   billing::Settings billing;
   ops::Settings ops;
   support::Settings support;
+  budgets::Settings budgets;
 
   bool has_role(std::string_view role) const;
 };

@@ -28,7 +28,10 @@ awaitable<int64_t> purge_finished(db::Pool& pool, int retention_days) {
       "received_at < now() - make_interval(days => $1) LIMIT $2)",
       "DELETE FROM tg_malformed WHERE id IN (SELECT id FROM (SELECT id, received_at, row_number() OVER "
       "(PARTITION BY source ORDER BY id DESC) AS newest FROM tg_malformed) m WHERE newest > 2000 OR "
-      "received_at < now() - make_interval(days => $1) LIMIT $2)"};
+      "received_at < now() - make_interval(days => $1) LIMIT $2)",
+      // Per-user budgets: the longest window is a day, so older rows count nothing.
+      "DELETE FROM user_budgets WHERE (user_id, kind) IN (SELECT user_id, kind FROM user_budgets WHERE window_start "
+      "< now() - make_interval(days => least($1, 2)) LIMIT $2)"};
   int64_t total = 0;
   for (const char* sql : statements) {
     for (;;) {  // bounded batches: never one statement over an unbounded set

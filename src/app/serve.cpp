@@ -207,7 +207,8 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
     add_liveness_route(routes->router);
     billing::add_payment_webhook_routes(routes->router, pool, providers, parse_networks(config.http.trusted_proxies),
                                         routes->payments);
-    remnawave::add_open_app_route(routes->router, remnawave::parse_client_apps(config.vpn.panel_apps));
+    remnawave::add_open_app_route(routes->router, remnawave::parse_client_apps(config.vpn.panel_apps),
+                                  remnawave::open_page_key(config.telegram.token));
   }
   http::Router* internal_router = nullptr;
   if (config.http.health_listen) {
@@ -241,6 +242,8 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
       bot_options.default_device_limit = config.billing.trial_device_limit;
       bot_options.public_url = config.http.public_url;
       bot_options.panel_apps = remnawave::parse_client_apps(config.vpn.panel_apps);
+      bot_options.open_page_key = remnawave::open_page_key(config.telegram.token);
+      bot_options.budgets = config.budgets;
       bot_options.time_zone = config.bot.time_zone;
       bot_options.required_channels = config.bot.required_channels;
       bot_options.channel_cache = Millis(config.bot.channel_check_cache_ms);

@@ -126,7 +126,8 @@ class EventProcessor {
     auto order = co_await Orders::get(tx, order_id);
     if (!order) co_return "refund for an unknown order";
     if (order->state == "refunded") co_return "already refunded";
-    if (order->state != "paid") throw NotYetPaid("refund of order " + std::to_string(order_id) + " before its payment");
+    if (order->state != "paid" && order->state != "credited")
+      throw NotYetPaid("refund of order " + std::to_string(order_id) + " before its payment");
     if (amount != order->amount) {
       log::error("billing", "partial refund: access kept, flagged for an admin",
                  {{"order_id", order_id}, {"refunded", amount}, {"paid", order->amount}});

@@ -51,6 +51,26 @@ std::string order_ref(int64_t order_id) {
   return "order:" + std::to_string(order_id);
 }
 
+// The payment of an order that cannot be honoured as promised becomes balance (its RUB value), once: the ledger
+// entry's key is the order's, and the order leaves every state a payment applies to.
+awaitable<void> credit_to_balance(db::Transaction& tx, const Order& order, const std::string& payment_id) {
+  std::string note = "order " + std::to_string(order.id) + " could not be honoured as promised when paid";
+  co_await tx.exec(
+      "UPDATE orders SET state = 'credited', closed_at = now(), note = $3, "
+      "provider_payment_id = coalesce(provider_payment_id, $2) WHERE id = $1",
+      order.id, payment_id, note);
+  LedgerEntry credit{order.user_id, "balance", order.value_rub, "late_payment", order_ref(order.id),
+                     std::nullopt,  note};
+  co_await Ledger::post(tx, credit);
+  jobs::NewJob receipt;
+  receipt.kind = "billing.receipt";
+  receipt.payload = {{"order_id", order.id}};
+  receipt.unique_key = order_ref(order.id);
+  co_await jobs::Queue::enqueue(tx, receipt);
+  log::warn("billing", "payment credited to the balance: the order could not be honoured as promised",
+            {{"order_id", order.id}, {"user_id", order.user_id}, {"value_rub", order.value_rub}});
+}
+
 }  // namespace
 
 const char* to_string(PaymentResult r) {
@@ -65,6 +85,8 @@ const char* to_string(PaymentResult r) {
       return "unknown_order";
     case PaymentResult::closed:
       return "closed";
+    case PaymentResult::credited:
+      return "credited";
   }
   return "?";
 }
@@ -148,6 +170,23 @@ awaitable<Order> Orders::create_traffic(db::Transaction& tx, int64_t user_id, in
   co_return kOrderRow.read(r, 0);
 }
 
+awaitable<Orders::Waiting> Orders::waiting(db::Transaction& tx, int64_t user_id, int64_t plan_id,
+                                           std::optional<int> traffic_gb, const std::string& provider, bool gift,
+                                           int64_t amount) {
+  Waiting out;
+  // An order about to expire is not offered again: its invoice could lapse while the user pays.
+  auto r = co_await tx.exec(std::string("SELECT ") + kOrderColumns +
+                                " FROM orders WHERE user_id = $1 AND state = 'pending' AND plan_id = $2 AND "
+                                "traffic_gb IS NOT DISTINCT FROM $3 AND provider = $4 AND gift = $5 AND amount = $6 "
+                                "AND payment_method_id IS NULL AND expires_at > now() + interval '2 minutes' "
+                                "ORDER BY id DESC LIMIT 1",
+                            user_id, plan_id, traffic_gb, provider, gift, amount);
+  if (!r.empty()) out.same = kOrderRow.read(r, 0);
+  out.unpaid = co_await tx.value<int64_t>(
+      "SELECT count(*) FROM orders WHERE user_id = $1 AND state = 'pending' AND payment_method_id IS NULL", user_id);
+  co_return out;
+}
+
 awaitable<std::optional<Order>> Orders::get(db::Transaction& tx, int64_t order_id) {
   auto r = co_await tx.exec(std::string("SELECT ") + kOrderColumns + " FROM orders WHERE id = $1", order_id);
   if (r.empty()) co_return std::nullopt;
@@ -182,7 +221,7 @@ awaitable<PaymentResult> Orders::apply_payment(db::Transaction& tx, int64_t orde
     co_return PaymentResult::unknown_order;
   }
   Order order = kOrderRow.read(r, 0);
-  if (order.state == "paid") co_return PaymentResult::already_applied;
+  if (order.state == "paid" || order.state == "credited") co_return PaymentResult::already_applied;
   if (order.state == "refunded" || order.state == "mismatch") co_return PaymentResult::closed;
   bool amount_ok = allow_overpay ? amount >= order.amount : amount == order.amount;
   if (order.provider != provider || currency != order.currency || !amount_ok) {
@@ -197,11 +236,21 @@ awaitable<PaymentResult> Orders::apply_payment(db::Transaction& tx, int64_t orde
                {{"order_id", order_id}, {"detail", note}});
     co_return PaymentResult::mismatch;
   }
-  // pending, or expired/canceled and paid anyway (a late payment): the money arrived, so access is granted.
+  // Pending, or expired/canceled and paid anyway (a late payment): the money arrived. What the order promised on top
+  // of the plan is checked again now, under the locks: a first purchase's referral bonus only on the first purchase
+  // (two orders made before either was paid would each carry it), a promo code only within its limits (an expired
+  // order gave its use back, and others may have taken it since). A code that no longer holds cannot be honoured
+  // at the price paid: the money goes to the balance instead.
+  bool first_purchase = !co_await has_paid_before(tx, order.user_id);
+  if (order.promo_id && !co_await Promos::honour(tx, *order.promo_id, order.user_id, order_id, first_purchase)) {
+    co_await credit_to_balance(tx, order, payment_id);
+    co_return PaymentResult::credited;
+  }
+  if (order.bonus_days > 0 && !first_purchase) order.bonus_days = 0;
   co_await tx.exec(
-      "UPDATE orders SET state = 'paid', paid_at = now(), closed_at = now(), "
+      "UPDATE orders SET state = 'paid', paid_at = now(), closed_at = now(), bonus_days = $3, "
       "provider_payment_id = coalesce(provider_payment_id, $2) WHERE id = $1",
-      order_id, payment_id);
+      order_id, payment_id, order.bonus_days);
   co_await Promos::consume(tx, order_id);
   std::string expires_at;  // for the log: the buyer's subscription, or nothing for a gift
   if (order.traffic_gb) {
@@ -274,13 +323,19 @@ awaitable<bool> Orders::close(db::Transaction& tx, int64_t order_id, const std::
 }
 
 awaitable<bool> Orders::refund(db::Transaction& tx, int64_t order_id, const std::string& note) {
+  auto before = co_await tx.exec("SELECT state FROM orders WHERE id = $1 FOR UPDATE", order_id);
+  bool credited = !before.empty() && before.get<std::string>(0, 0) == "credited";
   auto r = co_await tx.exec(std::string("UPDATE orders SET state = 'refunded', note = $2, closed_at = now() "
-                                        "WHERE id = $1 AND state = 'paid' RETURNING ") +
+                                        "WHERE id = $1 AND state IN ('paid', 'credited') RETURNING ") +
                                 kOrderColumns,
                             order_id, note);
   if (r.empty()) co_return false;
   Order order = kOrderRow.read(r, 0);
-  if (order.traffic_gb) {
+  if (credited) {
+    // Only the balance it became is taken back (what is left of it, if spent meanwhile).
+    std::vector<std::string> sources{"late_payment"};
+    co_await Ledger::reverse(tx, sources, order_ref(order_id));
+  } else if (order.traffic_gb) {
     co_await vpn::Traffic::take_back_extra(tx, order.user_id, *order.traffic_gb * vpn::kBytesPerGb);
   } else if (order.gift) {
     co_await Gifts::revoke(tx, order_id);

@@ -60,6 +60,9 @@ enum class PaymentResult {
   mismatch,         // amount or currency differs: flagged, nothing granted
   unknown_order,
   closed,  // refunded or flagged before: nothing granted
+  // The order can no longer be honoured as it was promised (it expired and its promo code ran out meanwhile, or a
+  // first-purchase code on a second purchase): the money went to the user's balance instead, nothing else granted.
+  credited,
 };
 const char* to_string(PaymentResult r);
 
@@ -82,6 +85,16 @@ class Orders {
   // PlanUnavailable when the package is gone or the subscription is not active with a traffic limit.
   static awaitable<Order> create_traffic(db::Transaction& tx, int64_t user_id, int64_t package_id,
                                          const std::string& provider, const BillingOptions& options);
+  // The user's unpaid orders before a new one: the one for exactly this purchase (same plan or traffic package,
+  // provider, gift and amount, not about to expire), which a second "pay" reuses instead of making another order
+  // and provider invoice, and how many are unpaid in all (capped per user).
+  struct Waiting {
+    std::optional<Order> same;
+    int64_t unpaid = 0;
+  };
+  static awaitable<Waiting> waiting(db::Transaction& tx, int64_t user_id, int64_t plan_id,
+                                    std::optional<int> traffic_gb, const std::string& provider, bool gift,
+                                    int64_t amount);
   static awaitable<std::optional<Order>> get(db::Transaction& tx, int64_t order_id);
   static awaitable<std::optional<Order>> by_provider_payment(db::Transaction& tx, const std::string& provider,
                                                              const std::string& payment_id);

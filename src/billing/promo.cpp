@@ -163,6 +163,27 @@ awaitable<bool> Promos::reserve(db::Transaction& tx, const PromoCode& promo, int
   co_return true;
 }
 
+awaitable<bool> Promos::honour(db::Transaction& tx, int64_t promo_id, int64_t user_id, int64_t order_id,
+                               bool first_purchase) {
+  auto r = co_await tx.exec(std::string("SELECT ") + kColumns + " FROM promo_codes WHERE id = $1 FOR UPDATE", promo_id);
+  if (r.empty()) co_return false;
+  PromoCode promo = kPromoRow.read(r, 0);
+  if (promo.first_purchase_only && !first_purchase) co_return false;
+  bool reserved = co_await tx.value<bool>(
+      "SELECT EXISTS (SELECT 1 FROM promo_redemptions WHERE order_id = $1 AND state = 'reserved')", order_id);
+  if (reserved) co_return true;
+  // Taken again as a new reservation: a use the user has applied for a later checkout stays theirs.
+  auto taken = co_await tx.exec(kTakeUse, promo.id);
+  if (taken.empty()) co_return false;
+  if (co_await uses_by_user(tx, promo.id, user_id) >= promo.max_per_user) {
+    co_await tx.exec("UPDATE promo_codes SET uses = uses - 1 WHERE id = $1", promo.id);
+    co_return false;
+  }
+  co_await tx.exec("INSERT INTO promo_redemptions (promo_id, user_id, order_id, state) VALUES ($1, $2, $3, 'reserved')",
+                   promo.id, user_id, order_id);
+  co_return true;
+}
+
 awaitable<void> Promos::consume(db::Transaction& tx, int64_t order_id) {
   co_await tx.exec("UPDATE promo_redemptions SET state = 'used' WHERE order_id = $1 AND state = 'reserved'", order_id);
 }

@@ -72,6 +72,11 @@ class Promos {
   static awaitable<void> detach(db::Transaction& tx, int64_t user_id);
   // Counts one use against the limits for an order; false when the code can no longer be used.
   static awaitable<bool> reserve(db::Transaction& tx, const PromoCode& promo, int64_t user_id, int64_t order_id);
+  // A payment for an order with this code: true when the code may count for it. A still reserved use stands (unless
+  // the code was for a first purchase and this is not one); a use given back when the order expired is taken again
+  // under every limit (uses, per user, validity, first purchase).
+  static awaitable<bool> honour(db::Transaction& tx, int64_t promo_id, int64_t user_id, int64_t order_id,
+                                bool first_purchase);
   // The order was paid: the reserved use becomes final.
   static awaitable<void> consume(db::Transaction& tx, int64_t order_id);
   // The order expired or was cancelled: the use is given back.

@@ -72,7 +72,7 @@ void add_payment_webhook_routes(http::Router& router, db::Pool& pool, const Paym
         http::bhttp::verb::post, provider->webhook_path(),
         [&pool, &stats, provider, trusted_proxies](http::Request& request) -> awaitable<http::Response> {
           const std::string name = provider->name();
-          std::string ip = client_address(request.remote_ip, request.header("X-Forwarded-For"), *trusted_proxies);
+          std::string ip = client_address(request.remote_ip, request.header_list("X-Forwarded-For"), *trusted_proxies);
           auto check = provider->accept(ip, request);
           if (auto* refused = std::get_if<RefusedNotice>(&check)) {
             co_await record_rejection(pool, stats, name, refused->result, refused->reason, ip, request.message.body());

@@ -193,15 +193,24 @@ awaitable<void> Bot::handle_update(db::Transaction& tx, const telegram::InboxUpd
     throw UnhandledUpdate("message from a non-private chat");
   User user = co_await Users::touch(tx, body["from"]);
   Context ctx{tx, std::move(user), *update.chat_id, update.update_id};
-  if (ctx.user.banned) {
+  // Money that arrived is always recorded, whatever else holds (a ban since the pre-checkout, maintenance, terms, a
+  // budget): its policy (a banned user's configs stay off) is applied where access is granted.
+  bool paid = update.kind == "message" && body.contains("successful_payment");
+  bool payment = paid || update.kind == "pre_checkout_query";
+  if (ctx.user.banned && !paid) {
     std::string notice = t(ctx, "banned.notice");
     co_await answer_with_notice(ctx, update.kind, body, std::move(notice));
     co_return;
   }
+  // One user's flood costs one statement per update and one notice per window: nobody else waits behind it.
+  if (!payment && !is_admin(ctx)) {
+    if (auto notice = co_await spend_budget(ctx, budgets::Kind::updates, true)) {
+      if (!notice->empty()) co_await answer_with_notice(ctx, update.kind, body, std::move(*notice));
+      co_return;
+    }
+  }
   // Maintenance: users get a notice, admins keep working, and payments keep flowing (a pre-checkout is still
   // accepted and a successful payment still granted: the user has paid or is paying).
-  bool payment =
-      update.kind == "pre_checkout_query" || (update.kind == "message" && body.contains("successful_payment"));
   if (!payment && !is_admin(ctx)) {
     auto maintenance = co_await ops::Maintenance::current(tx);
     if (maintenance.on) {
@@ -244,6 +253,14 @@ awaitable<void> Bot::handle_update(db::Transaction& tx, const telegram::InboxUpd
     co_await on_message(ctx, body);
   else
     co_await on_callback(ctx, body);
+}
+
+awaitable<std::optional<std::string>> Bot::spend_budget(Context& ctx, budgets::Kind kind, bool once) {
+  auto spent = co_await budgets::spend(ctx.tx, ctx.user.id, kind, options_.budgets);
+  if (spent.allowed) co_return std::nullopt;
+  if (spent.tell) log::info("bot", "user over budget", {{"user_id", ctx.user.id}, {"kind", budgets::to_string(kind)}});
+  if (once && !spent.tell) co_return std::string();
+  co_return t(ctx, "budget.exceeded", {{"seconds", std::to_string(spent.retry_after_s)}});
 }
 
 awaitable<void> Bot::answer_with_notice(Context& ctx, const std::string& kind, const json& body, std::string notice) {
@@ -503,6 +520,8 @@ awaitable<void> Bot::on_callback(Context& ctx, const json& query) {
       notice = t(ctx, "error.menu_expired");
     } else if (verb == "rk") {
       screen = "rekey:" + arg;
+    } else if (auto over = co_await spend_budget(ctx, budgets::Kind::config_requests)) {
+      notice = std::move(*over);  // each resend is a file upload and a QR code
     } else {
       if (verb == "rky") {
         std::string refused;

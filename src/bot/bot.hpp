@@ -9,6 +9,7 @@
 #include "billing/orders.hpp"
 #include "bot/i18n.hpp"
 #include "bot/users.hpp"
+#include "budgets/budgets.hpp"
 #include "core/local_time.hpp"
 #include "db/pool.hpp"
 #include "telegram/bot_api.hpp"
@@ -32,6 +33,9 @@ struct BotOptions {
   // Xray (Remnawave) locations: "open in <app>" buttons point at the gateway's /open page under public_url.
   std::string public_url;
   std::vector<remnawave::ClientApp> panel_apps;
+  std::string open_page_key;  // signs the /open links (remnawave::open_page_key of the bot token)
+  // What one user may ask for per window (updates, checkouts, support messages, tickets, config requests).
+  budgets::Settings budgets;
   // Terms of service accepted before anything else (0 = none); text by language, "en" required when set.
   int rules_version = 0;
   std::map<std::string, std::string> rules_text;
@@ -135,6 +139,13 @@ class Bot {
   // Traffic top-ups (bot/shop.cpp): the packages, one package's payment methods.
   awaitable<void> show_traffic_screen(Context& ctx, const std::vector<std::string>& args, std::string& text,
                                       telegram::json& markup);
+  // Takes one unit of the user's `kind` budget: nullopt while within it, else the notice to give ("" for none:
+  // with `once`, only the first ask past the limit in a window is told, for answers that would be messages).
+  awaitable<std::optional<std::string>> spend_budget(Context& ctx, budgets::Kind kind, bool once = false);
+  // Before a new order: the status to show instead when the same purchase already waits for payment, the user holds
+  // too many unpaid orders or has spent the hour's checkouts; nullopt to go ahead.
+  awaitable<std::optional<std::string>> hold_checkout(Context& ctx, int64_t plan_id, std::optional<int> traffic_gb,
+                                                      const std::string& provider, bool gift, int64_t amount);
   // Starts paying a pending order the way its provider takes money (balance at once, a Stars invoice, a payment
   // link made by a job); returns the status shown in place of the screen.
   awaitable<std::string> start_payment(Context& ctx, const billing::Order& order, const std::string& title,

@@ -456,6 +456,7 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
   }
   if (action == "nc" && args.size() == 1) {
     screen = {"sub"};
+    if (auto over = co_await spend_budget(ctx, budgets::Kind::config_requests)) co_return *over;
     auto sub = co_await billing::Subscriptions::get(ctx.tx, ctx.user.id);
     if (!sub || !sub->active) co_return t(ctx, "config.need_subscription");
     auto used = co_await vpn::VpnStore::live_config_count(ctx.tx, ctx.user.id);
@@ -502,6 +503,12 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
             {{"balance", billing::format_rub(totals.balance)}, {"amount", billing::format_rub(quote->price.rub)}});
       }
     }
+    int64_t amount = provider == "stars" ? quote->price.stars : quote->price.rub;
+    if (auto held = co_await hold_checkout(ctx, *plan_id, std::nullopt, provider, gift, amount)) {
+      ctx.status_text = std::move(*held);
+      screen = {"status"};
+      co_return "";
+    }
     bool promo_dropped = false;
     auto order = co_await billing::Orders::create(ctx.tx, ctx.user.id, *plan_id, provider, options_.billing,
                                                   &promo_dropped, gift);
@@ -542,6 +549,16 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
             {{"balance", billing::format_rub(totals.balance)}, {"amount", billing::format_rub(package->price_rub)}});
       }
     }
+    auto sub = co_await billing::Subscriptions::get(ctx.tx, ctx.user.id);
+    if (package && sub && sub->plan_id) {
+      int64_t amount = provider == "stars" ? package->price_stars : package->price_rub;
+      auto held = co_await hold_checkout(ctx, *sub->plan_id, package->gb, provider, false, amount);
+      if (held) {
+        ctx.status_text = std::move(*held);
+        screen = {"status"};
+        co_return "";
+      }
+    }
     std::optional<billing::Order> order;
     try {
       order = co_await billing::Orders::create_traffic(ctx.tx, ctx.user.id, *package_id, provider, options_.billing);
@@ -557,6 +574,17 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
   }
   screen = {"menu"};
   co_return t(ctx, "error.menu_expired");
+}
+
+awaitable<std::optional<std::string>> Bot::hold_checkout(Context& ctx, int64_t plan_id, std::optional<int> traffic_gb,
+                                                         const std::string& provider, bool gift, int64_t amount) {
+  auto waiting = co_await billing::Orders::waiting(ctx.tx, ctx.user.id, plan_id, traffic_gb, provider, gift, amount);
+  if (waiting.same)
+    co_return t(ctx, "checkout.waiting",
+                {{"order", std::to_string(waiting.same->id)}, {"until", clock_.show(waiting.same->expires_at)}});
+  if (waiting.unpaid >= options_.budgets.pending_orders)
+    co_return t(ctx, "checkout.too_many_unpaid", {{"count", std::to_string(waiting.unpaid)}});
+  co_return co_await spend_budget(ctx, budgets::Kind::checkouts);
 }
 
 awaitable<std::string> Bot::start_payment(Context& ctx, const billing::Order& order, const std::string& title,
@@ -591,12 +619,13 @@ awaitable<std::string> Bot::start_payment(Context& ctx, const billing::Order& or
 awaitable<void> Bot::on_pre_checkout(Context& ctx, const json& query) {
   std::string query_id = query.value("id", "");
   auto invoice = stars_invoice(query);
-  // Telegram waits at most 10 s for this answer; the order must still be payable and match exactly.
+  // Telegram waits at most 10 s for this answer; the order must still be payable and match exactly. An expired order
+  // is not: its promo use was given back (a payment that still arrives late is checked again, see apply_payment).
   bool ok = false;
   if (invoice.order_id) {
     auto order = co_await billing::Orders::get(ctx.tx, *invoice.order_id);
     ok = order && order->user_id == ctx.user.id && order->provider == "stars" && order->currency == invoice.currency &&
-         order->amount == invoice.total && (order->state == "pending" || order->state == "expired");
+         order->amount == invoice.total && order->state == "pending";
   }
   OutMessage answer;
   answer.chat_id = ctx.chat_id;
@@ -772,16 +801,25 @@ billing::BillingNotifier Bot::notifier() const {
                           "payment-link:" + std::to_string(order.id));
   };
   n.payment_failed = [this, language_of](db::Transaction& tx, const billing::Order& order,
-                                         const std::string& reason) -> awaitable<void> {
+                                         const std::string& /*reason*/) -> awaitable<void> {
     std::string lang = co_await language_of(tx, order.user_id);
-    std::string text =
-        catalog_.text(lang, "payment.failed", {{"order", std::to_string(order.id)}, {"reason", html_escape(reason)}});
+    // The reason is internal (a provider's or transport's text): kept on the order for admins, never shown.
+    std::string text = catalog_.text(lang, "payment.failed", {{"order", std::to_string(order.id)}});
     json markup = keyboard({{button(catalog_.text(lang, "menu.buy"), encode_callback("m", {"buy"}))}});
     co_await send_to_user(tx, order.user_id, std::move(text), std::move(markup),
                           "payment-failed:" + std::to_string(order.id));
   };
   n.receipt = [this, language_of](db::Transaction& tx, const billing::Order& order) -> awaitable<void> {
     std::string lang = co_await language_of(tx, order.user_id);
+    if (order.state == "credited") {
+      std::string text =
+          catalog_.text(lang, "payment.credited",
+                        {{"order", std::to_string(order.id)}, {"amount", billing::format_rub(order.value_rub)}});
+      json markup = keyboard({{button(catalog_.text(lang, "menu.buy"), encode_callback("m", {"buy"}))}});
+      co_await send_to_user(tx, order.user_id, std::move(text), std::move(markup),
+                            "receipt:" + std::to_string(order.id));
+      co_return;
+    }
     auto plan = co_await billing::Plans::get(tx, order.plan_id);
     if (order.gift) {
       // A named local: g++ 12 mis-destroys a conditional's temporary inside a co_await expression.

@@ -60,6 +60,18 @@ awaitable<bool> Bot::on_support_message(Context& ctx, const json& message) {
     open = co_await support::Tickets::open_of(ctx.tx, ctx.user.id, true);
     if (!open) co_return false;
   }
+  // Each message is copied into the support group (20 a minute for the whole bot) and each new ticket is a forum
+  // topic: one user's share of both is bounded, told once per window.
+  std::optional<std::string> over = co_await spend_budget(ctx, budgets::Kind::support_messages, true);
+  if (!over && !open) {
+    auto already_open = co_await support::Tickets::open_of(ctx.tx, ctx.user.id, true);
+    if (!already_open) over = co_await spend_budget(ctx, budgets::Kind::tickets, true);
+  }
+  if (over) {
+    json none;
+    if (!over->empty()) co_await reply(ctx, std::move(*over), std::move(none));
+    co_return true;
+  }
   bool opened = false;
   if (!open) open = co_await support::Tickets::open_for(ctx.tx, ctx.user.id, opened);
   const support::Ticket& ticket = *open;

@@ -71,6 +71,9 @@ awaitable<std::string> Bot::on_xray_callback(Context& ctx, const std::vector<std
     screen = "xrconfirm:" + verb + ":" + id_text;
     co_return "";
   }
+  // A link sent again (a message and a QR code) or a new one (a panel call): both from the user's config budget.
+  if (verb == "get" || verb == "rvy")
+    if (auto over = co_await spend_budget(ctx, budgets::Kind::config_requests)) co_return *over;
   if (verb == "get") {
     if (!account->subscription_url) co_return t(ctx, "xray.not_ready");
     co_await deliver_panel_link_to(ctx.tx, ctx.user.id, *id);
@@ -101,7 +104,7 @@ awaitable<void> Bot::deliver_panel_link_to(db::Transaction& tx, int64_t user_id,
   std::vector<json> row;
   for (size_t i = 0; i < options_.panel_apps.size(); ++i) {
     json app_button{{"text", catalog_.text(lang, "xray.open_in", {{"app", options_.panel_apps[i].name}})},
-                    {"url", remnawave::open_page_url(options_.public_url, i, url)}};
+                    {"url", remnawave::open_page_url(options_.public_url, i, url, options_.open_page_key)}};
     row.push_back(std::move(app_button));
     if (row.size() == 2) rows.push_back(std::move(row)), row.clear();
   }

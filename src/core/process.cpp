@@ -6,10 +6,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 #include <utility>
 
 extern char** environ;
@@ -56,7 +58,19 @@ int run_process(const std::vector<std::string>& argv, const std::string& log_fil
   return wait_for_child(spawn(argv, nullptr, log_file));
 }
 
-PipedChild spawn_piped(const std::vector<std::string>& argv, PipeDirection direction, const std::string& log_file) {
+PipedChild spawn_piped(const std::vector<std::string>& argv, PipeDirection direction, const std::string& log_file,
+                       const std::vector<std::string>& extra_environment) {
+  std::vector<char*> environment;
+  for (char** e = environ; *e; ++e) {
+    std::string_view entry(*e);
+    auto replaced = [&](const std::string& extra) {
+      auto name = extra.substr(0, extra.find('=') + 1);
+      return entry.substr(0, name.size()) == name;
+    };
+    if (std::none_of(extra_environment.begin(), extra_environment.end(), replaced)) environment.push_back(*e);
+  }
+  for (const auto& extra : extra_environment) environment.push_back(const_cast<char*>(extra.c_str()));
+  environment.push_back(nullptr);
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   bool child_reads = direction == PipeDirection::to_child;
@@ -64,7 +78,7 @@ PipedChild spawn_piped(const std::vector<std::string>& argv, PipeDirection direc
   int our_end = child_reads ? fds[1] : fds[0];
   pid_t pid = 0;
   try {
-    pid = spawn(argv, nullptr, log_file, child_end, child_reads);
+    pid = spawn(argv, environment.data(), log_file, child_end, child_reads);
   } catch (const std::exception&) {
     ::close(fds[0]);
     ::close(fds[1]);

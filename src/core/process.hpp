@@ -22,7 +22,10 @@ struct PipedChild {
   pid_t pid = 0;
   int fd = -1;
 };
-PipedChild spawn_piped(const std::vector<std::string>& argv, PipeDirection direction, const std::string& log_file);
+// `extra_environment` ("KEY=value") is added to this process's environment for the child (a same-named variable
+// replaced): how a secret reaches a tool without showing on its command line.
+PipedChild spawn_piped(const std::vector<std::string>& argv, PipeDirection direction, const std::string& log_file,
+                       const std::vector<std::string>& extra_environment = {});
 
 // The same on the `blocking` executor, awaited from the event loop.
 awaitable<int> run_process_async(asio::any_io_executor blocking, std::vector<std::string> argv, std::string log_file);

@@ -225,4 +225,31 @@ bool Connection::usable() {
   return PQtransactionStatus(conn_) == PQTRANS_IDLE && !PQisBusy(conn_);
 }
 
+SplitConnection split_password(const std::string& database_url) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(database_url.c_str(), &error);
+  if (!options) {
+    // libpq's text may quote the string, password included: not repeated.
+    PQfreemem(error);
+    throw std::invalid_argument("database_url is not a connection string libpq can read");
+  }
+  SplitConnection split;
+  for (PQconninfoOption* o = options; o->keyword; ++o) {
+    if (!o->val) continue;
+    if (std::string_view(o->keyword) == "password") {
+      split.password = o->val;
+      continue;
+    }
+    std::string quoted;
+    for (const char* c = o->val; *c; ++c) {
+      if (*c == '\\' || *c == '\'') quoted += '\\';
+      quoted += *c;
+    }
+    if (!split.conninfo.empty()) split.conninfo += ' ';
+    split.conninfo += std::string(o->keyword) + "='" + quoted + "'";
+  }
+  PQconninfoFree(options);
+  return split;
+}
+
 }  // namespace vpnbot::db

@@ -10,6 +10,15 @@
 
 namespace vpnbot::db {
 
+// A database URL (or key=value conninfo) split for a child process (pg_dump, pg_restore): the connection string
+// without the password, which goes to the child's environment (PGPASSWORD) instead of its command line, where
+// every user of the machine could read it in `ps`. Throws std::invalid_argument naming libpq's complaint.
+struct SplitConnection {
+  std::string conninfo;
+  std::string password;  // empty: none given
+};
+SplitConnection split_password(const std::string& database_url);
+
 struct Notification {
   std::string channel;
   std::string payload;

@@ -13,6 +13,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/json.hpp"
+
 namespace vpnbot::db {
 
 // Query parameters travel in text format with the unnamed statement: works through pgbouncer
@@ -162,10 +164,10 @@ T Result::get(int row, int col) const {
     } else if constexpr (std::is_same_v<T, bool>) {
       return s == "t" || s == "true";
     } else if constexpr (std::is_same_v<T, nlohmann::json>) {
-      return nlohmann::json::parse(s);
+      return parse_json(s, kStoredJsonLimits);
     } else if constexpr (detail::is_vector<T>::value) {
       // An array selected as to_json(...).
-      return nlohmann::json::parse(s).get<T>();
+      return parse_json(s, kStoredJsonLimits).get<T>();
     } else if constexpr (std::is_floating_point_v<T>) {
       return static_cast<T>(std::stod(std::string(s)));
     } else {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/log.hpp"
+#include "http/url.hpp"
 
 namespace vpnbot::http {
 
@@ -223,13 +224,15 @@ awaitable<ClientResponse> Client::send(ClientRequest request) {
   if (r.method != "GET" && r.method != "POST" && r.method != "HEAD")
     curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, r.method.c_str());
 
+  // Errors name the request by method and origin only: the path may hold a token.
+  const std::string where = r.method + " " + url_origin(r.url);
   CURLMcode added = curl_multi_add_handle(multi_, easy);
   if (added != CURLM_OK)
     throw TransportError(std::string("http client: ") + curl_multi_strerror(added), CURLE_FAILED_INIT);
   if (r.cancel) {
     if (r.cancel->cancelled()) {
       curl_multi_remove_handle(multi_, easy);
-      throw TransportError("http client: " + r.url + " cancelled", CURLE_ABORTED_BY_CALLBACK);
+      throw TransportError("http client: " + where + " cancelled", CURLE_ABORTED_BY_CALLBACK);
     }
     r.cancel->on_cancel([t = transfer.get()] {
       t->cancelled = true;
@@ -242,16 +245,20 @@ awaitable<ClientResponse> Client::send(ClientRequest request) {
   if (!transfer->completed) {
     curl_multi_remove_handle(multi_, easy);
     if (finished && transfer->cancelled)
-      throw TransportError("http client: " + r.url + " cancelled", CURLE_ABORTED_BY_CALLBACK);
-    throw TransportError("http client: " + r.url + " timed out", CURLE_OPERATION_TIMEDOUT);
+      throw TransportError("http client: " + where + " cancelled", CURLE_ABORTED_BY_CALLBACK);
+    throw TransportError("http client: " + where + " timed out", CURLE_OPERATION_TIMEDOUT);
   }
   if (transfer->body_too_large)
-    throw TransportError("http client: " + r.method + " " + r.url + ": response body over " +
-                             std::to_string(transfer->max_response_bytes) + " bytes",
-                         CURLE_FILESIZE_EXCEEDED);
+    throw TransportError(
+        "http client: " + where + ": response body over " + std::to_string(transfer->max_response_bytes) + " bytes",
+        CURLE_FILESIZE_EXCEEDED);
   if (transfer->result != CURLE_OK) {
     std::string detail = transfer->error[0] ? transfer->error : curl_easy_strerror(transfer->result);
-    throw TransportError("http client: " + r.method + " " + r.url + ": " + detail, transfer->result);
+    // curl's own text may quote the URL it was given (a malformed one): never its path.
+    const std::string origin = url_origin(r.url);
+    for (auto at = detail.find(r.url); at != std::string::npos; at = detail.find(r.url, at + origin.size()))
+      detail.replace(at, r.url.size(), origin);
+    throw TransportError("http client: " + where + ": " + detail, transfer->result);
   }
   co_return std::move(transfer->response);
 }

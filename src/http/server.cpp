@@ -37,6 +37,16 @@ std::string Request::header(std::string_view name) const {
   return it == message.end() ? std::string() : std::string(it->value());
 }
 
+std::string Request::header_list(std::string_view name) const {
+  std::string joined;
+  auto [first, last] = message.equal_range(beast::string_view(name.data(), name.size()));
+  for (auto it = first; it != last; ++it) {
+    if (!joined.empty()) joined += ", ";
+    joined += std::string(it->value());
+  }
+  return joined;
+}
+
 Response make_response(bhttp::status status, std::string body, std::string_view content_type) {
   Response r{status, 11};
   r.set(bhttp::field::content_type, beast::string_view(content_type.data(), content_type.size()));

@@ -23,6 +23,9 @@ struct Request {
   std::string_view target() const { return {message.target().data(), message.target().size()}; }
   std::string_view path() const;
   std::string header(std::string_view name) const;
+  // Every field of that name joined by ", " in arrival order, as RFC 9110 reads repeated fields (X-Forwarded-For:
+  // a proxy may add its own line after a forged one rather than append to it).
+  std::string header_list(std::string_view name) const;
 };
 
 using Response = bhttp::response<bhttp::string_body>;

@@ -17,6 +17,7 @@
 
 #include "core/log.hpp"
 #include "core/process.hpp"
+#include "db/connection.hpp"
 #include "vpn/keys.hpp"
 
 namespace vpnbot::ops {
@@ -100,6 +101,20 @@ struct StderrLog {
 
 std::string utc_stamp() {
   return fmt::format("{:%Y%m%d-%H%M%S}", fmt::gmtime(std::time(nullptr)));
+}
+
+db::SplitConnection connection_for_tool(const std::string& url) {
+  try {
+    return db::split_password(url);
+  } catch (const std::invalid_argument& e) {
+    throw BackupError(e.what());
+  }
+}
+
+// The password for pg_dump and pg_restore, by environment: never on their command line.
+std::vector<std::string> password_environment(const db::SplitConnection& connection) {
+  if (connection.password.empty()) return {};
+  return {"PGPASSWORD=" + connection.password};
 }
 
 }  // namespace
@@ -206,14 +221,15 @@ BackupFile make_backup(const BackupOptions& options, const std::string& database
     final_path = fs::path(options.dir) / name;
   }
   fs::path temp_path = fs::path(options.dir) / ("." + name + ".partial");
+  auto connection = connection_for_tool(database_url);
   FdGuard out{::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
   if (out.fd < 0) throw BackupError("cannot write " + temp_path.string() + ": " + std::strerror(errno));
   StderrLog errors;
   PipedChild child;
   try {
     child = spawn_piped(
-        {tool(options.pg_bin_dir, "pg_dump"), "--format=custom", "--no-password", "--dbname=" + database_url},
-        PipeDirection::from_child, errors.path);
+        {tool(options.pg_bin_dir, "pg_dump"), "--format=custom", "--no-password", "--dbname=" + connection.conninfo},
+        PipeDirection::from_child, errors.path, password_environment(connection));
   } catch (const std::runtime_error& e) {
     fs::remove(temp_path, ec);
     throw BackupError(std::string(e.what()) + " (pg_bin_dir names where pg_dump is)");
@@ -269,12 +285,13 @@ void restore_backup(const std::string& file, const BackupKey& key, const std::st
   }
   FdGuard in{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
   if (in.fd < 0) throw BackupError("cannot read " + file + ": " + std::strerror(errno));
+  auto connection = connection_for_tool(target_url);
   StderrLog errors;
   PipedChild child;
   try {
     child = spawn_piped({tool(pg_bin_dir, "pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
-                         "--single-transaction", "--no-password", "--dbname=" + target_url},
-                        PipeDirection::to_child, errors.path);
+                         "--single-transaction", "--no-password", "--dbname=" + connection.conninfo},
+                        PipeDirection::to_child, errors.path, password_environment(connection));
   } catch (const std::runtime_error& e) {
     throw BackupError(std::string(e.what()) + " (pg_bin_dir names where pg_restore is)");
   }

@@ -175,7 +175,7 @@ std::string UserCard::render(bool html) const {
     std::string usage = remnawave::gigabytes(a.used_bytes) + " GB / " +
                         (a.limit_bytes > 0 ? remnawave::gigabytes(a.limit_bytes) + " GB" : "unlimited");
     out += fmt::format("  #{} {} {} {}, panel {}, used {}{}{}\n", a.id, esc(a.node_name), esc(a.protocol), a.state,
-                       a.panel_status.value_or("not created yet"), usage,
+                       esc(a.panel_status.value_or("not created yet")), usage,
                        a.usage_read_at ? " (read " + *a.usage_read_at + ")" : "", a.in_sync ? "" : ", sync pending");
     if (a.last_error) out += "    panel refused: " + esc(*a.last_error) + "\n";
   }

@@ -1,5 +1,7 @@
 #include "telegram/bot_api.hpp"
 
+#include "core/json.hpp"
+
 namespace vpnbot::telegram {
 
 BotApi::BotApi(http::Client& client, std::string base_url, std::string token)
@@ -12,7 +14,7 @@ std::string BotApi::url_for(const std::string& method) const {
 }
 
 json BotApi::parse_response(long http_status, const std::string& body) {
-  json parsed = json::parse(body, nullptr, false);
+  json parsed = parse_json_or_discarded(body);
   if (parsed.is_discarded() || !parsed.is_object() || !parsed.contains("ok"))
     throw ApiError(static_cast<int>(http_status ? http_status : 502),
                    "unreadable Bot API response (HTTP " + std::to_string(http_status) + ")");

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/task_group.hpp"
 
@@ -33,17 +34,14 @@ void add_webhook_route(http::Router& router, db::Pool& pool, InboxWriter& writer
                      {{"error", "invalid secret token"}});
                }
                const std::string& body = request.message.body();
-               auto update = json::parse(body, nullptr, false);
                std::string reason;
                UpdateKey key;
-               if (update.is_discarded()) {
-                 reason = "body is not JSON";
-               } else {
-                 try {
-                   key = classify_update(update);
-                 } catch (const MalformedUpdate& e) {
-                   reason = e.what();
-                 }
+               try {
+                 key = classify_update(parse_json(body));
+               } catch (const BadJson& e) {
+                 reason = std::string("body is not an update: ") + e.what();
+               } catch (const MalformedUpdate& e) {
+                 reason = e.what();
                }
                Inbox inbox(pool);
                if (!reason.empty()) {

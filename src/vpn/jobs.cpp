@@ -30,6 +30,9 @@ void register_job_handlers(jobs::Worker& worker, const SecretBox& box, Millis ad
       });
     } catch (const DeviceLimitReached& e) {
       refused = e.what();
+    } catch (const NoCapacity& e) {
+      if (!node_id) throw;  // no node has room now: retried, one may be added or freed
+      refused = e.what();   // the named node is disabled or full: choosing again is the user's
     }
     if (!refused.empty()) throw jobs::PermanentJobError(refused);
   });

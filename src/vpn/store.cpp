@@ -127,19 +127,21 @@ awaitable<Peer> VpnStore::provision(db::Transaction& tx, const SecretBox& box, i
   // Serialises provisioning per user, so the device limit holds under concurrency.
   auto user = co_await tx.exec("SELECT id FROM users WHERE id = $1 FOR UPDATE", user_id);
   if (user.empty()) throw std::invalid_argument("no user " + std::to_string(user_id));
-  auto live = co_await tx.exec("SELECT count(*) FROM vpn_peers WHERE user_id = $1 AND state <> 'removed'", user_id);
-  if (live.get<int64_t>(0, 0) >= device_limit)
+  // Every device counts against the plan's limit: WireGuard configs and Xray accounts alike.
+  if (co_await live_config_count(tx, user_id) >= device_limit)
     throw DeviceLimitReached("user " + std::to_string(user_id) + " already has " + std::to_string(device_limit) +
                              " configs");
-  if (!node_id) {
-    // The enabled node with the most free addresses relative to its capacity.
-    auto r = co_await tx.query(
-        "SELECT n.id FROM vpn_nodes n WHERE n.state = 'enabled' ORDER BY "
-        "(SELECT count(*) FROM vpn_peers p WHERE p.node_id = n.id AND p.state <> 'removed')::float / n.capacity, n.id "
-        "LIMIT 1");
-    if (r.empty()) throw NoCapacity("no enabled VPN node");
-    node_id = r.get<int64_t>(0, 0);
-  }
+  // A node named by the user (a button's data: hostile) is used only while enabled and below its capacity, exactly
+  // as the automatic choice: the enabled node with the most room relative to its capacity.
+  auto chosen = co_await tx.exec(
+      "SELECT n.id FROM vpn_nodes n, LATERAL (SELECT count(*) AS live FROM vpn_peers p "
+      "  WHERE p.node_id = n.id AND p.state <> 'removed') peers "
+      "WHERE n.state = 'enabled' AND peers.live < n.capacity AND ($1::bigint IS NULL OR n.id = $1) "
+      "ORDER BY peers.live::float / n.capacity, n.id LIMIT 1",
+      node_id);
+  if (chosen.empty())
+    throw NoCapacity(node_id ? "node " + std::to_string(*node_id) + " is disabled or full" : "no VPN node with room");
+  node_id = chosen.get<int64_t>(0, 0);
   auto address = co_await tx.exec(
       "WITH picked AS (SELECT address FROM vpn_free_addresses WHERE node_id = $1 ORDER BY address LIMIT 1 "
       "FOR UPDATE SKIP LOCKED) "

@@ -75,6 +75,45 @@ std::string query_value_sync(const std::string& url, const std::string& sql) {
   return value;
 }
 
+std::string columns_containing(const std::string& url, const std::string& needle) {
+  // Straight to PostgreSQL: the temporary function must live on the connection that calls it.
+  PGconn* c = connect_sync(direct_url(url));
+  const char* create = R"sql(
+CREATE FUNCTION pg_temp.columns_containing(needle text) RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE c record; n bigint; found text := '';
+BEGIN
+  FOR c IN SELECT table_name, column_name, data_type FROM information_schema.columns
+           WHERE table_schema = 'public' AND data_type IN ('text', 'character varying', 'bytea', 'json', 'jsonb', 'ARRAY')
+  LOOP
+    IF c.data_type = 'bytea' THEN
+      EXECUTE format('SELECT count(*) FROM %I WHERE position(convert_to($1, ''UTF8'') IN %I) > 0',
+                     c.table_name, c.column_name) INTO n USING needle;
+    ELSE
+      EXECUTE format('SELECT count(*) FROM %I WHERE strpos(%I::text, $1) > 0', c.table_name, c.column_name)
+        INTO n USING needle;
+    END IF;
+    IF n > 0 THEN found := found || c.table_name || '.' || c.column_name || ' '; END IF;
+  END LOOP;
+  RETURN found;
+END $f$)sql";
+  PGresult* created = PQexec(c, create);
+  std::string error = PQresultStatus(created) == PGRES_COMMAND_OK ? "" : PQresultErrorMessage(created);
+  PQclear(created);
+  std::string value;
+  if (error.empty()) {
+    const char* params[] = {needle.c_str()};
+    PGresult* r = PQexecParams(c, "SELECT pg_temp.columns_containing($1)", 1, nullptr, params, nullptr, nullptr, 0);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+      value = PQgetvalue(r, 0, 0);
+    else
+      error = PQresultErrorMessage(r);
+    PQclear(r);
+  }
+  PQfinish(c);
+  if (!error.empty()) throw std::runtime_error("test sql: " + error);
+  return value;
+}
+
 std::string fresh_database_url() {
   return new_database(kTemplate);
 }

@@ -17,6 +17,9 @@ db::LocalCluster& cluster();
 void exec_sync(const std::string& url, const std::string& sql);
 // Single-value query, synchronously.
 std::string query_value_sync(const std::string& url, const std::string& sql);
+// Every text, bytea, json and array column of the public schema holding `needle` in some row, as "table.column "
+// entries ("" when none): a secret must be in none of them.
+std::string columns_containing(const std::string& url, const std::string& needle);
 // True when TEST_VIA_PGBOUNCER=1: every database URL handed to tests goes through pgbouncer in
 // transaction mode (the suite then proves the code relies on no session state).
 bool via_pgbouncer();

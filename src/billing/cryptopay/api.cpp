@@ -1,6 +1,7 @@
 #include "billing/cryptopay/api.hpp"
 
 #include "billing/money.hpp"
+#include "core/json.hpp"
 #include "http/url.hpp"
 
 namespace vpnbot::billing {
@@ -16,7 +17,7 @@ awaitable<json> CryptoPay::call(std::string method, json params) {
       .body = params.dump(),
       .timeout = options_.timeout};
   auto response = co_await client_.send(std::move(request));
-  json parsed = json::parse(response.body, nullptr, false);
+  json parsed = parse_json_or_discarded(response.body);
   auto field = [&](const char* key) { return parsed.is_object() ? parsed.find(key) : parsed.end(); };
   auto ok = field("ok");
   bool succeeded = ok != parsed.end() && ok->is_boolean() && ok->get<bool>() && field("result") != parsed.end();

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "core/encoding.hpp"
+#include "core/json.hpp"
 
 namespace vpnbot::billing {
 
@@ -50,7 +51,7 @@ CryptoPayUpdate verify_cryptopay_update(const std::string& raw_body, const std::
   if (signature.empty()) throw std::invalid_argument("no crypto-pay-api-signature header");
   if (!constant_time_equal(signature, cryptopay_signature(raw_body, token)))
     throw std::invalid_argument("signature does not match");
-  json body = json::parse(raw_body, nullptr, false);
+  json body = parse_json(raw_body);
   if (!body.is_object()) throw std::invalid_argument("body is not a JSON object");
   CryptoPayUpdate update;
   auto id = body.find("update_id");

@@ -4,6 +4,7 @@
 
 #include "billing/money.hpp"
 #include "core/encoding.hpp"
+#include "core/json.hpp"
 #include "http/url.hpp"
 
 namespace vpnbot::billing {
@@ -23,7 +24,7 @@ awaitable<json> Heleket::call(std::string path, json body) {
       .body = std::move(text),
       .timeout = options_.timeout};
   auto response = co_await client_.send(std::move(request));
-  json parsed = json::parse(response.body, nullptr, false);
+  json parsed = parse_json_or_discarded(response.body);
   if (response.status != 200 || !parsed.is_object() || parsed.value("state", -1) != 0) {
     std::string message = parsed.is_object() ? parsed.value("message", "") : response.body.substr(0, 200);
     bool retryable = response.status == 429 || response.status >= 500 || response.status == 401;

@@ -41,7 +41,7 @@ NoticeCheck HeleketProvider::accept(const std::string& source_ip, const http::Re
     return RefusedNotice{http::bhttp::status::bad_request, problem == "sign does not match" ? "bad_sign" : "malformed",
                          problem};
   }
-  return AcceptedNotice{webhook.uuid, webhook.status, nlohmann::json::parse(body)};
+  return AcceptedNotice{webhook.uuid, webhook.status, std::move(webhook.body)};
 }
 
 awaitable<CreatedPayment> HeleketProvider::create_payment(const Order& order, bool) {

@@ -2,6 +2,7 @@
 
 #include "billing/money.hpp"
 #include "core/encoding.hpp"
+#include "core/json.hpp"
 #include "http/url.hpp"
 
 namespace vpnbot::billing {
@@ -41,7 +42,7 @@ awaitable<json> YooKassa::call(std::string method, std::string path, std::string
   request.body = std::move(body);
   request.timeout = options_.timeout;
   auto response = co_await client_.send(std::move(request));
-  json parsed = json::parse(response.body, nullptr, false);
+  json parsed = parse_json_or_discarded(response.body);
   if (response.status != 200) {
     std::string description = parsed.is_object() ? parsed.value("description", "") : response.body.substr(0, 200);
     bool retryable = response.status == 429 || response.status >= 500 || response.status == 401;

@@ -1,11 +1,13 @@
 #include "billing/yookassa/notification.hpp"
 
+#include "core/json.hpp"
+
 namespace vpnbot::billing {
 
 using nlohmann::json;
 
 std::optional<YooKassaNotice> parse_yookassa_notification(const std::string& raw_body) {
-  json j = json::parse(raw_body, nullptr, false);
+  json j = parse_json_or_discarded(raw_body);
   if (!j.is_object() || j.value("type", json()) != "notification") return std::nullopt;
   auto event = j.find("event");
   auto object = j.find("object");

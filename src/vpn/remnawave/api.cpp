@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "core/encoding.hpp"
+#include "core/json.hpp"
 #include "http/url.hpp"
 
 namespace vpnbot::remnawave {
@@ -111,7 +112,7 @@ awaitable<std::optional<json>> PanelApi::call(std::string method, std::string pa
     throw PanelError("remnawave " + what + ": " + e.what(), 0, true);
   }
   if (missing_ok && response.status == 404) co_return std::nullopt;
-  json parsed = json::parse(response.body, nullptr, false);
+  json parsed = parse_json_or_discarded(response.body);
   if (response.status < 200 || response.status >= 300) {
     std::string message = "HTTP " + std::to_string(response.status);
     if (parsed.is_object() && parsed.contains("message")) {

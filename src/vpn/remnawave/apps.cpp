@@ -30,8 +30,19 @@ std::vector<ClientApp> parse_client_apps(const std::string& setting) {
   return apps;
 }
 
-std::string open_page_url(const std::string& public_url, size_t app_index, const std::string& subscription_url) {
-  return http::join_url(public_url, "/open/" + std::to_string(app_index) + "?u=" + url_encode(subscription_url));
+std::string open_page_key(const std::string& bot_token) {
+  return hmac_sha256_hex(bot_token, "vpnbot open page links");
+}
+
+std::string open_page_signature(const std::string& key, size_t app_index, const std::string& subscription_url) {
+  return hmac_sha256_hex(key, std::to_string(app_index) + "\n" + subscription_url).substr(0, 32);
+}
+
+std::string open_page_url(const std::string& public_url, size_t app_index, const std::string& subscription_url,
+                          const std::string& key) {
+  return http::join_url(public_url, "/open/" + std::to_string(app_index) +
+                                        "?s=" + open_page_signature(key, app_index, subscription_url) +
+                                        "&u=" + url_encode(subscription_url));
 }
 
 }  // namespace vpnbot::remnawave

@@ -22,8 +22,8 @@ http::Response refuse(const std::string& why) {
 
 }  // namespace
 
-void add_open_app_route(http::Router& router, std::vector<ClientApp> apps) {
-  router.add_prefix(http::bhttp::verb::get, "/open/", [apps](http::Request& request) -> awaitable<http::Response> {
+void add_open_app_route(http::Router& router, std::vector<ClientApp> apps, std::string key) {
+  router.add_prefix(http::bhttp::verb::get, "/open/", [apps, key](http::Request& request) -> awaitable<http::Response> {
     std::string_view path = request.path();
     std::string_view index_text = path.substr(std::string_view("/open/").size());
     size_t index = 0;
@@ -31,14 +31,19 @@ void add_open_app_route(http::Router& router, std::vector<ClientApp> apps) {
     if (ec != std::errc() || end != index_text.data() + index_text.size() || index >= apps.size())
       co_return refuse("unknown app");
     std::string_view target_text = request.target();
-    auto query = target_text.find("?u=");
+    auto query = target_text.find("?s=");
+    auto link_at = target_text.find("&u=");
+    if (query == std::string_view::npos || link_at == std::string_view::npos || link_at < query)
+      co_return refuse("bad link");
+    std::string_view signature = target_text.substr(query + 3, link_at - query - 3);
     std::string link;
     try {
-      if (query != std::string_view::npos) link = url_decode(target_text.substr(query + 3));
+      link = url_decode(target_text.substr(link_at + 3));
     } catch (const std::invalid_argument&) {
       co_return refuse("bad link");
     }
-    if (!plain_http_link(link)) co_return refuse("bad link");
+    if (!plain_http_link(link) || !constant_time_equal(signature, open_page_signature(key, index, link)))
+      co_return refuse("bad link");
     std::string target = apps[index].link_template;
     target.replace(target.find("{url}"), 5, link);
     std::string escaped = html_escape(target), name = html_escape(apps[index].name);
