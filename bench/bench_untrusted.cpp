@@ -4,7 +4,9 @@
 #include <time.h>
 
 #include <functional>
+#include <iomanip>
 #include <iostream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -34,6 +36,12 @@ double measure(const std::function<void()>& request) {
     best = std::min(best, cpu_ms() - started);
   }
   return best;
+}
+
+std::string fmt_ms(double value) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(value < 10 ? 3 : 0) << value;
+  return out.str();
 }
 
 std::string repeat(const std::string& unit, size_t times) {
@@ -83,6 +91,7 @@ int main() {
          } catch (const std::invalid_argument&) {
          }
        }}};
+  std::cout << std::fixed << std::setprecision(3);
   std::cout << "## Hostile bodies: CPU time per request (best of 3), bounded parsing vs the unbounded DOM\n\n";
   std::cout << "| route | shape | bounded ms | unbounded DOM ms | ratio |\n|---|---|---:|---:|---:|\n";
   for (const auto& route : routes) {
@@ -101,9 +110,8 @@ int main() {
             (void)nlohmann::json::parse(body, nullptr, false);
         });
       std::cout << "| " << route.name << " | " << shape << " | " << bounded << " | "
-                << (unbounded < 0 ? std::string("(not run)") : std::to_string(unbounded)) << " | "
-                << (unbounded < 0 ? std::string("-") : std::to_string(unbounded / std::max(bounded, 1e-3)) + "x")
-                << " |\n";
+                << (unbounded < 0 ? std::string("(not run)") : fmt_ms(unbounded)) << " | "
+                << (unbounded < 0 ? std::string("-") : fmt_ms(unbounded / std::max(bounded, 1e-3)) + "x") << " |\n";
       if (bounded > worst) worst = bounded, worst_shape = shape;
     }
     std::cout << "| " << route.name << " | worst: " << worst_shape << " | " << worst << " | | |\n";

@@ -295,65 +295,86 @@ TEST_F(AbuseTest, HugeBodyIsRefusedWithoutMemoryGrowth) {
   EXPECT_EQ(g.process.wait(Millis(20000)), 0);
 }
 
-// The worst shapes a body within the size limit can take, posted to every public route that reads a body: each is
-// answered within 50 ms (the best of three tries, so a loaded machine's hiccup is not counted) and the gateway still
-// serves /healthz. Without the limits, the deep ones crashed the process (a recursive encoder) and the wide one held
-// the single-threaded gateway for seconds (an ordered object's quadratic inserts).
+// The worst shapes a body within its route's size limit can take (1 MiB for Telegram's route, 64 KiB for payment
+// notifications, which are a few kilobytes), posted to every public route that reads a body: each is answered within
+// 50 ms (the best of three tries, so a loaded machine's hiccup is not counted) and the gateway still serves /healthz.
+// Without the limits, the deep ones crashed the process (a recursive encoder) and the wide one held the
+// single-threaded gateway for seconds (an ordered object's quadratic inserts). A payment body over 64 KiB is refused
+// before anything reads it.
 TEST_F(AbuseTest, HostileBodyShapesAreAnsweredFastOnEveryRoute) {
   EmulatorThread telegram;
   // Loopback is allowed for YooKassa here, so its bodies reach the parser.
   auto g = start_gateway(telegram, {{"VPNBOT_PAYMENT_METHODS", "yookassa,heleket,cryptopay,stars"},
                                     {"VPNBOT_YOOKASSA_ALLOWED_IPS", "127.0.0.0/8"},
                                     {"VPNBOT_CRYPTOPAY_TOKEN", "12345:abuse-token"}});
-  constexpr size_t kSize = 1'000'000;  // under the 1 MiB body limit
   auto repeat = [](const std::string& unit, size_t times) {
     std::string out;
     out.reserve(unit.size() * times);
     for (size_t i = 0; i < times; ++i) out += unit;
     return out;
   };
-  std::string wide = "{";
-  for (int i = 0; wide.size() < kSize - 64; ++i) wide += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
-  wide += "\"sign\":\"x\"}";
-  const std::vector<std::pair<std::string, std::string>> shapes{
-      {"deep arrays", "{\"sign\":\"x\",\"a\":" + repeat("[", kSize - 20)},
-      {"deep objects", "{\"sign\":\"x\",\"a\":" + repeat("{\"a\":", kSize / 5 - 5)},
-      {"one object with ~95k members", wide},
-      {"a string of escapes", "{\"sign\":\"x\",\"a\":\"" + repeat("\\u00e9\\/", kSize / 8 - 4) + "\"}"},
-      {"invalid UTF-8", "{\"sign\":\"x\",\"a\":\"" + repeat("\xff\xfe", kSize / 2 - 16) + "\"}"},
-      {"numbers", "{\"sign\":\"x\",\"a\":[" + repeat("1e999999,", kSize / 9 - 4) + "1]}"}};
-  const std::vector<std::pair<std::string, std::vector<std::string>>> routes{
-      {telegram::kWebhookPath, {std::string("X-Telegram-Bot-Api-Secret-Token: ") + kSecret}},
-      {billing::kHeleketWebhookPath, {}},
-      {billing::kYooKassaWebhookPath, {}},
-      {billing::kCryptoPayWebhookPath, {"crypto-pay-api-signature: 00"}}};
-  for (const auto& [route, headers] : routes) {
-    for (const auto& [shape, body] : shapes) {
-      ASSERT_LT(body.size(), 1048576u) << shape;
-      auto all_headers = headers;
-      all_headers.push_back("Content-Type: application/json");
-      long status = 0;
-      auto best = Millis::max();
-      for (int attempt = 0; attempt < 3; ++attempt) {
-        auto started = Clock::now();
-        status = vpnbot::testing::http_request("POST", g.base() + route, body, all_headers).first;
-        best = std::min(best, std::chrono::duration_cast<Millis>(Clock::now() - started));
-      }
-      std::cout << route << ", " << shape << ": HTTP " << status << " in " << best.count() << " ms\n";
-      EXPECT_LT(best, Millis(50)) << route << ", " << shape;
-      EXPECT_TRUE(status == 200 || status == 400 || status == 401 || status == 403)
-          << route << ", " << shape << ": " << status;
-      ASSERT_EQ(vpnbot::testing::http_request("GET", g.base() + "/healthz", "").first, 200)
-          << "the gateway died on " << route << ", " << shape << "\n"
-          << g.process.output().substr(0, 4000);
+  auto shapes_of = [&](size_t size) {
+    std::string wide = "{";
+    for (int i = 0; wide.size() < size - 64; ++i) wide += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+    wide += "\"sign\":\"x\"}";
+    return std::vector<std::pair<std::string, std::string>>{
+        {"deep arrays", "{\"sign\":\"x\",\"a\":" + repeat("[", size - 20)},
+        {"deep objects", "{\"sign\":\"x\",\"a\":" + repeat("{\"a\":", size / 5 - 5)},
+        {"one wide object", wide},
+        {"a string of escapes", "{\"sign\":\"x\",\"a\":\"" + repeat("\\u00e9\\/", size / 8 - 4) + "\"}"},
+        {"invalid UTF-8", "{\"sign\":\"x\",\"a\":\"" + repeat("\xff\xfe", size / 2 - 16) + "\"}"},
+        {"numbers", "{\"sign\":\"x\",\"a\":[" + repeat("1e999999,", size / 9 - 4) + "1]}"}};
+  };
+  const auto update_shapes = shapes_of(1'000'000);  // under the 1 MiB body limit
+  const auto notice_shapes = shapes_of(billing::kMaxNotificationBytes - 16);
+  const std::string oversized_notice = update_shapes[2].second;
+  struct Route {
+    std::string path;
+    std::vector<std::string> headers;
+    const std::vector<std::pair<std::string, std::string>>* shapes;
+  };
+  const std::vector<Route> routes{
+      {telegram::kWebhookPath, {std::string("X-Telegram-Bot-Api-Secret-Token: ") + kSecret}, &update_shapes},
+      {billing::kHeleketWebhookPath, {}, &notice_shapes},
+      {billing::kYooKassaWebhookPath, {}, &notice_shapes},
+      {billing::kCryptoPayWebhookPath, {"crypto-pay-api-signature: 00"}, &notice_shapes}};
+  auto post = [&](const Route& route, const std::string& shape, const std::string& body) {
+    auto headers = route.headers;
+    headers.push_back("Content-Type: application/json");
+    long status = 0;
+    auto best = Millis::max();
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      auto started = Clock::now();
+      status = vpnbot::testing::http_request("POST", g.base() + route.path, body, headers).first;
+      best = std::min(best, std::chrono::duration_cast<Millis>(Clock::now() - started));
     }
+    std::cout << route.path << ", " << shape << " (" << body.size() << " bytes): HTTP " << status << " in "
+              << best.count() << " ms\n";
+    EXPECT_LT(best, Millis(50)) << route.path << ", " << shape;
+    EXPECT_EQ(vpnbot::testing::http_request("GET", g.base() + "/healthz", "").first, 200)
+        << "the gateway died on " << route.path << ", " << shape << "\n"
+        << g.process.output().substr(0, 4000);
+    return status;
+  };
+  for (const auto& route : routes) {
+    for (const auto& [shape, body] : *route.shapes) {
+      ASSERT_LT(body.size(), route.shapes == &update_shapes ? 1048576u : billing::kMaxNotificationBytes) << shape;
+      long status = post(route, shape, body);
+      EXPECT_TRUE(status == 200 || status == 400 || status == 401 || status == 403)
+          << route.path << ", " << shape << ": " << status;
+    }
+    if (route.shapes == &notice_shapes) EXPECT_EQ(post(route, "over 64 KiB", oversized_notice), 413) << route.path;
   }
   EXPECT_EQ(count("SELECT count(*) FROM payment_events"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM tg_inbox"), 0);
   EXPECT_LT(count("SELECT coalesce(sum(length(body)), 0) FROM tg_malformed"), 10 * 65536) << "kept bodies are cut";
   auto metrics = vpnbot::testing::http_request("GET", g.internal() + "/metrics", "").second;
-  EXPECT_GE(metric(metrics, R"(vpnbot_payment_webhooks_total{provider="heleket",result="malformed"})"), 3 * 6)
-      << metrics.substr(0, 3000);
+  auto heleket = [&](const char* result) {
+    return metric(metrics,
+                  std::string(R"(vpnbot_payment_webhooks_total{provider="heleket",result=")") + result + "\"}");
+  };
+  EXPECT_EQ(heleket("malformed") + heleket("bad_sign"), 3 * 6) << metrics.substr(0, 3000);
+  EXPECT_EQ(heleket("too_large"), 3);
   EXPECT_GE(metric(metrics, R"(vpnbot_webhook_updates_total{result="malformed"})"), 3 * 6);
   g.process.signal(SIGTERM);
   EXPECT_EQ(g.process.wait(Millis(20000)), 0);

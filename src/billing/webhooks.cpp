@@ -73,7 +73,9 @@ void add_payment_webhook_routes(http::Router& router, db::Pool& pool, const Paym
         [&pool, &stats, provider, trusted_proxies](http::Request& request) -> awaitable<http::Response> {
           const std::string name = provider->name();
           std::string ip = client_address(request.remote_ip, request.header_list("X-Forwarded-For"), *trusted_proxies);
-          auto check = provider->accept(ip, request);
+          NoticeCheck check = RefusedNotice{http::bhttp::status::payload_too_large, "too_large",
+                                            "body over " + std::to_string(kMaxNotificationBytes) + " bytes"};
+          if (request.message.body().size() <= kMaxNotificationBytes) check = provider->accept(ip, request);
           if (auto* refused = std::get_if<RefusedNotice>(&check)) {
             co_await record_rejection(pool, stats, name, refused->result, refused->reason, ip, request.message.body());
             co_return answer(refused->status,

@@ -26,7 +26,9 @@ struct PaymentWebhookStats {
 // Each configured provider's webhook route: the provider checks the notification (source, signature), the event is
 // stored once (unique by provider, external id and event) with its processing job in the same transaction, and the
 // answer is 200 in milliseconds. Nothing is granted here: a worker applies the event after the provider confirms it.
-// X-Forwarded-For is believed only from `trusted_proxies`.
+// X-Forwarded-For is believed only from `trusted_proxies`. A body over kMaxNotificationBytes is refused (413) before
+// any check that reads it: every provider's notification is a few kilobytes.
+inline constexpr size_t kMaxNotificationBytes = 64 * 1024;
 void add_payment_webhook_routes(http::Router& router, db::Pool& pool, const PaymentProviders& providers,
                                 std::vector<IpNetwork> trusted_proxies, PaymentWebhookStats& stats);
 
