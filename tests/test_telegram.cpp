@@ -54,6 +54,13 @@ class TelegramTest : public AsyncDbTest {
     }
     return condition();
   }
+  // The messages the bot sent into a chat, oldest first.
+  static json from_bot(EmulatorThread& emulator, int64_t chat) {
+    json out = json::array();
+    for (const auto& m : emulator.messages(chat))
+      if (m["from_bot"].get<bool>()) out.push_back(m);
+    return out;
+  }
   std::map<std::string, std::string> serve_env(const EmulatorThread& emulator, uint16_t port) {
     return {{"VPNBOT_DATABASE_URL", url},
             {"VPNBOT_HTTP_LISTEN", "127.0.0.1:" + std::to_string(port)},
@@ -278,12 +285,7 @@ TEST_F(TelegramTest, AFloodingUserGetsOneNoticeCostsBoundedRowsAndSlowsNobodyEls
   env["VPNBOT_BUDGET_UPDATES_PER_MINUTE"] = std::to_string(kBudget);
   auto serve = vpnbot::testing::spawn_vpnbot({"serve"}, env);
   ASSERT_TRUE(eventually([&] { return emulator.stats()["webhook_url"] != ""; })) << serve.output();
-  auto answers = [&](int64_t chat) {
-    json out = json::array();
-    for (const auto& m : emulator.messages(chat))
-      if (m["from_bot"].get<bool>()) out.push_back(m);
-    return out;
-  };
+  auto answers = [&](int64_t chat) { return from_bot(emulator, chat); };
   constexpr int64_t kFlooder = 7000;
   emulator.client("/client/send_message", {{"user_id", kFlooder}, {"text", "/start"}, {"first_name", "Flood"}});
   ASSERT_TRUE(eventually([&] { return !answers(kFlooder).empty(); })) << serve.output().substr(0, 3000);
@@ -372,12 +374,7 @@ TEST_F(TelegramTest, EndToEndWebhookFlowWithTheRealBinary) {
   EXPECT_NE(page.find("/client/send_message"), std::string::npos);
   EXPECT_EQ(page.find("http://"), std::string::npos) << "nothing loaded from outside";
 
-  auto bot_messages = [&](int64_t chat) {
-    json out = json::array();
-    for (const auto& m : emulator.messages(chat))
-      if (m["from_bot"].get<bool>()) out.push_back(m);
-    return out;
-  };
+  auto bot_messages = [&](int64_t chat) { return from_bot(emulator, chat); };
   emulator.client("/client/send_message",
                   {{"user_id", 1001}, {"text", "/start"}, {"first_name", "Ann"}, {"language_code", "en"}});
   ASSERT_TRUE(eventually([&] { return bot_messages(1001).size() >= 1; })) << serve.output();
@@ -757,12 +754,7 @@ TEST_F(TelegramTest, TwoHundredUsersStartAtOnceEachGetOneCompleteAnswerWithoutA4
   uint16_t port = vpnbot::testing::free_port();
   auto serve = vpnbot::testing::spawn_vpnbot({"serve"}, serve_env(emulator, port));
   ASSERT_TRUE(eventually([&] { return emulator.stats()["webhook_url"] != ""; })) << serve.output();
-  auto answers = [&](int64_t chat) {
-    json out = json::array();
-    for (const auto& m : emulator.messages(chat))
-      if (m["from_bot"].get<bool>()) out.push_back(m);
-    return out;
-  };
+  auto answers = [&](int64_t chat) { return from_bot(emulator, chat); };
   for (int latency_ms : {0, 1500}) {
     emulator.client("/client/latency", {{"ms", latency_ms}});
     int64_t first = latency_ms == 0 ? 10000 : 20000;

@@ -54,22 +54,34 @@ TEST_F(VpnTest, ANamedNodeIsUsedOnlyWhileEnabledAndBelowCapacityAndXrayAccountsA
   vpnbot::testing::exec_sync(url, "UPDATE vpn_nodes SET state = 'disabled' WHERE id = " + std::to_string(disabled.id));
   vpnbot::testing::exec_sync(url, "UPDATE vpn_nodes SET capacity = 1 WHERE id = " + std::to_string(small.id));
   add_users(1, 3);
-  EXPECT_THROW(run(store.provision(1, disabled.id, "a", 5)), vpn::NoCapacity);
-  EXPECT_EQ(run(store.provision(1, small.id, "b", 5)).node_id, small.id);
-  EXPECT_THROW(run(store.provision(2, small.id, "c", 5)), vpn::NoCapacity) << "full";
-  EXPECT_THROW(run(store.provision(2, std::nullopt, "d", 5)), vpn::NoCapacity) << "no node has room";
-  EXPECT_THROW(run(store.provision(2, 999999, "e", 5)), vpn::NoCapacity) << "no such node";
+  // As the vpn.provision job does with a node from the user's button.
+  auto picked_by_user = [&](int64_t user, std::optional<int64_t> node, std::string key, int limit) {
+    return run(pool->transaction([&](db::Transaction& t) -> awaitable<vpn::Peer> {
+      co_return co_await vpn::VpnStore::provision(t, *box, user, node, std::nullopt, key, limit, true);
+    }));
+  };
+  EXPECT_THROW(picked_by_user(1, disabled.id, "a", 5), vpn::NoCapacity);
+  EXPECT_EQ(picked_by_user(1, small.id, "b", 5).node_id, small.id);
+  EXPECT_THROW(picked_by_user(2, small.id, "c", 5), vpn::NoCapacity) << "full";
+  EXPECT_THROW(picked_by_user(2, 999999, "e", 5), vpn::NoCapacity) << "no such node";
+  // The automatic choice (after a payment) goes past a full node's target rather than leave a paid user without a
+  // config, but never to a disabled node; the operator may name any node (moving configs off a draining one).
+  EXPECT_EQ(run(store.provision(2, std::nullopt, "d", 5)).node_id, small.id);
+  EXPECT_EQ(run(store.provision(3, disabled.id, "o", 5)).node_id, disabled.id) << "the operator's choice";
   vpnbot::testing::exec_sync(url, "UPDATE vpn_nodes SET state = 'enabled' WHERE id = " + std::to_string(disabled.id));
-  EXPECT_EQ(run(store.provision(2, std::nullopt, "f", 5)).node_id, disabled.id);
-  EXPECT_EQ(count("SELECT count(*) FROM vpn_peers"), 2);
-  // User 3 has an Xray account: with a limit of one device there is no room for a WireGuard config.
+  EXPECT_EQ(run(store.provision(2, std::nullopt, "f", 5)).node_id, disabled.id) << "the one with room first";
+  vpnbot::testing::exec_sync(url, "UPDATE vpn_nodes SET state = 'disabled'");
+  EXPECT_THROW(run(store.provision(2, std::nullopt, "g", 5)), vpn::NoCapacity) << "no enabled node";
+  vpnbot::testing::exec_sync(url, "UPDATE vpn_nodes SET state = 'enabled'");
+  EXPECT_EQ(count("SELECT count(*) FROM vpn_peers"), 4);
+  // User 3 has a WireGuard config and an Xray account: with a limit of two devices there is no room for another.
   vpnbot::testing::exec_sync(url,
                              "INSERT INTO panel_nodes (name, country_code, location, panel_url, token_enc, capacity) "
                              "VALUES ('x-1', 'FI', 'Helsinki', 'http://127.0.0.1:1', 'sealed', 10); "
                              "INSERT INTO panel_accounts (user_id, node_id, username) "
                              "SELECT 3, id, 'user_3_x' FROM panel_nodes");
-  EXPECT_THROW(run(store.provision(3, std::nullopt, "g", 1)), vpn::DeviceLimitReached);
-  EXPECT_EQ(run(store.provision(3, std::nullopt, "h", 2)).user_id, 3);
+  EXPECT_THROW(run(store.provision(3, std::nullopt, "h", 2)), vpn::DeviceLimitReached);
+  EXPECT_EQ(run(store.provision(3, std::nullopt, "i", 3)).user_id, 3);
 }
 
 TEST_F(VpnTest, PoolSkipsNetworkGatewayBroadcastAndEnforcesDeviceLimit) {

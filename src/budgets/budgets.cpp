@@ -4,36 +4,22 @@
 
 namespace vpnbot::budgets {
 
+namespace {
+
+// Indexed by Kind: its name (the `user_budgets.kind` value) and its window.
+constexpr const char* kNames[] = {"updates", "checkouts", "support_messages", "tickets", "config_requests"};
+constexpr int kWindowSeconds[] = {60, 3600, 3600, 86400, 3600};
+
+}  // namespace
+
 const char* to_string(Kind kind) {
-  switch (kind) {
-    case Kind::updates:
-      return "updates";
-    case Kind::checkouts:
-      return "checkouts";
-    case Kind::support_messages:
-      return "support_messages";
-    case Kind::tickets:
-      return "tickets";
-    case Kind::config_requests:
-      return "config_requests";
-  }
-  return "?";
+  return kNames[static_cast<size_t>(kind)];
 }
 
 Budget budget_of(Kind kind, const Settings& s) {
-  switch (kind) {
-    case Kind::updates:
-      return {s.updates_per_minute, 60};
-    case Kind::checkouts:
-      return {s.checkouts_per_hour, 3600};
-    case Kind::support_messages:
-      return {s.support_messages_per_hour, 3600};
-    case Kind::tickets:
-      return {s.tickets_per_day, 86400};
-    case Kind::config_requests:
-      return {s.config_requests_per_hour, 3600};
-  }
-  return {1, 60};
+  const int limits[] = {s.updates_per_minute, s.checkouts_per_hour, s.support_messages_per_hour, s.tickets_per_day,
+                        s.config_requests_per_hour};
+  return {limits[static_cast<size_t>(kind)], kWindowSeconds[static_cast<size_t>(kind)]};
 }
 
 awaitable<Spent> spend(db::Transaction& tx, int64_t user_id, Kind kind, const Settings& settings) {

@@ -10,6 +10,7 @@
 
 namespace vpnbot::budgets {
 
+// The tables in budgets.cpp follow this order.
 enum class Kind { updates, checkouts, support_messages, tickets, config_requests };
 const char* to_string(Kind kind);
 

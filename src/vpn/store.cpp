@@ -120,7 +120,7 @@ awaitable<std::string> VpnStore::node_private_key(int64_t node_id) {
 
 awaitable<Peer> VpnStore::provision(db::Transaction& tx, const SecretBox& box, int64_t user_id,
                                     std::optional<int64_t> node_id, std::optional<int64_t> subscription_id,
-                                    std::string provision_key, int device_limit) {
+                                    std::string provision_key, int device_limit, bool user_picked_node) {
   auto existing = co_await tx.exec(std::string("SELECT ") + kPeerColumns + " FROM vpn_peers WHERE provision_key = $1",
                                    provision_key);
   if (!existing.empty()) co_return kPeerRow.read(existing, 0);  // a retried job: the config already exists
@@ -131,16 +131,20 @@ awaitable<Peer> VpnStore::provision(db::Transaction& tx, const SecretBox& box, i
   if (co_await live_config_count(tx, user_id) >= device_limit)
     throw DeviceLimitReached("user " + std::to_string(user_id) + " already has " + std::to_string(device_limit) +
                              " configs");
-  // A node named by the user (a button's data: hostile) is used only while enabled and below its capacity, exactly
-  // as the automatic choice: the enabled node with the most room relative to its capacity.
+  // A node the user picked (a button's data: hostile) is used only while enabled and below its capacity, as the
+  // location list offers it. The automatic choice (after a payment) is the enabled node with the most room relative
+  // to its capacity, past the capacity too when every node is full: its address pool is the hard limit, and a paid
+  // user is never left without a config because the operator's target was reached. The operator names any node.
   auto chosen = co_await tx.exec(
       "SELECT n.id FROM vpn_nodes n, LATERAL (SELECT count(*) AS live FROM vpn_peers p "
       "  WHERE p.node_id = n.id AND p.state <> 'removed') peers "
-      "WHERE n.state = 'enabled' AND peers.live < n.capacity AND ($1::bigint IS NULL OR n.id = $1) "
+      "WHERE CASE WHEN $1::bigint IS NULL THEN n.state = 'enabled' "
+      "           WHEN $2 THEN n.id = $1 AND n.state = 'enabled' AND peers.live < n.capacity "
+      "           ELSE n.id = $1 END "
       "ORDER BY peers.live::float / n.capacity, n.id LIMIT 1",
-      node_id);
+      node_id, user_picked_node);
   if (chosen.empty())
-    throw NoCapacity(node_id ? "node " + std::to_string(*node_id) + " is disabled or full" : "no VPN node with room");
+    throw NoCapacity(node_id ? "node " + std::to_string(*node_id) + " is disabled or full" : "no enabled VPN node");
   node_id = chosen.get<int64_t>(0, 0);
   auto address = co_await tx.exec(
       "WITH picked AS (SELECT address FROM vpn_free_addresses WHERE node_id = $1 ORDER BY address LIMIT 1 "

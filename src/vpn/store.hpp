@@ -85,10 +85,12 @@ class VpnStore {
   awaitable<std::string> node_private_key(int64_t node_id);
 
   // Creates a config for the user on `node_id` (or the least-filled enabled node), idempotent by provision_key.
-  // The user's live configs may not exceed device_limit. Address claimed with SKIP LOCKED: O(log n) at any fill.
+  // The user's live configs (WireGuard and Xray) may not exceed device_limit. A node the user picked
+  // (`user_picked_node`: it came in a button's data) must be enabled and below its capacity, else NoCapacity; the
+  // operator may name any node. Address claimed with SKIP LOCKED: O(log n) at any fill.
   static awaitable<Peer> provision(db::Transaction& tx, const SecretBox& box, int64_t user_id,
                                    std::optional<int64_t> node_id, std::optional<int64_t> subscription_id,
-                                   std::string provision_key, int device_limit);
+                                   std::string provision_key, int device_limit, bool user_picked_node = false);
   awaitable<Peer> provision(int64_t user_id, std::optional<int64_t> node_id, std::string provision_key,
                             int device_limit);
   // active <-> disabled keep address and keys (the user's config keeps working after renewal); removed frees the
