@@ -296,8 +296,8 @@ TEST_F(AbuseTest, HugeBodyIsRefusedWithoutMemoryGrowth) {
 }
 
 // The worst shapes a body within its route's size limit can take (1 MiB for Telegram's route, 64 KiB for payment
-// notifications, which are a few kilobytes), posted to every public route that reads a body: each is answered within
-// 50 ms (the best of three tries, so a loaded machine's hiccup is not counted) and the gateway still serves /healthz.
+// notifications, which are a few kilobytes), posted to every public route that reads a body: the gateway handles each
+// within 50 ms (its own request-duration histogram) and still serves /healthz.
 // Without the limits, the deep ones crashed the process (a recursive encoder) and the wide one held the
 // single-threaded gateway for seconds (an ordered object's quadratic inserts). A payment body over 64 KiB is refused
 // before anything reads it.
@@ -350,7 +350,9 @@ TEST_F(AbuseTest, HostileBodyShapesAreAnsweredFastOnEveryRoute) {
     }
     std::cout << route.path << ", " << shape << " (" << body.size() << " bytes): HTTP " << status << " in "
               << best.count() << " ms\n";
-    EXPECT_LT(best, Millis(50)) << route.path << ", " << shape;
+    // The wall time carries the upload and a loaded machine's scheduling: only a stall fails it here. The gateway's
+    // own time per request is checked below against 50 ms.
+    EXPECT_LT(best, Millis(1000)) << route.path << ", " << shape;
     EXPECT_EQ(vpnbot::testing::http_request("GET", g.base() + "/healthz", "").first, 200)
         << "the gateway died on " << route.path << ", " << shape << "\n"
         << g.process.output().substr(0, 4000);
@@ -376,6 +378,15 @@ TEST_F(AbuseTest, HostileBodyShapesAreAnsweredFastOnEveryRoute) {
   EXPECT_EQ(heleket("malformed") + heleket("bad_sign"), 3 * 6) << metrics.substr(0, 3000);
   EXPECT_EQ(heleket("too_large"), 3);
   EXPECT_GE(metric(metrics, R"(vpnbot_webhook_updates_total{result="malformed"})"), 3 * 6);
+  // The gateway's own time for every one of these requests (from the whole body read to the answer, what a flood of
+  // such bodies costs it): under 50 ms each.
+  for (const auto& route : routes) {
+    double answered = metric(metrics, "vpnbot_http_request_duration_seconds_count{route=\"" + route.path + "\"}");
+    double within =
+        metric(metrics, "vpnbot_http_request_duration_seconds_bucket{route=\"" + route.path + "\",le=\"0.05\"}");
+    EXPECT_GE(answered, 3 * 6) << route.path << "\n" << metrics.substr(0, 3000);
+    EXPECT_EQ(within, answered) << route.path << ": requests over 50 ms";
+  }
   g.process.signal(SIGTERM);
   EXPECT_EQ(g.process.wait(Millis(20000)), 0);
 }

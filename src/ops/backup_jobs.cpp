@@ -36,6 +36,13 @@ void register_backup_jobs(jobs::Worker& worker, BackupJobOptions options) {
     const auto& s = deps->settings;
     if (s.backup_dir.empty()) throw jobs::PermanentJobError("backup_dir is not set");
     BackupOptions backup{s.backup_dir, s.backup_key_file, s.backup_keep, s.pg_bin_dir};
+    // An earlier backup still waiting to be sent is superseded by this one: cancelled first (its file leaves the
+    // outbox with it), so this dump does not carry it and the chat gets the newest.
+    auto superseded = co_await ctx.pool.exec(
+        "UPDATE outbox SET state = 'cancelled' WHERE unique_key LIKE 'backup:%' AND state IN "
+        "('pending', 'held')");
+    if (superseded.affected() > 0)
+      log::info("backup", "an unsent earlier backup is superseded", {{"cancelled", superseded.affected()}});
     auto run = std::make_shared<BackupRun>();
     auto started = Clock::now();
     asio::co_spawn(
