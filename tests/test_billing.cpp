@@ -59,6 +59,15 @@ class BillingTest : public AsyncDbTest {
     }());
     return out;
   }
+  // A promo code of `kind` (percent, fixed, balance, days) with `value` and at most `max_uses` uses.
+  PromoCode create_code(const std::string& code, const std::string& kind, int64_t value, int max_uses) {
+    NewPromo p;
+    p.code = code;
+    p.kind = kind;
+    p.value = value;
+    p.max_uses = max_uses;
+    return tx<PromoCode>([&](db::Transaction& t) { return Promos::create(t, p); });
+  }
   PaymentResult pay(const Order& o, std::optional<int64_t> amount = std::nullopt) {
     // A coroutine lambda: a temporary passed straight to a lazily started coroutine would dangle.
     return tx<PaymentResult>([&](db::Transaction& t) -> awaitable<PaymentResult> {
@@ -170,14 +179,7 @@ TEST_F(BillingTest, AmountOrCurrencyMismatchGrantsNothing) {
 }
 
 TEST_F(BillingTest, PromoWithTenUsesSurvivesHundredConcurrentRedemptions) {
-  tx<PromoCode>([&](db::Transaction& t) -> awaitable<PromoCode> {
-    NewPromo p;
-    p.code = "GIFT";
-    p.kind = "balance";
-    p.value = 5000;
-    p.max_uses = 10;
-    co_return co_await Promos::create(t, p);
-  });
+  create_code("GIFT", "balance", 5000, 10);
   for (int i = 0; i < 100; ++i) add_user(1000 + i);
   std::map<PromoStatus, int> outcomes;
   for (auto status : concurrently<PromoStatus>(100, [](db::Transaction&t, int i) -> awaitable<PromoStatus> {
@@ -196,14 +198,7 @@ TEST_F(BillingTest, PromoWithTenUsesSurvivesHundredConcurrentRedemptions) {
 }
 
 TEST_F(BillingTest, DiscountCodeReservationsNeverOversell) {
-  tx<PromoCode>([&](db::Transaction& t) -> awaitable<PromoCode> {
-    NewPromo p;
-    p.code = "SALE20";
-    p.kind = "percent";
-    p.value = 20;
-    p.max_uses = 10;
-    co_return co_await Promos::create(t, p);
-  });
+  create_code("SALE20", "percent", 20, 10);
   int64_t month = plan_id("month");
   for (int i = 0; i < 60; ++i) {
     add_user(2000 + i);
@@ -258,14 +253,7 @@ TEST_F(BillingTest, DiscountCodeReservationsNeverOversell) {
 // a first purchase's referral bonus goes to one purchase only, however many orders were made before the first paid.
 TEST_F(BillingTest, LatePaymentsAreCheckedAgainAgainstTheirCodeAndBonusOrCreditedToTheBalance) {
   options.referral_bonus_days = 7;
-  tx<PromoCode>([&](db::Transaction& t) -> awaitable<PromoCode> {
-    NewPromo p;
-    p.code = "ONCE";
-    p.kind = "percent";
-    p.value = 20;
-    p.max_uses = 1;
-    co_return co_await Promos::create(t, p);
-  });
+  create_code("ONCE", "percent", 20, 1);
   add_user(1);
   add_user(2, 1);
   add_user(3);
@@ -332,17 +320,37 @@ TEST_F(BillingTest, LatePaymentsAreCheckedAgainAgainstTheirCodeAndBonusOrCredite
   expect_ledger_consistent();
 }
 
+// Pressing pay again for the same purchase finds the order already waiting (same plan, provider, gift and amount,
+// not about to expire) instead of making another; anything else is another purchase; unpaid orders are counted.
+TEST_F(BillingTest, WaitingFindsTheSamePurchaseOnlyAndCountsUnpaidOrders) {
+  add_user(1);
+  int64_t month = plan_id("month");
+  auto waiting = [&](const std::string& provider, bool gift, int64_t amount) {
+    return tx<Orders::Waiting>(
+        [&](db::Transaction& t) { return Orders::waiting(t, 1, month, std::nullopt, provider, gift, amount); });
+  };
+  EXPECT_FALSE(waiting("yookassa", false, 19900).same);
+  auto card = new_order(1);
+  auto same = waiting("yookassa", false, card.amount);
+  ASSERT_TRUE(same.same);
+  EXPECT_EQ(same.same->id, card.id);
+  EXPECT_EQ(same.unpaid, 1);
+  EXPECT_FALSE(waiting("heleket", false, card.amount).same) << "another provider";
+  EXPECT_FALSE(waiting("yookassa", true, card.amount).same) << "a gift is another purchase";
+  EXPECT_FALSE(waiting("yookassa", false, card.amount - 100).same) << "another price (a code applied since)";
+  new_order(1, "heleket");
+  EXPECT_EQ(waiting("yookassa", false, card.amount).unpaid, 2);
+  vpnbot::testing::exec_sync(
+      url, "UPDATE orders SET expires_at = now() + interval '1 minute' WHERE id = " + std::to_string(card.id));
+  EXPECT_FALSE(waiting("yookassa", false, card.amount).same) << "about to expire: not offered again";
+  EXPECT_EQ(pay(card), PaymentResult::applied);
+  EXPECT_EQ(waiting("yookassa", false, card.amount).unpaid, 1) << "a paid order is not waiting";
+}
+
 // Ten expired discounted orders paid at once, with one use of their code left: exactly one is honoured at the
 // discount, nine are credited to their buyers' balances, and the code is never used beyond its limit.
 TEST_F(BillingTest, LatePaymentsRacingForTheLastUseOfACodeHonourOneAndCreditTheRest) {
-  tx<PromoCode>([&](db::Transaction& t) -> awaitable<PromoCode> {
-    NewPromo p;
-    p.code = "RACE";
-    p.kind = "percent";
-    p.value = 30;
-    p.max_uses = 10;
-    co_return co_await Promos::create(t, p);
-  });
+  create_code("RACE", "percent", 30, 10);
   std::vector<Order> orders;
   for (int i = 0; i < 10; ++i) {
     add_user(5000 + i);
@@ -759,14 +767,7 @@ TEST_F(BillingTest, PromoGroupDiscountComposesWithACodeAndAGroupCodeFillsOnlyIts
   EXPECT_EQ(new_order(member, "stars").amount, 80);
   EXPECT_EQ(new_order(outsider).amount, 19900) << "no group, no discount";
   // Group and a 10 % code: 10 % of 159.20 more.
-  tx<PromoCode>([&](db::Transaction& t) -> awaitable<PromoCode> {
-    NewPromo p;
-    p.code = "TEN";
-    p.kind = "percent";
-    p.value = 10;
-    p.max_uses = 1;
-    co_return co_await Promos::create(t, p);
-  });
+  create_code("TEN", "percent", 10, 1);
   EXPECT_EQ(tx<PromoOutcome>([&](db::Transaction& t) { return Promos::enter(t, member, "TEN", 1); }).status,
             PromoStatus::applied);
   auto quote = tx<Quote>([&](db::Transaction& t) { return Orders::quote(t, member, plan_id("month"), options); });

@@ -12,7 +12,8 @@ namespace vpnbot::db {
 
 // A database URL (or key=value conninfo) split for a child process (pg_dump, pg_restore): the connection string
 // without the password, which goes to the child's environment (PGPASSWORD) instead of its command line, where
-// every user of the machine could read it in `ps`. Throws std::invalid_argument naming libpq's complaint.
+// every user of the machine could read it in `ps`. Throws std::invalid_argument (without libpq's text, which may
+// quote the string).
 struct SplitConnection {
   std::string conninfo;
   std::string password;  // empty: none given
