@@ -491,6 +491,8 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
        {"node", "add", "--name", "de-1", "--country", "DE", "--location", "Frankfurt", "--endpoint", "127.0.0.2",
         "--subnet", "10.10.0.0/24", "--interface", "wgde"}},
       {"node set-state", {"node", "set-state", "de-1", "draining"}},
+      {"node credential",
+       {"node", "credential", "de-1", "--out", ::testing::TempDir() + "/node-de-1-" + std::to_string(::getpid())}},
       {"node add",
        {"node", "add", "--backend", "remnawave", "--name", "xr-1", "--country", "NL", "--location", "Amsterdam",
         "--panel-url", "http://127.0.0.1:9", "--token-env", "TEST_PANEL_API_TOKEN", "--squad",

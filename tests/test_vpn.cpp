@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "agent/uapi.hpp"
 #include "core/process.hpp"
 #include "jobs/queue.hpp"
@@ -39,6 +41,19 @@ class VpnTest : public AsyncDbTest {
   }
   bool eventually(const std::function<bool()>& condition, Millis timeout = Millis(30000)) {
     return vpnbot::testing::wait_until(condition, timeout);
+  }
+  // `vpnbot admin node credential NODE --out OUT` as an operator runs it; its JSON answer.
+  nlohmann::json issue_credential(const std::string& node, const std::string& out) {
+    auto p = vpnbot::testing::spawn_vpnbot(
+        {"admin", "--json", "node", "credential", node, "--out", out},
+        {{"VPNBOT_DATABASE_URL", url}, {"VPNBOT_MASTER_KEY_FILE", key_file}, {"VPNBOT_LOG_LEVEL", "warn"}});
+    EXPECT_EQ(p.wait(Millis(30000)), 0) << p.output();
+    return nlohmann::json::parse(p.output());
+  }
+  static std::string node_url_in(const std::string& out) {
+    std::string node_url;
+    std::getline(std::ifstream(out + "/database.url"), node_url);
+    return node_url;
   }
   std::string dir, key_file;
   std::unique_ptr<vpn::SecretBox> box;
@@ -84,6 +99,97 @@ TEST_F(VpnTest, ANamedNodeIsUsedOnlyWhileEnabledAndBelowCapacityAndXrayAccountsA
   EXPECT_EQ(run(store.provision(3, std::nullopt, "i", 3)).user_id, 3);
 }
 
+// Issue 34 (6): a node's agent holds its own database role and key, never the shop's. With one node's credential
+// (issued by the real CLI), the other node's peers, the users, balances and orders cannot be read, nothing but its
+// readings, status and lease can be written, and its key opens its own secrets only. Rotating it re-seals them.
+TEST_F(VpnTest, ANodesCredentialReachesOnlyItsOwnPeersAndReadings) {
+  auto pool = make_pool();
+  vpn::VpnStore store(*pool, *box);
+  auto own = run(store.add_node({"iso-a", "NL", "Amsterdam", "198.51.100.7", 51820, "wg0", "10.8.0.0/24"}));
+  auto other = run(store.add_node({"iso-b", "DE", "Berlin", "198.51.100.8", 51820, "wg0", "10.9.0.0/24"}));
+  add_users(1, 2);
+  vpnbot::testing::exec_sync(url,
+                             "INSERT INTO subscriptions (user_id, expires_at, device_limit) VALUES "
+                             "(1, now() + interval '30 days', 3), (2, now() + interval '30 days', 3); "
+                             "INSERT INTO accounts (user_id, balance) VALUES (2, 5000)");
+  auto mine = run(store.provision(1, own.id, "iso:1", 3));
+  auto theirs = run(store.provision(2, other.id, "iso:2", 3));
+  std::string psk_before = run(store.client_config(mine.id)).preshared_key;
+
+  auto issued = issue_credential("iso-a", dir + "/node-a");
+  EXPECT_EQ(issued["generation"], 2) << "a new node starts at 1; the credential moves it on";
+  EXPECT_EQ(std::filesystem::status(dir + "/node-a/node.key").permissions() & std::filesystem::perms::others_read,
+            std::filesystem::perms::none);
+  std::string node_url = node_url_in(dir + "/node-a");
+  auto node_key = vpn::SecretBox(vpn::read_key_file(dir + "/node-a/node.key", "node key", false));
+
+  auto as_node = [&](const std::string& sql) { return vpnbot::testing::query_value_sync(node_url, sql); };
+  auto refused = [&](const std::string& sql) {
+    try {
+      as_node(sql);
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what()).find("permission denied") != std::string::npos ||
+             std::string(e.what()).find("row-level security") != std::string::npos ||
+             std::string(e.what()).find("its own readings") != std::string::npos;
+    }
+    return false;
+  };
+  // Reads: its own node and peers only; nothing of users, money or the other node.
+  EXPECT_EQ(as_node("SELECT string_agg(name, ',') FROM vpn_nodes"), "iso-a");
+  EXPECT_EQ(as_node("SELECT string_agg(id::text, ',') FROM vpn_peers"), std::to_string(mine.id));
+  EXPECT_EQ(as_node("SELECT count(*) FROM vpn_peers WHERE node_id = " + std::to_string(other.id)), "0");
+  for (const char* table : {"users", "accounts", "ledger", "orders", "subscriptions", "bot_state", "panel_nodes",
+                            "jobs", "outbox", "vpn_free_addresses"})
+    EXPECT_TRUE(refused(std::string("SELECT count(*) FROM ") + table)) << table;
+  EXPECT_TRUE(refused("SELECT private_key_enc FROM vpn_peers")) << "the configs' own private keys are not its";
+  // Writes: its counters' baselines, its status and its lease; nothing else, and nothing of the other node.
+  EXPECT_TRUE(refused("UPDATE vpn_peers SET state = 'removed'"));
+  EXPECT_TRUE(refused("UPDATE vpn_nodes SET capacity = 1"));
+  EXPECT_TRUE(
+      refused("INSERT INTO ledger (user_id, account, amount, source, reference) "
+              "VALUES (1, 'balance', 100, 'admin', 'x')"));
+  EXPECT_TRUE(refused("UPDATE accounts SET balance = 0"));
+  EXPECT_TRUE(refused("SELECT vpn_traffic_block(2)"));
+  EXPECT_TRUE(refused("SELECT nextval('vpn_peer_revision')"));
+  EXPECT_EQ(as_node("WITH u AS (UPDATE vpn_peers SET rx_bytes = 0 WHERE node_id = " + std::to_string(other.id) +
+                    " RETURNING 1) SELECT count(*) FROM u"),
+            "0");
+  EXPECT_TRUE(refused("INSERT INTO vpn_agent_status (node_id) VALUES (" + std::to_string(other.id) + ")"));
+  EXPECT_TRUE(refused("INSERT INTO leases (key, owner, expires_at) VALUES ('wg-agent:iso-b', 'x', now())"));
+  EXPECT_TRUE(refused("INSERT INTO leases (key, owner, expires_at) VALUES ('scheduler', 'x', now())"));
+  as_node("INSERT INTO leases (key, owner, expires_at) VALUES ('wg-agent:iso-a', 'x', now())");
+  as_node("INSERT INTO vpn_agent_status (node_id) VALUES (" + std::to_string(own.id) + ")");
+  // Readings: recorded for its own peers (usage reaches the subscription), refused for the other node's.
+  auto theirs_key = vpnbot::testing::query_value_sync(
+      url, "SELECT public_key FROM vpn_peers WHERE id = " + std::to_string(theirs.id));
+  EXPECT_TRUE(refused("SELECT count(*) FROM vpn_record_readings(" + std::to_string(other.id) + ", ARRAY['" +
+                      theirs_key + "'], ARRAY[0::bigint], ARRAY[9000::bigint], ARRAY[9000::bigint])"));
+  as_node("SELECT count(*) FROM vpn_record_readings(" + std::to_string(own.id) + ", ARRAY['" + mine.public_key +
+          "'], ARRAY[0::bigint], ARRAY[1000::bigint], ARRAY[500::bigint])");
+  EXPECT_EQ(count("SELECT traffic_used_bytes FROM subscriptions WHERE user_id = 1"), 1500);
+  EXPECT_EQ(count("SELECT traffic_used_bytes FROM subscriptions WHERE user_id = 2"), 0);
+  EXPECT_EQ(count("SELECT balance FROM accounts WHERE user_id = 2"), 5000);
+  // Its key opens its own secrets, not the other node's, and is not the master key.
+  std::string own_psk = as_node("SELECT preshared_key_enc FROM vpn_peers");
+  EXPECT_EQ(node_key.open(own_psk), psk_before);
+  EXPECT_NO_THROW(node_key.open(as_node("SELECT private_key_enc FROM vpn_nodes")));
+  EXPECT_THROW(node_key.open(vpnbot::testing::query_value_sync(
+                   url, "SELECT preshared_key_enc FROM vpn_peers WHERE id = " + std::to_string(theirs.id))),
+               std::runtime_error);
+  EXPECT_THROW(box->open(own_psk), std::runtime_error);
+  // Rotation: a new generation re-seals the node's secrets; the old key opens nothing, the shop still delivers the
+  // same config, and the other node is untouched.
+  auto rotated = issue_credential("iso-a", dir + "/node-a-rotated");
+  EXPECT_EQ(rotated["generation"], 3);
+  EXPECT_EQ(rotated["role"], issued["role"]);
+  EXPECT_THROW(node_key.open(vpnbot::testing::query_value_sync(
+                   url, "SELECT preshared_key_enc FROM vpn_peers WHERE id = " + std::to_string(mine.id))),
+               std::runtime_error);
+  EXPECT_EQ(run(store.client_config(mine.id)).preshared_key, psk_before);
+  EXPECT_EQ(count("SELECT sealing_generation FROM vpn_nodes WHERE id = " + std::to_string(other.id)), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM admin_audit WHERE action = 'node_credential'"), 2);
+}
+
 TEST_F(VpnTest, PoolSkipsNetworkGatewayBroadcastAndEnforcesDeviceLimit) {
   auto pool = make_pool();
   vpn::VpnStore store(*pool, *box);
@@ -95,7 +201,9 @@ TEST_F(VpnTest, PoolSkipsNetworkGatewayBroadcastAndEnforcesDeviceLimit) {
     EXPECT_THROW(run(store.add_node(rejected)), std::invalid_argument) << bad;
   }
   EXPECT_EQ(count("SELECT count(*) FROM vpn_nodes"), 1) << "a refused node stores nothing";
-  EXPECT_EQ(box->open(vpnbot::testing::query_value_sync(url, "SELECT private_key_enc FROM vpn_nodes")).size(), 44u);
+  std::string sealed_node_key = vpnbot::testing::query_value_sync(url, "SELECT private_key_enc FROM vpn_nodes");
+  EXPECT_EQ(box->for_node(node.id, 1).open(sealed_node_key).size(), 44u) << "sealed with the node's own key";
+  EXPECT_THROW(box->open(sealed_node_key), std::runtime_error) << "not with the master key itself";
   auto fill = run(store.pool_fill());
   ASSERT_EQ(fill.size(), 1u);
   EXPECT_EQ(fill[0].total, 253);
@@ -148,7 +256,7 @@ TEST_F(VpnTest, AgentCursorNeverSkipsARevisionCommittedOutOfOrder) {
   auto a = run(store.provision(1, node.id, "cursor:a", 3));
   auto b = run(store.provision(2, node.id, "cursor:b", 3));
   int64_t applied = run(store.committed_revision());
-  EXPECT_EQ(run(store.changes_since(node.id, 0, applied, 100)).size(), 2u);
+  EXPECT_EQ(run(store.changes_since(node, 0, applied, 100)).size(), 2u);
   // A takes its revision and stays open; B takes a larger one and commits.
   std::atomic<bool> a_updated{false}, commit_a{false};
   std::thread slow([&] {
@@ -164,7 +272,7 @@ TEST_F(VpnTest, AgentCursorNeverSkipsARevisionCommittedOutOfOrder) {
   });
   ASSERT_TRUE(eventually([&] { return a_updated.load(); }));
   EXPECT_TRUE(run(store.set_peer_state(b.id, "disabled")));
-  auto visible = run(store.changes_since(node.id, applied, std::numeric_limits<int64_t>::max(), 100));
+  auto visible = run(store.changes_since(node, applied, std::numeric_limits<int64_t>::max(), 100));
   ASSERT_EQ(visible.size(), 1u) << "only B is visible";
   EXPECT_EQ(visible[0].id, b.id);
   // The horizon is not handed out while A can still commit below B's revision.
@@ -182,7 +290,7 @@ TEST_F(VpnTest, AgentCursorNeverSkipsARevisionCommittedOutOfOrder) {
     run(sleep_for(Millis(20)));
     return horizon.has_value();
   }));
-  auto changes = run(store.changes_since(node.id, applied, *horizon, 100));
+  auto changes = run(store.changes_since(node, applied, *horizon, 100));
   ASSERT_EQ(changes.size(), 2u) << "A's change, committed last with the smaller revision, is not skipped";
   EXPECT_EQ(changes[0].id, a.id);
   EXPECT_EQ(changes[1].id, b.id);
@@ -379,14 +487,24 @@ struct Namespaces {
   // The agent as the tests run it: in the server namespace, with short intervals.
   vpnbot::testing::Process start_agent(const std::string& url, const std::string& key_file, const std::string& node,
                                        const std::string& state_dir) {
-    return vpnbot::testing::spawn_process(
-        "/usr/bin/ip",
-        {"netns", "exec", srv, VPNBOT_BINARY, "wg-agent", "--node", node, "--state-dir", state_dir, "--poll-ms", "200",
-         "--full-reconcile-ms", "3000", "--stats-ms", "1000"},
-        {{"VPNBOT_DATABASE_URL", url},
-         {"VPNBOT_MASTER_KEY_FILE", key_file},
-         {"VPNBOT_LEASE_TTL_MS", "3000"},
-         {"VPNBOT_INSTANCE_ID", "agent-" + std::to_string(Clock::now().time_since_epoch().count())}});
+    return spawn_agent(node, state_dir, {{"VPNBOT_DATABASE_URL", url}, {"VPNBOT_MASTER_KEY_FILE", key_file}}, {});
+  }
+  // The agent as production isolates a node: its own database role and key (`admin node credential`), no master key
+  // and no shop password (the URL in its environment is a decoy it must not use).
+  vpnbot::testing::Process start_isolated_agent(const std::string& credential_dir, const std::string& node,
+                                                const std::string& state_dir) {
+    return spawn_agent(node, state_dir, {{"VPNBOT_DATABASE_URL", "postgresql://nobody@/x?host=/nonexistent"}},
+                       {"--credential-dir", credential_dir});
+  }
+  vpnbot::testing::Process spawn_agent(const std::string& node, const std::string& state_dir,
+                                       std::map<std::string, std::string> env, std::vector<std::string> extra_args) {
+    std::vector<std::string> args{"netns", "exec",        srv,       VPNBOT_BINARY, "wg-agent", "--node",
+                                  node,    "--state-dir", state_dir, "--poll-ms",   "200",      "--full-reconcile-ms",
+                                  "3000",  "--stats-ms",  "1000"};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    env["VPNBOT_LEASE_TTL_MS"] = "3000";
+    env["VPNBOT_INSTANCE_ID"] = "agent-" + std::to_string(Clock::now().time_since_epoch().count());
+    return vpnbot::testing::spawn_process("/usr/bin/ip", args, env);
   }
 };
 
@@ -495,7 +613,9 @@ TEST_F(VpnTest, RealTunnelTrafficIsCountedAcrossAgentAndWireguardRestartsAndTheQ
   // No keepalive: once the pings stop, the interface's counters stand still and can be compared exactly.
   ASSERT_TRUE(ns.connect_client(data, dir, cli_if, "10.78.0.0/24", false));
   std::string state_dir = dir + "/agent";
-  auto agent = ns.start_agent(url, key_file, "lab-q", state_dir);
+  // This node's agent runs as production isolates it: its own database role and key, no master key (issue 34).
+  issue_credential("lab-q", dir + "/lab-q");
+  auto agent = ns.start_isolated_agent(dir + "/lab-q", "lab-q", state_dir);
   auto wg_show = [&] {
     return shell_output("ip netns exec " + ns.srv + " wg show all; ip netns exec " + ns.cli + " wg show all");
   };
@@ -532,7 +652,7 @@ TEST_F(VpnTest, RealTunnelTrafficIsCountedAcrossAgentAndWireguardRestartsAndTheQ
   agent.signal(SIGKILL);
   agent.wait(Millis(5000));
   ASSERT_TRUE(flood(100));
-  agent = ns.start_agent(url, key_file, "lab-q", state_dir);
+  agent = ns.start_isolated_agent(dir + "/lab-q", "lab-q", state_dir);
   int64_t second = settles_at(0);
   EXPECT_GT(second, first + 100 * 1200 * 2);
 
@@ -540,7 +660,7 @@ TEST_F(VpnTest, RealTunnelTrafficIsCountedAcrossAgentAndWireguardRestartsAndTheQ
   run_shell("ip netns pids " + ns.srv + " | xargs -r kill -9");
   agent.wait(Millis(5000));
   ASSERT_TRUE(eventually([&] { return run_shell("ip -n " + ns.srv + " link show " + ifname) != 0; }));
-  agent = ns.start_agent(url, key_file, "lab-q", state_dir);
+  agent = ns.start_isolated_agent(dir + "/lab-q", "lab-q", state_dir);
   ASSERT_TRUE(eventually([&] { return ns.ping("10.78.0.1"); }, Millis(40000))) << agent.output() << wg_show();
   ASSERT_TRUE(flood(100));
   int64_t third = settles_at(second);

@@ -20,6 +20,7 @@
 #include "db/migrations.hpp"
 #include "db/pool.hpp"
 #include "vpn/client_config.hpp"
+#include "vpn/node_access.hpp"
 #include "vpn/remnawave/accounts.hpp"
 #include "vpn/store.hpp"
 
@@ -100,6 +101,12 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
   node_state->add_option("state", node_args->state)
       ->required()
       ->check(CLI::IsMember({"enabled", "draining", "disabled"}));
+  auto* node_credential = node->add_subcommand(
+      "credential", "WireGuard: issue (or rotate) a node's own database role and sealing key, for its wg-agent");
+  node_credential->add_option("name", node_args->name)->required();
+  auto credential_dir = std::make_shared<std::string>();
+  node_credential->add_option("--out", *credential_dir, "Directory for database.url and node.key (mode 0600)")
+      ->required();
   auto* node_resync = node->add_subcommand(
       "resync", "Remnawave: send the accounts the panel refused (see `user show`) again, once fixed on the panel");
   node_resync->add_option("name", node_args->name)->required();
@@ -141,6 +148,10 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
   agent->add_option("--node", agent_options->node_name, "Node name")->required();
   agent->add_option("--state-dir", agent_options->state_dir, "Where the persisted interface config lives");
   agent->add_option("--wireguard-go", agent_options->wireguard_go, "wireguard-go binary");
+  auto credential_dir_of_agent = std::make_shared<std::string>();
+  agent->add_option("--credential-dir", *credential_dir_of_agent,
+                    "The node's own credential (`admin node credential --out`): its database role (database.url) "
+                    "and key (node.key); then neither the shop's database password nor the master key is needed");
   agent->add_option("--backend", agent_options->backend, "auto, userspace (wireguard-go) or kernel")
       ->check(CLI::IsMember({"auto", "userspace", "kernel"}));
   auto poll_ms = std::make_shared<int>(2000);
@@ -152,7 +163,14 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
 
   return [=](const Config& config) -> std::optional<int> {
     if (*agent) {
-      auto box = master_key(config);
+      // A node with its own credential never holds the master key (nothing else it opens needs it).
+      Config agent_config = config;
+      if (!credential_dir_of_agent->empty()) {
+        agent_config.db.url = agent_config.db.listen_url = vpn::read_node_database_url(*credential_dir_of_agent);
+        agent_options->node_key_file = *credential_dir_of_agent + "/node.key";
+      }
+      auto box =
+          agent_options->node_key_file.empty() ? master_key(config) : vpn::SecretBox(std::array<unsigned char, 32>{});
       agent_options->owner = config.process.instance_id;
       agent_options->poll_interval = Millis(*poll_ms);
       agent_options->full_reconcile_interval = Millis(*full_ms);
@@ -160,8 +178,8 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
       agent_options->lease_ttl = Millis(config.jobs.lease_ttl_ms);
       asio::io_context io(1);
       asio::thread_pool blocking(2);
-      db::Pool pool(io.get_executor(), blocking.get_executor(), admin_pool_options(config));
-      agent::WgAgent wg(io.get_executor(), pool, config.db.listen_url, box, *agent_options);
+      db::Pool pool(io.get_executor(), blocking.get_executor(), admin_pool_options(agent_config));
+      agent::WgAgent wg(io.get_executor(), pool, agent_config.db.listen_url, box, *agent_options);
       asio::signal_set signals(io, SIGINT, SIGTERM);
       signals.async_wait([&](auto, int) { wg.stop(); });
       int rc = 0;
@@ -268,6 +286,31 @@ Runner add_commands(CLI::App& app, std::string& config_file) {
         });
         if (!ok) std::cerr << "vpnbot admin: no node named " << node_args->name << "\n";
         co_return ok ? 0 : 1;
+      });
+    if (*node_credential)
+      return run_db(config, [=](db::Pool& pool) -> awaitable<int> {
+        auto box = master_key(config);
+        auto credential = co_await vpn::issue_node_credential(pool, box, config.db.url, node_args->name);
+        auto [url_file, key_file] = vpn::write_node_credential(credential, *credential_dir);
+        ops::Actor actor{*actor_id, "cli"};
+        std::string action = "node_credential";
+        nlohmann::json details{{"node", node_args->name}, {"generation", credential.generation}};
+        co_await pool.transaction([&](db::Transaction& tx) -> awaitable<void> {
+          co_await ops::Audit::record(tx, actor, action, std::nullopt, details);
+        });
+        std::cout << (as_json
+                          ? nlohmann::json{{"node", node_args->name},
+                                           {"role", credential.role},
+                                           {"generation", credential.generation},
+                                           {"database_url_file", url_file},
+                                           {"node_key_file", key_file}}
+                                .dump()
+                          : "node " + node_args->name + ": role " + credential.role + ", key generation " +
+                                std::to_string(credential.generation) + "\n  " + url_file + "\n  " + key_file +
+                                "\ncopy both into the node's credential directory (mode 0700) and restart its wg-agent "
+                                "with --credential-dir (no master key there)")
+                  << "\n";
+        co_return 0;
       });
     if (*node_resync)
       return run_db(config, [=](db::Pool& pool) -> awaitable<int> {

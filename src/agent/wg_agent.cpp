@@ -80,9 +80,11 @@ WgAgent::WgAgent(asio::any_io_executor ex, db::Pool& pool, std::string listen_ur
     : ex_(ex),
       pool_(pool),
       listen_url_(std::move(listen_url)),
-      box_(box),
       options_(std::move(options)),
-      store_(pool, box),
+      store_(pool, box,
+             options_.node_key_file.empty()
+                 ? std::nullopt
+                 : std::optional(vpn::SecretBox(vpn::read_key_file(options_.node_key_file, "node key", false)))),
       wake_(ex) {}
 
 void WgAgent::stop() {
@@ -163,6 +165,9 @@ awaitable<void> WgAgent::apply(std::vector<PeerChange> changes) {
 awaitable<int> WgAgent::full_reconcile() {
   // Taken before the pages are read: every change up to it is in them; later ones come incrementally.
   int64_t snapshot = co_await store_.committed_revision();
+  // A rotated node key (vpnbot admin node credential) shows here: with the master key the new one is derived.
+  if (auto fresh = co_await store_.node_by_id(node_->id)) node_->sealing_generation = fresh->sealing_generation;
+  vpn::SecretBox opener = store_.node_box(*node_);
   std::map<int64_t, Wanted> wanted;
   int64_t after_id = 0;
   for (;;) {
@@ -172,7 +177,7 @@ awaitable<int> WgAgent::full_reconcile() {
         node_->id, after_id);
     for (int i = 0; i < page.rows(); ++i) {
       after_id = page.get<int64_t>(i, 0);
-      wanted[after_id] = {page.get<std::string>(i, 1), box_.open(page.get<std::string>(i, 2)),
+      wanted[after_id] = {page.get<std::string>(i, 1), opener.open(page.get<std::string>(i, 2)),
                           page.get<std::string>(i, 3)};
     }
     if (page.rows() < 1000) break;
@@ -207,7 +212,7 @@ awaitable<int> WgAgent::apply_changes() {
   // Never past a revision a running transaction could still commit below (sequence values are not commit-ordered).
   int64_t horizon = co_await store_.committed_revision();
   for (;;) {
-    auto changes = co_await store_.changes_since(node_->id, applied_revision_, horizon, kBatch);
+    auto changes = co_await store_.changes_since(*node_, applied_revision_, horizon, kBatch);
     if (changes.empty()) {
       applied_revision_ = std::max(applied_revision_, horizon);
       break;
@@ -325,7 +330,7 @@ awaitable<void> WgAgent::run() {
     try {
       node_ = co_await store_.node_by_name(options_.node_name);
       if (!node_) throw std::invalid_argument("no VPN node named '" + options_.node_name + "' (vpnbot admin node add)");
-      node_private_key_ = co_await store_.node_private_key(node_->id);
+      node_private_key_ = co_await store_.node_private_key(*node_);
     } catch (const db::ConnectionError& e) {
       error = e.what();
     }

@@ -16,6 +16,8 @@ struct AgentOptions {
   std::string state_dir = "/var/lib/vpnbot";
   std::string uapi_socket;  // default: /var/run/wireguard/<interface>.sock
   std::string wireguard_go = "wireguard-go";
+  // The node's own sealing key (`vpnbot admin node credential`): set, the agent needs no master key.
+  std::string node_key_file;
   // "userspace": wireguard-go + its UAPI socket; "kernel": the kernel module (ip link add type wireguard) driven
   // by the `wg` tool; "auto": kernel when the module is loaded, otherwise userspace.
   std::string backend = "auto";
@@ -77,7 +79,6 @@ class WgAgent {
   asio::any_io_executor ex_;
   db::Pool& pool_;
   std::string listen_url_;
-  const vpn::SecretBox& box_;
   AgentOptions options_;
   vpn::VpnStore store_;
   std::unique_ptr<WgBackend> uapi_;

@@ -15,6 +15,7 @@
 #include "db/local_cluster.hpp"
 #include "emulator/emulator_thread.hpp"
 #include "vpn/keys.hpp"
+#include "vpn/node_access.hpp"
 
 using namespace vpnbot;
 
@@ -114,7 +115,11 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (app.got_subcommand("admin") || app.got_subcommand("wg-agent")) {
-      auto config = load(config_file, "", process_environment());
+      auto environment = process_environment();
+      // An isolated node's agent has its database in its credential directory, not in the shop's settings.
+      if (auto* credential = app.get_subcommand("wg-agent")->get_option("--credential-dir"); credential->count() > 0)
+        environment["VPNBOT_DATABASE_URL"] = vpn::read_node_database_url(credential->as<std::string>());
+      auto config = load(config_file, "", environment);
       log::init(config.process.log_level);
       if (auto rc = admin_runner(config)) return *rc;
     }

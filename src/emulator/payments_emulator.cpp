@@ -251,9 +251,15 @@ awaitable<http::Response> PaymentsEmulator::yookassa_api(http::Request& request)
     payments_[id] = p;
   } else {
     p.charged_method = method_id;
-    ++saved->second.charges;
+    SavedCard& card = saved->second;
+    ++card.charges;
+    p.decline_reason = card.decline_reason;
+    if (!card.declines.empty()) {
+      p.decline_reason = card.declines.front();
+      card.declines.pop_front();
+    }
     payments_[id] = p;
-    settle("yookassa", id, saved->second.decline_reason.empty() ? "succeeded" : "canceled", 1, std::nullopt);
+    settle("yookassa", id, p.decline_reason.empty() ? "succeeded" : "canceled", 1, std::nullopt);
   }
   idempotence_[path + "|" + key] = id;
   co_return http::json_response(http::bhttp::status::ok, payments_.at(id).object);
@@ -268,7 +274,7 @@ json PaymentsEmulator::payment_method_of(Payment& p) {
     method_id =
         fmt::format("{:08x}-000f-5000-a000-{:012x}", static_cast<uint32_t>(random_()), random_() & 0xffffffffffffULL);
     if (p.save_method && status == "succeeded") {
-      saved_methods_[method_id] = SavedCard{"Bank card *4444", "", 0};
+      saved_methods_[method_id] = SavedCard{"Bank card *4444", "", std::exchange(next_card_declines_, {}), 0};
       saved = true;
       p.charged_method = method_id;  // the method this payment is now tied to
     }
@@ -414,12 +420,9 @@ bool PaymentsEmulator::settle(const std::string& provider, const std::string& id
       p.object["refundable"] = true;
     }
     if (status == "canceled") {
-      std::string reason = "expired_on_confirmation";
-      if (auto saved = saved_methods_.find(p.charged_method); saved != saved_methods_.end()) {
-        reason = saved->second.decline_reason;
-        // YooKassa never charges such a method again.
-        if (reason == "permission_revoked" || reason == "card_expired") saved_methods_.erase(saved);
-      }
+      std::string reason = p.decline_reason.empty() ? "expired_on_confirmation" : p.decline_reason;
+      // YooKassa never charges such a method again.
+      if (reason == "permission_revoked" || reason == "card_expired") saved_methods_.erase(p.charged_method);
       p.object["cancellation_details"] = {
           {"party", reason == "expired_on_confirmation" ? "yoo_money" : "payment_network"}, {"reason", reason}};
     }
@@ -612,7 +615,14 @@ awaitable<http::Response> PaymentsEmulator::client_api(http::Request& request) {
       co_return http::json_response(ok ? http::bhttp::status::ok : http::bhttp::status::not_found, {{"ok", ok}});
     }
     if (path == "/client/yookassa/decline") {
-      // Makes charges of a saved method fail with this reason from now on ("" = succeed again).
+      // {"payment_method_id", "reason"}: charges of a saved method fail with this reason from now on ("" = succeed
+      // again). {"reasons": [...]} without a method: the next card saved has its first charges declined with these,
+      // in turn (a test can script a card's future before a scheduler's clock reaches it).
+      if (!body.contains("payment_method_id")) {
+        next_card_declines_.clear();
+        for (const auto& reason : body.at("reasons")) next_card_declines_.push_back(reason.get<std::string>());
+        co_return http::json_response(http::bhttp::status::ok, {{"ok", true}});
+      }
       auto it = saved_methods_.find(body.at("payment_method_id").get<std::string>());
       if (it == saved_methods_.end()) co_return http::json_response(http::bhttp::status::not_found, {{"ok", false}});
       it->second.decline_reason = body.value("reason", "insufficient_funds");

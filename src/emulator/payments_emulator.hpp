@@ -54,11 +54,13 @@ class PaymentsEmulator : public HttpEmulator {
     int64_t sequence = 0;
     bool save_method = false;    // YooKassa save_payment_method
     std::string charged_method;  // YooKassa: the saved method this payment charged (or saved)
+    std::string decline_reason;  // YooKassa: why this charge of a saved method was declined ("" = it was not)
     nlohmann::json receipt;      // YooKassa 54-FZ receipt data, as sent
   };
   struct SavedCard {
     std::string title;
-    std::string decline_reason;  // charges are canceled with this cancellation_details.reason while set
+    std::string decline_reason;        // charges are canceled with this cancellation_details.reason while set
+    std::deque<std::string> declines;  // reasons for the next charges, in turn, before decline_reason applies
     int charges = 0;
   };
   struct Delivery {
@@ -100,6 +102,7 @@ class PaymentsEmulator : public HttpEmulator {
   std::map<std::string, nlohmann::json> refunds_;        // YooKassa refund objects by id
   std::map<std::string, std::string> heleket_by_order_;  // Heleket order_id -> uuid
   std::map<std::string, SavedCard> saved_methods_;       // YooKassa payment_method_id -> card
+  std::deque<std::string> next_card_declines_;           // declines scripted for the next card saved
   bool receipts_required_ = false;                       // the shop is set up for 54-FZ: every payment needs one
   int64_t cryptopay_invoice_seq_ = 528800;
   int64_t cryptopay_update_seq_ = 0;

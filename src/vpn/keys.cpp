@@ -109,6 +109,23 @@ SecretBox SecretBox::from_file(const std::string& path, bool create) {
   return SecretBox(read_key_file(path, "master key (VPNBOT_MASTER_KEY_FILE)", create));
 }
 
+SecretBox SecretBox::for_node(int64_t node_id, int generation) const {
+  if (generation == 0) return *this;
+  if (node_id <= 0 || node_id >= (int64_t{1} << 43) || generation < 0 || generation >= (1 << 20))
+    throw std::invalid_argument("node key: node id or generation out of range");
+  std::array<unsigned char, 32> key{};
+  uint64_t subkey_id = (static_cast<uint64_t>(node_id) << 20) | static_cast<uint64_t>(generation);
+  static constexpr char kContext[crypto_kdf_CONTEXTBYTES] = {'v', 'p', 'n', 'n', 'o', 'd', 'e', 's'};
+  crypto_kdf_derive_from_key(key.data(), key.size(), subkey_id, kContext, key_.data());
+  return SecretBox(key);
+}
+
+std::string SecretBox::key_hex() const {
+  char hex[65];
+  sodium_bin2hex(hex, sizeof hex, key_.data(), key_.size());
+  return hex;
+}
+
 std::string SecretBox::seal(const std::string& plaintext) const {
   std::vector<unsigned char> out(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + plaintext.size());
   randombytes_buf(out.data(), crypto_secretbox_NONCEBYTES);
@@ -131,7 +148,7 @@ std::string SecretBox::open(const std::string& sealed) const {
   std::string out(len - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES, '\0');
   if (crypto_secretbox_open_easy(reinterpret_cast<unsigned char*>(out.data()), raw.data() + crypto_secretbox_NONCEBYTES,
                                  len - crypto_secretbox_NONCEBYTES, raw.data(), key_.data()) != 0)
-    throw std::runtime_error("sealed secret does not open: wrong master key or tampered data");
+    throw std::runtime_error("sealed secret does not open: wrong master or node key, or tampered data");
   return out;
 }
 

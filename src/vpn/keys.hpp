@@ -1,5 +1,6 @@
 #pragma once
 #include <array>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -33,6 +34,11 @@ class SecretBox {
   static SecretBox from_file(const std::string& path, bool create);
   std::string seal(const std::string& plaintext) const;  // base64(nonce || ciphertext)
   std::string open(const std::string& sealed) const;     // throws std::runtime_error if tampered or wrong key
+  // The key that seals one node's secrets (its private key, its peers' preshared keys), derived from this master
+  // key by node and generation (libsodium's BLAKE2b KDF): a node's agent holds its own and never the master key.
+  // Generation 0 is the master key itself (secrets sealed before nodes had keys of their own).
+  SecretBox for_node(int64_t node_id, int generation) const;
+  std::string key_hex() const;  // for the node key file an operator installs on the node
 
  private:
   std::array<unsigned char, 32> key_;

@@ -14,13 +14,15 @@ namespace {
 
 constexpr const char* kNodeColumns =
     "id, name, country_code, location, endpoint_host, endpoint_port, interface, subnet_v4::text, "
-    "coalesce(subnet_v6::text, ''), dns, mtu, capacity, state, public_key, host(network(subnet_v4) + 1)";
+    "coalesce(subnet_v6::text, ''), dns, mtu, capacity, state, public_key, host(network(subnet_v4) + 1), "
+    "sealing_generation";
 
 Node read_node(const db::Result& r, int i) {
   Node n;
   auto& spec = n.spec;
   r.read(i, n.id, spec.name, spec.country_code, spec.location, spec.endpoint_host, spec.endpoint_port, spec.interface,
-         spec.subnet_v4, spec.subnet_v6, spec.dns, spec.mtu, spec.capacity, n.state, n.public_key, n.gateway_address);
+         spec.subnet_v4, spec.subnet_v6, spec.dns, spec.mtu, spec.capacity, n.state, n.public_key, n.gateway_address,
+         n.sealing_generation);
   return n;
 }
 
@@ -40,17 +42,19 @@ awaitable<Node> VpnStore::add_node(NodeSpec spec) {
   if (!valid_interface)
     throw std::invalid_argument("interface name '" + spec.interface + "' must be 1-15 characters of A-Z a-z 0-9 _ - .");
   auto keys = generate_keypair();
-  std::string sealed = box_.seal(keys.private_key);
   auto id = co_await pool_.transaction([&](db::Transaction& tx) -> awaitable<int64_t> {
     db::Param v6;
     if (!spec.subnet_v6.empty()) v6 = spec.subnet_v6;
-    auto r = co_await tx.exec(
-        "INSERT INTO vpn_nodes (name, country_code, location, endpoint_host, endpoint_port, interface, subnet_v4, "
-        "subnet_v6, dns, mtu, capacity, public_key, private_key_enc) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7::cidr, $8::cidr, $9, $10, $11, $12, $13) RETURNING id",
-        spec.name, spec.country_code, spec.location, spec.endpoint_host, spec.endpoint_port, spec.interface,
+    // The id first: the private key is sealed with the node's own key (generation 1), which the id names.
+    auto next = co_await tx.exec("SELECT nextval(pg_get_serial_sequence('vpn_nodes', 'id'))");
+    int64_t node_id = next.get<int64_t>(0, 0);
+    std::string sealed = box_.for_node(node_id, 1).seal(keys.private_key);
+    co_await tx.exec(
+        "INSERT INTO vpn_nodes (id, name, country_code, location, endpoint_host, endpoint_port, interface, "
+        "subnet_v4, subnet_v6, dns, mtu, capacity, public_key, private_key_enc, sealing_generation) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::cidr, $9::cidr, $10, $11, $12, $13, $14, 1)",
+        node_id, spec.name, spec.country_code, spec.location, spec.endpoint_host, spec.endpoint_port, spec.interface,
         spec.subnet_v4, v6, spec.dns, spec.mtu, spec.capacity, keys.public_key, sealed);
-    int64_t node_id = r.get<int64_t>(0, 0);
     // network + 1 is the node's own address; the broadcast address is left out too.
     co_await tx.exec(
         "INSERT INTO vpn_free_addresses (node_id, address) "
@@ -112,10 +116,44 @@ awaitable<std::vector<PoolFill>> VpnStore::pool_fill() {
       [](PoolFill& fill) { return std::tie(fill.node_id, fill.name, fill.total, fill.free); });
 }
 
-awaitable<std::string> VpnStore::node_private_key(int64_t node_id) {
-  auto r = co_await pool_.exec("SELECT private_key_enc FROM vpn_nodes WHERE id = $1", node_id);
-  if (r.empty()) throw std::runtime_error("no node with id " + std::to_string(node_id));
-  co_return box_.open(r.get<std::string>(0, 0));
+SecretBox VpnStore::node_box(const Node& node) const {
+  return node_key_ ? *node_key_ : box_.for_node(node.id, node.sealing_generation);
+}
+
+awaitable<std::string> VpnStore::node_private_key(const Node& node) {
+  auto r = co_await pool_.exec("SELECT private_key_enc FROM vpn_nodes WHERE id = $1", node.id);
+  if (r.empty()) throw std::runtime_error("no node with id " + std::to_string(node.id));
+  co_return node_box(node).open(r.get<std::string>(0, 0));
+}
+
+awaitable<SecretBox> VpnStore::reseal_node(db::Transaction& tx, const SecretBox& master, int64_t node_id) {
+  auto node =
+      co_await tx.exec("SELECT sealing_generation, private_key_enc FROM vpn_nodes WHERE id = $1 FOR UPDATE", node_id);
+  if (node.empty()) throw std::invalid_argument("no node with id " + std::to_string(node_id));
+  int generation = node.get<int>(0, 0);
+  SecretBox old_key = master.for_node(node_id, generation), new_key = master.for_node(node_id, generation + 1);
+  co_await tx.exec("UPDATE vpn_nodes SET private_key_enc = $2, sealing_generation = $3 WHERE id = $1", node_id,
+                   new_key.seal(old_key.open(node.get<std::string>(0, 1))), generation + 1);
+  std::vector<int64_t> ids;
+  std::vector<std::string> sealed;
+  int64_t after = 0;
+  for (;;) {
+    auto page = co_await tx.exec(
+        "SELECT id, preshared_key_enc FROM vpn_peers WHERE node_id = $1 AND id > $2 ORDER BY id LIMIT 1000", node_id,
+        after);
+    for (int i = 0; i < page.rows(); ++i) {
+      after = page.get<int64_t>(i, 0);
+      ids.push_back(after);
+      sealed.push_back(new_key.seal(old_key.open(page.get<std::string>(i, 1))));
+    }
+    if (page.rows() < 1000) break;
+  }
+  // The keys themselves do not change, so no revision moves: the agent's interface is already right.
+  co_await tx.exec(
+      "UPDATE vpn_peers p SET preshared_key_enc = n.sealed FROM unnest($1::bigint[], $2::text[]) AS n(id, sealed) "
+      "WHERE p.id = n.id",
+      db::to_bigint_array(ids), db::to_text_array(sealed));
+  co_return new_key;
 }
 
 awaitable<Peer> VpnStore::provision(db::Transaction& tx, const SecretBox& box, int64_t user_id,
@@ -146,6 +184,9 @@ awaitable<Peer> VpnStore::provision(db::Transaction& tx, const SecretBox& box, i
   if (chosen.empty())
     throw NoCapacity(node_id ? "node " + std::to_string(*node_id) + " is disabled or full" : "no enabled VPN node");
   node_id = chosen.get<int64_t>(0, 0);
+  // The node row is held until commit: its sealing key cannot change under the new preshared key (reseal_node).
+  auto generation = co_await tx.exec("SELECT sealing_generation FROM vpn_nodes WHERE id = $1 FOR SHARE", *node_id);
+  SecretBox node_box = box.for_node(*node_id, generation.get<int>(0, 0));
   auto address = co_await tx.exec(
       "WITH picked AS (SELECT address FROM vpn_free_addresses WHERE node_id = $1 ORDER BY address LIMIT 1 "
       "FOR UPDATE SKIP LOCKED) "
@@ -154,7 +195,8 @@ awaitable<Peer> VpnStore::provision(db::Transaction& tx, const SecretBox& box, i
       *node_id);
   if (address.empty()) throw NoCapacity("node " + std::to_string(*node_id) + " has no free address");
   auto keys = generate_keypair();
-  std::string private_sealed = box.seal(keys.private_key), psk_sealed = box.seal(generate_preshared_key());
+  // The config's private key is the shop's to deliver (master key); the preshared key is also the node's.
+  std::string private_sealed = box.seal(keys.private_key), psk_sealed = node_box.seal(generate_preshared_key());
   std::string addr = address.get<std::string>(0, 0);
   auto r = co_await tx.exec(std::string("INSERT INTO vpn_peers (user_id, subscription_id, node_id, address, "
                                         "public_key, private_key_enc, preshared_key_enc, provision_key) "
@@ -202,8 +244,14 @@ awaitable<Peer> VpnStore::regenerate_keys(int64_t peer_id) {
 
 awaitable<Peer> VpnStore::regenerate_keys(db::Transaction& tx, const SecretBox& box, int64_t peer_id,
                                           std::optional<int64_t> user_id) {
+  auto node = co_await tx.exec(
+      "SELECT n.id, n.sealing_generation FROM vpn_peers p JOIN vpn_nodes n ON n.id = p.node_id WHERE p.id = $1 "
+      "FOR SHARE OF n",
+      peer_id);
+  if (node.empty()) throw std::invalid_argument("no live config " + std::to_string(peer_id));
+  SecretBox node_box = box.for_node(node.get<int64_t>(0, 0), node.get<int>(0, 1));
   auto keys = generate_keypair();
-  std::string private_sealed = box.seal(keys.private_key), psk_sealed = box.seal(generate_preshared_key());
+  std::string private_sealed = box.seal(keys.private_key), psk_sealed = node_box.seal(generate_preshared_key());
   auto r = co_await tx.exec(std::string("UPDATE vpn_peers SET public_key = $2, private_key_enc = $3, "
                                         "preshared_key_enc = $4, revision = vpn_next_revision(), "
                                         "updated_at = now() WHERE id = $1 AND state <> 'removed' "
@@ -259,19 +307,20 @@ awaitable<int64_t> VpnStore::committed_revision() {
   });
 }
 
-awaitable<std::vector<DesiredPeer>> VpnStore::changes_since(int64_t node_id, int64_t revision, int64_t up_to,
+awaitable<std::vector<DesiredPeer>> VpnStore::changes_since(const Node& node, int64_t revision, int64_t up_to,
                                                             int limit) {
   auto r = co_await pool_.exec(
       "SELECT id, public_key, preshared_key_enc, host(address), state, revision FROM vpn_peers "
       "WHERE node_id = $1 AND revision > $2 AND revision <= $3 ORDER BY revision LIMIT $4",
-      node_id, revision, up_to, limit);
+      node.id, revision, up_to, limit);
+  SecretBox opener = node_box(node);
   std::vector<DesiredPeer> out;
   out.reserve(r.rows());
   for (int i = 0; i < r.rows(); ++i) {
     auto& peer = out.emplace_back();
     std::string sealed_preshared;
     r.read(i, peer.id, peer.public_key, sealed_preshared, peer.address, peer.state, peer.revision);
-    peer.preshared_key = box_.open(sealed_preshared);
+    peer.preshared_key = opener.open(sealed_preshared);
   }
   co_return out;
 }
@@ -279,16 +328,18 @@ awaitable<std::vector<DesiredPeer>> VpnStore::changes_since(int64_t node_id, int
 namespace {
 constexpr const char* kClientConfigSql =
     "SELECT p.private_key_enc, p.preshared_key_enc, host(p.address), n.dns, n.public_key, "
-    "n.endpoint_host || ':' || n.endpoint_port, n.location, n.name, n.mtu "
+    "n.endpoint_host || ':' || n.endpoint_port, n.location, n.name, n.mtu, n.id, n.sealing_generation "
     "FROM vpn_peers p JOIN vpn_nodes n ON n.id = p.node_id WHERE p.id = $1 AND ($2::bigint IS NULL OR p.user_id = $2)";
 
 ClientConfigData read_client_config(const db::Result& r, const SecretBox& box) {
   ClientConfigData c;
   std::string sealed_private, sealed_preshared;
+  int64_t node_id = 0;
+  int generation = 0;
   r.read(0, sealed_private, sealed_preshared, c.address, c.dns, c.server_public_key, c.endpoint, c.location,
-         c.node_name, c.mtu);
+         c.node_name, c.mtu, node_id, generation);
   c.private_key = box.open(sealed_private);
-  c.preshared_key = box.open(sealed_preshared);
+  c.preshared_key = box.for_node(node_id, generation).open(sealed_preshared);
   return c;
 }
 }  // namespace

@@ -29,6 +29,7 @@ struct Node {
   std::string state;
   std::string public_key;
   std::string gateway_address;  // the server's own tunnel address (first host)
+  int sealing_generation = 0;   // of the key its secrets are sealed with (SecretBox::for_node)
 };
 
 struct PoolFill {
@@ -74,7 +75,9 @@ class NoCapacity : public std::runtime_error {
 // The VPN domain's tables: nodes, their free-address pools and the peers (desired state).
 class VpnStore {
  public:
-  VpnStore(db::Pool& pool, const SecretBox& box) : pool_(pool), box_(box) {}
+  // `box` is the master key; an agent that holds only its node's key passes it as `node_key` (and any `box`).
+  VpnStore(db::Pool& pool, const SecretBox& box, std::optional<SecretBox> node_key = std::nullopt)
+      : pool_(pool), box_(box), node_key_(std::move(node_key)) {}
 
   // Creates the node with its keypair and fills its pool (every host address except network, gateway, broadcast).
   awaitable<Node> add_node(NodeSpec spec);
@@ -82,7 +85,12 @@ class VpnStore {
   awaitable<std::optional<Node>> node_by_name(std::string name);
   awaitable<std::optional<Node>> node_by_id(int64_t id);
   awaitable<std::vector<PoolFill>> pool_fill();
-  awaitable<std::string> node_private_key(int64_t node_id);
+  awaitable<std::string> node_private_key(const Node& node);
+  // What opens a node's sealed secrets: its own key when this store was given one, else derived from the master.
+  SecretBox node_box(const Node& node) const;
+  // Seals the node's private key and its peers' preshared keys with the key of its next generation, in one
+  // transaction (provisioning waits on the node row); returns that key. The agent needs it from then on.
+  static awaitable<SecretBox> reseal_node(db::Transaction& tx, const SecretBox& master, int64_t node_id);
 
   // Creates a config for the user on `node_id` (or the least-filled enabled node), idempotent by provision_key.
   // The user's live configs (WireGuard and Xray) may not exceed device_limit. A node the user picked
@@ -127,7 +135,7 @@ class VpnStore {
                                                    int64_t user_id);
 
   // Agent side: peers of a node changed after `revision`, oldest first (keyset pagination).
-  awaitable<std::vector<DesiredPeer>> changes_since(int64_t node_id, int64_t revision, int64_t up_to, int limit);
+  awaitable<std::vector<DesiredPeer>> changes_since(const Node& node, int64_t revision, int64_t up_to, int limit);
   // The revision below which every change is committed: no transaction still running can commit a revision at
   // or below it (it waits for them; see vpn_next_revision). The safe limit for an agent's cursor.
   awaitable<int64_t> committed_revision();
@@ -137,6 +145,7 @@ class VpnStore {
  private:
   db::Pool& pool_;
   const SecretBox& box_;
+  std::optional<SecretBox> node_key_;
 };
 
 }  // namespace vpnbot::vpn

@@ -3,50 +3,15 @@
 #include <cmath>
 
 #include "core/log.hpp"
-#include "jobs/queue.hpp"
 #include "vpn/remnawave/accounts.hpp"
 
 namespace vpnbot::vpn {
 namespace {
 
-// One statement per reading (idle peers are not written): the growth of each counter since its baseline (a counter
-// below its baseline went back to zero, so all of it is new), added to the config and summed into its user's
-// subscription. Only one agent writes a node's counters (its lease), and the row locks order it with a renewal
-// resetting the period. (`peers` runs although nothing reads it: PostgreSQL executes every data-modifying WITH.)
-constexpr const char* kRecordSql = R"sql(
-WITH reading AS (
-  SELECT * FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS r(public_key, handshake, rx, tx)),
-counted AS (
-  SELECT p.id, p.user_id, r.handshake, r.rx, r.tx,
-         (CASE WHEN r.rx >= p.rx_bytes THEN r.rx - p.rx_bytes ELSE r.rx END) +
-         (CASE WHEN r.tx >= p.tx_bytes THEN r.tx - p.tx_bytes ELSE r.tx END) AS growth
-  FROM vpn_peers p JOIN reading r ON r.public_key = p.public_key
-  WHERE p.node_id = $1 AND NOT p.address_released AND (r.rx <> p.rx_bytes OR r.tx <> p.tx_bytes)
-  FOR UPDATE OF p),
-peers AS (
-  UPDATE vpn_peers p SET last_handshake_at = CASE WHEN c.handshake > 0 THEN to_timestamp(c.handshake) END,
-         rx_bytes = c.rx, tx_bytes = c.tx, used_bytes = p.used_bytes + c.growth
-  FROM counted c WHERE p.id = c.id
-  RETURNING p.id),
-per_user AS (
-  SELECT user_id, sum(growth)::bigint AS growth FROM counted GROUP BY user_id HAVING sum(growth) > 0),
-subs AS (
-  UPDATE subscriptions s SET traffic_used_bytes = s.traffic_used_bytes + u.growth
-  FROM per_user u WHERE s.user_id = u.user_id
-  RETURNING s.id, s.user_id, s.traffic_period,
-            s.traffic_limit_bytes IS NOT NULL
-            AND s.traffic_used_bytes >= s.traffic_limit_bytes + s.traffic_extra_bytes AS over_quota)
-SELECT id, user_id, traffic_period FROM subs WHERE over_quota
-)sql";
-
-// Switches off a subscription's WireGuard configs for its quota (Xray accounts have the panel's own limit).
+// Switches off a subscription's WireGuard configs for its quota (migrations/0025, shared with the readings).
 awaitable<int64_t> block(db::Transaction& tx, int64_t user_id) {
-  co_await tx.exec("UPDATE subscriptions SET traffic_blocked = true, updated_at = now() WHERE user_id = $1", user_id);
-  auto r = co_await tx.exec(
-      "UPDATE vpn_peers SET state = 'disabled', revision = vpn_next_revision(), updated_at = now() "
-      "WHERE user_id = $1 AND state = 'active'",
-      user_id);
-  co_return r.affected();
+  auto r = co_await tx.exec("SELECT vpn_traffic_block($1)", user_id);
+  co_return r.get<int64_t>(0, 0);
 }
 
 }  // namespace
@@ -63,19 +28,14 @@ awaitable<std::vector<int64_t>> Traffic::record(db::Transaction& tx, int64_t nod
     rx.push_back(r.rx_bytes);
     tx_bytes.push_back(r.tx_bytes);
   }
-  auto over = co_await tx.exec(kRecordSql, node_id, db::to_text_array(keys), db::to_bigint_array(handshakes),
+  // The accounting is a function of the database (migrations/0025): a node's own role may call it for its own node
+  // and may not touch subscriptions or jobs itself.
+  auto over = co_await tx.exec("SELECT subscription_id, user_id, configs FROM vpn_record_readings($1, $2, $3, $4, $5)",
+                               node_id, db::to_text_array(keys), db::to_bigint_array(handshakes),
                                db::to_bigint_array(rx), db::to_bigint_array(tx_bytes));
   for (int i = 0; i < over.rows(); ++i) {
     int64_t subscription_id = over.get<int64_t>(i, 0), user_id = over.get<int64_t>(i, 1);
-    int64_t period = over.get<int64_t>(i, 2);
-    int64_t configs = co_await block(tx, user_id);
-    // Any growth past the quota lands here again (e.g. an admin switched a config on): the configs go off each
-    // time, the notice is sent once per period.
-    jobs::NewJob notice{
-        .kind = "vpn.traffic_used_up",
-        .payload = {{"user_id", user_id}},
-        .unique_key = "traffic-used-up:" + std::to_string(subscription_id) + ":" + std::to_string(period)};
-    co_await jobs::Queue::enqueue(tx, notice);
+    int64_t configs = over.get<int64_t>(i, 2);
     if (configs > 0) {
       switched_off.push_back(user_id);
       log::info("vpn", "traffic quota used up: configs switched off",
