@@ -115,6 +115,18 @@ TEST_F(VpnTest, ANodesCredentialReachesOnlyItsOwnPeersAndReadings) {
   auto mine = run(store.provision(1, own.id, "iso:1", 3));
   auto theirs = run(store.provision(2, other.id, "iso:2", 3));
   std::string psk_before = run(store.client_config(mine.id)).preshared_key;
+  // The other node as a database from before node keys has it: sealed with the master key itself (generation 0).
+  auto reseal_with_master = [&](const std::string& table, const std::string& column, int64_t id) {
+    std::string where = " WHERE id = " + std::to_string(id);
+    std::string plain =
+        box->for_node(other.id, 1)
+            .open(vpnbot::testing::query_value_sync(url, "SELECT " + column + " FROM " + table + where));
+    vpnbot::testing::exec_sync(url, "UPDATE " + table + " SET " + column + " = '" + box->seal(plain) + "'" + where);
+  };
+  reseal_with_master("vpn_nodes", "private_key_enc", other.id);
+  reseal_with_master("vpn_peers", "preshared_key_enc", theirs.id);
+  vpnbot::testing::exec_sync(url, "UPDATE vpn_nodes SET sealing_generation = 0 WHERE id = " + std::to_string(other.id));
+  std::string their_psk = run(store.client_config(theirs.id)).preshared_key;
 
   auto issued = issue_credential("iso-a", dir + "/node-a");
   EXPECT_EQ(issued["generation"], 2) << "a new node starts at 1; the credential moves it on";
@@ -186,8 +198,15 @@ TEST_F(VpnTest, ANodesCredentialReachesOnlyItsOwnPeersAndReadings) {
                    url, "SELECT preshared_key_enc FROM vpn_peers WHERE id = " + std::to_string(mine.id))),
                std::runtime_error);
   EXPECT_EQ(run(store.client_config(mine.id)).preshared_key, psk_before);
-  EXPECT_EQ(count("SELECT sealing_generation FROM vpn_nodes WHERE id = " + std::to_string(other.id)), 1);
-  EXPECT_EQ(count("SELECT count(*) FROM admin_audit WHERE action = 'node_credential'"), 2);
+  EXPECT_EQ(count("SELECT sealing_generation FROM vpn_nodes WHERE id = " + std::to_string(other.id)), 0);
+  // The node from before moves to a key of its own with its first credential; its config is still the same.
+  EXPECT_EQ(issue_credential("iso-b", dir + "/node-b")["generation"], 1);
+  auto other_key = vpn::SecretBox(vpn::read_key_file(dir + "/node-b/node.key", "node key", false));
+  EXPECT_EQ(other_key.open(vpnbot::testing::query_value_sync(
+                url, "SELECT preshared_key_enc FROM vpn_peers WHERE id = " + std::to_string(theirs.id))),
+            their_psk);
+  EXPECT_EQ(run(store.client_config(theirs.id)).preshared_key, their_psk);
+  EXPECT_EQ(count("SELECT count(*) FROM admin_audit WHERE action = 'node_credential'"), 3);
 }
 
 TEST_F(VpnTest, PoolSkipsNetworkGatewayBroadcastAndEnforcesDeviceLimit) {
