@@ -12,6 +12,7 @@
 #include "bot/users.hpp"
 #include "emulator/multipart.hpp"
 #include "emulator/telegram_emulator.hpp"
+#include "emulator/telegram_formatting.hpp"
 #include "telegram/bot_api.hpp"
 #include "telegram/inbox.hpp"
 #include "telegram/ingest.hpp"
@@ -398,4 +399,53 @@ TEST(UpdateShape, FieldsOfTheWrongTypeAreNamedAndWellFormedUpdatesPass) {
     ASSERT_TRUE(found.has_value()) << bad.body;
     EXPECT_NE(found->find(bad.named), std::string::npos) << *found;
   }
+}
+
+// The Telegram emulator refuses what the Bot API refuses (tdlib's HTML parser, the Bot API's keyboard limits), so a
+// screen that would be silent on the real API fails its test.
+TEST(TelegramFormatting, HtmlIsParsedAsTheBotApiParsesIt) {
+  using vpnbot::emulator::FormattingError;
+  using vpnbot::emulator::visible_text;
+  EXPECT_EQ(visible_text("<b>Balance & points</b>", "HTML"), "Balance & points") << "an & starting no entity stays";
+  EXPECT_EQ(visible_text("&lt;b&gt; &amp; &#60;&#x3C; &quot; &copy;", "HTML"), "<b> & << \" &copy;");
+  EXPECT_EQ(visible_text("<a href=\"https://x.test/?a=1&amp;b=2\">link</a> <code>c</code>", "HTML"), "link c");
+  EXPECT_EQ(visible_text("<blockquote expandable>q</blockquote><span class=\"tg-spoiler\">s</span>", "HTML"), "qs");
+  EXPECT_EQ(visible_text("a < b", ""), "a < b") << "no parse mode: the text itself";
+  auto refused = [](const std::string& text) {
+    try {
+      visible_text(text, "HTML");
+    } catch (const FormattingError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(refused("1 < 2"), "Bad Request: can't parse entities: Unsupported start tag \"\" at byte offset 2");
+  EXPECT_EQ(refused("<h1>x</h1>"), "Bad Request: can't parse entities: Unsupported start tag \"h1\" at byte offset 0");
+  EXPECT_EQ(refused("<b>x</i>"),
+            "Bad Request: can't parse entities: Unmatched end tag at byte offset 4, expected \"</b>\", found \"</i>\"");
+  EXPECT_EQ(refused("<b>x"), "Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"b\"");
+  EXPECT_EQ(refused("x</b>"), "Bad Request: can't parse entities: Unexpected end tag at byte offset 1");
+  EXPECT_EQ(refused("<b"), "Bad Request: can't parse entities: Unclosed start tag at byte offset 0");
+  EXPECT_NE(refused("<span>x</span>").find("tg-spoiler"), std::string::npos);
+  // Any depth costs a vector entry, not a stack frame.
+  std::string deep;
+  for (int i = 0; i < 200000; ++i) deep += "<b>";
+  EXPECT_NE(refused(deep).find("Can't find end tag"), std::string::npos);
+}
+
+TEST(TelegramFormatting, InlineKeyboardsAreCheckedAsTheBotApiChecksThem) {
+  using vpnbot::emulator::check_inline_keyboard;
+  auto keyboard = [](nlohmann::json button) { return nlohmann::json{{"inline_keyboard", {{button}}}}; };
+  EXPECT_NO_THROW(check_inline_keyboard(keyboard({{"text", "Pay"}, {"callback_data", std::string(64, 'x')}})));
+  EXPECT_NO_THROW(check_inline_keyboard(keyboard({{"text", "Open"}, {"url", "https://x.test"}})));
+  EXPECT_NO_THROW(check_inline_keyboard({{"remove_keyboard", true}}));
+  using vpnbot::emulator::FormattingError;
+  EXPECT_THROW(check_inline_keyboard(keyboard({{"text", "Pay"}, {"callback_data", std::string(65, 'x')}})),
+               FormattingError);
+  EXPECT_THROW(check_inline_keyboard(keyboard({{"text", "Pay"}, {"callback_data", ""}})), FormattingError);
+  EXPECT_THROW(check_inline_keyboard(keyboard({{"text", ""}, {"callback_data", "x"}})), FormattingError);
+  EXPECT_THROW(check_inline_keyboard(keyboard({{"text", "Two"}, {"callback_data", "x"}, {"url", "https://x.test"}})),
+               FormattingError);
+  EXPECT_THROW(check_inline_keyboard(keyboard({{"text", "None"}})), FormattingError);
+  EXPECT_THROW(check_inline_keyboard(keyboard({{"text", "App"}, {"url", "happ://add/x"}})), FormattingError);
 }

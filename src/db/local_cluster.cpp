@@ -121,13 +121,15 @@ void LocalCluster::start_pgbouncer() {
   {
     std::FILE* f = std::fopen(ini.c_str(), "w");
     if (!f) throw std::runtime_error("local pgbouncer: cannot write " + ini);
-    // max_prepared_statements stays 0 (the 1.18 default): the code must not need named statements.
+    // max_prepared_statements stays 0 (the 1.18 default): the code must not need named statements. A client waits
+    // up to query_wait_timeout for a server connection: ten transactions racing on a loaded machine have waited over
+    // 2 s for theirs (a server that is down is still reported at once, by server_login_retry).
     std::fputs(
         fmt::format(
             "[databases]\n* = host={0} port={1} user=postgres\n[pgbouncer]\nlisten_addr =\nunix_socket_dir = {0}\n"
             "listen_port = {2}\nauth_type = any\npool_mode = transaction\nmax_client_conn = 2000\n"
             "default_pool_size = 40\nlogfile = {0}/pgbouncer.log\npidfile = {0}/pgbouncer.pid\n"
-            "server_login_retry = 1\nquery_wait_timeout = 2\nignore_startup_parameters = extra_float_digits,options\n",
+            "server_login_retry = 1\nquery_wait_timeout = 15\nignore_startup_parameters = extra_float_digits,options\n",
             dir_, port(), pgbouncer_port())
             .c_str(),
         f);

@@ -6,10 +6,13 @@
 #include "core/log.hpp"
 #include "emulator/common.hpp"
 #include "emulator/multipart.hpp"
+#include "emulator/telegram_formatting.hpp"
 #include "emulator/webchat.hpp"
 
 namespace vpnbot::emulator {
 namespace {
+
+constexpr size_t kMaxTextCharacters = 4096, kMaxCaptionCharacters = 1024;  // after entities parsing
 
 // An ok=false answer of the Bot API.
 struct ApiFailure {
@@ -56,18 +59,11 @@ std::string string_param(const json& params, const char* name, bool required = t
   return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
-// InlineKeyboardButton.url: "HTTP or tg:// URL to be opened when the button is pressed" -- an app's own scheme
-// (happ://, v2raytun://) is refused, which is why import links go through a web page.
-void check_button_urls(const json& markup) {
-  if (!markup.is_object() || !markup.contains("inline_keyboard") || !markup["inline_keyboard"].is_array()) return;
-  for (const auto& row : markup["inline_keyboard"]) {
-    if (!row.is_array()) continue;
-    for (const auto& button : row) {
-      if (!button.is_object() || !button.contains("url")) continue;
-      std::string url = button["url"].is_string() ? button["url"].get<std::string>() : "";
-      if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0 && url.rfind("tg://", 0) != 0)
-        throw ApiFailure{400, "Bad Request: inline keyboard button URL '" + url + "' is invalid: Wrong HTTP URL"};
-    }
+void checked_keyboard(const json& markup) {
+  try {
+    check_inline_keyboard(markup);
+  } catch (const FormattingError& e) {
+    throw ApiFailure{400, e.what()};
   }
 }
 
@@ -77,11 +73,31 @@ json markup_param(const json& params) {
   if (it->is_string()) {
     auto parsed = json::parse(it->get<std::string>(), nullptr, false);
     if (parsed.is_discarded()) throw ApiFailure{400, "Bad Request: can't parse reply keyboard markup JSON object"};
-    check_button_urls(parsed);
+    checked_keyboard(parsed);
     return parsed;
   }
-  check_button_urls(*it);
+  checked_keyboard(*it);
   return *it;
+}
+
+// A message's text or a caption as the Bot API takes it: parsed per parse_mode, then measured in characters as
+// users see them (a limit in bytes would refuse Cyrillic text Telegram accepts). Returns what was sent, as tests
+// read it.
+std::string checked_text(const json& params, const char* field, bool required, size_t max_characters) {
+  std::string text = string_param(params, field, required);
+  std::string parse_mode =
+      params.contains("parse_mode") && params["parse_mode"].is_string() ? params["parse_mode"].get<std::string>() : "";
+  std::string shown;
+  try {
+    shown = visible_text(text, parse_mode);
+  } catch (const FormattingError& e) {
+    throw ApiFailure{400, e.what()};
+  }
+  bool caption = std::string_view(field) == "caption";
+  if (required && shown.empty()) throw ApiFailure{400, "Bad Request: message text is empty"};
+  if (utf8_length(shown) > max_characters)
+    throw ApiFailure{400, caption ? "Bad Request: message caption is too long" : "Bad Request: message is too long"};
+  return text;
 }
 
 }  // namespace
@@ -327,7 +343,7 @@ json TelegramEmulator::call_method(const std::string& method, const json& params
   };
   if (method == "editMessageText" || method == "editMessageReplyMarkup") {
     Message& m = find_message("edit");
-    std::string text = method == "editMessageText" ? string_param(params, "text") : m.text;
+    std::string text = method == "editMessageText" ? checked_text(params, "text", true, kMaxTextCharacters) : m.text;
     json markup = markup_param(params);
     if (text == m.text && markup == m.reply_markup)
       throw ApiFailure{400,
@@ -345,9 +361,7 @@ json TelegramEmulator::call_method(const std::string& method, const json& params
   Message m;
   m.date = now_unix();
   if (method == "sendMessage") {
-    m.text = string_param(params, "text");
-    if (m.text.empty()) throw ApiFailure{400, "Bad Request: message text is empty"};
-    if (m.text.size() > 4096) throw ApiFailure{400, "Bad Request: message is too long"};
+    m.text = checked_text(params, "text", true, kMaxTextCharacters);
   } else if (method == "sendDocument" || method == "sendPhoto") {
     m.kind = method == "sendDocument" ? "document" : "photo";
     auto file = files.find(m.kind);
@@ -357,7 +371,7 @@ json TelegramEmulator::call_method(const std::string& method, const json& params
       throw ApiFailure{413, "Request Entity Too Large"};
     m.filename = file->first == "document" ? string_param(params, "__filename_document", false) : "photo.png";
     m.file_data = file->second;
-    m.text = string_param(params, "caption", false);
+    m.text = checked_text(params, "caption", false, kMaxCaptionCharacters);
   } else if (method == "sendInvoice") {
     m.kind = "invoice";
     m.invoice = {{"title", string_param(params, "title")},
@@ -452,9 +466,7 @@ json TelegramEmulator::forum_method(const std::string& method, const json& param
   m.thread_id = thread_id;
   m.message.date = now_unix();
   if (method == "sendMessage") {
-    m.message.text = string_param(params, "text");
-    if (m.message.text.empty()) throw ApiFailure{400, "Bad Request: message text is empty"};
-    if (m.message.text.size() > 4096) throw ApiFailure{400, "Bad Request: message is too long"};
+    m.message.text = checked_text(params, "text", true, kMaxTextCharacters);
   } else if (method == "copyMessage") {
     m.message = source_message(int_param(params, "from_chat_id"), int_param(params, "message_id"));
     m.message.date = now_unix();
@@ -463,7 +475,7 @@ json TelegramEmulator::forum_method(const std::string& method, const json& param
     auto file = files.find(m.message.kind);
     if (file == files.end()) throw ApiFailure{400, "Bad Request: there is no " + m.message.kind + " in the request"};
     m.message.file_data = file->second;
-    m.message.text = string_param(params, "caption", false);
+    m.message.text = checked_text(params, "caption", false, kMaxCaptionCharacters);
   } else {
     throw ApiFailure{404, "Not Found: method " + method + " is not emulated in groups"};
   }
