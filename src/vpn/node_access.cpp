@@ -78,10 +78,11 @@ awaitable<NodeCredential> issue_node_credential(db::Pool& pool, const SecretBox&
   NodeCredential credential;
   std::string password = random_hex(24);
   co_await pool.transaction([&](db::Transaction& tx) -> awaitable<void> {
-    // The role's name is unique in the cluster (roles are shared by its databases) and needs no quoting.
+    // The role's name is unique in the cluster (roles are shared by its databases), starts with a letter and holds
+    // only [a-z0-9_], so it needs no quoting; at most 62 bytes.
     auto node = co_await tx.exec(
-        "SELECT id, coalesce(db_role, left(regexp_replace(lower(current_database()), '[^a-z0-9_]', '_', 'g'), 40) "
-        "|| '_node_' || id) FROM vpn_nodes WHERE name = $1 FOR UPDATE",
+        "SELECT id, coalesce(db_role, 'vpnbot_' || left(regexp_replace(lower(current_database()), '[^a-z0-9_]', '_', "
+        "'g'), 30) || '_node_' || id) FROM vpn_nodes WHERE name = $1 FOR UPDATE",
         node_name);
     if (node.empty()) throw std::invalid_argument("no WireGuard node named '" + node_name + "'");
     int64_t node_id = node.get<int64_t>(0, 0);
