@@ -5,7 +5,7 @@
 #include <fstream>
 #include <string>
 
-#include "app/config.hpp"
+#include "config/config.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const struct TempFile {

@@ -11,6 +11,8 @@
 #include "billing/store.hpp"
 #include "billing/traffic_packages.hpp"
 #include "budgets/budgets.hpp"
+#include "shop/checkout.hpp"
+#include "shop/configs.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/process.hpp"
 #include "vpn/store.hpp"
@@ -345,6 +347,116 @@ TEST_F(BillingTest, WaitingFindsTheSamePurchaseOnlyAndCountsUnpaidOrders) {
   EXPECT_FALSE(waiting("yookassa", false, card.amount).same) << "about to expire: not offered again";
   EXPECT_EQ(pay(card), PaymentResult::applied);
   EXPECT_EQ(waiting("yookassa", false, card.amount).unpaid, 1) << "a paid order is not waiting";
+}
+
+// The shop core's checkout decides every rule itself, whatever front end asks: an unoffered method, an unknown plan,
+// a balance that does not cover, the same purchase already waiting, the cap on unpaid orders and the hourly
+// budget; each kind of payment starts its own way, and a traffic package needs a limited subscription.
+TEST_F(BillingTest, ShopCheckoutDecidesEveryRuleAndStartsEachKindOfPayment) {
+  add_user(1);
+  shop::SellingRules rules{options, {"yookassa", "stars", "balance"}, true, {}};
+  rules.budgets.pending_orders = 2;
+  rules.budgets.checkouts_per_hour = 3;
+  int64_t month = plan_id("month");
+  auto buy = [&](shop::PlanPurchase purchase) {
+    return tx<shop::Checkout>([&](db::Transaction& t) { return shop::buy_plan(t, rules, 1, purchase); });
+  };
+  using O = shop::CheckoutOutcome;
+  EXPECT_EQ(buy({month, "heleket"}).outcome, O::not_offered);
+  EXPECT_EQ(buy({month + 1000, "yookassa"}).outcome, O::unavailable);
+  auto poor = buy({month, "balance"});
+  EXPECT_EQ(poor.outcome, O::insufficient_balance);
+  EXPECT_EQ(poor.balance, 0);
+  EXPECT_EQ(poor.amount, 19900);
+
+  auto card = buy({month, "yookassa", false, true});
+  ASSERT_EQ(card.outcome, O::started);
+  EXPECT_EQ(card.payment, shop::PaymentStart::provider_link);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'billing.create_payment'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM orders WHERE save_method AND id = " + std::to_string(card.order->id)), 1)
+      << "the buyer's consent to save the card is recorded";
+  auto again = buy({month, "yookassa", false, true});
+  EXPECT_EQ(again.outcome, O::already_waiting);
+  EXPECT_EQ(again.waiting->id, card.order->id) << "the same purchase: its order again, no second invoice";
+  auto stars = buy({month, "stars"});
+  ASSERT_EQ(stars.outcome, O::started);
+  EXPECT_EQ(stars.payment, shop::PaymentStart::stars_invoice);
+  EXPECT_EQ(stars.order->currency, "XTR");
+  auto gift = buy({month, "yookassa", true, true});
+  EXPECT_EQ(gift.outcome, O::too_many_unpaid);
+  EXPECT_EQ(gift.unpaid, 2);
+
+  // Paid from the balance at once; the next checkout is past the hour's budget of three.
+  vpnbot::testing::exec_sync(url, "UPDATE orders SET state = 'canceled' WHERE user_id = 1");
+  LedgerEntry credit{1, "balance", 50000, "admin", "shop-1", std::nullopt, ""};
+  tx<bool>([&](db::Transaction& t) { return Ledger::post(t, credit); });
+  auto from_balance = buy({month, "balance"});
+  ASSERT_EQ(from_balance.outcome, O::started);
+  EXPECT_EQ(from_balance.payment, shop::PaymentStart::paid_from_balance);
+  EXPECT_EQ(count("SELECT count(*) FROM orders WHERE state = 'paid' AND user_id = 1"), 1);
+  EXPECT_EQ(count("SELECT balance FROM accounts WHERE user_id = 1"), 50000 - 19900);
+  auto over = buy({month, "yookassa", true});
+  EXPECT_EQ(over.outcome, O::over_budget);
+  EXPECT_GT(over.retry_after_s, 0);
+  EXPECT_TRUE(over.tell) << "the first refusal of the window is told";
+  EXPECT_FALSE(buy({month, "yookassa", true}).tell);
+
+  // Traffic: the buyer's subscription decides; without one there is nothing to add a package to.
+  auto package = tx<TrafficPackage>([&](db::Transaction& t) { return TrafficPackages::create(t, 10, 4900, 25, 1); });
+  auto buy_traffic = [&](int64_t user) {
+    return tx<shop::Checkout>([&](db::Transaction& t) {
+      return shop::buy_traffic(t, rules, user, {package.id, "yookassa"});
+    });
+  };
+  EXPECT_EQ(buy_traffic(1).outcome, O::over_budget) << "traffic checkouts spend the same budget";
+  add_user(2);
+  EXPECT_EQ(buy_traffic(2).outcome, O::unavailable) << "no subscription to add traffic to";
+  EXPECT_EQ(count("SELECT count(*) FROM orders WHERE user_id = 2"), 0);
+  expect_ledger_consistent();
+}
+
+// The shop core's config requests and trial: each rule refuses in its turn, whatever front end asks.
+TEST_F(BillingTest, ShopConfigRequestsFollowTheSubscriptionLimitsQuotaAndBudget) {
+  add_user(1);
+  budgets::Settings budgets;
+  budgets.config_requests_per_hour = 4;
+  auto request = [&](std::string key) {
+    return tx<shop::NewConfig>([&](db::Transaction& t) {
+      return shop::request_config(t, budgets, 1, {std::nullopt, std::nullopt, key});
+    });
+  };
+  using O = shop::ConfigOutcome;
+  EXPECT_EQ(request("a").outcome, O::need_subscription);
+  auto trial = [&](int days) {
+    return tx<std::optional<Subscription>>([&](db::Transaction& t) { return shop::start_trial(t, {days, 1}, 1); });
+  };
+  EXPECT_FALSE(trial(0)) << "no trial offered";
+  ASSERT_TRUE(trial(3));
+  EXPECT_FALSE(trial(3)) << "once per user";
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'vpn.provision'"), 1) << "the trial's first config";
+  // The trial's first config is live (provisioned here as its job would): its one device is in use.
+  auto box = vpn::SecretBox::from_file(vpnbot::testing::test_master_key_file(), false);
+  vpn::VpnStore store(*pool, box);
+  vpn::NodeSpec spec;
+  spec.name = "n1";
+  spec.country_code = "DE";
+  spec.location = "Frankfurt";
+  spec.endpoint_host = "127.0.0.1";
+  spec.subnet_v4 = "10.9.0.0/24";
+  run(store.add_node(spec));
+  run(store.provision(1, std::nullopt, "trial:1", 1));
+  auto full = request("b");
+  EXPECT_EQ(full.outcome, O::at_device_limit);
+  EXPECT_EQ(full.device_limit, 1);
+  vpnbot::testing::exec_sync(url, "UPDATE subscriptions SET device_limit = 2");
+  vpnbot::testing::exec_sync(url, "UPDATE subscriptions SET traffic_limit_bytes = 1, traffic_blocked = true");
+  EXPECT_EQ(request("c").outcome, O::traffic_used_up) << "a new WireGuard config would be off too";
+  vpnbot::testing::exec_sync(url, "UPDATE subscriptions SET traffic_limit_bytes = NULL, traffic_blocked = false");
+  EXPECT_EQ(request("d").outcome, O::creating);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'vpn.provision'"), 2);
+  auto over = request("e");
+  EXPECT_EQ(over.outcome, O::over_budget) << "five requests in the hour, four allowed";
+  EXPECT_TRUE(over.tell);
 }
 
 // Ten expired discounted orders paid at once, with one use of their code left: exactly one is honoured at the

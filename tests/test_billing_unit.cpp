@@ -1,12 +1,13 @@
 // Pure billing logic: money parsing and formatting, promo pricing, referral rewards, Heleket's signature, IP filters.
 #include <gtest/gtest.h>
 
-#include "app/config.hpp"
 #include "billing/cryptopay/notification.hpp"
 #include "billing/heleket/api.hpp"
 #include "billing/money.hpp"
 #include "billing/yookassa/notification.hpp"
+#include "config/config.hpp"
 #include "core/ip_network.hpp"
+#include "emulator/common.hpp"
 
 using namespace vpnbot;
 using namespace vpnbot::billing;
@@ -98,6 +99,19 @@ TEST(Heleket, EncodesLikePhpJsonEncode) {
   empty_object["quote"] = "a\"b\\c\n";
   EXPECT_EQ(php_json_encode(empty_object), R"({"data":[],"quote":"a\"b\\c\n"})")
       << "json_decode(..., true) turns {} into an array, which PHP encodes as []";
+  // The emulator's own encoder and signature (written apart from the client's) meet the same vectors.
+  EXPECT_EQ(emulator::php_json_encode(body), encoded);
+  EXPECT_EQ(emulator::heleket_sign(encoded, "key123"), "32a205e91febcac2ce2f4eb75dc22b3d");
+  EXPECT_EQ(emulator::php_json_encode(empty_object), R"({"data":[],"quote":"a\"b\\c\n"})");
+  nlohmann::ordered_json braces_in_text;
+  braces_in_text["t"] = "{}/\\{}";
+  braces_in_text["list"] = {nlohmann::ordered_json::object(), 1};
+  EXPECT_EQ(emulator::php_json_encode(braces_in_text), R"({"t":"{}\/\\{}","list":[[],1]})");
+  EXPECT_EQ(emulator::php_json_encode(braces_in_text), php_json_encode(braces_in_text));
+  EXPECT_EQ(emulator::kopecks("199.5"), 19950);
+  EXPECT_EQ(emulator::rub_text(emulator::kopecks("7")), "7.00");
+  EXPECT_THROW(emulator::kopecks("1.234"), std::invalid_argument);
+  EXPECT_THROW(emulator::kopecks("-1"), std::invalid_argument);
 }
 
 TEST(Heleket, VerifiesWebhookSignOverTheRawFieldOrder) {
@@ -194,6 +208,8 @@ TEST(CryptoPay, SignatureIsHmacSha256OfTheBodyKeyedWithTheTokensSha256) {
   std::string body =
       R"({"update_id":1,"update_type":"invoice_paid","payload":{"invoice_id":7,"status":"paid","amount":"199.00"}})";
   EXPECT_EQ(billing::cryptopay_signature(body, "12345:AAtest"),
+            "3fdd65391a486bcfd408d07cdf77f29914e7a2beb11b31606410402b94a61144");
+  EXPECT_EQ(emulator::cryptopay_signature(body, "12345:AAtest"),
             "3fdd65391a486bcfd408d07cdf77f29914e7a2beb11b31606410402b94a61144");
   auto update =
       billing::verify_cryptopay_update(body, billing::cryptopay_signature(body, "12345:AAtest"), "12345:AAtest");

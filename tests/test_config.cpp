@@ -3,7 +3,7 @@
 
 #include <fstream>
 
-#include "app/config.hpp"
+#include "config/config.hpp"
 
 using namespace vpnbot;
 

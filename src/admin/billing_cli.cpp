@@ -10,12 +10,10 @@
 #include "billing/ledger.hpp"
 #include "billing/orders.hpp"
 #include "billing/promo.hpp"
-#include "billing/traffic_packages.hpp"
 #include "db/migrations.hpp"
 #include "ops/operations.hpp"
 #include "ops/stats.hpp"
 #include "ops/user_card.hpp"
-#include "vpn/store.hpp"
 
 namespace vpnbot::admin {
 namespace {
@@ -474,75 +472,6 @@ Runner add_billing_commands(CLI::App& admin, std::shared_ptr<bool> json_out, std
     }
     return std::nullopt;
   };
-}
-
-awaitable<void> seed_demo_data(db::Pool& pool, const vpn::SecretBox& box,
-                               std::optional<remnawave::PanelNodeSpec> panel) {
-  if (panel) {
-    co_await pool.transaction([&](db::Transaction& tx) -> awaitable<void> {
-      if (co_await remnawave::Accounts::node_by_name(tx, panel->name)) co_return;
-      co_await remnawave::Accounts::add_node(tx, box, *panel);
-      co_await tx.exec(
-          "INSERT INTO plans (code, title, days, price_rub, price_stars, device_limit, sort, traffic_gb, "
-          "panel_devices, "
-          "backend) VALUES ('xray-month', '{\"en\": \"Xray VLESS Reality, 30 days\", \"ru\": \"Xray VLESS Reality, 30 "
-          "дней\"}', 30, 24900, 120, 3, 15, 100, 3, 'remnawave') ON CONFLICT (code) DO NOTHING");
-    });
-  }
-  vpn::VpnStore store(pool, box);
-  std::string node_name = "sandbox-nl";
-  auto existing = co_await store.node_by_name(node_name);
-  if (!existing) {
-    vpn::NodeSpec spec;
-    spec.name = node_name;
-    spec.country_code = "NL";
-    spec.location = "Amsterdam (sandbox)";
-    spec.endpoint_host = "10.200.0.1";
-    spec.endpoint_port = 51820;
-    spec.interface = "wgsandbox0";
-    spec.subnet_v4 = "10.66.0.0/24";
-    co_await store.add_node(spec);
-  }
-  co_await pool.transaction([](db::Transaction& tx) -> awaitable<void> {
-    auto r = co_await tx.exec("SELECT count(*) FROM promo_codes");
-    if (r.get<int64_t>(0, 0) > 0) co_return;
-    billing::NewPromo welcome;
-    welcome.code = "WELCOME20";
-    welcome.kind = "percent";
-    welcome.value = 20;
-    welcome.max_uses = 1000;
-    co_await billing::Promos::create(tx, welcome);
-    billing::NewPromo gift;
-    gift.code = "GIFT100";
-    gift.kind = "balance";
-    gift.value = 10000;
-    gift.max_uses = 100;
-    co_await billing::Promos::create(tx, gift);
-    billing::NewPromo week;
-    week.code = "WEEK";
-    week.kind = "days";
-    week.value = 7;
-    co_await billing::Promos::create(tx, week);
-    // A personal discount: FRIENDS puts the user in a 15 % promo group (shown at checkout beside any other code).
-    auto friends = co_await billing::PromoGroups::create(tx, "friends", 15);
-    billing::NewPromo join;
-    join.code = "FRIENDS";
-    join.kind = "group";
-    join.group_id = friends.id;
-    join.max_uses = 1000;
-    co_await billing::Promos::create(tx, join);
-  });
-  // A WireGuard plan with a traffic allowance, and traffic packages to top it up.
-  co_await pool.transaction([](db::Transaction& tx) -> awaitable<void> {
-    auto r = co_await tx.exec("SELECT count(*) FROM traffic_packages");
-    if (r.get<int64_t>(0, 0) > 0) co_return;
-    co_await tx.exec(
-        "INSERT INTO plans (code, title, days, price_rub, price_stars, device_limit, sort, traffic_gb) VALUES "
-        "('lite', '{\"en\": \"Lite: 30 days, 50 GB\", \"ru\": \"Лайт: 30 дней, 50 ГБ\"}', 30, 9900, 50, 2, 5, 50) "
-        "ON CONFLICT (code) DO NOTHING");
-    co_await billing::TrafficPackages::create(tx, 10, 4900, 25, 10);
-    co_await billing::TrafficPackages::create(tx, 50, 14900, 75, 20);
-  });
 }
 
 }  // namespace vpnbot::admin

@@ -2,7 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 
-#include "app/config.hpp"
+#include "config/config.hpp"
 
 namespace vpnbot::admin {
 

@@ -1,7 +1,7 @@
 #pragma once
 #include <functional>
 
-#include "app/config.hpp"
+#include "config/config.hpp"
 #include "core/asio.hpp"
 #include "db/pool.hpp"
 

@@ -7,10 +7,10 @@
 #include <thread>
 
 #include "admin/cli.hpp"
-#include "app/config.hpp"
 #include "app/sandbox.hpp"
 #include "app/serve.hpp"
 #include "billing/webhooks.hpp"
+#include "config/config.hpp"
 #include "core/log.hpp"
 #include "db/local_cluster.hpp"
 #include "emulator/emulator_thread.hpp"

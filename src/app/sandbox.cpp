@@ -13,12 +13,12 @@
 #include <sstream>
 #include <thread>
 
-#include "app/config.hpp"
 #include "app/serve.hpp"
 #include "billing/cryptopay/provider.hpp"
 #include "billing/heleket/provider.hpp"
 #include "billing/webhooks.hpp"
 #include "billing/yookassa/provider.hpp"
+#include "config/config.hpp"
 #include "core/log.hpp"
 #include "core/process.hpp"
 #include "db/local_cluster.hpp"
@@ -30,7 +30,7 @@ extern char** environ;
 namespace vpnbot::app {
 namespace {
 
-// The demo node's addresses (admin::seed_demo_data): its endpoint lives in the namespace, the host side of the
+// The demo node's addresses (seed_demo_data): its endpoint lives in the namespace, the host side of the
 // veth pair is the next address, so a client on this box reaches the node like a real server.
 constexpr const char* kNodeName = "sandbox-nl";
 constexpr const char* kNodeEndpoint = "10.200.0.1/30";

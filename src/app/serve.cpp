@@ -4,8 +4,8 @@
 #include <csignal>
 #include <random>
 
-#include "admin/billing_cli.hpp"
 #include "admin/run_db.hpp"
+#include "app/demo_data.hpp"
 #include "app/housekeeping.hpp"
 #include "app/metrics.hpp"
 #include "billing/cryptopay/provider.hpp"
@@ -288,9 +288,10 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
       dispatcher = &runtime.add<telegram::Dispatcher>(
           ex, pool, [the_bot](db::Transaction& tx, const telegram::InboxUpdate& u) { return the_bot->handle(tx, u); },
           [the_bot, &pool](const telegram::InboxUpdate& u) { return the_bot->apologise(pool, u); },
-          telegram::DispatcherOptions{config.process.instance_id, config.jobs.worker_concurrency,
-                                      Millis(config.jobs.job_lease_ms), Millis(config.jobs.poll_interval_ms),
-                                      config.telegram.update_max_attempts});
+          telegram::DispatcherOptions{
+              config.process.instance_id, config.jobs.worker_concurrency, Millis(config.jobs.job_lease_ms),
+              Millis(config.jobs.poll_interval_ms), config.telegram.update_max_attempts,
+              [the_bot, &pool](const telegram::InboxUpdate& u) { return the_bot->check_channels_before(pool, u); }});
       runtime.add<BackgroundRetry>(ex, "getMe", [api, the_bot] { return learn_bot_username(*api, *the_bot); });
     }
     auto& worker = runtime.add<jobs::Worker>(
@@ -506,7 +507,7 @@ int migrate(const Config& config, bool status_only) {
 int seed_sandbox(const Config& config, std::optional<remnawave::PanelNodeSpec> panel) {
   auto box = vpn::SecretBox::from_file(config.vpn.master_key_file, false);
   return admin::run_db(config, [&box, &panel](db::Pool& pool) -> awaitable<int> {
-    co_await admin::seed_demo_data(pool, box, panel);
+    co_await seed_demo_data(pool, box, panel);
     co_return 0;
   });
 }

@@ -1,7 +1,7 @@
 #pragma once
 #include <optional>
 
-#include "app/config.hpp"
+#include "config/config.hpp"
 #include "vpn/remnawave/accounts.hpp"
 
 namespace vpnbot::app {

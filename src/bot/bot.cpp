@@ -258,9 +258,13 @@ awaitable<void> Bot::handle_update(db::Transaction& tx, const telegram::InboxUpd
 awaitable<std::optional<std::string>> Bot::spend_budget(Context& ctx, budgets::Kind kind, bool once) {
   auto spent = co_await budgets::spend(ctx.tx, ctx.user.id, kind, options_.budgets);
   if (spent.allowed) co_return std::nullopt;
-  if (spent.tell) log::info("bot", "user over budget", {{"user_id", ctx.user.id}, {"kind", budgets::to_string(kind)}});
   if (once && !spent.tell) co_return std::string();
-  co_return t(ctx, "budget.exceeded", {{"seconds", std::to_string(spent.retry_after_s)}});
+  co_return over_budget_notice(ctx, kind, spent.retry_after_s, spent.tell);
+}
+
+std::string Bot::over_budget_notice(const Context& ctx, budgets::Kind kind, int retry_after_s, bool first) const {
+  if (first) log::info("bot", "user over budget", {{"user_id", ctx.user.id}, {"kind", budgets::to_string(kind)}});
+  return t(ctx, "budget.exceeded", {{"seconds", std::to_string(retry_after_s)}});
 }
 
 awaitable<void> Bot::answer_with_notice(Context& ctx, const std::string& kind, const json& body, std::string notice) {
@@ -303,33 +307,53 @@ awaitable<std::optional<bool>> is_channel_member(telegram::BotApi& api, std::str
   co_return member;
 }
 
-awaitable<bool> Bot::channels_allow(Context& ctx, bool fresh) {
+awaitable<void> Bot::check_channels_before(db::Pool& pool, const telegram::InboxUpdate& update) {
+  if (options_.required_channels.empty() || !options_.channel_member || update.kind != "callback_query") co_return;
+  const json& query = update.payload["callback_query"];
+  if (!query.contains("from") || !query["from"].contains("id") || !query["from"]["id"].is_number_integer() ||
+      !query.contains("data") || !query["data"].is_string())
+    co_return;
+  int64_t user_id = query["from"]["id"].get<int64_t>();
+  auto decoded = decode_callback(query["data"].get<std::string>());
+  if (decoded.status != CallbackStatus::ok || !leads_to_purchase(decoded.callback) || options_.admin_ids.count(user_id))
+    co_return;
+  bool fresh = decoded.callback.action == "chk";
+  if (!options_.recheck_channels) {
+    auto passed = co_await pool.exec("SELECT channels_passed_at IS NOT NULL FROM users WHERE id = $1", user_id);
+    if (!passed.empty() && passed.get<bool>(0, 0)) co_return;
+  }
+  for (const auto& channel : options_.required_channels) {
+    if (!fresh) {
+      auto recent = co_await pool.exec(
+          "SELECT 1 FROM channel_checks WHERE user_id = $1 AND channel = $2 AND "
+          "checked_at > now() - make_interval(secs => $3::double precision / 1000)",
+          user_id, channel, static_cast<int64_t>(options_.channel_cache.count()));
+      if (!recent.empty()) continue;
+    }
+    std::optional<bool> member = co_await options_.channel_member(channel, user_id);
+    // Stored for users the bot knows; a stranger's first press finds no answer and sees the gate, whose "I've
+    // subscribed" asks again once handle() has registered them.
+    co_await pool.exec(
+        "INSERT INTO channel_checks (user_id, channel, member) SELECT $1, $2, $3 WHERE EXISTS "
+        "(SELECT 1 FROM users WHERE id = $1) "
+        "ON CONFLICT (user_id, channel) DO UPDATE SET member = EXCLUDED.member, checked_at = now()",
+        user_id, channel, member);
+  }
+}
+
+awaitable<bool> Bot::channels_allow(Context& ctx) {
   if (options_.required_channels.empty() || is_admin(ctx)) co_return true;
   if (!options_.recheck_channels) {
     auto passed = co_await ctx.tx.exec("SELECT channels_passed_at IS NOT NULL FROM users WHERE id = $1", ctx.user.id);
     if (!passed.empty() && passed.get<bool>(0, 0)) co_return true;
   }
-  bool all = true;
-  for (const auto& channel : options_.required_channels) {
-    std::optional<bool> member;  // nullopt: Telegram could not tell, which is not held against the user
-    bool cached = false;
-    if (!fresh) {
-      auto r = co_await ctx.tx.exec(
-          "SELECT member FROM channel_checks WHERE user_id = $1 AND channel = $2 AND "
-          "checked_at > now() - make_interval(secs => $3::double precision / 1000)",
-          ctx.user.id, channel, static_cast<int64_t>(options_.channel_cache.count()));
-      cached = !r.empty();
-      if (cached) r.read(0, member);
-    }
-    if (!cached && options_.channel_member) {
-      member = co_await options_.channel_member(channel, ctx.user.id);
-      co_await ctx.tx.exec(
-          "INSERT INTO channel_checks (user_id, channel, member) VALUES ($1, $2, $3) "
-          "ON CONFLICT (user_id, channel) DO UPDATE SET member = EXCLUDED.member, checked_at = now()",
-          ctx.user.id, channel, member);
-    }
-    if (member && !*member) all = false;
-  }
+  // The answers check_channels_before stored just now (or, for a cached one, within channel_cache). A channel
+  // Telegram could not tell about (member NULL) is not held against the user; one never asked about is.
+  auto refused = co_await ctx.tx.exec(
+      "SELECT count(*) FROM unnest($2::text[]) AS required (channel) LEFT JOIN channel_checks c "
+      "ON c.user_id = $1 AND c.channel = required.channel WHERE c.channel IS NULL OR c.member = false",
+      ctx.user.id, db::to_text_array(options_.required_channels));
+  bool all = refused.get<int64_t>(0, 0) == 0;
   if (all)
     co_await ctx.tx.exec("UPDATE users SET channels_passed_at = coalesce(channels_passed_at, now()) WHERE id = $1",
                          ctx.user.id);
@@ -484,7 +508,7 @@ awaitable<void> Bot::on_callback(Context& ctx, const json& query) {
   auto decoded = decode_callback(data);
   if (decoded.status == CallbackStatus::ok && leads_to_purchase(decoded.callback)) {
     bool fresh = decoded.callback.action == "chk";
-    bool allowed = co_await channels_allow(ctx, fresh);
+    bool allowed = co_await channels_allow(ctx);
     if (!allowed) {
       OutMessage answer;
       answer.chat_id = ctx.chat_id;

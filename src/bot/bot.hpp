@@ -12,6 +12,7 @@
 #include "budgets/budgets.hpp"
 #include "core/local_time.hpp"
 #include "db/pool.hpp"
+#include "shop/checkout.hpp"
 #include "telegram/bot_api.hpp"
 #include "telegram/dispatcher.hpp"
 #include "telegram/inbox.hpp"
@@ -67,9 +68,15 @@ class UnhandledUpdate : public telegram::SkipUpdate {
 class Bot {
  public:
   Bot(BotOptions options, const Catalog& catalog)
-      : options_(std::move(options)), catalog_(catalog), clock_(options_.time_zone) {}
+      : options_(std::move(options)),
+        selling_{options_.billing, options_.payment_methods, options_.save_cards, options_.budgets},
+        catalog_(catalog),
+        clock_(options_.time_zone) {}
 
   awaitable<void> handle(db::Transaction& tx, const telegram::InboxUpdate& update);
+  // Before the update's transaction: asks Telegram about the required channels when the update leads to a purchase
+  // and the stored answer is stale (or the user pressed "I've subscribed"), and stores the answer for handle().
+  awaitable<void> check_channels_before(db::Pool& pool, const telegram::InboxUpdate& update);
   // The apology for an update that failed every attempt, in the user's language; at most one per update.
   awaitable<void> apologise(db::Pool& pool, const telegram::InboxUpdate& update);
 
@@ -108,8 +115,8 @@ class Bot {
   // a refused pre-checkout, a callback answer, or a message.
   awaitable<void> answer_with_notice(Context& ctx, const std::string& kind, const telegram::json& body,
                                      std::string notice);
-  // Whether the user may buy: a member of every required channel (asked again when `fresh`, else from the cache).
-  awaitable<bool> channels_allow(Context& ctx, bool fresh);
+  // Whether the user may buy: a member of every required channel, by the answers check_channels_before stored.
+  awaitable<bool> channels_allow(Context& ctx);
   // The channels to join, with their links and an "I've subscribed" button.
   awaitable<void> show_channel_gate(Context& ctx, std::optional<int64_t> edit_message_id);
   // The terms of service with an Accept button, for a user who has not accepted the current version.
@@ -142,14 +149,15 @@ class Bot {
   // Takes one unit of the user's `kind` budget: nullopt while within it, else the notice to give ("" for none:
   // with `once`, only the first ask past the limit in a window is told, for answers that would be messages).
   awaitable<std::optional<std::string>> spend_budget(Context& ctx, budgets::Kind kind, bool once = false);
-  // Before a new order: the status to show instead when the same purchase already waits for payment, the user holds
-  // too many unpaid orders or has spent the hour's checkouts; nullopt to go ahead.
-  awaitable<std::optional<std::string>> hold_checkout(Context& ctx, int64_t plan_id, std::optional<int> traffic_gb,
-                                                      const std::string& provider, bool gift, int64_t amount);
-  // Starts paying a pending order the way its provider takes money (balance at once, a Stars invoice, a payment
-  // link made by a job); returns the status shown in place of the screen.
-  awaitable<std::string> start_payment(Context& ctx, const billing::Order& order, const std::string& title,
-                                       const std::string& description);
+  // The notice for work refused by a budget (logged the first time in a window).
+  std::string over_budget_notice(const Context& ctx, budgets::Kind kind, int retry_after_s, bool first) const;
+  // The words for a checkout the shop core did not start: a notice for the callback answer, or "" with the
+  // status screen set (a purchase held: already waiting, too many unpaid, over budget).
+  awaitable<std::string> checkout_refused(Context& ctx, const shop::Checkout& checkout, std::string_view unavailable,
+                                          std::vector<std::string>& screen);
+  // The status shown once the core started paying an order; a Stars order gets its invoice here.
+  awaitable<std::string> payment_started(Context& ctx, const shop::Checkout& checkout, const std::string& title,
+                                         const std::string& description);
   awaitable<void> on_pre_checkout(Context& ctx, const telegram::json& query);
   awaitable<void> on_successful_payment(Context& ctx, const telegram::json& payment);
   awaitable<void> on_promo_code(Context& ctx, const std::string& code);
@@ -176,6 +184,7 @@ class Bot {
   telegram::json main_menu_keyboard(const Context& ctx) const;
 
   BotOptions options_;
+  shop::SellingRules selling_;  // the selling part of options_, for the shop core
   const Catalog& catalog_;
   LocalClock clock_;
 };

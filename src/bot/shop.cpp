@@ -14,6 +14,8 @@
 #include "core/encoding.hpp"
 #include "core/log.hpp"
 #include "jobs/queue.hpp"
+#include "shop/checkout.hpp"
+#include "shop/configs.hpp"
 #include "vpn/jobs.hpp"
 #include "vpn/remnawave/accounts.hpp"
 #include "vpn/remnawave/jobs.hpp"
@@ -426,15 +428,10 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
     co_return t(ctx, removed ? "subscription.card_removed" : "subscription.no_card");
   }
   if (action == "trial") {
-    std::optional<billing::Subscription> sub;
-    if (options_.billing.trial_days > 0)
-      sub = co_await billing::Subscriptions::grant_trial(ctx.tx, ctx.user.id, options_.billing.trial_days,
-                                                         options_.billing.trial_device_limit);
+    shop::TrialOptions trial{options_.billing.trial_days, options_.billing.trial_device_limit};
+    auto sub = co_await shop::start_trial(ctx.tx, trial, ctx.user.id);
     screen = {"sub"};
     if (!sub) co_return t(ctx, "trial.unavailable");
-    vpn::ProvisionRequest first{
-        ctx.user.id, "trial:" + std::to_string(ctx.user.id), sub->id, sub->device_limit, std::nullopt, true};
-    co_await vpn::enqueue_provision(ctx.tx, first);
     std::string granted = t(ctx, "trial.granted", {{"expires", clock_.show(sub->expires_at)}});
     json none;
     co_await reply(ctx, std::move(granted), std::move(none));
@@ -456,76 +453,55 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
   }
   if (action == "nc" && args.size() == 1) {
     screen = {"sub"};
-    if (auto over = co_await spend_budget(ctx, budgets::Kind::config_requests)) co_return *over;
-    auto sub = co_await billing::Subscriptions::get(ctx.tx, ctx.user.id);
-    if (!sub || !sub->active) co_return t(ctx, "config.need_subscription");
-    auto used = co_await vpn::VpnStore::live_config_count(ctx.tx, ctx.user.id);
-    if (used >= sub->device_limit) co_return t(ctx, "config.limit", {{"limit", std::to_string(sub->device_limit)}});
-    std::string key = "update:" + std::to_string(ctx.update_id);
-    if (args[0].size() > 1 && args[0][0] == 'x') {
-      auto node = parse_id(args[0].substr(1));
-      if (!node) co_return t(ctx, "error.menu_expired");
-      bool refused = false;
-      try {
-        co_await remnawave::provision_on(ctx.tx, ctx.user.id, *node, sub->id, key);
-      } catch (const std::invalid_argument& e) {  // disabled or full since the list was shown
-        refused = true;
-        log::info("bot", "Xray location refused a new account", {{"user_id", ctx.user.id}, {"error", e.what()}});
-      }
-      co_return t(ctx, refused ? "locations.none" : "config.creating");
+    // "auto", a WireGuard node's id, or "x<id>" for an Xray location.
+    shop::ConfigRequest request{std::nullopt, std::nullopt, "update:" + std::to_string(ctx.update_id)};
+    bool xray = args[0].size() > 1 && args[0][0] == 'x';
+    if (xray) {
+      request.panel_node = parse_id(args[0].substr(1));
+      if (!request.panel_node) co_return t(ctx, "error.menu_expired");
+    } else {
+      request.wireguard_node = parse_id(args[0]);
     }
-    // A used-up WireGuard quota: a new WireGuard config would be switched off too (Xray has the panel's limit).
-    auto traffic = co_await vpn::Traffic::usage(ctx.tx, ctx.user.id);
-    if (traffic && traffic->blocked) co_return t(ctx, "traffic.blocked_line");
-    vpn::ProvisionRequest request{ctx.user.id, key, sub->id, sub->device_limit, parse_id(args[0]), true};
-    co_await vpn::enqueue_provision(ctx.tx, request);
-    co_return t(ctx, "config.creating");
+    auto made = co_await shop::request_config(ctx.tx, options_.budgets, ctx.user.id, request);
+    using O = shop::ConfigOutcome;
+    switch (made.outcome) {
+      case O::creating:
+        co_return t(ctx, "config.creating");
+      case O::over_budget:
+        co_return over_budget_notice(ctx, budgets::Kind::config_requests, made.retry_after_s, made.tell);
+      case O::need_subscription:
+        co_return t(ctx, "config.need_subscription");
+      case O::at_device_limit:
+        co_return t(ctx, "config.limit", {{"limit", std::to_string(made.device_limit)}});
+      case O::location_refused:
+        co_return t(ctx, "locations.none");
+      case O::traffic_used_up:
+        co_return t(ctx, "traffic.blocked_line");
+    }
   }
   if (action == "pc" && (args.size() == 2 || (args.size() == 3 && (args[2] == "s" || args[2] == "g")))) {
     auto plan_id = parse_id(args[0]);
-    bool gift = args.size() == 3 && args[2] == "g";
-    auto offered = offered_provider(args[1], options_.payment_methods);
+    auto method = kMethodCodes.find(args[1]);
     screen = {"buy"};
-    if (!plan_id || !offered) co_return t(ctx, "error.menu_expired");
-    const std::string& provider = *offered;
-    std::optional<billing::Quote> quote;
-    try {
-      quote = co_await billing::Orders::quote(ctx.tx, ctx.user.id, *plan_id, options_.billing, gift);
-    } catch (const billing::PlanUnavailable&) {
-    }
-    if (!quote) co_return t(ctx, "checkout.unavailable");
-    if (provider == "balance") {
-      auto totals = co_await billing::Ledger::totals(ctx.tx, ctx.user.id);
-      if (totals.balance < quote->price.rub) {
-        screen = {"plan", args[0]};
-        co_return t(
-            ctx, "checkout.insufficient_balance",
-            {{"balance", billing::format_rub(totals.balance)}, {"amount", billing::format_rub(quote->price.rub)}});
-      }
-    }
-    int64_t amount = provider == "stars" ? quote->price.stars : quote->price.rub;
-    if (auto held = co_await hold_checkout(ctx, *plan_id, std::nullopt, provider, gift, amount)) {
-      ctx.status_text = std::move(*held);
-      screen = {"status"};
-      co_return "";
-    }
-    bool promo_dropped = false;
-    auto order = co_await billing::Orders::create(ctx.tx, ctx.user.id, *plan_id, provider, options_.billing,
-                                                  &promo_dropped, gift);
-    if (promo_dropped && quote->promo) {
-      std::string dropped = t(ctx, "checkout.promo_dropped", {{"code", quote->promo->code}});
+    if (!plan_id || method == kMethodCodes.end()) co_return t(ctx, "error.menu_expired");
+    shop::PlanPurchase purchase{*plan_id, method->second, args.size() == 3 && args[2] == "g",
+                                args.size() == 3 && args[2] == "s"};
+    auto checkout = co_await shop::buy_plan(ctx.tx, selling_, ctx.user.id, purchase);
+    if (checkout.outcome == shop::CheckoutOutcome::insufficient_balance) screen = {"plan", args[0]};
+    if (checkout.outcome != shop::CheckoutOutcome::started)
+      co_return co_await checkout_refused(ctx, checkout, "checkout.unavailable", screen);
+    const auto& order = *checkout.order;
+    if (checkout.promo_dropped && checkout.quote->promo) {
+      std::string dropped = t(ctx, "checkout.promo_dropped", {{"code", checkout.quote->promo->code}});
       json none;
       co_await reply(ctx, std::move(dropped), std::move(none));
     }
     std::string days = catalog_.plural(lang, "plural.days", order.days + order.bonus_days);
     std::string devices = catalog_.plural(lang, "plural.devices", order.device_limit);
-    std::string title = quote->plan.title_for(lang);
+    std::string title = checkout.quote->plan.title_for(lang);
     std::string description = t(ctx, "invoice.description", {{"days", days}, {"devices", devices}});
-    if (args.size() == 3 && args[2] == "s" && options_.save_cards && provider == "yookassa")
-      co_await billing::SavedMethods::consent_at_checkout(ctx.tx, order.id);
-    std::string status = co_await start_payment(ctx, order, title, description);
     // Shown in place of the confirm screen (one edit, not one more message; the button cannot be pressed twice).
-    ctx.status_text = std::move(status);
+    ctx.status_text = co_await payment_started(ctx, checkout, title, description);
     screen = {"status"};
     co_return "";
   }
@@ -535,40 +511,18 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
   }
   if (action == "tp" && args.size() == 2) {
     auto package_id = parse_id(args[0]);
-    auto offered = offered_provider(args[1], options_.payment_methods);
+    auto method = kMethodCodes.find(args[1]);
     screen = {"trf"};
-    if (!package_id || !offered) co_return t(ctx, "error.menu_expired");
-    const std::string& provider = *offered;
-    auto package = co_await billing::TrafficPackages::get(ctx.tx, *package_id);
-    if (package && provider == "balance") {
-      auto totals = co_await billing::Ledger::totals(ctx.tx, ctx.user.id);
-      if (totals.balance < package->price_rub) {
-        screen = {"tpk", args[0]};
-        co_return t(
-            ctx, "checkout.insufficient_balance",
-            {{"balance", billing::format_rub(totals.balance)}, {"amount", billing::format_rub(package->price_rub)}});
-      }
-    }
-    auto sub = co_await billing::Subscriptions::get(ctx.tx, ctx.user.id);
-    if (package && sub && sub->plan_id) {
-      int64_t amount = provider == "stars" ? package->price_stars : package->price_rub;
-      auto held = co_await hold_checkout(ctx, *sub->plan_id, package->gb, provider, false, amount);
-      if (held) {
-        ctx.status_text = std::move(*held);
-        screen = {"status"};
-        co_return "";
-      }
-    }
-    std::optional<billing::Order> order;
-    try {
-      order = co_await billing::Orders::create_traffic(ctx.tx, ctx.user.id, *package_id, provider, options_.billing);
-    } catch (const billing::PlanUnavailable&) {
-    }
-    if (!order) co_return t(ctx, "traffic.unavailable");
-    std::string gb = std::to_string(*order->traffic_gb);
+    if (!package_id || method == kMethodCodes.end()) co_return t(ctx, "error.menu_expired");
+    shop::TrafficPurchase purchase{*package_id, method->second};  // named: g++ 12 and braced temporaries in co_await
+    auto checkout = co_await shop::buy_traffic(ctx.tx, selling_, ctx.user.id, purchase);
+    if (checkout.outcome == shop::CheckoutOutcome::insufficient_balance) screen = {"tpk", args[0]};
+    if (checkout.outcome != shop::CheckoutOutcome::started)
+      co_return co_await checkout_refused(ctx, checkout, "traffic.unavailable", screen);
+    std::string gb = std::to_string(*checkout.order->traffic_gb);
     std::string title = t(ctx, "traffic.invoice_title", {{"gb", gb}});
     std::string description = t(ctx, "traffic.invoice_description", {{"gb", gb}});
-    ctx.status_text = co_await start_payment(ctx, *order, title, description);
+    ctx.status_text = co_await payment_started(ctx, checkout, title, description);
     screen = {"status"};
     co_return "";
   }
@@ -576,43 +530,62 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
   co_return t(ctx, "error.menu_expired");
 }
 
-awaitable<std::optional<std::string>> Bot::hold_checkout(Context& ctx, int64_t plan_id, std::optional<int> traffic_gb,
-                                                         const std::string& provider, bool gift, int64_t amount) {
-  auto waiting = co_await billing::Orders::waiting(ctx.tx, ctx.user.id, plan_id, traffic_gb, provider, gift, amount);
-  if (waiting.same)
-    co_return t(ctx, "checkout.waiting",
-                {{"order", std::to_string(waiting.same->id)}, {"until", clock_.show(waiting.same->expires_at)}});
-  if (waiting.unpaid >= options_.budgets.pending_orders)
-    co_return t(ctx, "checkout.too_many_unpaid", {{"count", std::to_string(waiting.unpaid)}});
-  co_return co_await spend_budget(ctx, budgets::Kind::checkouts);
+awaitable<std::string> Bot::checkout_refused(Context& ctx, const shop::Checkout& checkout, std::string_view unavailable,
+                                             std::vector<std::string>& screen) {
+  using O = shop::CheckoutOutcome;
+  switch (checkout.outcome) {
+    case O::not_offered:
+      co_return t(ctx, "error.menu_expired");
+    case O::insufficient_balance:
+      co_return t(
+          ctx, "checkout.insufficient_balance",
+          {{"balance", billing::format_rub(checkout.balance)}, {"amount", billing::format_rub(checkout.amount)}});
+    case O::already_waiting:
+      ctx.status_text =
+          t(ctx, "checkout.waiting",
+            {{"order", std::to_string(checkout.waiting->id)}, {"until", clock_.show(checkout.waiting->expires_at)}});
+      break;
+    case O::too_many_unpaid:
+      ctx.status_text = t(ctx, "checkout.too_many_unpaid", {{"count", std::to_string(checkout.unpaid)}});
+      break;
+    case O::over_budget:
+      ctx.status_text = over_budget_notice(ctx, budgets::Kind::checkouts, checkout.retry_after_s, checkout.tell);
+      break;
+    case O::unavailable:
+    case O::started:
+      co_return t(ctx, unavailable);
+  }
+  // Held: the status takes the screen's place.
+  screen = {"status"};
+  co_return "";
 }
 
-awaitable<std::string> Bot::start_payment(Context& ctx, const billing::Order& order, const std::string& title,
-                                          const std::string& description) {
+awaitable<std::string> Bot::payment_started(Context& ctx, const shop::Checkout& checkout, const std::string& title,
+                                            const std::string& description) {
+  const auto& order = *checkout.order;
   std::string order_id = std::to_string(order.id);
-  if (order.provider == "balance") {
-    auto result = co_await billing::Orders::pay_from_balance(ctx.tx, order, options_.billing);
-    if (result != billing::PaymentResult::applied)
-      throw std::runtime_error("balance payment of order " + order_id + ": " + billing::to_string(result));
-    co_return t(ctx, "checkout.paid_from_balance", {{"order", order_id}});
+  switch (checkout.payment) {
+    case shop::PaymentStart::paid_from_balance:
+      co_return t(ctx, "checkout.paid_from_balance", {{"order", order_id}});
+    case shop::PaymentStart::stars_invoice: {
+      OutMessage invoice;
+      invoice.chat_id = ctx.chat_id;
+      invoice.method = "sendInvoice";
+      json price = json::array();
+      price.push_back({{"label", title}, {"amount", order.amount}});
+      invoice.payload = {{"title", t(ctx, "invoice.title", {{"title", title}})},
+                         {"description", description},
+                         {"payload", "order:" + order_id},
+                         {"provider_token", ""},
+                         {"currency", "XTR"},
+                         {"prices", price}};
+      invoice.unique_key = "invoice:" + order_id;
+      co_await telegram::Outbox::enqueue(ctx.tx, invoice);
+      co_return t(ctx, "checkout.invoice_sent", {{"order", order_id}});
+    }
+    case shop::PaymentStart::provider_link:
+      break;
   }
-  if (order.provider == "stars") {
-    OutMessage invoice;
-    invoice.chat_id = ctx.chat_id;
-    invoice.method = "sendInvoice";
-    json price = json::array();
-    price.push_back({{"label", title}, {"amount", order.amount}});
-    invoice.payload = {{"title", t(ctx, "invoice.title", {{"title", title}})},
-                       {"description", description},
-                       {"payload", "order:" + order_id},
-                       {"provider_token", ""},
-                       {"currency", "XTR"},
-                       {"prices", price}};
-    invoice.unique_key = "invoice:" + order_id;
-    co_await telegram::Outbox::enqueue(ctx.tx, invoice);
-    co_return t(ctx, "checkout.invoice_sent", {{"order", order_id}});
-  }
-  co_await billing::enqueue_create_payment(ctx.tx, order.id);
   co_return t(ctx, "checkout.creating_link", {{"order", order_id}});
 }
 

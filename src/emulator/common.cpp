@@ -1,5 +1,10 @@
 #include "emulator/common.hpp"
 
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+#include "core/encoding.hpp"
 #include "core/log.hpp"
 
 namespace vpnbot::emulator {
@@ -37,6 +42,68 @@ awaitable<bool> post_webhook(http::Client& client, std::string url,
     log::debug("emulator", "webhook delivery failed", {{"what", what}, {"error", e.what()}});
   }
   co_return delivered;
+}
+
+int64_t kopecks(std::string_view decimal) {
+  auto bad = [&] { return std::invalid_argument("'" + std::string(decimal) + "' is not an amount"); };
+  auto dot = decimal.find('.');
+  std::string_view whole = decimal.substr(0, dot);
+  std::string_view fraction = dot == std::string_view::npos ? "" : decimal.substr(dot + 1);
+  if (whole.empty() || whole.size() > 15 || fraction.size() > 2) throw bad();
+  int64_t value = 0;
+  for (char c : whole) {
+    if (c < '0' || c > '9') throw bad();
+    value = value * 10 + (c - '0');
+  }
+  for (size_t i = 0; i < 2; ++i) {
+    char c = i < fraction.size() ? fraction[i] : '0';
+    if (c < '0' || c > '9') throw bad();
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
+
+std::string rub_text(int64_t kopecks) {
+  return fmt::format("{}.{:02}", kopecks / 100, kopecks % 100);
+}
+
+std::string php_json_encode(const nlohmann::ordered_json& value) {
+  // nlohmann's dump already keeps UTF-8 and escapes controls as PHP does; what differs is "/" inside strings and
+  // an empty object, both found in one pass that tracks whether it is inside a string.
+  std::string text = value.dump();
+  std::string out;
+  out.reserve(text.size() + text.size() / 16);
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        out += c;
+        out += text[++i];
+        continue;
+      }
+      if (c == '"') in_string = false;
+      if (c == '/') out += '\\';
+      out += c;
+    } else if (c == '"') {
+      in_string = true;
+      out += c;
+    } else if (c == '{' && i + 1 < text.size() && text[i + 1] == '}') {
+      out += "[]";
+      ++i;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string heleket_sign(const std::string& body, const std::string& api_key) {
+  return md5_hex(to_base64(body) + api_key);
+}
+
+std::string cryptopay_signature(const std::string& body, const std::string& token) {
+  return hmac_sha256_hex(sha256(token), body);
 }
 
 }  // namespace vpnbot::emulator

@@ -8,7 +8,6 @@
 #include <regex>
 #include <set>
 
-#include "billing/cryptopay/notification.hpp"
 #include "core/encoding.hpp"
 #include "emulator/common.hpp"
 #include "emulator/payments_emulator.hpp"
@@ -216,7 +215,7 @@ void PaymentsEmulator::settle_cryptopay(Payment& p, const std::string& status, i
               {"request_date", iso_at(now)},
               {"payload", invoice}};
   std::string body = update.dump();
-  std::string signature = billing::cryptopay_signature(body, options_.cryptopay_token);
+  std::string signature = cryptopay_signature(body, options_.cryptopay_token);
   for (int i = 0; i < copies; ++i)
     deliveries_.push_back({options_.cryptopay_webhook_url,
                            body,

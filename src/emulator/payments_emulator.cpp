@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <regex>
 
-#include "billing/heleket/notification.hpp"
-#include "billing/money.hpp"
 #include "core/encoding.hpp"
 #include "core/log.hpp"
 #include "emulator/common.hpp"
@@ -56,9 +54,9 @@ std::string receipt_error(const json& receipt, const json& amount) {
       return "receipt.items[].amount is invalid";
     int vat = item.value("vat_code", 0);
     if (vat < 1 || vat > 12) return "receipt.items[].vat_code must be 1-12";
-    total += static_cast<int64_t>(std::llround(billing::parse_rub(a["value"].get<std::string>()) * quantity));
+    total += static_cast<int64_t>(std::llround(kopecks(a["value"].get<std::string>()) * quantity));
   }
-  if (total != billing::parse_rub(amount.value("value", "0"))) return "receipt items do not add up to the amount";
+  if (total != kopecks(amount.value("value", "0"))) return "receipt items do not add up to the amount";
   return "";
 }
 
@@ -298,7 +296,7 @@ awaitable<http::Response> PaymentsEmulator::heleket_api(http::Request& request) 
   if (failure) co_return std::move(*failure);
   const std::string& raw = request.message.body();
   if (request.header("merchant") != options_.heleket_merchant ||
-      !constant_time_equal(request.header("sign"), billing::heleket_sign(raw, options_.heleket_api_key))) {
+      !constant_time_equal(request.header("sign"), heleket_sign(raw, options_.heleket_api_key))) {
     stats_["auth_failures"] = stats_["auth_failures"].get<int>() + 1;
     co_return heleket_error(http::bhttp::status::unauthorized, "Invalid Sign");
   }
@@ -336,7 +334,7 @@ awaitable<http::Response> PaymentsEmulator::heleket_api(http::Request& request) 
   p.order_id = order_id;
   p.callback_url = body.value("url_callback", "");
   p.sequence = ++sequence_;
-  std::string normalized = billing::rub_decimal(billing::parse_rub(amount.substr(0, amount.find('.') + 3)));
+  std::string normalized = rub_text(kopecks(amount.substr(0, amount.find('.') + 3)));
   p.object = {{"uuid", uuid},
               {"order_id", order_id},
               {"amount", normalized},
@@ -397,8 +395,8 @@ void PaymentsEmulator::queue_heleket_webhook(const Payment& p, const std::string
   body["convert"] = {
       {"to_currency", "USDT"}, {"commission", nullptr}, {"rate", "0.01080000"}, {"amount", "2.10700000"}};
   body["txid"] = "6f0d9c8a/emulated";  // a '/' so the PHP-style escaping is exercised on every webhook
-  body["sign"] = billing::heleket_sign(billing::php_json_encode(body), options_.heleket_api_key);
-  std::string text = billing::php_json_encode(body);
+  body["sign"] = heleket_sign(php_json_encode(body), options_.heleket_api_key);
+  std::string text = php_json_encode(body);
   for (int i = 0; i < copies; ++i)
     deliveries_.push_back({p.callback_url, text, {{"Content-Type", "application/json"}}});
   outstanding_ += copies;

@@ -25,6 +25,7 @@ awaitable<void> Dispatcher::process(InboxUpdate update) {
   std::string error;
   bool skip = false;
   try {
+    if (options_.before_transaction) co_await options_.before_transaction(update);
     co_await pool_.transaction([&](db::Transaction& tx) -> awaitable<void> {
       co_await handler_(tx, update);
       co_await Inbox::complete(tx, update, options_.owner);

@@ -22,6 +22,9 @@ struct DispatcherOptions {
   Millis lease{30000};
   Millis poll_interval{1000};
   int max_attempts = 3;
+  // Slow outside calls an update needs (getChatMember takes up to seconds), made before its transaction so no
+  // connection or row lock waits on them; what they learn is stored for the handler to read.
+  std::function<awaitable<void>(const InboxUpdate&)> before_transaction;
 };
 
 struct DispatcherStats {
