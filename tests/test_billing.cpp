@@ -11,8 +11,10 @@
 #include "billing/store.hpp"
 #include "billing/traffic_packages.hpp"
 #include "budgets/budgets.hpp"
+#include "shop/account.hpp"
 #include "shop/checkout.hpp"
 #include "shop/configs.hpp"
+#include "shop/tickets.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/process.hpp"
 #include "vpn/store.hpp"
@@ -37,6 +39,21 @@ class BillingTest : public AsyncDbTest {
   T tx(F body) {
     return run(pool->transaction([&](db::Transaction& t) -> awaitable<T> { co_return co_await body(t); }));
   }
+  // A WireGuard node ("n1") and the store that provisions on it.
+  vpn::VpnStore& wireguard_node() {
+    node_box = vpn::SecretBox::from_file(vpnbot::testing::test_master_key_file(), false);
+    node_store.emplace(*pool, *node_box);
+    vpn::NodeSpec spec;
+    spec.name = "n1";
+    spec.country_code = "DE";
+    spec.location = "Frankfurt";
+    spec.endpoint_host = "127.0.0.1";
+    spec.subnet_v4 = "10.9.0.0/24";
+    run(node_store->add_node(spec));
+    return *node_store;
+  }
+  std::optional<vpn::SecretBox> node_box;
+  std::optional<vpn::VpnStore> node_store;
   int64_t plan_id(const std::string& code) { return count("SELECT id FROM plans WHERE code = '" + code + "'"); }
   Order new_order(int64_t user, const std::string& provider = "yookassa", const std::string& plan = "month",
                   bool gift = false) {
@@ -435,15 +452,7 @@ TEST_F(BillingTest, ShopConfigRequestsFollowTheSubscriptionLimitsQuotaAndBudget)
   EXPECT_FALSE(trial(3)) << "once per user";
   EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'vpn.provision'"), 1) << "the trial's first config";
   // The trial's first config is live (provisioned here as its job would): its one device is in use.
-  auto box = vpn::SecretBox::from_file(vpnbot::testing::test_master_key_file(), false);
-  vpn::VpnStore store(*pool, box);
-  vpn::NodeSpec spec;
-  spec.name = "n1";
-  spec.country_code = "DE";
-  spec.location = "Frankfurt";
-  spec.endpoint_host = "127.0.0.1";
-  spec.subnet_v4 = "10.9.0.0/24";
-  run(store.add_node(spec));
+  auto& store = wireguard_node();
   run(store.provision(1, std::nullopt, "trial:1", 1));
   auto full = request("b");
   EXPECT_EQ(full.outcome, O::at_device_limit);
@@ -456,6 +465,149 @@ TEST_F(BillingTest, ShopConfigRequestsFollowTheSubscriptionLimitsQuotaAndBudget)
   EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'vpn.provision'"), 2);
   auto over = request("e");
   EXPECT_EQ(over.outcome, O::over_budget) << "five requests in the hour, four allowed";
+  EXPECT_TRUE(over.tell);
+}
+
+// What a user sees and may do, decided by the shop core for every front end: the catalog (the trial once), the
+// subscription (when a new config or a top-up is possible), only their own configs (a stranger's id changes nothing
+// and costs nothing), the points' exchange (once per key), the referral summary, and a typed code (a gift's first,
+// else a promo: a days code provisions the first config).
+TEST_F(BillingTest, ShopShowsUsersTheirOwnAndDecidesWhatTheyMayDoNext) {
+  add_user(1);
+  add_user(2, 1);
+  add_user(3);
+  shop::TrialOptions trial{3, 1};
+  auto catalog = [&](int64_t user) {
+    return tx<shop::PlanCatalog>([&](db::Transaction& t) { return shop::plan_catalog(t, trial, user); });
+  };
+  EXPECT_FALSE(catalog(1).plans.empty());
+  EXPECT_TRUE(catalog(1).trial_offered);
+  ASSERT_TRUE(tx<std::optional<Subscription>>([&](db::Transaction& t) { return shop::start_trial(t, trial, 1); }));
+  EXPECT_FALSE(catalog(1).trial_offered) << "the trial is had";
+  EXPECT_FALSE(catalog(1).has_gifts);
+
+  auto& store = wireguard_node();
+  auto peer = run(store.provision(1, std::nullopt, "trial:1", 1));
+  auto mine = [&](int64_t user) {
+    return tx<std::optional<shop::MySubscription>>(
+        [&](db::Transaction& t) { return shop::my_subscription(t, false, user); });
+  };
+  EXPECT_FALSE(mine(2)) << "never subscribed";
+  auto sub = mine(1);
+  ASSERT_TRUE(sub);
+  EXPECT_EQ(sub->configs_live, 1);
+  EXPECT_FALSE(sub->can_add_config) << "its one device is in use";
+  EXPECT_TRUE(sub->wireguard_traffic) << "a WireGuard config: its traffic is shown";
+  EXPECT_FALSE(sub->can_top_up) << "unlimited";
+  vpnbot::testing::exec_sync(url, "UPDATE subscriptions SET device_limit = 2");
+  EXPECT_TRUE(mine(1)->can_add_config);
+  tx<TrafficPackage>([](db::Transaction& t) { return TrafficPackages::create(t, 5, 4900, 25, 0); });
+  vpnbot::testing::exec_sync(url, "UPDATE subscriptions SET traffic_limit_bytes = 1, traffic_blocked = true");
+  sub = mine(1);
+  EXPECT_TRUE(sub->traffic_blocked);
+  EXPECT_FALSE(sub->can_add_config) << "a new WireGuard config would be off too";
+  EXPECT_TRUE(sub->can_top_up);
+
+  auto configs = [&](int64_t user) {
+    return tx<shop::MyConfigs>([&](db::Transaction& t) { return shop::my_configs(t, user); });
+  };
+  ASSERT_EQ(configs(1).wireguard.size(), 1u);
+  EXPECT_TRUE(configs(3).wireguard.empty());
+  budgets::Settings budgets;
+  budgets.config_requests_per_hour = 2;
+  auto change = [&](int64_t user, shop::ConfigAction action) {
+    return tx<shop::OwnedConfigChange>([&](db::Transaction& t) {
+      return shop::change_wireguard_config(t, budgets, *node_box, user, peer.id, action);
+    });
+  };
+  using C = shop::OwnedConfigOutcome;
+  EXPECT_EQ(change(3, shop::ConfigAction::new_keys).outcome, C::not_found) << "someone else's config";
+  EXPECT_EQ(count("SELECT count(*) FROM user_budgets WHERE user_id = 3"), 0) << "and it cost nothing";
+  EXPECT_EQ(change(1, shop::ConfigAction::send_again).outcome, C::done);
+  EXPECT_EQ(change(1, shop::ConfigAction::new_keys).outcome, C::done);
+  EXPECT_EQ(count("SELECT count(*) FROM vpn_peers WHERE public_key = '" + peer.public_key + "'"), 0) << "new keys";
+  auto over = change(1, shop::ConfigAction::send_again);
+  EXPECT_EQ(over.outcome, C::over_budget);
+  EXPECT_TRUE(over.tell);
+  auto panel = tx<shop::OwnedConfigChange>(
+      [&](db::Transaction& t) { return shop::change_panel_account(t, budgets, 1, 999, shop::ConfigAction::remove); });
+  EXPECT_EQ(panel.outcome, C::not_found);
+
+  LedgerEntry points{1, "points", 7, "referral", "test:1", std::nullopt, ""};
+  ASSERT_TRUE(tx<bool>([&](db::Transaction& t) { return Ledger::post(t, points); }));
+  auto summary = tx<shop::BalanceSummary>([](db::Transaction& t) { return shop::balance_summary(t, 1, 5); });
+  EXPECT_EQ(summary.points_worth, 7 * shop::kKopecksPerPoint);
+  EXPECT_EQ(summary.recent.size(), 1u);
+  auto exchange = [&](std::string key) {
+    return tx<std::optional<shop::PointsExchanged>>(
+        [&](db::Transaction& t) { return shop::exchange_points(t, 1, key); });
+  };
+  auto exchanged = exchange("update:1");
+  ASSERT_TRUE(exchanged);
+  EXPECT_EQ(exchanged->points, 7);
+  EXPECT_EQ(exchanged->kopecks, 700);
+  EXPECT_FALSE(exchange("update:1")) << "a replay exchanges nothing";
+  EXPECT_FALSE(exchange("update:2")) << "no points left";
+  EXPECT_EQ(count("SELECT balance FROM accounts WHERE user_id = 1"), 700);
+
+  auto referrals = tx<shop::ReferralSummary>([](db::Transaction& t) {
+    return shop::referral_summary(t, std::vector<int>{10, 5}, 1);
+  });
+  EXPECT_EQ(referrals.code, "r1");
+  EXPECT_EQ(referrals.per_level, (std::vector<int64_t>{1, 0}));
+  EXPECT_EQ(referrals.percents, (std::vector<int>{10, 5}));
+
+  create_code("WEEK", "days", 7, 10);
+  auto enter = [&](int64_t user, std::string typed) {
+    return tx<shop::EnteredCode>(
+        [&](db::Transaction& t) { return shop::enter_code(t, 1, user, typed, "update:" + typed); });
+  };
+  auto week = enter(3, "week");
+  EXPECT_FALSE(week.gift);
+  EXPECT_EQ(week.promo.status, PromoStatus::added_days);
+  ASSERT_TRUE(week.subscription);
+  EXPECT_TRUE(week.subscription->active);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'vpn.provision' AND payload->>'user_id' = '3'"), 1)
+      << "the days come with a first config";
+  EXPECT_EQ(enter(3, "NOPE").promo.status, PromoStatus::not_found);
+}
+
+// Writing to support, decided by the shop core: a message is support's only on the Support screen or with a ticket
+// open; the first opens a ticket (its topic made by a job), later ones are relayed to the topic; a replay records
+// nothing twice; new tickets have their own budget; only the owner closes a ticket.
+TEST_F(BillingTest, ShopSupportOpensOneTicketRelaysToItsTopicAndOnlyTheOwnerClosesIt) {
+  add_user(1);
+  add_user(2);
+  shop::SupportSettings settings{-100500, {}};
+  settings.budgets.tickets_per_day = 1;
+  int64_t message_id = 0;
+  auto write = [&](int64_t user, bool asked, int64_t id = 0) {
+    shop::SupportMessage message{"text", "help", user, id ? id : ++message_id};
+    return tx<shop::SupportWrite>(
+        [&](db::Transaction& t) { return shop::write_to_support(t, settings, user, asked, message); });
+  };
+  using S = shop::SupportOutcome;
+  EXPECT_EQ(write(1, false).outcome, S::not_for_support) << "no ticket open and not on the Support screen";
+  auto first = write(1, true);
+  ASSERT_EQ(first.outcome, S::recorded);
+  EXPECT_TRUE(first.opened);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'support.topic'"), 1);
+  EXPECT_EQ(write(1, false, message_id).outcome, S::replayed);
+  vpnbot::testing::exec_sync(url, "UPDATE tickets SET topic_id = 77");
+  auto second = write(1, false);
+  EXPECT_EQ(second.outcome, S::recorded);
+  EXPECT_FALSE(second.opened);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE method = 'copyMessage'"), 1) << "relayed to the topic";
+  auto close = [&](int64_t user, int64_t ticket) {
+    return tx<shop::TicketClose>(
+        [&](db::Transaction& t) { return shop::close_own_ticket(t, settings, user, ticket, "k"); });
+  };
+  EXPECT_EQ(close(2, first.ticket->id), shop::TicketClose::not_found) << "someone else's ticket";
+  EXPECT_EQ(close(1, first.ticket->id), shop::TicketClose::closed);
+  EXPECT_EQ(close(1, first.ticket->id), shop::TicketClose::already_closed);
+  auto over = write(1, true);
+  EXPECT_EQ(over.outcome, S::over_budget) << "one new ticket a day";
+  EXPECT_EQ(over.budget, budgets::Kind::tickets);
   EXPECT_TRUE(over.tell);
 }
 
@@ -685,15 +837,7 @@ TEST_F(BillingTest, HiddenPlanOnlyWithItsCode) {
 }
 
 TEST_F(BillingTest, ExpiredSubscriptionsSwitchConfigsOffAndRenewalBringsTheSameOnesBack) {
-  auto box = vpn::SecretBox::from_file(vpnbot::testing::test_master_key_file(), false);
-  vpn::VpnStore store(*pool, box);
-  vpn::NodeSpec spec;
-  spec.name = "n1";
-  spec.country_code = "DE";
-  spec.location = "Frankfurt";
-  spec.endpoint_host = "127.0.0.1";
-  spec.subnet_v4 = "10.9.0.0/24";
-  run(store.add_node(spec));
+  auto& store = wireguard_node();
   add_user(1);
   add_user(2);
   for (int64_t user : {1, 2}) {

@@ -521,7 +521,9 @@ struct Namespaces {
                                   node,    "--state-dir", state_dir, "--poll-ms",   "200",      "--full-reconcile-ms",
                                   "3000",  "--stats-ms",  "1000"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
-    env["VPNBOT_LEASE_TTL_MS"] = "3000";
+    // Short, so an agent restarted after SIGKILL takes over soon; not shorter: with the other suites beside it on
+    // two cores, a renewal once took longer than 3 s and the agent rightly stopped.
+    env["VPNBOT_LEASE_TTL_MS"] = "5000";
     env["VPNBOT_INSTANCE_ID"] = "agent-" + std::to_string(Clock::now().time_since_epoch().count());
     return vpnbot::testing::spawn_process("/usr/bin/ip", args, env);
   }

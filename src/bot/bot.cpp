@@ -1,6 +1,5 @@
 #include "bot/bot.hpp"
 
-#include <charconv>
 #include <set>
 
 #include "billing/gifts.hpp"
@@ -8,7 +7,7 @@
 #include "bot/context.hpp"
 #include "bot/update_shape.hpp"
 #include "core/log.hpp"
-#include "ops/maintenance.hpp"
+#include "shop/configs.hpp"
 #include "vpn/client_config.hpp"
 #include "vpn/store.hpp"
 
@@ -19,7 +18,15 @@ using telegram::OutMessage;
 
 namespace {
 
-// "/start@MyBot ref_x" -> ("start", "ref_x")
+const std::string kMenu = "menu", kHelp = "help", kLanguage = "lang";
+
+const std::set<std::string>& shop_actions() {
+  static const std::set<std::string> actions{"pl", "pm", "pc", "trial", "ar", "px", "nc", "rc", "tb", "tp"};
+  return actions;
+}
+
+}  // namespace
+
 std::pair<std::string, std::string> split_command(const std::string& text) {
   auto space = text.find_first_of(" \n");
   std::string command = text.substr(1, space == std::string::npos ? std::string::npos : space - 1);
@@ -32,23 +39,6 @@ std::pair<std::string, std::string> split_command(const std::string& text) {
   }
   return {command, argument};
 }
-
-const std::string kMenu = "menu", kHelp = "help", kLanguage = "lang";
-
-const std::set<std::string>& shop_actions() {
-  static const std::set<std::string> actions{"pl", "pm", "pc", "trial", "ar", "px", "nc", "rc", "tb", "tp"};
-  return actions;
-}
-
-// The buttons that lead to a purchase (and "I've subscribed"): where the required channels are checked.
-bool leads_to_purchase(const Callback& callback) {
-  static const std::set<std::string> screens{"buy", "plan", "confirm", "trf", "tpk"},
-      actions{"pl", "pm", "pc", "trial", "chk", "tb", "tp"};
-  if (callback.action == "m") return !callback.args.empty() && screens.count(callback.args[0]);
-  return actions.count(callback.action) > 0;
-}
-
-}  // namespace
 
 std::string Bot::t(const Context& ctx, std::string_view key, const TextArgs& args) const {
   return catalog_.text(ctx.user.language, key, args);
@@ -92,17 +82,14 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
   if (shop_screens.count(parts[0])) {
     co_await show_shop_screen(ctx, parts, text, markup);
   } else if (screen == "cfg") {
-    auto configs = co_await vpn::VpnStore::user_configs(ctx.tx, ctx.user.id);
-    std::string panel_text;
-    std::vector<std::vector<json>> panel_rows;
-    co_await add_panel_configs(ctx, panel_text, panel_rows);
-    if (configs.empty() && panel_rows.empty()) {
+    auto mine = co_await shop::my_configs(ctx.tx, ctx.user.id);
+    if (mine.wireguard.empty() && mine.panel.empty()) {
       text = t(ctx, "screen.configs.none");
       markup = back;
     } else {
       text = t(ctx, "screen.configs.title");
       std::vector<std::vector<json>> rows;
-      for (const auto& c : configs) {
+      for (const auto& c : mine.wireguard) {
         std::string seen = c.last_handshake ? t(ctx, "config.handshake.at", {{"time", clock_.show(*c.last_handshake)}})
                                             : t(ctx, "config.handshake.never");
         text += "\n" + t(ctx, "config.line",
@@ -115,8 +102,7 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
                                encode_callback("cfg", {"get", std::to_string(c.id)})),
                         button(t(ctx, "config.rekey"), encode_callback("cfg", {"rk", std::to_string(c.id)}))});
       }
-      text += panel_text;
-      for (auto& row : panel_rows) rows.push_back(std::move(row));
+      add_panel_configs(ctx, mine.panel, text, rows);
       rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"menu"}))});
       markup = keyboard(std::move(rows));
     }
@@ -196,57 +182,10 @@ awaitable<void> Bot::handle_update(db::Transaction& tx, const telegram::InboxUpd
   // Money that arrived is always recorded, whatever else holds (a ban since the pre-checkout, maintenance, terms, a
   // budget): its policy (a banned user's configs stay off) is applied where access is granted.
   bool paid = update.kind == "message" && body.contains("successful_payment");
-  bool payment = paid || update.kind == "pre_checkout_query";
-  if (ctx.user.banned && !paid) {
-    std::string notice = t(ctx, "banned.notice");
-    co_await answer_with_notice(ctx, update.kind, body, std::move(notice));
-    co_return;
-  }
-  // One user's flood costs one statement per update and one notice per window: nobody else waits behind it.
-  if (!payment && !is_admin(ctx)) {
-    if (auto notice = co_await spend_budget(ctx, budgets::Kind::updates, true)) {
-      if (!notice->empty()) co_await answer_with_notice(ctx, update.kind, body, std::move(*notice));
-      co_return;
-    }
-  }
-  // Maintenance: users get a notice, admins keep working, and payments keep flowing (a pre-checkout is still
-  // accepted and a successful payment still granted: the user has paid or is paying).
-  if (!payment && !is_admin(ctx)) {
-    auto maintenance = co_await ops::Maintenance::current(tx);
-    if (maintenance.on) {
-      co_await keep_start_of(ctx, update.kind, body);
-      std::string notice = t(ctx, "maintenance.notice");
-      if (maintenance.message && !maintenance.message->empty()) notice += "\n\n" + html_escape(*maintenance.message);
-      co_await answer_with_notice(ctx, update.kind, body, std::move(notice));
-      co_return;
-    }
-  }
-  // Terms of service: nothing but their Accept button (and payments already under way) until the current version
-  // is accepted. Admins are not asked: they run the bot.
-  if (!payment && !is_admin(ctx) && ctx.user.rules_accepted_version < options_.rules_version) {
-    std::optional<DecodedCallback> pressed;
-    if (update.kind == "callback_query") {
-      pressed = decode_callback(body.value("data", ""));
-      OutMessage answer;  // stops the button's spinner; what follows is a message
-      answer.chat_id = ctx.chat_id;
-      answer.method = "answerCallbackQuery";
-      answer.payload = {{"callback_query_id", body.value("id", "")}};
-      co_await telegram::Outbox::enqueue(tx, answer);
-    }
-    bool accepts = pressed && pressed->status == CallbackStatus::ok && pressed->callback.action == "rules" &&
-                   pressed->callback.args.size() == 1 &&
-                   pressed->callback.args[0] == std::to_string(options_.rules_version);
-    if (!accepts) {
-      co_await keep_start_of(ctx, update.kind, body);
-      co_await show_rules(ctx);
-      co_return;
-    }
-    co_await Users::accept_rules(tx, ctx.user.id, options_.rules_version);
-    ctx.user.rules_accepted_version = options_.rules_version;
-    // What the user came for: the welcome at a first start, else the menu.
-    co_await on_command(ctx, "start", "");
-    co_return;
-  }
+  Arrival arrival{update.kind, body, paid || update.kind == "pre_checkout_query", paid};
+  if (update.kind == "callback_query") arrival.pressed = decode_callback(body.value("data", ""));
+  for (const auto& gate : gates())
+    if (co_await (this->*gate.stops)(ctx, arrival)) co_return;
   if (update.kind == "pre_checkout_query")
     co_await on_pre_checkout(ctx, body);
   else if (update.kind == "message")
@@ -305,97 +244,6 @@ awaitable<std::optional<bool>> is_channel_member(telegram::BotApi& api, std::str
               {{"channel", channel}, {"error", e.what()}});
   }
   co_return member;
-}
-
-awaitable<void> Bot::check_channels_before(db::Pool& pool, const telegram::InboxUpdate& update) {
-  if (options_.required_channels.empty() || !options_.channel_member || update.kind != "callback_query") co_return;
-  const json& query = update.payload["callback_query"];
-  if (!query.contains("from") || !query["from"].contains("id") || !query["from"]["id"].is_number_integer() ||
-      !query.contains("data") || !query["data"].is_string())
-    co_return;
-  int64_t user_id = query["from"]["id"].get<int64_t>();
-  auto decoded = decode_callback(query["data"].get<std::string>());
-  if (decoded.status != CallbackStatus::ok || !leads_to_purchase(decoded.callback) || options_.admin_ids.count(user_id))
-    co_return;
-  bool fresh = decoded.callback.action == "chk";
-  if (!options_.recheck_channels) {
-    auto passed = co_await pool.exec("SELECT channels_passed_at IS NOT NULL FROM users WHERE id = $1", user_id);
-    if (!passed.empty() && passed.get<bool>(0, 0)) co_return;
-  }
-  for (const auto& channel : options_.required_channels) {
-    if (!fresh) {
-      auto recent = co_await pool.exec(
-          "SELECT 1 FROM channel_checks WHERE user_id = $1 AND channel = $2 AND "
-          "checked_at > now() - make_interval(secs => $3::double precision / 1000)",
-          user_id, channel, static_cast<int64_t>(options_.channel_cache.count()));
-      if (!recent.empty()) continue;
-    }
-    std::optional<bool> member = co_await options_.channel_member(channel, user_id);
-    // Stored for users the bot knows; a stranger's first press finds no answer and sees the gate, whose "I've
-    // subscribed" asks again once handle() has registered them.
-    co_await pool.exec(
-        "INSERT INTO channel_checks (user_id, channel, member) SELECT $1, $2, $3 WHERE EXISTS "
-        "(SELECT 1 FROM users WHERE id = $1) "
-        "ON CONFLICT (user_id, channel) DO UPDATE SET member = EXCLUDED.member, checked_at = now()",
-        user_id, channel, member);
-  }
-}
-
-awaitable<bool> Bot::channels_allow(Context& ctx) {
-  if (options_.required_channels.empty() || is_admin(ctx)) co_return true;
-  if (!options_.recheck_channels) {
-    auto passed = co_await ctx.tx.exec("SELECT channels_passed_at IS NOT NULL FROM users WHERE id = $1", ctx.user.id);
-    if (!passed.empty() && passed.get<bool>(0, 0)) co_return true;
-  }
-  // The answers check_channels_before stored just now (or, for a cached one, within channel_cache). A channel
-  // Telegram could not tell about (member NULL) is not held against the user; one never asked about is.
-  auto refused = co_await ctx.tx.exec(
-      "SELECT count(*) FROM unnest($2::text[]) AS required (channel) LEFT JOIN channel_checks c "
-      "ON c.user_id = $1 AND c.channel = required.channel WHERE c.channel IS NULL OR c.member = false",
-      ctx.user.id, db::to_text_array(options_.required_channels));
-  bool all = refused.get<int64_t>(0, 0) == 0;
-  if (all)
-    co_await ctx.tx.exec("UPDATE users SET channels_passed_at = coalesce(channels_passed_at, now()) WHERE id = $1",
-                         ctx.user.id);
-  co_return all;
-}
-
-awaitable<void> Bot::show_channel_gate(Context& ctx, std::optional<int64_t> edit_message_id) {
-  std::vector<std::vector<json>> rows;
-  for (const auto& channel : options_.required_channels)
-    rows.push_back({json{{"text", t(ctx, "channels.subscribe", {{"channel", channel}})},
-                         {"url", "https://t.me/" + channel.substr(1)}}});
-  rows.push_back({button(t(ctx, "channels.check"), encode_callback("chk"))});
-  rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"menu"}))});
-  co_await present(ctx, t(ctx, "channels.ask"), keyboard(std::move(rows)), edit_message_id);
-}
-
-awaitable<void> Bot::show_rules(Context& ctx) {
-  auto text_of = options_.rules_text.find(ctx.user.language);
-  const std::string& rules =
-      text_of != options_.rules_text.end() && !text_of->second.empty() ? text_of->second : options_.rules_text.at("en");
-  std::string text = t(ctx, ctx.user.rules_accepted_version > 0 ? "rules.changed" : "rules.title") + "\n\n" +
-                     html_escape(rules) + "\n\n" + t(ctx, "rules.ask");
-  json markup =
-      keyboard({{button(t(ctx, "rules.accept"), encode_callback("rules", {std::to_string(options_.rules_version)}))}});
-  co_await reply(ctx, std::move(text), std::move(markup));
-}
-
-awaitable<void> Bot::keep_start_of(Context& ctx, const std::string& kind, const json& body) {
-  if (kind != "message" || !body.contains("text") || !body["text"].is_string()) co_return;
-  auto [command, argument] = split_command(body["text"].get<std::string>());
-  if (command != "start") co_return;
-  // A referral link opened at a gate (maintenance, terms of service) still counts; the user is not marked started,
-  // so the first /start past the gate still welcomes them and tells the inviter.
-  std::string code = argument.rfind("ref_", 0) == 0 ? argument.substr(4, 32) : "";
-  co_await Users::record_referral(ctx.tx, ctx.user.id, code);
-  // A gift link opened at a gate is redeemed at the first /start past it.
-  if (argument.rfind("gift_", 0) == 0) {
-    if (auto gift = billing::Gifts::normalize(argument.substr(5, 32))) {
-      json pending{{"pending_gift", *gift}};
-      co_await expect_reply(ctx, std::move(pending));
-    }
-  }
 }
 
 awaitable<void> Bot::expect_reply(Context& ctx, json awaiting) {
@@ -506,22 +354,6 @@ awaitable<void> Bot::on_callback(Context& ctx, const json& query) {
       query["message"]["message_id"].is_number_integer())
     message_id = query["message"]["message_id"].get<int64_t>();
   auto decoded = decode_callback(data);
-  if (decoded.status == CallbackStatus::ok && leads_to_purchase(decoded.callback)) {
-    bool fresh = decoded.callback.action == "chk";
-    bool allowed = co_await channels_allow(ctx);
-    if (!allowed) {
-      OutMessage answer;
-      answer.chat_id = ctx.chat_id;
-      answer.method = "answerCallbackQuery";
-      answer.payload = {{"callback_query_id", query_id},
-                        {"text", t(ctx, fresh ? "channels.not_yet" : "channels.required")},
-                        {"show_alert", fresh}};
-      co_await telegram::Outbox::enqueue(ctx.tx, answer);
-      co_await show_channel_gate(ctx, message_id);
-      co_return;
-    }
-    if (fresh) decoded.callback = Callback{"m", {"buy"}};  // joined: on to the shop
-  }
   std::optional<int64_t> deliver;
   std::string notice;
   std::string screen = "menu";
@@ -533,31 +365,23 @@ awaitable<void> Bot::on_callback(Context& ctx, const json& query) {
     co_return;
   } else if (decoded.callback.action == "m" && !decoded.callback.args.empty()) {
     screen = decoded.callback.args[0];
+  } else if (decoded.callback.action == "chk") {
+    screen = "buy";  // "I've subscribed", and the channel gate let it through: on to the shop
   } else if (decoded.callback.action == "cfg" && decoded.callback.args.size() == 2) {
     // get: send the config again; rk: ask before new keys; rky: new keys, then send the new config.
     const auto& verb = decoded.callback.args[0];
-    int64_t peer_id = 0;
-    auto& arg = decoded.callback.args[1];
-    auto [ptr, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), peer_id);
+    auto peer_id = parse_id(decoded.callback.args[1]);
     screen = "cfg";
-    if (ec != std::errc() || ptr != arg.data() + arg.size() || (verb != "get" && verb != "rk" && verb != "rky")) {
+    if (!peer_id || (verb != "get" && verb != "rk" && verb != "rky")) {
       notice = t(ctx, "error.menu_expired");
     } else if (verb == "rk") {
-      screen = "rekey:" + arg;
-    } else if (auto over = co_await spend_budget(ctx, budgets::Kind::config_requests)) {
-      notice = std::move(*over);  // each resend is a file upload and a QR code
+      screen = "rekey:" + decoded.callback.args[1];
     } else {
-      if (verb == "rky") {
-        std::string refused;
-        try {
-          co_await vpn::VpnStore::regenerate_keys(ctx.tx, *options_.secret_box, peer_id, ctx.user.id);
-        } catch (const std::invalid_argument& e) {
-          refused = e.what();
-        }
-        if (!refused.empty()) peer_id = 0;  // not this user's config: nothing happens
-      }
-      if (peer_id) deliver = peer_id;
-      notice = t(ctx, peer_id ? "config.sending" : "error.menu_expired");
+      auto action = verb == "rky" ? shop::ConfigAction::new_keys : shop::ConfigAction::send_again;
+      auto change = co_await shop::change_wireguard_config(ctx.tx, options_.budgets, *options_.secret_box, ctx.user.id,
+                                                           *peer_id, action);
+      notice = co_await config_change_notice(ctx, change);
+      if (change.outcome == shop::OwnedConfigOutcome::done) deliver = *peer_id;
     }
   } else if (decoded.callback.action == "rules") {
     notice = t(ctx, "rules.already");  // an Accept button pressed again: the terms are accepted, go on
@@ -643,8 +467,7 @@ awaitable<void> Bot::on_chat_member(db::Transaction& tx, const json& member) {
 
 awaitable<void> Bot::apologise(db::Pool& pool, const telegram::InboxUpdate& update) {
   if (!update.chat_id) co_return;
-  auto r = co_await pool.exec("SELECT language FROM users WHERE id = $1", *update.chat_id);
-  std::string language = r.empty() ? "en" : r.get<std::string>(0, 0);
+  std::string language = co_await Users::language_of(pool, *update.chat_id);
   OutMessage message;
   message.chat_id = *update.chat_id;
   message.payload = {{"text", catalog_.text(language, "error.try_again")}};

@@ -5,14 +5,18 @@
 #include <set>
 #include <string>
 
+#include "billing/gifts.hpp"
 #include "billing/jobs.hpp"
 #include "billing/orders.hpp"
+#include "bot/callback.hpp"
 #include "bot/i18n.hpp"
 #include "bot/users.hpp"
 #include "budgets/budgets.hpp"
 #include "core/local_time.hpp"
 #include "db/pool.hpp"
 #include "shop/checkout.hpp"
+#include "shop/configs.hpp"
+#include "shop/tickets.hpp"
 #include "telegram/bot_api.hpp"
 #include "telegram/dispatcher.hpp"
 #include "telegram/inbox.hpp"
@@ -102,6 +106,25 @@ class Bot {
 
  private:
   struct Context;
+  // An update on its way to its handler, as the gates see it.
+  struct Arrival {
+    const std::string& kind;
+    const telegram::json& body;
+    bool payment = false;  // a pre-checkout or a successful payment: passes every gate but the handler's own checks
+    bool paid = false;     // a successful payment: recorded even for a banned user
+    std::optional<DecodedCallback> pressed;  // a callback query's button
+  };
+  // The gates in front of every update, in order (bot/gates.cpp): each answers and stops the update, or lets it on.
+  struct Gate {
+    const char* name;
+    awaitable<bool> (Bot::*stops)(Context& ctx, const Arrival& arrival);
+  };
+  static const std::vector<Gate>& gates();
+  awaitable<bool> stopped_by_ban(Context& ctx, const Arrival& arrival);
+  awaitable<bool> stopped_by_budget(Context& ctx, const Arrival& arrival);
+  awaitable<bool> stopped_by_maintenance(Context& ctx, const Arrival& arrival);
+  awaitable<bool> stopped_by_terms(Context& ctx, const Arrival& arrival);
+  awaitable<bool> stopped_by_channels(Context& ctx, const Arrival& arrival);
   awaitable<void> handle_update(db::Transaction& tx, const telegram::InboxUpdate& update);
   awaitable<void> on_message(Context& ctx, const telegram::json& message);
   awaitable<void> on_callback(Context& ctx, const telegram::json& query);
@@ -132,13 +155,17 @@ class Bot {
   awaitable<std::string> on_shop_callback(Context& ctx, const std::string& action, const std::vector<std::string>& args,
                                           std::vector<std::string>& screen);
   // Xray accounts (bot/xray.cpp): their lines and buttons in "My configs", and the "xr" callbacks.
-  awaitable<void> add_panel_configs(Context& ctx, std::string& text, std::vector<std::vector<telegram::json>>& rows);
+  void add_panel_configs(const Context& ctx, const std::vector<remnawave::UserAccount>& accounts, std::string& text,
+                         std::vector<std::vector<telegram::json>>& rows) const;
   awaitable<std::string> on_xray_callback(Context& ctx, const std::vector<std::string>& args, std::string& screen);
+  // The callback answer for a change to one of the user's configs that the shop core refused (or "sending").
+  awaitable<std::string> config_change_notice(Context& ctx, const shop::OwnedConfigChange& change);
   // Support tickets (bot/support.cpp).
   awaitable<void> show_support_screen(Context& ctx, std::string& text, telegram::json& markup);
   // A user's message for their ticket (opened now if none is open and they asked on the Support screen); false
   // when it is not one.
   awaitable<bool> on_support_message(Context& ctx, const telegram::json& message);
+  shop::SupportSettings support_settings() const;
   awaitable<std::string> on_ticket_callback(Context& ctx, const std::vector<std::string>& args, std::string& screen);
   awaitable<void> on_support_group_message(db::Transaction& tx, int64_t update_id, const telegram::json& message);
 
@@ -167,6 +194,8 @@ class Bot {
   awaitable<void> send_gift_code(db::Transaction& tx, const billing::Order& order, const std::string& lang,
                                  const std::string& title) const;
   awaitable<void> redeem_gift(Context& ctx, const std::string& code);
+  // The redeemer's answer (and the buyer's notice) for a gift code's outcome.
+  awaitable<void> show_gift_outcome(Context& ctx, const billing::GiftOutcome& outcome);
   // The admin panel (bot/admin_panel.cpp): every route checks is_admin first.
   bool is_admin(const Context& ctx) const;
   awaitable<void> on_admin_callback(Context& ctx, const std::string& query_id, const std::vector<std::string>& args,

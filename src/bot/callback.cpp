@@ -1,5 +1,6 @@
 #include "bot/callback.hpp"
 
+#include <charconv>
 #include <stdexcept>
 
 namespace vpnbot::bot {
@@ -41,6 +42,13 @@ DecodedCallback decode_callback(std::string_view data) {
   result.callback.action = parts[1];
   result.callback.args.assign(parts.begin() + 2, parts.end());
   return result;
+}
+
+std::optional<int64_t> parse_id(std::string_view arg) {
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), v);
+  if (ec != std::errc() || ptr != arg.data() + arg.size() || v <= 0) return std::nullopt;
+  return v;
 }
 
 }  // namespace vpnbot::bot

@@ -1,4 +1,6 @@
 #pragma once
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,5 +28,7 @@ struct DecodedCallback {
 // Throws std::invalid_argument when the result would exceed 64 bytes or a part contains ':'.
 std::string encode_callback(std::string_view action, const std::vector<std::string>& args = {});
 DecodedCallback decode_callback(std::string_view data);
+// A positive id among a callback's arguments; nullopt for anything else (a forged or garbled button).
+std::optional<int64_t> parse_id(std::string_view arg);
 
 }  // namespace vpnbot::bot

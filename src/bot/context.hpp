@@ -18,6 +18,9 @@ struct Bot::Context {
   std::string status_text;  // the "status" screen: the outcome of an action, shown in place of the menu
 };
 
+// "/start@MyBot ref_x" -> ("start", "ref_x")
+std::pair<std::string, std::string> split_command(const std::string& text);
+
 // A QR code of `content` (a config or a subscription link) as a photo with a caption.
 inline awaitable<void> send_qr_photo(db::Transaction& tx, int64_t chat_id, std::string caption, std::string filename,
                                      const std::string& content) {

@@ -144,8 +144,7 @@ awaitable<void> renew_from_balance_or_tell(db::Transaction& tx, const Bot& bot, 
   } catch (const billing::PlanUnavailable&) {
   }
   if (!quote) co_return;  // the plan is gone: the expiry reminders take over
-  auto lang_row = co_await tx.exec("SELECT language FROM users WHERE id = $1", user_id);
-  std::string lang = lang_row.empty() ? "en" : lang_row.get<std::string>(0, 0);
+  std::string lang = co_await Users::language_of(tx, user_id);
   std::string declined_line;
   if (!card_declined.empty())
     declined_line =

@@ -14,6 +14,7 @@
 #include "core/encoding.hpp"
 #include "core/log.hpp"
 #include "jobs/queue.hpp"
+#include "shop/account.hpp"
 #include "shop/checkout.hpp"
 #include "shop/configs.hpp"
 #include "vpn/jobs.hpp"
@@ -44,13 +45,6 @@ std::optional<std::string> offered_provider(const std::string& code, const std::
   if (method == kMethodCodes.end() || std::find(offered.begin(), offered.end(), method->second) == offered.end())
     return std::nullopt;
   return method->second;
-}
-
-std::optional<int64_t> parse_id(const std::string& s) {
-  int64_t v = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || ptr != s.data() + s.size() || v <= 0) return std::nullopt;
-  return v;
 }
 
 // "order:42" (the invoice payload of a Stars order)
@@ -101,10 +95,11 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
                            : catalog_.text(language, "buy.traffic_unlimited");
   };
   if (screen == "buy") {
-    auto plans = co_await billing::Plans::for_user(ctx.tx, ctx.user.id);
+    shop::TrialOptions trial{options_.billing.trial_days, options_.billing.trial_device_limit};
+    auto catalog = co_await shop::plan_catalog(ctx.tx, trial, ctx.user.id);
     text = t(ctx, "buy.title");
     std::vector<std::vector<json>> rows;
-    for (const auto& plan : plans) {
+    for (const auto& plan : catalog.plans) {
       text += "\n" + t(ctx, "buy.plan_line",
                        {{"title", html_escape(plan.title_for(lang))},
                         {"price", billing::format_rub(plan.price_rub)},
@@ -115,12 +110,11 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
           t(ctx, "buy.plan_button", {{"title", plan.title_for(lang)}, {"price", billing::format_rub(plan.price_rub)}}),
           encode_callback("pl", {std::to_string(plan.id)}))});
     }
-    if (options_.billing.trial_days > 0 && co_await billing::Subscriptions::trial_available(ctx.tx, ctx.user.id))
+    if (catalog.trial_offered)
       rows.push_back({button(
           t(ctx, "buy.trial_button", {{"days", catalog_.plural(lang, "plural.days", options_.billing.trial_days)}}),
           encode_callback("trial"))});
-    auto gifts = co_await billing::Gifts::list(ctx.tx, ctx.user.id, std::nullopt, INT64_MAX, 1);
-    if (!gifts.empty()) rows.push_back({button(t(ctx, "gift.mine_button"), encode_callback("m", {"gifts"}))});
+    if (catalog.has_gifts) rows.push_back({button(t(ctx, "gift.mine_button"), encode_callback("m", {"gifts"}))});
     rows.push_back({back_to_menu});
     markup = keyboard(std::move(rows));
   } else if (screen == "trf" || screen == "tpk") {
@@ -242,57 +236,45 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
       markup = keyboard(std::move(rows));
     }
   } else if (screen == "sub") {
-    auto sub = co_await billing::Subscriptions::get(ctx.tx, ctx.user.id);
-    if (!sub) {
+    auto mine = co_await shop::my_subscription(ctx.tx, options_.save_cards, ctx.user.id);
+    if (!mine) {
       text = t(ctx, "screen.subscription.none");
       markup = keyboard({{button(t(ctx, "menu.buy"), encode_callback("m", {"buy"}))}, {back_to_menu}});
       co_return;
     }
-    auto used = co_await vpn::VpnStore::live_config_count(ctx.tx, ctx.user.id);
+    const auto& sub = mine->subscription;
     std::string status =
-        sub->active
-            ? t(ctx, "subscription.active",
-                {{"expires", clock_.show(sub->expires_at)},
-                 {"left", catalog_.plural(lang, "plural.days", std::max<int64_t>(1, sub->seconds_left / 86400))}})
-            : t(ctx, "subscription.expired", {{"expires", clock_.show(sub->expires_at)}});
-    std::string auto_state = t(ctx, sub->auto_renew ? "subscription.auto_on" : "subscription.auto_off");
-    std::optional<billing::SavedMethod> card;
-    if (options_.save_cards) card = co_await billing::SavedMethods::get(ctx.tx, ctx.user.id);
+        sub.active ? t(ctx, "subscription.active",
+                       {{"expires", clock_.show(sub.expires_at)},
+                        {"left", catalog_.plural(lang, "plural.days", std::max<int64_t>(1, sub.seconds_left / 86400))}})
+                   : t(ctx, "subscription.expired", {{"expires", clock_.show(sub.expires_at)}});
+    std::string auto_state = t(ctx, sub.auto_renew ? "subscription.auto_on" : "subscription.auto_off");
     text = t(ctx, "screen.subscription",
              {{"status", status},
-              {"used", std::to_string(used)},
-              {"limit", std::to_string(sub->device_limit)},
+              {"used", std::to_string(mine->configs_live)},
+              {"limit", std::to_string(sub.device_limit)},
               {"auto", auto_state}});
-    if (card) text += "\n" + t(ctx, "subscription.saved_card", {{"card", html_escape(card->title)}});
+    if (mine->saved_card)
+      text += "\n" + t(ctx, "subscription.saved_card", {{"card", html_escape(mine->saved_card->title)}});
     // The WireGuard quota of this period (Xray locations count theirs in the panel, below).
-    auto traffic = co_await vpn::Traffic::usage(ctx.tx, ctx.user.id);
-    bool limited = traffic && traffic->limit_bytes;
-    auto wireguard_configs = co_await vpn::VpnStore::user_configs(ctx.tx, ctx.user.id);
-    if (traffic && (!wireguard_configs.empty() || traffic->used_bytes > 0))
+    if (const auto& traffic = mine->wireguard_traffic)
       text += "\n" + t(ctx, "subscription.wireguard_traffic",
                        {{"traffic", traffic_text(lang, traffic->used_bytes, traffic->limit_bytes.value_or(0))}});
-    if (traffic && traffic->blocked) text += "\n" + t(ctx, "traffic.blocked_line");
-    bool can_top_up = false;
-    if (limited && sub->active) {  // the packages are read only for a subscription they can be bought for
-      auto packages = co_await billing::TrafficPackages::list(ctx.tx, true);
-      can_top_up = !packages.empty();
-    }
-    auto accounts = co_await remnawave::Accounts::user_accounts(ctx.tx, ctx.user.id);
-    for (const auto& a : accounts)
-      if (a.subscription_url)
-        text += "\n" + t(ctx, "subscription.traffic_line",
-                         {{"flag", flag(a.country_code)},
-                          {"location", html_escape(a.location)},
-                          {"traffic", traffic_text(lang, a.used_bytes, a.limit_bytes)}});
+    if (mine->traffic_blocked) text += "\n" + t(ctx, "traffic.blocked_line");
+    for (const auto& a : mine->panel_traffic)
+      text += "\n" + t(ctx, "subscription.traffic_line",
+                       {{"flag", flag(a.country_code)},
+                        {"location", html_escape(a.location)},
+                        {"traffic", traffic_text(lang, a.used_bytes, a.limit_bytes)}});
     std::vector<std::vector<json>> rows;
     rows.push_back({button(t(ctx, "subscription.renew"), encode_callback("m", {"buy"}))});
-    if (can_top_up) rows.push_back({button(t(ctx, "traffic.buy_button"), encode_callback("m", {"trf"}))});
-    if (sub->active && used < sub->device_limit && !(traffic && traffic->blocked))
+    if (mine->can_top_up) rows.push_back({button(t(ctx, "traffic.buy_button"), encode_callback("m", {"trf"}))});
+    if (mine->can_add_config)
       rows.push_back({button(t(ctx, "subscription.new_config"), encode_callback("m", {"newcfg"}))});
     rows.push_back({button(t(ctx, "subscription.toggle_auto",
-                             {{"state", t(ctx, sub->auto_renew ? "subscription.auto_off" : "subscription.auto_on")}}),
-                           encode_callback("ar", {sub->auto_renew ? "off" : "on"}))});
-    if (card) rows.push_back({button(t(ctx, "subscription.remove_card"), encode_callback("rc"))});
+                             {{"state", t(ctx, sub.auto_renew ? "subscription.auto_off" : "subscription.auto_on")}}),
+                           encode_callback("ar", {sub.auto_renew ? "off" : "on"}))});
+    if (mine->saved_card) rows.push_back({button(t(ctx, "subscription.remove_card"), encode_callback("rc"))});
     rows.push_back({back_to_menu});
     markup = keyboard(std::move(rows));
   } else if (screen == "newcfg") {
@@ -315,10 +297,10 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
     rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"sub"}))});
     markup = keyboard(std::move(rows));
   } else if (screen == "bal") {
-    auto totals = co_await billing::Ledger::totals(ctx.tx, ctx.user.id);
-    auto lines = co_await billing::Ledger::recent(ctx.tx, ctx.user.id, 5);
+    auto summary = co_await shop::balance_summary(ctx.tx, ctx.user.id, 5);
+    const auto& totals = summary.totals;
     std::string history;
-    for (const auto& line : lines) {
+    for (const auto& line : summary.recent) {
       std::string amount =
           line.account == "balance" ? billing::format_rub(line.amount) : std::to_string(line.amount) + " pt";
       if (line.amount > 0) amount = "+" + amount;
@@ -332,29 +314,28 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
               {"points", std::to_string(totals.points)},
               {"history", history}});
     std::vector<std::vector<json>> rows;
-    if (totals.points > 0)
+    if (summary.points_worth > 0)
       rows.push_back(
           {button(t(ctx, "balance.exchange",
-                    {{"points", std::to_string(totals.points)}, {"amount", billing::format_rub(totals.points * 100)}}),
+                    {{"points", std::to_string(totals.points)}, {"amount", billing::format_rub(summary.points_worth)}}),
                   encode_callback("px"))});
     rows.push_back({back_to_menu});
     markup = keyboard(std::move(rows));
   } else if (screen == "ref") {
-    int depth = static_cast<int>(options_.billing.referral_percents.size());
-    auto stats = co_await billing::Referrals::stats(ctx.tx, ctx.user.id, depth);
+    auto summary = co_await shop::referral_summary(ctx.tx, options_.billing.referral_percents, ctx.user.id);
     std::string percents, levels;
-    for (size_t i = 0; i < options_.billing.referral_percents.size(); ++i) {
-      percents += (i ? "/" : "") + std::to_string(options_.billing.referral_percents[i]);
+    for (size_t i = 0; i < summary.percents.size(); ++i) {
+      percents += (i ? "/" : "") + std::to_string(summary.percents[i]);
       levels += t(ctx, "referral.level_line",
                   {{"level", std::to_string(i + 1)},
-                   {"friends", catalog_.plural(lang, "plural.friends", stats.per_level[i])}}) +
+                   {"friends", catalog_.plural(lang, "plural.friends", summary.per_level[i])}}) +
                 "\n";
     }
     if (!percents.empty()) percents += "%";
-    std::string link = "https://t.me/" + options_.bot_username + "?start=ref_" + ctx.user.referral_code;
-    text =
-        t(ctx, "screen.referral",
-          {{"percents", percents}, {"link", link}, {"levels", levels}, {"earned", billing::format_rub(stats.earned)}});
+    std::string link = "https://t.me/" + options_.bot_username + "?start=ref_" + summary.code;
+    text = t(
+        ctx, "screen.referral",
+        {{"percents", percents}, {"link", link}, {"levels", levels}, {"earned", billing::format_rub(summary.earned)}});
     markup = keyboard({{back_to_menu}});
   }
 }
@@ -444,12 +425,10 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
   }
   if (action == "px") {
     screen = {"bal"};
-    // Both entries share the update id as reference: a replayed update exchanges nothing twice.
-    std::string reference = "update:" + std::to_string(ctx.update_id);
-    auto points = co_await billing::Ledger::exchange_points(ctx.tx, ctx.user.id, reference, 100);
-    if (!points) co_return t(ctx, "balance.nothing");
+    auto exchanged = co_await shop::exchange_points(ctx.tx, ctx.user.id, "update:" + std::to_string(ctx.update_id));
+    if (!exchanged) co_return t(ctx, "balance.nothing");
     co_return t(ctx, "balance.exchanged",
-                {{"points", std::to_string(*points)}, {"amount", billing::format_rub(*points * 100)}});
+                {{"points", std::to_string(exchanged->points)}, {"amount", billing::format_rub(exchanged->kopecks)}});
   }
   if (action == "nc" && args.size() == 1) {
     screen = {"sub"};
@@ -633,15 +612,13 @@ awaitable<void> Bot::on_successful_payment(Context& ctx, const json& payment) {
 }
 
 awaitable<void> Bot::on_promo_code(Context& ctx, const std::string& typed) {
-  // Gift codes are typed where promo codes are: a gift is tried first, a code that is none is a promo code.
-  if (auto gift_code = billing::Gifts::normalize(typed)) {
-    auto r = co_await ctx.tx.exec("SELECT 1 FROM gifts WHERE code = $1", *gift_code);
-    if (!r.empty()) {
-      co_await redeem_gift(ctx, *gift_code);
-      co_return;
-    }
+  auto entered = co_await shop::enter_code(ctx.tx, options_.default_device_limit, ctx.user.id, typed,
+                                           "update:" + std::to_string(ctx.update_id));
+  if (entered.gift) {
+    co_await show_gift_outcome(ctx, *entered.gift);
+    co_return;
   }
-  auto outcome = co_await billing::Promos::enter(ctx.tx, ctx.user.id, typed, options_.default_device_limit);
+  const auto& outcome = entered.promo;
   const auto& lang = ctx.user.language;
   std::string code = html_escape(outcome.promo ? outcome.promo->code : billing::Promos::normalize(typed));
   std::string answer;
@@ -653,25 +630,14 @@ awaitable<void> Bot::on_promo_code(Context& ctx, const std::string& typed) {
     case S::credited_balance:
       answer = t(ctx, "promo.balance", {{"amount", billing::format_rub(outcome.promo->value)}});
       break;
-    case S::added_days: {
-      auto sub = co_await billing::Subscriptions::get(ctx.tx, ctx.user.id);
+    case S::added_days:
       answer = t(ctx, "promo.days",
                  {{"days", catalog_.plural(lang, "plural.days", outcome.promo->value)},
-                  {"expires", sub ? clock_.show(sub->expires_at) : ""}});
-      if (sub && co_await vpn::VpnStore::live_config_count(ctx.tx, ctx.user.id) == 0) {
-        vpn::ProvisionRequest first{
-            ctx.user.id, "update:" + std::to_string(ctx.update_id), sub->id, sub->device_limit, std::nullopt, true};
-        co_await vpn::enqueue_provision(ctx.tx, first);
-      } else {
-        co_await vpn::VpnStore::set_user_peers_state(ctx.tx, ctx.user.id, "disabled", "active");
-      }
+                  {"expires", entered.subscription ? clock_.show(entered.subscription->expires_at) : ""}});
       break;
-    }
-    case S::joined_group: {
-      auto group = co_await billing::PromoGroups::of_user(ctx.tx, ctx.user.id);
-      answer = t(ctx, "promo.group", {{"percent", std::to_string(group ? group->plan_percent : 0)}});
+    case S::joined_group:
+      answer = t(ctx, "promo.group", {{"percent", std::to_string(entered.group_percent)}});
       break;
-    }
     case S::not_found:
       answer = t(ctx, "promo.not_found", {{"code", code}});
       break;
@@ -718,6 +684,10 @@ awaitable<void> Bot::send_gift_code(db::Transaction& tx, const billing::Order& o
 
 awaitable<void> Bot::redeem_gift(Context& ctx, const std::string& code) {
   auto outcome = co_await billing::Gifts::redeem(ctx.tx, code, ctx.user.id);
+  co_await show_gift_outcome(ctx, outcome);
+}
+
+awaitable<void> Bot::show_gift_outcome(Context& ctx, const billing::GiftOutcome& outcome) {
   const auto& lang = ctx.user.language;
   std::string answer;
   json markup;
@@ -757,12 +727,8 @@ awaitable<void> Bot::redeem_gift(Context& ctx, const std::string& code) {
 
 billing::BillingNotifier Bot::notifier() const {
   billing::BillingNotifier n;
-  auto language_of = [](db::Transaction& tx, int64_t user_id) -> awaitable<std::string> {
-    auto r = co_await tx.exec("SELECT language FROM users WHERE id = $1", user_id);
-    co_return r.empty() ? std::string("en") : r.get<std::string>(0, 0);
-  };
-  n.payment_link = [this, language_of](db::Transaction& tx, const billing::Order& order) -> awaitable<void> {
-    std::string lang = co_await language_of(tx, order.user_id);
+  n.payment_link = [this](db::Transaction& tx, const billing::Order& order) -> awaitable<void> {
+    std::string lang = co_await Users::language_of(tx, order.user_id);
     std::string amount = billing::format_rub(order.amount);
     std::string text = catalog_.text(
         lang, "payment.link",
@@ -773,17 +739,17 @@ billing::BillingNotifier Bot::notifier() const {
     co_await send_to_user(tx, order.user_id, std::move(text), std::move(markup),
                           "payment-link:" + std::to_string(order.id));
   };
-  n.payment_failed = [this, language_of](db::Transaction& tx, const billing::Order& order,
-                                         const std::string& /*reason*/) -> awaitable<void> {
-    std::string lang = co_await language_of(tx, order.user_id);
+  n.payment_failed = [this](db::Transaction& tx, const billing::Order& order,
+                            const std::string& /*reason*/) -> awaitable<void> {
+    std::string lang = co_await Users::language_of(tx, order.user_id);
     // The reason is internal (a provider's or transport's text): kept on the order for admins, never shown.
     std::string text = catalog_.text(lang, "payment.failed", {{"order", std::to_string(order.id)}});
     json markup = keyboard({{button(catalog_.text(lang, "menu.buy"), encode_callback("m", {"buy"}))}});
     co_await send_to_user(tx, order.user_id, std::move(text), std::move(markup),
                           "payment-failed:" + std::to_string(order.id));
   };
-  n.receipt = [this, language_of](db::Transaction& tx, const billing::Order& order) -> awaitable<void> {
-    std::string lang = co_await language_of(tx, order.user_id);
+  n.receipt = [this](db::Transaction& tx, const billing::Order& order) -> awaitable<void> {
+    std::string lang = co_await Users::language_of(tx, order.user_id);
     if (order.state == "credited") {
       std::string text =
           catalog_.text(lang, "payment.credited",
@@ -822,8 +788,8 @@ billing::BillingNotifier Bot::notifier() const {
                              button(catalog_.text(lang, "menu.subscription"), encode_callback("m", {"sub"}))}});
     co_await send_to_user(tx, order.user_id, std::move(text), std::move(markup), "receipt:" + std::to_string(order.id));
   };
-  n.refunded = [this, language_of](db::Transaction& tx, const billing::Order& order) -> awaitable<void> {
-    std::string lang = co_await language_of(tx, order.user_id);
+  n.refunded = [this](db::Transaction& tx, const billing::Order& order) -> awaitable<void> {
+    std::string lang = co_await Users::language_of(tx, order.user_id);
     auto sub = co_await billing::Subscriptions::get(tx, order.user_id);
     std::string text =
         catalog_.text(lang, "payment.refunded",

@@ -2,13 +2,12 @@
 // ticket's forum topic in the support group, the staff's messages in that topic relayed back, and closing/reopening
 // from either side. Everything is outbox rows written in the update's transaction; the topic itself is made by the
 // support.topic job (support/jobs.cpp), which relays what arrived before it existed.
-#include <sstream>
-
 #include "bot/bot.hpp"
 #include "bot/callback.hpp"
 #include "bot/context.hpp"
 #include "core/log.hpp"
 #include "jobs/queue.hpp"
+#include "shop/tickets.hpp"
 #include "support/relay.hpp"
 #include "support/tickets.hpp"
 
@@ -54,54 +53,34 @@ awaitable<bool> Bot::on_support_message(Context& ctx, const json& message) {
   auto kind = message_kind(message);
   if (!kind) co_return false;
   bool asked = ctx.user.conversation.is_object() && ctx.user.conversation.value("await", "") == "support";
-  // Not asked on the Support screen: only a user with an open ticket is writing to it (read once, locked).
-  std::optional<support::Ticket> open;
-  if (!asked) {
-    open = co_await support::Tickets::open_of(ctx.tx, ctx.user.id, true);
-    if (!open) co_return false;
+  shop::SupportMessage written{*kind, message_text(message), ctx.chat_id, message.value("message_id", int64_t{0})};
+  auto write = co_await shop::write_to_support(ctx.tx, support_settings(), ctx.user.id, asked, written);
+  switch (write.outcome) {
+    case shop::SupportOutcome::not_for_support:
+      co_return false;
+    case shop::SupportOutcome::over_budget:
+      if (write.tell) {
+        std::string notice = over_budget_notice(ctx, write.budget, write.retry_after_s, true);
+        json none;
+        co_await reply(ctx, std::move(notice), std::move(none));
+      }
+      co_return true;
+    case shop::SupportOutcome::replayed:
+      co_return true;
+    case shop::SupportOutcome::recorded:
+      break;
   }
-  // Each message is copied into the support group (20 a minute for the whole bot) and each new ticket is a forum
-  // topic: one user's share of both is bounded, told once per window.
-  std::optional<std::string> over = co_await spend_budget(ctx, budgets::Kind::support_messages, true);
-  if (!over && !open) {
-    auto already_open = co_await support::Tickets::open_of(ctx.tx, ctx.user.id, true);
-    if (!already_open) over = co_await spend_budget(ctx, budgets::Kind::tickets, true);
-  }
-  if (over) {
-    json none;
-    if (!over->empty()) co_await reply(ctx, std::move(*over), std::move(none));
-    co_return true;
-  }
-  bool opened = false;
-  if (!open) open = co_await support::Tickets::open_for(ctx.tx, ctx.user.id, opened);
-  const support::Ticket& ticket = *open;
-  int64_t message_id = message.value("message_id", int64_t{0});
-  auto row = co_await support::Tickets::record(ctx.tx, ticket.id, "user", ctx.chat_id, message_id, *kind,
-                                               message_text(message));
-  if (!row) co_return true;  // this update was handled before
   if (asked) {
     json none;
     co_await Users::set_conversation(ctx.tx, ctx.user.id, none);
     ctx.user.conversation = nullptr;
   }
-  if (ticket.topic_id) {
-    co_await support::relay_to_topic(ctx.tx, options_.support_chat_id, *ticket.topic_id, ctx.chat_id, message_id, *row);
-  } else if (opened) {
-    jobs::NewJob topic;
-    topic.kind = "support.topic";
-    topic.payload = {{"ticket_id", ticket.id}};
-    topic.unique_key = "support.topic:" + std::to_string(ticket.id);
-    topic.priority = 5;
-    co_await jobs::Queue::enqueue(ctx.tx, topic);
-  }  // else: the topic is being made; its job relays this message with the others
-  if (opened) {
-    log::info("support", "ticket opened", {{"ticket_id", ticket.id}, {"user_id", ctx.user.id}});
+  if (write.opened) {
+    std::string id = std::to_string(write.ticket->id);
     std::string text =
-        t(ctx, "support.opened",
-          {{"id", std::to_string(ticket.id)}, {"minutes", std::to_string(options_.support_sla_minutes)}});
-    json markup =
-        keyboard({{button(t(ctx, "support.close_button"), encode_callback("tk", {"c", std::to_string(ticket.id)}))},
-                  {button(t(ctx, "common.menu"), encode_callback("m", {"menu"}))}});
+        t(ctx, "support.opened", {{"id", id}, {"minutes", std::to_string(options_.support_sla_minutes)}});
+    json markup = keyboard({{button(t(ctx, "support.close_button"), encode_callback("tk", {"c", id}))},
+                            {button(t(ctx, "common.menu"), encode_callback("m", {"menu"}))}});
     co_await reply(ctx, std::move(text), std::move(markup));
   }
   co_return true;
@@ -110,21 +89,23 @@ awaitable<bool> Bot::on_support_message(Context& ctx, const json& message) {
 awaitable<std::string> Bot::on_ticket_callback(Context& ctx, const std::vector<std::string>& args,
                                                std::string& screen) {
   screen = "support";
-  int64_t id = 0;
-  if (args.size() != 2 || args[0] != "c" || !(std::istringstream(args[1]) >> id))
-    co_return t(ctx, "error.menu_expired");
-  auto ticket = co_await support::Tickets::get(ctx.tx, id, true);
-  if (!ticket || ticket->user_id != ctx.user.id) co_return t(ctx, "error.menu_expired");
-  if (!co_await support::Tickets::close(ctx.tx, id, "user")) co_return t(ctx, "support.already_closed");
-  if (ticket->topic_id) {
-    co_await support::say_in_topic(ctx.tx, options_.support_chat_id, *ticket->topic_id,
-                                   "✅ The user closed ticket #" + std::to_string(id) + ".",
-                                   "ticket-closed:" + std::to_string(id) + ":" + std::to_string(ctx.update_id));
-    co_await support::set_topic_state(ctx.tx, options_.support_chat_id, *ticket->topic_id, false,
-                                      "ticket-close:" + std::to_string(id) + ":" + std::to_string(ctx.update_id));
+  auto id = args.size() == 2 && args[0] == "c" ? parse_id(args[1]) : std::nullopt;
+  if (!id) co_return t(ctx, "error.menu_expired");
+  auto closed =
+      co_await shop::close_own_ticket(ctx.tx, support_settings(), ctx.user.id, *id, std::to_string(ctx.update_id));
+  switch (closed) {
+    case shop::TicketClose::closed:
+      co_return t(ctx, "support.closed_by_you", {{"id", args[1]}});
+    case shop::TicketClose::already_closed:
+      co_return t(ctx, "support.already_closed");
+    case shop::TicketClose::not_found:
+      break;
   }
-  log::info("support", "ticket closed", {{"ticket_id", id}, {"by", "user"}});
-  co_return t(ctx, "support.closed_by_you", {{"id", std::to_string(id)}});
+  co_return t(ctx, "error.menu_expired");
+}
+
+shop::SupportSettings Bot::support_settings() const {
+  return {options_.support_chat_id, options_.budgets};
 }
 
 awaitable<bool> Bot::close_ticket_by_staff(db::Transaction& tx, int64_t ticket_id, std::string unique_suffix) const {

@@ -43,6 +43,13 @@ class Users {
   // Records acceptance of the terms' `version`; false when this or a later version was already accepted.
   static awaitable<bool> accept_rules(db::Transaction& tx, int64_t user_id, int version);
   static awaitable<void> set_language(db::Transaction& tx, int64_t user_id, const std::string& language);
+  // The language a user reads ("en" for one the bot does not know), for messages outside the user's own update;
+  // `db` is a db::Pool or a db::Transaction.
+  template <typename Db>
+  static awaitable<std::string> language_of(Db& db, int64_t user_id) {
+    auto r = co_await db.exec("SELECT language FROM users WHERE id = $1", user_id);
+    co_return r.empty() ? std::string("en") : r.template get<std::string>(0, 0);
+  }
   static awaitable<void> set_reachable(db::Transaction& tx, int64_t user_id, bool reachable);
   static awaitable<void> set_conversation(db::Transaction& tx, int64_t user_id, const nlohmann::json& state);
   static awaitable<int64_t> count_referrals(db::Transaction& tx, int64_t user_id);

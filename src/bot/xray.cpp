@@ -1,12 +1,13 @@
 // Xray (Remnawave) accounts in the bot: their lines in "My configs", the link with "open in <app>" buttons and a QR
 // code, a new link, removal, and the notice when a period's traffic is used up.
-#include <charconv>
+#include <map>
 
 #include "billing/traffic_packages.hpp"
 #include "bot/callback.hpp"
 #include "bot/context.hpp"
 #include "core/encoding.hpp"
 #include "core/log.hpp"
+#include "shop/configs.hpp"
 #include "vpn/client_config.hpp"
 #include "vpn/remnawave/accounts.hpp"
 #include "vpn/remnawave/jobs.hpp"
@@ -17,17 +18,6 @@ namespace vpnbot::bot {
 using nlohmann::json;
 using telegram::OutMessage;
 
-namespace {
-
-std::optional<int64_t> parse_account_id(const std::string& arg) {
-  int64_t id = 0;
-  auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), id);
-  if (ec != std::errc() || end != arg.data() + arg.size() || id <= 0) return std::nullopt;
-  return id;
-}
-
-}  // namespace
-
 std::string Bot::traffic_text(const std::string& lang, int64_t used_bytes, int64_t limit_bytes) const {
   if (limit_bytes <= 0)
     return catalog_.text(lang, "xray.traffic_unlimited", {{"used", remnawave::gigabytes(used_bytes)}});
@@ -37,8 +27,8 @@ std::string Bot::traffic_text(const std::string& lang, int64_t used_bytes, int64
                         {"limit", remnawave::gigabytes(limit_bytes)}});
 }
 
-awaitable<void> Bot::add_panel_configs(Context& ctx, std::string& text, std::vector<std::vector<json>>& rows) {
-  auto accounts = co_await remnawave::Accounts::user_accounts(ctx.tx, ctx.user.id);
+void Bot::add_panel_configs(const Context& ctx, const std::vector<remnawave::UserAccount>& accounts, std::string& text,
+                            std::vector<std::vector<json>>& rows) const {
   for (const auto& a : accounts) {
     std::string id = std::to_string(a.id);
     std::string usage =
@@ -60,36 +50,41 @@ awaitable<void> Bot::add_panel_configs(Context& ctx, std::string& text, std::vec
 awaitable<std::string> Bot::on_xray_callback(Context& ctx, const std::vector<std::string>& args, std::string& screen) {
   // get: the link again; rv/rm: ask first; rvy: a new link (sent when the panel made it); rmy: remove.
   screen = "cfg";
-  auto id = args.size() == 2 ? parse_account_id(args[1]) : std::nullopt;
+  auto id = args.size() == 2 ? parse_id(args[1]) : std::nullopt;
   const std::string verb = args.empty() ? "" : args[0];
   if (!id) co_return t(ctx, "error.menu_expired");
-  // Only the owner's accounts: a forged callback with someone else's id finds nothing.
-  auto account = co_await remnawave::Accounts::user_account(ctx.tx, *id, ctx.user.id);
-  if (!account) co_return t(ctx, "error.menu_expired");
-  std::string id_text = std::to_string(*id);
   if (verb == "rv" || verb == "rm") {
-    screen = "xrconfirm:" + verb + ":" + id_text;
+    screen = "xrconfirm:" + verb + ":" + args[1];
     co_return "";
   }
-  // A link sent again (a message and a QR code) or a new one (a panel call): both from the user's config budget.
-  if (verb == "get" || verb == "rvy")
-    if (auto over = co_await spend_budget(ctx, budgets::Kind::config_requests)) co_return *over;
-  if (verb == "get") {
-    if (!account->subscription_url) co_return t(ctx, "xray.not_ready");
-    co_await deliver_panel_link_to(ctx.tx, ctx.user.id, *id);
-    co_return t(ctx, "config.sending");
+  static const std::map<std::string, shop::ConfigAction> actions{{"get", shop::ConfigAction::send_again},
+                                                                 {"rvy", shop::ConfigAction::new_link},
+                                                                 {"rmy", shop::ConfigAction::remove}};
+  auto action = actions.find(verb);
+  if (action == actions.end()) co_return t(ctx, "error.menu_expired");
+  auto change = co_await shop::change_panel_account(ctx.tx, options_.budgets, ctx.user.id, *id, action->second);
+  if (change.outcome != shop::OwnedConfigOutcome::done) co_return co_await config_change_notice(ctx, change);
+  switch (action->second) {
+    case shop::ConfigAction::send_again:
+      co_await deliver_panel_link_to(ctx.tx, ctx.user.id, *id);
+      co_return t(ctx, "config.sending");
+    case shop::ConfigAction::new_link:
+      co_return t(ctx, "xray.revoking");
+    default:
+      co_return t(ctx, "xray.removed");
   }
-  if (verb == "rvy") {
-    co_await remnawave::Accounts::revoke(ctx.tx, *id, ctx.user.id);
-    co_await remnawave::enqueue_sync(ctx.tx, *id);
-    log::info("bot", "new Xray link asked for", {{"user_id", ctx.user.id}, {"account_id", *id}});
-    co_return t(ctx, "xray.revoking");
-  }
-  if (verb == "rmy") {
-    co_await remnawave::Accounts::remove(ctx.tx, *id, ctx.user.id);
-    co_await remnawave::enqueue_sync(ctx.tx, *id);
-    log::info("bot", "Xray account removed by the user", {{"user_id", ctx.user.id}, {"account_id", *id}});
-    co_return t(ctx, "xray.removed");
+}
+
+awaitable<std::string> Bot::config_change_notice(Context& ctx, const shop::OwnedConfigChange& change) {
+  switch (change.outcome) {
+    case shop::OwnedConfigOutcome::done:
+      co_return t(ctx, "config.sending");
+    case shop::OwnedConfigOutcome::not_ready:
+      co_return t(ctx, "xray.not_ready");
+    case shop::OwnedConfigOutcome::over_budget:
+      co_return over_budget_notice(ctx, budgets::Kind::config_requests, change.retry_after_s, change.tell);
+    case shop::OwnedConfigOutcome::not_found:
+      break;
   }
   co_return t(ctx, "error.menu_expired");
 }

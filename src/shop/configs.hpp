@@ -9,6 +9,9 @@
 #include "billing/store.hpp"
 #include "budgets/budgets.hpp"
 #include "db/pool.hpp"
+#include "vpn/keys.hpp"
+#include "vpn/remnawave/accounts.hpp"
+#include "vpn/store.hpp"
 
 namespace vpnbot::shop {
 
@@ -45,5 +48,42 @@ struct TrialOptions {
 
 // The trial (once per user) and its first config; nullopt when it is not offered or was used.
 awaitable<std::optional<billing::Subscription>> start_trial(db::Transaction& tx, TrialOptions trial, int64_t user_id);
+
+// The user's configs: WireGuard peers and Xray accounts, each only their own.
+struct MyConfigs {
+  std::vector<vpn::VpnStore::UserConfig> wireguard;
+  std::vector<remnawave::UserAccount> panel;
+};
+
+awaitable<MyConfigs> my_configs(db::Transaction& tx, int64_t user_id);
+
+// What the user may do with one of their configs. Sending one again costs a file upload (or a message) and a QR
+// code, and a new key or link costs a panel or node change: each takes one unit of the config-request budget.
+enum class ConfigAction {
+  send_again,  // the front end delivers it (WireGuard: the .conf and QR; Xray: the link)
+  new_keys,    // WireGuard: new keys now, the old .conf stops working; the front end delivers the new one
+  new_link,    // Xray: the panel makes a new link (sent when it is made); the old one stops working
+  remove,      // Xray: the account leaves the panel (frees a device)
+};
+
+enum class OwnedConfigOutcome {
+  done,
+  not_found,    // not this user's, or gone (a forged or stale button)
+  not_ready,    // an Xray account whose link the panel has not made yet
+  over_budget,  // `retry_after_s`, `tell`
+};
+
+struct OwnedConfigChange {
+  OwnedConfigOutcome outcome = OwnedConfigOutcome::not_found;
+  int retry_after_s = 0;
+  bool tell = true;
+};
+
+// `box` opens and seals WireGuard keys (new_keys).
+awaitable<OwnedConfigChange> change_wireguard_config(db::Transaction& tx, const budgets::Settings& budgets,
+                                                     const vpn::SecretBox& box, int64_t user_id, int64_t peer_id,
+                                                     ConfigAction action);
+awaitable<OwnedConfigChange> change_panel_account(db::Transaction& tx, const budgets::Settings& budgets,
+                                                  int64_t user_id, int64_t account_id, ConfigAction action);
 
 }  // namespace vpnbot::shop
