@@ -2,355 +2,9 @@
 // emulators and the Telegram emulator. Duplicated, shuffled webhooks across three workers with one killed
 // mid-batch; forged, foreign and mismatched notifications; answers lost after the provider did the work; Telegram
 // Stars through the bot with a refund by the admin CLI.
-#include <signal.h>
+#include "support/shop_rig.hpp"
 
-#include <filesystem>
-#include <fstream>
-#include <functional>
-#include <regex>
-
-#include "billing/cryptopay/provider.hpp"
-#include "billing/heleket/provider.hpp"
-#include "billing/jobs.hpp"
-#include "billing/orders.hpp"
-#include "billing/webhooks.hpp"
-#include "billing/yookassa/provider.hpp"
-#include "bot/users.hpp"
-#include "core/encoding.hpp"
-#include "support/emulator_thread.hpp"
-#include "support/pg_fixture.hpp"
-#include "support/process.hpp"
-#include "vpn/remnawave/accounts.hpp"
-#include "vpn/remnawave/jobs.hpp"
-#include "vpn/store.hpp"
-#include "vpn/traffic.hpp"
-
-using namespace vpnbot;
-using nlohmann::json;
-using vpnbot::testing::AsyncDbTest;
-using vpnbot::testing::EmulatorThread;
-using vpnbot::testing::PaymentsThread;
-using vpnbot::testing::RemnawaveThread;
-
-class PaymentsTest : public AsyncDbTest {
- protected:
-  bool eventually(const std::function<bool()>& condition, Millis timeout = Millis(60000)) {
-    return vpnbot::testing::wait_until(condition, timeout);
-  }
-  static emulator::PaymentsEmulatorOptions payment_options(uint16_t gateway_port) {
-    emulator::PaymentsEmulatorOptions o;
-    o.yookassa_webhook_url = "http://127.0.0.1:" + std::to_string(gateway_port) + billing::kYooKassaWebhookPath;
-    o.cryptopay_webhook_url = "http://127.0.0.1:" + std::to_string(gateway_port) + billing::kCryptoPayWebhookPath;
-    return o;
-  }
-  std::map<std::string, std::string> env(const PaymentsThread& payments, uint16_t port) {
-    const auto& o = payments.options();
-    return {{"VPNBOT_DATABASE_URL", url},
-            {"VPNBOT_HTTP_LISTEN", "127.0.0.1:" + std::to_string(port)},
-            {"VPNBOT_PUBLIC_URL", "http://127.0.0.1:" + std::to_string(port)},
-            {"VPNBOT_TELEGRAM_MODE", "off"},
-            {"VPNBOT_JOB_POLL_INTERVAL_MS", "200"},
-            {"VPNBOT_LEASE_TTL_MS", "3000"},
-            {"VPNBOT_JOB_LEASE_MS", "5000"},
-            {"VPNBOT_WORKER_CONCURRENCY", "32"},
-            {"VPNBOT_LOG_LEVEL", "info"},
-            {"VPNBOT_MASTER_KEY_FILE", vpnbot::testing::test_master_key_file()},
-            {"VPNBOT_YOOKASSA_API_URL", payments.base_url()},
-            {"VPNBOT_YOOKASSA_SHOP_ID", o.yookassa_shop_id},
-            {"VPNBOT_YOOKASSA_SECRET_KEY", o.yookassa_secret_key},
-            {"VPNBOT_YOOKASSA_ALLOWED_IPS", "127.0.0.1/32"},
-            {"VPNBOT_TRUSTED_PROXIES", "127.0.0.1/32"},
-            {"VPNBOT_HELEKET_API_URL", payments.base_url()},
-            {"VPNBOT_HELEKET_MERCHANT", o.heleket_merchant},
-            {"VPNBOT_HELEKET_API_KEY", o.heleket_api_key},
-            {"VPNBOT_CRYPTOPAY_API_URL", payments.base_url()},
-            {"VPNBOT_CRYPTOPAY_TOKEN", o.cryptopay_token}};
-  }
-  // The bot on: webhook mode against the Telegram emulator.
-  static void with_telegram(std::map<std::string, std::string>& e, const EmulatorThread& telegram,
-                            const std::string& secret) {
-    e["VPNBOT_TELEGRAM_MODE"] = "webhook";
-    e["VPNBOT_TELEGRAM_API_URL"] = telegram.base_url();
-    e["VPNBOT_TELEGRAM_TOKEN"] = telegram.token();
-    e["VPNBOT_TELEGRAM_WEBHOOK_SECRET"] = secret;
-  }
-  // Messages the bot sent to one user, oldest first.
-  static json bot_messages_of(EmulatorThread& telegram, int64_t user) {
-    json out = json::array();
-    for (auto& m : telegram.messages(user))
-      if (m.value("from_bot", false)) out.push_back(m);
-    return out;
-  }
-  // A user's side of the chat in the Telegram emulator: what they send and press, and what the bot said to them.
-  struct ChatUser {
-    EmulatorThread& telegram;
-    int64_t id;
-    std::string language = "en";
-
-    void say(const std::string& text) const {
-      telegram.client("/client/send_message",
-                      {{"user_id", id}, {"first_name", "U"}, {"language_code", language}, {"text", text}});
-    }
-    void press(int64_t message_id, const std::string& data) const {
-      telegram.client("/client/press", {{"user_id", id}, {"message_id", message_id}, {"data", data}});
-    }
-    json messages() const { return bot_messages_of(telegram, id); }
-    json last() const {
-      auto all = messages();
-      return all.empty() ? json::object() : all.back();
-    }
-    std::optional<json> find(const std::string& needle) const {
-      for (auto& m : messages())
-        if (m.value("text", "").find(needle) != std::string::npos) return m;
-      return std::nullopt;
-    }
-    int count_with(const std::string& needle) const {
-      int n = 0;
-      for (auto& m : messages()) n += m.value("text", "").find(needle) != std::string::npos;
-      return n;
-    }
-  };
-  vpnbot::testing::Process spawn(std::map<std::string, std::string> e, const std::string& roles,
-                                 const std::string& instance) {
-    e["VPNBOT_ROLES"] = roles;
-    e["VPNBOT_INSTANCE_ID"] = instance;
-    if (roles != "gateway" && roles.find("gateway") == std::string::npos) e["VPNBOT_HTTP_LISTEN"] = "127.0.0.1:0";
-    return vpnbot::testing::spawn_vpnbot({"serve"}, e);
-  }
-  void wait_healthy(uint16_t port, const vpnbot::testing::Process& p) {
-    ASSERT_TRUE(eventually([&] {
-      return vpnbot::testing::http_request("GET", "http://127.0.0.1:" + std::to_string(port) + "/healthz", "").first ==
-             200;
-    })) << p.output();
-  }
-  // One all-in-one bot process (gateway, worker, scheduler) with a WireGuard node, against the Telegram and payment
-  // emulators: what the bot's end-to-end tests share. Settings go into `env` before start_bot().
-  struct BotRig {
-    BotRig(PaymentsTest& test, const std::string& subnet, const std::string& webhook_secret)
-        : port(vpnbot::testing::free_port()), payments(payment_options(port)) {
-      test.add_node(subnet);
-      env = test.env(payments, port);
-      with_telegram(env, telegram, webhook_secret);
-      env["VPNBOT_TELEGRAM_PRIVATE_CHAT_INTERVAL_MS"] = "50";
-    }
-    // `vpnbot admin ARGS` with the bot's settings: its exit code and output.
-    std::pair<int, std::string> admin(std::vector<std::string> args) const {
-      args.insert(args.begin(), "admin");
-      auto p = vpnbot::testing::spawn_vpnbot(args, env);
-      int rc = p.wait(Millis(20000));
-      return std::make_pair(rc, p.output());
-    }
-    uint16_t port;
-    PaymentsThread payments;
-    EmulatorThread telegram;
-    std::map<std::string, std::string> env;
-    vpnbot::testing::Process serve;
-  };
-  void start_bot(BotRig& bot) {
-    bot.serve = spawn(bot.env, "gateway,worker,scheduler", "all-in-one");
-    wait_healthy(bot.port, bot.serve);
-    ASSERT_TRUE(eventually([&] { return bot.telegram.stats()["webhook_url"] != ""; })) << bot.serve.output();
-  }
-  void add_node(const std::string& subnet) {
-    auto pool = make_pool(2);
-    auto box = vpn::SecretBox::from_file(vpnbot::testing::test_master_key_file(), false);
-    vpn::VpnStore store(*pool, box);
-    vpn::NodeSpec spec;
-    spec.name = "test-node";
-    spec.country_code = "NL";
-    spec.location = "Amsterdam";
-    spec.endpoint_host = "127.0.0.1";
-    spec.subnet_v4 = subnet;
-    spec.capacity = 5000;
-    run(store.add_node(spec));
-  }
-  // Users with orders whose provider payments the workers will create (as the bot does after "Confirm").
-  // SIGKILLs workers[0] once a fifth of the orders are paid, starts a replacement, and waits until every order is
-  // paid and nothing is left to deliver or run. Returns how many orders were paid at the kill.
-  int64_t kill_a_worker_mid_batch_and_finish(std::vector<vpnbot::testing::Process>& workers,
-                                             const std::map<std::string, std::string>& e, PaymentsThread& payments,
-                                             int orders) {
-    EXPECT_TRUE(eventually([&] { return count("SELECT count(*) FROM orders WHERE state = 'paid'") >= orders / 5; }));
-    workers[0].signal(SIGKILL);
-    EXPECT_EQ(workers[0].wait(Millis(5000)), 128 + SIGKILL);
-    int64_t paid_at_kill = count("SELECT count(*) FROM orders WHERE state = 'paid'");
-    workers.push_back(spawn(e, "worker", "worker-" + std::to_string(workers.size())));
-    EXPECT_TRUE(eventually(
-        [&] {
-          return count("SELECT count(*) FROM orders WHERE state = 'paid'") == orders &&
-                 payments.client("/client/stats")["pending_deliveries"].get<int>() == 0 &&
-                 count("SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')") == 0;
-        },
-        Millis(240000)))
-        << count("SELECT count(*) FROM orders WHERE state = 'paid'") << " paid\n"
-        << payments.client("/client/stats").dump() << "\n"
-        << workers[1].output().substr(0, 4000);
-    return paid_at_kill;
-  }
-  // SIGTERM to the gateway and every live worker (workers[0] was killed): each exits 0.
-  static void stop_all(vpnbot::testing::Process& gateway, std::vector<vpnbot::testing::Process>& workers) {
-    gateway.signal(SIGTERM);
-    EXPECT_EQ(gateway.wait(Millis(20000)), 0);
-    for (size_t i = 1; i < workers.size(); ++i) {
-      workers[i].signal(SIGTERM);
-      EXPECT_EQ(workers[i].wait(Millis(20000)), 0) << workers[i].output().substr(0, 2000);
-    }
-  }
-  // Providers take turns in the order given.
-  std::vector<int64_t> create_orders(int n, int64_t first_user, std::optional<int64_t> referrer,
-                                     const std::vector<std::string>& providers = {"yookassa", "heleket"},
-                                     const std::string& plan_code = "month") {
-    auto pool = make_pool(4);
-    billing::BillingOptions options;
-    std::vector<int64_t> ids;
-    for (int i = 0; i < n; ++i) {
-      int64_t user = first_user + i;
-      std::string provider = providers[i % providers.size()];
-      ids.push_back(run(pool->transaction([&](db::Transaction& tx) -> awaitable<int64_t> {
-        co_await tx.exec("INSERT INTO users (id, referral_code, referrer_id) VALUES ($1, $2, $3)", user,
-                         "u" + std::to_string(user), referrer);
-        int64_t month = (co_await tx.exec("SELECT id FROM plans WHERE code = $1", plan_code)).get<int64_t>(0, 0);
-        auto order = co_await billing::Orders::create(tx, user, month, provider, options);
-        co_await billing::enqueue_create_payment(tx, order.id);
-        co_return order.id;
-      })));
-    }
-    return ids;
-  }
-  // YooKassa autopayments with 54-FZ receipts (the emulator refuses a payment without one), on a fast scheduler clock
-  // (1 s = 5 h, a tick an hour; renewals 6 h ahead of expiry) and a one-day plan, so periods pass in seconds.
-  // Returns the plan's id.
-  int64_t with_autopayments(std::map<std::string, std::string>& e, PaymentsThread& payments) {
-    e["VPNBOT_YOOKASSA_SAVE_CARDS"] = "true";
-    e["VPNBOT_YOOKASSA_VAT_CODE"] = "1";
-    e["VPNBOT_YOOKASSA_RECEIPT_EMAIL"] = "receipts@example.com";
-    e["VPNBOT_SCHEDULER_TIME_SCALE"] = "18000";
-    e["VPNBOT_SCHEDULER_TICK_MS"] = "200";
-    e["VPNBOT_SCHEDULER_TIME_ORIGIN_MS"] =
-        std::to_string(std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch()).count());
-    e["VPNBOT_AUTO_RENEW_BEFORE_MS"] = std::to_string(6LL * 3600 * 1000);
-    e["VPNBOT_TELEGRAM_PRIVATE_CHAT_INTERVAL_MS"] = "50";
-    payments.client("/client/config", {{"receipts_required", true}});
-    return std::stoll(vpnbot::testing::query_value_sync(
-        url,
-        "INSERT INTO plans (code, title, days, price_rub, price_stars, device_limit, sort) VALUES ('day', "
-        "'{\"en\": \"1 day\"}', 1, 1000, 5, 1, 1) RETURNING id"));
-  }
-  // The user ticks "save the card" at checkout, confirms and pays on the checkout page (`before_paying` runs just
-  // before: the scheduler's fast clock starts the card's periods at the payment). Returns the menu message.
-  int64_t buy_saving_the_card(EmulatorThread& telegram, int64_t user, int64_t plan, const vpnbot::testing::Process& p,
-                              const std::function<void()>& before_paying = {}) {
-    auto with_text = [&](const std::string& needle) -> std::optional<json> {
-      for (auto& m : bot_messages_of(telegram, user))
-        if (m.value("text", "").find(needle) != std::string::npos) return m;
-      return std::nullopt;
-    };
-    telegram.client("/client/send_message", {{"user_id", user}, {"first_name", "Card"}, {"text", "/start"}});
-    EXPECT_TRUE(eventually([&] { return with_text("Main menu").has_value(); })) << p.output().substr(0, 3000);
-    int64_t menu = with_text("Main menu")->at("message_id");
-    std::string id = std::to_string(plan);
-    telegram.client("/client/press", {{"user_id", user}, {"message_id", menu}, {"data", "1:pm:" + id + ":yk:s"}});
-    EXPECT_TRUE(eventually([&] { return with_text("The card will be saved").has_value(); }))
-        << "the confirm screen states the terms once the box is ticked";
-    telegram.client("/client/press", {{"user_id", user}, {"message_id", menu}, {"data", "1:pc:" + id + ":yk:s"}});
-    EXPECT_TRUE(eventually([&] { return with_text("Tap the button to pay").has_value(); }))
-        << p.output().substr(0, 3000);
-    std::string checkout = with_text("Tap the button to pay")->at("reply_markup")["inline_keyboard"][0][0]["url"];
-    auto page = vpnbot::testing::http_request("GET", checkout, "");
-    EXPECT_NE(page.second.find("will be saved"), std::string::npos) << page.second;
-    if (before_paying) before_paying();
-    vpnbot::testing::http_request("POST", checkout + "/pay", "");
-    EXPECT_TRUE(eventually([&] {
-      return count("SELECT count(*) FROM saved_payment_methods WHERE user_id = " + std::to_string(user)) == 1;
-    })) << p.output().substr(0, 4000);
-    return menu;
-  }
-  // An Xray location on the panel emulator, and a plan whose first config is made there (50 GB, 2 devices).
-  int64_t add_panel_node(RemnawaveThread& panel, int api_version = 2) {
-    auto pool = make_pool(2);
-    auto box = vpn::SecretBox::from_file(vpnbot::testing::test_master_key_file(), false);
-    remnawave::PanelNodeSpec spec;
-    spec.name = "xray-nl";
-    spec.country_code = "NL";
-    spec.location = "Amsterdam";
-    spec.panel_url = panel.base_url();
-    spec.token = panel.options().token;
-    spec.squads = {panel.options().squads.begin()->first};
-    spec.api_version = api_version;
-    return run(pool->transaction([&](db::Transaction& tx) -> awaitable<int64_t> {
-      auto node = co_await remnawave::Accounts::add_node(tx, box, spec);
-      co_return node.id;
-    }));
-  }
-  void add_xray_plan() {
-    vpnbot::testing::exec_sync(
-        url,
-        "INSERT INTO plans (code, title, days, price_rub, price_stars, device_limit, sort, traffic_gb, panel_devices, "
-        "backend) VALUES ('xray', '{\"en\": \"Xray month\"}', 30, 19900, 100, 3, 5, 50, 2, 'remnawave')");
-  }
-  // The panel user of a vpnbot user, as the panel shows it.
-  static json panel_user_of(RemnawaveThread& panel, int64_t user) {
-    for (auto& u : panel.users())
-      if (u["telegramId"] == user) return u;
-    return nullptr;
-  }
-  std::string expiry_of(int64_t user) {
-    return vpnbot::testing::query_value_sync(
-        url,
-        "SELECT to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM subscriptions "
-        "WHERE user_id = " +
-            std::to_string(user));
-  }
-  void in_transaction(const std::function<awaitable<void>(db::Transaction&)>& work) {
-    auto pool = make_pool(2);
-    run(pool->transaction([&](db::Transaction& tx) -> awaitable<void> { co_await work(tx); }));
-  }
-  // Every request vpnbot sent the panel and every answer the emulator gave, against the published contract.
-  // client_only: vpnbot made every request, so each must conform (not only be refused where the contract refuses).
-  // `package`: the contract of the panel's API generation, as scripts/setup installs it (3.x under an alias).
-  static void expect_panel_exchanges_conform(RemnawaveThread& panel, bool client_only,
-                                             const std::string& package = "@remnawave/backend-contract") {
-    std::string modules = std::string(VPNBOT_CONTRACT_MODULES) + "/" + package;
-    if (!std::filesystem::exists(modules + "/package.json")) {
-      ADD_FAILURE() << "the Remnawave contract package is not installed in " << modules
-                    << " (scripts/setup --with-test-tools installs it from the npm registry)";
-      return;
-    }
-    std::string file = ::testing::TempDir() + "/remnawave-exchanges.json";
-    std::ofstream(file) << panel.client("/client/remnawave/exchanges")["exchanges"].dump();
-    std::string command = "node " + std::string(VPNBOT_CONTRACT_SCRIPT) + (client_only ? " --client " : " ") + modules +
-                          " " + file + " 2>&1";
-    std::string output;
-    FILE* pipe = popen(command.c_str(), "r");
-    ASSERT_NE(pipe, nullptr);
-    char buffer[4096];
-    while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
-    int status = pclose(pipe);
-    EXPECT_EQ(status, 0) << output;
-    EXPECT_NE(output.find("\"contract\""), std::string::npos) << output;
-    std::cout << "remnawave contract check: " << output;
-  }
-  int64_t messages_with(EmulatorThread& telegram, int64_t user, const std::string& needle) {
-    int64_t n = 0;
-    for (auto& m : bot_messages_of(telegram, user))
-      if (m.value("text", "").find(needle) != std::string::npos) ++n;
-    return n;
-  }
-  // Every YooKassa payment the emulator took carries a 54-FZ receipt adding up to its amount; returns how many.
-  static int64_t payments_with_correct_receipts(PaymentsThread& payments) {
-    int64_t n = 0;
-    json listed = payments.client("/client/payments")["payments"];
-    for (const auto& p : listed) {
-      if (p["provider"] != "yookassa") continue;
-      EXPECT_TRUE(p["receipt"].is_object()) << p.dump();
-      if (!p["receipt"].is_object()) continue;
-      EXPECT_EQ(p["receipt"]["items"][0]["amount"]["value"], p["object"]["amount"]["value"]) << p.dump();
-      EXPECT_EQ(p["receipt"]["customer"]["email"], "receipts@example.com");
-      ++n;
-    }
-    return n;
-  }
-};
+class PaymentsTest : public vpnbot::testing::ShopRig {};
 
 TEST_F(PaymentsTest, TwentyShuffledCopiesOfFiveHundredPaymentsAcrossThreeWorkersWithAKillGrantEachOnce) {
   constexpr int kOrders = 500, kCopies = 20;
@@ -519,7 +173,7 @@ TEST_F(PaymentsTest, BotCheckoutWithStarsAndYooKassaThenAdminRefund) {
   };
 
   // Stars: confirm -> invoice -> Pay -> pre-checkout answered -> successful_payment -> receipt + config.
-  press("1:pc:1:st");
+  press(route::pay(1, "stars"));
   ASSERT_TRUE(eventually([&] { return find([](const json& m) { return m.contains("invoice"); }).has_value(); }));
   auto invoice = *find([](const json& m) { return m.contains("invoice"); });
   EXPECT_EQ(invoice["invoice"]["currency"], "XTR");
@@ -571,7 +225,7 @@ TEST_F(PaymentsTest, BotCheckoutWithStarsAndYooKassaThenAdminRefund) {
   EXPECT_EQ(count("SELECT count(*) FROM ledger WHERE source = 'cashback'"), 1);
 
   // Card via YooKassa: confirm -> link -> the emulator's checkout page -> Pay -> receipt with the new expiry.
-  press("1:pc:1:yk");
+  press(route::pay(1, "yookassa"));
   ASSERT_TRUE(eventually([&] { return find(text_has("Tap the button to pay")).has_value(); }))
       << serve.output().substr(0, 4000);
   std::string checkout = find(text_has("Tap the button to pay"))->at("reply_markup")["inline_keyboard"][0][0]["url"];
@@ -585,7 +239,7 @@ TEST_F(PaymentsTest, BotCheckoutWithStarsAndYooKassaThenAdminRefund) {
                   "+ interval '60.1 days'"),
             1)
       << "the renewal added to the remaining time";
-  press("1:m:sub");
+  press(route::screen("sub"));
   ASSERT_TRUE(eventually([&] {
     for (auto& m : bot_messages())
       if (m["message_id"] == menu && m.value("text", "").find("Active until") != std::string::npos) return true;
@@ -606,7 +260,7 @@ TEST_F(PaymentsTest, BotCheckoutWithStarsAndYooKassaThenAdminRefund) {
   EXPECT_EQ(again.wait(Millis(20000)), 1) << "already refunded: " << again.output();
   // A user banned between the invoice and the payment: the money that arrived is recorded all the same (the ban's
   // policy, configs kept off, applies where access is granted).
-  press("1:pc:1:st");
+  press(route::pay(1, "stars"));
   ASSERT_TRUE(eventually([&] {
     return count("SELECT count(*) FROM orders WHERE state = 'pending' AND provider = 'stars'") == 1;
   })) << serve.output().substr(0, 3000);
@@ -639,349 +293,6 @@ TEST_F(PaymentsTest, BotCheckoutWithStarsAndYooKassaThenAdminRefund) {
   EXPECT_EQ(serve.wait(Millis(30000)), 0);
 }
 
-// Maintenance mode, switched by the CLI (with a message) and off again from the admin panel, both audited: users
-// get the notice for messages and buttons, a referral link opened meanwhile still counts, the admin keeps the panel,
-// and payments begun before it (a Stars invoice, a YooKassa checkout) are paid and granted during it.
-TEST_F(PaymentsTest, MaintenanceAnswersUsersWhileAdminsAndPaymentsKeepWorking) {
-  BotRig bot(*this, "10.31.0.0/24", "maintenance-test-secret");
-  auto& telegram = bot.telegram;
-  auto& e = bot.env;
-  constexpr int64_t admin = 7000, buyer = 7001, newcomer = 7002;
-  e["VPNBOT_ADMIN_IDS"] = std::to_string(admin);
-  ASSERT_NO_FATAL_FAILURE(start_bot(bot));
-  auto& serve = bot.serve;
-  auto chat = [&](int64_t id, const std::string& language = "en") { return ChatUser{telegram, id, language}; };
-  chat(buyer).say("/start");
-  chat(admin).say("/start");
-  ASSERT_TRUE(eventually([&] { return chat(buyer).find("Main menu") && chat(admin).find("Main menu"); }))
-      << serve.output().substr(0, 3000);
-  int64_t menu = chat(buyer).find("Main menu")->at("message_id");
-  // Before maintenance: a Stars invoice and a YooKassa checkout link.
-  chat(buyer).press(menu, "1:pc:1:st");
-  std::optional<json> invoice;
-  ASSERT_TRUE(eventually([&] {
-    for (auto& m : bot_messages_of(telegram, buyer))
-      if (m.contains("invoice")) invoice = m;
-    return invoice.has_value();
-  }));
-  chat(buyer).press(menu, "1:pc:1:yk");
-  ASSERT_TRUE(eventually([&] { return chat(buyer).find("Tap the button to pay").has_value(); }));
-  std::string checkout = chat(buyer).find("Tap the button to pay")->at("reply_markup")["inline_keyboard"][0][0]["url"];
-
-  auto on = vpnbot::testing::spawn_vpnbot(
-      {"admin", "--actor", std::to_string(admin), "maintenance", "on", "--message", "Back at 18:00 <MSK>"}, e);
-  ASSERT_EQ(on.wait(Millis(20000)), 0) << on.output();
-  EXPECT_NE(on.output().find("maintenance is on"), std::string::npos) << on.output();
-  EXPECT_EQ(count("SELECT count(*) FROM admin_audit WHERE action = 'maintenance_on' AND actor_id = 7000 AND "
-                  "details->>'message' = 'Back at 18:00 <MSK>'"),
-            1);
-
-  // Users: a message gets the notice with the operator's words (escaped for HTML), a button an alert.
-  chat(buyer).say("/start");
-  ASSERT_TRUE(eventually([&] { return chat(buyer).find("under maintenance").has_value(); }))
-      << serve.output().substr(0, 3000);
-  EXPECT_NE(chat(buyer).find("under maintenance")->at("text").get<std::string>().find("Back at 18:00 &lt;MSK&gt;"),
-            std::string::npos)
-      << chat(buyer).find("under maintenance")->dump();
-  chat(buyer).press(menu, "1:m:sub");
-  json answers;
-  ASSERT_TRUE(eventually([&] {
-    answers = telegram.client("/client/callback_answers?user_id=" + std::to_string(buyer))["answers"];
-    return !answers.empty() && answers.back()["text"].get<std::string>().find("under maintenance") != std::string::npos;
-  })) << answers.dump();
-  EXPECT_TRUE(answers.back()["show_alert"].get<bool>());
-  // A newcomer by a referral link: the notice, and the referral is recorded for later.
-  chat(newcomer).say("/start ref_" + bot::referral_code_for(buyer));
-  ASSERT_TRUE(eventually([&] { return chat(newcomer).find("under maintenance").has_value(); }));
-  EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT referrer_id FROM users WHERE id = 7002"), "7001");
-  EXPECT_FALSE(chat(newcomer).find("Main menu").has_value());
-
-  // The admin keeps working: the panel shows the switch.
-  chat(admin).say("/admin");
-  ASSERT_TRUE(eventually([&] { return chat(admin).find("Maintenance is ON").has_value(); }))
-      << serve.output().substr(0, 3000);
-  int64_t panel = chat(admin).find("Maintenance is ON")->at("message_id");
-
-  // Payments begun before it are paid and granted during it.
-  telegram.client("/client/pay", {{"user_id", buyer}, {"message_id", (*invoice)["message_id"]}});
-  ASSERT_TRUE(eventually([&] { return chat(buyer).find("Payment received").has_value(); }))
-      << serve.output().substr(0, 4000);
-  auto paid = vpnbot::testing::http_request("POST", checkout + "/pay", "");
-  EXPECT_NE(paid.second.find("Payment complete"), std::string::npos);
-  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM orders WHERE state = 'paid'") == 2; }));
-  ASSERT_TRUE(eventually([&] { return chat(buyer).count_with("Payment received") == 2; }));
-  // The receipt gives the expiry in Moscow time (the default time zone), as PostgreSQL works it out.
-  std::string moscow_expiry = vpnbot::testing::query_value_sync(
-      url,
-      "SELECT to_char(expires_at AT TIME ZONE 'Europe/Moscow', 'YYYY-MM-DD HH24:MI') || ' MSK' "
-      "FROM subscriptions WHERE user_id = 7001");
-  EXPECT_EQ(chat(buyer).count_with("active until <b>" + moscow_expiry + "</b>"), 1) << bot_messages_of(telegram, buyer);
-  EXPECT_EQ(count("SELECT count(*) FROM subscriptions WHERE user_id = 7001 AND expires_at BETWEEN now() + interval "
-                  "'59.9 days' AND now() + interval '60.1 days'"),
-            1);
-  EXPECT_EQ(count("SELECT count(*) FROM tg_inbox WHERE state = 'failed'"), 0);
-
-  // Off from the panel: the maintenance screen, then its switch.
-  chat(admin).press(panel, "1:adm:mt");
-  ASSERT_TRUE(eventually([&] { return chat(admin).find("Message: Back at 18:00").has_value(); }));
-  chat(admin).press(panel, "1:adm:mts:0");
-  ASSERT_TRUE(eventually([&] { return chat(admin).find("<b>Maintenance</b>: off").has_value(); }))
-      << bot_messages_of(telegram, admin).dump();
-  EXPECT_EQ(count("SELECT count(*) FROM admin_audit WHERE action = 'maintenance_off' AND via = 'bot'"), 1);
-  int notices = chat(buyer).count_with("under maintenance");
-  size_t before = bot_messages_of(telegram, buyer).size();
-  chat(buyer).say("/start");
-  ASSERT_TRUE(eventually([&] {
-    auto all = bot_messages_of(telegram, buyer);
-    return all.size() > before && all.back().value("text", "").find("Main menu") != std::string::npos;
-  })) << bot_messages_of(telegram, buyer);
-  EXPECT_EQ(chat(buyer).count_with("under maintenance"), notices) << "no notice once it is off";
-  // The newcomer's first start after it: the welcome names the invitation, and the inviter hears of it once.
-  chat(newcomer).say("/start");
-  ASSERT_TRUE(eventually([&] { return chat(newcomer).find("a friend's invitation").has_value(); }))
-      << bot_messages_of(telegram, newcomer);
-  ASSERT_TRUE(eventually([&] { return chat(buyer).count_with("joined by your invitation") == 1; }))
-      << bot_messages_of(telegram, buyer);
-
-  auto status = vpnbot::testing::spawn_vpnbot({"admin", "--json", "maintenance", "status"}, e);
-  ASSERT_EQ(status.wait(Millis(20000)), 0) << status.output();
-  EXPECT_NE(status.output().find(R"("maintenance":"off")"), std::string::npos) << status.output();
-  auto again = vpnbot::testing::spawn_vpnbot({"admin", "maintenance", "off"}, e);
-  ASSERT_EQ(again.wait(Millis(20000)), 0) << again.output();
-  EXPECT_NE(again.output().find("it already was"), std::string::npos) << again.output();
-  EXPECT_EQ(count("SELECT count(*) FROM admin_audit WHERE action LIKE 'maintenance%'"), 2) << "no-op not audited";
-  for (std::vector<std::string> bad : {std::vector<std::string>{"admin", "maintenance"},
-                                       {"admin", "maintenance", "on", "--message", std::string(1001, 'x')},
-                                       {"admin", "maintenance", "sideways"}}) {
-    auto p = vpnbot::testing::spawn_vpnbot(bad, e);
-    EXPECT_EQ(p.wait(Millis(20000)), 2) << p.output();
-  }
-  EXPECT_EQ(count("SELECT count(*) FROM maintenance WHERE enabled"), 0) << "bad arguments changed nothing";
-  serve.signal(SIGTERM);
-  EXPECT_EQ(serve.wait(Millis(30000)), 0);
-}
-
-// Terms of service: a newcomer (by a referral link) sees only the terms until accepting them, whatever is sent or
-// pressed; accepting gives the first-start welcome and tells the inviter once; a Russian speaker reads them in
-// Russian; raising the version asks again, and the Accept button of the old version does not accept the new one.
-TEST_F(PaymentsTest, TermsOfServiceAreAcceptedOnceAndAskedAgainWhenTheirVersionRises) {
-  BotRig bot(*this, "10.32.0.0/24", "rules-test-secret");
-  auto& telegram = bot.telegram;
-  auto& e = bot.env;
-  constexpr int64_t admin = 7100, newcomer = 7101, russian = 7102;
-  e["VPNBOT_ADMIN_IDS"] = std::to_string(admin);
-  e["VPNBOT_RULES_VERSION"] = "1";
-  e["VPNBOT_RULES_TEXT_EN"] = "1. No spam <ever>.\n2. One account per person.";
-  e["VPNBOT_RULES_TEXT_RU"] = "1. Никакого спама.";
-  ASSERT_NO_FATAL_FAILURE(start_bot(bot));
-  auto& serve = bot.serve;
-  auto chat = [&](int64_t id, const std::string& language = "en") { return ChatUser{telegram, id, language}; };
-  // The admin is not asked.
-  chat(admin).say("/start");
-  ASSERT_TRUE(eventually([&] { return chat(admin).count_with("Main menu") > 0; })) << serve.output().substr(0, 3000);
-  EXPECT_EQ(chat(admin).count_with("Terms of service"), 0);
-
-  chat(newcomer).say("/start ref_" + bot::referral_code_for(admin));
-  ASSERT_TRUE(eventually([&] { return chat(newcomer).count_with("Terms of service") == 1; }))
-      << bot_messages_of(telegram, newcomer);
-  json terms = chat(newcomer).last();
-  EXPECT_NE(terms["text"].get<std::string>().find("No spam &lt;ever&gt;.\n2. One account"), std::string::npos)
-      << terms.dump();
-  EXPECT_EQ(terms["reply_markup"]["inline_keyboard"][0][0]["callback_data"], "1:rules:1") << terms.dump();
-  EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT referrer_id FROM users WHERE id = 7101"), "7100");
-  // Anything else gets the terms again: a message, and a button of an older menu (its spinner stopped).
-  chat(newcomer).say("/buy");
-  ASSERT_TRUE(eventually([&] { return chat(newcomer).count_with("Terms of service") == 2; }));
-  chat(newcomer).press(terms["message_id"], "1:m:sub");
-  ASSERT_TRUE(eventually([&] { return chat(newcomer).count_with("Terms of service") == 3; }));
-  ASSERT_TRUE(eventually([&] {
-    return !telegram.client("/client/callback_answers?user_id=" + std::to_string(newcomer))["answers"].empty();
-  }));
-  EXPECT_EQ(chat(newcomer).count_with("Main menu"), 0);
-  EXPECT_EQ(count("SELECT count(*) FROM users WHERE id = 7101 AND (started_at IS NOT NULL OR "
-                  "rules_accepted_version > 0)"),
-            0);
-
-  chat(newcomer).press(terms["message_id"], "1:rules:1");
-  ASSERT_TRUE(eventually([&] { return chat(newcomer).count_with("a friend's invitation") == 1; }))
-      << bot_messages_of(telegram, newcomer);
-  ASSERT_TRUE(eventually([&] { return chat(admin).count_with("joined by your invitation") == 1; }));
-  EXPECT_EQ(count("SELECT count(*) FROM users WHERE id = 7101 AND rules_accepted_version = 1 AND "
-                  "rules_accepted_at IS NOT NULL AND started_at IS NOT NULL"),
-            1);
-  // Pressing Accept again: answered, nothing asked.
-  size_t before = bot_messages_of(telegram, newcomer).size();
-  chat(newcomer).press(terms["message_id"], "1:rules:1");
-  chat(newcomer).say("/start");
-  ASSERT_TRUE(eventually([&] {
-    return bot_messages_of(telegram, newcomer).size() > before &&
-           chat(newcomer).last().value("text", "").find("Main menu") != std::string::npos;
-  })) << bot_messages_of(telegram, newcomer);
-  EXPECT_EQ(chat(newcomer).count_with("Terms of service"), 3);
-  EXPECT_EQ(chat(newcomer).count_with("a friend's invitation"), 1) << "one welcome";
-  // The language screen offers the four catalogs; Chinese, then back to English.
-  int64_t menu = chat(newcomer).last()["message_id"];
-  chat(newcomer).press(menu, "1:m:lang");
-  ASSERT_TRUE(eventually([&] { return chat(newcomer).count_with("Choose the bot's language") == 1; }));
-  // The screen itself, not the newest message: under per-chat pacing a menu may still arrive after it.
-  EXPECT_EQ(
-      chat(newcomer).find("Choose the bot's language")->at("reply_markup")["inline_keyboard"][1][1]["callback_data"],
-      "1:lang:zh");
-  chat(newcomer).press(menu, "1:lang:zh");
-  ASSERT_TRUE(eventually([&] { return chat(newcomer).count_with("主菜单") == 1; }))
-      << bot_messages_of(telegram, newcomer);
-  EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT language FROM users WHERE id = 7101"), "zh");
-  chat(newcomer).press(menu, "1:lang:en");
-  ASSERT_TRUE(
-      eventually([&] { return chat(newcomer).last().value("text", "").find("Main menu") != std::string::npos; }));
-
-  // In Russian.
-  chat(russian, "ru").say("/start");
-  ASSERT_TRUE(eventually([&] { return chat(russian).count_with("Условия использования") == 1; }))
-      << bot_messages_of(telegram, russian);
-  EXPECT_NE(chat(russian).last()["text"].get<std::string>().find("Никакого спама"), std::string::npos);
-  // In Ukrainian, whose terms are not configured: the bot's words in Ukrainian, the terms in English.
-  constexpr int64_t ukrainian = 7103;
-  chat(ukrainian, "uk").say("/start");
-  ASSERT_TRUE(eventually([&] { return chat(ukrainian).count_with("Умови використання") == 1; }))
-      << bot_messages_of(telegram, ukrainian);
-  EXPECT_NE(chat(ukrainian).last()["text"].get<std::string>().find("One account per person"), std::string::npos);
-  EXPECT_EQ(chat(ukrainian).last()["reply_markup"]["inline_keyboard"][0][0]["text"], "✅ Приймаю");
-
-  // The admin's user card shows the acceptance.
-  auto card = vpnbot::testing::spawn_vpnbot({"admin", "--json", "user", "show", std::to_string(newcomer)}, e);
-  ASSERT_EQ(card.wait(Millis(20000)), 0) << card.output();
-  EXPECT_NE(card.output().find(R"("rules_accepted_version":1)"), std::string::npos) << card.output();
-
-  // Version 2: asked again at the next message, and only its own button accepts it.
-  serve.signal(SIGTERM);
-  ASSERT_EQ(serve.wait(Millis(30000)), 0);
-  e["VPNBOT_RULES_VERSION"] = "2";
-  e["VPNBOT_RULES_TEXT_EN"] = "1. No spam.\n3. No torrents.";
-  auto serve2 = spawn(e, "gateway,worker,scheduler", "all-in-one");
-  wait_healthy(bot.port, serve2);
-  chat(newcomer).say("/start");
-  ASSERT_TRUE(eventually([&] { return chat(newcomer).count_with("The terms of service have changed") == 1; }))
-      << bot_messages_of(telegram, newcomer) << serve2.output().substr(0, 3000);
-  json changed = chat(newcomer).last();
-  EXPECT_NE(changed["text"].get<std::string>().find("No torrents"), std::string::npos);
-  chat(newcomer).press(changed["message_id"], "1:rules:1");
-  ASSERT_TRUE(eventually([&] { return chat(newcomer).count_with("The terms of service have changed") == 2; }));
-  EXPECT_EQ(count("SELECT count(*) FROM users WHERE id = 7101 AND rules_accepted_version = 1"), 1);
-  before = bot_messages_of(telegram, newcomer).size();
-  chat(newcomer).press(changed["message_id"], "1:rules:2");
-  ASSERT_TRUE(eventually([&] {
-    return bot_messages_of(telegram, newcomer).size() > before &&
-           chat(newcomer).last().value("text", "").find("Main menu") != std::string::npos;
-  })) << bot_messages_of(telegram, newcomer);
-  EXPECT_EQ(count("SELECT count(*) FROM users WHERE id = 7101 AND rules_accepted_version = 2"), 1);
-  EXPECT_EQ(chat(newcomer).count_with("a friend's invitation"), 1) << "not welcomed twice";
-  EXPECT_EQ(chat(admin).count_with("joined by your invitation"), 1) << "the inviter told once";
-  EXPECT_EQ(count("SELECT count(*) FROM tg_inbox WHERE state = 'failed'"), 0);
-  serve2.signal(SIGTERM);
-  EXPECT_EQ(serve2.wait(Millis(30000)), 0);
-}
-
-// Required channels: the shop waits for the user to join (getChatMember through the emulator), "I've subscribed"
-// asks again, a membership is trusted for a while (no call per button), a channel Telegram will not tell about is
-// not held against the user; after leaving, "suspend_purchases" asks again once the cached answer is old, and
-// "ignore" lets a user who passed once buy without asking Telegram.
-TEST_F(PaymentsTest, RequiredChannelGatesTheShopUntilJoinedAndFollowsTheLeavePolicy) {
-  BotRig bot(*this, "10.33.0.0/24", "channels-test-secret");
-  auto& telegram = bot.telegram;
-  auto& e = bot.env;
-  telegram.client("/client/channel", {{"channel", "@vpn_news"}});
-  e["VPNBOT_REQUIRED_CHANNELS"] = "@vpn_news,@gone_channel";  // the second does not exist: Telegram says so
-  e["VPNBOT_CHANNEL_CHECK_CACHE_MS"] = "60000";
-  ASSERT_NO_FATAL_FAILURE(start_bot(bot));
-  auto& serve = bot.serve;
-  constexpr int64_t reader = 7201, other = 7202;
-  ChatUser user{telegram, reader};
-  auto member_calls = [&] { return telegram.stats()["calls"].value("getChatMember", 0); };
-  auto answers = [&](int64_t id) {
-    return telegram.client("/client/callback_answers?user_id=" + std::to_string(id))["answers"];
-  };
-  user.say("/start");
-  ASSERT_TRUE(eventually([&] { return user.find("Main menu").has_value(); })) << serve.output().substr(0, 3000);
-  int64_t menu = user.find("Main menu")->at("message_id");
-
-  user.press(menu, "1:m:buy");
-  ASSERT_TRUE(eventually([&] { return user.find("Join our channel first").has_value(); }))
-      << user.messages() << serve.output().substr(0, 3000);
-  json gate = *user.find("Join our channel first");
-  EXPECT_EQ(gate["message_id"], menu) << "the gate takes the menu's place";
-  EXPECT_EQ(gate["reply_markup"]["inline_keyboard"][0][0]["url"], "https://t.me/vpn_news") << gate.dump();
-  EXPECT_EQ(gate["reply_markup"]["inline_keyboard"].size(), 4u) << "two channels, I've subscribed, back";
-  EXPECT_EQ(gate["reply_markup"]["inline_keyboard"][2][0]["callback_data"], "1:chk");
-  ASSERT_TRUE(eventually([&] { return answers(reader).size() == 1; }));
-  EXPECT_EQ(answers(reader)[0]["text"], "Please join our channel first.");
-  int calls = member_calls();
-  EXPECT_EQ(calls, 2) << "one read per channel";
-  EXPECT_NE(serve.output().find("getChatMember refused"), std::string::npos) << "the missing channel is logged";
-
-  // "I've subscribed" before joining: asked again, an alert, still the gate.
-  user.press(menu, "1:chk");
-  ASSERT_TRUE(eventually([&] { return answers(reader).size() == 2; }));
-  EXPECT_NE(answers(reader)[1]["text"].get<std::string>().find("not joined every channel"), std::string::npos);
-  EXPECT_TRUE(answers(reader)[1]["show_alert"].get<bool>());
-  EXPECT_GT(member_calls(), calls) << "a fresh read, not the cache";
-  // Joined: the shop.
-  telegram.client("/client/channel/join", {{"channel", "@vpn_news"}, {"user_id", reader}});
-  user.press(menu, "1:chk");
-  ASSERT_TRUE(eventually([&] { return user.find("<b>Plans</b>").has_value(); })) << user.messages();
-  EXPECT_EQ(count("SELECT count(*) FROM users WHERE id = 7201 AND channels_passed_at IS NOT NULL"), 1);
-  // Trusted for a while: the shop again without asking Telegram.
-  calls = member_calls();
-  user.press(menu, "1:m:menu");
-  ASSERT_TRUE(eventually([&] { return user.find("Main menu").has_value(); }));
-  user.press(menu, "1:m:buy");
-  ASSERT_TRUE(eventually([&] { return user.find("<b>Plans</b>").has_value(); }));
-  EXPECT_EQ(member_calls(), calls);
-  // Another user of the same channel can buy as soon as they have joined: no gate at all.
-  telegram.client("/client/channel/join", {{"channel", "@vpn_news"}, {"user_id", other}});
-  ChatUser second{telegram, other};
-  second.say("/start");
-  ASSERT_TRUE(eventually([&] { return second.find("Main menu").has_value(); }));
-  second.press(second.find("Main menu")->at("message_id"), "1:m:buy");
-  ASSERT_TRUE(eventually([&] { return second.find("<b>Plans</b>").has_value(); })) << second.messages();
-  serve.signal(SIGTERM);
-  ASSERT_EQ(serve.wait(Millis(30000)), 0);
-
-  // suspend_purchases: the reader leaves; once the cached answer is older than the (now one-second) cache, the shop
-  // asks again and shows the gate.
-  telegram.client("/client/channel/leave", {{"channel", "@vpn_news"}, {"user_id", reader}});
-  e["VPNBOT_CHANNEL_CHECK_CACHE_MS"] = "1000";
-  auto serve2 = spawn(e, "gateway,worker,scheduler", "all-in-one");
-  wait_healthy(bot.port, serve2);
-  ASSERT_TRUE(eventually([&] {
-    return count(
-               "SELECT count(*) FROM channel_checks WHERE user_id = 7201 AND checked_at < now() - "
-               "interval '1 second'") == 2;
-  }));
-  user.press(menu, "1:m:menu");
-  ASSERT_TRUE(eventually([&] { return user.find("Main menu").has_value(); }));
-  user.press(menu, "1:m:buy");
-  ASSERT_TRUE(eventually([&] { return user.find("Join our channel first").has_value(); })) << user.messages();
-  serve2.signal(SIGTERM);
-  ASSERT_EQ(serve2.wait(Millis(30000)), 0);
-
-  // ignore: the second user leaves too, and still buys (passed once); Telegram is not asked.
-  telegram.client("/client/channel/leave", {{"channel", "@vpn_news"}, {"user_id", other}});
-  e["VPNBOT_CHANNEL_LEFT_POLICY"] = "ignore";
-  auto serve3 = spawn(e, "gateway,worker,scheduler", "all-in-one");
-  wait_healthy(bot.port, serve3);
-  calls = member_calls();
-  int64_t second_menu = second.last()["message_id"];
-  second.press(second_menu, "1:m:menu");
-  ASSERT_TRUE(eventually([&] { return second.find("Main menu").has_value(); }));
-  second.press(second_menu, "1:m:buy");
-  ASSERT_TRUE(eventually([&] { return second.find("<b>Plans</b>").has_value(); })) << second.messages();
-  EXPECT_EQ(member_calls(), calls) << "passed once: not asked again";
-  EXPECT_EQ(count("SELECT count(*) FROM tg_inbox WHERE state = 'failed'"), 0);
-  serve3.signal(SIGTERM);
-  EXPECT_EQ(serve3.wait(Millis(30000)), 0);
-}
-
 // Gifts and promo groups through the bot: an admin makes a group and a group code (CLI); the buyer enters the code,
 // sees the personal discount at checkout, buys the plan as a gift by card and gets a link and a code instead of
 // days; the first user to open the link gets the days and a config, the buyer is told; a later link or typed code
@@ -1006,20 +317,20 @@ TEST_F(PaymentsTest, GiftBoughtAtAGroupDiscountIsRedeemedOnceByLinkOrCode) {
   buyer.say("/start");
   ASSERT_TRUE(eventually([&] { return buyer.find("Main menu").has_value(); })) << serve.output().substr(0, 3000);
   int64_t menu = buyer.find("Main menu")->at("message_id");
-  buyer.press(menu, "1:m:promo");
+  buyer.press(menu, route::screen("promo"));
   ASSERT_TRUE(eventually([&] { return buyer.find("Send the promo code").has_value(); }));
   buyer.say("friends");
   ASSERT_TRUE(eventually([&] { return buyer.find("personal discount: 20%").has_value(); })) << buyer.messages();
   EXPECT_EQ(count("SELECT count(*) FROM users u JOIN promo_groups g ON g.id = u.promo_group_id WHERE u.id = 7301"), 1);
 
   // The plan as a gift: the note, the group's discount, no welcome bonus, a way back to buying for oneself.
-  buyer.press(menu, "1:pl:1:g");
+  buyer.press(menu, route::plan(1, true));
   ASSERT_TRUE(eventually([&] { return buyer.find("A gift.").has_value(); })) << buyer.messages();
   json plan = *buyer.find("A gift.");
   EXPECT_NE(plan["text"].get<std::string>().find("Personal discount 20%: −39.80 ₽"), std::string::npos) << plan;
   EXPECT_NE(plan["text"].get<std::string>().find("159.20 ₽"), std::string::npos) << plan;
   EXPECT_NE(plan.dump().find("Buy for myself"), std::string::npos);
-  buyer.press(menu, "1:pc:1:yk:g");
+  buyer.press(menu, route::pay(1, "yookassa", false, true));
   ASSERT_TRUE(eventually([&] { return buyer.find("Tap the button to pay").has_value(); }))
       << buyer.messages() << serve.output().substr(0, 4000);
   std::string checkout = buyer.find("Tap the button to pay")->at("reply_markup")["inline_keyboard"][0][0]["url"];
@@ -1059,7 +370,7 @@ TEST_F(PaymentsTest, GiftBoughtAtAGroupDiscountIsRedeemedOnceByLinkOrCode) {
   // Too late by link, by typed code (with a dash, lower case), and the recipient again.
   late.say("/start");
   ASSERT_TRUE(eventually([&] { return late.find("Main menu").has_value(); }));
-  late.press(late.find("Main menu")->at("message_id"), "1:m:promo");
+  late.press(late.find("Main menu")->at("message_id"), route::screen("promo"));
   ASSERT_TRUE(eventually([&] { return late.find("Send the promo code").has_value(); }));
   std::string typed = gift_code.substr(0, 6) + "-" + gift_code.substr(6);
   for (auto& c : typed) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -1126,7 +437,7 @@ TEST_F(PaymentsTest, WireguardQuotaUsedUpTellsOnceAndATrafficTopUpBroughtWithSta
       if (m.contains("invoice") && m["invoice"].value("title", "").find(title) != std::string::npos) return m;
     return std::nullopt;
   };
-  user.press(menu, "1:pc:1:st");
+  user.press(menu, route::pay(1, "stars"));
   ASSERT_TRUE(eventually([&] { return invoice_of("1 month").has_value(); })) << user.messages();
   telegram.client("/client/pay", {{"user_id", user_id}, {"message_id", invoice_of("1 month")->at("message_id")}});
   ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM vpn_peers WHERE user_id = 7401") == 1; }))
@@ -1150,7 +461,7 @@ TEST_F(PaymentsTest, WireguardQuotaUsedUpTellsOnceAndATrafficTopUpBroughtWithSta
   };
   const int64_t gb = vpn::kBytesPerGb;
   reading(gb / 2, gb / 10);  // 0.6 GB
-  user.press(menu, "1:m:sub");
+  user.press(menu, route::screen("sub"));
   ASSERT_TRUE(screen_shows("WireGuard traffic: ▰▰▰▰▰▰▱▱▱▱ 0.6 of 1.0 GB")) << user.messages();
   EXPECT_NE(user.find("WireGuard traffic")->dump().find("Buy traffic"), std::string::npos);
 
@@ -1159,22 +470,22 @@ TEST_F(PaymentsTest, WireguardQuotaUsedUpTellsOnceAndATrafficTopUpBroughtWithSta
   ASSERT_TRUE(eventually([&] { return user.find("traffic for this period is used up").has_value(); }))
       << user.messages();
   json notice = *user.find("traffic for this period is used up");
-  EXPECT_NE(notice.dump().find("1:m:trf"), std::string::npos) << notice;
+  EXPECT_NE(notice.dump().find(route::screen("trf")), std::string::npos) << notice;
   EXPECT_NE(notice.dump().find("Renew"), std::string::npos) << notice;
   EXPECT_EQ(count("SELECT count(*) FROM vpn_peers WHERE user_id = 7401 AND state = 'disabled'"), 1);
   reading(gb + gb / 2, gb / 10);  // more counted (the reading before the agent removed the peer), no new notice
-  user.press(menu, "1:m:sub");
+  user.press(menu, route::screen("sub"));
   ASSERT_TRUE(screen_shows("▰▰▰▰▰▰▰▰▰▰ 1.6 of 1.0 GB")) << user.messages();
   ASSERT_TRUE(screen_shows("WireGuard configs are paused"));
   EXPECT_EQ(user.count_with("traffic for this period is used up"), 1);
 
   // The top-up from the notice's button, paid in Stars.
-  user.press(notice["message_id"], "1:m:trf");
+  user.press(notice["message_id"], route::screen("trf"));
   ASSERT_TRUE(eventually([&] { return user.find("5 GB — 49 ₽ or 25 ⭐").has_value(); })) << user.messages();
   int64_t list = user.find("5 GB — 49 ₽ or 25 ⭐")->at("message_id");
-  user.press(list, "1:tb:" + std::to_string(package));
+  user.press(list, route::traffic_package(package));
   ASSERT_TRUE(eventually([&] { return user.find("Choose how to pay").has_value(); })) << user.messages();
-  user.press(list, "1:tp:" + std::to_string(package) + ":st");
+  user.press(list, route::pay_traffic(package, "stars"));
   ASSERT_TRUE(eventually([&] { return invoice_of("5 GB of traffic").has_value(); }))
       << vpnbot::testing::query_value_sync(url,
                                            "SELECT string_agg(id || ' ' || state || ' ' || provider, '; ') FROM orders")
@@ -1223,7 +534,7 @@ TEST_F(PaymentsTest, WireguardQuotaUsedUpTellsOnceAndATrafficTopUpBroughtWithSta
   EXPECT_EQ(count("SELECT count(*) FROM vpn_peers WHERE user_id = 7401 AND state = 'disabled'"), 1);
   // Taken off sale: the list says so.
   EXPECT_EQ(admin({"traffic", "disable", std::to_string(package)}).first, 0);
-  user.press(menu, "1:m:trf");
+  user.press(menu, route::screen("trf"));
   ASSERT_TRUE(screen_shows("No traffic packages are on sale now")) << user.messages();
   EXPECT_EQ(count("SELECT count(*) FROM admin_audit WHERE action LIKE '%traffic_package'"), 2);
   EXPECT_EQ(count("SELECT count(*) FROM tg_inbox WHERE state = 'failed'"), 0);
@@ -1266,8 +577,8 @@ TEST_F(PaymentsTest, SupportTicketTravelsBothWaysThroughAForumTopic) {
   user.say("/start");
   ASSERT_TRUE(eventually([&] { return user.find("Main menu").has_value(); })) << serve.output().substr(0, 3000);
   int64_t menu = user.find("Main menu")->at("message_id");
-  EXPECT_NE(user.find("Main menu")->dump().find("1:m:support"), std::string::npos) << "the Support button";
-  user.press(menu, "1:m:support");
+  EXPECT_NE(user.find("Main menu")->dump().find(route::screen("support")), std::string::npos) << "the Support button";
+  user.press(menu, route::screen("support"));
   ASSERT_TRUE(eventually([&] { return user.find("Describe your problem").has_value(); })) << user.messages();
   user.say("My VPN does not connect on LTE");
   ASSERT_TRUE(eventually([&] { return user.find("Ticket #1 is open").has_value(); })) << user.messages();
@@ -1323,7 +634,7 @@ TEST_F(PaymentsTest, SupportTicketTravelsBothWaysThroughAForumTopic) {
   ASSERT_TRUE(eventually([&] { return user.find("Support closed ticket #1").has_value(); }))
       << user.messages() << serve.output();
   ASSERT_TRUE(eventually([&] { return forum()["topics"][0]["closed"].get<bool>(); })) << forum();
-  user.press(user.last()["message_id"], "1:m:support");
+  user.press(user.last()["message_id"], route::screen("support"));
   ASSERT_TRUE(eventually([&] { return user.count_with("Describe your problem") == 2; })) << user.messages();
   user.say("It broke again");
   ASSERT_TRUE(eventually([&] { return user.find("Ticket #2 is open").has_value(); })) << user.messages();
@@ -1332,7 +643,7 @@ TEST_F(PaymentsTest, SupportTicketTravelsBothWaysThroughAForumTopic) {
   EXPECT_NE(topic2, topic);
   // The user closes #2 from its button; the staff reopen it.
   int64_t opened = user.find("Ticket #2 is open")->at("message_id");
-  user.press(opened, "1:tk:c:2");
+  user.press(opened, route::close_ticket(2));
   ASSERT_TRUE(eventually([&] {
     for (auto& m : topic_messages(topic2))
       if (m.value("text", "").find("The user closed ticket #2") != std::string::npos) return true;
@@ -1504,9 +815,9 @@ TEST_F(PaymentsTest, BotApiCallsPerUserAction) {
   auto answered = [&] { return telegram.stats()["callback_answers"].get<int>() > answers_before; };
   for (const char* screen : {"buy", "sub", "cfg", "bal", "ref", "help", "lang", "menu"})
     measure(
-        std::string("open a menu screen (") + screen + ")", [&] { press(std::string("1:m:") + screen); }, answered);
+        std::string("open a menu screen (") + screen + ")", [&] { press(route::screen(screen)); }, answered);
   measure(
-      "card purchase: confirm (payment link)", [&] { press("1:pc:1:yk"); },
+      "card purchase: confirm (payment link)", [&] { press(route::pay(1, "yookassa")); },
       [&] { return answered() && find_text("Tap the button to pay").has_value(); });
   std::string checkout = find_text("Tap the button to pay")->at("reply_markup")["inline_keyboard"][0][0]["url"];
   measure(
@@ -1838,9 +1149,9 @@ TEST_F(PaymentsTest, SavedCardRenewsOncePerPeriodAndNeverAfterItIsRemoved) {
   auto press = [&](const std::string& data) {
     telegram.client("/client/press", {{"user_id", user}, {"message_id", menu}, {"data", data}});
   };
-  press("1:m:sub");
+  press(route::screen("sub"));
   ASSERT_TRUE(eventually([&] { return messages_with(telegram, user, "Saved card: Bank card *4444") == 1; }));
-  press("1:rc");
+  press(route::remove_card());
   ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM saved_payment_methods") == 0; }));
   std::string removed_at = vpnbot::testing::query_value_sync(url, "SELECT now()");
   // The next expiry comes without a charge: with no card and no balance the user is told what is missing.
@@ -1927,373 +1238,4 @@ TEST_F(PaymentsTest, DeclinedSavedCardFallsBackToTheBalanceAndARevokedOneIsForgo
   EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE state = 'dead'"), 0);
   serve.signal(SIGTERM);
   EXPECT_EQ(serve.wait(Millis(20000)), 0);
-}
-
-// Xray through Remnawave: an Xray plan bought with three shuffled copies of every webhook across three workers, one
-// SIGKILLed while the (slow) panel is being called -> exactly one panel user per purchase, with the plan's expiry,
-// traffic and devices; a renewal while the panel is down is delayed, then applied; a new link; expiry and the
-// deactivation disable; removal deletes; usage read back with one notice at the limit; and every request and answer
-// conforms to the panel's published contract.
-TEST_F(PaymentsTest, XrayPlanMakesOnePanelUserPerPurchaseThatFollowsTheSubscription) {
-  constexpr int kOrders = 40, kCopies = 3;
-  constexpr int64_t kFirst = 40000;
-  uint16_t port = vpnbot::testing::free_port();
-  PaymentsThread payments(payment_options(port));
-  RemnawaveThread panel;
-  add_node("10.21.0.0/24");
-  add_panel_node(panel);
-  add_xray_plan();
-  auto e = env(payments, port);
-  e["VPNBOT_REMNAWAVE_TIMEOUT_MS"] = "2000";
-  auto gateway = spawn(e, "gateway", "gateway-1");
-  wait_healthy(port, gateway);
-  std::vector<vpnbot::testing::Process> workers;
-  for (int i = 0; i < 3; ++i) workers.push_back(spawn(e, "worker", "worker-" + std::to_string(i)));
-  panel.client("/client/remnawave/config", {{"latency_ms", 40}});  // slow enough for the kill to land mid-sync
-  create_orders(kOrders, kFirst, std::nullopt, {"yookassa"}, "xray");
-  ASSERT_TRUE(eventually([&] {
-    return count("SELECT count(*) FROM orders WHERE provider_payment_id IS NOT NULL") == kOrders;
-  })) << workers[0].output().substr(0, 3000);
-  payments.client("/client/settle_all", {{"provider", "yookassa"}, {"status", "succeeded"}, {"copies", kCopies}});
-  kill_a_worker_mid_batch_and_finish(workers, e, payments, kOrders);
-  ASSERT_TRUE(eventually([&] {
-    return count(
-               "SELECT count(*) FROM panel_accounts WHERE applied_revision >= revision AND subscription_url IS NOT "
-               "NULL") == kOrders;
-  })) << workers[1].output().substr(0, 4000);
-
-  auto users = panel.users();
-  EXPECT_EQ(users.size(), size_t(kOrders));
-  EXPECT_EQ(panel.calls("POST /api/users"), kOrders) << "each panel user created once, after a kill and 3 copies";
-  EXPECT_EQ(count("SELECT count(*) FROM vpn_peers"), 0) << "an Xray plan's first config is on the panel";
-  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE state = 'dead'"), 0);
-  std::string squad = panel.options().squads.begin()->first;
-  for (const auto& u : users) {
-    int64_t user = u["telegramId"];
-    EXPECT_EQ(u["expireAt"], expiry_of(user)) << u.dump();
-    EXPECT_EQ(u["trafficLimitBytes"].get<int64_t>(), 50LL << 30);
-    EXPECT_EQ(u["hwidDeviceLimit"], 2);
-    EXPECT_EQ(u["status"], "ACTIVE");
-    EXPECT_EQ(u["activeInternalSquads"][0]["uuid"], squad);
-    EXPECT_EQ(count("SELECT count(*) FROM panel_accounts WHERE user_id = " + std::to_string(user) +
-                    " AND subscription_url = '" + u["subscriptionUrl"].get<std::string>() + "'"),
-              1);
-  }
-
-  // A renewal while the panel is down for a minute: attempts fail, the account stays behind, nothing is lost.
-  int64_t renewing = kFirst;
-  std::string expiry_before = expiry_of(renewing);
-  panel.client("/client/remnawave/config", {{"down", true}});
-  auto went_down = Clock::now();
-  int64_t patches_before = panel.calls("PATCH /api/users");
-  in_transaction([&](db::Transaction& tx) -> awaitable<void> {
-    int64_t plan = (co_await tx.exec("SELECT id FROM plans WHERE code = 'xray'")).get<int64_t>(0, 0);
-    billing::BillingOptions options;
-    auto order = co_await billing::Orders::create(tx, renewing, plan, "yookassa", options);
-    co_await billing::enqueue_create_payment(tx, order.id);
-  });
-  ASSERT_TRUE(eventually(
-      [&] { return count("SELECT count(*) FROM orders WHERE provider_payment_id IS NOT NULL") == kOrders + 1; }));
-  payments.client("/client/settle_all", {{"provider", "yookassa"}, {"status", "succeeded"}, {"copies", kCopies}});
-  ASSERT_TRUE(eventually([&] { return expiry_of(renewing) != expiry_before; }));
-  ASSERT_TRUE(eventually([&] { return panel.calls("PATCH /api/users") >= patches_before + 2; }))
-      << "the sync kept trying while the panel was down";
-  EXPECT_EQ(panel_user_of(panel, renewing)["expireAt"], expiry_before) << "not applied while down";
-  std::this_thread::sleep_until(went_down + std::chrono::seconds(60));  // the outage itself is what is tested
-  EXPECT_EQ(panel_user_of(panel, renewing)["expireAt"], expiry_before);
-  panel.client("/client/remnawave/config", {{"down", false}});
-  // Retries are at most ~37 s apart (sync_job's backoff cap of 30 s, jittered by a quarter); plain exponential
-  // backoff would be at hours by now. The wait follows the retry actually scheduled: the latest sync's run_at, plus
-  // a minute and a half for a loaded (sanitizer) machine to claim and run it.
-  int64_t next_retry_ms = count(
-      "SELECT coalesce(ceil(extract(epoch FROM max(run_at) - now()) * 1000), 0)::bigint FROM jobs "
-      "WHERE kind = 'remnawave.sync' AND state IN ('pending', 'running')");
-  EXPECT_LE(next_retry_ms, 38000) << "a retry is due within the backoff cap";
-  EXPECT_TRUE(eventually([&] { return panel_user_of(panel, renewing)["expireAt"] == expiry_of(renewing); },
-                         Millis(std::max<int64_t>(next_retry_ms, 0) + 90000)))
-      << "applied once the panel is back: " << panel_user_of(panel, renewing).dump() << "\n"
-      << vpnbot::testing::query_value_sync(
-             url,
-             "SELECT string_agg(id || ' ' || state || ' attempts ' || attempts || ' run_at ' || run_at || ' ' || "
-             "coalesce(last_error, ''), '; ') FROM jobs WHERE kind = 'remnawave.sync'")
-      << "\n"
-      << workers[1].output().substr(workers[1].output().size() > 3000 ? workers[1].output().size() - 3000 : 0);
-
-  // A new link: the panel's short uuid changes and vpnbot records the new URL.
-  std::string old_link = panel_user_of(panel, renewing)["subscriptionUrl"];
-  int64_t account = count("SELECT id FROM panel_accounts WHERE user_id = " + std::to_string(renewing));
-  in_transaction([&](db::Transaction& tx) -> awaitable<void> {
-    EXPECT_TRUE(co_await remnawave::Accounts::revoke(tx, account, renewing));
-    co_await remnawave::enqueue_sync(tx, account);
-  });
-  EXPECT_TRUE(eventually([&] { return panel_user_of(panel, renewing)["subscriptionUrl"] != old_link; }));
-  std::string new_link = panel_user_of(panel, renewing)["subscriptionUrl"];
-  EXPECT_TRUE(eventually([&] {
-    return count("SELECT count(*) FROM panel_accounts WHERE id = " + std::to_string(account) +
-                 " AND subscription_url = '" + new_link + "'") == 1;
-  }));
-  EXPECT_EQ(vpnbot::testing::http_request("GET", old_link, "").first, 404) << "the old link stops working";
-  EXPECT_EQ(vpnbot::testing::http_request("GET", new_link, "").first, 200);
-
-  // Expiry: the deactivation pass disables the account on the panel.
-  int64_t expiring = kFirst + 1;
-  vpnbot::testing::exec_sync(url, "UPDATE subscriptions SET expires_at = now() - interval '30 days' WHERE user_id = " +
-                                      std::to_string(expiring));
-  vpnbot::testing::exec_sync(url, "INSERT INTO jobs (kind) VALUES ('billing.deactivate_expired')");
-  EXPECT_TRUE(eventually([&] { return panel_user_of(panel, expiring)["status"] == "DISABLED"; }))
-      << panel_user_of(panel, expiring).dump();
-
-  // Removal deletes the panel user.
-  int64_t removing = kFirst + 2;
-  int64_t removed = count("SELECT id FROM panel_accounts WHERE user_id = " + std::to_string(removing));
-  in_transaction([&](db::Transaction& tx) -> awaitable<void> {
-    EXPECT_TRUE(co_await remnawave::Accounts::remove(tx, removed, removing));
-    co_await remnawave::enqueue_sync(tx, removed);
-  });
-  EXPECT_TRUE(eventually([&] { return panel_user_of(panel, removing).is_null(); }));
-
-  // A refund at YooKassa takes the days back, and the panel account is disabled with them.
-  int64_t refunded = kFirst + 4;
-  int64_t refunded_order =
-      count("SELECT id FROM orders WHERE state = 'paid' AND user_id = " + std::to_string(refunded));
-  payments.client("/client/refund",
-                  {{"provider", "yookassa"}, {"order_id", std::to_string(refunded_order)}, {"copies", 2}});
-  EXPECT_TRUE(eventually([&] { return panel_user_of(panel, refunded)["status"] == "DISABLED"; }))
-      << panel_user_of(panel, refunded).dump();
-
-  // The panel refuses (an admin deleted the squad there): the refusal is recorded and shown on the admin's user
-  // card; once the squad is back, `node resync` sends the account again.
-  int64_t refused_user = kFirst + 5;
-  int64_t refused_account = count("SELECT id FROM panel_accounts WHERE user_id = " + std::to_string(refused_user));
-  std::string link_before = panel_user_of(panel, refused_user)["subscriptionUrl"];
-  panel.client("/client/remnawave/config", {{"remove_squad", squad}});
-  in_transaction([&](db::Transaction& tx) -> awaitable<void> {
-    EXPECT_TRUE(co_await remnawave::Accounts::revoke(tx, refused_account, refused_user));
-    co_await remnawave::enqueue_sync(tx, refused_account);
-  });
-  ASSERT_TRUE(eventually([&] {
-    return count("SELECT count(*) FROM panel_accounts WHERE last_error LIKE '%A118%' AND id = " +
-                 std::to_string(refused_account)) == 1;
-  })) << workers[1].output().substr(0, 4000);
-  auto card = vpnbot::testing::spawn_vpnbot({"admin", "--json", "user", "show", std::to_string(refused_user)}, e);
-  ASSERT_EQ(card.wait(Millis(20000)), 0) << card.output();
-  auto shown = json::parse(card.output().substr(card.output().find('{')));
-  ASSERT_EQ(shown["panel_accounts"].size(), 1u) << shown.dump();
-  EXPECT_NE(shown["panel_accounts"][0]["panel_refused"].get<std::string>().find("Internal squad not found"),
-            std::string::npos);
-  EXPECT_FALSE(shown["panel_accounts"][0]["in_sync"].get<bool>());
-  EXPECT_EQ(panel_user_of(panel, refused_user)["subscriptionUrl"], link_before) << "nothing applied while refused";
-  panel.client("/client/remnawave/config", {{"add_squad", {{"uuid", squad}, {"name", "Default-Squad"}}}});
-  auto resync = vpnbot::testing::spawn_vpnbot({"admin", "node", "resync", "xray-nl"}, e);
-  ASSERT_EQ(resync.wait(Millis(20000)), 0) << resync.output();
-  EXPECT_NE(resync.output().find("1 account(s) of xray-nl sent to the panel again"), std::string::npos)
-      << resync.output();
-  EXPECT_TRUE(eventually([&] {
-    return count(
-               "SELECT count(*) FROM panel_accounts WHERE last_error IS NULL AND applied_revision >= revision "
-               "AND id = " +
-               std::to_string(refused_account)) == 1;
-  }));
-  EXPECT_NE(panel_user_of(panel, refused_user)["subscriptionUrl"], link_before) << "the asked-for new link is made";
-  auto unknown = vpnbot::testing::spawn_vpnbot({"admin", "node", "resync", "no-such-node"}, e);
-  EXPECT_NE(unknown.wait(Millis(20000)), 0);
-  EXPECT_NE(unknown.output().find("no remnawave node named no-such-node"), std::string::npos) << unknown.output();
-
-  // Usage: read back page by page; the user past the limit is marked told once (a second read tells nobody).
-  int64_t heavy = kFirst + 3;
-  panel.client("/client/remnawave/traffic",
-               {{"username", panel_user_of(panel, heavy)["username"]}, {"bytes", int64_t(51) << 30}});
-  vpnbot::testing::exec_sync(url, "INSERT INTO jobs (kind) VALUES ('remnawave.usage')");
-  EXPECT_TRUE(eventually([&] {
-    return count("SELECT count(*) FROM panel_accounts WHERE limit_notified AND used_bytes = " +
-                 std::to_string(int64_t(51) << 30) + " AND user_id = " + std::to_string(heavy)) == 1;
-  }));
-  EXPECT_EQ(count("SELECT count(*) FROM panel_accounts WHERE limit_notified"), 1);
-  EXPECT_EQ(panel_user_of(panel, heavy)["status"], "LIMITED");
-  // A traffic top-up raises the panel's limit by as much: the panel turns the user ACTIVE again.
-  in_transaction([&](db::Transaction& tx) -> awaitable<void> {
-    co_await vpn::Traffic::add_extra(tx, heavy, 5 * vpn::kBytesPerGb);
-  });
-  EXPECT_TRUE(eventually([&] {
-    return panel_user_of(panel, heavy)["trafficLimitBytes"].get<int64_t>() == int64_t(55) << 30;
-  })) << panel_user_of(panel, heavy).dump();
-  EXPECT_EQ(panel_user_of(panel, heavy)["status"], "ACTIVE");
-  expect_panel_exchanges_conform(panel, true);
-  stop_all(gateway, workers);
-}
-
-// A panel speaking the 3.x API (users addressed by numeric id, no uuid anywhere): the same lifecycle, checked
-// against the 3.x contract. Purchases (two webhook copies each) create each user once; a new link, expiry and
-// removal reach the panel by id; usage is read back.
-TEST_F(PaymentsTest, XrayOnAPanelWithThe3xApiFollowsTheSameLifecycle) {
-  constexpr int kOrders = 8;
-  constexpr int64_t kFirst = 45000;
-  uint16_t port = vpnbot::testing::free_port();
-  PaymentsThread payments(payment_options(port));
-  emulator::RemnawaveEmulatorOptions panel_options;
-  panel_options.api_version = 3;
-  RemnawaveThread panel(panel_options);
-  add_node("10.22.0.0/24");
-  add_panel_node(panel, 3);
-  add_xray_plan();
-  auto e = env(payments, port);
-  auto gateway = spawn(e, "gateway", "gateway-1");
-  wait_healthy(port, gateway);
-  std::vector<vpnbot::testing::Process> workers;
-  workers.push_back(spawn(e, "worker", "worker-0"));
-  create_orders(kOrders, kFirst, std::nullopt, {"yookassa"}, "xray");
-  ASSERT_TRUE(eventually([&] {
-    return count("SELECT count(*) FROM orders WHERE provider_payment_id IS NOT NULL") == kOrders;
-  })) << workers[0].output().substr(0, 3000);
-  payments.client("/client/settle_all", {{"provider", "yookassa"}, {"status", "succeeded"}, {"copies", 2}});
-  ASSERT_TRUE(eventually([&] {
-    return count(
-               "SELECT count(*) FROM panel_accounts WHERE applied_revision >= revision AND subscription_url IS NOT "
-               "NULL AND panel_ref ~ '^[0-9]+$'") == kOrders;
-  })) << workers[0].output().substr(0, 4000);
-  EXPECT_EQ(panel.calls("POST /api/users"), kOrders);
-  for (const auto& u : panel.users()) {
-    EXPECT_FALSE(u.contains("uuid")) << "a 3.x panel has no user uuids: " << u.dump();
-    EXPECT_EQ(u["expireAt"], expiry_of(u["telegramId"].get<int64_t>()));
-    EXPECT_EQ(u["status"], "ACTIVE");
-  }
-  // A new link, by id.
-  int64_t revoking = kFirst;
-  std::string old_link = panel_user_of(panel, revoking)["subscriptionUrl"];
-  int64_t account = count("SELECT id FROM panel_accounts WHERE user_id = " + std::to_string(revoking));
-  in_transaction([&](db::Transaction& tx) -> awaitable<void> {
-    EXPECT_TRUE(co_await remnawave::Accounts::revoke(tx, account, revoking));
-    co_await remnawave::enqueue_sync(tx, account);
-  });
-  EXPECT_TRUE(eventually([&] { return panel_user_of(panel, revoking)["subscriptionUrl"] != old_link; }));
-  // Expiry disables (PATCH by id), removal deletes (DELETE by id).
-  int64_t expiring = kFirst + 1, removing = kFirst + 2;
-  vpnbot::testing::exec_sync(url, "UPDATE subscriptions SET expires_at = now() - interval '30 days' WHERE user_id = " +
-                                      std::to_string(expiring));
-  vpnbot::testing::exec_sync(url, "INSERT INTO jobs (kind) VALUES ('billing.deactivate_expired')");
-  EXPECT_TRUE(eventually([&] { return panel_user_of(panel, expiring)["status"] == "DISABLED"; }));
-  int64_t removed = count("SELECT id FROM panel_accounts WHERE user_id = " + std::to_string(removing));
-  in_transaction([&](db::Transaction& tx) -> awaitable<void> {
-    EXPECT_TRUE(co_await remnawave::Accounts::remove(tx, removed, removing));
-    co_await remnawave::enqueue_sync(tx, removed);
-  });
-  EXPECT_TRUE(eventually([&] { return panel_user_of(panel, removing).is_null(); }));
-  // Usage, paged.
-  int64_t heavy = kFirst + 3;
-  panel.client("/client/remnawave/traffic",
-               {{"username", panel_user_of(panel, heavy)["username"]}, {"bytes", int64_t(51) << 30}});
-  vpnbot::testing::exec_sync(url, "INSERT INTO jobs (kind) VALUES ('remnawave.usage')");
-  EXPECT_TRUE(eventually([&] {
-    return count("SELECT count(*) FROM panel_accounts WHERE limit_notified AND user_id = " + std::to_string(heavy)) ==
-           1;
-  }));
-  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE state = 'dead'"), 0);
-  EXPECT_GE(panel.calls("PATCH /api/users"), 1);
-  expect_panel_exchanges_conform(panel, true, "remnawave-contract-v3");
-  stop_all(gateway, workers);
-}
-
-// The usage pass against a traffic reset in flight: a page read while a new period's reset is pending, or read
-// before the reset landed, holds the previous period's numbers and sends no second "used up" notice; a page read
-// after the reset does count.
-TEST_F(PaymentsTest, UsageReadAcrossATrafficResetTellsTheUserOncePerPeriod) {
-  RemnawaveThread panel;
-  int64_t node = add_panel_node(panel);
-  constexpr int64_t kUser = 46000;
-  vpnbot::testing::exec_sync(url, "INSERT INTO users (id, referral_code) VALUES (46000, 'u46000')");
-  auto pool = make_pool(2);
-  int64_t account = run(pool->transaction([&](db::Transaction& tx) -> awaitable<int64_t> {
-    co_return co_await remnawave::Accounts::provision(tx, kUser, node, std::nullopt, "usage-test", false);
-  }));
-  remnawave::PanelUser page_user;
-  page_user.username = vpnbot::testing::query_value_sync(
-      url, "SELECT username FROM panel_accounts WHERE id = " + std::to_string(account));
-  page_user.status = "LIMITED";
-  page_user.traffic_limit_bytes = int64_t(50) << 30;
-  page_user.used_traffic_bytes = int64_t(51) << 30;
-  auto now = [&] { return vpnbot::testing::query_value_sync(url, "SELECT clock_timestamp()::text"); };
-  auto record = [&](const std::string& read_at) {
-    std::vector<remnawave::PanelUser> page{page_user};
-    return run(pool->transaction([&](db::Transaction& tx) -> awaitable<std::vector<int64_t>> {
-      co_return co_await remnawave::Accounts::record_usage(tx, node, page, read_at);
-    }));
-  };
-  EXPECT_EQ(record(now()), std::vector<int64_t>{kUser}) << "used up: told";
-  EXPECT_TRUE(record(now()).empty()) << "told once";
-  run(pool->transaction([&](db::Transaction& tx) -> awaitable<int> {
-    co_await remnawave::Accounts::period_paid(tx, kUser);
-    co_return 0;
-  }));
-  std::string read_before_reset = now();
-  EXPECT_TRUE(record(read_before_reset).empty()) << "the reset is pending: the page is the old period's";
-  // The sync resets the counter (as Accounts::finish records it).
-  vpnbot::testing::exec_sync(url,
-                             "UPDATE panel_accounts SET applied_traffic_period = traffic_period, traffic_reset_at = "
-                             "clock_timestamp(), applied_revision = revision WHERE id = " +
-                                 std::to_string(account));
-  EXPECT_TRUE(record(read_before_reset).empty()) << "read before the reset landed";
-  EXPECT_EQ(count("SELECT count(*) FROM panel_accounts WHERE limit_notified AND id = " + std::to_string(account)), 0);
-  EXPECT_EQ(record(now()), std::vector<int64_t>{kUser}) << "used up again in the new period: told again";
-}
-
-// The panel client against the emulator's refusals: a wrong token and a 5xx are retryable, a field the contract
-// refuses is not (and carries the panel's message), a missing user is "not found" rather than an error.
-TEST_F(PaymentsTest, PanelClientTellsRetryableFromRefused) {
-  RemnawaveThread panel;
-  http::Client client(io.get_executor(), http::ClientOptions{});
-  remnawave::PanelApi good(client, {panel.base_url(), panel.options().token, Millis(3000)});
-  remnawave::PanelApi forged(client, {panel.base_url(), "not-the-token", Millis(3000)});
-  remnawave::DesiredUser desired;
-  desired.username = "tg7_1";
-  desired.expire_at = "2030-01-01T00:00:00.000Z";
-  desired.squads = {panel.options().squads.begin()->first};
-  desired.telegram_id = 7;
-  auto failure = [&](remnawave::PanelApi& api, remnawave::DesiredUser d) -> std::optional<remnawave::PanelError> {
-    try {
-      run(api.create_user(d));
-    } catch (const remnawave::PanelError& e) {
-      return e;
-    }
-    return std::nullopt;
-  };
-  auto unauthorized = failure(forged, desired);
-  ASSERT_TRUE(unauthorized);
-  EXPECT_EQ(unauthorized->status(), 401);
-  EXPECT_TRUE(unauthorized->retryable());
-  remnawave::DesiredUser bad = desired;
-  bad.username = "no spaces allowed";
-  auto refused = failure(good, bad);
-  ASSERT_TRUE(refused);
-  EXPECT_EQ(refused->status(), 400);
-  EXPECT_FALSE(refused->retryable());
-  EXPECT_NE(std::string(refused->what()).find("Validation failed"), std::string::npos) << refused->what();
-  remnawave::DesiredUser foreign_squad = desired;
-  foreign_squad.squads = {"00000000-0000-4000-8000-000000000000"};
-  auto no_squad = failure(good, foreign_squad);
-  ASSERT_TRUE(no_squad);
-  EXPECT_NE(std::string(no_squad->what()).find("A118"), std::string::npos) << no_squad->what();
-  EXPECT_EQ(no_squad->code(), "A118") << "a 404 that is not \"user not found\" is told apart by the panel's code";
-  EXPECT_EQ(no_squad->status(), 404);
-  EXPECT_FALSE(no_squad->retryable());
-  panel.client("/client/remnawave/config", {{"fail_next", 1}});
-  auto outage = failure(good, desired);
-  ASSERT_TRUE(outage);
-  EXPECT_TRUE(outage->retryable());
-  EXPECT_FALSE(run(good.find_by_username("tg7_1")).has_value());
-  auto created = run(good.create_user(desired));
-  EXPECT_EQ(created.username, "tg7_1");
-  auto taken = failure(good, desired);
-  ASSERT_TRUE(taken);
-  EXPECT_NE(std::string(taken->what()).find("A019"), std::string::npos) << "username taken: " << taken->what();
-  auto found = run(good.find_by_username("tg7_1"));
-  ASSERT_TRUE(found);
-  EXPECT_EQ(found->ref, created.ref);
-  desired.active = false;
-  desired.expire_in_future = false;  // a past expiry is not sent: the panel refuses one
-  EXPECT_EQ(run(good.update_user(created.ref, desired)).status, "DISABLED");
-  EXPECT_TRUE(run(good.delete_user(created.ref)));
-  EXPECT_FALSE(run(good.delete_user(created.ref))) << "already gone: not an error";
-  auto page = run(good.list_users(0, 10));
-  EXPECT_EQ(page.total, 0);
-  expect_panel_exchanges_conform(panel, false);
 }

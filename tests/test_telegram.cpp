@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "bot/bot.hpp"
+#include "bot/routes.hpp"
 #include "bot/users.hpp"
 #include "http/client.hpp"
 #include "http/server.hpp"
@@ -23,6 +24,7 @@
 #include "vpn/store.hpp"
 
 using namespace vpnbot;
+namespace route = vpnbot::bot::route;
 using nlohmann::json;
 using vpnbot::testing::AsyncDbTest;
 using vpnbot::testing::EmulatorThread;
@@ -300,8 +302,9 @@ TEST_F(TelegramTest, AFloodingUserGetsOneNoticeCostsBoundedRowsAndSlowsNobodyEls
           emulator.client("/client/send_message", {{"user_id", kFlooder}, {"text", "hello " + std::to_string(i)}});
           break;
         default:
-          emulator.client("/client/press",
-                          {{"user_id", kFlooder}, {"message_id", menu}, {"data", i % 4 == 2 ? "1:m:sub" : "1:m:ref"}});
+          emulator.client(
+              "/client/press",
+              {{"user_id", kFlooder}, {"message_id", menu}, {"data", route::screen(i % 4 == 2 ? "sub" : "ref")}});
       }
     }
   });
@@ -387,7 +390,8 @@ TEST_F(TelegramTest, EndToEndWebhookFlowWithTheRealBinary) {
   EXPECT_EQ(menu["reply_markup"]["inline_keyboard"].size(), 5u);
 
   // A button edits the menu in place.
-  emulator.client("/client/press", {{"user_id", 1001}, {"message_id", menu["message_id"]}, {"data", "1:m:ref"}});
+  emulator.client("/client/press",
+                  {{"user_id", 1001}, {"message_id", menu["message_id"]}, {"data", route::screen("ref")}});
   ASSERT_TRUE(eventually([&] {
     auto msgs = bot_messages(1001);
     return msgs.size() == 1 && msgs[0]["edited"].get<bool>();
@@ -418,15 +422,15 @@ TEST_F(TelegramTest, EndToEndWebhookFlowWithTheRealBinary) {
   vpn::NodeSpec spec{"nl-1", "NL", "Amsterdam", "198.51.100.7", 51820, "wg0", "10.8.0.0/24"};
   run(store.add_node(spec));
   auto peer = run(store.provision(1001, std::nullopt, "e2e:1001", 3));
-  emulator.client("/client/press", {{"user_id", 1001}, {"message_id", menu["message_id"]}, {"data", "1:m:cfg"}});
+  emulator.client("/client/press",
+                  {{"user_id", 1001}, {"message_id", menu["message_id"]}, {"data", route::screen("cfg")}});
   ASSERT_TRUE(eventually([&] {
     return bot_messages(1001)[0]["text"].get<std::string>().find("Amsterdam #" + std::to_string(peer.id)) !=
            std::string::npos;
   })) << bot_messages(1001).dump();
   auto before_get = bot_messages(1001).size();
-  emulator.client(
-      "/client/press",
-      {{"user_id", 1001}, {"message_id", menu["message_id"]}, {"data", "1:cfg:get:" + std::to_string(peer.id)}});
+  emulator.client("/client/press",
+                  {{"user_id", 1001}, {"message_id", menu["message_id"]}, {"data", route::config("get", peer.id)}});
   ASSERT_TRUE(eventually([&] { return bot_messages(1001).size() == before_get + 2; })) << serve.output();
   auto delivered = bot_messages(1001);
   auto document = delivered[before_get];
@@ -441,19 +445,17 @@ TEST_F(TelegramTest, EndToEndWebhookFlowWithTheRealBinary) {
   // Another user's config id in a forged callback delivers nothing.
   emulator.client("/client/press", {{"user_id", 1002},
                                     {"message_id", bot_messages(1002)[0]["message_id"]},
-                                    {"data", "1:cfg:get:" + std::to_string(peer.id)}});
+                                    {"data", route::config("get", peer.id)}});
   run(sleep_for(Millis(1500)));
   for (const auto& m : bot_messages(1002)) EXPECT_FALSE(m.contains("document")) << "never someone else's config";
   // New keys on request: asked first, then the new config arrives and the old one is dead.
   auto before_rekey = bot_messages(1001).size();
-  emulator.client(
-      "/client/press",
-      {{"user_id", 1001}, {"message_id", menu["message_id"]}, {"data", "1:cfg:rk:" + std::to_string(peer.id)}});
+  emulator.client("/client/press",
+                  {{"user_id", 1001}, {"message_id", menu["message_id"]}, {"data", route::config("rk", peer.id)}});
   ASSERT_TRUE(
       eventually([&] { return bot_messages(1001)[0].value("text", "").find("New keys") != std::string::npos; }));
-  emulator.client(
-      "/client/press",
-      {{"user_id", 1001}, {"message_id", menu["message_id"]}, {"data", "1:cfg:rky:" + std::to_string(peer.id)}});
+  emulator.client("/client/press",
+                  {{"user_id", 1001}, {"message_id", menu["message_id"]}, {"data", route::config("rky", peer.id)}});
   ASSERT_TRUE(eventually([&] { return bot_messages(1001).size() == before_rekey + 2; })) << serve.output();
   auto new_conf = vpn::render_client_config(run(store.client_config(peer.id)));
   EXPECT_NE(new_conf, conf);
@@ -467,13 +469,13 @@ TEST_F(TelegramTest, EndToEndWebhookFlowWithTheRealBinary) {
 
   // Language switch: the menu is re-rendered in Russian in place.
   auto menu_id = bot_messages(1001)[0]["message_id"];
-  emulator.client("/client/press", {{"user_id", 1001}, {"message_id", menu_id}, {"data", "1:lang:ru"}});
+  emulator.client("/client/press", {{"user_id", 1001}, {"message_id", menu_id}, {"data", route::language("ru")}});
   ASSERT_TRUE(eventually([&] {
     return bot_messages(1001)[0].value("text", "").find("Главное меню") != std::string::npos;
   })) << serve.output();
   EXPECT_EQ(vpnbot::testing::query_value_sync(url, "SELECT language FROM users WHERE id = 1001"), "ru");
   // A prompt keeps per-user state in the database: the next text is read as a promo code.
-  emulator.client("/client/press", {{"user_id", 1001}, {"message_id", menu_id}, {"data", "1:m:promo"}});
+  emulator.client("/client/press", {{"user_id", 1001}, {"message_id", menu_id}, {"data", route::screen("promo")}});
   ASSERT_TRUE(eventually([&] {
     return vpnbot::testing::query_value_sync(url, "SELECT conversation->>'await' FROM users WHERE id = 1001") ==
            "promo_code";

@@ -8,8 +8,10 @@
 
 #include "bot/callback.hpp"
 #include "bot/i18n.hpp"
+#include "bot/routes.hpp"
 #include "bot/update_shape.hpp"
 #include "bot/users.hpp"
+#include "core/encoding.hpp"
 #include "emulator/multipart.hpp"
 #include "emulator/telegram_emulator.hpp"
 #include "emulator/telegram_formatting.hpp"
@@ -29,6 +31,47 @@ TEST(Callback, RoundTripsAndStaysWithin64Bytes) {
   EXPECT_EQ(decoded.callback.args, std::vector<std::string>{"ref"});
   EXPECT_THROW(bot::encode_callback("x", {std::string(70, 'a')}), std::invalid_argument);
   EXPECT_THROW(bot::encode_callback("x", {"a:b"}), std::invalid_argument);
+}
+
+// Every button's builder: the data decodes to an action of the one table, within Telegram's 64 bytes at the largest
+// ids; purchases (and the screens in front of them) are behind the channel gate, nothing else is.
+TEST(Callback, EveryRouteDecodesToAKnownActionAndOnlyPurchasesAreGated) {
+  namespace route = bot::route;
+  constexpr int64_t kLargest = INT64_MAX;
+  const std::vector<std::pair<std::string, bool>> buttons{
+      {route::screen("sub"), false},
+      {route::screen("buy"), true},
+      {route::screen("tpk"), true},
+      {route::plan(kLargest, true), true},
+      {route::payment_method(kLargest, "yookassa", true, false), true},
+      {route::pay(kLargest, "cryptopay", false, true), true},
+      {route::trial(), true},
+      {route::auto_renew(true), false},
+      {route::remove_card(), false},
+      {route::exchange_points(), false},
+      {route::traffic_package(kLargest), true},
+      {route::pay_traffic(kLargest, "heleket"), true},
+      {route::new_config("x" + std::to_string(kLargest)), false},
+      {route::config("rky", kLargest), false},
+      {route::panel_account("rmy", kLargest), false},
+      {route::close_ticket(kLargest), false},
+      {route::language("uk"), false},
+      {route::accept_terms(7), false},
+      {route::channels_joined(), true},
+  };
+  for (const auto& [data, gated] : buttons) {
+    EXPECT_LE(data.size(), bot::kCallbackMaxBytes) << data;
+    auto decoded = bot::decode_callback(data);
+    ASSERT_EQ(decoded.status, bot::CallbackStatus::ok) << data;
+    EXPECT_NE(route::find_action(decoded.callback.action), nullptr) << data;
+    EXPECT_EQ(route::leads_to_purchase(decoded.callback), gated) << data;
+  }
+  EXPECT_EQ(route::pay(3, "yookassa", true), "1:pc:3:yk:s") << "the wire format buttons already sent carry";
+  EXPECT_EQ(route::plan(3, true), "1:pl:3:g");
+  for (const char* provider : {"yookassa", "heleket", "cryptopay", "stars", "balance"})
+    EXPECT_EQ(route::provider_of(route::method_code(provider)), provider);
+  EXPECT_FALSE(route::provider_of("zz"));
+  EXPECT_EQ(route::find_action("zz"), nullptr);
 }
 
 TEST(Callback, OldOrForeignButtonsAreExpiredNotErrors) {
@@ -73,6 +116,37 @@ TEST(I18n, PlaceholdersMatchAcrossLanguages) {
     for (const auto& key : catalog.keys("en"))
       EXPECT_EQ(placeholders(*catalog.entry("en", key)), placeholders(*catalog.entry(language, key)))
           << language << ": " << key;
+}
+
+// Every text of every catalog, its placeholders filled with plain words, is HTML the Bot API accepts (tags it
+// supports, closed; an & that starts no entity stays literal) and fits a message: a bad text would leave a button
+// silent on the real API while the tests pass.
+TEST(I18n, EveryTextIsHtmlTheBotApiAccepts) {
+  const auto& catalog = bot::Catalog::embedded();
+  auto filled = [](std::string text) {
+    for (size_t open = text.find('{'); open != std::string::npos; open = text.find('{', open + 1)) {
+      size_t close = text.find('}', open);
+      if (close == std::string::npos) break;
+      text.replace(open, close - open + 1, "x");
+    }
+    return text;
+  };
+  int checked = 0;
+  for (const auto& language : catalog.languages())
+    for (const auto& key : catalog.keys(language)) {
+      const auto& entry = *catalog.entry(language, key);
+      std::vector<std::string> texts;
+      if (entry.is_string()) texts.push_back(entry.get<std::string>());
+      if (entry.is_object())
+        for (auto& [_, form] : entry.items()) texts.push_back(form.get<std::string>());
+      for (const auto& text : texts) {
+        std::string shown;
+        EXPECT_NO_THROW(shown = emulator::visible_text(filled(text), "HTML")) << language << ": " << key;
+        EXPECT_LE(utf8_length(shown), 1024u) << language << ": " << key << " (a caption's limit)";
+        ++checked;
+      }
+    }
+  EXPECT_GT(checked, 400);
 }
 
 // Every counted phrase of every catalog has each form its language's plural rule picks (n = 0..1000), so no count

@@ -13,6 +13,7 @@
 #include "billing/traffic_packages.hpp"
 #include "bot/callback.hpp"
 #include "bot/context.hpp"
+#include "bot/routes.hpp"
 #include "broadcast/broadcasts.hpp"
 #include "core/log.hpp"
 #include "ops/maintenance.hpp"
@@ -28,10 +29,8 @@ using telegram::OutMessage;
 
 namespace {
 
-const char* kAdmin = "adm";
-
 json admin_button(std::string text, std::vector<std::string> args) {
-  return button(std::move(text), encode_callback(kAdmin, args));
+  return button(std::move(text), route::admin(std::move(args)));
 }
 
 json back_to(std::vector<std::string> screen) {

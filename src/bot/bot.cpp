@@ -5,6 +5,7 @@
 #include "billing/gifts.hpp"
 #include "bot/callback.hpp"
 #include "bot/context.hpp"
+#include "bot/routes.hpp"
 #include "bot/update_shape.hpp"
 #include "core/log.hpp"
 #include "shop/configs.hpp"
@@ -19,11 +20,6 @@ using telegram::OutMessage;
 namespace {
 
 const std::string kMenu = "menu", kHelp = "help", kLanguage = "lang";
-
-const std::set<std::string>& shop_actions() {
-  static const std::set<std::string> actions{"pl", "pm", "pc", "trial", "ar", "px", "nc", "rc", "tb", "tp"};
-  return actions;
-}
 
 }  // namespace
 
@@ -45,16 +41,14 @@ std::string Bot::t(const Context& ctx, std::string_view key, const TextArgs& arg
 }
 
 json Bot::main_menu_keyboard(const Context& ctx) const {
-  auto m = [&](std::string_view key, const char* screen) {
-    return button(t(ctx, key), encode_callback("m", {screen}));
-  };
+  auto m = [&](std::string_view key, const char* screen) { return button(t(ctx, key), route::screen(screen)); };
   std::vector<std::vector<json>> rows{{m("menu.buy", "buy")},
                                       {m("menu.subscription", "sub"), m("menu.configs", "cfg")},
                                       {m("menu.balance", "bal"), m("menu.referral", "ref")},
                                       {m("menu.promo", "promo"), m("menu.help", "help")},
                                       {m("menu.language", "lang")}};
   if (options_.support_chat_id != 0) rows.back().push_back(m("menu.support", "support"));
-  if (is_admin(ctx)) rows.push_back({button(t(ctx, "menu.admin"), encode_callback("adm", {"home"}))});
+  if (is_admin(ctx)) rows.push_back({button(t(ctx, "menu.admin"), route::admin({"home"}))});
   return keyboard(std::move(rows));
 }
 
@@ -69,7 +63,7 @@ awaitable<void> Bot::reply(Context& ctx, std::string text, json reply_markup) {
 awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::optional<int64_t> edit_message_id) {
   std::string text;
   json markup;
-  json back = keyboard({{button(t(ctx, "common.back"), encode_callback("m", {"menu"}))}});
+  json back = keyboard({{button(t(ctx, "common.back"), route::screen("menu"))}});
   std::vector<std::string> parts;
   for (size_t start = 0;;) {
     auto colon = screen.find(':', start);
@@ -99,28 +93,29 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
                           {"state", t(ctx, "config.state." + c.state)},
                           {"seen", seen}});
         rows.push_back({button(t(ctx, "config.get", {{"flag", flag(c.country_code)}, {"id", std::to_string(c.id)}}),
-                               encode_callback("cfg", {"get", std::to_string(c.id)})),
-                        button(t(ctx, "config.rekey"), encode_callback("cfg", {"rk", std::to_string(c.id)}))});
+                               route::config("get", c.id)),
+                        button(t(ctx, "config.rekey"), route::config("rk", c.id))});
       }
       add_panel_configs(ctx, mine.panel, text, rows);
-      rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"menu"}))});
+      rows.push_back({button(t(ctx, "common.back"), route::screen("menu"))});
       markup = keyboard(std::move(rows));
     }
   } else if (screen == "promo") {
     json awaiting{{"await", "promo_code"}};
     co_await expect_reply(ctx, std::move(awaiting));
     text = t(ctx, "screen.promo.ask");
-    markup = keyboard({{button(t(ctx, "common.back"), encode_callback("m", {"menu"}))}});
+    markup = keyboard({{button(t(ctx, "common.back"), route::screen("menu"))}});
   } else if (screen.rfind("rekey:", 0) == 0) {
     std::string id = screen.substr(6);
     text = t(ctx, "config.rekey.confirm", {{"id", id}});
-    markup = keyboard({{button(t(ctx, "config.rekey.yes"), encode_callback("cfg", {"rky", id}))},
-                       {button(t(ctx, "common.back"), encode_callback("m", {"cfg"}))}});
+    markup = keyboard({{button(t(ctx, "config.rekey.yes"), route::config("rky", parse_id(id).value_or(0)))},
+                       {button(t(ctx, "common.back"), route::screen("cfg"))}});
   } else if (parts[0] == "xrconfirm" && parts.size() == 3 && (parts[1] == "rv" || parts[1] == "rm")) {
     std::string key = parts[1] == "rv" ? "xray.revoke" : "xray.remove";
     text = t(ctx, key + ".confirm", {{"id", parts[2]}});
-    markup = keyboard({{button(t(ctx, key + ".yes"), encode_callback("xr", {parts[1] + "y", parts[2]}))},
-                       {button(t(ctx, "common.back"), encode_callback("m", {"cfg"}))}});
+    markup =
+        keyboard({{button(t(ctx, key + ".yes"), route::panel_account(parts[1] + "y", parse_id(parts[2]).value_or(0)))},
+                  {button(t(ctx, "common.back"), route::screen("cfg"))}});
   } else if (screen == "status" && !ctx.status_text.empty()) {
     text = ctx.status_text;
     markup = back;
@@ -131,10 +126,9 @@ awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::o
     co_await show_support_screen(ctx, text, markup);
   } else if (screen == "lang") {
     text = t(ctx, "screen.language");
-    markup = keyboard(
-        {{button("🇬🇧 English", encode_callback("lang", {"en"})), button("🇷🇺 Русский", encode_callback("lang", {"ru"}))},
-         {button("🇺🇦 Українська", encode_callback("lang", {"uk"})), button("🇨🇳 中文", encode_callback("lang", {"zh"}))},
-         {button(t(ctx, "common.back"), encode_callback("m", {"menu"}))}});
+    markup = keyboard({{button("🇬🇧 English", route::language("en")), button("🇷🇺 Русский", route::language("ru"))},
+                       {button("🇺🇦 Українська", route::language("uk")), button("🇨🇳 中文", route::language("zh"))},
+                       {button(t(ctx, "common.back"), route::screen("menu"))}});
   } else {
     text = t(ctx, "menu.title");
     markup = main_menu_keyboard(ctx);
@@ -357,50 +351,54 @@ awaitable<void> Bot::on_callback(Context& ctx, const json& query) {
   std::optional<int64_t> deliver;
   std::string notice;
   std::string screen = "menu";
-  if (decoded.status != CallbackStatus::ok) {
-    notice = t(ctx, "error.menu_expired");
-    message_id.reset();  // the old message may be from another version: send a fresh menu instead
-  } else if (decoded.callback.action == "adm") {
-    co_await on_admin_callback(ctx, query_id, decoded.callback.args, message_id);
-    co_return;
-  } else if (decoded.callback.action == "m" && !decoded.callback.args.empty()) {
-    screen = decoded.callback.args[0];
-  } else if (decoded.callback.action == "chk") {
-    screen = "buy";  // "I've subscribed", and the channel gate let it through: on to the shop
-  } else if (decoded.callback.action == "cfg" && decoded.callback.args.size() == 2) {
-    // get: send the config again; rk: ask before new keys; rky: new keys, then send the new config.
-    const auto& verb = decoded.callback.args[0];
-    auto peer_id = parse_id(decoded.callback.args[1]);
-    screen = "cfg";
-    if (!peer_id || (verb != "get" && verb != "rk" && verb != "rky")) {
-      notice = t(ctx, "error.menu_expired");
-    } else if (verb == "rk") {
-      screen = "rekey:" + decoded.callback.args[1];
-    } else {
-      auto action = verb == "rky" ? shop::ConfigAction::new_keys : shop::ConfigAction::send_again;
-      auto change = co_await shop::change_wireguard_config(ctx.tx, options_.budgets, *options_.secret_box, ctx.user.id,
-                                                           *peer_id, action);
-      notice = co_await config_change_notice(ctx, change);
-      if (change.outcome == shop::OwnedConfigOutcome::done) deliver = *peer_id;
+  const route::Action* action =
+      decoded.status == CallbackStatus::ok ? route::find_action(decoded.callback.action) : nullptr;
+  const auto& args = decoded.callback.args;
+  bool understood = action != nullptr;
+  if (action) switch (action->handler) {
+      case route::Handler::admin:
+        co_await on_admin_callback(ctx, query_id, args, message_id);
+        co_return;
+      case route::Handler::screen:
+        understood = !args.empty();
+        if (understood) screen = args[0];
+        break;
+      case route::Handler::channels_joined:
+        screen = "buy";  // "I've subscribed", and the channel gate let it through: on to the shop
+        break;
+      case route::Handler::config:
+        understood = args.size() == 2;
+        if (understood) notice = co_await on_config_callback(ctx, args, screen, deliver);
+        break;
+      case route::Handler::terms:
+        notice = t(ctx, "rules.already");  // an Accept button pressed again: the terms are accepted, go on
+        message_id.reset();                // and the terms stay readable above a fresh menu
+        break;
+      case route::Handler::panel_account:
+        notice = co_await on_xray_callback(ctx, args, screen);
+        break;
+      case route::Handler::ticket:
+        understood = options_.support_chat_id != 0;
+        if (understood) notice = co_await on_ticket_callback(ctx, args, screen);
+        break;
+      case route::Handler::shop: {
+        std::vector<std::string> next;
+        notice = co_await on_shop_callback(ctx, decoded.callback.action, args, next);
+        screen.clear();
+        for (size_t i = 0; i < next.size(); ++i) screen += (i ? ":" : "") + next[i];
+        break;
+      }
+      case route::Handler::language:
+        understood = !args.empty() && catalog_.has_language(args[0]);
+        if (understood) {
+          ctx.user.language = args[0];
+          co_await Users::set_language(ctx.tx, ctx.user.id, ctx.user.language);
+          notice = t(ctx, "language.changed");
+        }
+        break;
     }
-  } else if (decoded.callback.action == "rules") {
-    notice = t(ctx, "rules.already");  // an Accept button pressed again: the terms are accepted, go on
-    message_id.reset();                // and the terms stay readable above a fresh menu
-  } else if (decoded.callback.action == "xr") {
-    notice = co_await on_xray_callback(ctx, decoded.callback.args, screen);
-  } else if (decoded.callback.action == "tk" && options_.support_chat_id != 0) {
-    notice = co_await on_ticket_callback(ctx, decoded.callback.args, screen);
-  } else if (shop_actions().count(decoded.callback.action)) {
-    std::vector<std::string> next;
-    notice = co_await on_shop_callback(ctx, decoded.callback.action, decoded.callback.args, next);
-    screen.clear();
-    for (size_t i = 0; i < next.size(); ++i) screen += (i ? ":" : "") + next[i];
-  } else if (decoded.callback.action == "lang" && !decoded.callback.args.empty() &&
-             catalog_.has_language(decoded.callback.args[0])) {
-    ctx.user.language = decoded.callback.args[0];
-    co_await Users::set_language(ctx.tx, ctx.user.id, ctx.user.language);
-    notice = t(ctx, "language.changed");
-  } else {
+  if (!understood) {
+    // A button of another version, a forged one, or one whose feature is off: a fresh menu instead of the old message.
     notice = t(ctx, "error.menu_expired");
     message_id.reset();
   }
@@ -415,6 +413,24 @@ awaitable<void> Bot::on_callback(Context& ctx, const json& query) {
     co_return;  // the menu stays as it is; the files arrive below it
   }
   co_await show_screen(ctx, screen, message_id);
+}
+
+awaitable<std::string> Bot::on_config_callback(Context& ctx, const std::vector<std::string>& args, std::string& screen,
+                                               std::optional<int64_t>& deliver) {
+  // get: send the config again; rk: ask before new keys; rky: new keys, then send the new config.
+  const auto& verb = args[0];
+  auto peer_id = parse_id(args[1]);
+  screen = "cfg";
+  if (!peer_id || (verb != "get" && verb != "rk" && verb != "rky")) co_return t(ctx, "error.menu_expired");
+  if (verb == "rk") {
+    screen = "rekey:" + args[1];
+    co_return "";
+  }
+  auto action = verb == "rky" ? shop::ConfigAction::new_keys : shop::ConfigAction::send_again;
+  auto change = co_await shop::change_wireguard_config(ctx.tx, options_.budgets, *options_.secret_box, ctx.user.id,
+                                                       *peer_id, action);
+  if (change.outcome == shop::OwnedConfigOutcome::done) deliver = *peer_id;
+  co_return co_await config_change_notice(ctx, change);
 }
 
 awaitable<void> Bot::deliver_config(Context& ctx, int64_t peer_id) {

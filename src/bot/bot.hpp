@@ -157,6 +157,9 @@ class Bot {
   // Xray accounts (bot/xray.cpp): their lines and buttons in "My configs", and the "xr" callbacks.
   void add_panel_configs(const Context& ctx, const std::vector<remnawave::UserAccount>& accounts, std::string& text,
                          std::vector<std::vector<telegram::json>>& rows) const;
+  // WireGuard configs ("cfg" buttons): sets `deliver` when the config is to be sent.
+  awaitable<std::string> on_config_callback(Context& ctx, const std::vector<std::string>& args, std::string& screen,
+                                            std::optional<int64_t>& deliver);
   awaitable<std::string> on_xray_callback(Context& ctx, const std::vector<std::string>& args, std::string& screen);
   // The callback answer for a change to one of the user's configs that the shop core refused (or "sending").
   awaitable<std::string> config_change_notice(Context& ctx, const shop::OwnedConfigChange& change);

@@ -2,12 +2,12 @@
 // and the required channels (in front of purchases). Each either lets the update through or answers it and stops
 // it; payments pass every gate (money that arrived is always recorded), and admins pass all but the ban. The slow
 // check (getChatMember) runs before the update's transaction (check_channels_before); the gate reads its answer.
-#include <set>
 
 #include "billing/gifts.hpp"
 #include "bot/bot.hpp"
 #include "bot/callback.hpp"
 #include "bot/context.hpp"
+#include "bot/routes.hpp"
 #include "core/log.hpp"
 #include "ops/maintenance.hpp"
 
@@ -15,18 +15,6 @@ namespace vpnbot::bot {
 
 using telegram::json;
 using telegram::OutMessage;
-
-namespace {
-
-// The buttons that lead to a purchase (and "I've subscribed"): where the required channels are checked.
-bool leads_to_purchase(const Callback& callback) {
-  static const std::set<std::string> screens{"buy", "plan", "confirm", "trf", "tpk"},
-      actions{"pl", "pm", "pc", "trial", "chk", "tb", "tp"};
-  if (callback.action == "m") return !callback.args.empty() && screens.count(callback.args[0]);
-  return actions.count(callback.action) > 0;
-}
-
-}  // namespace
 
 const std::vector<Bot::Gate>& Bot::gates() {
   static const std::vector<Gate> ordered{{"ban", &Bot::stopped_by_ban},
@@ -95,7 +83,8 @@ awaitable<bool> Bot::stopped_by_terms(Context& ctx, const Arrival& arrival) {
 
 awaitable<bool> Bot::stopped_by_channels(Context& ctx, const Arrival& arrival) {
   const auto& pressed = arrival.pressed;
-  if (!pressed || pressed->status != CallbackStatus::ok || !leads_to_purchase(pressed->callback)) co_return false;
+  if (!pressed || pressed->status != CallbackStatus::ok || !route::leads_to_purchase(pressed->callback))
+    co_return false;
   if (co_await channels_allow(ctx)) co_return false;
   bool fresh = pressed->callback.action == "chk";
   OutMessage answer;
@@ -122,7 +111,8 @@ awaitable<void> Bot::check_channels_before(db::Pool& pool, const telegram::Inbox
     co_return;
   int64_t user_id = query["from"]["id"].get<int64_t>();
   auto decoded = decode_callback(query["data"].get<std::string>());
-  if (decoded.status != CallbackStatus::ok || !leads_to_purchase(decoded.callback) || options_.admin_ids.count(user_id))
+  if (decoded.status != CallbackStatus::ok || !route::leads_to_purchase(decoded.callback) ||
+      options_.admin_ids.count(user_id))
     co_return;
   bool fresh = decoded.callback.action == "chk";
   if (!options_.recheck_channels) {
@@ -172,8 +162,8 @@ awaitable<void> Bot::show_channel_gate(Context& ctx, std::optional<int64_t> edit
   for (const auto& channel : options_.required_channels)
     rows.push_back({json{{"text", t(ctx, "channels.subscribe", {{"channel", channel}})},
                          {"url", "https://t.me/" + channel.substr(1)}}});
-  rows.push_back({button(t(ctx, "channels.check"), encode_callback("chk"))});
-  rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"menu"}))});
+  rows.push_back({button(t(ctx, "channels.check"), route::channels_joined())});
+  rows.push_back({button(t(ctx, "common.back"), route::screen("menu"))});
   co_await present(ctx, t(ctx, "channels.ask"), keyboard(std::move(rows)), edit_message_id);
 }
 
@@ -183,8 +173,7 @@ awaitable<void> Bot::show_rules(Context& ctx) {
       text_of != options_.rules_text.end() && !text_of->second.empty() ? text_of->second : options_.rules_text.at("en");
   std::string text = t(ctx, ctx.user.rules_accepted_version > 0 ? "rules.changed" : "rules.title") + "\n\n" +
                      html_escape(rules) + "\n\n" + t(ctx, "rules.ask");
-  json markup =
-      keyboard({{button(t(ctx, "rules.accept"), encode_callback("rules", {std::to_string(options_.rules_version)}))}});
+  json markup = keyboard({{button(t(ctx, "rules.accept"), route::accept_terms(options_.rules_version))}});
   co_await reply(ctx, std::move(text), std::move(markup));
 }
 

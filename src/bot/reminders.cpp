@@ -5,6 +5,7 @@
 #include "billing/saved_methods.hpp"
 #include "bot/callback.hpp"
 #include "bot/context.hpp"
+#include "bot/routes.hpp"
 #include "core/log.hpp"
 
 namespace vpnbot::bot {
@@ -20,7 +21,7 @@ int64_t at_ms_of(const jobs::ClaimedJob& job) {
 }
 
 json renew_keyboard(const Catalog& catalog, const std::string& lang) {
-  return keyboard({{button(catalog.text(lang, "reminder.renew_button"), encode_callback("m", {"buy"}))}});
+  return keyboard({{button(catalog.text(lang, "reminder.renew_button"), route::screen("buy"))}});
 }
 
 // The provider's decline code (after "payment canceled: ") in the user's words.

@@ -11,6 +11,7 @@
 #include "bot/callback.hpp"
 #include "bot/context.hpp"
 #include "bot/reminders.hpp"
+#include "bot/routes.hpp"
 #include "core/encoding.hpp"
 #include "core/log.hpp"
 #include "jobs/queue.hpp"
@@ -30,21 +31,11 @@ using telegram::OutMessage;
 
 namespace {
 
-const std::map<std::string, std::string> kMethodCodes{
-    {"yk", "yookassa"}, {"hk", "heleket"}, {"cp", "cryptopay"}, {"st", "stars"}, {"bl", "balance"}};
-
-std::string method_code(const std::string& provider) {
-  for (const auto& [code, name] : kMethodCodes)
-    if (name == provider) return code;
-  return "";
-}
-
 // The provider a button's method code stands for, when this bot offers it.
 std::optional<std::string> offered_provider(const std::string& code, const std::vector<std::string>& offered) {
-  auto method = kMethodCodes.find(code);
-  if (method == kMethodCodes.end() || std::find(offered.begin(), offered.end(), method->second) == offered.end())
-    return std::nullopt;
-  return method->second;
+  auto provider = route::provider_of(code);
+  if (!provider || std::find(offered.begin(), offered.end(), *provider) == offered.end()) return std::nullopt;
+  return provider;
 }
 
 // "order:42" (the invoice payload of a Stars order)
@@ -89,7 +80,7 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
                                       json& markup) {
   const std::string& screen = args[0];
   const auto& lang = ctx.user.language;
-  json back_to_menu = button(t(ctx, "common.back"), encode_callback("m", {"menu"}));
+  json back_to_menu = button(t(ctx, "common.back"), route::screen("menu"));
   auto plan_traffic = [this](const std::string& language, const billing::Plan& plan) {
     return plan.traffic_gb ? catalog_.text(language, "buy.traffic", {{"gb", std::to_string(*plan.traffic_gb)}})
                            : catalog_.text(language, "buy.traffic_unlimited");
@@ -108,13 +99,13 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
                         {"traffic", plan_traffic(lang, plan)}});
       rows.push_back({button(
           t(ctx, "buy.plan_button", {{"title", plan.title_for(lang)}, {"price", billing::format_rub(plan.price_rub)}}),
-          encode_callback("pl", {std::to_string(plan.id)}))});
+          route::plan(plan.id))});
     }
     if (catalog.trial_offered)
       rows.push_back({button(
           t(ctx, "buy.trial_button", {{"days", catalog_.plural(lang, "plural.days", options_.billing.trial_days)}}),
-          encode_callback("trial"))});
-    if (catalog.has_gifts) rows.push_back({button(t(ctx, "gift.mine_button"), encode_callback("m", {"gifts"}))});
+          route::trial())});
+    if (catalog.has_gifts) rows.push_back({button(t(ctx, "gift.mine_button"), route::screen("gifts"))});
     rows.push_back({back_to_menu});
     markup = keyboard(std::move(rows));
   } else if (screen == "trf" || screen == "tpk") {
@@ -129,7 +120,7 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
                         {"code", gift.code},
                         {"state", t(ctx, "gift.state_" + gift.state)}});
     }
-    markup = keyboard({{button(t(ctx, "common.back"), encode_callback("m", {"buy"}))}});
+    markup = keyboard({{button(t(ctx, "common.back"), route::screen("buy"))}});
   } else if (screen == "plan" || screen == "confirm") {
     auto plan_id = args.size() > 1 ? parse_id(args[1]) : std::nullopt;
     // A gift: the plan's days for someone else, paid now and redeemed later by whoever gets the code first.
@@ -144,7 +135,7 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
     }
     if (!quote) {
       text = t(ctx, "checkout.unavailable");
-      markup = keyboard({{button(t(ctx, "common.back"), encode_callback("m", {"buy"}))}});
+      markup = keyboard({{button(t(ctx, "common.back"), route::screen("buy"))}});
       co_return;
     }
     const auto& plan = quote->plan;
@@ -162,7 +153,6 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
       bonus_line = t(ctx, "checkout.bonus_line", {{"days", catalog_.plural(lang, "plural.days", quote->bonus_days)}});
     std::string days = catalog_.plural(lang, "plural.days", plan.days);
     std::string devices = catalog_.plural(lang, "plural.devices", plan.device_limit);
-    std::string id = std::to_string(plan.id);
     if (screen == "plan") {
       text = t(ctx, "checkout.plan",
                {{"title", html_escape(plan.title_for(lang))},
@@ -180,23 +170,21 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
         std::string label = method == "balance"
                                 ? t(ctx, "method.balance", {{"balance", billing::format_rub(totals.balance)}})
                                 : t(ctx, "method." + method);
-        std::vector<std::string> pick{id, method_code(method)};
-        if (gift) pick.push_back("g");
-        rows.push_back({button(label, encode_callback("pm", pick))});
+        rows.push_back({button(label, route::payment_method(plan.id, method, false, gift))});
       }
-      if (!quote->promo) rows.push_back({button(t(ctx, "menu.promo"), encode_callback("m", {"promo"}))});
+      if (!quote->promo) rows.push_back({button(t(ctx, "menu.promo"), route::screen("promo"))});
       if (gift)
-        rows.push_back({button(t(ctx, "gift.for_myself_button"), encode_callback("pl", {id}))});
+        rows.push_back({button(t(ctx, "gift.for_myself_button"), route::plan(plan.id))});
       else
-        rows.push_back({button(t(ctx, "gift.buy_button"), encode_callback("pl", {id, "g"}))});
-      rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"buy"}))});
+        rows.push_back({button(t(ctx, "gift.buy_button"), route::plan(plan.id, true))});
+      rows.push_back({button(t(ctx, "common.back"), route::screen("buy"))});
       markup = keyboard(std::move(rows));
     } else {
       std::string code = args.size() > 2 ? args[2] : "";
       auto provider = offered_provider(code, options_.payment_methods);
       if (!provider) {
         text = t(ctx, "error.menu_expired");
-        markup = keyboard({{button(t(ctx, "common.back"), encode_callback("m", {"buy"}))}});
+        markup = keyboard({{button(t(ctx, "common.back"), route::screen("buy"))}});
         co_return;
       }
       bool stars = *provider == "stars";
@@ -210,9 +198,6 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
       // The card can be saved for auto-renewal only with the user's explicit consent: a toggle, off by default.
       bool offer_saving = options_.save_cards && *provider == "yookassa" && !gift;
       bool save = offer_saving && args.size() > 3 && args[3] == "s";
-      std::vector<std::string> pay_args{id, code};
-      if (save) pay_args.push_back("s");
-      if (gift) pay_args.push_back("g");
       text = t(ctx, "checkout.confirm",
                {{"title", html_escape(plan.title_for(lang))},
                 {"days", all_days},
@@ -223,23 +208,20 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
       if (save) text += "\n" + t(ctx, "checkout.save_card_terms", {{"amount", amount}, {"days", days}});
       if (gift) text = t(ctx, "gift.checkout_note") + "\n\n" + text;
       std::vector<std::vector<json>> rows;
-      rows.push_back({button(t(ctx, "checkout.pay_button", {{"amount", amount}}), encode_callback("pc", pay_args))});
+      rows.push_back(
+          {button(t(ctx, "checkout.pay_button", {{"amount", amount}}), route::pay(plan.id, *provider, save, gift))});
       if (offer_saving) {
-        std::vector<std::string> toggle{id, code};
-        if (!save) toggle.push_back("s");
-        rows.push_back(
-            {button(t(ctx, save ? "checkout.save_card_on" : "checkout.save_card_off"), encode_callback("pm", toggle))});
+        rows.push_back({button(t(ctx, save ? "checkout.save_card_on" : "checkout.save_card_off"),
+                               route::payment_method(plan.id, *provider, !save))});
       }
-      std::vector<std::string> back{id};
-      if (gift) back.push_back("g");
-      rows.push_back({button(t(ctx, "common.back"), encode_callback("pl", back))});
+      rows.push_back({button(t(ctx, "common.back"), route::plan(plan.id, gift))});
       markup = keyboard(std::move(rows));
     }
   } else if (screen == "sub") {
     auto mine = co_await shop::my_subscription(ctx.tx, options_.save_cards, ctx.user.id);
     if (!mine) {
       text = t(ctx, "screen.subscription.none");
-      markup = keyboard({{button(t(ctx, "menu.buy"), encode_callback("m", {"buy"}))}, {back_to_menu}});
+      markup = keyboard({{button(t(ctx, "menu.buy"), route::screen("buy"))}, {back_to_menu}});
       co_return;
     }
     const auto& sub = mine->subscription;
@@ -267,34 +249,33 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
                         {"location", html_escape(a.location)},
                         {"traffic", traffic_text(lang, a.used_bytes, a.limit_bytes)}});
     std::vector<std::vector<json>> rows;
-    rows.push_back({button(t(ctx, "subscription.renew"), encode_callback("m", {"buy"}))});
-    if (mine->can_top_up) rows.push_back({button(t(ctx, "traffic.buy_button"), encode_callback("m", {"trf"}))});
-    if (mine->can_add_config)
-      rows.push_back({button(t(ctx, "subscription.new_config"), encode_callback("m", {"newcfg"}))});
+    rows.push_back({button(t(ctx, "subscription.renew"), route::screen("buy"))});
+    if (mine->can_top_up) rows.push_back({button(t(ctx, "traffic.buy_button"), route::screen("trf"))});
+    if (mine->can_add_config) rows.push_back({button(t(ctx, "subscription.new_config"), route::screen("newcfg"))});
     rows.push_back({button(t(ctx, "subscription.toggle_auto",
                              {{"state", t(ctx, sub.auto_renew ? "subscription.auto_off" : "subscription.auto_on")}}),
-                           encode_callback("ar", {sub.auto_renew ? "off" : "on"}))});
-    if (mine->saved_card) rows.push_back({button(t(ctx, "subscription.remove_card"), encode_callback("rc"))});
+                           route::auto_renew(!sub.auto_renew))});
+    if (mine->saved_card) rows.push_back({button(t(ctx, "subscription.remove_card"), route::remove_card())});
     rows.push_back({back_to_menu});
     markup = keyboard(std::move(rows));
   } else if (screen == "newcfg") {
     auto locations = co_await vpn::VpnStore::locations(ctx.tx);
     if (locations.empty()) {
       text = t(ctx, "locations.none");
-      markup = keyboard({{button(t(ctx, "common.back"), encode_callback("m", {"sub"}))}});
+      markup = keyboard({{button(t(ctx, "common.back"), route::screen("sub"))}});
       co_return;
     }
     text = t(ctx, "screen.locations");
     std::vector<std::vector<json>> rows;
-    rows.push_back({button(t(ctx, "locations.auto"), encode_callback("nc", {"auto"}))});
+    rows.push_back({button(t(ctx, "locations.auto"), route::new_config("auto"))});
     for (const auto& l : locations) {
       // Xray locations are "x<id>": their ids are the panel nodes', not the WireGuard nodes'.
       std::string target = (l.backend == "wireguard" ? "" : "x") + std::to_string(l.node_id);
       rows.push_back({button(t(ctx, "locations.protocol",
                                {{"flag", flag(l.country_code)}, {"location", l.location}, {"protocol", l.protocol}}),
-                             encode_callback("nc", {target}))});
+                             route::new_config(target))});
     }
-    rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"sub"}))});
+    rows.push_back({button(t(ctx, "common.back"), route::screen("sub"))});
     markup = keyboard(std::move(rows));
   } else if (screen == "bal") {
     auto summary = co_await shop::balance_summary(ctx.tx, ctx.user.id, 5);
@@ -318,7 +299,7 @@ awaitable<void> Bot::show_shop_screen(Context& ctx, const std::vector<std::strin
       rows.push_back(
           {button(t(ctx, "balance.exchange",
                     {{"points", std::to_string(totals.points)}, {"amount", billing::format_rub(summary.points_worth)}}),
-                  encode_callback("px"))});
+                  route::exchange_points())});
     rows.push_back({back_to_menu});
     markup = keyboard(std::move(rows));
   } else if (screen == "ref") {
@@ -357,10 +338,10 @@ awaitable<void> Bot::show_traffic_screen(Context& ctx, const std::vector<std::st
                    {{"gb", gb}, {"price", billing::format_rub(p.price_rub)}, {"stars", std::to_string(p.price_stars)}});
       rows.push_back(
           {button(t(ctx, "traffic.package_button", {{"gb", gb}, {"price", billing::format_rub(p.price_rub)}}),
-                  encode_callback("tb", {std::to_string(p.id)}))});
+                  route::traffic_package(p.id))});
     }
     if (packages.empty()) text += "\n" + t(ctx, "traffic.none");
-    rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"sub"}))});
+    rows.push_back({button(t(ctx, "common.back"), route::screen("sub"))});
     markup = keyboard(std::move(rows));
     co_return;
   }
@@ -369,7 +350,7 @@ awaitable<void> Bot::show_traffic_screen(Context& ctx, const std::vector<std::st
   if (id) package = co_await billing::TrafficPackages::get(ctx.tx, *id);
   if (!package || !package->active) {
     text = t(ctx, "traffic.unavailable");
-    markup = keyboard({{button(t(ctx, "common.back"), encode_callback("m", {"trf"}))}});
+    markup = keyboard({{button(t(ctx, "common.back"), route::screen("trf"))}});
     co_return;
   }
   auto totals = co_await billing::Ledger::totals(ctx.tx, ctx.user.id);
@@ -383,9 +364,9 @@ awaitable<void> Bot::show_traffic_screen(Context& ctx, const std::vector<std::st
     std::string label = method == "balance"
                             ? t(ctx, "method.balance", {{"balance", billing::format_rub(totals.balance)}})
                             : t(ctx, "method." + method);
-    rows.push_back({button(label, encode_callback("tp", {std::to_string(package->id), method_code(method)}))});
+    rows.push_back({button(label, route::pay_traffic(package->id, method))});
   }
-  rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"trf"}))});
+  rows.push_back({button(t(ctx, "common.back"), route::screen("trf"))});
   markup = keyboard(std::move(rows));
 }
 
@@ -460,10 +441,10 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
   }
   if (action == "pc" && (args.size() == 2 || (args.size() == 3 && (args[2] == "s" || args[2] == "g")))) {
     auto plan_id = parse_id(args[0]);
-    auto method = kMethodCodes.find(args[1]);
+    auto provider = route::provider_of(args[1]);
     screen = {"buy"};
-    if (!plan_id || method == kMethodCodes.end()) co_return t(ctx, "error.menu_expired");
-    shop::PlanPurchase purchase{*plan_id, method->second, args.size() == 3 && args[2] == "g",
+    if (!plan_id || !provider) co_return t(ctx, "error.menu_expired");
+    shop::PlanPurchase purchase{*plan_id, *provider, args.size() == 3 && args[2] == "g",
                                 args.size() == 3 && args[2] == "s"};
     auto checkout = co_await shop::buy_plan(ctx.tx, selling_, ctx.user.id, purchase);
     if (checkout.outcome == shop::CheckoutOutcome::insufficient_balance) screen = {"plan", args[0]};
@@ -490,10 +471,10 @@ awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& ac
   }
   if (action == "tp" && args.size() == 2) {
     auto package_id = parse_id(args[0]);
-    auto method = kMethodCodes.find(args[1]);
+    auto provider = route::provider_of(args[1]);
     screen = {"trf"};
-    if (!package_id || method == kMethodCodes.end()) co_return t(ctx, "error.menu_expired");
-    shop::TrafficPurchase purchase{*package_id, method->second};  // named: g++ 12 and braced temporaries in co_await
+    if (!package_id || !provider) co_return t(ctx, "error.menu_expired");
+    shop::TrafficPurchase purchase{*package_id, *provider};  // named: g++ 12 and braced temporaries in co_await
     auto checkout = co_await shop::buy_traffic(ctx.tx, selling_, ctx.user.id, purchase);
     if (checkout.outcome == shop::CheckoutOutcome::insufficient_balance) screen = {"tpk", args[0]};
     if (checkout.outcome != shop::CheckoutOutcome::started)
@@ -655,8 +636,8 @@ awaitable<void> Bot::on_promo_code(Context& ctx, const std::string& typed) {
       answer = t(ctx, "promo.first_purchase", {{"code", code}});
       break;
   }
-  json markup = keyboard({{button(t(ctx, "menu.buy"), encode_callback("m", {"buy"}))},
-                          {button(t(ctx, "common.menu"), encode_callback("m", {"menu"}))}});
+  json markup = keyboard(
+      {{button(t(ctx, "menu.buy"), route::screen("buy"))}, {button(t(ctx, "common.menu"), route::screen("menu"))}});
   co_await reply(ctx, std::move(answer), std::move(markup));
 }
 
@@ -697,8 +678,8 @@ awaitable<void> Bot::show_gift_outcome(Context& ctx, const billing::GiftOutcome&
       answer = t(ctx, "gift.redeemed",
                  {{"days", catalog_.plural(lang, "plural.days", gift.days)},
                   {"expires", clock_.show(outcome.subscription->expires_at)}});
-      markup = keyboard({{button(t(ctx, "menu.configs"), encode_callback("m", {"cfg"})),
-                          button(t(ctx, "menu.subscription"), encode_callback("m", {"sub"}))}});
+      markup = keyboard({{button(t(ctx, "menu.configs"), route::screen("cfg")),
+                          button(t(ctx, "menu.subscription"), route::screen("sub"))}});
       if (gift.buyer_id != ctx.user.id) {
         auto buyer = co_await Users::find(ctx.tx, gift.buyer_id);
         if (buyer && buyer->reachable) {
@@ -744,7 +725,7 @@ billing::BillingNotifier Bot::notifier() const {
     std::string lang = co_await Users::language_of(tx, order.user_id);
     // The reason is internal (a provider's or transport's text): kept on the order for admins, never shown.
     std::string text = catalog_.text(lang, "payment.failed", {{"order", std::to_string(order.id)}});
-    json markup = keyboard({{button(catalog_.text(lang, "menu.buy"), encode_callback("m", {"buy"}))}});
+    json markup = keyboard({{button(catalog_.text(lang, "menu.buy"), route::screen("buy"))}});
     co_await send_to_user(tx, order.user_id, std::move(text), std::move(markup),
                           "payment-failed:" + std::to_string(order.id));
   };
@@ -754,7 +735,7 @@ billing::BillingNotifier Bot::notifier() const {
       std::string text =
           catalog_.text(lang, "payment.credited",
                         {{"order", std::to_string(order.id)}, {"amount", billing::format_rub(order.value_rub)}});
-      json markup = keyboard({{button(catalog_.text(lang, "menu.buy"), encode_callback("m", {"buy"}))}});
+      json markup = keyboard({{button(catalog_.text(lang, "menu.buy"), route::screen("buy"))}});
       co_await send_to_user(tx, order.user_id, std::move(text), std::move(markup),
                             "receipt:" + std::to_string(order.id));
       co_return;
@@ -774,7 +755,7 @@ billing::BillingNotifier Bot::notifier() const {
       std::string text = catalog_.text(
           lang, "traffic.receipt",
           {{"order", std::to_string(order.id)}, {"gb", std::to_string(*order.traffic_gb)}, {"usage", usage}});
-      json markup = keyboard({{button(catalog_.text(lang, "menu.subscription"), encode_callback("m", {"sub"}))}});
+      json markup = keyboard({{button(catalog_.text(lang, "menu.subscription"), route::screen("sub"))}});
       co_await send_to_user(tx, order.user_id, std::move(text), std::move(markup),
                             "receipt:" + std::to_string(order.id));
       co_return;
@@ -784,8 +765,8 @@ billing::BillingNotifier Bot::notifier() const {
                                      {{"order", std::to_string(order.id)},
                                       {"title", plan ? html_escape(plan->title_for(lang)) : ""},
                                       {"expires", sub ? clock_.show(sub->expires_at) : ""}});
-    json markup = keyboard({{button(catalog_.text(lang, "menu.configs"), encode_callback("m", {"cfg"})),
-                             button(catalog_.text(lang, "menu.subscription"), encode_callback("m", {"sub"}))}});
+    json markup = keyboard({{button(catalog_.text(lang, "menu.configs"), route::screen("cfg")),
+                             button(catalog_.text(lang, "menu.subscription"), route::screen("sub"))}});
     co_await send_to_user(tx, order.user_id, std::move(text), std::move(markup), "receipt:" + std::to_string(order.id));
   };
   n.refunded = [this](db::Transaction& tx, const billing::Order& order) -> awaitable<void> {

@@ -5,6 +5,7 @@
 #include "bot/bot.hpp"
 #include "bot/callback.hpp"
 #include "bot/context.hpp"
+#include "bot/routes.hpp"
 #include "core/log.hpp"
 #include "jobs/queue.hpp"
 #include "shop/tickets.hpp"
@@ -40,11 +41,11 @@ awaitable<void> Bot::show_support_screen(Context& ctx, std::string& text, json& 
   std::vector<std::vector<json>> rows;
   if (ticket) {
     text += "\n\n" + t(ctx, "support.open_ticket", {{"id", std::to_string(ticket->id)}});
-    rows.push_back({button(t(ctx, "support.close_button"), encode_callback("tk", {"c", std::to_string(ticket->id)}))});
+    rows.push_back({button(t(ctx, "support.close_button"), route::close_ticket(ticket->id))});
   }
   json awaiting{{"await", "support"}};
   co_await expect_reply(ctx, std::move(awaiting));
-  rows.push_back({button(t(ctx, "common.back"), encode_callback("m", {"menu"}))});
+  rows.push_back({button(t(ctx, "common.back"), route::screen("menu"))});
   markup = keyboard(std::move(rows));
 }
 
@@ -79,8 +80,8 @@ awaitable<bool> Bot::on_support_message(Context& ctx, const json& message) {
     std::string id = std::to_string(write.ticket->id);
     std::string text =
         t(ctx, "support.opened", {{"id", id}, {"minutes", std::to_string(options_.support_sla_minutes)}});
-    json markup = keyboard({{button(t(ctx, "support.close_button"), encode_callback("tk", {"c", id}))},
-                            {button(t(ctx, "common.menu"), encode_callback("m", {"menu"}))}});
+    json markup = keyboard({{button(t(ctx, "support.close_button"), route::close_ticket(write.ticket->id))},
+                            {button(t(ctx, "common.menu"), route::screen("menu"))}});
     co_await reply(ctx, std::move(text), std::move(markup));
   }
   co_return true;

@@ -5,6 +5,7 @@
 #include "billing/traffic_packages.hpp"
 #include "bot/callback.hpp"
 #include "bot/context.hpp"
+#include "bot/routes.hpp"
 #include "core/encoding.hpp"
 #include "core/log.hpp"
 #include "shop/configs.hpp"
@@ -41,9 +42,9 @@ void Bot::add_panel_configs(const Context& ctx, const std::vector<remnawave::Use
                       {"state", t(ctx, "config.state." + a.state)},
                       {"traffic", usage}});
     rows.push_back(
-        {button(t(ctx, "xray.get", {{"flag", flag(a.country_code)}, {"id", id}}), encode_callback("xr", {"get", id})),
-         button(t(ctx, "xray.revoke"), encode_callback("xr", {"rv", id}))});
-    rows.push_back({button(t(ctx, "xray.remove", {{"id", id}}), encode_callback("xr", {"rm", id}))});
+        {button(t(ctx, "xray.get", {{"flag", flag(a.country_code)}, {"id", id}}), route::panel_account("get", a.id)),
+         button(t(ctx, "xray.revoke"), route::panel_account("rv", a.id))});
+    rows.push_back({button(t(ctx, "xray.remove", {{"id", id}}), route::panel_account("rm", a.id))});
   }
 }
 
@@ -122,8 +123,8 @@ awaitable<void> Bot::tell_traffic_used_up(db::Transaction& tx, int64_t user_id, 
   std::vector<std::vector<json>> rows;
   auto packages = co_await billing::TrafficPackages::list(tx, true);
   if (!packages.empty())  // a top-up raises the Xray accounts' limit as well as the WireGuard quota
-    rows.push_back({button(catalog_.text(lang, "traffic.buy_button"), encode_callback("m", {"trf"}))});
-  rows.push_back({button(catalog_.text(lang, "xray.buy_more"), encode_callback("m", {"buy"}))});
+    rows.push_back({button(catalog_.text(lang, "traffic.buy_button"), route::screen("trf"))});
+  rows.push_back({button(catalog_.text(lang, "xray.buy_more"), route::screen("buy"))});
   co_await send_to_user(tx, user_id, catalog_.text(lang, wireguard ? "traffic.used_up" : "xray.used_up"),
                         keyboard(std::move(rows)), "");
 }
