@@ -1,5 +1,6 @@
-// The gates in front of the shop, end to end (the real binary against the Telegram emulator): maintenance, the terms
-// of service, the required channels.
+// The bot's front end, end to end (the real binary against the Telegram emulator, which refuses what the Bot API
+// refuses): the gates in front of the shop (maintenance, the terms of service, the required channels), and every
+// screen and admin page in every language.
 #include "support/shop_rig.hpp"
 
 class GatesTest : public vpnbot::testing::ShopRig {};
@@ -345,4 +346,69 @@ TEST_F(GatesTest, RequiredChannelGatesTheShopUntilJoinedAndFollowsTheLeavePolicy
   EXPECT_EQ(count("SELECT count(*) FROM tg_inbox WHERE state = 'failed'"), 0);
   serve3.signal(SIGTERM);
   EXPECT_EQ(serve3.wait(Millis(30000)), 0);
+}
+
+// Every screen a button opens, the steps of a purchase and a top-up, and every page of the admin panel, in every
+// language, rendered through the emulator's Bot API rules (HTML parsed as Telegram parses it, lengths, buttons):
+// Telegram refuses none of them.
+TEST_F(GatesTest, EveryScreenAndAdminPageRendersInEveryLanguage) {
+  BotRig bot(*this, "10.36.0.0/24", "screens-test-secret");
+  auto& telegram = bot.telegram;
+  // A user and an admin per language: Telegram's one message a second per chat paces each chat's screens, so the
+  // languages go side by side.
+  const std::vector<std::string> languages{"en", "ru", "uk", "zh"};
+  auto admin_of = [](size_t i) { return int64_t{7600} + 10 * static_cast<int64_t>(i); };
+  auto user_of = [](size_t i) { return int64_t{7601} + 10 * static_cast<int64_t>(i); };
+  std::string admins;
+  for (size_t i = 0; i < languages.size(); ++i) admins += (i ? "," : "") + std::to_string(admin_of(i));
+  bot.env["VPNBOT_ADMIN_IDS"] = admins;
+  bot.env["VPNBOT_BUDGET_UPDATES_PER_MINUTE"] = "1000";  // a tester's pace, not a flood
+  ASSERT_NO_FATAL_FAILURE(start_bot(bot));
+  auto [added, added_output] = bot.admin({"traffic", "add", "--gb", "10", "--price-rub", "49", "--price-stars", "25"});
+  ASSERT_EQ(added, 0) << added_output;
+  int64_t package = count("SELECT max(id) FROM traffic_packages");
+  auto chat = [&](int64_t id) { return ChatUser{telegram, id}; };
+  for (size_t i = 0; i < languages.size(); ++i) {
+    chat(user_of(i)).say("/start");
+    chat(admin_of(i)).say("/start");
+  }
+  for (size_t i = 0; i < languages.size(); ++i) {
+    ASSERT_TRUE(eventually([&] { return chat(user_of(i)).find("Main menu") && chat(admin_of(i)).find("Main menu"); }))
+        << bot.serve.output().substr(0, 3000);
+    auto [granted, granted_output] = bot.admin({"user", "grant-days", std::to_string(user_of(i)), "30"});
+    ASSERT_EQ(granted, 0) << granted_output;
+  }
+  std::vector<std::string> admin_pages{"home",   "st",     "find",   "plans", "padd",    "pedit",
+                                       "promos", "poadd",  "nodes",  "bc",    "audit",   "mt",
+                                       "grp",    "grpadd", "grpset", "gifts", "tickets", "trf"};
+  // All pressed at once: a chat's updates are handled in order, so its language switch comes before its screens.
+  int presses = 0, answers_before = telegram.stats()["callback_answers"].get<int>();
+  auto press = [&](int64_t who, const std::string& data) {
+    chat(who).press(chat(who).find("Main menu")->at("message_id"), data);
+    ++presses;
+  };
+  for (size_t i = 0; i < languages.size(); ++i) {
+    int64_t user = user_of(i), admin = admin_of(i);
+    press(user, route::language(languages[i]));
+    for (auto screen : route::screen_ids()) press(user, route::screen(screen));
+    for (const auto& data : {route::plan(1), route::plan(1, true), route::payment_method(1, "yookassa"),
+                             route::payment_method(1, "stars", false, true), route::traffic_package(package)})
+      press(user, data);
+    press(admin, route::language(languages[i]));
+    for (const auto& page : admin_pages) press(admin, route::admin({page}));
+    press(admin, route::admin({"u", std::to_string(user)}));
+  }
+  ASSERT_TRUE(eventually([&] { return telegram.stats()["callback_answers"].get<int>() - answers_before == presses; }))
+      << telegram.stats().dump();
+  ASSERT_TRUE(
+      eventually([&] { return count("SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')") == 0; }));
+  json stats = telegram.stats();
+  EXPECT_EQ(stats["bad_requests"].get<int>(), 0) << stats["last_bad_requests"].dump(2);
+  EXPECT_GE(stats["calls"].value("editMessageText", 0), presses / 2) << "the screens were shown";
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state <> 'sent'"), 0)
+      << vpnbot::testing::query_value_sync(url,
+                                           "SELECT string_agg(state || ': ' || coalesce(last_error, ''), '; ') "
+                                           "FROM outbox WHERE state <> 'sent'");
+  bot.serve.signal(SIGTERM);
+  EXPECT_EQ(bot.serve.wait(Millis(30000)), 0);
 }

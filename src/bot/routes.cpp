@@ -62,6 +62,13 @@ std::optional<std::string> provider_of(std::string_view code) {
   return std::nullopt;
 }
 
+const std::vector<std::string_view>& screen_ids() {
+  static const std::vector<std::string_view> ids{"menu", "buy",     "plan", "confirm", "sub", "newcfg",
+                                                 "cfg",  "bal",     "ref",  "gifts",   "trf", "tpk",
+                                                 "help", "support", "lang", "promo"};
+  return ids;
+}
+
 std::string screen(std::string_view id) {
   return encode_callback("m", {std::string(id)});
 }

@@ -15,6 +15,8 @@ namespace vpnbot::bot::route {
 // Screens a button opens ("m:<screen>"): menu, buy, plan, confirm, sub, newcfg, cfg, bal, ref, gifts, trf, tpk,
 // promo, help, support, lang.
 std::string screen(std::string_view id);
+// Every screen a button can open, for the test that renders them all.
+const std::vector<std::string_view>& screen_ids();
 // The shop. `provider` is a payment method's name (yookassa, heleket, cryptopay, stars, balance).
 std::string plan(int64_t plan_id, bool gift = false);
 std::string payment_method(int64_t plan_id, std::string_view provider, bool save_card = false, bool gift = false);

@@ -560,6 +560,14 @@ awaitable<http::Response> TelegramEmulator::bot_api(http::Request& request) {
   try {
     co_return api_ok(call_method(method, params, files));
   } catch (const ApiFailure& f) {
+    // What the Bot API refused (a text it cannot parse, a button it does not take), kept for tests to read: the
+    // newest ten with their method and description. An edit that changes nothing is refused too, harmlessly.
+    if (f.code == 400 && f.description.find("message is not modified") == std::string::npos) {
+      stats_["bad_requests"] = stats_["bad_requests"].get<int>() + 1;
+      auto& last = stats_["last_bad_requests"];
+      last.push_back({{"method", method}, {"description", f.description}});
+      if (last.size() > 10) last.erase(last.begin());
+    }
     co_return api_error(f);
   } catch (const json::exception& e) {
     co_return api_error({400, std::string("Bad Request: ") + e.what()});

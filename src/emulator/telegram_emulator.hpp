@@ -148,9 +148,11 @@ class TelegramEmulator : public HttpEmulator {
   std::map<int64_t, Clock::time_point> pre_checkout_at_;
   std::map<std::string, int64_t> star_charges_;  // telegram_payment_charge_id -> user
   std::set<std::string> refunded_charges_;
-  json stats_ = {{"calls", json::object()}, {"per_chat_violations", 0},    {"global_violations", 0},
-                 {"forbidden", 0},          {"rate_limited", 0},           {"callback_answers", 0},
-                 {"webhook_delivered", 0},  {"webhook_failed_attempts", 0}};
+  json stats_ = {{"calls", json::object()}, {"per_chat_violations", 0},
+                 {"global_violations", 0},  {"forbidden", 0},
+                 {"rate_limited", 0},       {"callback_answers", 0},
+                 {"webhook_delivered", 0},  {"webhook_failed_attempts", 0},
+                 {"bad_requests", 0},       {"last_bad_requests", json::array()}};
 };
 
 }  // namespace vpnbot::emulator
