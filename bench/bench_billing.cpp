@@ -140,9 +140,10 @@ int main(int argc, char** argv) {
   bot_options.secret_box = &box;
   bot::Bot bot(bot_options, bot::Catalog::embedded());
   jobs::Worker worker(io.get_executor(), pool, jobs::WorkerOptions{"bench-worker", 16, Millis(60000), Millis(1000)});
-  vpn::register_job_handlers(
-      worker, box, Millis(600000),
-      [&bot](db::Transaction& tx, int64_t user, int64_t peer, bool) { return bot.deliver_config_to(tx, user, peer); });
+  vpn::register_job_handlers(worker, box, Millis(600000),
+                             [&bot](db::Transaction& tx, int64_t user, int64_t peer, const std::string& key) {
+                               return bot.deliver_config_to(tx, user, peer, billing::Orders::of_reference(key));
+                             });
   billing::BillingJobDeps deps;
   deps.options = &options;
   billing::register_job_handlers(worker, deps);

@@ -130,6 +130,24 @@ TEST_F(BillingTest, RenewalBeforeExpiryAddsToTheRemainingTime) {
   EXPECT_NEAR(days_left(1), 30, 0.01);
 }
 
+// A first purchase's receipt waits for the config that carries it as its caption (or goes alone past the wait), and
+// whoever sends it claims it, once, however many try at the same time.
+TEST_F(BillingTest, AReceiptWaitsForTheFirstConfigAndIsClaimedOnce) {
+  add_user(1);
+  auto first = new_order(1);
+  EXPECT_EQ(pay(first), PaymentResult::applied);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'vpn.provision' AND unique_key = 'order:" +
+                  std::to_string(first.id) + "'"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'billing.receipt' AND run_at > now() + interval '15 s'"), 1)
+      << "the first config is on its way: the receipt waits for it";
+  auto claims = concurrently<bool>(10, [&](db::Transaction& t, int) { return Orders::claim_receipt(t, first.id); });
+  EXPECT_EQ(std::count(claims.begin(), claims.end(), true), 1);
+  EXPECT_EQ(Orders::of_reference("order:" + std::to_string(first.id)), first.id);
+  for (const char* forged : {"order:", "order:-1", "order:1x", "gift:1", "order:99999999999999999999", "order:0"})
+    EXPECT_EQ(Orders::of_reference(forged), std::nullopt) << forged;
+}
+
 TEST_F(BillingTest, ReplayedAndConcurrentPaymentsApplyExactlyOnce) {
   constexpr int kOrders = 40, kCopies = 10;
   std::vector<Order> orders;

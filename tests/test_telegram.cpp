@@ -667,6 +667,17 @@ TEST_F(TelegramTest, SenderUploadsFilesAndRepliesGoAheadOfBulk) {
   std::string conf = "[Interface]\nPrivateKey = abc\n\0binary-safe\n";
   document.files.push_back({"document", "vpn.conf", "text/plain", conf});
   run(outbox.enqueue(document));
+  // An edit Telegram refuses (the message is gone) goes out as its fallback, ahead of the chat's later messages;
+  // without a fallback it fails.
+  telegram::OutMessage link;
+  link.chat_id = 202;
+  link.method = "editMessageText";
+  link.payload = {{"message_id", 999999}, {"text", "pay here"}};
+  link.fallback = {{"method", "sendMessage"}, {"payload", {{"text", "pay here"}}}};
+  run(outbox.enqueue(link));
+  telegram::OutMessage lost = link;
+  lost.fallback = nullptr;
+  run(outbox.enqueue(lost));
   http::Client client(io.get_executor(), {});
   telegram::BotApi api(client, emulator.base_url(), emulator.token());
   telegram::SenderOptions options;
@@ -674,7 +685,10 @@ TEST_F(TelegramTest, SenderUploadsFilesAndRepliesGoAheadOfBulk) {
   options.poll_interval = Millis(100);
   telegram::Sender sender(io.get_executor(), *pool, api, options);
   sender.start();
-  EXPECT_TRUE(eventually([&] { return count("SELECT count(*) FROM outbox WHERE state = 'sent'") == 5; }));
+  EXPECT_TRUE(eventually([&] {
+    return count("SELECT count(*) FROM outbox WHERE state = 'sent'") == 6 &&
+           count("SELECT count(*) FROM outbox WHERE state = 'failed'") == 1;
+  }));
   run(sender.stop(Clock::now() + Millis(5000)));
   auto texts = [&](int64_t chat) {
     std::vector<std::string> out;
@@ -685,6 +699,7 @@ TEST_F(TelegramTest, SenderUploadsFilesAndRepliesGoAheadOfBulk) {
   };
   EXPECT_EQ(texts(203), (std::vector<std::string>{"reply", "bulk"})) << "the user's reply overtakes the broadcast";
   EXPECT_EQ(texts(201), (std::vector<std::string>{"doc:your config", "bulk"}));
+  EXPECT_EQ(texts(202), (std::vector<std::string>{"pay here", "bulk"})) << "the refused edit arrived as a message";
   auto doc = emulator.messages(201);
   int64_t doc_id = 0;
   for (const auto& m : doc)

@@ -128,6 +128,7 @@ billing::BillingOptions billing_options(const Config& c) {
   o.trial_days = c.billing.trial_days;
   o.trial_device_limit = c.billing.trial_device_limit;
   o.order_ttl = Millis(c.billing.order_ttl_ms);
+  o.receipt_waits_for_config = Millis(c.billing.receipt_wait_ms);
   o.referral_percents = c.billing.referral_percents;
   o.cashback_percent = c.billing.cashback_percent;
   o.referral_bonus_days = c.billing.referral_bonus_days;
@@ -260,8 +261,9 @@ void build_components(ComponentRuntime& runtime, asio::any_io_executor ex, const
                                 {"zh", config.bot.rules_text_zh}};
       the_bot = &runtime.add<Holder<bot::Bot>>("bot", std::move(bot_options), bot::Catalog::embedded()).get();
       billing_deps.notifier = the_bot->notifier();
-      after_provision = [the_bot](db::Transaction& tx, int64_t user_id, int64_t peer_id, bool) {
-        return the_bot->deliver_config_to(tx, user_id, peer_id);
+      after_provision = [the_bot](db::Transaction& tx, int64_t user_id, int64_t peer_id, const std::string& key) {
+        // A purchase's first config carries its receipt (when the receipt job has not sent it yet).
+        return the_bot->deliver_config_to(tx, user_id, peer_id, billing::Orders::of_reference(key));
       };
       auto& sender_lease =
           runtime

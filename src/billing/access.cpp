@@ -8,9 +8,11 @@
 
 namespace vpnbot::billing {
 
-awaitable<Subscription> grant_paid_access(db::Transaction& tx, int64_t user_id, int days, int device_limit,
-                                          int64_t plan_id, const std::string& reference) {
-  auto sub = co_await Subscriptions::extend(tx, user_id, days, device_limit, plan_id, false);
+awaitable<GrantedAccess> grant_paid_access(db::Transaction& tx, int64_t user_id, int days, int device_limit,
+                                           int64_t plan_id, const std::string& reference) {
+  GrantedAccess granted;
+  auto& sub = granted.subscription;
+  sub = co_await Subscriptions::extend(tx, user_id, days, device_limit, plan_id, false);
   co_await vpn::Traffic::start_period(tx, user_id, plan_id);  // before the configs come back on: it lifts a block
   auto banned = co_await tx.exec("SELECT banned FROM users WHERE id = $1", user_id);
   if (banned.empty() || !banned.get<bool>(0, 0))
@@ -25,9 +27,10 @@ awaitable<Subscription> grant_paid_access(db::Transaction& tx, int64_t user_id, 
     if (!account) {  // a WireGuard plan, or no Xray location has room: WireGuard rather than nothing
       vpn::ProvisionRequest first{user_id, reference, sub.id, sub.device_limit, std::nullopt, true};
       co_await vpn::enqueue_provision(tx, first);
+      granted.delivers_config = true;
     }
   }
-  co_return sub;
+  co_return granted;
 }
 
 }  // namespace vpnbot::billing

@@ -13,7 +13,11 @@ namespace vpnbot::billing {
 // traffic period (WireGuard quota from the plan, Xray locations reset), the user's configs switched back on (unless
 // banned), and the first config provisioned when there is none. `reference` keys the provisioning job (one per grant,
 // ever).
-awaitable<Subscription> grant_paid_access(db::Transaction& tx, int64_t user_id, int days, int device_limit,
-                                          int64_t plan_id, const std::string& reference);
+struct GrantedAccess {
+  Subscription subscription;
+  bool delivers_config = false;  // a WireGuard config is being provisioned and will be sent to the user
+};
+awaitable<GrantedAccess> grant_paid_access(db::Transaction& tx, int64_t user_id, int days, int device_limit,
+                                           int64_t plan_id, const std::string& reference);
 
 }  // namespace vpnbot::billing

@@ -99,8 +99,9 @@ awaitable<GiftOutcome> Gifts::redeem(db::Transaction& tx, const std::string& cod
   }
   out.gift = read_gift(r, 0);
   out.status = GiftStatus::redeemed;
-  out.subscription = co_await grant_paid_access(tx, user_id, out.gift->days, out.gift->device_limit, out.gift->plan_id,
-                                                "gift:" + std::to_string(out.gift->id));
+  auto granted = co_await grant_paid_access(tx, user_id, out.gift->days, out.gift->device_limit, out.gift->plan_id,
+                                            "gift:" + std::to_string(out.gift->id));
+  out.subscription = granted.subscription;
   log::info("billing", "gift redeemed",
             {{"gift_id", out.gift->id},
              {"order_id", out.gift->order_id},

@@ -17,7 +17,7 @@ constexpr const char* kOrderColumns =
     "id, user_id, plan_id, provider, amount, currency, value_rub, days, device_limit, promo_id, discount_rub, "
     "bonus_days, state, provider_payment_id, confirmation_url, "
     "to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), save_method, payment_method_id, gift, "
-    "group_discount_rub, traffic_gb";
+    "group_discount_rub, traffic_gb, status_message_id";
 
 const db::RowMap kOrderRow{kOrderColumns,
                            &Order::id,
@@ -40,7 +40,8 @@ const db::RowMap kOrderRow{kOrderColumns,
                            &Order::payment_method_id,
                            &Order::gift,
                            &Order::group_discount_rub,
-                           &Order::traffic_gb};
+                           &Order::traffic_gb,
+                           &Order::status_message_id};
 
 awaitable<bool> has_paid_before(db::Transaction& tx, int64_t user_id) {
   auto r = co_await tx.exec("SELECT 1 FROM orders WHERE user_id = $1 AND paid_at IS NOT NULL LIMIT 1", user_id);
@@ -210,6 +211,28 @@ awaitable<void> Orders::set_provider_payment(db::Transaction& tx, int64_t order_
       order_id, payment_id, confirmation_url);
 }
 
+awaitable<void> Orders::set_status_message(db::Transaction& tx, int64_t order_id, int64_t message_id) {
+  co_await tx.exec("UPDATE orders SET status_message_id = $2 WHERE id = $1", order_id, message_id);
+}
+
+awaitable<bool> Orders::claim_receipt(db::Transaction& tx, int64_t order_id) {
+  auto r = co_await tx.exec(
+      "UPDATE orders SET receipt_sent_at = now() WHERE id = $1 AND receipt_sent_at IS NULL RETURNING id", order_id);
+  co_return !r.empty();
+}
+
+std::optional<int64_t> Orders::of_reference(const std::string& reference) {
+  static const std::string prefix = "order:";
+  if (reference.rfind(prefix, 0) != 0 || reference.size() == prefix.size() || reference.size() > prefix.size() + 18)
+    return std::nullopt;
+  int64_t id = 0;
+  for (char c : reference.substr(prefix.size())) {
+    if (c < '0' || c > '9') return std::nullopt;
+    id = id * 10 + (c - '0');
+  }
+  return id > 0 ? std::optional<int64_t>(id) : std::nullopt;
+}
+
 awaitable<PaymentResult> Orders::apply_payment(db::Transaction& tx, int64_t order_id, const std::string& provider,
                                                const std::string& payment_id, int64_t amount,
                                                const std::string& currency, bool allow_overpay,
@@ -253,6 +276,7 @@ awaitable<PaymentResult> Orders::apply_payment(db::Transaction& tx, int64_t orde
       order_id, payment_id, order.bonus_days);
   co_await Promos::consume(tx, order_id);
   std::string expires_at;  // for the log: the buyer's subscription, or nothing for a gift
+  bool receipt_waits_for_config = false;
   if (order.traffic_gb) {
     co_await vpn::Traffic::add_extra(tx, order.user_id, *order.traffic_gb * vpn::kBytesPerGb);
     expires_at = "traffic +" + std::to_string(*order.traffic_gb) + " GB";
@@ -260,9 +284,10 @@ awaitable<PaymentResult> Orders::apply_payment(db::Transaction& tx, int64_t orde
     auto gift = co_await Gifts::issue(tx, order);
     expires_at = "gift " + std::to_string(gift.id);
   } else {
-    auto sub = co_await grant_paid_access(tx, order.user_id, order.days + order.bonus_days, order.device_limit,
-                                          order.plan_id, order_ref(order_id));
-    expires_at = sub.expires_at;
+    auto granted = co_await grant_paid_access(tx, order.user_id, order.days + order.bonus_days, order.device_limit,
+                                              order.plan_id, order_ref(order_id));
+    expires_at = granted.subscription.expires_at;
+    receipt_waits_for_config = granted.delivers_config;
   }
 
   auto upline = co_await Referrals::upline(tx, order.user_id, static_cast<int>(options.referral_percents.size()));
@@ -289,6 +314,8 @@ awaitable<PaymentResult> Orders::apply_payment(db::Transaction& tx, int64_t orde
   receipt.kind = "billing.receipt";
   receipt.payload = {{"order_id", order_id}};
   receipt.unique_key = order_ref(order_id);
+  // The first config carries the receipt as its caption when it comes soon; only then does this one go out alone.
+  if (receipt_waits_for_config) receipt.delay = options.receipt_waits_for_config;
   co_await jobs::Queue::enqueue(tx, receipt);
   log::info("billing", "payment applied",
             {{"order_id", order_id},

@@ -16,6 +16,7 @@ struct BillingOptions {
   int trial_days = 3;  // 0 = no trial
   int trial_device_limit = 1;
   Millis order_ttl{3600000};
+  Millis receipt_waits_for_config{20000};        // for the first config to carry it as its caption, then it goes alone
   std::vector<int> referral_percents{10, 5, 2};  // per level
   int cashback_percent = 5;                      // points per purchase
   int referral_bonus_days = 3;                   // extra days on an invited user's first purchase
@@ -43,6 +44,7 @@ struct Order {
   bool gift = false;                             // paid for someone else: paying it issues a gift code
   int64_t group_discount_rub = 0;                // the promo group's part of discount_rub
   std::optional<int> traffic_gb;                 // a traffic top-up (days is 0): gigabytes added to the period
+  std::optional<int64_t> status_message_id;      // the buyer's chat message showing the order's status
 };
 
 // What the confirmation screen shows before an order exists.
@@ -100,6 +102,12 @@ class Orders {
                                                              const std::string& payment_id);
   static awaitable<void> set_provider_payment(db::Transaction& tx, int64_t order_id, const std::string& payment_id,
                                               const std::string& confirmation_url);
+  // Where the buyer watches the order (the message the payment link replaces).
+  static awaitable<void> set_status_message(db::Transaction& tx, int64_t order_id, int64_t message_id);
+  // The receipt is sent once: true for the one caller that claims it (the receipt job, or the first config).
+  static awaitable<bool> claim_receipt(db::Transaction& tx, int64_t order_id);
+  // The order a provisioning or ledger reference ("order:<id>") belongs to.
+  static std::optional<int64_t> of_reference(const std::string& reference);
 
   // The one place where money turns into access: order paid, subscription extended (or, for a gift, its code
   // issued; for a traffic package, the period's allowance raised), promo consumed, referral rewards and cashback in the

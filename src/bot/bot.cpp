@@ -347,6 +347,7 @@ awaitable<void> Bot::on_callback(Context& ctx, const json& query) {
   if (query.contains("message") && query["message"].contains("message_id") &&
       query["message"]["message_id"].is_number_integer())
     message_id = query["message"]["message_id"].get<int64_t>();
+  ctx.pressed_message_id = message_id;
   auto decoded = decode_callback(data);
   std::optional<int64_t> deliver;
   std::string notice;
@@ -437,7 +438,8 @@ awaitable<void> Bot::deliver_config(Context& ctx, int64_t peer_id) {
   co_await deliver_config_to(ctx.tx, ctx.user.id, peer_id);
 }
 
-awaitable<void> Bot::deliver_config_to(db::Transaction& tx, int64_t user_id, int64_t peer_id) {
+awaitable<void> Bot::deliver_config_to(db::Transaction& tx, int64_t user_id, int64_t peer_id,
+                                       std::optional<int64_t> receipt_order) {
   if (!options_.secret_box) throw std::runtime_error("config delivery needs the master key");
   auto user = co_await Users::find(tx, user_id);
   std::string lang = user ? user->language : "en";
@@ -460,8 +462,19 @@ awaitable<void> Bot::deliver_config_to(db::Transaction& tx, int64_t user_id, int
   OutMessage document;
   document.chat_id = user_id;
   document.method = "sendDocument";
-  document.payload = {{"caption", catalog_.text(lang, "config.caption", {{"location", html_escape(data.location)}})},
-                      {"parse_mode", "HTML"}};
+  std::string caption = catalog_.text(lang, "config.caption", {{"location", html_escape(data.location)}});
+  document.payload = {{"parse_mode", "HTML"}};
+  // The purchase's receipt rides on its first config: one message fewer before the config (and its QR) arrive.
+  std::optional<billing::Order> receipt;
+  if (receipt_order && co_await billing::Orders::claim_receipt(tx, *receipt_order))
+    receipt = co_await billing::Orders::get(tx, *receipt_order);
+  if (receipt) {
+    auto paid = co_await plan_receipt(tx, *receipt, lang);
+    caption = paid.first + "\n\n" + caption;
+    document.payload["reply_markup"] = std::move(paid.second);
+    document.unique_key = "receipt:" + std::to_string(receipt->id);
+  }
+  document.payload["caption"] = std::move(caption);
   document.files.push_back({"document", vpn::client_config_filename(data.node_name, peer_id), "text/plain", conf});
   co_await telegram::Outbox::enqueue(tx, document);
   co_await send_qr_photo(tx, user_id, catalog_.text(lang, "config.qr_caption"), "wireguard-qr.png", conf);

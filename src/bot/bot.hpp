@@ -93,7 +93,9 @@ class Bot {
   // Renders billing notices (payment link, failure, receipt, refund) into the outbox, in the user's language.
   billing::BillingNotifier notifier() const;
   // Sends a config (file + QR) to its owner; used after a provisioning job created it.
-  awaitable<void> deliver_config_to(db::Transaction& tx, int64_t user_id, int64_t peer_id);
+  // With `receipt_order`, the order's receipt becomes the file's caption unless it was sent already.
+  awaitable<void> deliver_config_to(db::Transaction& tx, int64_t user_id, int64_t peer_id,
+                                    std::optional<int64_t> receipt_order = std::nullopt);
   // Sends an Xray account's subscription link (message with app buttons + QR code) to its owner.
   awaitable<void> deliver_panel_link_to(db::Transaction& tx, int64_t user_id, int64_t account_id);
   // One notice when a period's traffic is used up: on an Xray location, or the WireGuard quota (whose configs are
@@ -194,6 +196,9 @@ class Bot {
   // Gifts (bot/shop.cpp): the buyer's code and link after payment, and a redemption by /start gift_<code> or a
   // typed code.
   std::string gift_link(const std::string& code) const;
+  // A paid plan's receipt: its text and buttons (a message of its own, or the caption of the first config).
+  awaitable<std::pair<std::string, telegram::json>> plan_receipt(db::Transaction& tx, const billing::Order& order,
+                                                                 const std::string& lang) const;
   awaitable<void> send_gift_code(db::Transaction& tx, const billing::Order& order, const std::string& lang,
                                  const std::string& title) const;
   awaitable<void> redeem_gift(Context& ctx, const std::string& code);

@@ -1,5 +1,6 @@
 #pragma once
 // Internal to the bot's translation units: the per-update context and small keyboard helpers.
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,7 @@ struct Bot::Context {
   int64_t chat_id = 0;
   int64_t update_id = 0;
   std::string status_text;  // the "status" screen: the outcome of an action, shown in place of the menu
+  std::optional<int64_t> pressed_message_id;  // a button's message: where a checkout's status is shown
 };
 
 // "/start@MyBot ref_x" -> ("start", "ref_x")

@@ -544,6 +544,8 @@ awaitable<std::string> Bot::payment_started(Context& ctx, const shop::Checkout& 
       co_return t(ctx, "checkout.invoice_sent", {{"order", order_id}});
     }
     case shop::PaymentStart::provider_link:
+      if (ctx.pressed_message_id)
+        co_await billing::Orders::set_status_message(ctx.tx, order.id, *ctx.pressed_message_id);
       break;
   }
   co_return t(ctx, "checkout.creating_link", {{"order", order_id}});
@@ -706,6 +708,19 @@ awaitable<void> Bot::show_gift_outcome(Context& ctx, const billing::GiftOutcome&
   co_await reply(ctx, std::move(answer), std::move(markup));
 }
 
+awaitable<std::pair<std::string, json>> Bot::plan_receipt(db::Transaction& tx, const billing::Order& order,
+                                                          const std::string& lang) const {
+  auto plan = co_await billing::Plans::get(tx, order.plan_id);
+  auto sub = co_await billing::Subscriptions::get(tx, order.user_id);
+  std::string text = catalog_.text(lang, "payment.receipt",
+                                   {{"order", std::to_string(order.id)},
+                                    {"title", plan ? html_escape(plan->title_for(lang)) : ""},
+                                    {"expires", sub ? clock_.show(sub->expires_at) : ""}});
+  json markup = keyboard({{button(catalog_.text(lang, "menu.configs"), route::screen("cfg")),
+                           button(catalog_.text(lang, "menu.subscription"), route::screen("sub"))}});
+  co_return std::pair{std::move(text), std::move(markup)};
+}
+
 billing::BillingNotifier Bot::notifier() const {
   billing::BillingNotifier n;
   n.payment_link = [this](db::Transaction& tx, const billing::Order& order) -> awaitable<void> {
@@ -716,9 +731,23 @@ billing::BillingNotifier Bot::notifier() const {
         {{"order", std::to_string(order.id)}, {"amount", amount}, {"until", clock_.show(order.expires_at)}});
     json pay = {{"text", catalog_.text(lang, "payment.pay_button", {{"amount", amount}})},
                 {"url", order.confirmation_url.value_or("")}};
-    json markup = keyboard({{pay}});
-    co_await send_to_user(tx, order.user_id, std::move(text), std::move(markup),
-                          "payment-link:" + std::to_string(order.id));
+    json markup = keyboard({{pay}, {button(catalog_.text(lang, "common.menu"), route::screen("menu"))}});
+    std::string key = "payment-link:" + std::to_string(order.id);
+    if (!order.status_message_id) {
+      co_await send_to_user(tx, order.user_id, std::move(text), std::move(markup), key);
+      co_return;
+    }
+    // In place of the order's status (the confirm screen the buyer pressed): no new message in the chat. A message
+    // the buyer deleted meanwhile gets the link as a new one.
+    OutMessage link;
+    link.chat_id = order.user_id;
+    link.method = "editMessageText";
+    link.payload = {{"text", text}, {"parse_mode", "HTML"}, {"reply_markup", markup}};
+    link.fallback = {{"method", "sendMessage"}, {"payload", link.payload}};
+    link.payload["message_id"] = *order.status_message_id;
+    link.priority = telegram::kPriorityNotice;
+    link.unique_key = key;
+    co_await telegram::Outbox::enqueue(tx, link);
   };
   n.payment_failed = [this](db::Transaction& tx, const billing::Order& order,
                             const std::string& /*reason*/) -> awaitable<void> {
@@ -760,13 +789,7 @@ billing::BillingNotifier Bot::notifier() const {
                             "receipt:" + std::to_string(order.id));
       co_return;
     }
-    auto sub = co_await billing::Subscriptions::get(tx, order.user_id);
-    std::string text = catalog_.text(lang, "payment.receipt",
-                                     {{"order", std::to_string(order.id)},
-                                      {"title", plan ? html_escape(plan->title_for(lang)) : ""},
-                                      {"expires", sub ? clock_.show(sub->expires_at) : ""}});
-    json markup = keyboard({{button(catalog_.text(lang, "menu.configs"), route::screen("cfg")),
-                             button(catalog_.text(lang, "menu.subscription"), route::screen("sub"))}});
+    auto [text, markup] = co_await plan_receipt(tx, order, lang);
     co_await send_to_user(tx, order.user_id, std::move(text), std::move(markup), "receipt:" + std::to_string(order.id));
   };
   n.refunded = [this](db::Transaction& tx, const billing::Order& order) -> awaitable<void> {

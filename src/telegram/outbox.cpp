@@ -17,8 +17,8 @@ bool answers_a_query(const std::string& method) {
 
 constexpr const char* kEnqueue = R"sql(
 WITH ins AS (
-  INSERT INTO outbox (chat_id, method, payload, files, priority, unique_key, delivery)
-  VALUES ($1, $2, $3, $4, $5, $6, $7)
+  INSERT INTO outbox (chat_id, method, payload, files, priority, unique_key, delivery, fallback)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
   ON CONFLICT (unique_key) DO NOTHING
   RETURNING id
 )
@@ -36,7 +36,8 @@ db::Params enqueue_params(const OutMessage& m) {
   }
   return db::make_params(m.chat_id, m.method, m.payload, files.is_null() ? db::Param{} : db::to_param(files),
                          m.priority, m.unique_key,
-                         std::string(m.delivery == Delivery::at_most_once ? "at_most_once" : "at_least_once"));
+                         std::string(m.delivery == Delivery::at_most_once ? "at_most_once" : "at_least_once"),
+                         m.fallback.is_null() ? db::Param{} : db::to_param(m.fallback));
 }
 
 bool is_connect_failure(CURLcode code) {
@@ -170,7 +171,8 @@ awaitable<std::vector<OutboxRow>> Sender::claim_ready_rows(int capacity) {
       "UPDATE outbox SET state = 'sending', attempts = attempts + 1, locked_by = $2, "
       "lease_until = now() + make_interval(secs => $3::double precision / 1000) "
       "WHERE id = ANY($1::bigint[]) AND state = 'pending' "
-      "RETURNING id, chat_id, method, payload, files, attempts, priority, delivery = 'at_least_once'",
+      "RETURNING id, chat_id, method, payload, files, attempts, priority, delivery = 'at_least_once', "
+      "fallback IS NOT NULL",
       ids, options_.owner, options_.send_timeout.count() + 5000);
   now = Clock::now();
   for (int i = 0; i < claimed.rows(); ++i) {
@@ -182,7 +184,7 @@ awaitable<std::vector<OutboxRow>> Sender::claim_ready_rows(int capacity) {
     if (!answers_a_query(method)) busy_chats_.insert(chat);
     rows.push_back(Row{id, chat, std::move(method), claimed.get<json>(i, 3),
                        claimed.is_null(i, 4) ? json() : claimed.get<json>(i, 4), claimed.get<int>(i, 5),
-                       claimed.get<int>(i, 6), claimed.get<bool>(i, 7), slot});
+                       claimed.get<int>(i, 6), claimed.get<bool>(i, 7), claimed.get<bool>(i, 8), slot});
   }
   co_return rows;
 }
@@ -206,6 +208,7 @@ awaitable<void> Sender::process(Row row) {
   std::string state, error;
   std::optional<json> result;
   std::optional<Millis> retry_in;
+  bool use_fallback = false;
   try {
     result = co_await call_api(row);
     state = "sent";
@@ -222,6 +225,8 @@ awaitable<void> Sender::process(Row row) {
       state = "blocked";
     } else if (e.code() == 400 && e.description().find("message is not modified") != std::string::npos) {
       state = "sent";  // an edit to the same text: the user already sees it
+    } else if (e.code() == 400 && row.has_fallback) {
+      use_fallback = true;  // e.g. the message to edit is gone: its replacement goes out instead
     } else if (e.code() == 400 || e.code() == 404) {
       state = "failed";
     } else if (row.attempts < options_.max_attempts) {
@@ -247,7 +252,9 @@ awaitable<void> Sender::process(Row row) {
   // bookkeeping below (which would hold slots for a database round trip and cost broadcast throughput).
   limiter_.completed(row.slot, Clock::now());
   try {
-    if (retry_in) {
+    if (use_fallback) {
+      co_await send_fallback_instead(row, error);
+    } else if (retry_in) {
       co_await retry_later(row, *retry_in, error);
     } else {
       co_await finish(row, state, result, error);
@@ -289,6 +296,15 @@ awaitable<void> Sender::retry_later(const Row& row, Millis delay, std::string er
       "not_before = GREATEST(not_before, now() + make_interval(secs => $2::double precision / 1000)) "
       "WHERE (id = $1 AND state = 'sending' AND locked_by = $5) OR (chat_id = $4 AND state = 'pending' AND id > $1)",
       row.id, delay.count(), error, row.chat_id, options_.owner);
+}
+
+awaitable<void> Sender::send_fallback_instead(const Row& row, std::string error) {
+  // Pending again under the same id, so it keeps its place before the chat's later messages.
+  co_await pool_.exec(
+      "UPDATE outbox SET method = fallback->>'method', payload = fallback->'payload', fallback = NULL, "
+      "state = 'pending', locked_by = NULL, lease_until = NULL, last_error = $2 "
+      "WHERE id = $1 AND state = 'sending' AND locked_by = $3 AND fallback IS NOT NULL",
+      row.id, error, options_.owner);
 }
 
 }  // namespace vpnbot::telegram

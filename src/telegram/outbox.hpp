@@ -32,6 +32,8 @@ struct OutMessage {
   int priority = kPriorityReply;
   std::optional<std::string> unique_key;  // an existing key makes the enqueue a no-op
   Delivery delivery = Delivery::at_least_once;
+  // For an edit: the call made instead when Telegram refuses it (e.g. the message was deleted), {method, payload}.
+  json fallback;
 };
 
 // The outbox table: every outbound Bot API call of the bot, sent later by the one Sender.
@@ -81,6 +83,7 @@ struct OutboxRow {
   int attempts;
   int priority;
   bool at_least_once;
+  bool has_fallback;
   RateLimiter::Slot slot;  // taken right before the call, completed when it returned
 };
 
@@ -108,6 +111,7 @@ class Sender : public LeasedQueueComponent<OutboxRow> {
   awaitable<json> call_api(const Row& row);
   awaitable<void> finish(const Row& row, std::string state, std::optional<json> result, std::string error);
   awaitable<void> retry_later(const Row& row, Millis delay, std::string error);
+  awaitable<void> send_fallback_instead(const Row& row, std::string error);
   awaitable<void> recover_abandoned_rows();
 
   db::Pool& pool_;

@@ -26,7 +26,7 @@ void register_job_handlers(jobs::Worker& worker, const SecretBox& box, Millis ad
       co_await ctx.pool.transaction([&](db::Transaction& tx) -> awaitable<void> {
         // A node in the job was picked by the user ("new config" on a location): checked as the user's choice.
         auto peer = co_await VpnStore::provision(tx, box, user_id, node_id, subscription_id, key, limit, true);
-        if (deliver && after_provision) co_await after_provision(tx, user_id, peer.id, true);
+        if (deliver && after_provision) co_await after_provision(tx, user_id, peer.id, key);
         co_await ctx.complete_in(tx);  // the config and "done" commit together: exactly one config per key
       });
     } catch (const DeviceLimitReached& e) {

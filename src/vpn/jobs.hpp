@@ -11,8 +11,9 @@ namespace vpnbot::vpn {
 //                          with "deliver": true, after_provision runs in the same transaction (sends the config)
 //   vpn.traffic_used_up    {user_id}: tells the user their WireGuard quota is used up (one per period, enqueued
 //                          by the agent's reading that switched the configs off)
-using AfterProvision =
-    std::function<awaitable<void>(db::Transaction& tx, int64_t user_id, int64_t peer_id, bool created)>;
+// `provision_key` is the request's key (e.g. "order:<id>" for a purchase's first config).
+using AfterProvision = std::function<awaitable<void>(db::Transaction& tx, int64_t user_id, int64_t peer_id,
+                                                     const std::string& provision_key)>;
 using TrafficUsedUp = std::function<awaitable<void>(db::Transaction& tx, int64_t user_id)>;
 void register_job_handlers(jobs::Worker& worker, const SecretBox& box, Millis address_grace,
                            AfterProvision after_provision = nullptr, TrafficUsedUp used_up = nullptr);

@@ -22,6 +22,11 @@ class EmulatorThread {
   emulator::TelegramEmulatorThread emulator_;
 };
 
+// What a chat shows of a message: its text, or a file's or photo's caption.
+inline std::string shown_text(const nlohmann::json& m) {
+  return m.value("text", "") + m.value("caption", "");
+}
+
 // A blocking HTTP request for tests (libcurl easy); returns status and body.
 std::pair<long, std::string> http_request(const std::string& method, const std::string& url, const std::string& body,
                                           const std::vector<std::string>& headers = {});

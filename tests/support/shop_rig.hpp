@@ -100,12 +100,12 @@ class ShopRig : public AsyncDbTest {
     }
     std::optional<json> find(const std::string& needle) const {
       for (auto& m : messages())
-        if (m.value("text", "").find(needle) != std::string::npos) return m;
+        if (shown_text(m).find(needle) != std::string::npos) return m;
       return std::nullopt;
     }
     int count_with(const std::string& needle) const {
       int n = 0;
-      for (auto& m : messages()) n += m.value("text", "").find(needle) != std::string::npos;
+      for (auto& m : messages()) n += shown_text(m).find(needle) != std::string::npos;
       return n;
     }
   };
@@ -241,7 +241,7 @@ class ShopRig : public AsyncDbTest {
                               const std::function<void()>& before_paying = {}) {
     auto with_text = [&](const std::string& needle) -> std::optional<json> {
       for (auto& m : bot_messages_of(telegram, user))
-        if (m.value("text", "").find(needle) != std::string::npos) return m;
+        if (shown_text(m).find(needle) != std::string::npos) return m;
       return std::nullopt;
     };
     telegram.client("/client/send_message", {{"user_id", user}, {"first_name", "Card"}, {"text", "/start"}});
@@ -333,7 +333,7 @@ class ShopRig : public AsyncDbTest {
   int64_t messages_with(EmulatorThread& telegram, int64_t user, const std::string& needle) {
     int64_t n = 0;
     for (auto& m : bot_messages_of(telegram, user))
-      if (m.value("text", "").find(needle) != std::string::npos) ++n;
+      if (shown_text(m).find(needle) != std::string::npos) ++n;
     return n;
   }
   // Every YooKassa payment the emulator took carries a 54-FZ receipt adding up to its amount; returns how many.
@@ -361,3 +361,4 @@ using nlohmann::json;
 using vpnbot::testing::EmulatorThread;
 using vpnbot::testing::PaymentsThread;
 using vpnbot::testing::RemnawaveThread;
+using vpnbot::testing::shown_text;
