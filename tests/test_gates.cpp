@@ -409,6 +409,13 @@ TEST_F(GatesTest, EveryScreenAndAdminPageRendersInEveryLanguage) {
   json stats = telegram.stats();
   EXPECT_EQ(stats["bad_requests"].get<int>(), 0) << stats["last_bad_requests"].dump(2);
   EXPECT_GE(stats["calls"].value("editMessageText", 0), presses / 2) << "the screens were shown";
+  // The admin panel speaks the admin's language too.
+  const std::vector<std::string> panel_titles{"Admin panel", "Админ-панель", "Адмін-панель", "管理面板"};
+  for (size_t i = 0; i < languages.size(); ++i)
+    EXPECT_GE(count("SELECT count(*) FROM outbox WHERE chat_id = " + std::to_string(admin_of(i)) +
+                    " AND payload->>'text' LIKE '%" + panel_titles[i] + "%'"),
+              1)
+        << languages[i];
   EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state <> 'sent'"), 0)
       << vpnbot::testing::query_value_sync(url,
                                            "SELECT string_agg(state || ': ' || coalesce(last_error, ''), '; ') "

@@ -33,8 +33,9 @@ json admin_button(std::string text, std::vector<std::string> args) {
   return button(std::move(text), route::admin(std::move(args)));
 }
 
-json back_to(std::vector<std::string> screen) {
-  return admin_button("« Back", std::move(screen));
+// The panel's back button, labelled in the admin's language.
+json back_button(std::string label, std::vector<std::string> screen) {
+  return admin_button(std::move(label), std::move(screen));
 }
 
 std::optional<int64_t> to_int(const std::string& s) {
@@ -84,17 +85,21 @@ awaitable<void> Bot::present(Context& ctx, std::string text, json markup, std::o
 awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::string>& screen,
                                        std::optional<int64_t> edit_message_id) {
   const std::string& name = screen.empty() ? std::string("home") : screen[0];
-  ops::Actor actor{ctx.user.id, "bot"};
+  auto back_to = [&](std::vector<std::string> to) { return back_button(t(ctx, "admin.back"), std::move(to)); };
+  auto off_mark = [&](bool active) { return active ? std::string() : t(ctx, "admin.off_mark"); };
+  auto toggle = [&](bool active, const std::string& what) {
+    return t(ctx, active ? "admin.turn_off" : "admin.turn_on", {{"name", what}});
+  };
   std::string text;
   std::vector<std::vector<json>> rows;
   if (name == "st") {
     auto stats = co_await ops::collect_stats(ctx.tx);
-    text = "📊 <b>Statistics</b>\n\n" + stats.render(true);
-    rows = {{admin_button("🔄 Refresh", {"st"})}, {back_to({"home"})}};
+    text = t(ctx, "admin.stats.title") + "\n\n" + stats.render(true);
+    rows = {{admin_button(t(ctx, "admin.refresh"), {"st"})}, {back_to({"home"})}};
   } else if (name == "find") {
     json awaiting{{"await", "admin_find"}};
     co_await expect_reply(ctx, std::move(awaiting));
-    text = "🔎 Send a user id or @username.";
+    text = t(ctx, "admin.find.prompt");
     rows = {{back_to({"home"})}};
   } else if (name == "u" && screen.size() > 1) {
     auto id = to_int(screen[1]).value_or(0);
@@ -103,205 +108,248 @@ awaitable<void> Bot::show_admin_screen(Context& ctx, const std::vector<std::stri
                                                  ? static_cast<int>(options_.billing.referral_percents.size())
                                                  : 1);
     if (!card) {
-      text = "No user " + html_escape(screen[1]) + ".";
-      rows = {{admin_button("🔎 Find user", {"find"})}, {back_to({"home"})}};
+      text = t(ctx, "admin.user.none", {{"id", html_escape(screen[1])}});
+      rows = {{admin_button(t(ctx, "admin.home.find"), {"find"})}, {back_to({"home"})}};
     } else {
       std::string uid = std::to_string(card->id);
       text = "👤 " + card->render(true);
-      rows = {{admin_button("+7 days", {"gd", uid, "7"}), admin_button("+30 days", {"gd", uid, "30"})},
-              {card->banned ? admin_button("✅ Unban", {"unban", uid}) : admin_button("⛔ Ban", {"ban", uid}),
-               admin_button("💰 Adjust balance", {"bal", uid})}};
+      rows = {{admin_button(t(ctx, "admin.user.add_days", {{"days", "7"}}), {"gd", uid, "7"}),
+               admin_button(t(ctx, "admin.user.add_days", {{"days", "30"}}), {"gd", uid, "30"})},
+              {card->banned ? admin_button(t(ctx, "admin.user.unban"), {"unban", uid})
+                            : admin_button(t(ctx, "admin.user.ban"), {"ban", uid}),
+               admin_button(t(ctx, "admin.user.balance"), {"bal", uid})}};
       for (const auto& o : card->orders)
         if (o.state == "paid" && (o.provider == "stars" || o.provider == "balance"))
           rows.push_back(
-              {admin_button(fmt::format("↩️ Refund #{} ({})", o.id, o.provider), {"rf", std::to_string(o.id)})});
+              {admin_button(t(ctx, "admin.user.refund", {{"order", std::to_string(o.id)}, {"provider", o.provider}}),
+                            {"rf", std::to_string(o.id)})});
       rows.push_back({back_to({"home"})});
     }
   } else if (name == "rf" && screen.size() > 1) {
     auto order = co_await billing::Orders::get(ctx.tx, to_int(screen[1]).value_or(0));
     if (!order) {
-      text = "No such order.";
+      text = t(ctx, "admin.refund.none");
       rows = {{back_to({"home"})}};
     } else {
-      text = fmt::format(
-          "Refund order #{} of user {}: {} {} by {} ({})? The days, referral rewards and cashback it "
-          "gave are taken back.",
-          order->id, order->user_id, order->amount, order->currency, order->provider, order->state);
-      rows = {{admin_button("Yes, refund", {"rfy", std::to_string(order->id)})},
+      text = t(ctx, "admin.refund.confirm",
+               {{"order", std::to_string(order->id)},
+                {"user", std::to_string(order->user_id)},
+                {"amount", std::to_string(order->amount)},
+                {"currency", order->currency},
+                {"provider", order->provider},
+                {"state", order->state}});
+      rows = {{admin_button(t(ctx, "admin.refund.yes"), {"rfy", std::to_string(order->id)})},
               {back_to({"u", std::to_string(order->user_id)})}};
     }
   } else if (name == "plans") {
     auto plans = co_await billing::Plans::all(ctx.tx);
-    text = "💳 <b>Plans</b>\n";
+    text = t(ctx, "admin.plans.title") + "\n";
     for (const auto& p : plans) {
-      text += fmt::format("\n<code>{}</code> {}: {} days, {}, {} ⭐, {} device(s), {}{}{}", html_escape(p.code),
-                          html_escape(p.title_for("en")), p.days, billing::format_rub(p.price_rub), p.price_stars,
-                          p.device_limit, p.traffic_gb ? std::to_string(*p.traffic_gb) + " GB" : "unlimited",
-                          p.hidden ? ", hidden" : "", p.active ? "" : ", OFF");
-      rows.push_back(
-          {admin_button((p.active ? "Turn off " : "Turn on ") + p.code, {"pa", p.code, p.active ? "0" : "1"})});
+      text +=
+          "\n" + t(ctx, "admin.plans.line",
+                   {{"code", html_escape(p.code)},
+                    {"title", html_escape(p.title_for(ctx.user.language))},
+                    {"days", std::to_string(p.days)},
+                    {"rub", billing::format_rub(p.price_rub)},
+                    {"stars", std::to_string(p.price_stars)},
+                    {"devices", std::to_string(p.device_limit)},
+                    {"traffic", p.traffic_gb ? std::to_string(*p.traffic_gb) + " GB" : t(ctx, "admin.plans.unlimited")},
+                    {"hidden", p.hidden ? t(ctx, "admin.plans.hidden") : ""},
+                    {"off", off_mark(p.active)}});
+      rows.push_back({admin_button(toggle(p.active, p.code), {"pa", p.code, p.active ? "0" : "1"})});
     }
-    rows.push_back({admin_button("➕ Add plan", {"padd"}), admin_button("✏️ Change a plan", {"pedit"})});
+    rows.push_back(
+        {admin_button(t(ctx, "admin.plans.add"), {"padd"}), admin_button(t(ctx, "admin.plans.change"), {"pedit"})});
     rows.push_back({back_to({"home"})});
   } else if (name == "padd") {
     json awaiting{{"await", "admin_plan"}};
     co_await expect_reply(ctx, std::move(awaiting));
-    text =
-        "Send the new plan as:\n<code>CODE DAYS PRICE_RUB PRICE_STARS DEVICES Title</code>\n"
-        "e.g. <code>m3 90 499 250 3 3 months</code>";
+    text = t(ctx, "admin.plans.add_prompt");
     rows = {{back_to({"plans"})}};
   } else if (name == "pedit") {
     json awaiting{{"await", "admin_plan_set"}};
     co_await expect_reply(ctx, std::move(awaiting));
-    text =
-        "Send <code>CODE FIELD VALUE</code>. FIELD: price_rub, price_stars, days, device_limit, hidden, active, "
-        "sort, title_en, title_ru. e.g. <code>month price_rub 249</code>";
+    text = t(ctx, "admin.plans.change_prompt");
     rows = {{back_to({"plans"})}};
   } else if (name == "promos") {
     auto promos = co_await billing::Promos::list(ctx.tx, 0, 30);
-    text = "🎟 <b>Promo codes</b>\n";
+    text = t(ctx, "admin.promos.title") + "\n";
     for (const auto& p : promos) {
       std::string value =
           (p.kind == "fixed" || p.kind == "balance") ? billing::format_rub(p.value) : std::to_string(p.value);
-      text += fmt::format("\n<code>{}</code> {} {}: used {}{}{}", html_escape(p.code), p.kind, value, p.uses,
-                          p.max_uses ? " of " + std::to_string(*p.max_uses) : "", p.active ? "" : ", OFF");
-      rows.push_back(
-          {admin_button((p.active ? "Turn off " : "Turn on ") + p.code, {"po", p.code, p.active ? "0" : "1"})});
+      text +=
+          "\n" + t(ctx, "admin.promos.line",
+                   {{"code", html_escape(p.code)},
+                    {"kind", p.kind},
+                    {"value", value},
+                    {"uses", std::to_string(p.uses)},
+                    {"max", p.max_uses ? t(ctx, "admin.promos.of_max", {{"max", std::to_string(*p.max_uses)}}) : ""},
+                    {"off", off_mark(p.active)}});
+      rows.push_back({admin_button(toggle(p.active, p.code), {"po", p.code, p.active ? "0" : "1"})});
     }
-    rows.push_back({admin_button("➕ Add promo code", {"poadd"})});
+    rows.push_back({admin_button(t(ctx, "admin.promos.add"), {"poadd"})});
     rows.push_back({back_to({"home"})});
   } else if (name == "poadd") {
     json awaiting{{"await", "admin_promo"}};
     co_await expect_reply(ctx, std::move(awaiting));
-    text =
-        "Send the new promo code as:\n<code>CODE KIND VALUE [MAX_USES]</code>\nKIND: percent, fixed (roubles), "
-        "days, balance (roubles), group (VALUE: the promo group's name). e.g. <code>SPRING percent 15 500</code>";
+    text = t(ctx, "admin.promos.add_prompt");
     rows = {{back_to({"promos"})}};
   } else if (name == "grp") {
     auto groups = co_await billing::PromoGroups::list(ctx.tx);
-    text = "👥 <b>Promo groups</b> (a personal discount on every plan; a promo code of kind group puts users in)\n";
+    text = t(ctx, "admin.groups.title") + "\n";
     for (const auto& g : groups)
-      text += fmt::format("\n<code>{}</code>: {}% off, {} member(s)", html_escape(g.name), g.plan_percent, g.members);
-    if (groups.empty()) text += "\nnone yet";
-    rows = {{admin_button("➕ New group", {"grpadd"}), admin_button("👤 Put a user in a group", {"grpset"})},
-            {back_to({"home"})}};
+      text += "\n" + t(ctx, "admin.groups.line",
+                       {{"name", html_escape(g.name)},
+                        {"percent", std::to_string(g.plan_percent)},
+                        {"members", std::to_string(g.members)}});
+    if (groups.empty()) text += "\n" + t(ctx, "admin.none_yet");
+    rows = {
+        {admin_button(t(ctx, "admin.groups.new"), {"grpadd"}), admin_button(t(ctx, "admin.groups.assign"), {"grpset"})},
+        {back_to({"home"})}};
   } else if (name == "grpadd") {
     json awaiting{{"await", "admin_group"}};
     co_await expect_reply(ctx, std::move(awaiting));
-    text = "Send the new group as:\n<code>NAME PERCENT</code>\ne.g. <code>friends 15</code>";
+    text = t(ctx, "admin.groups.add_prompt");
     rows = {{back_to({"grp"})}};
   } else if (name == "grpset") {
     json awaiting{{"await", "admin_group_set"}};
     co_await expect_reply(ctx, std::move(awaiting));
-    text = "Send <code>USER_ID GROUP</code>, or <code>USER_ID -</code> to take the user out of any group.";
+    text = t(ctx, "admin.groups.assign_prompt");
     rows = {{back_to({"grp"})}};
   } else if (name == "trf") {
     auto packages = co_await billing::TrafficPackages::list(ctx.tx, false);
-    text =
-        "📶 <b>Traffic packages</b> (added to a buyer's current period; <code>vpnbot admin traffic add</code> makes "
-        "new ones)\n";
+    text = t(ctx, "admin.traffic.title") + "\n";
     for (const auto& p : packages) {
-      text += fmt::format("\n#{}: {} GB, {}, {} ⭐{}", p.id, p.gb, billing::format_rub(p.price_rub), p.price_stars,
-                          p.active ? "" : ", OFF");
-      std::string id = std::to_string(p.id);
-      rows.push_back({admin_button(fmt::format("{} #{} ({} GB)", p.active ? "Turn off" : "Turn on", p.id, p.gb),
-                                   {"ta", id, p.active ? "0" : "1"})});
+      std::string id = std::to_string(p.id), gb = std::to_string(p.gb);
+      text += "\n" + t(ctx, "admin.traffic.line",
+                       {{"id", id},
+                        {"gb", gb},
+                        {"rub", billing::format_rub(p.price_rub)},
+                        {"stars", std::to_string(p.price_stars)},
+                        {"off", off_mark(p.active)}});
+      std::string package = t(ctx, "admin.traffic.package", {{"id", id}, {"gb", gb}});
+      rows.push_back({admin_button(toggle(p.active, package), {"ta", id, p.active ? "0" : "1"})});
     }
-    if (packages.empty()) text += "\nnone yet";
+    if (packages.empty()) text += "\n" + t(ctx, "admin.none_yet");
     rows.push_back({back_to({"home"})});
   } else if (name == "gifts") {
     auto gifts = co_await billing::Gifts::list(ctx.tx, std::nullopt, std::nullopt, INT64_MAX, 20);
-    text = "🎁 <b>Gifts</b> (newest first)\n";
+    text = t(ctx, "admin.gifts.title") + "\n";
     for (const auto& g : gifts)
-      text += fmt::format("\n#{} <code>{}</code> from {} (order #{}, {} days): {}{}", g.id, g.code, g.buyer_id,
-                          g.order_id, g.days, g.state, g.redeemed_by ? " by " + std::to_string(*g.redeemed_by) : "");
-    if (gifts.empty()) text += "\nnone yet";
+      text +=
+          "\n" + t(ctx, "admin.gifts.line",
+                   {{"id", std::to_string(g.id)},
+                    {"code", g.code},
+                    {"buyer", std::to_string(g.buyer_id)},
+                    {"order", std::to_string(g.order_id)},
+                    {"days", std::to_string(g.days)},
+                    {"state", g.state},
+                    {"by", g.redeemed_by ? t(ctx, "admin.gifts.by", {{"user", std::to_string(*g.redeemed_by)}}) : ""}});
+    if (gifts.empty()) text += "\n" + t(ctx, "admin.none_yet");
     rows = {{back_to({"home"})}};
   } else if (name == "tickets") {
     auto open = co_await support::Tickets::list(ctx.tx, "open", 30);
-    text = "🆘 <b>Open support tickets</b> (answer in the support group's topics; /close there closes one)\n";
-    for (const auto& t : open)
-      text += fmt::format("\n#{} user {}: {} message(s), {}", t.id, t.user_id, t.messages,
-                          t.waiting_minutes ? "waiting " + std::to_string(*t.waiting_minutes) + " min" : "answered");
-    if (open.empty()) text += "\nnone";
-    if (options_.support_chat_id == 0) text += "\n\nSupport is off: set support_chat_id to a forum group.";
-    rows = {{admin_button("🔄 Refresh", {"tickets"})}, {back_to({"home"})}};
+    text = t(ctx, "admin.tickets.title") + "\n";
+    for (const auto& ticket : open)
+      text += "\n" + t(ctx, "admin.tickets.line",
+                       {{"id", std::to_string(ticket.id)},
+                        {"user", std::to_string(ticket.user_id)},
+                        {"messages", std::to_string(ticket.messages)},
+                        {"status", ticket.waiting_minutes ? t(ctx, "admin.tickets.waiting",
+                                                              {{"minutes", std::to_string(*ticket.waiting_minutes)}})
+                                                          : t(ctx, "admin.tickets.answered")}});
+    if (open.empty()) text += "\n" + t(ctx, "admin.tickets.none");
+    if (options_.support_chat_id == 0) text += "\n\n" + t(ctx, "admin.tickets.support_off");
+    rows = {{admin_button(t(ctx, "admin.refresh"), {"tickets"})}, {back_to({"home"})}};
   } else if (name == "nodes") {
     auto stats = co_await ops::collect_stats(ctx.tx);
-    text = "🖥 <b>Nodes</b>\n";
+    text = t(ctx, "admin.nodes.title") + "\n";
     for (const auto& n : stats.nodes) {
-      text += fmt::format("\n<b>{}</b> ({}): {} active configs, pool {} of {} used", html_escape(n.name), n.state,
-                          n.active_peers, n.pool_size - n.pool_free, n.pool_size);
+      text += "\n" + t(ctx, "admin.nodes.line",
+                       {{"name", html_escape(n.name)},
+                        {"state", n.state},
+                        {"active", std::to_string(n.active_peers)},
+                        {"used", std::to_string(n.pool_size - n.pool_free)},
+                        {"size", std::to_string(n.pool_size)}});
       std::vector<json> row;
       for (const char* state : {"enabled", "draining", "disabled"})
-        if (n.state != state) row.push_back(admin_button(std::string(state) + " " + n.name, {"ns", n.name, state}));
+        if (n.state != state)
+          row.push_back(admin_button(t(ctx, "admin.nodes.set_state", {{"state", state}, {"name", n.name}}),
+                                     {"ns", n.name, state}));
       rows.push_back(std::move(row));
     }
-    if (stats.nodes.empty()) text += "\nnone (add one with: vpnbot admin node add ...)";
+    if (stats.nodes.empty()) text += "\n" + t(ctx, "admin.nodes.none");
     rows.push_back({back_to({"home"})});
   } else if (name == "bc") {
-    text = "📣 <b>Broadcast</b>\nWho should receive it?";
+    text = t(ctx, "admin.broadcast.title");
     for (const auto& audience : kBroadcastAudiences) rows.push_back({admin_button(audience, {"bcn", audience})});
     auto recent = co_await broadcast::Broadcasts::list(ctx.tx, 5);
     for (const auto& p : recent)
-      rows.push_back(
-          {admin_button(fmt::format("#{} {} ({})", p.id, p.audience, p.state), {"bcs", std::to_string(p.id)})});
+      rows.push_back({admin_button(
+          t(ctx, "admin.broadcast.item", {{"id", std::to_string(p.id)}, {"audience", p.audience}, {"state", p.state}}),
+          {"bcs", std::to_string(p.id)})});
     rows.push_back({back_to({"home"})});
   } else if (name == "bcn" && screen.size() > 1) {
     json awaiting{{"await", "admin_broadcast"}, {"audience", screen[1]}};
     co_await expect_reply(ctx, std::move(awaiting));
-    text = "Send the message for <b>" + html_escape(screen[1]) +
-           "</b> (HTML formatting). You will get a preview before anything is sent.";
+    text = t(ctx, "admin.broadcast.prompt", {{"audience", html_escape(screen[1])}});
     rows = {{back_to({"bc"})}};
   } else if (name == "bcs" && screen.size() > 1) {
     auto id = to_int(screen[1]).value_or(0);
     auto progress = co_await broadcast::Broadcasts::progress(ctx.tx, id);
     if (!progress) {
-      text = "No such broadcast.";
+      text = t(ctx, "admin.broadcast.none");
     } else {
       std::string sid = std::to_string(id);
-      text = fmt::format("📣 Broadcast #{}\n{}", id, html_escape(progress->summary()));
+      text = t(ctx, "admin.broadcast.status", {{"id", sid}, {"summary", html_escape(progress->summary())}});
       std::vector<json> row;
       if (progress->state == "draft" || progress->state == "paused")
-        row.push_back(admin_button(progress->state == "draft" ? "▶️ Start" : "▶️ Resume", {"bcgo", sid}));
-      if (progress->state == "running") row.push_back(admin_button("⏸ Pause", {"bcp", sid}));
+        row.push_back(admin_button(
+            t(ctx, progress->state == "draft" ? "admin.broadcast.start" : "admin.broadcast.resume"), {"bcgo", sid}));
+      if (progress->state == "running") row.push_back(admin_button(t(ctx, "admin.broadcast.pause"), {"bcp", sid}));
       if (progress->state != "cancelled" && progress->state != "done")
-        row.push_back(admin_button("✖️ Cancel", {"bcx", sid}));
+        row.push_back(admin_button(t(ctx, "admin.broadcast.cancel"), {"bcx", sid}));
       if (!row.empty()) rows.push_back(std::move(row));
-      rows.push_back({admin_button("🔄 Refresh", {"bcs", sid})});
+      rows.push_back({admin_button(t(ctx, "admin.refresh"), {"bcs", sid})});
     }
     rows.push_back({back_to({"bc"})});
   } else if (name == "mt") {
     auto maintenance = co_await ops::Maintenance::current(ctx.tx);
-    text = fmt::format("🚧 <b>Maintenance</b>: {} (since {} UTC)\n\n", maintenance.on ? "ON" : "off",
-                       maintenance.changed_at);
-    text += maintenance.on ? "Users get the maintenance notice; admins, webhooks and payments work as always."
-                           : "Turning it on answers users with a maintenance notice while admins keep working; "
-                             "payments are still accepted and processed.";
-    if (maintenance.message) text += "\nMessage: " + html_escape(*maintenance.message);
-    text += "\n(A message for users: <code>vpnbot admin maintenance on --message ...</code>)";
-    rows = {{admin_button(maintenance.on ? "✅ Turn off" : "🚧 Turn on", {"mts", maintenance.on ? "0" : "1"})},
+    text = t(ctx, "admin.maintenance.title",
+             {{"state", t(ctx, maintenance.on ? "admin.maintenance.on" : "admin.maintenance.off")},
+              {"since", maintenance.changed_at}}) +
+           "\n\n" + t(ctx, maintenance.on ? "admin.maintenance.about_on" : "admin.maintenance.about_off");
+    if (maintenance.message)
+      text += "\n" + t(ctx, "admin.maintenance.message", {{"message", html_escape(*maintenance.message)}});
+    text += "\n" + t(ctx, "admin.maintenance.how");
+    rows = {{admin_button(t(ctx, maintenance.on ? "admin.maintenance.turn_off" : "admin.maintenance.turn_on"),
+                          {"mts", maintenance.on ? "0" : "1"})},
             {back_to({"home"})}};
   } else if (name == "audit") {
     auto entries = co_await ops::Audit::recent(ctx.tx, 15);
-    text = "📜 <b>Audit log</b> (newest first)\n";
+    text = t(ctx, "admin.audit.title") + "\n";
     for (const auto& e : entries)
-      text +=
-          fmt::format("\n{} {} by {} ({}){} {}", e.created_at, e.action, e.actor_id, e.via,
-                      e.target_user_id ? " → " + std::to_string(*e.target_user_id) : "", html_escape(e.details.dump()));
-    if (entries.empty()) text += "\nempty";
+      text += "\n" + t(ctx, "admin.audit.line",
+                       {{"at", e.created_at},
+                        {"action", e.action},
+                        {"actor", std::to_string(e.actor_id)},
+                        {"via", e.via},
+                        {"target", e.target_user_id ? " → " + std::to_string(*e.target_user_id) : ""},
+                        {"details", html_escape(e.details.dump())}});
+    if (entries.empty()) text += "\n" + t(ctx, "admin.audit.empty");
     rows = {{back_to({"home"})}};
   } else {
     auto maintenance = co_await ops::Maintenance::current(ctx.tx);
-    text = "🛠 <b>Admin panel</b>";
-    if (maintenance.on) text += "\n🚧 Maintenance is ON: users get the maintenance notice.";
-    rows = {{admin_button("📊 Statistics", {"st"}), admin_button("🔎 Find user", {"find"})},
-            {admin_button("💳 Plans", {"plans"}), admin_button("🎟 Promo codes", {"promos"})},
-            {admin_button("🖥 Nodes", {"nodes"}), admin_button("📣 Broadcast", {"bc"})},
-            {admin_button("👥 Promo groups", {"grp"}), admin_button("🎁 Gifts", {"gifts"})},
-            {admin_button("🆘 Tickets", {"tickets"}), admin_button("📶 Traffic packages", {"trf"})},
-            {admin_button("📜 Audit log", {"audit"}),
-             admin_button(maintenance.on ? "🚧 Maintenance: ON" : "🚧 Maintenance", {"mt"})},
+    text = t(ctx, "admin.home.title");
+    if (maintenance.on) text += "\n" + t(ctx, "admin.home.maintenance_on");
+    auto page = [&](std::string_view key, std::string route) { return admin_button(t(ctx, key), {std::move(route)}); };
+    rows = {{page("admin.home.stats", "st"), page("admin.home.find", "find")},
+            {page("admin.home.plans", "plans"), page("admin.home.promos", "promos")},
+            {page("admin.home.nodes", "nodes"), page("admin.home.broadcast", "bc")},
+            {page("admin.home.groups", "grp"), page("admin.home.gifts", "gifts")},
+            {page("admin.home.tickets", "tickets"), page("admin.home.traffic", "trf")},
+            {page("admin.home.audit", "audit"),
+             page(maintenance.on ? "admin.home.maintenance_is_on" : "admin.home.maintenance", "mt")},
             {button(t(ctx, "common.back"), encode_callback("m", {"menu"}))}};
   }
   bool prompting = ctx.user.conversation.is_object() &&
@@ -341,6 +389,7 @@ awaitable<void> Bot::on_admin_callback(Context& ctx, const std::string& query_id
   }
   ops::Actor actor{ctx.user.id, "bot"};
   const std::string& verb = args[0];
+  auto back_to = [&](std::vector<std::string> to) { return back_button(t(ctx, "admin.back"), std::move(to)); };
   std::vector<std::string> next = args;  // by default the route is a screen
   std::string notice;
   try {
@@ -348,28 +397,26 @@ awaitable<void> Bot::on_admin_callback(Context& ctx, const std::string& query_id
       int days = static_cast<int>(to_int(args[2]).value_or(0));
       auto sub = co_await ops::Operations::grant_days(ctx.tx, actor, to_int(args[1]).value_or(0), days,
                                                       options_.default_device_limit);
-      notice = "Subscription now until " + sub.expires_at + " UTC";
+      notice = t(ctx, "admin.user.days_granted", {{"expires", sub.expires_at}});
       next = {"u", args[1]};
     } else if (verb == "ban" || verb == "unban") {
       std::string reason = "from the admin panel";
       auto changed =
           co_await ops::Operations::set_banned(ctx.tx, actor, to_int(args[1]).value_or(0), verb == "ban", reason);
-      notice = fmt::format("{}; {} config(s) switched {}", verb == "ban" ? "Banned" : "Unbanned", changed,
-                           verb == "ban" ? "off" : "on");
+      notice =
+          t(ctx, verb == "ban" ? "admin.user.banned" : "admin.user.unbanned", {{"count", std::to_string(changed)}});
       next = {"u", args[1]};
     } else if (verb == "bal") {
       json awaiting{{"await", "admin_balance"}, {"user", to_int(args[1]).value_or(0)}};
       co_await expect_reply(ctx, std::move(awaiting));
       json markup = keyboard({{back_to({"u", args[1]})}});
       co_await telegram::Outbox::enqueue(ctx.tx, answer);
-      std::string prompt =
-          "Send the amount in roubles and the reason, e.g. <code>150 compensation for downtime</code> (a minus takes "
-          "money away).";
+      std::string prompt = t(ctx, "admin.user.balance_prompt");
       co_await present(ctx, std::move(prompt), std::move(markup), message_id);
       co_return;
     } else if (verb == "rfy") {
       auto order = co_await billing::Orders::get(ctx.tx, to_int(args[1]).value_or(0));
-      if (!order) throw std::invalid_argument("no such order");
+      if (!order) throw std::invalid_argument(t(ctx, "admin.refund.no_order"));
       std::string note = "refund from the admin panel";
       auto result = co_await ops::Operations::refund_order(ctx.tx, actor, order->id, note);
       notice = result.message;
@@ -380,23 +427,25 @@ awaitable<void> Bot::on_admin_callback(Context& ctx, const std::string& query_id
       next = {"plans"};
     } else if (verb == "ta") {
       auto id = to_int(args[1]);
-      if (!id || (args[2] != "0" && args[2] != "1")) throw std::invalid_argument("a package id and 0 or 1");
+      if (!id || (args[2] != "0" && args[2] != "1")) throw std::invalid_argument(t(ctx, "admin.traffic.bad_toggle"));
       if (!co_await ops::Operations::set_traffic_package_active(ctx.tx, actor, *id, args[2] == "1"))
-        throw std::invalid_argument("no traffic package " + args[1]);
+        throw std::invalid_argument(t(ctx, "admin.traffic.none", {{"id", args[1]}}));
       next = {"trf"};
     } else if (verb == "po") {
       co_await ops::Operations::set_promo_active(ctx.tx, actor, args[1], args[2] == "1");
       next = {"promos"};
     } else if (verb == "mts") {
-      if (args[1] != "0" && args[1] != "1") throw std::invalid_argument("maintenance is 0 or 1");
+      if (args[1] != "0" && args[1] != "1") throw std::invalid_argument(t(ctx, "admin.maintenance.bad"));
       bool changed = co_await ops::Maintenance::set(ctx.tx, actor, args[1] == "1", std::nullopt);
-      notice = !changed ? "Already so" : args[1] == "1" ? "Maintenance is on" : "Maintenance is off";
+      notice = t(ctx, !changed         ? "admin.maintenance.already"
+                      : args[1] == "1" ? "admin.maintenance.now_on"
+                                       : "admin.maintenance.now_off");
       next = {"mt"};
     } else if (verb == "ns") {
       co_await ops::Operations::set_node_state(ctx.tx, actor, args[1], args[2]);
       next = {"nodes"};
     } else if (verb == "bcn" && !kBroadcastAudiences.count(args[1])) {
-      throw std::invalid_argument("unknown audience");
+      throw std::invalid_argument(t(ctx, "admin.broadcast.bad_audience"));
     } else if (verb == "bcgo" || verb == "bcp" || verb == "bcx") {
       int64_t id = to_int(args[1]).value_or(0);
       bool ok = false;
@@ -416,7 +465,7 @@ awaitable<void> Bot::on_admin_callback(Context& ctx, const std::string& query_id
           co_await ops::Audit::record(ctx.tx, actor, audit_action, std::nullopt, audit_details);
         }
       }
-      notice = ok ? "Done" : "Not possible in its current state";
+      notice = t(ctx, ok ? "admin.done" : "admin.not_now");
       next = {"bcs", args[1]};
     }
   } catch (const std::invalid_argument& e) {
@@ -451,7 +500,7 @@ awaitable<bool> Bot::on_admin_text(Context& ctx, const std::string& text) {
         co_await show_admin_screen(ctx, card, std::nullopt);
         co_return true;
       }
-      problem = "Nobody found for " + html_escape(text) + ".";
+      problem = t(ctx, "admin.find.nobody", {{"query", html_escape(text)}});
     } else if (awaiting == "admin_balance") {
       int64_t user_id = conversation.value("user", int64_t{0});
       std::istringstream in(text);
@@ -461,7 +510,7 @@ awaitable<bool> Bot::on_admin_text(Context& ctx, const std::string& text) {
       bool negative = !amount_text.empty() && amount_text[0] == '-';
       int64_t amount = billing::parse_rub(negative ? amount_text.substr(1) : amount_text);
       if (negative) amount = -amount;
-      if (reason.empty()) throw std::invalid_argument("add a reason after the amount");
+      if (reason.empty()) throw std::invalid_argument(t(ctx, "admin.user.reason_missing"));
       co_await ops::Operations::adjust_balance(ctx.tx, actor, user_id, amount, reason);
       std::vector<std::string> card{"u", std::to_string(user_id)};
       co_await show_admin_screen(ctx, card, std::nullopt);
@@ -471,9 +520,9 @@ awaitable<bool> Bot::on_admin_text(Context& ctx, const std::string& text) {
       billing::NewPlan plan;
       std::string price_rub, title;
       if (!(in >> plan.code >> plan.days >> price_rub >> plan.price_stars >> plan.device_limit))
-        throw std::invalid_argument("expected CODE DAYS PRICE_RUB PRICE_STARS DEVICES Title");
+        throw std::invalid_argument(t(ctx, "admin.plans.expected"));
       std::getline(in >> std::ws, title);
-      if (title.empty()) throw std::invalid_argument("the title is missing");
+      if (title.empty()) throw std::invalid_argument(t(ctx, "admin.plans.no_title"));
       plan.price_rub = billing::parse_rub(price_rub);
       plan.title = {{"en", title}, {"ru", title}};
       co_await ops::Operations::create_plan(ctx.tx, actor, plan);
@@ -485,10 +534,10 @@ awaitable<bool> Bot::on_admin_text(Context& ctx, const std::string& text) {
       std::string code, field, value;
       in >> code >> field;
       std::getline(in >> std::ws, value);
-      if (value.empty()) throw std::invalid_argument("expected CODE FIELD VALUE");
+      if (value.empty()) throw std::invalid_argument(t(ctx, "admin.plans.expected_change"));
       if (field == "price_rub") value = std::to_string(billing::parse_rub(value));
       bool changed = co_await ops::Operations::set_plan_field(ctx.tx, actor, code, field, value);
-      if (!changed) throw std::invalid_argument("no plan with code " + code);
+      if (!changed) throw std::invalid_argument(t(ctx, "admin.plans.no_plan", {{"code", code}}));
       std::vector<std::string> plans{"plans"};
       co_await show_admin_screen(ctx, plans, std::nullopt);
       co_return true;
@@ -496,8 +545,7 @@ awaitable<bool> Bot::on_admin_text(Context& ctx, const std::string& text) {
       std::istringstream in(text);
       billing::NewPromo promo;
       std::string value;
-      if (!(in >> promo.code >> promo.kind >> value))
-        throw std::invalid_argument("expected CODE KIND VALUE [MAX_USES]");
+      if (!(in >> promo.code >> promo.kind >> value)) throw std::invalid_argument(t(ctx, "admin.promos.expected"));
       if (int max_uses = 0; in >> max_uses) promo.max_uses = max_uses;
       if (promo.kind == "fixed" || promo.kind == "balance")
         promo.value = billing::parse_rub(value);
@@ -505,10 +553,10 @@ awaitable<bool> Bot::on_admin_text(Context& ctx, const std::string& text) {
         promo.value = to_int(value).value_or(0);
       else if (promo.kind == "group") {
         auto group = co_await billing::PromoGroups::by_name(ctx.tx, value);
-        if (!group) throw std::invalid_argument("no promo group " + value);
+        if (!group) throw std::invalid_argument(t(ctx, "admin.promos.no_group", {{"name", value}}));
         promo.group_id = group->id;
       } else
-        throw std::invalid_argument("KIND must be percent, fixed, days, balance or group");  // plan codes: the CLI
+        throw std::invalid_argument(t(ctx, "admin.promos.bad_kind"));  // plan codes: the CLI
       co_await ops::Operations::create_promo(ctx.tx, actor, promo);
       std::vector<std::string> promos{"promos"};
       co_await show_admin_screen(ctx, promos, std::nullopt);
@@ -519,14 +567,15 @@ awaitable<bool> Bot::on_admin_text(Context& ctx, const std::string& text) {
       in >> first >> second;
       std::getline(in >> std::ws, rest);
       if (second.empty() || !rest.empty())
-        throw std::invalid_argument(awaiting == "admin_group" ? "expected NAME PERCENT" : "expected USER_ID GROUP");
+        throw std::invalid_argument(
+            t(ctx, awaiting == "admin_group" ? "admin.groups.expected" : "admin.groups.expected_assign"));
       if (awaiting == "admin_group") {
         auto percent = to_int(second);
-        if (!percent) throw std::invalid_argument("PERCENT is a whole number, 1-90");
+        if (!percent) throw std::invalid_argument(t(ctx, "admin.groups.bad_percent"));
         co_await ops::Operations::create_group(ctx.tx, actor, first, static_cast<int>(*percent));
       } else {
         auto user_id = to_int(first);
-        if (!user_id) throw std::invalid_argument("USER_ID is a Telegram id");
+        if (!user_id) throw std::invalid_argument(t(ctx, "admin.groups.bad_user"));
         std::optional<std::string> group;
         if (second != "-") group = second;
         co_await ops::Operations::assign_group(ctx.tx, actor, *user_id, group);
@@ -553,8 +602,8 @@ awaitable<bool> Bot::on_admin_text(Context& ctx, const std::string& text) {
   } catch (const std::invalid_argument& e) {
     problem = html_escape(e.what());
   }
-  if (problem.empty()) problem = "Not understood.";
-  json markup = keyboard({{back_to({"home"})}});
+  if (problem.empty()) problem = t(ctx, "admin.not_understood");
+  json markup = keyboard({{back_button(t(ctx, "admin.back"), {"home"})}});
   co_await reply(ctx, "⚠️ " + problem, std::move(markup));
   co_return true;
 }
