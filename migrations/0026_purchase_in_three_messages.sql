@@ -11,3 +11,6 @@ UPDATE orders SET receipt_sent_at = coalesce(paid_at, closed_at, now()) WHERE st
 -- The call to make instead when Telegram refuses an edit (the message was deleted or can no longer be edited):
 -- {"method", "payload"}; the row is then sent as that call at once.
 ALTER TABLE outbox ADD COLUMN fallback jsonb;
+
+-- The sender keeps a chat's order: a pending row waits for the chat's earlier pending rows (looked up here).
+CREATE INDEX outbox_chat_pending ON outbox (chat_id, id) WHERE state = 'pending';

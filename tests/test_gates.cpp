@@ -385,20 +385,31 @@ TEST_F(GatesTest, EveryScreenAndAdminPageRendersInEveryLanguage) {
   std::map<int64_t, int64_t> menu_of;
   for (size_t i = 0; i < languages.size(); ++i)
     for (int64_t who : {user_of(i), admin_of(i)}) menu_of[who] = chat(who).find("Main menu")->at("message_id");
-  // All pressed at once: a chat's updates are handled in order, so its language switch comes before its screens.
+  // Pressed at once, chats side by side.
   int presses = 0, answers_before = telegram.stats()["callback_answers"].get<int>();
   auto press = [&](int64_t who, const std::string& data) {
     chat(who).press(menu_of.at(who), data);
     ++presses;
   };
+  // Each chat's language first, applied before its screens are pressed (two updates pressed at once may reach the
+  // bot's webhook in either order).
+  for (size_t i = 0; i < languages.size(); ++i) {
+    press(user_of(i), route::language(languages[i]));
+    press(admin_of(i), route::language(languages[i]));
+  }
+  ASSERT_TRUE(eventually([&] {
+    for (size_t i = 0; i < languages.size(); ++i)
+      if (count("SELECT count(*) FROM users WHERE id IN (" + std::to_string(user_of(i)) + ", " +
+                std::to_string(admin_of(i)) + ") AND language = '" + languages[i] + "'") != 2)
+        return false;
+    return true;
+  }));
   for (size_t i = 0; i < languages.size(); ++i) {
     int64_t user = user_of(i), admin = admin_of(i);
-    press(user, route::language(languages[i]));
     for (auto screen : route::screen_ids()) press(user, route::screen(screen));
     for (const auto& data : {route::plan(1), route::plan(1, true), route::payment_method(1, "yookassa"),
                              route::payment_method(1, "stars", false, true), route::traffic_package(package)})
       press(user, data);
-    press(admin, route::language(languages[i]));
     for (const auto& page : admin_pages) press(admin, route::admin({page}));
     press(admin, route::admin({"u", std::to_string(user)}));
   }
@@ -415,7 +426,11 @@ TEST_F(GatesTest, EveryScreenAndAdminPageRendersInEveryLanguage) {
     EXPECT_GE(count("SELECT count(*) FROM outbox WHERE chat_id = " + std::to_string(admin_of(i)) +
                     " AND payload->>'text' LIKE '%" + panel_titles[i] + "%'"),
               1)
-        << languages[i];
+        << languages[i] << ": "
+        << vpnbot::testing::query_value_sync(url,
+                                             "SELECT string_agg(left(payload->>'text', 40), ' | ' ORDER BY id) FROM "
+                                             "outbox WHERE chat_id = " +
+                                                 std::to_string(admin_of(i)));
   EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state <> 'sent'"), 0)
       << vpnbot::testing::query_value_sync(url,
                                            "SELECT string_agg(state || ': ' || coalesce(last_error, ''), '; ') "

@@ -865,6 +865,16 @@ TEST_F(PaymentsTest, BotApiCallsPerUserAction) {
   EXPECT_EQ(messages_in_chat["card purchase: paid (receipt, .conf, QR)"], 2) << "the receipt is the .conf's caption";
   EXPECT_EQ(bot_messages().size(), 4u)
       << "after the first menu, a purchase from /start to the config is 3 new messages: the menu, the .conf, its QR";
+  // The receipt's buttons sit under the .conf: a press there brings its screen as a new message (a file's caption
+  // is no text to edit, and Telegram refuses editMessageText on it).
+  std::optional<json> document;
+  for (auto& m : bot_messages())
+    if (m.contains("document")) document = m;
+  ASSERT_TRUE(document.has_value());
+  telegram.client("/client/press",
+                  {{"user_id", user}, {"message_id", document->at("message_id")}, {"data", route::screen("sub")}});
+  ASSERT_TRUE(eventually([&] { return bot_messages().size() == 5 && find_text("Active until").has_value(); }));
+  EXPECT_EQ(telegram.stats()["bad_requests"].get<int>(), 0) << telegram.stats()["last_bad_requests"].dump();
   serve.signal(SIGTERM);
   EXPECT_EQ(serve.wait(Millis(30000)), 0);
 }

@@ -678,6 +678,19 @@ TEST_F(TelegramTest, SenderUploadsFilesAndRepliesGoAheadOfBulk) {
   telegram::OutMessage lost = link;
   lost.fallback = nullptr;
   run(outbox.enqueue(lost));
+  // A row due later (as when it is retried) keeps a later, lower-priority row of its chat behind it.
+  emulator.client("/client/send_message", {{"user_id", 204}, {"text", "hi"}});
+  telegram::OutMessage first;
+  first.chat_id = 204;
+  first.payload = {{"text", "first"}};
+  run(outbox.enqueue(first));
+  vpnbot::testing::exec_sync(
+      url, "UPDATE outbox SET not_before = now() + interval '1 second' WHERE payload->>'text' = 'first'");
+  telegram::OutMessage second;
+  second.chat_id = 204;
+  second.priority = telegram::kPriorityNotice;
+  second.payload = {{"text", "second"}};
+  run(outbox.enqueue(second));
   http::Client client(io.get_executor(), {});
   telegram::BotApi api(client, emulator.base_url(), emulator.token());
   telegram::SenderOptions options;
@@ -686,7 +699,7 @@ TEST_F(TelegramTest, SenderUploadsFilesAndRepliesGoAheadOfBulk) {
   telegram::Sender sender(io.get_executor(), *pool, api, options);
   sender.start();
   EXPECT_TRUE(eventually([&] {
-    return count("SELECT count(*) FROM outbox WHERE state = 'sent'") == 6 &&
+    return count("SELECT count(*) FROM outbox WHERE state = 'sent'") == 8 &&
            count("SELECT count(*) FROM outbox WHERE state = 'failed'") == 1;
   }));
   run(sender.stop(Clock::now() + Millis(5000)));
@@ -700,6 +713,7 @@ TEST_F(TelegramTest, SenderUploadsFilesAndRepliesGoAheadOfBulk) {
   EXPECT_EQ(texts(203), (std::vector<std::string>{"reply", "bulk"})) << "the user's reply overtakes the broadcast";
   EXPECT_EQ(texts(201), (std::vector<std::string>{"doc:your config", "bulk"}));
   EXPECT_EQ(texts(202), (std::vector<std::string>{"pay here", "bulk"})) << "the refused edit arrived as a message";
+  EXPECT_EQ(texts(204), (std::vector<std::string>{"first", "second"})) << "nothing overtook the row due later";
   auto doc = emulator.messages(201);
   int64_t doc_id = 0;
   for (const auto& m : doc)

@@ -347,6 +347,9 @@ awaitable<void> Bot::on_callback(Context& ctx, const json& query) {
   if (query.contains("message") && query["message"].contains("message_id") &&
       query["message"]["message_id"].is_number_integer())
     message_id = query["message"]["message_id"].get<int64_t>();
+  // A button under a file or photo (the receipt rides on the .conf) cannot become a text screen: the screen comes
+  // as a new message instead.
+  if (message_id && !query["message"].contains("text")) message_id.reset();
   ctx.pressed_message_id = message_id;
   auto decoded = decode_callback(data);
   std::optional<int64_t> deliver;
@@ -466,8 +469,9 @@ awaitable<void> Bot::deliver_config_to(db::Transaction& tx, int64_t user_id, int
   document.payload = {{"parse_mode", "HTML"}};
   // The purchase's receipt rides on its first config: one message fewer before the config (and its QR) arrive.
   std::optional<billing::Order> receipt;
-  if (receipt_order && co_await billing::Orders::claim_receipt(tx, *receipt_order))
-    receipt = co_await billing::Orders::get(tx, *receipt_order);
+  if (receipt_order) receipt = co_await billing::Orders::get(tx, *receipt_order);
+  if (receipt && (receipt->user_id != user_id || !co_await billing::Orders::claim_receipt(tx, receipt->id)))
+    receipt.reset();  // not this user's order, or its receipt went out already
   if (receipt) {
     auto paid = co_await plan_receipt(tx, *receipt, lang);
     caption = paid.first + "\n\n" + caption;

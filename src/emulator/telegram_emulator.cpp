@@ -343,6 +343,9 @@ json TelegramEmulator::call_method(const std::string& method, const json& params
   };
   if (method == "editMessageText" || method == "editMessageReplyMarkup") {
     Message& m = find_message("edit");
+    // A file's or photo's caption is edited with editMessageCaption, never with editMessageText.
+    if (method == "editMessageText" && m.kind != "text")
+      throw ApiFailure{400, "Bad Request: there is no text in the message to edit"};
     std::string text = method == "editMessageText" ? checked_text(params, "text", true, kMaxTextCharacters) : m.text;
     json markup = markup_param(params);
     if (text == m.text && markup == m.reply_markup)

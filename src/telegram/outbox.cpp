@@ -126,10 +126,17 @@ awaitable<std::vector<OutboxRow>> Sender::claim_ready_rows(int capacity) {
   std::vector<Row> rows;
   auto now = Clock::now();
   if (capacity <= 0 || limiter_.paused_until() > now) co_return rows;
-  auto candidates = co_await pool_.exec(
-      "SELECT id, chat_id, method FROM outbox WHERE state = 'pending' AND not_before <= now() "
-      "ORDER BY priority DESC, not_before, id LIMIT $1",
-      std::max(capacity * 4, 64));
+  // A row waits for the chat's earlier rows of its priority or above (one being retried later, say), so a message
+  // enqueued after a retry began cannot overtake it; answers to queries are not messages and keep no order.
+  auto candidates = co_await pool_.exec(R"sql(
+SELECT o.id, o.chat_id, o.method FROM outbox o
+WHERE o.state = 'pending' AND o.not_before <= now()
+  AND (o.method IN ('answerCallbackQuery', 'answerPreCheckoutQuery') OR NOT EXISTS (
+    SELECT 1 FROM outbox e
+    WHERE e.chat_id = o.chat_id AND e.state = 'pending' AND e.id < o.id AND e.priority >= o.priority
+      AND e.method NOT IN ('answerCallbackQuery', 'answerPreCheckoutQuery')))
+ORDER BY o.priority DESC, o.not_before, o.id LIMIT $1)sql",
+                                        std::max(capacity * 4, 64));
   std::vector<int64_t> picked;
   std::map<int64_t, Clock::time_point> deferred;  // chat -> when it may get its next message
   std::set<int64_t> seen_chats;
