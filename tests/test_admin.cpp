@@ -14,6 +14,7 @@
 #include "broadcast/broadcasts.hpp"
 #include "ops/backup.hpp"
 #include "ops/stats.hpp"
+#include "support/bot_harness.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/process.hpp"
 #include "telegram/outbox.hpp"
@@ -27,25 +28,16 @@ namespace {
 
 constexpr int64_t kAdminId = 900, kTargetId = 100, kOtherId = 200;
 
-json from(int64_t user_id) {
-  return {{"id", user_id},
-          {"is_bot", false},
-          {"first_name", "U" + std::to_string(user_id)},
-          {"username", "user" + std::to_string(user_id)}};
-}
-
 }  // namespace
 
-class AdminTest : public AsyncDbTest {
+class AdminTest : public vpnbot::testing::BotHarness {
  protected:
   void SetUp() override {
     AsyncDbTest::SetUp();
-    pool = make_pool();
     bot::BotOptions options;
     options.bot_username = "vpn_test_bot";
     options.admin_ids = {kAdminId};
-    options.secret_box = &box;
-    the_bot = std::make_unique<bot::Bot>(options, bot::Catalog::embedded());
+    start_bot(options);
     for (int64_t id : {kAdminId, kTargetId, kOtherId}) send_text(id, "/start");
     // The target has a paid Stars order and a paid balance order (both refundable from the panel), a node exists,
     // a promo code exists, a broadcast draft exists.
@@ -63,39 +55,9 @@ class AdminTest : public AsyncDbTest {
       spec.text = "hello";
       co_await broadcast::Broadcasts::create(tx, spec);
     }));
-    vpn::VpnStore store(*pool, box);
-    vpn::NodeSpec node;
-    node.name = "nl-1";
-    node.country_code = "NL";
-    node.location = "Amsterdam";
-    node.endpoint_host = "127.0.0.1";
-    node.subnet_v4 = "10.9.0.0/28";
-    run(store.add_node(node));
+    add_node();
   }
 
-  void handle(const std::string& kind, json body, int64_t chat_id) {
-    int64_t update_id = ++next_update_id;
-    json payload{{"update_id", update_id}, {kind, body}};
-    telegram::InboxUpdate update{update_id, chat_id, kind, payload, 1};
-    run(pool->transaction([&](db::Transaction& tx) -> awaitable<void> { co_await the_bot->handle(tx, update); }));
-  }
-  void send_text(int64_t user_id, const std::string& text) {
-    handle("message",
-           {{"message_id", next_update_id + 1},
-            {"date", 1700000000},
-            {"chat", {{"id", user_id}, {"type", "private"}}},
-            {"from", from(user_id)},
-            {"text", text}},
-           user_id);
-  }
-  void press(int64_t user_id, const std::string& data) {
-    handle("callback_query",
-           {{"id", "q" + std::to_string(next_update_id + 1)},
-            {"from", from(user_id)},
-            {"message", {{"message_id", 5}, {"chat", {{"id", user_id}, {"type", "private"}}}}},
-            {"data", data}},
-           user_id);
-  }
   // Every row of the tables an admin action could change, as one text: equal before and after means nothing moved.
   std::string state_snapshot() {
     return vpnbot::testing::query_value_sync(
@@ -113,21 +75,6 @@ class AdminTest : public AsyncDbTest {
         "(SELECT string_agg(name || ':' || plan_percent, ',' ORDER BY name) FROM promo_groups), "
         "(SELECT string_agg(id || ':' || promo_group_id, ',' ORDER BY id) FROM users))");
   }
-  std::vector<json> messages_to(int64_t chat_id, int64_t after_id) {
-    auto text = vpnbot::testing::query_value_sync(
-        url,
-        "SELECT coalesce(json_agg(json_build_object('method', method, 'payload', payload) ORDER BY id), '[]') "
-        "FROM outbox WHERE chat_id = " +
-            std::to_string(chat_id) + " AND id > " + std::to_string(after_id));
-    return json::parse(text).get<std::vector<json>>();
-  }
-  int64_t last_outbox_id() { return count("SELECT coalesce(max(id), 0) FROM outbox"); }
-
-  std::array<unsigned char, 32> key{};
-  vpn::SecretBox box{key};
-  std::unique_ptr<db::Pool> pool;
-  std::unique_ptr<bot::Bot> the_bot;
-  int64_t next_update_id = 0;
 };
 
 // One example of every admin route with real targets; the test fails when a route is added without a row here.
@@ -480,6 +427,12 @@ TEST_F(AdminTest, EveryCliSubcommandWorksAndRejectsBadArguments) {
     key << std::string(64, 'b') << "\n";
   }
   std::filesystem::permissions(backup_key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  struct RemovedAfterwards {
+    std::vector<std::string> paths;
+    ~RemovedAfterwards() {
+      for (const auto& path : paths) std::filesystem::remove_all(path);
+    }
+  } temporary{{backup_dir, backup_key}};
   auto restore_target = vpnbot::testing::empty_database_url();
   auto ticket = count("INSERT INTO tickets (user_id) VALUES (100) RETURNING id");
   // In order: later rows use what earlier ones created (the config, the second broadcast).

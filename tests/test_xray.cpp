@@ -4,6 +4,53 @@
 
 class XrayTest : public vpnbot::testing::ShopRig {};
 
+// An Xray plan bought through the bot: the receipt rides on the subscription link (as a WireGuard purchase's rides on
+// its .conf), so the purchase sends two new messages, the link and its QR, and never a receipt of its own.
+TEST_F(XrayTest, XrayPurchaseThroughTheBotBringsTheReceiptWithTheLink) {
+  BotRig bot(*this, "10.22.0.0/24", "xray-receipt-secret");
+  RemnawaveThread panel;
+  add_panel_node(panel);
+  add_xray_plan();
+  int64_t plan = count("SELECT id FROM plans WHERE code = 'xray'");
+  ASSERT_NO_FATAL_FAILURE(start_bot(bot));
+  constexpr int64_t user = 7301;
+  auto& telegram = bot.telegram;
+  telegram.client("/client/send_message", {{"user_id", user}, {"first_name", "Xena"}, {"text", "/start"}});
+  auto messages = [&] { return bot_messages_of(telegram, user); };
+  auto find_text = [&](const std::string& needle) -> std::optional<json> {
+    for (auto& m : messages())
+      if (vpnbot::testing::shown_text(m).find(needle) != std::string::npos) return m;
+    return std::nullopt;
+  };
+  ASSERT_TRUE(eventually([&] { return find_text("Main menu").has_value(); })) << bot.serve.output().substr(0, 3000);
+  int64_t menu = find_text("Main menu")->at("message_id");
+  telegram.client("/client/press", {{"user_id", user}, {"message_id", menu}, {"data", route::pay(plan, "yookassa")}});
+  ASSERT_TRUE(eventually([&] { return find_text("Tap the button to pay").has_value(); }))
+      << bot.serve.output().substr(0, 3000);
+  std::string checkout = find_text("Tap the button to pay")->at("reply_markup")["inline_keyboard"][0][0]["url"];
+  vpnbot::testing::http_request("POST", checkout + "/pay", "");
+  ASSERT_TRUE(eventually([&] {
+    int photos = 0;
+    for (auto& m : messages()) photos += m.contains("photo");
+    return find_text("Your subscription link").has_value() && photos == 1;
+  })) << bot.serve.output().substr(0, 3000);
+  auto link = *find_text("Your subscription link");
+  std::string text = vpnbot::testing::shown_text(link);
+  EXPECT_NE(text.find("Payment received"), std::string::npos) << text;
+  EXPECT_LT(text.find("Payment received"), text.find("Your subscription link")) << "the receipt comes first";
+  // The link's "open in app" buttons, then the receipt's.
+  EXPECT_NE(link["reply_markup"].dump().find(route::screen("cfg")), std::string::npos) << link["reply_markup"];
+  EXPECT_EQ(messages().size(), 3u) << "the menu (become the payment link), the link with the receipt, its QR";
+  EXPECT_EQ(
+      count("SELECT count(*) FROM orders WHERE receipt_sent_at IS NOT NULL AND user_id = " + std::to_string(user)), 1);
+  EXPECT_EQ(
+      count("SELECT count(*) FROM outbox WHERE unique_key LIKE 'receipt:%' AND chat_id = " + std::to_string(user)), 1)
+      << "one receipt";
+  EXPECT_EQ(telegram.stats()["bad_requests"].get<int>(), 0) << telegram.stats()["last_bad_requests"].dump();
+  bot.serve.signal(SIGTERM);
+  EXPECT_EQ(bot.serve.wait(Millis(30000)), 0);
+}
+
 // Xray through Remnawave: an Xray plan bought with three shuffled copies of every webhook across three workers, one
 // SIGKILLed while the (slow) panel is being called -> exactly one panel user per purchase, with the plan's expiry,
 // traffic and devices; a renewal while the panel is down is delayed, then applied; a new link; expiry and the

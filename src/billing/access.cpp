@@ -24,10 +24,10 @@ awaitable<GrantedAccess> grant_paid_access(db::Transaction& tx, int64_t user_id,
     bool on_panel = !backend.empty() && backend.get<std::string>(0, 0) == "remnawave";
     std::optional<int64_t> account;
     if (on_panel) account = co_await remnawave::provision_first(tx, user_id, sub.id, reference);
-    if (!account) {  // a WireGuard plan, or no Xray location has room: WireGuard rather than nothing
+    granted.delivers_config = true;  // the first config or link carries the receipt
+    if (!account) {                  // a WireGuard plan, or no Xray location has room: WireGuard rather than nothing
       vpn::ProvisionRequest first{user_id, reference, sub.id, sub.device_limit, std::nullopt, true};
       co_await vpn::enqueue_provision(tx, first);
-      granted.delivers_config = true;
     }
   }
   co_return granted;

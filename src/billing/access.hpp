@@ -15,7 +15,7 @@ namespace vpnbot::billing {
 // ever).
 struct GrantedAccess {
   Subscription subscription;
-  bool delivers_config = false;  // a WireGuard config is being provisioned and will be sent to the user
+  bool delivers_config = false;  // a first config (WireGuard) or link (Xray) is being provisioned and will be sent
 };
 awaitable<GrantedAccess> grant_paid_access(db::Transaction& tx, int64_t user_id, int days, int device_limit,
                                            int64_t plan_id, const std::string& reference);

@@ -1,5 +1,7 @@
 #include "billing/orders.hpp"
 
+#include <charconv>
+
 #include "billing/access.hpp"
 #include "billing/gifts.hpp"
 #include "billing/ledger.hpp"
@@ -222,15 +224,14 @@ awaitable<bool> Orders::claim_receipt(db::Transaction& tx, int64_t order_id) {
 }
 
 std::optional<int64_t> Orders::of_reference(const std::string& reference) {
-  static const std::string prefix = "order:";
-  if (reference.rfind(prefix, 0) != 0 || reference.size() == prefix.size() || reference.size() > prefix.size() + 18)
-    return std::nullopt;
+  static const std::string_view prefix = "order:";
+  if (reference.rfind(prefix, 0) != 0) return std::nullopt;
+  const char* first = reference.data() + prefix.size();
+  const char* last = reference.data() + reference.size();
   int64_t id = 0;
-  for (char c : reference.substr(prefix.size())) {
-    if (c < '0' || c > '9') return std::nullopt;
-    id = id * 10 + (c - '0');
-  }
-  return id > 0 ? std::optional<int64_t>(id) : std::nullopt;
+  auto [end, error] = std::from_chars(first, last, id);
+  if (error != std::errc() || end != last || id <= 0) return std::nullopt;
+  return id;
 }
 
 awaitable<PaymentResult> Orders::apply_payment(db::Transaction& tx, int64_t order_id, const std::string& provider,

@@ -6,6 +6,7 @@
 #include "bot/callback.hpp"
 #include "bot/context.hpp"
 #include "bot/routes.hpp"
+#include "bot/screens/screen.hpp"
 #include "bot/update_shape.hpp"
 #include "core/log.hpp"
 #include "shop/configs.hpp"
@@ -36,22 +37,6 @@ std::pair<std::string, std::string> split_command(const std::string& text) {
   return {command, argument};
 }
 
-std::string Bot::t(const Context& ctx, std::string_view key, const TextArgs& args) const {
-  return catalog_.text(ctx.user.language, key, args);
-}
-
-json Bot::main_menu_keyboard(const Context& ctx) const {
-  auto m = [&](std::string_view key, const char* screen) { return button(t(ctx, key), route::screen(screen)); };
-  std::vector<std::vector<json>> rows{{m("menu.buy", "buy")},
-                                      {m("menu.subscription", "sub"), m("menu.configs", "cfg")},
-                                      {m("menu.balance", "bal"), m("menu.referral", "ref")},
-                                      {m("menu.promo", "promo"), m("menu.help", "help")},
-                                      {m("menu.language", "lang")}};
-  if (options_.support_chat_id != 0) rows.back().push_back(m("menu.support", "support"));
-  if (is_admin(ctx)) rows.push_back({button(t(ctx, "menu.admin"), route::admin({"home"}))});
-  return keyboard(std::move(rows));
-}
-
 awaitable<void> Bot::reply(Context& ctx, std::string text, json reply_markup) {
   OutMessage message;
   message.chat_id = ctx.chat_id;
@@ -61,84 +46,23 @@ awaitable<void> Bot::reply(Context& ctx, std::string text, json reply_markup) {
 }
 
 awaitable<void> Bot::show_screen(Context& ctx, const std::string& screen, std::optional<int64_t> edit_message_id) {
-  std::string text;
-  json markup;
-  json back = keyboard({{button(t(ctx, "common.back"), route::screen("menu"))}});
-  std::vector<std::string> parts;
+  screens::Args args;
   for (size_t start = 0;;) {
     auto colon = screen.find(':', start);
-    parts.push_back(screen.substr(start, colon == std::string::npos ? std::string::npos : colon - start));
+    args.push_back(screen.substr(start, colon == std::string::npos ? std::string::npos : colon - start));
     if (colon == std::string::npos) break;
     start = colon + 1;
   }
-  static const std::set<std::string> shop_screens{"buy", "plan", "confirm", "sub", "newcfg",
-                                                  "bal", "ref",  "gifts",   "trf", "tpk"};
-  if (shop_screens.count(parts[0])) {
-    co_await show_shop_screen(ctx, parts, text, markup);
-  } else if (screen == "cfg") {
-    auto mine = co_await shop::my_configs(ctx.tx, ctx.user.id);
-    if (mine.wireguard.empty() && mine.panel.empty()) {
-      text = t(ctx, "screen.configs.none");
-      markup = back;
-    } else {
-      text = t(ctx, "screen.configs.title");
-      std::vector<std::vector<json>> rows;
-      for (const auto& c : mine.wireguard) {
-        std::string seen = c.last_handshake ? t(ctx, "config.handshake.at", {{"time", clock_.show(*c.last_handshake)}})
-                                            : t(ctx, "config.handshake.never");
-        text += "\n" + t(ctx, "config.line",
-                         {{"flag", flag(c.country_code)},
-                          {"location", html_escape(c.location)},
-                          {"id", std::to_string(c.id)},
-                          {"state", t(ctx, "config.state." + c.state)},
-                          {"seen", seen}});
-        rows.push_back({button(t(ctx, "config.get", {{"flag", flag(c.country_code)}, {"id", std::to_string(c.id)}}),
-                               route::config("get", c.id)),
-                        button(t(ctx, "config.rekey"), route::config("rk", c.id))});
-      }
-      add_panel_configs(ctx, mine.panel, text, rows);
-      rows.push_back({button(t(ctx, "common.back"), route::screen("menu"))});
-      markup = keyboard(std::move(rows));
-    }
-  } else if (screen == "promo") {
-    json awaiting{{"await", "promo_code"}};
-    co_await expect_reply(ctx, std::move(awaiting));
-    text = t(ctx, "screen.promo.ask");
-    markup = keyboard({{button(t(ctx, "common.back"), route::screen("menu"))}});
-  } else if (screen.rfind("rekey:", 0) == 0) {
-    std::string id = screen.substr(6);
-    text = t(ctx, "config.rekey.confirm", {{"id", id}});
-    markup = keyboard({{button(t(ctx, "config.rekey.yes"), route::config("rky", parse_id(id).value_or(0)))},
-                       {button(t(ctx, "common.back"), route::screen("cfg"))}});
-  } else if (parts[0] == "xrconfirm" && parts.size() == 3 && (parts[1] == "rv" || parts[1] == "rm")) {
-    std::string key = parts[1] == "rv" ? "xray.revoke" : "xray.remove";
-    text = t(ctx, key + ".confirm", {{"id", parts[2]}});
-    markup =
-        keyboard({{button(t(ctx, key + ".yes"), route::panel_account(parts[1] + "y", parse_id(parts[2]).value_or(0)))},
-                  {button(t(ctx, "common.back"), route::screen("cfg"))}});
-  } else if (screen == "status" && !ctx.status_text.empty()) {
-    text = ctx.status_text;
-    markup = back;
-  } else if (screen == "help") {
-    text = t(ctx, "screen.help");
-    markup = back;
-  } else if (screen == "support" && options_.support_chat_id != 0) {
-    co_await show_support_screen(ctx, text, markup);
-  } else if (screen == "lang") {
-    text = t(ctx, "screen.language");
-    markup = keyboard({{button("🇬🇧 English", route::language("en")), button("🇷🇺 Русский", route::language("ru"))},
-                       {button("🇺🇦 Українська", route::language("uk")), button("🇨🇳 中文", route::language("zh"))},
-                       {button(t(ctx, "common.back"), route::screen("menu"))}});
-  } else {
-    text = t(ctx, "menu.title");
-    markup = main_menu_keyboard(ctx);
-  }
-  if (screen != "promo" && screen != "support" && !ctx.user.conversation.is_null()) {
+  const screens::Screen* found = screens::find(args[0]);
+  std::optional<screens::View> view;
+  if (found) view = co_await found->show(ctx, args);
+  if (!view) view = co_await screens::menu(ctx, args);
+  if ((!found || !found->prompts) && !ctx.user.conversation.is_null()) {
     json none;
     co_await Users::set_conversation(ctx.tx, ctx.user.id, none);  // leaving a prompt cancels it
     ctx.user.conversation = nullptr;
   }
-  co_await present(ctx, std::move(text), std::move(markup), edit_message_id);
+  co_await present(ctx, std::move(view->text), std::move(view->markup), edit_message_id);
 }
 
 awaitable<void> Bot::handle(db::Transaction& tx, const telegram::InboxUpdate& update) {
@@ -172,7 +96,7 @@ awaitable<void> Bot::handle_update(db::Transaction& tx, const telegram::InboxUpd
   if (update.kind == "message" && body.contains("chat") && body["chat"].value("type", "private") != "private")
     throw UnhandledUpdate("message from a non-private chat");
   User user = co_await Users::touch(tx, body["from"]);
-  Context ctx{tx, std::move(user), *update.chat_id, update.update_id};
+  Context ctx{*this, tx, std::move(user), *update.chat_id, update.update_id};
   // Money that arrived is always recorded, whatever else holds (a ban since the pre-checkout, maintenance, terms, a
   // budget): its policy (a banned user's configs stay off) is applied where access is granted.
   bool paid = update.kind == "message" && body.contains("successful_payment");
@@ -240,7 +164,7 @@ awaitable<std::optional<bool>> is_channel_member(telegram::BotApi& api, std::str
   co_return member;
 }
 
-awaitable<void> Bot::expect_reply(Context& ctx, json awaiting) {
+awaitable<void> expect_reply(Context& ctx, json awaiting) {
   co_await Users::set_conversation(ctx.tx, ctx.user.id, awaiting);
   ctx.user.conversation = std::move(awaiting);
 }
@@ -468,20 +392,25 @@ awaitable<void> Bot::deliver_config_to(db::Transaction& tx, int64_t user_id, int
   std::string caption = catalog_.text(lang, "config.caption", {{"location", html_escape(data.location)}});
   document.payload = {{"parse_mode", "HTML"}};
   // The purchase's receipt rides on its first config: one message fewer before the config (and its QR) arrive.
-  std::optional<billing::Order> receipt;
-  if (receipt_order) receipt = co_await billing::Orders::get(tx, *receipt_order);
-  if (receipt && (receipt->user_id != user_id || !co_await billing::Orders::claim_receipt(tx, receipt->id)))
-    receipt.reset();  // not this user's order, or its receipt went out already
-  if (receipt) {
-    auto paid = co_await plan_receipt(tx, *receipt, lang);
-    caption = paid.first + "\n\n" + caption;
-    document.payload["reply_markup"] = std::move(paid.second);
-    document.unique_key = "receipt:" + std::to_string(receipt->id);
+  if (auto receipt = co_await claim_receipt(tx, user_id, receipt_order, lang)) {
+    caption = receipt->first + "\n\n" + caption;
+    document.payload["reply_markup"] = std::move(receipt->second);
+    document.unique_key = "receipt:" + std::to_string(*receipt_order);
   }
   document.payload["caption"] = std::move(caption);
   document.files.push_back({"document", vpn::client_config_filename(data.node_name, peer_id), "text/plain", conf});
   co_await telegram::Outbox::enqueue(tx, document);
   co_await send_qr_photo(tx, user_id, catalog_.text(lang, "config.qr_caption"), "wireguard-qr.png", conf);
+}
+
+awaitable<std::optional<std::pair<std::string, json>>> Bot::claim_receipt(db::Transaction& tx, int64_t user_id,
+                                                                          std::optional<int64_t> order_id,
+                                                                          const std::string& lang) const {
+  std::optional<billing::Order> order;
+  if (order_id) order = co_await billing::Orders::get(tx, *order_id);
+  if (!order || order->user_id != user_id || !co_await billing::Orders::claim_receipt(tx, order->id))
+    co_return std::nullopt;
+  co_return co_await plan_receipt(tx, *order, lang);
 }
 
 awaitable<void> Bot::on_chat_member(db::Transaction& tx, const json& member) {

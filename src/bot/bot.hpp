@@ -67,6 +67,8 @@ class UnhandledUpdate : public telegram::SkipUpdate {
   using telegram::SkipUpdate::SkipUpdate;
 };
 
+struct Context;  // one update on its way through the bot (bot/context.hpp)
+
 // The conversation layer: turns one update into database changes and outbox messages, all inside the
 // caller's transaction (so an update's effects, its replies and its "done" mark commit together).
 class Bot {
@@ -102,12 +104,14 @@ class Bot {
   // off until a top-up or a renewal).
   awaitable<void> tell_traffic_used_up(db::Transaction& tx, int64_t user_id, bool wireguard);
   void set_bot_username(std::string username) { options_.bot_username = std::move(username); }
+  bool is_admin(const Context& ctx) const;
+  // "12.3 of 50 GB" with a bar, or the used traffic alone when there is no limit.
+  std::string traffic_text(const std::string& lang, int64_t used_bytes, int64_t limit_bytes) const;
   // A ticket closed by the staff (topic closed, the user told), for the bot's support group and the admin CLI.
   // False when it was not open.
   awaitable<bool> close_ticket_by_staff(db::Transaction& tx, int64_t ticket_id, std::string unique_suffix) const;
 
  private:
-  struct Context;
   // An update on its way to its handler, as the gates see it.
   struct Arrival {
     const std::string& kind;
@@ -134,8 +138,6 @@ class Bot {
   awaitable<void> on_command(Context& ctx, const std::string& command, const std::string& argument);
   awaitable<void> show_screen(Context& ctx, const std::string& screen, std::optional<int64_t> edit_message_id);
   awaitable<void> reply(Context& ctx, std::string text, telegram::json keyboard);
-  // The user's next text message answers `awaiting` (a prompt such as {"await": "promo_code"}).
-  static awaitable<void> expect_reply(Context& ctx, telegram::json awaiting);
   // Answers an update the bot does not serve (a banned user, maintenance) with `notice`, in the update's own way:
   // a refused pre-checkout, a callback answer, or a message.
   awaitable<void> answer_with_notice(Context& ctx, const std::string& kind, const telegram::json& body,
@@ -150,15 +152,11 @@ class Bot {
   awaitable<void> keep_start_of(Context& ctx, const std::string& kind, const telegram::json& body);
   // Sends a config as a .conf document and a QR code photo (both through the outbox, as uploads).
   awaitable<void> deliver_config(Context& ctx, int64_t peer_id);
-  // The shop (bot/shop.cpp): plans, checkout, payments in Telegram Stars, subscription, balance, referral, promo.
-  awaitable<void> show_shop_screen(Context& ctx, const std::vector<std::string>& args, std::string& text,
-                                   telegram::json& markup);
+  // The shop (bot/shop.cpp): plans, checkout, payments in Telegram Stars, promo codes.
   // Handles shop callbacks; returns the notice for answerCallbackQuery and sets the screen to show after it.
   awaitable<std::string> on_shop_callback(Context& ctx, const std::string& action, const std::vector<std::string>& args,
                                           std::vector<std::string>& screen);
-  // Xray accounts (bot/xray.cpp): their lines and buttons in "My configs", and the "xr" callbacks.
-  void add_panel_configs(const Context& ctx, const std::vector<remnawave::UserAccount>& accounts, std::string& text,
-                         std::vector<std::vector<telegram::json>>& rows) const;
+  // Xray accounts (bot/xray.cpp): the "xr" callbacks.
   // WireGuard configs ("cfg" buttons): sets `deliver` when the config is to be sent.
   awaitable<std::string> on_config_callback(Context& ctx, const std::vector<std::string>& args, std::string& screen,
                                             std::optional<int64_t>& deliver);
@@ -166,7 +164,6 @@ class Bot {
   // The callback answer for a change to one of the user's configs that the shop core refused (or "sending").
   awaitable<std::string> config_change_notice(Context& ctx, const shop::OwnedConfigChange& change);
   // Support tickets (bot/support.cpp).
-  awaitable<void> show_support_screen(Context& ctx, std::string& text, telegram::json& markup);
   // A user's message for their ticket (opened now if none is open and they asked on the Support screen); false
   // when it is not one.
   awaitable<bool> on_support_message(Context& ctx, const telegram::json& message);
@@ -174,10 +171,6 @@ class Bot {
   awaitable<std::string> on_ticket_callback(Context& ctx, const std::vector<std::string>& args, std::string& screen);
   awaitable<void> on_support_group_message(db::Transaction& tx, int64_t update_id, const telegram::json& message);
 
-  std::string traffic_text(const std::string& lang, int64_t used_bytes, int64_t limit_bytes) const;
-  // Traffic top-ups (bot/shop.cpp): the packages, one package's payment methods.
-  awaitable<void> show_traffic_screen(Context& ctx, const std::vector<std::string>& args, std::string& text,
-                                      telegram::json& markup);
   // Takes one unit of the user's `kind` budget: nullopt while within it, else the notice to give ("" for none:
   // with `once`, only the first ask past the limit in a window is told, for answers that would be messages).
   awaitable<std::optional<std::string>> spend_budget(Context& ctx, budgets::Kind kind, bool once = false);
@@ -199,13 +192,17 @@ class Bot {
   // A paid plan's receipt: its text and buttons (a message of its own, or the caption of the first config).
   awaitable<std::pair<std::string, telegram::json>> plan_receipt(db::Transaction& tx, const billing::Order& order,
                                                                  const std::string& lang) const;
+  // The receipt of the order a config was provisioned for (`provision_key`, "order:<id>"), claimed now so it is sent
+  // once: nullopt when there is none, it is another user's, or it went out already.
+  awaitable<std::optional<std::pair<std::string, telegram::json>>> claim_receipt(db::Transaction& tx, int64_t user_id,
+                                                                                 std::optional<int64_t> order_id,
+                                                                                 const std::string& lang) const;
   awaitable<void> send_gift_code(db::Transaction& tx, const billing::Order& order, const std::string& lang,
                                  const std::string& title) const;
   awaitable<void> redeem_gift(Context& ctx, const std::string& code);
   // The redeemer's answer (and the buyer's notice) for a gift code's outcome.
   awaitable<void> show_gift_outcome(Context& ctx, const billing::GiftOutcome& outcome);
   // The admin panel (bot/admin_panel.cpp): every route checks is_admin first.
-  bool is_admin(const Context& ctx) const;
   awaitable<void> on_admin_callback(Context& ctx, const std::string& query_id, const std::vector<std::string>& args,
                                     std::optional<int64_t> message_id);
   // Answers an admin prompt (find user, balance, new plan/promo, broadcast text); false when none is open.
@@ -217,8 +214,6 @@ class Bot {
                           std::optional<int64_t> edit_message_id);
   awaitable<void> send_to_user(db::Transaction& tx, int64_t user_id, std::string text, telegram::json markup,
                                std::string unique_key) const;
-  std::string t(const Context& ctx, std::string_view key, const TextArgs& args = {}) const;
-  telegram::json main_menu_keyboard(const Context& ctx) const;
 
   BotOptions options_;
   shop::SellingRules selling_;  // the selling part of options_, for the shop core

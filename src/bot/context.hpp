@@ -11,7 +11,9 @@
 
 namespace vpnbot::bot {
 
-struct Bot::Context {
+// One update on its way through the bot: the screens, gates and handlers all read and change it.
+struct Context {
+  const Bot& bot;
   db::Transaction& tx;
   User user;
   int64_t chat_id = 0;
@@ -19,6 +21,17 @@ struct Bot::Context {
   std::string status_text;  // the "status" screen: the outcome of an action, shown in place of the menu
   std::optional<int64_t> pressed_message_id;  // a button's message: where a checkout's status is shown
 };
+
+// A text in the user's language.
+inline std::string t(const Context& ctx, std::string_view key, const TextArgs& args = {}) {
+  return ctx.bot.catalog().text(ctx.user.language, key, args);
+}
+
+// The user's next text message answers `awaiting` (a prompt such as {"await": "promo_code"}).
+awaitable<void> expect_reply(Context& ctx, telegram::json awaiting);
+
+// The main menu's buttons (bot/screens/menu.cpp); an admin also gets the panel's.
+telegram::json main_menu_keyboard(const Context& ctx);
 
 // "/start@MyBot ref_x" -> ("start", "ref_x")
 std::pair<std::string, std::string> split_command(const std::string& text);

@@ -1,8 +1,9 @@
 #include "bot/routes.hpp"
 
 #include <array>
-#include <set>
 #include <vector>
+
+#include "bot/screens/screen.hpp"
 
 namespace vpnbot::bot::route {
 
@@ -33,12 +34,6 @@ constexpr std::array<Action, 18> kActions{{
     {"adm", Handler::admin},
 }};
 
-// Screens in front of a purchase: behind the channel gate like the purchase buttons.
-bool purchase_screen(std::string_view id) {
-  static const std::set<std::string_view> screens{"buy", "plan", "confirm", "trf", "tpk"};
-  return screens.count(id) > 0;
-}
-
 // A plan's method ("pm") or payment ("pc") button: the card-saving consent and the gift are flags after the method.
 std::string plan_payment(std::string_view action, int64_t plan_id, std::string_view provider, bool save_card,
                          bool gift) {
@@ -63,9 +58,12 @@ std::optional<std::string> provider_of(std::string_view code) {
 }
 
 const std::vector<std::string_view>& screen_ids() {
-  static const std::vector<std::string_view> ids{"menu", "buy",     "plan", "confirm", "sub", "newcfg",
-                                                 "cfg",  "bal",     "ref",  "gifts",   "trf", "tpk",
-                                                 "help", "support", "lang", "promo"};
+  static const std::vector<std::string_view> ids = [] {
+    std::vector<std::string_view> listed;
+    for (const auto& screen : screens::all())
+      if (screen.listed) listed.push_back(screen.id);
+    return listed;
+  }();
   return ids;
 }
 
@@ -150,7 +148,10 @@ const Action* find_action(std::string_view code) {
 }
 
 bool leads_to_purchase(const Callback& callback) {
-  if (callback.action == "m") return !callback.args.empty() && purchase_screen(callback.args[0]);
+  if (callback.action == "m") {
+    const screens::Screen* screen = callback.args.empty() ? nullptr : screens::find(callback.args[0]);
+    return screen && screen->purchase;
+  }
   const Action* action = find_action(callback.action);
   return action && action->purchase;
 }

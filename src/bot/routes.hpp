@@ -12,8 +12,7 @@
 
 namespace vpnbot::bot::route {
 
-// Screens a button opens ("m:<screen>"): menu, buy, plan, confirm, sub, newcfg, cfg, bal, ref, gifts, trf, tpk,
-// promo, help, support, lang.
+// Screens a button opens ("m:<screen>[:args]"), as bot/screens/registry.cpp lists them.
 std::string screen(std::string_view id);
 // Every screen a button can open, for the test that renders them all.
 const std::vector<std::string_view>& screen_ids();

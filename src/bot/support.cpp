@@ -35,20 +35,6 @@ std::string message_text(const json& message) {
 
 }  // namespace
 
-awaitable<void> Bot::show_support_screen(Context& ctx, std::string& text, json& markup) {
-  auto ticket = co_await support::Tickets::open_of(ctx.tx, ctx.user.id);
-  text = t(ctx, "support.intro");
-  std::vector<std::vector<json>> rows;
-  if (ticket) {
-    text += "\n\n" + t(ctx, "support.open_ticket", {{"id", std::to_string(ticket->id)}});
-    rows.push_back({button(t(ctx, "support.close_button"), route::close_ticket(ticket->id))});
-  }
-  json awaiting{{"await", "support"}};
-  co_await expect_reply(ctx, std::move(awaiting));
-  rows.push_back({button(t(ctx, "common.back"), route::screen("menu"))});
-  markup = keyboard(std::move(rows));
-}
-
 awaitable<bool> Bot::on_support_message(Context& ctx, const json& message) {
   if (options_.support_chat_id == 0) co_return false;
   auto kind = message_kind(message);

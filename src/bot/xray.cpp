@@ -2,6 +2,7 @@
 // code, a new link, removal, and the notice when a period's traffic is used up.
 #include <map>
 
+#include "billing/orders.hpp"
 #include "billing/traffic_packages.hpp"
 #include "bot/callback.hpp"
 #include "bot/context.hpp"
@@ -26,26 +27,6 @@ std::string Bot::traffic_text(const std::string& lang, int64_t used_bytes, int64
                        {{"bar", vpn::usage_bar(used_bytes, limit_bytes)},
                         {"used", remnawave::gigabytes(used_bytes)},
                         {"limit", remnawave::gigabytes(limit_bytes)}});
-}
-
-void Bot::add_panel_configs(const Context& ctx, const std::vector<remnawave::UserAccount>& accounts, std::string& text,
-                            std::vector<std::vector<json>>& rows) const {
-  for (const auto& a : accounts) {
-    std::string id = std::to_string(a.id);
-    std::string usage =
-        a.subscription_url ? traffic_text(ctx.user.language, a.used_bytes, a.limit_bytes) : t(ctx, "xray.pending");
-    text += "\n" + t(ctx, "xray.line",
-                     {{"flag", flag(a.country_code)},
-                      {"location", html_escape(a.location)},
-                      {"protocol", html_escape(a.protocol)},
-                      {"id", id},
-                      {"state", t(ctx, "config.state." + a.state)},
-                      {"traffic", usage}});
-    rows.push_back(
-        {button(t(ctx, "xray.get", {{"flag", flag(a.country_code)}, {"id", id}}), route::panel_account("get", a.id)),
-         button(t(ctx, "xray.revoke"), route::panel_account("rv", a.id))});
-    rows.push_back({button(t(ctx, "xray.remove", {{"id", id}}), route::panel_account("rm", a.id))});
-  }
 }
 
 awaitable<std::string> Bot::on_xray_callback(Context& ctx, const std::vector<std::string>& args, std::string& screen) {
@@ -112,6 +93,15 @@ awaitable<void> Bot::deliver_panel_link_to(db::Transaction& tx, int64_t user_id,
                                              {"location", html_escape(account->location)},
                                              {"url", html_escape(url)}})},
                      {"parse_mode", "HTML"}};
+  // A purchase's first link carries its receipt, as a WireGuard purchase's first config does.
+  auto key = co_await tx.exec("SELECT provision_key FROM panel_accounts WHERE id = $1", account_id);
+  auto order_id =
+      key.empty() || key.is_null(0, 0) ? std::nullopt : billing::Orders::of_reference(key.get<std::string>(0, 0));
+  if (auto receipt = co_await claim_receipt(tx, user_id, order_id, lang)) {
+    message.payload["text"] = receipt->first + "\n\n" + message.payload["text"].get<std::string>();
+    for (auto& row : receipt->second["inline_keyboard"]) rows.push_back(row.get<std::vector<json>>());
+    message.unique_key = "receipt:" + std::to_string(*order_id);
+  }
   if (!rows.empty()) message.payload["reply_markup"] = keyboard(std::move(rows));
   co_await telegram::Outbox::enqueue(tx, message);
   co_await send_qr_photo(tx, user_id, catalog_.text(lang, "xray.qr_caption"), "subscription-qr.png", url);

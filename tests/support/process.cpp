@@ -1,5 +1,8 @@
 #include "support/process.hpp"
 
+#include <gtest/gtest.h>
+
+#include <cstdio>
 #include <thread>
 
 #include "vpn/keys.hpp"
@@ -33,6 +36,7 @@ Process::Process(Process&& other) noexcept
 Process& Process::operator=(Process&& other) noexcept {
   if (this != &other) {
     kill_and_reap();  // not ~Process(): that would also destroy log_path, which is assigned next
+    remove_log();
     pid = other.pid;
     log_path = std::move(other.log_path);
     exit_status_ = other.exit_status_;
@@ -43,6 +47,12 @@ Process& Process::operator=(Process&& other) noexcept {
 
 Process::~Process() {
   kill_and_reap();
+  remove_log();
+}
+
+void Process::remove_log() {
+  // A failed test keeps its processes' logs for reading; a passing one leaves nothing behind in /tmp.
+  if (!log_path.empty() && !::testing::Test::HasFailure()) std::remove(log_path.c_str());
 }
 
 void Process::kill_and_reap() {

@@ -31,6 +31,7 @@ struct Process {
 
  private:
   void kill_and_reap();
+  void remove_log();
   std::optional<int> exit_status_;  // set once reaped
 };
 
