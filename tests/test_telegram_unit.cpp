@@ -5,7 +5,9 @@
 #include <iostream>
 #include <map>
 #include <random>
+#include <set>
 
+#include "bot/actions/action.hpp"
 #include "bot/callback.hpp"
 #include "bot/i18n.hpp"
 #include "bot/routes.hpp"
@@ -59,19 +61,24 @@ TEST(Callback, EveryRouteDecodesToAKnownActionAndOnlyPurchasesAreGated) {
       {route::accept_terms(7), false},
       {route::channels_joined(), true},
   };
+  std::set<std::string> pressed;
   for (const auto& [data, gated] : buttons) {
     EXPECT_LE(data.size(), bot::kCallbackMaxBytes) << data;
     auto decoded = bot::decode_callback(data);
     ASSERT_EQ(decoded.status, bot::CallbackStatus::ok) << data;
-    EXPECT_NE(route::find_action(decoded.callback.action), nullptr) << data;
+    pressed.insert(decoded.callback.action);
+    EXPECT_NE(bot::actions::find(decoded.callback.action), nullptr) << data;
     EXPECT_EQ(route::leads_to_purchase(decoded.callback), gated) << data;
   }
+  for (const auto& action : bot::actions::all())
+    EXPECT_TRUE(pressed.count(std::string(action.code))) << "an action without a button here: " << action.code;
   EXPECT_EQ(route::pay(3, "yookassa", true), "1:pc:3:yk:s") << "the wire format buttons already sent carry";
   EXPECT_EQ(route::plan(3, true), "1:pl:3:g");
   for (const char* provider : {"yookassa", "heleket", "cryptopay", "stars", "balance"})
     EXPECT_EQ(route::provider_of(route::method_code(provider)), provider);
   EXPECT_FALSE(route::provider_of("zz"));
-  EXPECT_EQ(route::find_action("zz"), nullptr);
+  EXPECT_EQ(bot::actions::find("zz"), nullptr);
+  EXPECT_EQ(bot::actions::find("adm"), nullptr) << "the admin panel routes its own buttons";
 }
 
 TEST(Callback, OldOrForeignButtonsAreExpiredNotErrors) {

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "billing/gifts.hpp"
+#include "bot/actions/action.hpp"
 #include "bot/callback.hpp"
 #include "bot/context.hpp"
 #include "bot/routes.hpp"
@@ -37,7 +38,7 @@ std::pair<std::string, std::string> split_command(const std::string& text) {
   return {command, argument};
 }
 
-awaitable<void> Bot::reply(Context& ctx, std::string text, json reply_markup) {
+awaitable<void> reply(Context& ctx, std::string text, json reply_markup) {
   OutMessage message;
   message.chat_id = ctx.chat_id;
   message.payload = {{"text", std::move(text)}, {"parse_mode", "HTML"}};
@@ -119,7 +120,7 @@ awaitable<std::optional<std::string>> Bot::spend_budget(Context& ctx, budgets::K
   co_return over_budget_notice(ctx, kind, spent.retry_after_s, spent.tell);
 }
 
-std::string Bot::over_budget_notice(const Context& ctx, budgets::Kind kind, int retry_after_s, bool first) const {
+std::string over_budget_notice(const Context& ctx, budgets::Kind kind, int retry_after_s, bool first) {
   if (first) log::info("bot", "user over budget", {{"user_id", ctx.user.id}, {"kind", budgets::to_string(kind)}});
   return t(ctx, "budget.exceeded", {{"seconds", std::to_string(retry_after_s)}});
 }
@@ -276,97 +277,36 @@ awaitable<void> Bot::on_callback(Context& ctx, const json& query) {
   if (message_id && !query["message"].contains("text")) message_id.reset();
   ctx.pressed_message_id = message_id;
   auto decoded = decode_callback(data);
-  std::optional<int64_t> deliver;
-  std::string notice;
-  std::string screen = "menu";
-  const route::Action* action =
-      decoded.status == CallbackStatus::ok ? route::find_action(decoded.callback.action) : nullptr;
-  const auto& args = decoded.callback.args;
-  bool understood = action != nullptr;
-  if (action) switch (action->handler) {
-      case route::Handler::admin:
-        co_await on_admin_callback(ctx, query_id, args, message_id);
-        co_return;
-      case route::Handler::screen:
-        understood = !args.empty();
-        if (understood) screen = args[0];
-        break;
-      case route::Handler::channels_joined:
-        screen = "buy";  // "I've subscribed", and the channel gate let it through: on to the shop
-        break;
-      case route::Handler::config:
-        understood = args.size() == 2;
-        if (understood) notice = co_await on_config_callback(ctx, args, screen, deliver);
-        break;
-      case route::Handler::terms:
-        notice = t(ctx, "rules.already");  // an Accept button pressed again: the terms are accepted, go on
-        message_id.reset();                // and the terms stay readable above a fresh menu
-        break;
-      case route::Handler::panel_account:
-        notice = co_await on_xray_callback(ctx, args, screen);
-        break;
-      case route::Handler::ticket:
-        understood = options_.support_chat_id != 0;
-        if (understood) notice = co_await on_ticket_callback(ctx, args, screen);
-        break;
-      case route::Handler::shop: {
-        std::vector<std::string> next;
-        notice = co_await on_shop_callback(ctx, decoded.callback.action, args, next);
-        screen.clear();
-        for (size_t i = 0; i < next.size(); ++i) screen += (i ? ":" : "") + next[i];
-        break;
-      }
-      case route::Handler::language:
-        understood = !args.empty() && catalog_.has_language(args[0]);
-        if (understood) {
-          ctx.user.language = args[0];
-          co_await Users::set_language(ctx.tx, ctx.user.id, ctx.user.language);
-          notice = t(ctx, "language.changed");
-        }
-        break;
-    }
-  if (!understood) {
-    // A button of another version, a forged one, or one whose feature is off: a fresh menu instead of the old message.
-    notice = t(ctx, "error.menu_expired");
-    message_id.reset();
+  bool well_formed = decoded.status == CallbackStatus::ok;
+  if (well_formed && decoded.callback.action == "adm") {
+    co_await on_admin_callback(ctx, query_id, decoded.callback.args, message_id);
+    co_return;
   }
+  const actions::Action* action = well_formed ? actions::find(decoded.callback.action) : nullptr;
+  actions::Outcome outcome = actions::not_understood();
+  if (action) outcome = co_await action->run(ctx, decoded.callback.args);
+  if (!outcome.understood) {
+    // A button of another version, a forged one, or one whose feature is off: a fresh menu instead of the old message.
+    outcome.notice = t(ctx, "error.menu_expired");
+    outcome.screen = "menu";
+    outcome.new_message = true;
+  }
+  if (outcome.new_message) message_id.reset();
   OutMessage answer;
   answer.chat_id = ctx.chat_id;
   answer.method = "answerCallbackQuery";
   answer.payload = {{"callback_query_id", query_id}};
-  if (!notice.empty()) answer.payload["text"] = notice;
+  if (!outcome.notice.empty()) answer.payload["text"] = outcome.notice;
   co_await telegram::Outbox::enqueue(ctx.tx, answer);
-  if (deliver) {
-    co_await deliver_config(ctx, *deliver);
+  if (outcome.deliver) {
+    co_await deliver_config_to(ctx.tx, ctx.user.id, *outcome.deliver);
     co_return;  // the menu stays as it is; the files arrive below it
   }
-  co_await show_screen(ctx, screen, message_id);
-}
-
-awaitable<std::string> Bot::on_config_callback(Context& ctx, const std::vector<std::string>& args, std::string& screen,
-                                               std::optional<int64_t>& deliver) {
-  // get: send the config again; rk: ask before new keys; rky: new keys, then send the new config.
-  const auto& verb = args[0];
-  auto peer_id = parse_id(args[1]);
-  screen = "cfg";
-  if (!peer_id || (verb != "get" && verb != "rk" && verb != "rky")) co_return t(ctx, "error.menu_expired");
-  if (verb == "rk") {
-    screen = "rekey:" + args[1];
-    co_return "";
-  }
-  auto action = verb == "rky" ? shop::ConfigAction::new_keys : shop::ConfigAction::send_again;
-  auto change = co_await shop::change_wireguard_config(ctx.tx, options_.budgets, *options_.secret_box, ctx.user.id,
-                                                       *peer_id, action);
-  if (change.outcome == shop::OwnedConfigOutcome::done) deliver = *peer_id;
-  co_return co_await config_change_notice(ctx, change);
-}
-
-awaitable<void> Bot::deliver_config(Context& ctx, int64_t peer_id) {
-  co_await deliver_config_to(ctx.tx, ctx.user.id, peer_id);
+  co_await show_screen(ctx, outcome.screen, message_id);
 }
 
 awaitable<void> Bot::deliver_config_to(db::Transaction& tx, int64_t user_id, int64_t peer_id,
-                                       std::optional<int64_t> receipt_order) {
+                                       std::optional<int64_t> receipt_order) const {
   if (!options_.secret_box) throw std::runtime_error("config delivery needs the master key");
   auto user = co_await Users::find(tx, user_id);
   std::string lang = user ? user->language : "en";

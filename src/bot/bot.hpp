@@ -97,14 +97,17 @@ class Bot {
   // Sends a config (file + QR) to its owner; used after a provisioning job created it.
   // With `receipt_order`, the order's receipt becomes the file's caption unless it was sent already.
   awaitable<void> deliver_config_to(db::Transaction& tx, int64_t user_id, int64_t peer_id,
-                                    std::optional<int64_t> receipt_order = std::nullopt);
+                                    std::optional<int64_t> receipt_order = std::nullopt) const;
   // Sends an Xray account's subscription link (message with app buttons + QR code) to its owner.
-  awaitable<void> deliver_panel_link_to(db::Transaction& tx, int64_t user_id, int64_t account_id);
+  awaitable<void> deliver_panel_link_to(db::Transaction& tx, int64_t user_id, int64_t account_id) const;
   // One notice when a period's traffic is used up: on an Xray location, or the WireGuard quota (whose configs are
   // off until a top-up or a renewal).
   awaitable<void> tell_traffic_used_up(db::Transaction& tx, int64_t user_id, bool wireguard);
   void set_bot_username(std::string username) { options_.bot_username = std::move(username); }
   bool is_admin(const Context& ctx) const;
+  // The selling part of the options, for the shop core's checkout; the support part, for its tickets.
+  const shop::SellingRules& selling() const { return selling_; }
+  shop::SupportSettings support_settings() const;
   // "12.3 of 50 GB" with a bar, or the used traffic alone when there is no limit.
   std::string traffic_text(const std::string& lang, int64_t used_bytes, int64_t limit_bytes) const;
   // A ticket closed by the staff (topic closed, the user told), for the bot's support group and the admin CLI.
@@ -137,7 +140,6 @@ class Bot {
   awaitable<void> on_chat_member(db::Transaction& tx, const telegram::json& member);
   awaitable<void> on_command(Context& ctx, const std::string& command, const std::string& argument);
   awaitable<void> show_screen(Context& ctx, const std::string& screen, std::optional<int64_t> edit_message_id);
-  awaitable<void> reply(Context& ctx, std::string text, telegram::json keyboard);
   // Answers an update the bot does not serve (a banned user, maintenance) with `notice`, in the update's own way:
   // a refused pre-checkout, a callback answer, or a message.
   awaitable<void> answer_with_notice(Context& ctx, const std::string& kind, const telegram::json& body,
@@ -150,39 +152,14 @@ class Bot {
   awaitable<void> show_rules(Context& ctx);
   // A /start held at a gate (maintenance, terms of service) keeps its referral code although no menu is shown.
   awaitable<void> keep_start_of(Context& ctx, const std::string& kind, const telegram::json& body);
-  // Sends a config as a .conf document and a QR code photo (both through the outbox, as uploads).
-  awaitable<void> deliver_config(Context& ctx, int64_t peer_id);
-  // The shop (bot/shop.cpp): plans, checkout, payments in Telegram Stars, promo codes.
-  // Handles shop callbacks; returns the notice for answerCallbackQuery and sets the screen to show after it.
-  awaitable<std::string> on_shop_callback(Context& ctx, const std::string& action, const std::vector<std::string>& args,
-                                          std::vector<std::string>& screen);
-  // Xray accounts (bot/xray.cpp): the "xr" callbacks.
-  // WireGuard configs ("cfg" buttons): sets `deliver` when the config is to be sent.
-  awaitable<std::string> on_config_callback(Context& ctx, const std::vector<std::string>& args, std::string& screen,
-                                            std::optional<int64_t>& deliver);
-  awaitable<std::string> on_xray_callback(Context& ctx, const std::vector<std::string>& args, std::string& screen);
-  // The callback answer for a change to one of the user's configs that the shop core refused (or "sending").
-  awaitable<std::string> config_change_notice(Context& ctx, const shop::OwnedConfigChange& change);
-  // Support tickets (bot/support.cpp).
-  // A user's message for their ticket (opened now if none is open and they asked on the Support screen); false
-  // when it is not one.
+  // Support tickets (bot/support.cpp): a user's message for their ticket (opened now if none is open and they asked on
+  // the Support screen); false when it is not one.
   awaitable<bool> on_support_message(Context& ctx, const telegram::json& message);
-  shop::SupportSettings support_settings() const;
-  awaitable<std::string> on_ticket_callback(Context& ctx, const std::vector<std::string>& args, std::string& screen);
   awaitable<void> on_support_group_message(db::Transaction& tx, int64_t update_id, const telegram::json& message);
 
   // Takes one unit of the user's `kind` budget: nullopt while within it, else the notice to give ("" for none:
   // with `once`, only the first ask past the limit in a window is told, for answers that would be messages).
   awaitable<std::optional<std::string>> spend_budget(Context& ctx, budgets::Kind kind, bool once = false);
-  // The notice for work refused by a budget (logged the first time in a window).
-  std::string over_budget_notice(const Context& ctx, budgets::Kind kind, int retry_after_s, bool first) const;
-  // The words for a checkout the shop core did not start: a notice for the callback answer, or "" with the
-  // status screen set (a purchase held: already waiting, too many unpaid, over budget).
-  awaitable<std::string> checkout_refused(Context& ctx, const shop::Checkout& checkout, std::string_view unavailable,
-                                          std::vector<std::string>& screen);
-  // The status shown once the core started paying an order; a Stars order gets its invoice here.
-  awaitable<std::string> payment_started(Context& ctx, const shop::Checkout& checkout, const std::string& title,
-                                         const std::string& description);
   awaitable<void> on_pre_checkout(Context& ctx, const telegram::json& query);
   awaitable<void> on_successful_payment(Context& ctx, const telegram::json& payment);
   awaitable<void> on_promo_code(Context& ctx, const std::string& code);

@@ -30,6 +30,12 @@ inline std::string t(const Context& ctx, std::string_view key, const TextArgs& a
 // The user's next text message answers `awaiting` (a prompt such as {"await": "promo_code"}).
 awaitable<void> expect_reply(Context& ctx, telegram::json awaiting);
 
+// A new message in the user's chat (the answer to what they sent).
+awaitable<void> reply(Context& ctx, std::string text, telegram::json reply_markup);
+
+// The notice for work refused by a budget (logged the first time in a window).
+std::string over_budget_notice(const Context& ctx, budgets::Kind kind, int retry_after_s, bool first);
+
 // The main menu's buttons (bot/screens/menu.cpp); an admin also gets the panel's.
 telegram::json main_menu_keyboard(const Context& ctx);
 

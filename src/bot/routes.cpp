@@ -3,6 +3,7 @@
 #include <array>
 #include <vector>
 
+#include "bot/actions/action.hpp"
 #include "bot/screens/screen.hpp"
 
 namespace vpnbot::bot::route {
@@ -11,28 +12,6 @@ namespace {
 
 constexpr std::array<std::pair<std::string_view, std::string_view>, 5> kMethodCodes{
     {{"yk", "yookassa"}, {"hk", "heleket"}, {"cp", "cryptopay"}, {"st", "stars"}, {"bl", "balance"}}};
-
-// The one table of actions.
-constexpr std::array<Action, 18> kActions{{
-    {"m", Handler::screen},
-    {"pl", Handler::shop, true},
-    {"pm", Handler::shop, true},
-    {"pc", Handler::shop, true},
-    {"trial", Handler::shop, true},
-    {"tb", Handler::shop, true},
-    {"tp", Handler::shop, true},
-    {"ar", Handler::shop},
-    {"px", Handler::shop},
-    {"nc", Handler::shop},
-    {"rc", Handler::shop},
-    {"cfg", Handler::config},
-    {"xr", Handler::panel_account},
-    {"tk", Handler::ticket},
-    {"lang", Handler::language},
-    {"rules", Handler::terms},
-    {"chk", Handler::channels_joined, true},
-    {"adm", Handler::admin},
-}};
 
 // A plan's method ("pm") or payment ("pc") button: the card-saving consent and the gift are flags after the method.
 std::string plan_payment(std::string_view action, int64_t plan_id, std::string_view provider, bool save_card,
@@ -141,18 +120,12 @@ std::string admin(std::vector<std::string> path) {
   return encode_callback("adm", path);
 }
 
-const Action* find_action(std::string_view code) {
-  for (const auto& action : kActions)
-    if (action.code == code) return &action;
-  return nullptr;
-}
-
 bool leads_to_purchase(const Callback& callback) {
   if (callback.action == "m") {
     const screens::Screen* screen = callback.args.empty() ? nullptr : screens::find(callback.args[0]);
     return screen && screen->purchase;
   }
-  const Action* action = find_action(callback.action);
+  const actions::Action* action = actions::find(callback.action);
   return action && action->purchase;
 }
 

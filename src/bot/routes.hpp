@@ -43,15 +43,8 @@ std::string admin(std::vector<std::string> path);
 std::string method_code(std::string_view provider);
 std::optional<std::string> provider_of(std::string_view code);
 
-// What handles an action, and whether the required channels gate it (the buttons that lead to a purchase).
-enum class Handler { screen, shop, config, panel_account, ticket, language, terms, channels_joined, admin };
-struct Action {
-  std::string_view code;
-  Handler handler;
-  bool purchase = false;
-};
-// nullptr for an action the bot does not know (a forged or very old button).
-const Action* find_action(std::string_view code);
+// Whether a button leads to a purchase (the required-channels gate stands in front of it): its action's or its
+// screen's flag (bot/actions/registry.cpp, bot/screens/registry.cpp).
 bool leads_to_purchase(const Callback& callback);
 
 }  // namespace vpnbot::bot::route

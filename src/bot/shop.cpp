@@ -1,6 +1,8 @@
-// The shop part of the bot: plans, checkout, Telegram Stars payments, subscription, balance, referral and promo
-// screens. Every effect happens inside the update's transaction; provider calls happen later in jobs.
+// The shop part of the bot outside its screens and buttons (bot/screens/, bot/actions/): Telegram Stars payments (the
+// pre-checkout answer and the successful payment), typed promo and gift codes, and the billing notices (receipts, gift
+// codes, refunds). Every effect happens inside the update's transaction; provider calls happen later in jobs.
 #include <charconv>
+#include <map>
 
 #include "billing/gifts.hpp"
 #include "billing/ledger.hpp"
@@ -67,187 +69,6 @@ awaitable<void> Bot::send_to_user(db::Transaction& tx, int64_t user_id, std::str
   if (!markup.is_null()) message.payload["reply_markup"] = std::move(markup);
   if (!unique_key.empty()) message.unique_key = std::move(unique_key);
   co_await telegram::Outbox::enqueue(tx, message);
-}
-
-awaitable<std::string> Bot::on_shop_callback(Context& ctx, const std::string& action,
-                                             const std::vector<std::string>& args, std::vector<std::string>& screen) {
-  const auto& lang = ctx.user.language;
-  if (action == "pl" && (args.size() == 1 || (args.size() == 2 && args[1] == "g"))) {
-    screen = {"plan", args[0]};
-    if (args.size() == 2) screen.push_back(args[1]);
-    co_return "";
-  }
-  if (action == "pm" && (args.size() == 2 || args.size() == 3)) {
-    screen = {"confirm", args[0], args[1]};
-    if (args.size() == 3) screen.push_back(args[2]);
-    co_return "";
-  }
-  if (action == "rc") {
-    screen = {"sub"};
-    bool removed = co_await billing::SavedMethods::forget(ctx.tx, ctx.user.id);
-    if (removed) log::info("bot", "saved card removed by the user", {{"user_id", ctx.user.id}});
-    co_return t(ctx, removed ? "subscription.card_removed" : "subscription.no_card");
-  }
-  if (action == "trial") {
-    shop::TrialOptions trial{options_.billing.trial_days, options_.billing.trial_device_limit};
-    auto sub = co_await shop::start_trial(ctx.tx, trial, ctx.user.id);
-    screen = {"sub"};
-    if (!sub) co_return t(ctx, "trial.unavailable");
-    std::string granted = t(ctx, "trial.granted", {{"expires", clock_.show(sub->expires_at)}});
-    json none;
-    co_await reply(ctx, std::move(granted), std::move(none));
-    co_return "";
-  }
-  if (action == "ar" && args.size() == 1) {
-    co_await billing::Subscriptions::set_auto_renew(ctx.tx, ctx.user.id, args[0] == "on");
-    screen = {"sub"};
-    co_return "";
-  }
-  if (action == "px") {
-    screen = {"bal"};
-    auto exchanged = co_await shop::exchange_points(ctx.tx, ctx.user.id, "update:" + std::to_string(ctx.update_id));
-    if (!exchanged) co_return t(ctx, "balance.nothing");
-    co_return t(ctx, "balance.exchanged",
-                {{"points", std::to_string(exchanged->points)}, {"amount", billing::format_rub(exchanged->kopecks)}});
-  }
-  if (action == "nc" && args.size() == 1) {
-    screen = {"sub"};
-    // "auto", a WireGuard node's id, or "x<id>" for an Xray location.
-    shop::ConfigRequest request{std::nullopt, std::nullopt, "update:" + std::to_string(ctx.update_id)};
-    bool xray = args[0].size() > 1 && args[0][0] == 'x';
-    if (xray) {
-      request.panel_node = parse_id(args[0].substr(1));
-      if (!request.panel_node) co_return t(ctx, "error.menu_expired");
-    } else {
-      request.wireguard_node = parse_id(args[0]);
-    }
-    auto made = co_await shop::request_config(ctx.tx, options_.budgets, ctx.user.id, request);
-    using O = shop::ConfigOutcome;
-    switch (made.outcome) {
-      case O::creating:
-        co_return t(ctx, "config.creating");
-      case O::over_budget:
-        co_return over_budget_notice(ctx, budgets::Kind::config_requests, made.retry_after_s, made.tell);
-      case O::need_subscription:
-        co_return t(ctx, "config.need_subscription");
-      case O::at_device_limit:
-        co_return t(ctx, "config.limit", {{"limit", std::to_string(made.device_limit)}});
-      case O::location_refused:
-        co_return t(ctx, "locations.none");
-      case O::traffic_used_up:
-        co_return t(ctx, "traffic.blocked_line");
-    }
-  }
-  if (action == "pc" && (args.size() == 2 || (args.size() == 3 && (args[2] == "s" || args[2] == "g")))) {
-    auto plan_id = parse_id(args[0]);
-    auto provider = route::provider_of(args[1]);
-    screen = {"buy"};
-    if (!plan_id || !provider) co_return t(ctx, "error.menu_expired");
-    shop::PlanPurchase purchase{*plan_id, *provider, args.size() == 3 && args[2] == "g",
-                                args.size() == 3 && args[2] == "s"};
-    auto checkout = co_await shop::buy_plan(ctx.tx, selling_, ctx.user.id, purchase);
-    if (checkout.outcome == shop::CheckoutOutcome::insufficient_balance) screen = {"plan", args[0]};
-    if (checkout.outcome != shop::CheckoutOutcome::started)
-      co_return co_await checkout_refused(ctx, checkout, "checkout.unavailable", screen);
-    const auto& order = *checkout.order;
-    if (checkout.promo_dropped && checkout.quote->promo) {
-      std::string dropped = t(ctx, "checkout.promo_dropped", {{"code", checkout.quote->promo->code}});
-      json none;
-      co_await reply(ctx, std::move(dropped), std::move(none));
-    }
-    std::string days = catalog_.plural(lang, "plural.days", order.days + order.bonus_days);
-    std::string devices = catalog_.plural(lang, "plural.devices", order.device_limit);
-    std::string title = checkout.quote->plan.title_for(lang);
-    std::string description = t(ctx, "invoice.description", {{"days", days}, {"devices", devices}});
-    // Shown in place of the confirm screen (one edit, not one more message; the button cannot be pressed twice).
-    ctx.status_text = co_await payment_started(ctx, checkout, title, description);
-    screen = {"status"};
-    co_return "";
-  }
-  if (action == "tb" && args.size() == 1) {
-    screen = {"tpk", args[0]};
-    co_return "";
-  }
-  if (action == "tp" && args.size() == 2) {
-    auto package_id = parse_id(args[0]);
-    auto provider = route::provider_of(args[1]);
-    screen = {"trf"};
-    if (!package_id || !provider) co_return t(ctx, "error.menu_expired");
-    shop::TrafficPurchase purchase{*package_id, *provider};  // named: g++ 12 and braced temporaries in co_await
-    auto checkout = co_await shop::buy_traffic(ctx.tx, selling_, ctx.user.id, purchase);
-    if (checkout.outcome == shop::CheckoutOutcome::insufficient_balance) screen = {"tpk", args[0]};
-    if (checkout.outcome != shop::CheckoutOutcome::started)
-      co_return co_await checkout_refused(ctx, checkout, "traffic.unavailable", screen);
-    std::string gb = std::to_string(*checkout.order->traffic_gb);
-    std::string title = t(ctx, "traffic.invoice_title", {{"gb", gb}});
-    std::string description = t(ctx, "traffic.invoice_description", {{"gb", gb}});
-    ctx.status_text = co_await payment_started(ctx, checkout, title, description);
-    screen = {"status"};
-    co_return "";
-  }
-  screen = {"menu"};
-  co_return t(ctx, "error.menu_expired");
-}
-
-awaitable<std::string> Bot::checkout_refused(Context& ctx, const shop::Checkout& checkout, std::string_view unavailable,
-                                             std::vector<std::string>& screen) {
-  using O = shop::CheckoutOutcome;
-  switch (checkout.outcome) {
-    case O::not_offered:
-      co_return t(ctx, "error.menu_expired");
-    case O::insufficient_balance:
-      co_return t(
-          ctx, "checkout.insufficient_balance",
-          {{"balance", billing::format_rub(checkout.balance)}, {"amount", billing::format_rub(checkout.amount)}});
-    case O::already_waiting:
-      ctx.status_text =
-          t(ctx, "checkout.waiting",
-            {{"order", std::to_string(checkout.waiting->id)}, {"until", clock_.show(checkout.waiting->expires_at)}});
-      break;
-    case O::too_many_unpaid:
-      ctx.status_text = t(ctx, "checkout.too_many_unpaid", {{"count", std::to_string(checkout.unpaid)}});
-      break;
-    case O::over_budget:
-      ctx.status_text = over_budget_notice(ctx, budgets::Kind::checkouts, checkout.retry_after_s, checkout.tell);
-      break;
-    case O::unavailable:
-    case O::started:
-      co_return t(ctx, unavailable);
-  }
-  // Held: the status takes the screen's place.
-  screen = {"status"};
-  co_return "";
-}
-
-awaitable<std::string> Bot::payment_started(Context& ctx, const shop::Checkout& checkout, const std::string& title,
-                                            const std::string& description) {
-  const auto& order = *checkout.order;
-  std::string order_id = std::to_string(order.id);
-  switch (checkout.payment) {
-    case shop::PaymentStart::paid_from_balance:
-      co_return t(ctx, "checkout.paid_from_balance", {{"order", order_id}});
-    case shop::PaymentStart::stars_invoice: {
-      OutMessage invoice;
-      invoice.chat_id = ctx.chat_id;
-      invoice.method = "sendInvoice";
-      json price = json::array();
-      price.push_back({{"label", title}, {"amount", order.amount}});
-      invoice.payload = {{"title", t(ctx, "invoice.title", {{"title", title}})},
-                         {"description", description},
-                         {"payload", "order:" + order_id},
-                         {"provider_token", ""},
-                         {"currency", "XTR"},
-                         {"prices", price}};
-      invoice.unique_key = "invoice:" + order_id;
-      co_await telegram::Outbox::enqueue(ctx.tx, invoice);
-      co_return t(ctx, "checkout.invoice_sent", {{"order", order_id}});
-    }
-    case shop::PaymentStart::provider_link:
-      if (ctx.pressed_message_id)
-        co_await billing::Orders::set_status_message(ctx.tx, order.id, *ctx.pressed_message_id);
-      break;
-  }
-  co_return t(ctx, "checkout.creating_link", {{"order", order_id}});
 }
 
 awaitable<void> Bot::on_pre_checkout(Context& ctx, const json& query) {
@@ -321,21 +142,19 @@ awaitable<void> Bot::on_promo_code(Context& ctx, const std::string& typed) {
       answer = t(ctx, "promo.group", {{"percent", std::to_string(entered.group_percent)}});
       break;
     case S::not_found:
-      answer = t(ctx, "promo.not_found", {{"code", code}});
-      break;
     case S::not_yet_valid:
     case S::expired:
-      answer = t(ctx, "promo.expired", {{"code", code}});
-      break;
     case S::exhausted:
-      answer = t(ctx, "promo.exhausted", {{"code", code}});
-      break;
     case S::already_used:
-      answer = t(ctx, "promo.already_used", {{"code", code}});
+    case S::not_first_purchase: {
+      // A refused code: why, naming the code.
+      static const std::map<S, const char*> refusals{
+          {S::not_found, "promo.not_found"},       {S::not_yet_valid, "promo.expired"},
+          {S::expired, "promo.expired"},           {S::exhausted, "promo.exhausted"},
+          {S::already_used, "promo.already_used"}, {S::not_first_purchase, "promo.first_purchase"}};
+      answer = t(ctx, refusals.at(outcome.status), {{"code", code}});
       break;
-    case S::not_first_purchase:
-      answer = t(ctx, "promo.first_purchase", {{"code", code}});
-      break;
+    }
   }
   json markup = keyboard(
       {{button(t(ctx, "menu.buy"), route::screen("buy"))}, {button(t(ctx, "common.menu"), route::screen("menu"))}});

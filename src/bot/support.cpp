@@ -73,24 +73,6 @@ awaitable<bool> Bot::on_support_message(Context& ctx, const json& message) {
   co_return true;
 }
 
-awaitable<std::string> Bot::on_ticket_callback(Context& ctx, const std::vector<std::string>& args,
-                                               std::string& screen) {
-  screen = "support";
-  auto id = args.size() == 2 && args[0] == "c" ? parse_id(args[1]) : std::nullopt;
-  if (!id) co_return t(ctx, "error.menu_expired");
-  auto closed =
-      co_await shop::close_own_ticket(ctx.tx, support_settings(), ctx.user.id, *id, std::to_string(ctx.update_id));
-  switch (closed) {
-    case shop::TicketClose::closed:
-      co_return t(ctx, "support.closed_by_you", {{"id", args[1]}});
-    case shop::TicketClose::already_closed:
-      co_return t(ctx, "support.already_closed");
-    case shop::TicketClose::not_found:
-      break;
-  }
-  co_return t(ctx, "error.menu_expired");
-}
-
 shop::SupportSettings Bot::support_settings() const {
   return {options_.support_chat_id, options_.budgets};
 }

@@ -29,49 +29,7 @@ std::string Bot::traffic_text(const std::string& lang, int64_t used_bytes, int64
                         {"limit", remnawave::gigabytes(limit_bytes)}});
 }
 
-awaitable<std::string> Bot::on_xray_callback(Context& ctx, const std::vector<std::string>& args, std::string& screen) {
-  // get: the link again; rv/rm: ask first; rvy: a new link (sent when the panel made it); rmy: remove.
-  screen = "cfg";
-  auto id = args.size() == 2 ? parse_id(args[1]) : std::nullopt;
-  const std::string verb = args.empty() ? "" : args[0];
-  if (!id) co_return t(ctx, "error.menu_expired");
-  if (verb == "rv" || verb == "rm") {
-    screen = "xrconfirm:" + verb + ":" + args[1];
-    co_return "";
-  }
-  static const std::map<std::string, shop::ConfigAction> actions{{"get", shop::ConfigAction::send_again},
-                                                                 {"rvy", shop::ConfigAction::new_link},
-                                                                 {"rmy", shop::ConfigAction::remove}};
-  auto action = actions.find(verb);
-  if (action == actions.end()) co_return t(ctx, "error.menu_expired");
-  auto change = co_await shop::change_panel_account(ctx.tx, options_.budgets, ctx.user.id, *id, action->second);
-  if (change.outcome != shop::OwnedConfigOutcome::done) co_return co_await config_change_notice(ctx, change);
-  switch (action->second) {
-    case shop::ConfigAction::send_again:
-      co_await deliver_panel_link_to(ctx.tx, ctx.user.id, *id);
-      co_return t(ctx, "config.sending");
-    case shop::ConfigAction::new_link:
-      co_return t(ctx, "xray.revoking");
-    default:
-      co_return t(ctx, "xray.removed");
-  }
-}
-
-awaitable<std::string> Bot::config_change_notice(Context& ctx, const shop::OwnedConfigChange& change) {
-  switch (change.outcome) {
-    case shop::OwnedConfigOutcome::done:
-      co_return t(ctx, "config.sending");
-    case shop::OwnedConfigOutcome::not_ready:
-      co_return t(ctx, "xray.not_ready");
-    case shop::OwnedConfigOutcome::over_budget:
-      co_return over_budget_notice(ctx, budgets::Kind::config_requests, change.retry_after_s, change.tell);
-    case shop::OwnedConfigOutcome::not_found:
-      break;
-  }
-  co_return t(ctx, "error.menu_expired");
-}
-
-awaitable<void> Bot::deliver_panel_link_to(db::Transaction& tx, int64_t user_id, int64_t account_id) {
+awaitable<void> Bot::deliver_panel_link_to(db::Transaction& tx, int64_t user_id, int64_t account_id) const {
   auto user = co_await Users::find(tx, user_id);
   std::string lang = user ? user->language : "en";
   auto account = co_await remnawave::Accounts::user_account(tx, account_id, user_id);

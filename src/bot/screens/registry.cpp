@@ -1,4 +1,5 @@
 // The bot's screens. A new screen is a function in its feature's file, declared and listed here.
+#include "bot/registry.hpp"
 #include "bot/screens/screen.hpp"
 
 namespace vpnbot::bot::screens {
@@ -40,9 +41,7 @@ const std::vector<Screen>& all() {
 }
 
 const Screen* find(std::string_view id) {
-  for (const auto& screen : all())
-    if (screen.id == id) return &screen;
-  return nullptr;
+  return find_entry(all(), &Screen::id, id);
 }
 
 }  // namespace vpnbot::bot::screens
