@@ -3,9 +3,11 @@
 // HTML parsed as Telegram parses it, the text within Telegram's limits, no placeholder left unfilled, the keyboard
 // valid, and no "menu expired" answer. A screen added without an example here fails the test.
 #include <map>
+#include <regex>
 
 #include "billing/orders.hpp"
 #include "billing/traffic_packages.hpp"
+#include "bot/admin/page.hpp"
 #include "bot/routes.hpp"
 #include "bot/screens/screen.hpp"
 #include "emulator/telegram_formatting.hpp"
@@ -18,7 +20,7 @@ namespace route = vpnbot::bot::route;
 
 namespace {
 
-constexpr int64_t kUser = 100;
+constexpr int64_t kUser = 100, kAdmin = 101;
 
 // Characters as Telegram counts its limits (UTF-16 code units are close enough for these texts: code points).
 size_t code_points(const std::string& text) {
@@ -36,6 +38,7 @@ class ScreensTest : public vpnbot::testing::BotHarness {
     options.payment_methods = {"yookassa", "heleket", "cryptopay", "stars", "balance"};
     options.save_cards = true;
     options.support_chat_id = -1001234567890;
+    options.admin_ids = {kAdmin};
     // A tester pressing every screen in four languages is not a flood.
     options.budgets.updates_per_minute = 100000;
     options.budgets.checkouts_per_hour = 1000;
@@ -83,6 +86,38 @@ class ScreensTest : public vpnbot::testing::BotHarness {
             {"xrconfirm", {route::panel_account("rv", 1), route::panel_account("rm", 1)}}};
   }
 
+  // Checks what the bot sent `chat` after outbox row `before` as the Bot API would take it; true when a screen
+  // (a text message or an edit) was among it.
+  bool renders_as_the_bot_api_accepts(int64_t chat, int64_t before, const std::string& expired) {
+    bool screen_shown = false;
+    for (const auto& call : messages_to(chat, before)) {
+      const json& payload = call["payload"];
+      if (call["method"] == "answerCallbackQuery") {
+        std::string notice = payload.value("text", "");
+        EXPECT_NE(notice, expired);
+        EXPECT_LE(code_points(notice), 200u);
+        continue;
+      }
+      if (!payload.contains("text")) continue;
+      screen_shown = true;
+      std::string visible;
+      try {
+        visible = emulator::visible_text(payload["text"], payload.value("parse_mode", ""));
+      } catch (const emulator::FormattingError& e) {
+        ADD_FAILURE() << e.what() << "\n" << payload["text"].get<std::string>();
+        continue;
+      }
+      EXPECT_GE(code_points(visible), 1u);
+      EXPECT_LE(code_points(visible), 4096u);
+      EXPECT_FALSE(std::regex_search(visible, std::regex(R"(\{[a-z_]+\})")))
+          << "a placeholder left unfilled: " << visible;
+      if (payload.contains("reply_markup")) {
+        EXPECT_NO_THROW(emulator::check_inline_keyboard(payload["reply_markup"])) << payload["reply_markup"];
+      }
+    }
+    return screen_shown;
+  }
+
   int64_t plan_id = 0;
   int64_t package_id = 0;
 };
@@ -102,35 +137,75 @@ TEST_F(ScreensTest, EveryScreenRendersWhatTheBotApiAcceptsInEveryLanguage) {
         SCOPED_TRACE(language + " " + screen + " " + data);
         int64_t before = last_outbox_id();
         press(kUser, data);
-        bool screen_shown = false;
-        for (const auto& call : messages_to(kUser, before)) {
-          const json& payload = call["payload"];
-          if (call["method"] == "answerCallbackQuery") {
-            std::string notice = payload.value("text", "");
-            EXPECT_NE(notice, expired);
-            EXPECT_LE(code_points(notice), 200u);
-            continue;
-          }
-          if (!payload.contains("text")) continue;
-          screen_shown = true;
-          std::string visible;
-          try {
-            visible = emulator::visible_text(payload["text"], payload.value("parse_mode", ""));
-          } catch (const emulator::FormattingError& e) {
-            ADD_FAILURE() << e.what() << "\n" << payload["text"].get<std::string>();
-            continue;
-          }
-          EXPECT_GE(code_points(visible), 1u);
-          EXPECT_LE(code_points(visible), 4096u);
-          EXPECT_EQ(visible.find('{'), std::string::npos) << "a placeholder left unfilled: " << visible;
-          if (payload.contains("reply_markup")) {
-            EXPECT_NO_THROW(emulator::check_inline_keyboard(payload["reply_markup"])) << payload["reply_markup"];
-          }
-        }
+        bool screen_shown = renders_as_the_bot_api_accepts(kUser, before, expired);
         EXPECT_TRUE(screen_shown);
         shown += screen_shown;
       }
     }
   }
   EXPECT_GE(shown, 4 * 20);
+}
+
+// The admin panel likewise: every page of its registry (bot/admin/registry.cpp) and the notices of its actions, in
+// every language. A page added without an example here fails the test.
+TEST_F(ScreensTest, EveryAdminPageRendersWhatTheBotApiAcceptsInEveryLanguage) {
+  send_text(kAdmin, "/start");
+  press(kAdmin, route::admin({"bcn", "all"}));
+  send_text(kAdmin, "Hello <b>everyone</b> & welcome");
+  std::string broadcast = vpnbot::testing::query_value_sync(url, "SELECT max(id) FROM broadcasts");
+  std::string order = vpnbot::testing::query_value_sync(url, "SELECT max(id) FROM orders WHERE provider = 'stars'");
+  ASSERT_FALSE(broadcast.empty());
+  ASSERT_FALSE(order.empty());
+  std::string user = std::to_string(kUser);
+  const std::map<std::string, std::vector<std::vector<std::string>>> examples{
+      {"home", {{}}},
+      {"st", {{}}},
+      {"audit", {{}}},
+      {"find", {{}}},
+      {"u", {{user}, {"404"}}},
+      {"bal", {{user}}},
+      {"rf", {{order}}},
+      {"plans", {{}}},
+      {"padd", {{}}},
+      {"pedit", {{}}},
+      {"promos", {{}}},
+      {"poadd", {{}}},
+      {"grp", {{}}},
+      {"grpadd", {{}}},
+      {"grpset", {{}}},
+      {"trf", {{}}},
+      {"gifts", {{}}},
+      {"tickets", {{}}},
+      {"nodes", {{}}},
+      {"bc", {{}}},
+      {"bcn", {{"all"}}},
+      {"bcs", {{broadcast}}},
+      {"mt", {{}}},
+      // Actions, for their notices: days granted, maintenance on and off, a refused audience.
+      {"gd", {{user, "7"}}},
+      {"mts", {{"1"}, {"0"}}},
+      {"bcx", {{broadcast}}}};
+  for (const auto& route : bot::admin::routes())
+    if (route.show) {
+      ASSERT_TRUE(examples.count(std::string(route.id))) << "no example for the admin page " << route.id;
+    }
+  int shown = 0;
+  for (const auto& language : the_bot->catalog().languages()) {
+    press(kAdmin, route::language(language));
+    std::string expired = the_bot->catalog().text(language, "error.menu_expired");
+    for (const auto& [id, variants] : examples) {
+      for (const auto& args : variants) {
+        std::vector<std::string> path{id};
+        path.insert(path.end(), args.begin(), args.end());
+        std::string data = route::admin(path);
+        SCOPED_TRACE(language + " " + data);
+        int64_t before = last_outbox_id();
+        press(kAdmin, data);
+        bool page_shown = renders_as_the_bot_api_accepts(kAdmin, before, expired);
+        EXPECT_TRUE(page_shown);
+        shown += page_shown;
+      }
+    }
+  }
+  EXPECT_GE(shown, 4 * 25);
 }
