@@ -17,7 +17,7 @@
 #include "shop/tickets.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/process.hpp"
-#include "vpn/store.hpp"
+#include "support/test_node.hpp"
 #include "vpn/traffic.hpp"
 
 using namespace vpnbot;
@@ -43,12 +43,7 @@ class BillingTest : public AsyncDbTest {
   vpn::VpnStore& wireguard_node() {
     node_box = vpn::SecretBox::from_file(vpnbot::testing::test_master_key_file(), false);
     node_store.emplace(*pool, *node_box);
-    vpn::NodeSpec spec;
-    spec.name = "n1";
-    spec.country_code = "DE";
-    spec.location = "Frankfurt";
-    spec.endpoint_host = "127.0.0.1";
-    spec.subnet_v4 = "10.9.0.0/24";
+    vpn::NodeSpec spec = vpnbot::testing::test_node("n1", "10.9.0.0/24", "DE", "Frankfurt");
     run(node_store->add_node(spec));
     return *node_store;
   }
@@ -141,7 +136,13 @@ TEST_F(BillingTest, AReceiptWaitsForTheFirstConfigAndIsClaimedOnce) {
             1);
   EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE kind = 'billing.receipt' AND run_at > now() + interval '15 s'"), 1)
       << "the first config is on its way: the receipt waits for it";
-  auto claims = concurrently<bool>(10, [&](db::Transaction& t, int) { return Orders::claim_receipt(t, first.id); });
+  auto claim = [&](db::Transaction& t, int64_t owner) -> awaitable<bool> {
+    auto claimed = co_await Orders::claim_receipt(t, first.id, owner);
+    co_return claimed.has_value();
+  };
+  auto others = concurrently<bool>(5, [&](db::Transaction& t, int) { return claim(t, first.user_id + 1); });
+  EXPECT_EQ(std::count(others.begin(), others.end(), true), 0) << "another user's config never carries the receipt";
+  auto claims = concurrently<bool>(10, [&](db::Transaction& t, int i) { return claim(t, i % 2 ? first.user_id : 0); });
   EXPECT_EQ(std::count(claims.begin(), claims.end(), true), 1);
   EXPECT_EQ(Orders::of_reference("order:" + std::to_string(first.id)), first.id);
   for (const char* forged : {"order:", "order:-1", "order:1x", "gift:1", "order:99999999999999999999", "order:0"})

@@ -247,9 +247,8 @@ void register_job_handlers(jobs::Worker& worker, BillingJobDeps deps_in) {
   worker.on("billing.receipt", [deps](jobs::JobContext& ctx) -> awaitable<void> {
     int64_t order_id = id_field(ctx.job.payload, "order_id");
     co_await ctx.pool.transaction([&](db::Transaction& tx) -> awaitable<void> {
-      auto order = co_await Orders::get(tx, order_id);
-      if (order && co_await Orders::claim_receipt(tx, order_id) && deps->notifier.receipt)
-        co_await deps->notifier.receipt(tx, *order);
+      auto order = co_await Orders::claim_receipt(tx, order_id);
+      if (order && deps->notifier.receipt) co_await deps->notifier.receipt(tx, *order);
       co_await ctx.complete_in(tx);
     });
   });

@@ -217,10 +217,14 @@ awaitable<void> Orders::set_status_message(db::Transaction& tx, int64_t order_id
   co_await tx.exec("UPDATE orders SET status_message_id = $2 WHERE id = $1", order_id, message_id);
 }
 
-awaitable<bool> Orders::claim_receipt(db::Transaction& tx, int64_t order_id) {
-  auto r = co_await tx.exec(
-      "UPDATE orders SET receipt_sent_at = now() WHERE id = $1 AND receipt_sent_at IS NULL RETURNING id", order_id);
-  co_return !r.empty();
+awaitable<std::optional<Order>> Orders::claim_receipt(db::Transaction& tx, int64_t order_id, int64_t owner) {
+  auto r =
+      co_await tx.exec(std::string("UPDATE orders SET receipt_sent_at = now() WHERE id = $1 AND receipt_sent_at IS "
+                                   "NULL AND ($2 = 0 OR user_id = $2) RETURNING ") +
+                           kOrderColumns,
+                       order_id, owner);
+  if (r.empty()) co_return std::nullopt;
+  co_return kOrderRow.read(r, 0);
 }
 
 std::optional<int64_t> Orders::of_reference(const std::string& reference) {

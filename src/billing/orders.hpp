@@ -104,8 +104,9 @@ class Orders {
                                               const std::string& confirmation_url);
   // Where the buyer watches the order (the message the payment link replaces).
   static awaitable<void> set_status_message(db::Transaction& tx, int64_t order_id, int64_t message_id);
-  // The receipt is sent once: true for the one caller that claims it (the receipt job, or the first config).
-  static awaitable<bool> claim_receipt(db::Transaction& tx, int64_t order_id);
+  // The receipt is sent once: the order for the one caller that claims it (the receipt job, or the first config),
+  // nullopt for every other. With `owner` (not 0), only that user's order can be claimed.
+  static awaitable<std::optional<Order>> claim_receipt(db::Transaction& tx, int64_t order_id, int64_t owner = 0);
   // The order a provisioning or ledger reference ("order:<id>") belongs to.
   static std::optional<int64_t> of_reference(const std::string& reference);
 

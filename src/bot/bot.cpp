@@ -347,9 +347,8 @@ awaitable<std::optional<std::pair<std::string, json>>> Bot::claim_receipt(db::Tr
                                                                           std::optional<int64_t> order_id,
                                                                           const std::string& lang) const {
   std::optional<billing::Order> order;
-  if (order_id) order = co_await billing::Orders::get(tx, *order_id);
-  if (!order || order->user_id != user_id || !co_await billing::Orders::claim_receipt(tx, order->id))
-    co_return std::nullopt;
+  if (order_id) order = co_await billing::Orders::claim_receipt(tx, *order_id, user_id);
+  if (!order) co_return std::nullopt;
   co_return co_await plan_receipt(tx, *order, lang);
 }
 

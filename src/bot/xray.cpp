@@ -52,9 +52,7 @@ awaitable<void> Bot::deliver_panel_link_to(db::Transaction& tx, int64_t user_id,
                                              {"url", html_escape(url)}})},
                      {"parse_mode", "HTML"}};
   // A purchase's first link carries its receipt, as a WireGuard purchase's first config does.
-  auto key = co_await tx.exec("SELECT provision_key FROM panel_accounts WHERE id = $1", account_id);
-  auto order_id =
-      key.empty() || key.is_null(0, 0) ? std::nullopt : billing::Orders::of_reference(key.get<std::string>(0, 0));
+  auto order_id = account->provision_key ? billing::Orders::of_reference(*account->provision_key) : std::nullopt;
   if (auto receipt = co_await claim_receipt(tx, user_id, order_id, lang)) {
     message.payload["text"] = receipt->first + "\n\n" + message.payload["text"].get<std::string>();
     for (auto& row : receipt->second["inline_keyboard"]) rows.push_back(row.get<std::vector<json>>());

@@ -69,6 +69,11 @@ awaitable<void> start_payment(db::Transaction& tx, const SellingRules& rules, Ch
 
 }  // namespace
 
+bool may_save_card(const SellingRules& rules, std::string_view provider, bool gift) {
+  // Saving the card is the buyer's explicit choice, for their own renewals only.
+  return rules.save_cards && provider == "yookassa" && !gift;
+}
+
 awaitable<Checkout> buy_plan(db::Transaction& tx, const SellingRules& rules, int64_t user_id, PlanPurchase purchase) {
   Checkout checkout;
   if (!offered(rules, purchase.provider)) {
@@ -91,8 +96,7 @@ awaitable<Checkout> buy_plan(db::Transaction& tx, const SellingRules& rules, int
   if (!go_ahead) co_return checkout;
   checkout.order = co_await billing::Orders::create(tx, user_id, purchase.plan_id, purchase.provider, rules.billing,
                                                     &checkout.promo_dropped, purchase.gift);
-  // Saving the card is the buyer's explicit choice, for their own renewals only.
-  if (purchase.save_card && rules.save_cards && purchase.provider == "yookassa" && !purchase.gift)
+  if (purchase.save_card && may_save_card(rules, purchase.provider, purchase.gift))
     co_await billing::SavedMethods::consent_at_checkout(tx, checkout.order->id);
   co_await start_payment(tx, rules, checkout);
   co_return checkout;

@@ -5,6 +5,7 @@
 // only turns the outcome into its own words and, for Stars, its own invoice.
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "billing/orders.hpp"
@@ -61,6 +62,10 @@ struct Checkout {
   int retry_after_s = 0;                  // over_budget
   bool tell = true;                       // over_budget: false after the first refusal of the window
 };
+
+// Whether paying a plan with `provider` may save the card for the buyer's renewals (a front end offers the choice
+// only then; buy_plan honours a ticked choice only then).
+bool may_save_card(const SellingRules& rules, std::string_view provider, bool gift);
 
 // Buys a plan for `user_id` (the caller's authenticated user; nobody else's order can come of it). Arguments are taken
 // by value: the coroutine may start after the caller's temporaries are gone.

@@ -8,8 +8,8 @@
 
 #include "bot/bot.hpp"
 #include "support/pg_fixture.hpp"
+#include "support/test_node.hpp"
 #include "vpn/keys.hpp"
-#include "vpn/store.hpp"
 
 namespace vpnbot::testing {
 
@@ -27,12 +27,7 @@ class BotHarness : public AsyncDbTest {
   // A WireGuard node "nl-1" in Amsterdam (10.9.0.0/28) for configs and the locations screen.
   void add_node() {
     vpn::VpnStore store(*pool, box);
-    vpn::NodeSpec node;
-    node.name = "nl-1";
-    node.country_code = "NL";
-    node.location = "Amsterdam";
-    node.endpoint_host = "127.0.0.1";
-    node.subnet_v4 = "10.9.0.0/28";
+    vpn::NodeSpec node = test_node("nl-1", "10.9.0.0/28");
     run(store.add_node(node));
   }
 

@@ -21,9 +21,9 @@
 #include "support/emulator_thread.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/process.hpp"
+#include "support/test_node.hpp"
 #include "vpn/remnawave/accounts.hpp"
 #include "vpn/remnawave/jobs.hpp"
-#include "vpn/store.hpp"
 #include "vpn/traffic.hpp"
 
 namespace vpnbot::testing {
@@ -154,12 +154,7 @@ class ShopRig : public AsyncDbTest {
     auto pool = make_pool(2);
     auto box = vpn::SecretBox::from_file(vpnbot::testing::test_master_key_file(), false);
     vpn::VpnStore store(*pool, box);
-    vpn::NodeSpec spec;
-    spec.name = "test-node";
-    spec.country_code = "NL";
-    spec.location = "Amsterdam";
-    spec.endpoint_host = "127.0.0.1";
-    spec.subnet_v4 = subnet;
+    vpn::NodeSpec spec = vpnbot::testing::test_node("test-node", subnet);
     spec.capacity = 5000;
     run(store.add_node(spec));
   }

@@ -141,7 +141,7 @@ awaitable<std::optional<View>> plan(Context& ctx, const Args& args) {
     method_label = t(ctx, "method." + *provider);
   }
   // The card can be saved for auto-renewal only with the user's explicit consent: a toggle, off by default.
-  bool offer_saving = options.save_cards && *provider == "yookassa" && !gift;
+  bool offer_saving = shop::may_save_card(ctx.bot.selling(), *provider, gift);
   bool save = offer_saving && args.size() > 3 && args[3] == "s";
   std::string text = t(ctx, "checkout.confirm",
                        {{"title", html_escape(plan.title_for(lang))},

@@ -26,13 +26,23 @@ const db::RowMap kNodeRow{kNodeColumns,         &PanelNode::id,       &PanelNode
 constexpr const char* kAccountColumns =
     "a.id, n.country_code, n.location, n.protocol, n.name, a.state, a.subscription_url, a.used_bytes, a.limit_bytes, "
     "a.panel_status, a.last_error, a.applied_revision >= a.revision, "
-    "to_char(a.usage_read_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')";
+    "to_char(a.usage_read_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), a.provision_key";
 
-const db::RowMap kAccountRow{
-    kAccountColumns,          &UserAccount::id,           &UserAccount::country_code, &UserAccount::location,
-    &UserAccount::protocol,   &UserAccount::node_name,    &UserAccount::state,        &UserAccount::subscription_url,
-    &UserAccount::used_bytes, &UserAccount::limit_bytes,  &UserAccount::panel_status, &UserAccount::last_error,
-    &UserAccount::in_sync,    &UserAccount::usage_read_at};
+const db::RowMap kAccountRow{kAccountColumns,
+                             &UserAccount::id,
+                             &UserAccount::country_code,
+                             &UserAccount::location,
+                             &UserAccount::protocol,
+                             &UserAccount::node_name,
+                             &UserAccount::state,
+                             &UserAccount::subscription_url,
+                             &UserAccount::used_bytes,
+                             &UserAccount::limit_bytes,
+                             &UserAccount::panel_status,
+                             &UserAccount::last_error,
+                             &UserAccount::in_sync,
+                             &UserAccount::usage_read_at,
+                             &UserAccount::provision_key};
 
 // The account a provisioning key made, or the user's live account on the node (one per user and node).
 constexpr const char* kExistingAccountSql =

@@ -41,6 +41,7 @@ struct UserAccount {
   std::optional<std::string> panel_status, last_error;
   bool in_sync = false;                      // the panel has the latest desired state
   std::optional<std::string> usage_read_at;  // when usage was last read from the panel (UTC)
+  std::optional<std::string> provision_key;  // what made it ("order:<id>" for a purchase)
 };
 
 // Bytes as gigabytes for people: one decimal under 10 GB, none above ("1.5", "50").
