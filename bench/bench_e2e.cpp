@@ -23,6 +23,7 @@
 #include "core/log.hpp"
 #include "core/process.hpp"
 #include "emulator/emulator_thread.hpp"
+#include "support/build_paths.hpp"
 #include "telegram/ingest.hpp"
 #include "vpn/keys.hpp"
 #include "vpn/store.hpp"
@@ -87,9 +88,9 @@ int main(int argc, char** argv) {
   auto& worker = processes.worker;
   ChildProcess agent;
   if (tunnel && run_shell("ip netns add " + ns) == 0) {
-    agent = ChildProcess::start(
-        {"ip", "netns", "exec", ns, VPNBOT_BINARY, "wg-agent", "--node", "bench-node", "--state-dir", work + "/agent"},
-        env, work + "/agent.log");
+    agent = ChildProcess::start({"ip", "netns", "exec", ns, vpnbot::testing::kVpnbotBinary, "wg-agent", "--node",
+                                 "bench-node", "--state-dir", work + "/agent"},
+                                env, work + "/agent.log");
   } else {
     tunnel = false;
   }

@@ -8,6 +8,7 @@
 #include "billing/yookassa/provider.hpp"
 #include "core/process.hpp"
 #include "emulator/emulator_thread.hpp"
+#include "support/build_paths.hpp"
 #include "vpn/keys.hpp"
 
 extern char** environ;
@@ -50,8 +51,8 @@ struct ServeWorld {
   emulator::PaymentsEmulatorThread payments;
 };
 
-// The real `vpnbot serve` (VPNBOT_BINARY) as deployed: a gateway process on `port` and a worker + scheduler process
-// (each one event-loop thread), against the Telegram and YooKassa emulators, logging into `work`. `env` is the
+// The real `vpnbot serve` (this build's binary) as deployed: a gateway process on `port` and a worker + scheduler
+// process (each one event-loop thread), against the Telegram and YooKassa emulators, logging into `work`. `env` is the
 // environment they share (the caller's, without its VPNBOT_ settings), for further processes such as a wg-agent.
 struct ServeUnderTest {
   ServeUnderTest(const std::string& database_url, uint16_t port, const emulator::TelegramEmulatorThread& telegram,
@@ -75,10 +76,10 @@ struct ServeUnderTest {
              {"VPNBOT_YOOKASSA_ALLOWED_IPS", "127.0.0.1/32"}})
       env.push_back(k + "=" + v);
     gateway =
-        ChildProcess::start({VPNBOT_BINARY, "serve"},
+        ChildProcess::start({vpnbot::testing::kVpnbotBinary, "serve"},
                             with({"VPNBOT_ROLES=gateway", "VPNBOT_INSTANCE_ID=bench-gateway"}), work + "/gateway.log");
     worker = ChildProcess::start(
-        {VPNBOT_BINARY, "serve"},
+        {vpnbot::testing::kVpnbotBinary, "serve"},
         with({"VPNBOT_ROLES=worker,scheduler", "VPNBOT_INSTANCE_ID=bench-worker", "VPNBOT_HTTP_LISTEN=127.0.0.1:0"}),
         work + "/worker.log");
   }

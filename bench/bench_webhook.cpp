@@ -14,6 +14,7 @@
 #include "core/log.hpp"
 #include "db/local_cluster.hpp"
 #include "db/migrations.hpp"
+#include "support/build_paths.hpp"
 #include "telegram/ingest.hpp"
 
 using namespace vpnbot;
@@ -51,7 +52,7 @@ WrkResult run_wrk(const std::string& args) {
 int main(int argc, char** argv) {
   CLI::App app{"webhook ingest benchmark"};
   int seconds = 5, connections = 32;
-  std::string script = std::string(VPNBOT_BENCH_DIR) + "/webhook_post.lua";
+  std::string script = std::string(vpnbot::testing::kSourceDir) + "/bench/webhook_post.lua";
   app.add_option("--seconds", seconds, "duration of each wrk run");
   app.add_option("--connections", connections, "concurrent connections");
   CLI11_PARSE(app, argc, argv);

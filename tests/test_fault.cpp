@@ -18,6 +18,7 @@
 #include "billing/webhooks.hpp"
 #include "billing/yookassa/provider.hpp"
 #include "core/process.hpp"
+#include "support/build_paths.hpp"
 #include "support/emulator_thread.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/process.hpp"
@@ -184,8 +185,8 @@ TEST_F(FaultTest, LoadWithRandomKillsAndPostgresRestartsLosesNothingAndRepeatsNo
     e["VPNBOT_INSTANCE_ID"] = "agent-" + std::to_string(Clock::now().time_since_epoch().count());
     return vpnbot::testing::spawn_process(
         "/usr/bin/ip",
-        {"netns", "exec", ns, VPNBOT_BINARY, "wg-agent", "--node", "fault-node", "--state-dir", agent_state,
-         "--poll-ms", "300", "--full-reconcile-ms", "3000", "--stats-ms", "2000"},
+        {"netns", "exec", ns, vpnbot::testing::kVpnbotBinary, "wg-agent", "--node", "fault-node", "--state-dir",
+         agent_state, "--poll-ms", "300", "--full-reconcile-ms", "3000", "--stats-ms", "2000"},
         e);
   };
   Process agent;

@@ -6,6 +6,7 @@
 #include "core/event.hpp"
 #include "jobs/queue.hpp"
 #include "jobs/worker.hpp"
+#include "support/build_paths.hpp"
 #include "support/pg_fixture.hpp"
 
 using namespace vpnbot;
@@ -226,7 +227,7 @@ TEST_F(QueueTest, KilledWorkerProcessLosesNothing) {
   jobs::Queue q(*pool);
   auto id = run(q.enqueue({.kind = "test.slow", .payload = {{"ms", 60000}}}));
   ASSERT_TRUE(id);
-  std::string helper = std::string(VPNBOT_TEST_HELPER_DIR) + "/job_worker";
+  std::string helper = std::string(vpnbot::testing::kTestHelperDir) + "/job_worker";
   std::vector<std::string> args{helper, url, "victim", "1500"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

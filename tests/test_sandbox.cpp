@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "core/process.hpp"
+#include "support/build_paths.hpp"
 #include "support/emulator_thread.hpp"
 #include "support/process.hpp"
 
@@ -490,7 +491,7 @@ TEST_F(SandboxTest, BrowserBuysPlanInWebChat) {
     stop_and_check_nothing_is_left();
     GTEST_SKIP() << why << ": skipped, not passed";
   }
-  std::string artifacts = std::string(VPNBOT_TEST_HELPER_DIR) + "/../test-artifacts";
+  std::string artifacts = std::string(vpnbot::testing::kTestHelperDir) + "/../test-artifacts";
   std::filesystem::create_directories(artifacts);
   Browser browser(dir + "/chromedriver.log");
   ASSERT_TRUE(browser.ok()) << "chromedriver could not start Chromium";

@@ -12,6 +12,7 @@
 #include "agent/uapi.hpp"
 #include "core/process.hpp"
 #include "jobs/queue.hpp"
+#include "support/build_paths.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/process.hpp"
 #include "vpn/client_config.hpp"
@@ -517,9 +518,9 @@ struct Namespaces {
   }
   vpnbot::testing::Process spawn_agent(const std::string& node, const std::string& state_dir,
                                        std::map<std::string, std::string> env, std::vector<std::string> extra_args) {
-    std::vector<std::string> args{"netns", "exec",        srv,       VPNBOT_BINARY, "wg-agent", "--node",
-                                  node,    "--state-dir", state_dir, "--poll-ms",   "200",      "--full-reconcile-ms",
-                                  "3000",  "--stats-ms",  "1000"};
+    std::vector<std::string> args{
+        "netns",   "exec",      srv,   vpnbot::testing::kVpnbotBinary, "wg-agent", "--node",     node,  "--state-dir",
+        state_dir, "--poll-ms", "200", "--full-reconcile-ms",          "3000",     "--stats-ms", "1000"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     // Short, so an agent restarted after SIGKILL takes over soon; not shorter: with the other suites beside it on
     // two cores, a renewal once took longer than 3 s and the agent rightly stopped.
@@ -607,11 +608,13 @@ TEST_F(VpnTest, RealTunnelFollowsDesiredStateThroughTheAgent) {
            run_shell("ip -n " + ns.srv + " link show " + ifname) != 0;
   }));
   run_shell("rm -f /var/run/wireguard/" + ifname + ".sock");
-  auto offline = vpnbot::testing::spawn_process(
-      "/usr/bin/ip", {"netns", "exec", ns.srv, VPNBOT_BINARY, "wg-agent", "--node", "lab-1", "--state-dir", state_dir},
-      {{"VPNBOT_DATABASE_URL", "postgresql://postgres@/x?host=/nonexistent&port=1"},
-       {"VPNBOT_MASTER_KEY_FILE", key_file},
-       {"VPNBOT_DB_CONNECT_TIMEOUT_MS", "500"}});
+  auto offline =
+      vpnbot::testing::spawn_process("/usr/bin/ip",
+                                     {"netns", "exec", ns.srv, vpnbot::testing::kVpnbotBinary, "wg-agent", "--node",
+                                      "lab-1", "--state-dir", state_dir},
+                                     {{"VPNBOT_DATABASE_URL", "postgresql://postgres@/x?host=/nonexistent&port=1"},
+                                      {"VPNBOT_MASTER_KEY_FILE", key_file},
+                                      {"VPNBOT_DB_CONNECT_TIMEOUT_MS", "500"}});
   EXPECT_TRUE(eventually([&] { return ns.ping("10.77.0.1"); }, Millis(45000))) << wg_show();
   offline.signal(SIGTERM);
   offline.wait(Millis(10000));

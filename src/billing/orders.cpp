@@ -45,11 +45,6 @@ const db::RowMap kOrderRow{kOrderColumns,
                            &Order::traffic_gb,
                            &Order::status_message_id};
 
-awaitable<bool> has_paid_before(db::Transaction& tx, int64_t user_id) {
-  auto r = co_await tx.exec("SELECT 1 FROM orders WHERE user_id = $1 AND paid_at IS NOT NULL LIMIT 1", user_id);
-  co_return !r.empty();
-}
-
 std::string order_ref(int64_t order_id) {
   return "order:" + std::to_string(order_id);
 }

@@ -36,11 +36,6 @@ constexpr const char* kTakeUse =
     "UPDATE promo_codes SET uses = uses + 1 WHERE id = $1 AND active AND (max_uses IS NULL OR uses < max_uses) "
     "AND (valid_from IS NULL OR valid_from <= now()) AND (valid_until IS NULL OR valid_until > now()) RETURNING id";
 
-awaitable<bool> has_paid_before(db::Transaction& tx, int64_t user_id) {
-  auto r = co_await tx.exec("SELECT 1 FROM orders WHERE user_id = $1 AND paid_at IS NOT NULL LIMIT 1", user_id);
-  co_return !r.empty();
-}
-
 awaitable<int64_t> uses_by_user(db::Transaction& tx, int64_t promo_id, int64_t user_id) {
   co_return co_await tx.value<int64_t>(
       "SELECT count(*) FROM promo_redemptions WHERE promo_id = $1 AND user_id = $2 AND state IN ('reserved', 'used')",
@@ -48,6 +43,11 @@ awaitable<int64_t> uses_by_user(db::Transaction& tx, int64_t promo_id, int64_t u
 }
 
 }  // namespace
+
+awaitable<bool> has_paid_before(db::Transaction& tx, int64_t user_id) {
+  auto r = co_await tx.exec("SELECT 1 FROM orders WHERE user_id = $1 AND paid_at IS NOT NULL LIMIT 1", user_id);
+  co_return !r.empty();
+}
 
 bool PromoCode::applies_to(int64_t plan_id) const {
   if (kind == "plan") return unlock_plan_id && *unlock_plan_id == plan_id;

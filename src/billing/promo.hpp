@@ -60,6 +60,9 @@ struct NewPromo {
   std::optional<int64_t> created_by;
 };
 
+// Whether the user has paid for any order (a first purchase's discount and referral bonus depend on it).
+awaitable<bool> has_paid_before(db::Transaction& tx, int64_t user_id);
+
 // Promo codes. Uses are counted by a conditional UPDATE (uses < max_uses) that takes the row lock, so concurrent
 // redemptions never oversell; per-user limits are checked after that lock is held.
 class Promos {

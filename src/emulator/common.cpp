@@ -2,12 +2,17 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <stdexcept>
 
 #include "core/encoding.hpp"
 #include "core/log.hpp"
 
 namespace vpnbot::emulator {
+
+int64_t now_unix() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 std::map<std::string, std::string> query_params(std::string_view target) {
   std::map<std::string, std::string> out;

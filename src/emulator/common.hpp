@@ -10,6 +10,9 @@
 
 namespace vpnbot::emulator {
 
+// Seconds since the epoch, as the services stamp their objects.
+int64_t now_unix();
+
 // The query string of a request target as key -> value (no percent-decoding: the emulators' clients send plain text).
 std::map<std::string, std::string> query_params(std::string_view target);
 

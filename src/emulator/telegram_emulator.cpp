@@ -31,10 +31,6 @@ http::Response api_ok(json result) {
   return http::json_response(http::bhttp::status::ok, {{"ok", true}, {"result", std::move(result)}});
 }
 
-int64_t now_unix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 int64_t int_param(const json& params, const char* name) {
   auto it = params.find(name);
   if (it == params.end()) throw ApiFailure{400, std::string("Bad Request: parameter ") + name + " is required"};

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "support/build_paths.hpp"
 #include "vpn/keys.hpp"
 
 #include <fcntl.h>
@@ -113,7 +114,7 @@ Process spawn_process(const std::string& binary, const std::vector<std::string>&
 }
 
 Process spawn_vpnbot(const std::vector<std::string>& args, const std::map<std::string, std::string>& env_vars) {
-  return spawn_process(VPNBOT_BINARY, args, env_vars);
+  return spawn_process(kVpnbotBinary, args, env_vars);
 }
 
 uint16_t free_port() {

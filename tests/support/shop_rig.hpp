@@ -18,6 +18,7 @@
 #include "bot/routes.hpp"
 #include "bot/users.hpp"
 #include "core/encoding.hpp"
+#include "support/build_paths.hpp"
 #include "support/emulator_thread.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/process.hpp"
@@ -305,7 +306,7 @@ class ShopRig : public AsyncDbTest {
   // `package`: the contract of the panel's API generation, as scripts/setup installs it (3.x under an alias).
   static void expect_panel_exchanges_conform(RemnawaveThread& panel, bool client_only,
                                              const std::string& package = "@remnawave/backend-contract") {
-    std::string modules = std::string(VPNBOT_CONTRACT_MODULES) + "/" + package;
+    std::string modules = std::string(kContractModules) + "/" + package;
     if (!std::filesystem::exists(modules + "/package.json")) {
       ADD_FAILURE() << "the Remnawave contract package is not installed in " << modules
                     << " (scripts/setup --with-test-tools installs it from the npm registry)";
@@ -313,8 +314,8 @@ class ShopRig : public AsyncDbTest {
     }
     std::string file = ::testing::TempDir() + "/remnawave-exchanges.json";
     std::ofstream(file) << panel.client("/client/remnawave/exchanges")["exchanges"].dump();
-    std::string command = "node " + std::string(VPNBOT_CONTRACT_SCRIPT) + (client_only ? " --client " : " ") + modules +
-                          " " + file + " 2>&1";
+    std::string command = "node " + std::string(kSourceDir) + "/tests/contract/check_remnawave.js" +
+                          (client_only ? " --client " : " ") + modules + " " + file + " 2>&1";
     std::string output;
     FILE* pipe = popen(command.c_str(), "r");
     ASSERT_NE(pipe, nullptr);
